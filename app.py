@@ -1,0 +1,33 @@
+"""KMS entry point: page config, login gate, and the navigation built from the registry."""
+
+import streamlit as st
+
+from kms.config import ROOT
+from kms.onboarding import onboarding_done
+from kms.registry import SECTIONS, pages
+from kms.ui.page import configure, login_required
+
+configure()
+user = login_required()
+
+# st.navigation runs on every rerun, logged in or not: a bookmarked URL then selects its
+# page, which runs only after login, so the user lands where the bookmark points.
+default = "start" if user is None or onboarding_done() else "ersteinrichtung"
+sections: dict[str, list[st.Page]] = {name: [] for name in SECTIONS}
+for spec in pages():
+    sections[spec.section].append(
+        st.Page(
+            ROOT / spec.script,
+            title=spec.title,
+            icon=spec.icon,
+            url_path=spec.url_path,
+            default=spec.url_path == default,
+        )
+    )
+navigation = st.navigation(
+    {name: items for name, items in sections.items() if items},
+    position="sidebar" if user is not None else "hidden",
+)
+if user is None:
+    st.stop()
+navigation.run()

@@ -1,0 +1,5 @@
+"""`python -m kms …` runs the command-line interface."""
+
+from kms.cli import main
+
+raise SystemExit(main())

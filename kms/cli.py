@@ -1,0 +1,286 @@
+"""python -m kms …: the operator's and the scripts' door to KMS."""
+
+from __future__ import annotations
+
+import argparse
+import getpass
+import logging
+import sys
+from collections.abc import Callable, Sequence
+
+from kms.db import session_scope, upgrade
+from kms.errors import KmsError
+
+Handler = Callable[[argparse.Namespace], int]
+
+
+def _print(text: str) -> None:
+    sys.stdout.write(text + "\n")
+
+
+def _prompt_password(args: argparse.Namespace) -> str:
+    """Read a password from stdin (--password-stdin) or prompt twice on the terminal."""
+    if args.password_stdin:
+        return sys.stdin.readline().rstrip("\n")
+    first = getpass.getpass("Passwort: ")
+    if first != getpass.getpass("Passwort wiederholen: "):
+        raise KmsError("Die beiden Passwörter stimmen nicht überein.")
+    return first
+
+
+def cmd_db_upgrade(_args: argparse.Namespace) -> int:
+    upgrade()
+    _print("Datenbank ist auf dem neuesten Stand.")
+    return 0
+
+
+def cmd_user_create(args: argparse.Namespace) -> int:
+    from kms import auth
+
+    password = _prompt_password(args)
+    with session_scope() as session:
+        owner = args.owner or not auth.has_users(session)
+        user = auth.create_user(
+            session,
+            username=args.username,
+            password=password,
+            display_name=args.name or "",
+            email=args.email or "",
+            is_owner=owner,
+        )
+        _print(f"Benutzer „{user.username}“ angelegt{' (Inhaber/in)' if owner else ''}.")
+    if owner:
+        auth.consume_setup_token()
+    return 0
+
+
+def cmd_user_passwd(args: argparse.Namespace) -> int:
+    from kms import auth
+
+    password = _prompt_password(args)
+    with session_scope() as session:
+        auth.set_password(session, args.username, password)
+    _print("Passwort geändert; bestehende Anmeldungen dieses Benutzers sind beendet.")
+    return 0
+
+
+def cmd_user_unlock(args: argparse.Namespace) -> int:
+    from kms import auth
+
+    with session_scope() as session:
+        if args.username:
+            auth.get_user(session, args.username)
+        count = auth.unlock(session, args.username, args.client)
+    _print(f"{count} fehlgeschlagene Anmeldeversuche vergessen; die Sperre ist aufgehoben.")
+    return 0
+
+
+def cmd_user_list(_args: argparse.Namespace) -> int:
+    from sqlalchemy import select
+
+    from kms.models import User
+
+    with session_scope(write=False) as session:
+        for user in session.scalars(select(User).order_by(User.id)):
+            role = "Inhaber/in" if user.is_owner else "Mitarbeiter/in"
+            _print(f"{user.username}\t{user.display_name}\t{role}")
+    return 0
+
+
+def cmd_logout_all(_args: argparse.Namespace) -> int:
+    from kms import auth
+
+    with session_scope() as session:
+        auth.rotate_cookie_key(session)
+    _print("Alle Anmeldungen beendet (neuer Cookie-Schlüssel).")
+    return 0
+
+
+def cmd_setup_token(_args: argparse.Namespace) -> int:
+    from kms import auth
+
+    with session_scope(write=False) as session:
+        if auth.has_users(session):
+            _print(
+                "Es gibt bereits einen Inhaber-Zugang; ein Einrichtungscode wird nicht gebraucht."
+            )
+            return 0
+    _print(auth.setup_token())
+    return 0
+
+
+def cmd_notice_add(args: argparse.Namespace) -> int:
+    from kms.notices import add_notice, format_local
+
+    with session_scope() as session:
+        notice = add_notice(
+            session,
+            text=args.text,
+            level=args.level,
+            maintenance=args.maintenance,
+            start=args.start,
+            end=args.end,
+        )
+        when = ""
+        if notice.starts_at and notice.ends_at:
+            when = f" ({format_local(notice.starts_at)}–{format_local(notice.ends_at)})"
+        _print(f"Hinweis {notice.id} angelegt{when}.")
+    return 0
+
+
+def cmd_notice_list(_args: argparse.Namespace) -> int:
+    from kms.notices import format_local, list_notices
+
+    with session_scope(write=False) as session:
+        for n in list_notices(session):
+            kind = "Wartung" if n.is_maintenance else n.level
+            span = ""
+            if n.starts_at or n.ends_at:
+                start = format_local(n.starts_at) if n.starts_at else "…"
+                end = format_local(n.ends_at) if n.ends_at else "…"
+                span = f"\t{start} – {end}"
+            _print(f"{n.id}\t{kind}\t{n.text}{span}")
+    return 0
+
+
+def cmd_notice_remove(args: argparse.Namespace) -> int:
+    from kms.notices import remove_notice
+
+    with session_scope() as session:
+        remove_notice(session, args.id)
+    _print(f"Hinweis {args.id} entfernt.")
+    return 0
+
+
+def cmd_automatisms_run_due(_args: argparse.Namespace) -> int:
+    from kms.functions import run_due
+
+    ran = run_due()
+    for key, message in ran.items():
+        _print(f"{key}: {message}")
+    if not ran:
+        _print("Nichts fällig.")
+    return 0
+
+
+def cmd_automatisms_list(_args: argparse.Namespace) -> int:
+    from kms.registry import automatisms
+
+    for spec in automatisms():
+        _print(f"{spec.key}\t{spec.schedule_text}\t{spec.label}")
+    return 0
+
+
+def cmd_support_set(args: argparse.Namespace) -> int:
+    from kms.support import set_support_contact
+
+    with session_scope() as session:
+        set_support_contact(session, name=args.name, email=args.email, phone=args.phone)
+    _print("Support-Kontakt gespeichert.")
+    return 0
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from kms.demo import load_demo
+
+    for line in load_demo(force=args.force):
+        _print(line)
+    return 0
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    from kms import auth
+    from kms.config import get_config
+
+    upgrade()
+    with session_scope(write=False) as session:
+        needs_owner = not auth.has_users(session)
+    config = get_config()
+    _print(f"KMS: Daten in {config.data_dir}")
+    if needs_owner:
+        _print("")
+        _print("  Ersteinrichtung: Einrichtungscode für den Inhaber-Zugang im Browser:")
+        _print(f"      {auth.setup_token()}")
+        _print("")
+    _print(f"KMS läuft auf http://localhost:{args.port}")
+    sys.stdout.flush()
+    from kms.server import app
+
+    app.run(
+        config={
+            "server.port": args.port,
+            "server.address": args.address,
+            "server.headless": True,
+            "browser.gatherUsageStats": False,
+        }
+    )
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m kms", description="KMS command line")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    def add(parent: argparse._SubParsersAction, name: str, handler: Handler, help_: str):  # type: ignore[type-arg]
+        p = parent.add_parser(name, help=help_)
+        p.set_defaults(handler=handler)
+        return p
+
+    db = sub.add_parser("db", help="database").add_subparsers(dest="db_cmd", required=True)
+    add(db, "upgrade", cmd_db_upgrade, "apply migrations")
+
+    user = sub.add_parser("user", help="logins").add_subparsers(dest="user_cmd", required=True)
+    p = add(user, "create", cmd_user_create, "create a login (password prompted)")
+    p.add_argument("username")
+    p.add_argument("--name")
+    p.add_argument("--email")
+    p.add_argument("--owner", action="store_true")
+    p.add_argument("--password-stdin", action="store_true")
+    p = add(user, "passwd", cmd_user_passwd, "change a password")
+    p.add_argument("username")
+    p.add_argument("--password-stdin", action="store_true")
+    p = add(user, "unlock", cmd_user_unlock, "lift the login back-off")
+    p.add_argument("username", nargs="?")
+    p.add_argument("--client", help="only this client address")
+    add(user, "list", cmd_user_list, "list logins")
+    add(user, "logout-all", cmd_logout_all, "end every session (rotates the cookie key)")
+    add(sub, "setup-token", cmd_setup_token, "show the one-time setup code")
+
+    notice = sub.add_parser("notice", help="banner").add_subparsers(dest="n_cmd", required=True)
+    p = add(notice, "add", cmd_notice_add, "add a notice or maintenance window")
+    p.add_argument("--text", required=True)
+    p.add_argument("--level", default="info", choices=["info", "warning"])
+    p.add_argument("--maintenance", action="store_true")
+    p.add_argument("--start", help="ISO time; without offset: Europe/Berlin")
+    p.add_argument("--end", help="ISO time; without offset: Europe/Berlin")
+    add(notice, "list", cmd_notice_list, "list notices")
+    p = add(notice, "remove", cmd_notice_remove, "remove a notice")
+    p.add_argument("id", type=int)
+
+    auto = sub.add_parser("automatisms", help="⊕").add_subparsers(dest="a_cmd", required=True)
+    add(auto, "run-due", cmd_automatisms_run_due, "run what is due (for cron)")
+    add(auto, "list", cmd_automatisms_list, "list automatisms")
+
+    support = sub.add_parser("support", help="support contact")
+    ssub = support.add_subparsers(dest="s_cmd", required=True)
+    p = add(ssub, "set", cmd_support_set, "set the support contact")
+    p.add_argument("--name")
+    p.add_argument("--email")
+    p.add_argument("--phone")
+
+    p = add(sub, "demo", cmd_demo, "load fictitious demo data")
+    p.add_argument("--force", action="store_true")
+    p = add(sub, "serve", cmd_serve, "migrate and start the server")
+    p.add_argument("--port", type=int, default=8501)
+    p.add_argument("--address", default="localhost")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    args = build_parser().parse_args(argv)
+    try:
+        return int(args.handler(args))
+    except KmsError as exc:
+        sys.stderr.write(f"Fehler: {exc.message}\n")
+        return 2

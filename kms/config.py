@@ -1,0 +1,89 @@
+"""Runtime configuration from the environment, read lazily and cached until reset."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@dataclass(frozen=True)
+class Config:
+    """Where KMS keeps its state and which database it talks to."""
+
+    data_dir: Path
+    database_url: str
+    cookie_key_env: str | None
+    secret_key_env: str | None
+    scheduler_enabled: bool
+
+    @property
+    def secrets_dir(self) -> Path:
+        """Secrets live beside, never inside, the data that backups copy."""
+        return self.data_dir / "secrets"
+
+    @property
+    def files_dir(self) -> Path:
+        return self.data_dir / "files"
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")
+
+
+@lru_cache(maxsize=1)
+def get_config() -> Config:
+    """Read KMS_* variables once; tests call reset_config() after changing them."""
+    data_dir = Path(os.environ.get("KMS_DATA_DIR") or ROOT / "data").resolve()
+    url = os.environ.get("KMS_DATABASE_URL") or f"sqlite:///{data_dir / 'kms.sqlite3'}"
+    return Config(
+        data_dir=data_dir,
+        database_url=url,
+        cookie_key_env=os.environ.get("KMS_COOKIE_KEY") or None,
+        secret_key_env=os.environ.get("KMS_SECRET_KEY") or None,
+        scheduler_enabled=os.environ.get("KMS_SCHEDULER", "1") != "0",
+    )
+
+
+def reset_config() -> None:
+    """Forget the cached configuration (tests, restore)."""
+    get_config.cache_clear()
+
+
+def ensure_dirs(config: Config | None = None) -> None:
+    """Create the data directory layout; secrets readable by the owner only."""
+    config = config or get_config()
+    config.data_dir.mkdir(parents=True, exist_ok=True)
+    config.files_dir.mkdir(parents=True, exist_ok=True)
+    config.secrets_dir.mkdir(parents=True, exist_ok=True)
+    config.secrets_dir.chmod(0o700)
+
+
+def read_or_create_secret(name: str, *, nbytes: int = 48) -> str:
+    """Return a random secret stored in the secrets dir, generating it on first use."""
+    config = get_config()
+    ensure_dirs(config)
+    path = config.secrets_dir / name
+    if path.exists():
+        return path.read_text().strip()
+    value = secrets.token_urlsafe(nbytes)
+    write_secret(name, value)
+    return value
+
+
+def write_secret(name: str, value: str) -> None:
+    """Write a secret atomically with mode 0600."""
+    config = get_config()
+    ensure_dirs(config)
+    path = config.secrets_dir / name
+    tmp = path.with_suffix(".tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as fh:
+        fh.write(value)
+        fh.flush()
+        os.fsync(fh.fileno())
+    os.replace(tmp, path)

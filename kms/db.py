@@ -1,0 +1,151 @@
+"""Engine, sessions and start-up migrations for SQLite (embedded) and PostgreSQL (hosted)."""
+
+from __future__ import annotations
+
+import fcntl
+import logging
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Engine, create_engine, event, text
+from sqlalchemy.orm import Session, sessionmaker
+
+from kms.config import ROOT, ensure_dirs, get_config
+
+log = logging.getLogger(__name__)
+
+_engines: dict[str, Engine] = {}
+_engines_lock = threading.Lock()
+_migrated: set[str] = set()
+_migrate_lock = threading.Lock()
+
+# Advisory lock id for PostgreSQL migrations ("KMS" in ASCII).
+_PG_MIGRATION_LOCK = 0x4B4D53
+
+
+def _sqlite_setup(engine: Engine) -> None:
+    """WAL, foreign keys, and BEGIN IMMEDIATE for writes (pysqlite transaction recipe).
+
+    pysqlite's own transaction handling is switched off so that SQLAlchemy's BEGIN is
+    the one that runs; write sessions ask for IMMEDIATE so two writers queue on the
+    busy timeout instead of failing with "database is locked" halfway through.
+    """
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_conn: Any, _record: Any) -> None:
+        dbapi_conn.isolation_level = None
+        cur = dbapi_conn.cursor()
+        cur.execute("PRAGMA journal_mode=WAL")
+        cur.execute("PRAGMA foreign_keys=ON")
+        cur.execute("PRAGMA busy_timeout=30000")
+        cur.execute("PRAGMA synchronous=NORMAL")
+        cur.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn: Any) -> None:
+        immediate = conn.get_execution_options().get("kms_write", False)
+        conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+
+
+def get_engine(url: str | None = None) -> Engine:
+    """Return the process-wide engine for a URL (one per URL, created on first use)."""
+    url = url or get_config().database_url
+    with _engines_lock:
+        engine = _engines.get(url)
+        if engine is None:
+            if url.startswith("sqlite"):
+                ensure_dirs()
+                engine = create_engine(url, connect_args={"timeout": 30})
+                _sqlite_setup(engine)
+            else:
+                engine = create_engine(url, pool_pre_ping=True)
+            _engines[url] = engine
+        return engine
+
+
+def dispose_engines() -> None:
+    """Close every cached engine (tests, restore)."""
+    with _engines_lock:
+        for engine in _engines.values():
+            engine.dispose()
+        _engines.clear()
+        _migrated.clear()
+
+
+def session_factory(url: str | None = None, *, write: bool = True) -> sessionmaker[Session]:
+    """A sessionmaker bound to the engine; write sessions begin IMMEDIATE on SQLite."""
+    engine = get_engine(url)
+    bind = engine.execution_options(kms_write=True) if write else engine
+    return sessionmaker(bind=bind, expire_on_commit=False)
+
+
+@contextmanager
+def session_scope(url: str | None = None, *, write: bool = True) -> Iterator[Session]:
+    """One unit of work: commit on success, roll back on any error."""
+    ensure_migrated(url)
+    session = session_factory(url, write=write)()
+    try:
+        yield session
+        session.commit()
+    except BaseException:
+        session.rollback()
+        raise
+    finally:
+        session.close()
+
+
+def alembic_config(url: str | None = None) -> Any:
+    """Alembic configuration pointing at the committed migrations."""
+    from alembic.config import Config as AlembicConfig
+
+    cfg = AlembicConfig()
+    cfg.set_main_option("script_location", str(ROOT / "kms" / "migrations"))
+    cfg.set_main_option("sqlalchemy.url", (url or get_config().database_url).replace("%", "%%"))
+    return cfg
+
+
+@contextmanager
+def _migration_lock(engine: Engine) -> Iterator[None]:
+    """Serialize migrations across processes: a file lock for SQLite, an advisory lock for PG."""
+    if engine.dialect.name == "sqlite":
+        lock_path = Path(get_config().data_dir) / ".migrate.lock"
+        lock_path.parent.mkdir(parents=True, exist_ok=True)
+        with open(lock_path, "w") as fh:
+            fcntl.flock(fh, fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(fh, fcntl.LOCK_UN)
+    else:
+        with engine.connect() as conn:
+            conn.execute(text("SELECT pg_advisory_lock(:k)"), {"k": _PG_MIGRATION_LOCK})
+            try:
+                yield
+            finally:
+                conn.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": _PG_MIGRATION_LOCK})
+                conn.commit()
+
+
+def upgrade(url: str | None = None) -> None:
+    """Apply all migrations up to head, under the cross-process lock."""
+    from alembic import command
+
+    url = url or get_config().database_url
+    engine = get_engine(url)
+    with _migration_lock(engine):
+        command.upgrade(alembic_config(url), "head")
+
+
+def ensure_migrated(url: str | None = None) -> None:
+    """Migrate once per process and URL (start-up, first session)."""
+    url = url or get_config().database_url
+    if url in _migrated:
+        return
+    with _migrate_lock:
+        if url in _migrated:
+            return
+        upgrade(url)
+        _migrated.add(url)

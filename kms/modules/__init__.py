@@ -1,0 +1,1 @@
+"""Business modules: one package each, with SPEC (its manifest), models and service."""

@@ -1,0 +1,10 @@
+"""Kunden: Personen (and, later, Organisationen and Dokumente)."""
+
+from kms.registry import ModuleSpec, PageSpec
+
+SPEC = ModuleSpec(
+    key="contacts",
+    title="Kunden",
+    models="kms.modules.contacts.models",
+    pages=(PageSpec("pages/personen.py", "Personen", ":material/person:", "personen", "Kunden"),),
+)

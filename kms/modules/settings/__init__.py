@@ -1,0 +1,48 @@
+"""Einstellungen: company master data, Besteuerung, mail server; the §19 limit watch."""
+
+from datetime import timedelta
+
+from kms.functions import AutomatismSpec
+from kms.notices import maintenance_switch
+from kms.registry import ModuleSpec, PageSpec
+
+
+def _limit_watch(session, now):  # type: ignore[no-untyped-def]
+    from kms.modules.settings.taxation import limit_watch
+
+    return limit_watch(session, now)
+
+
+SPEC = ModuleSpec(
+    key="settings",
+    title="Einstellungen",
+    models="kms.modules.settings.models",
+    pages=(
+        PageSpec(
+            "pages/einstellungen.py",
+            "Einstellungen",
+            ":material/settings:",
+            "einstellungen",
+            "Sonstiges",
+        ),
+    ),
+    automatisms=(
+        AutomatismSpec(
+            key="maintenance_switch",
+            label="Wartungsmodus schalten",
+            description="Schaltet KMS zu Beginn eines Wartungsfensters auf schreibgeschützt "
+            "und danach wieder zurück.",
+            interval=timedelta(minutes=1),
+            run=maintenance_switch,
+            runs_in_maintenance=True,
+        ),
+        AutomatismSpec(
+            key="kleinunternehmer_watch",
+            label="Kleinunternehmergrenze überwachen",
+            description="Berechnet den Umsatz nach § 19 Abs. 2 UStG und warnt im Hinweisbanner, "
+            "wenn er sich der Grenze nähert oder sie überschreitet.",
+            interval=timedelta(hours=6),
+            run=_limit_watch,
+        ),
+    ),
+)

@@ -1,0 +1,56 @@
+"""Ersteinrichtung: which first-run steps are done (owner login, Einstellungen, own Person)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from kms.db import session_scope
+from kms.models import KeyValue
+
+DONE_KEY = "onboarding.done"
+
+
+@dataclass(frozen=True)
+class Steps:
+    """Progress through the first-run steps."""
+
+    owner: bool
+    settings: bool
+    person: bool
+    done: bool
+
+
+def steps(session: Session) -> Steps:
+    """Look up what has been set up so far."""
+    from kms.auth import has_users
+    from kms.modules.contacts.models import Person
+    from kms.modules.settings.models import CompanyProfile
+
+    profile = session.scalar(select(CompanyProfile).limit(1))
+    person = session.scalar(select(Person.id).where(Person.is_owner.is_(True)).limit(1))
+    row = session.get(KeyValue, DONE_KEY)
+    return Steps(
+        owner=has_users(session),
+        settings=bool(profile and profile.company_name and profile.city),
+        person=person is not None,
+        done=bool(row and row.value),
+    )
+
+
+def mark_done(session: Session, done: bool = True) -> None:
+    """Finish (or, for the tutorial, reopen) the first-run setup."""
+    row = session.get(KeyValue, DONE_KEY)
+    if row is None:
+        session.add(KeyValue(key=DONE_KEY, value=done))
+    else:
+        row.value = done
+
+
+def onboarding_done() -> bool:
+    """True once the owner finished (or skipped) the first-run setup."""
+    with session_scope(write=False) as session:
+        row = session.get(KeyValue, DONE_KEY)
+        return bool(row and row.value)

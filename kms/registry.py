@@ -1,0 +1,109 @@
+"""The module registry: adding a module is one line here plus its package."""
+
+from __future__ import annotations
+
+import importlib
+from dataclasses import dataclass, field
+from typing import Any
+
+from kms.functions import AutomatismSpec, FunctionSpec
+
+# Navigation sections in the order of the manual.
+SECTIONS = ("", "Kunden", "Rechnungen & Schreiben", "Finanzen", "Zusatzmodule", "Sonstiges")
+
+
+@dataclass(frozen=True)
+class PageSpec:
+    """One page: a thin script under pages/ and where it sits in the navigation."""
+
+    script: str
+    title: str
+    icon: str
+    url_path: str
+    section: str
+    functions: tuple[FunctionSpec, ...] = ()
+
+
+@dataclass(frozen=True)
+class ModuleSpec:
+    """A module's manifest: its pages, functions (▶), automatisms (⊕) and models."""
+
+    key: str
+    title: str
+    pages: tuple[PageSpec, ...] = ()
+    automatisms: tuple[AutomatismSpec, ...] = field(default=())
+    models: str | None = None
+    licensed: bool = False
+    # Dotted path to a function returning Starlette routes served without login (feeds).
+    routes: str | None = None
+
+
+# Built-in modules register exactly like add-ons will: a dotted path to a SPEC.
+MODULE_PATHS = (
+    "kms.modules.start",
+    "kms.modules.contacts",
+    "kms.modules.settings",
+    "kms.modules.bugreports",
+    "kms.modules.help",
+)
+
+
+def modules() -> tuple[ModuleSpec, ...]:
+    """All registered module specs, in registry order."""
+    return tuple(importlib.import_module(path).SPEC for path in MODULE_PATHS)
+
+
+def import_models() -> None:
+    """Import every module's models so Base.metadata knows all tables."""
+    for spec in modules():
+        if spec.models:
+            importlib.import_module(spec.models)
+
+
+def pages() -> list[PageSpec]:
+    """Every page of every module, in registry order."""
+    return [page for spec in modules() for page in spec.pages]
+
+
+def page_by_url(url_path: str) -> PageSpec | None:
+    """The page registered under a URL path."""
+    return next((p for p in pages() if p.url_path == url_path), None)
+
+
+def public_routes() -> list[Any]:
+    """Routes that modules serve publicly (no login), e.g. podcast feeds and media."""
+    result: list[Any] = []
+    for spec in modules():
+        if spec.routes:
+            module_path, _, name = spec.routes.rpartition(".")
+            result.extend(getattr(importlib.import_module(module_path), name)())
+    return result
+
+
+def automatisms() -> list[AutomatismSpec]:
+    """Every automatism of every module."""
+    return [a for spec in modules() for a in spec.automatisms]
+
+
+def functions() -> list[FunctionSpec]:
+    """Every function of every page."""
+    return [f for page in pages() for f in page.functions]
+
+
+def check() -> list[str]:
+    """Start-up checks: unique keys and URL paths, known sections, scripts that exist."""
+    from kms.config import ROOT
+
+    problems: list[str] = []
+    seen: set[str] = set()
+    for page in pages():
+        if page.section not in SECTIONS:
+            problems.append(f"{page.script}: unknown section {page.section!r}")
+        if page.url_path in seen:
+            problems.append(f"{page.script}: duplicate url_path {page.url_path!r}")
+        seen.add(page.url_path)
+        if not (ROOT / page.script).is_file():
+            problems.append(f"{page.script}: script missing")
+    keys = [a.key for a in automatisms()] + [f.key for f in functions()]
+    problems += [f"duplicate function/automatism key {k!r}" for k in set(keys) if keys.count(k) > 1]
+    return problems

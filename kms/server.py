@@ -1,0 +1,58 @@
+"""The one server process: Streamlit UI, background automatisms and public routes."""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+import streamlit as st
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+from starlette.routing import BaseRoute, Route
+
+import kms
+from kms.config import ROOT, get_config
+from kms.db import ensure_migrated, session_scope
+from kms.registry import check, public_routes
+from kms.scheduler import Scheduler
+
+log = logging.getLogger("kms.server")
+
+
+async def status(_request: Request) -> JSONResponse:
+    """Public status: version and whether KMS is read-only (for monitoring)."""
+    from kms.notices import banner
+
+    with session_scope(write=False) as session:
+        state = banner(session)
+    return JSONResponse({"version": kms.__version__, "read_only": state.read_only})
+
+
+def routes() -> list[BaseRoute]:
+    """Public routes: status plus whatever modules register (podcast feeds, media)."""
+    return [Route("/api/status", status, methods=["GET", "HEAD"]), *public_routes()]
+
+
+@asynccontextmanager
+async def lifespan(_app: Any) -> AsyncIterator[dict[str, Any]]:
+    """Migrate, check the registry, and run the scheduler for the life of the server."""
+    ensure_migrated()
+    problems = check()
+    if problems:
+        raise RuntimeError("Module registry is inconsistent: " + "; ".join(problems))
+    scheduler = None
+    if get_config().scheduler_enabled:
+        scheduler = Scheduler(float(os.environ.get("KMS_SCHEDULER_INTERVAL", "20")))
+        scheduler.start()
+        log.info("scheduler started")
+    try:
+        yield {}
+    finally:
+        if scheduler is not None:
+            scheduler.stop()
+
+
+app = st.App(ROOT / "app.py", lifespan=lifespan, routes=routes())

@@ -1,0 +1,88 @@
+"""Column types that keep money exact and times in UTC on SQLite and PostgreSQL alike."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from decimal import ROUND_HALF_UP, Decimal
+from typing import Any
+
+from sqlalchemy import BigInteger, DateTime
+from sqlalchemy.types import TypeDecorator
+
+
+class ScaledDecimal(TypeDecorator[Decimal]):
+    """A Decimal stored as a scaled integer: exact on SQLite, where NUMERIC is a float.
+
+    Money uses scale 2 (integer cents); unit prices and quantities use scale 4 (EN 16931
+    allows four decimals). SUM() over such a column is an exact integer sum on both
+    databases, and the result processor turns it back into a Decimal.
+    """
+
+    impl = BigInteger
+    cache_ok = True
+
+    def __init__(self, scale: int = 2) -> None:
+        super().__init__()
+        self.scale = scale
+        self._factor = Decimal(10) ** scale
+        self._quantum = Decimal(1).scaleb(-scale)
+
+    def process_bind_param(self, value: Any, dialect: Any) -> int | None:
+        if value is None:
+            return None
+        if isinstance(value, float):
+            raise TypeError("Money must be Decimal, not float")
+        dec = Decimal(value)
+        if dec != dec.quantize(self._quantum):
+            raise ValueError(f"{value} has more than {self.scale} decimal places")
+        return int((dec * self._factor).to_integral_value(rounding=ROUND_HALF_UP))
+
+    def process_result_value(self, value: Any, dialect: Any) -> Decimal | None:
+        if value is None:
+            return None
+        return (Decimal(int(value)) / self._factor).quantize(self._quantum)
+
+
+class Money(ScaledDecimal):
+    """Amounts in euros with cents (integer cents in the database)."""
+
+    cache_ok = True
+
+    def __init__(self) -> None:
+        super().__init__(2)
+
+
+class Quantity(ScaledDecimal):
+    """Quantities and unit prices with up to four decimals (EN 16931)."""
+
+    cache_ok = True
+
+    def __init__(self) -> None:
+        super().__init__(4)
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Timezone-aware datetimes, stored as UTC, returned as aware UTC."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: Any, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime; use an aware one")
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: Any, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            return value.replace(tzinfo=UTC)
+        return value.astimezone(UTC)
+
+
+def utcnow() -> datetime:
+    """The current time, aware, in UTC."""
+    return datetime.now(UTC)

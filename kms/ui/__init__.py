@@ -1,0 +1,1 @@
+"""Shared Streamlit helpers: login gate, banner, sidebar, page runner, widgets."""

@@ -1,0 +1,57 @@
+"""What every page shows around its content: the banner and the sidebar."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from kms.db import session_scope
+from kms.functions import FunctionSpec
+from kms.notices import banner
+from kms.support import support_contact
+from kms.ui.text import plain
+
+
+def render_banner() -> bool:
+    """Hinweise und Wartungsfenster at the top; returns True while KMS is read-only."""
+    with session_scope(write=False) as session:
+        state = banner(session)
+    box = st.container(key="kms_banner")
+    with box:
+        for notice in state.notices:
+            show = st.warning if notice.level == "warning" else st.info
+            show(plain(notice.text), icon=":material/campaign:")
+        for level, text in state.system_warnings:
+            show = st.warning if level == "warning" else st.info
+            show(plain(text), icon=":material/notifications:")
+        text = plain(state.maintenance_text)
+        if state.read_only:
+            st.error(text, icon=":material/construction:")
+        elif state.window_soon:
+            st.warning(text, icon=":material/schedule:")
+        else:
+            st.caption(f":material/event: {text}")
+    return state.read_only
+
+
+def render_support() -> None:
+    """The operator's support contact at the bottom of the sidebar."""
+    contact = support_contact()
+    if not any(contact.values()):
+        return
+    with st.sidebar:
+        st.divider()
+        st.caption("Support")
+        for value in contact.values():
+            if value:
+                st.caption(plain(value))
+
+
+def render_functions(functions: tuple[FunctionSpec, ...]) -> None:
+    """The page's ▶ functions under "Funktionen" in the sidebar."""
+    if not functions:
+        return
+    with st.sidebar:
+        st.subheader("Funktionen")
+        for fn in functions:
+            if st.button(f"▶ {fn.label}", key=f"fn_{fn.key}", help=fn.description, width="stretch"):
+                st.session_state[f"fn_open_{fn.key}"] = True

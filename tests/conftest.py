@@ -1,0 +1,104 @@
+"""Every test gets its own data dir and database; data tests run on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import create_engine, text
+from sqlalchemy.orm import Session
+
+from kms.config import reset_config
+from kms.db import dispose_engines, ensure_migrated, session_factory
+
+IN_CI = os.environ.get("CI", "").lower() == "true"
+POSTGRES_URL = os.environ.get("KMS_TEST_POSTGRES_URL")
+
+
+@pytest.fixture(autouse=True)
+def kms_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    """An isolated data dir with an embedded SQLite database; no scheduler thread."""
+    data = tmp_path / "data"
+    monkeypatch.setenv("KMS_DATA_DIR", str(data))
+    monkeypatch.setenv("KMS_DATABASE_URL", f"sqlite:///{data / 'kms.sqlite3'}")
+    monkeypatch.setenv("KMS_SCHEDULER", "0")
+    for var in ("KMS_COOKIE_KEY", "KMS_SECRET_KEY", "KMS_SMTP_PASSWORD"):
+        monkeypatch.delenv(var, raising=False)
+    reset_config()
+    dispose_engines()
+    yield data
+    dispose_engines()
+    reset_config()
+
+
+def _fresh_postgres(monkeypatch: pytest.MonkeyPatch) -> str:
+    """Point KMS at a brand-new schema on the test server (fails in CI if unreachable)."""
+    if not POSTGRES_URL:
+        if IN_CI:
+            pytest.fail("KMS_TEST_POSTGRES_URL is not set in CI")
+        pytest.skip("PostgreSQL tests need KMS_TEST_POSTGRES_URL (CI sets it)")
+    schema = f"t_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(POSTGRES_URL)
+    try:
+        with admin.begin() as conn:
+            conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+    except Exception as exc:
+        if IN_CI:
+            pytest.fail(f"PostgreSQL at {POSTGRES_URL} is unreachable: {exc}")
+        pytest.skip(f"PostgreSQL at {POSTGRES_URL} is unreachable: {exc}")
+    finally:
+        admin.dispose()
+    sep = "&" if "?" in POSTGRES_URL else "?"
+    url = f"{POSTGRES_URL}{sep}options=-csearch_path%3D{schema}"
+    monkeypatch.setenv("KMS_DATABASE_URL", url)
+    reset_config()
+    return schema
+
+
+def _drop_schema(schema: str) -> None:
+    admin = create_engine(POSTGRES_URL or "")
+    with admin.begin() as conn:
+        conn.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
+    admin.dispose()
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def db_url(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+    """The database URL of this test, once for SQLite and once for PostgreSQL."""
+    schema = None
+    if request.param == "postgres":
+        schema = _fresh_postgres(monkeypatch)
+    from kms.config import get_config
+
+    url = get_config().database_url
+    ensure_migrated(url)
+    yield url
+    dispose_engines()
+    if schema:
+        _drop_schema(schema)
+
+
+@pytest.fixture
+def session(db_url: str) -> Iterator[Session]:
+    """A write session on the test's database; the test commits what it needs."""
+    s = session_factory(db_url)()
+    try:
+        yield s
+    finally:
+        s.rollback()
+        s.close()
+
+
+@pytest.fixture
+def sqlite_session() -> Iterator[Session]:
+    """A write session on the embedded SQLite database only (for UI-level tests)."""
+    ensure_migrated()
+    s = session_factory()()
+    try:
+        yield s
+    finally:
+        s.rollback()
+        s.close()

@@ -1,0 +1,101 @@
+"""Data layer: migrations, money exactness, SQLite pragmas, write transactions."""
+
+from __future__ import annotations
+
+import threading
+from decimal import Decimal
+
+import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+from sqlalchemy import Column, Integer, MetaData, Table, func, insert, select, text
+
+from kms.db import get_engine, session_scope
+from kms.models import Base
+from kms.registry import import_models
+from kms.types import Money, Quantity
+
+
+def test_models_and_migrations_do_not_drift(db_url: str) -> None:
+    """The committed migrations create exactly the tables and columns the models declare."""
+    import_models()
+    with get_engine(db_url).connect() as conn:
+        diff = compare_metadata(
+            MigrationContext.configure(conn, opts={"compare_type": True}), Base.metadata
+        )
+    assert diff == []
+
+
+AMOUNTS = [Decimal("0.10"), Decimal("0.20"), Decimal("1234.56"), Decimal("-0.01")] * 250
+
+
+def test_money_sums_are_exact_on_both_databases(db_url: str) -> None:
+    """A thousand amounts that float arithmetic gets wrong sum to the cent in SQL."""
+    meta = MetaData()
+    table = Table(
+        "money_probe",
+        meta,
+        Column("id", Integer, primary_key=True),
+        Column("amount", Money()),
+        Column("price", Quantity()),
+    )
+    engine = get_engine(db_url)
+    meta.create_all(engine)
+    try:
+        with engine.begin() as conn:
+            conn.execute(
+                insert(table), [{"amount": a, "price": Decimal("0.3333")} for a in AMOUNTS]
+            )
+            total, prices = conn.execute(
+                select(func.sum(table.c.amount), func.sum(table.c.price))
+            ).one()
+        assert total == Decimal("308712.50")
+        assert isinstance(total, Decimal)
+        assert prices == Decimal("333.3000")
+    finally:
+        meta.drop_all(engine)
+
+
+def test_money_refuses_float_and_excess_places() -> None:
+    """Floats and sub-cent amounts never reach the database silently."""
+    money = Money()
+    with pytest.raises(TypeError):
+        money.process_bind_param(0.1, None)
+    with pytest.raises(ValueError, match="decimal places"):
+        money.process_bind_param(Decimal("1.005"), None)
+    assert money.process_bind_param(Decimal("-12.30"), None) == -1230
+    assert money.process_result_value(-1230, None) == Decimal("-12.30")
+
+
+def test_sqlite_runs_with_wal_and_foreign_keys() -> None:
+    """The embedded database uses WAL and enforces foreign keys."""
+    with session_scope() as session:
+        assert session.execute(text("PRAGMA journal_mode")).scalar() == "wal"
+        assert session.execute(text("PRAGMA foreign_keys")).scalar() == 1
+
+
+def test_concurrent_sqlite_writers_queue_instead_of_failing() -> None:
+    """Two threads doing read-then-write transactions both succeed (BEGIN IMMEDIATE)."""
+    from kms.models import KeyValue
+
+    with session_scope() as session:
+        session.add(KeyValue(key="counter", value=0))
+    errors: list[BaseException] = []
+
+    def bump() -> None:
+        try:
+            for _ in range(20):
+                with session_scope() as session:
+                    row = session.get(KeyValue, "counter")
+                    row.value = row.value + 1
+        except BaseException as exc:  # noqa: BLE001 - collected and asserted below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=bump) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    with session_scope() as session:
+        assert session.get(KeyValue, "counter").value == 40
