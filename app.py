@@ -24,9 +24,10 @@ for spec in pages():
             default=spec.url_path == default,
         )
     )
+# The sidebar links are drawn by each page (kms.ui.chrome.render_navigation), so that a
+# page opened by deep link before any st.navigation ran looks the same.
 navigation = st.navigation(
-    {name: items for name, items in sections.items() if items},
-    position="sidebar" if user is not None else "hidden",
+    {name: items for name, items in sections.items() if items}, position="hidden"
 )
 if user is None:
     st.stop()

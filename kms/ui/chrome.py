@@ -33,6 +33,23 @@ def render_banner() -> bool:
     return state.read_only
 
 
+def render_navigation() -> None:
+    """Sectioned page links in the sidebar, built from the module registry."""
+    from kms.registry import SECTIONS, pages
+
+    by_section: dict[str, list] = {name: [] for name in SECTIONS}
+    for page in pages():
+        by_section[page.section].append(page)
+    with st.sidebar:
+        for section, items in by_section.items():
+            if not items:
+                continue
+            if section:
+                st.caption(section)
+            for page in items:
+                st.page_link(page.script, label=page.title, icon=page.icon)
+
+
 def render_support() -> None:
     """The operator's support contact at the bottom of the sidebar."""
     contact = support_contact()

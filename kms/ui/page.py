@@ -15,7 +15,7 @@ from kms.errors import KmsError
 from kms.models import ErrorLog
 from kms.registry import PageSpec, page_by_url
 from kms.ui import auth as ui_auth
-from kms.ui.chrome import render_banner, render_functions, render_support
+from kms.ui.chrome import render_banner, render_functions, render_navigation, render_support
 
 log = logging.getLogger(__name__)
 
@@ -87,6 +87,7 @@ def run_page(url_path: str, render: Callable[[PageContext], None]) -> None:
         if user is None:
             st.stop()
         read_only = render_banner()
+        render_navigation()
         with st.sidebar:
             st.caption(f"Angemeldet als {user.display_name or user.username}")
             if st.button("Abmelden", key="kms_logout", icon=":material/logout:"):

@@ -1,0 +1,40 @@
+"""Form helpers: German error lists per field; nothing typed is lost on an error."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from typing import TypeVar
+
+import streamlit as st
+
+from kms.errors import KmsError, ValidationErrors
+from kms.ui.text import plain
+
+T = TypeVar("T")
+
+
+def show_field_errors(errors: Mapping[str, str], labels: Mapping[str, str]) -> None:
+    """One error box listing every invalid field with its German message."""
+    lines = [f"- **{plain(labels.get(f, f))}:** {plain(m)}" for f, m in errors.items()]
+    st.error("Bitte korrigieren Sie:\n" + "\n".join(lines), icon=":material/error:")
+
+
+@contextmanager
+def saving(labels: Mapping[str, str] | None = None) -> Iterator[dict[str, bool]]:
+    """Wrap a save: field errors and domain errors become messages; result['ok'] tells."""
+    result = {"ok": False}
+    try:
+        yield result
+        result["ok"] = True
+    except ValidationErrors as exc:
+        show_field_errors(exc.errors, labels or {})
+    except KmsError as exc:
+        st.error(exc.message, icon=":material/error:")
+
+
+def attempt(action: Callable[[], T], labels: Mapping[str, str] | None = None) -> T | None:
+    """Run `action`; show German errors instead of raising. Returns None on error."""
+    with saving(labels) as result:
+        value = action()
+    return value if result["ok"] else None
