@@ -18,7 +18,7 @@ from kms.modules.settings.service import get_profile, save_profile
 from kms.onboarding import mark_done
 
 DEMO_USER = "demo"
-DEMO_PASSWORD = "demo-kms-2026"
+DEMO_PASSWORD = "demo-kms-2026"  # noqa: S105 - the documented demo login
 MARKER_KEY = "demo.loaded"
 
 COMPANY = {

@@ -4,7 +4,6 @@ from datetime import date
 
 import pandas as pd
 import streamlit as st
-from kms.validation import parse_money
 
 from kms.db import session_scope
 from kms.formatting import format_date, format_money
@@ -12,6 +11,7 @@ from kms.modules.settings import service, taxation
 from kms.ui import auth as ui_auth
 from kms.ui.forms import saving
 from kms.ui.page import PageContext, run_page
+from kms.validation import parse_money
 
 LABELS = {
     "company_name": "Firmenname",

@@ -2,11 +2,11 @@
 
 import pandas as pd
 import streamlit as st
-from kms.mail import MailError
 
 from kms.db import session_scope
 from kms.formatting import format_datetime
 from kms.functions import log_function_run
+from kms.mail import MailError
 from kms.modules.bugreports import SEND, service
 from kms.registry import pages
 from kms.ui.forms import saving

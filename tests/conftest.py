@@ -9,10 +9,19 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import create_engine, text
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
 from kms.config import reset_config
 from kms.db import dispose_engines, ensure_migrated, session_factory
+from tests.smtp_fixtures import (  # noqa: F401 - pytest discovers fixtures by name
+    smtp_server,
+    smtp_server_auth,
+    smtp_server_factory,
+    smtp_server_ssl,
+    smtp_server_starttls,
+    tls_material,
+)
 
 IN_CI = os.environ.get("CI", "").lower() == "true"
 POSTGRES_URL = os.environ.get("KMS_TEST_POSTGRES_URL")
@@ -45,7 +54,7 @@ def _fresh_postgres(monkeypatch: pytest.MonkeyPatch) -> str:
     try:
         with admin.begin() as conn:
             conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-    except Exception as exc:
+    except OperationalError as exc:
         if IN_CI:
             pytest.fail(f"PostgreSQL at {POSTGRES_URL} is unreachable: {exc}")
         pytest.skip(f"PostgreSQL at {POSTGRES_URL} is unreachable: {exc}")
