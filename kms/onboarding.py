@@ -26,7 +26,7 @@ class Steps:
 def steps(session: Session) -> Steps:
     """Look up what has been set up so far."""
     from kms.auth import has_users
-    from kms.modules.contacts.models import Person
+    from kms.modules.contacts.models import Contact as Person
     from kms.modules.settings.models import CompanyProfile
 
     profile = session.scalar(select(CompanyProfile).limit(1))

@@ -36,6 +36,8 @@ class ModuleSpec:
     licensed: bool = False
     # Dotted path to a function returning Starlette routes served without login (feeds).
     routes: str | None = None
+    # Dotted path to `load(session) -> str`: idempotent fictitious demo data (python -m kms demo).
+    demo: str | None = None
 
 
 # Built-in modules register exactly like add-ons will: a dotted path to a SPEC.
@@ -75,9 +77,14 @@ def public_routes() -> list[Any]:
     result: list[Any] = []
     for spec in modules():
         if spec.routes:
-            module_path, _, name = spec.routes.rpartition(".")
-            result.extend(getattr(importlib.import_module(module_path), name)())
+            result.extend(resolve(spec.routes)())
     return result
+
+
+def resolve(dotted: str) -> Any:
+    """Import "package.module.name" and return the named object."""
+    module_path, _, name = dotted.rpartition(".")
+    return getattr(importlib.import_module(module_path), name)
 
 
 def automatisms() -> list[AutomatismSpec]:

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-26 23:27:31.814329
+Create Date: 2026-11-26 23:36:59.007048
 """
 
 from collections.abc import Sequence
@@ -11,6 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 import kms.types
+
 
 revision: str = '0001'
 down_revision: str | Sequence[str] | None = None
@@ -72,6 +73,49 @@ def upgrade() -> None:
     sa.Column('updated_at', kms.types.UTCDateTime(timezone=True), nullable=False),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_company_profile'))
     )
+    op.create_table('contacts',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('kind', sa.String(length=12), nullable=False),
+    sa.Column('customer_number', sa.String(length=30), nullable=True),
+    sa.Column('salutation', sa.String(length=10), nullable=False),
+    sa.Column('title', sa.String(length=40), nullable=False),
+    sa.Column('first_name', sa.String(length=100), nullable=False),
+    sa.Column('last_name', sa.String(length=100), nullable=False),
+    sa.Column('job_title', sa.String(length=100), nullable=False),
+    sa.Column('organisation_id', sa.Integer(), nullable=True),
+    sa.Column('name', sa.String(length=200), nullable=False),
+    sa.Column('legal_form', sa.String(length=60), nullable=False),
+    sa.Column('buyer_reference', sa.String(length=60), nullable=False),
+    sa.Column('vat_id', sa.String(length=20), nullable=False),
+    sa.Column('email', sa.String(length=254), nullable=False),
+    sa.Column('phone', sa.String(length=50), nullable=False),
+    sa.Column('website', sa.String(length=200), nullable=False),
+    sa.Column('notes', sa.Text(), nullable=False),
+    sa.Column('street', sa.String(length=200), nullable=False),
+    sa.Column('address_extra', sa.String(length=200), nullable=False),
+    sa.Column('postcode', sa.String(length=10), nullable=False),
+    sa.Column('city', sa.String(length=100), nullable=False),
+    sa.Column('country', sa.String(length=2), nullable=False),
+    sa.Column('delivery_street', sa.String(length=200), nullable=False),
+    sa.Column('delivery_extra', sa.String(length=200), nullable=False),
+    sa.Column('delivery_postcode', sa.String(length=10), nullable=False),
+    sa.Column('delivery_city', sa.String(length=100), nullable=False),
+    sa.Column('delivery_country', sa.String(length=2), nullable=False),
+    sa.Column('is_owner', sa.Boolean(), nullable=False),
+    sa.Column('archived_at', kms.types.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('search_key', sa.String(length=1000), nullable=False),
+    sa.Column('version', sa.Integer(), nullable=False),
+    sa.Column('created_at', kms.types.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('updated_at', kms.types.UTCDateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['organisation_id'], ['contacts.id'], name=op.f('fk_contacts_organisation_id_contacts'), ondelete='SET NULL'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_contacts')),
+    sa.UniqueConstraint('customer_number', name=op.f('uq_contacts_customer_number'))
+    )
+    with op.batch_alter_table('contacts', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_contacts_kind'), ['kind'], unique=False)
+        batch_op.create_index(batch_op.f('ix_contacts_organisation_id'), ['organisation_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_contacts_search_key'), ['search_key'], unique=False)
+
     op.create_table('error_log',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('at', kms.types.UTCDateTime(timezone=True), nullable=False),
@@ -122,27 +166,12 @@ def upgrade() -> None:
     sa.Column('created_at', kms.types.UTCDateTime(timezone=True), nullable=False),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_notices'))
     )
-    op.create_table('persons',
+    op.create_table('tags',
     sa.Column('id', sa.Integer(), nullable=False),
-    sa.Column('first_name', sa.String(length=100), nullable=False),
-    sa.Column('last_name', sa.String(length=100), nullable=False),
-    sa.Column('street', sa.String(length=200), nullable=False),
-    sa.Column('postcode', sa.String(length=10), nullable=False),
-    sa.Column('city', sa.String(length=100), nullable=False),
-    sa.Column('country', sa.String(length=2), nullable=False),
-    sa.Column('email', sa.String(length=254), nullable=False),
-    sa.Column('phone', sa.String(length=50), nullable=False),
-    sa.Column('notes', sa.Text(), nullable=False),
-    sa.Column('is_owner', sa.Boolean(), nullable=False),
-    sa.Column('search_key', sa.String(length=700), nullable=False),
-    sa.Column('version', sa.Integer(), nullable=False),
-    sa.Column('created_at', kms.types.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('updated_at', kms.types.UTCDateTime(timezone=True), nullable=False),
-    sa.PrimaryKeyConstraint('id', name=op.f('pk_persons'))
+    sa.Column('name', sa.String(length=60), nullable=False),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_tags')),
+    sa.UniqueConstraint('name', name=op.f('uq_tags_name'))
     )
-    with op.batch_alter_table('persons', schema=None) as batch_op:
-        batch_op.create_index(batch_op.f('ix_persons_search_key'), ['search_key'], unique=False)
-
     op.create_table('tax_regimes',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('valid_from', sa.Date(), nullable=False),
@@ -166,17 +195,35 @@ def upgrade() -> None:
     sa.PrimaryKeyConstraint('id', name=op.f('pk_users')),
     sa.UniqueConstraint('username', name=op.f('uq_users_username'))
     )
+    op.create_table('contact_roles',
+    sa.Column('contact_id', sa.Integer(), nullable=False),
+    sa.Column('role', sa.String(length=20), nullable=False),
+    sa.ForeignKeyConstraint(['contact_id'], ['contacts.id'], name=op.f('fk_contact_roles_contact_id_contacts'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('contact_id', 'role', name=op.f('pk_contact_roles'))
+    )
+    with op.batch_alter_table('contact_roles', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_contact_roles_role'), ['role'], unique=False)
+
+    op.create_table('contact_tags',
+    sa.Column('contact_id', sa.Integer(), nullable=False),
+    sa.Column('tag_id', sa.Integer(), nullable=False),
+    sa.ForeignKeyConstraint(['contact_id'], ['contacts.id'], name=op.f('fk_contact_tags_contact_id_contacts'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['tag_id'], ['tags.id'], name=op.f('fk_contact_tags_tag_id_tags'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('contact_id', 'tag_id', name=op.f('pk_contact_tags'))
+    )
     # ### end Alembic commands ###
 
 
 def downgrade() -> None:
     # ### commands auto generated by Alembic - please adjust! ###
+    op.drop_table('contact_tags')
+    with op.batch_alter_table('contact_roles', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_contact_roles_role'))
+
+    op.drop_table('contact_roles')
     op.drop_table('users')
     op.drop_table('tax_regimes')
-    with op.batch_alter_table('persons', schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f('ix_persons_search_key'))
-
-    op.drop_table('persons')
+    op.drop_table('tags')
     op.drop_table('notices')
     with op.batch_alter_table('login_attempts', schema=None) as batch_op:
         batch_op.drop_index('ix_login_attempts_user_at')
@@ -189,6 +236,12 @@ def downgrade() -> None:
 
     op.drop_table('function_runs')
     op.drop_table('error_log')
+    with op.batch_alter_table('contacts', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_contacts_search_key'))
+        batch_op.drop_index(batch_op.f('ix_contacts_organisation_id'))
+        batch_op.drop_index(batch_op.f('ix_contacts_kind'))
+
+    op.drop_table('contacts')
     op.drop_table('company_profile')
     op.drop_table('bug_reports')
     op.drop_table('automatism_state')

@@ -1,40 +1,120 @@
-"""People (and, with the Kunden module, organisations) the business deals with."""
+"""Kontakte: persons and organisations in one table, with roles, tags and addresses.
+
+One table keeps customer numbers, search, invoices' recipients and document links
+uniform: a `kind` column says whether a row is a person or an organisation.
+"""
 
 from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import String, Text
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy import Column, ForeignKey, String, Table, Text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from kms.models import Base, BusinessData
 from kms.types import utcnow
 
+KINDS = {"person": "Person", "organisation": "Organisation"}
+ROLES = {
+    "kunde": "Kunde",
+    "interessent": "Interessent",
+    "lieferant": "Lieferant",
+    "inhaber": "Inhaber/in",
+}
+SALUTATIONS = {"": "keine", "frau": "Frau", "herr": "Herr", "divers": "divers"}
 
-class Person(BusinessData, Base):
-    """A natural person: customer, prospect, supplier or the owner."""
+contact_tags = Table(
+    "contact_tags",
+    Base.metadata,
+    Column("contact_id", ForeignKey("contacts.id", ondelete="CASCADE"), primary_key=True),
+    Column("tag_id", ForeignKey("tags.id", ondelete="CASCADE"), primary_key=True),
+)
 
-    __tablename__ = "persons"
+
+class Tag(BusinessData, Base):
+    """A free label for grouping contacts (e.g. "Newsletter")."""
+
+    __tablename__ = "tags"
 
     id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(60), unique=True)
+
+
+class ContactRole(BusinessData, Base):
+    """One role of a contact; a contact can hold several (customer and supplier)."""
+
+    __tablename__ = "contact_roles"
+
+    contact_id: Mapped[int] = mapped_column(
+        ForeignKey("contacts.id", ondelete="CASCADE"), primary_key=True
+    )
+    role: Mapped[str] = mapped_column(String(20), primary_key=True, index=True)
+
+
+class Contact(BusinessData, Base):
+    """A person or an organisation the business deals with."""
+
+    __tablename__ = "contacts"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(String(12), default="person", index=True)
+    customer_number: Mapped[str | None] = mapped_column(String(30), unique=True, default=None)
+    # Persons
+    salutation: Mapped[str] = mapped_column(String(10), default="")
+    title: Mapped[str] = mapped_column(String(40), default="")
     first_name: Mapped[str] = mapped_column(String(100), default="")
-    last_name: Mapped[str] = mapped_column(String(100))
+    last_name: Mapped[str] = mapped_column(String(100), default="")
+    job_title: Mapped[str] = mapped_column(String(100), default="")
+    organisation_id: Mapped[int | None] = mapped_column(
+        ForeignKey("contacts.id", ondelete="SET NULL"), default=None, index=True
+    )
+    # Organisations
+    name: Mapped[str] = mapped_column(String(200), default="")
+    legal_form: Mapped[str] = mapped_column(String(60), default="")
+    buyer_reference: Mapped[str] = mapped_column(String(60), default="")  # Leitweg-ID (BT-10)
+    # Both
+    vat_id: Mapped[str] = mapped_column(String(20), default="")
+    email: Mapped[str] = mapped_column(String(254), default="")
+    phone: Mapped[str] = mapped_column(String(50), default="")
+    website: Mapped[str] = mapped_column(String(200), default="")
+    notes: Mapped[str] = mapped_column(Text, default="")
+    # Rechnungsadresse
     street: Mapped[str] = mapped_column(String(200), default="")
+    address_extra: Mapped[str] = mapped_column(String(200), default="")
     postcode: Mapped[str] = mapped_column(String(10), default="")
     city: Mapped[str] = mapped_column(String(100), default="")
     country: Mapped[str] = mapped_column(String(2), default="DE")
-    email: Mapped[str] = mapped_column(String(254), default="")
-    phone: Mapped[str] = mapped_column(String(50), default="")
-    notes: Mapped[str] = mapped_column(Text, default="")
+    # Lieferadresse (optional; empty street means "same as Rechnungsadresse")
+    delivery_street: Mapped[str] = mapped_column(String(200), default="")
+    delivery_extra: Mapped[str] = mapped_column(String(200), default="")
+    delivery_postcode: Mapped[str] = mapped_column(String(10), default="")
+    delivery_city: Mapped[str] = mapped_column(String(100), default="")
+    delivery_country: Mapped[str] = mapped_column(String(2), default="DE")
     is_owner: Mapped[bool] = mapped_column(default=False)
-    # Lower-cased, umlaut-folded "name email city" for search that behaves alike on both DBs.
-    search_key: Mapped[str] = mapped_column(String(700), default="", index=True)
+    archived_at: Mapped[datetime | None] = mapped_column(default=None)
+    # Lower-cased, umlaut-folded name/e-mail/number/town for search alike on both databases.
+    search_key: Mapped[str] = mapped_column(String(1000), default="", index=True)
     version: Mapped[int] = mapped_column(default=1)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
     __mapper_args__ = {"version_id_col": version}
 
+    organisation: Mapped[Contact | None] = relationship(remote_side=[id], lazy="joined")
+    tags: Mapped[list[Tag]] = relationship(secondary=contact_tags, lazy="selectin")
+    roles: Mapped[list[ContactRole]] = relationship(lazy="selectin", cascade="all, delete-orphan")
+
+    @property
+    def display_name(self) -> str:
+        """Organisation name, or "Dr. Erika Mustermann" for a person."""
+        if self.kind == "organisation":
+            return self.name
+        return " ".join(p for p in (self.title, self.first_name, self.last_name) if p)
+
     @property
     def full_name(self) -> str:
-        return f"{self.first_name} {self.last_name}".strip()
+        return self.display_name
+
+    @property
+    def role_keys(self) -> set[str]:
+        return {r.role for r in self.roles}

@@ -1,4 +1,4 @@
-"""Personen: create, edit (optimistic locking), find and page in SQL."""
+"""Kontakte: create, edit (optimistic locking), find and page in SQL."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
 from kms.errors import ConflictError, FieldErrors, NotFoundError, ValidationError
-from kms.modules.contacts.models import Person
+from kms.modules.contacts.models import Contact
 from kms.validation import optional, validate_email, validate_phone, validate_postcode
 
 PERSON_FIELDS = (
@@ -62,28 +62,34 @@ def _apply(person: Person, data: dict[str, str]) -> None:
     for key, value in data.items():
         setattr(person, key, value)
     person.search_key = search_key(
-        person.first_name, person.last_name, person.email, person.city, person.postcode
+        person.first_name,
+        person.last_name,
+        person.name,
+        person.email,
+        person.city,
+        person.postcode,
+        person.customer_number or "",
     )
 
 
-def create_person(session: Session, *, is_owner: bool = False, **values: Any) -> Person:
+def create_person(session: Session, *, is_owner: bool = False, **values: Any) -> Contact:
     """Create a person after validating every field."""
-    person = Person(is_owner=is_owner)
+    person = Contact(kind="person", is_owner=is_owner)
     _apply(person, _clean(values))
     session.add(person)
     session.flush()
     return person
 
 
-def get_person(session: Session, person_id: int) -> Person:
+def get_person(session: Session, person_id: int) -> Contact:
     """A person by id, or a German error."""
-    person = session.get(Person, person_id)
+    person = session.get(Contact, person_id)
     if person is None:
         raise NotFoundError("Diese Person gibt es nicht (mehr).")
     return person
 
 
-def update_person(session: Session, person_id: int, *, version: int, **values: Any) -> Person:
+def update_person(session: Session, person_id: int, *, version: int, **values: Any) -> Contact:
     """Save changes unless someone else saved the person since `version` was read."""
     person = get_person(session, person_id)
     data = _clean(values)
@@ -106,7 +112,7 @@ def update_person(session: Session, person_id: int, *, version: int, **values: A
 class PersonPage:
     """One page of a person list and the total number of hits."""
 
-    items: list[Person]
+    items: list[Contact]
     total: int
     page: int
     page_size: int
@@ -117,9 +123,9 @@ class PersonPage:
 
 
 SORTS = {
-    "name": (Person.last_name, Person.first_name, Person.id),
-    "ort": (Person.city, Person.last_name, Person.id),
-    "neu": (Person.created_at.desc(), Person.id.desc()),
+    "name": (Contact.last_name, Contact.first_name, Contact.id),
+    "ort": (Contact.city, Contact.last_name, Contact.id),
+    "neu": (Contact.created_at.desc(), Contact.id.desc()),
 }
 
 
@@ -127,10 +133,10 @@ def list_persons(
     session: Session, *, search: str = "", page: int = 1, page_size: int = 25, sort: str = "name"
 ) -> PersonPage:
     """Filter, sort and page in SQL; never loads the whole table."""
-    stmt = select(Person)
+    stmt = select(Contact).where(Contact.kind == "person")
     terms = search_key(search).split()
     if terms:
-        stmt = stmt.where(*[Person.search_key.contains(t, autoescape=True) for t in terms])
+        stmt = stmt.where(*[Contact.search_key.contains(t, autoescape=True) for t in terms])
     total = session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
     page = max(1, page)
     items = session.scalars(
@@ -143,7 +149,7 @@ def list_persons(
 
 def owner_person(session: Session) -> Person | None:
     """The Person record of the business owner, if created during setup."""
-    return session.scalar(select(Person).where(Person.is_owner.is_(True)).limit(1))
+    return session.scalar(select(Contact).where(Contact.is_owner.is_(True)).limit(1))
 
 
 __all__ = ["create_person", "get_person", "list_persons", "owner_person", "update_person"]

@@ -16,6 +16,7 @@ def _limit_watch(session, now):  # type: ignore[no-untyped-def]
 SPEC = ModuleSpec(
     key="settings",
     title="Einstellungen",
+    demo="kms.modules.settings.demo.load",
     models="kms.modules.settings.models",
     pages=(
         PageSpec(
