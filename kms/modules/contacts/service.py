@@ -58,7 +58,7 @@ def _clean(values: dict[str, Any]) -> dict[str, str]:
     return data
 
 
-def _apply(person: Person, data: dict[str, str]) -> None:
+def _apply(person: Contact, data: dict[str, str]) -> None:
     for key, value in data.items():
         setattr(person, key, value)
     person.search_key = search_key(
@@ -147,7 +147,7 @@ def list_persons(
     return PersonPage(list(items), total, page, page_size)
 
 
-def owner_person(session: Session) -> Person | None:
+def owner_person(session: Session) -> Contact | None:
     """The Person record of the business owner, if created during setup."""
     return session.scalar(select(Contact).where(Contact.is_owner.is_(True)).limit(1))
 
