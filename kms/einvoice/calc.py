@@ -107,7 +107,7 @@ def line_amounts(line: Line) -> LineAmounts:
     """Net amount of a line: quantity × unit price − allowance, rounded half-up to cents."""
     gross = cents(line.quantity * line.unit_price)
     allowance = _allowance(line, gross)
-    if allowance > gross:
+    if allowance and allowance > gross:
         raise ValueError(f"line {line.id}: allowance {allowance} exceeds amount {gross}")
     return LineAmounts(line=line, gross=gross, allowance=allowance, net=gross - allowance)
 

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from datetime import date
 from decimal import Decimal
+from typing import Any
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from kms.einvoice.calc import compute, line_amounts, skonto_amount, skonto_shares
+from kms.einvoice.calc import Exemption, compute, line_amounts, skonto_amount, skonto_shares
 from kms.einvoice.model import (
     GERMAN_UNITS,
     DocumentType,
@@ -128,22 +129,16 @@ def test_skonto_per_vat_group() -> None:
 
 def test_exemption_reasons_default_and_override() -> None:
     """E gets the § 19 UStG text by default; an override keeps the VATEX code of AE."""
-    e = compute(_doc(Line("1", "x", Decimal("1"), "LS", Decimal("10"), TaxCategory.EXEMPT))).groups[
-        0
-    ]
-    assert e.exemption.text == "Steuerbefreiung für Kleinunternehmer gemäß § 19 UStG"
-    assert e.exemption.code is None
+    exempt = Line("1", "x", Decimal("1"), "LS", Decimal("10"), TaxCategory.EXEMPT)
+    e = compute(_doc(exempt)).groups[0]
+    assert e.exemption == Exemption("Steuerbefreiung für Kleinunternehmer gemäß § 19 UStG")
+    reason = "Bauleistung, § 13b Abs. 2 Nr. 4 UStG"
     doc = invoice(
         lines=(Line("1", "x", Decimal("1"), "LS", Decimal("10"), TaxCategory.REVERSE_CHARGE),),
-        exemption_reasons={TaxCategory.REVERSE_CHARGE: "Bauleistung, § 13b Abs. 2 Nr. 4 UStG"},
+        exemption_reasons={TaxCategory.REVERSE_CHARGE: reason},
     )
-    ae = compute(doc).groups[0]
-    assert (ae.exemption.text, ae.exemption.code) == (
-        "Bauleistung, § 13b Abs. 2 Nr. 4 UStG",
-        "VATEX-EU-AE",
-    )
-    s = compute(invoice()).groups[0]
-    assert s.exemption is None  # [BR-S-10] no exemption reason for standard rate
+    assert compute(doc).groups[0].exemption == Exemption(reason, "VATEX-EU-AE")
+    assert compute(invoice()).groups[0].exemption is None  # [BR-S-10] none for S
 
 
 @pytest.mark.parametrize(
@@ -158,7 +153,12 @@ def test_exemption_reasons_default_and_override() -> None:
 )
 def test_line_rejects_bad_input(kwargs: dict, message: str) -> None:
     """Floats, too many decimals, negative prices and S without rate are refused."""
-    base = {"id": "1", "description": "x", "quantity": Decimal("1"), "unit_code": "C62"}
+    base: dict[str, Any] = {
+        "id": "1",
+        "description": "x",
+        "quantity": Decimal("1"),
+        "unit_code": "C62",
+    }
     base |= {"unit_price": Decimal("1"), "tax_category": S, "tax_rate": Decimal("19")} | kwargs
     with pytest.raises((TypeError, ValueError), match=message):
         Line(**base)
@@ -249,3 +249,14 @@ def test_line_net_matches_integer_oracle(quantity: Decimal, price: Decimal) -> N
     """Line net equals quantity × price rounded half-up, checked against integer math."""
     net = line_amounts(Line("1", "x", quantity, "C62", price, S, Decimal("19"))).net
     assert net * 100 == _half_up_cents(quantity * price)
+
+
+def test_negative_quantity_line_reduces_the_total() -> None:
+    """A correction line with negative quantity is allowed and rounds symmetrically."""
+    lines = (
+        Line("1", "Leistung", Decimal("1"), "C62", Decimal("100"), S, Decimal("19")),
+        Line("2", "Abzug Anzahlung", Decimal("-1"), "C62", Decimal("0.005"), S, Decimal("19")),
+    )
+    totals = compute(_doc(*lines))
+    assert totals.lines[1].net == Decimal("-0.01")
+    assert totals.line_total == Decimal("99.99")
