@@ -16,6 +16,7 @@ import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from lxml import etree
 
@@ -105,11 +106,11 @@ class _Schematron:
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._local = threading.local()
-        self._processor = None
-        self._executable = None
+        self._processor: Any = None  # saxonche ships no type stubs
+        self._executable: Any = None
         self.compilations = 0
 
-    def _compiled(self):  # saxonche ships no type stubs
+    def _compiled(self) -> tuple[Any, Any]:
         """Compile on first use; the lock keeps concurrent first calls from compiling twice."""
         with self._lock:
             if self._executable is None:
@@ -328,9 +329,9 @@ def _check_skonto(root: etree._Element) -> list[Problem]:
             ln.strip().startswith("#") and not _SKONTO_LINE.fullmatch(" ".join(ln.split()))
             for ln in lines
         )
-        # after the last "#…#" segment only a line break may follow (then free text)
+        # after the last "#…#" segment a line break must follow (free text may come after)
         tail = re.split(r"#.+#", text)[-1]
-        if bad_line or ("#" in text and not re.match(r"\s*\n", tail)):
+        if bad_line or (re.search(r"#.+#", text) and not re.match(r"\s*\n", tail)):
             problems.append(_own("BR-DE-18", node))
     return problems
 

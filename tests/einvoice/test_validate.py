@@ -203,3 +203,11 @@ def test_validation_from_several_threads() -> None:
         results = list(pool.map(lambda x: rules(validate(x, xrechnung=True)), jobs))
     assert results == [set(), {"BR-DE-15"}] * 8
     assert SCHEMATRON.compilations == 1
+
+
+def test_plain_payment_terms_with_hash_sign_are_not_skonto() -> None:
+    """Free text with a single "#" (no #…# segment) is not checked as Skonto (BR-DE-18)."""
+    doc = invoice(
+        payment_terms=PaymentTerms(due_date=TERMS.due_date, text="Bitte Kd.-Nr. #42 angeben")
+    )
+    assert validate(build_xml(doc, xrechnung=True), xrechnung=True) == []
