@@ -81,7 +81,9 @@ def _sub(
     return el
 
 
-def _ram(parent: etree._Element, path: str, text: str | None = None, **attrs: str):
+def _ram(
+    parent: etree._Element, path: str, text: str | None = None, **attrs: str
+) -> etree._Element:
     """Append a chain of ram: elements given as "A/B/C"; text and attrs go to the last."""
     *outer, last = path.split("/")
     for tag in outer:

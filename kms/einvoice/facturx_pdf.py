@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import io
 from dataclasses import dataclass, field
+from typing import Any
 
 import facturx
 import pikepdf
@@ -168,14 +169,15 @@ def _read_attachments(pdf: pikepdf.Pdf, report: PdfReport) -> None:
 def _read_fonts(pdf: pikepdf.Pdf, report: PdfReport) -> None:
     """Count fonts on all pages and list those without an embedded font program."""
     for page in pdf.pages:
-        fonts = page.get("/Resources", {}).get("/Font", {})
+        resources: Any = page.get("/Resources") or {}
+        fonts: Any = resources.get("/Font") or {}
         for font in fonts.values():
             report.font_count += 1
             if not _font_embedded(font):
                 report.unembedded_fonts.append(str(font.get("/BaseFont")))
 
 
-def _font_embedded(font: pikepdf.Dictionary) -> bool:
+def _font_embedded(font: Any) -> bool:
     """True if the font (or its CID descendant) carries a FontFile stream."""
     if "/DescendantFonts" in font:
         font = font.DescendantFonts[0]

@@ -8,6 +8,7 @@ from __future__ import annotations
 import os
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 import pytest
 from lxml import etree
@@ -33,7 +34,7 @@ def golden_path(name: str, xrechnung: bool) -> Path:
     return GOLDEN / f"{name}{'.xrechnung' if xrechnung else ''}.xml"
 
 
-def xpath(xml: bytes, path: str) -> list:
+def xpath(xml: bytes, path: str) -> Any:
     """Evaluate an XPath with the CII prefixes."""
     return etree.fromstring(xml).xpath(path, namespaces=NS)
 
