@@ -38,6 +38,9 @@ class ModuleSpec:
     routes: str | None = None
     # Dotted path to `load(session) -> str`: idempotent fictitious demo data (python -m kms demo).
     demo: str | None = None
+    # Dotted path to `panel(contact_id: int) -> None` (Streamlit, in the module's ui.py): the
+    # module's section on a contact's detail view (its invoices, letters, documents, bookings).
+    contact_panel: str | None = None
 
 
 # Built-in modules register exactly like add-ons will: a dotted path to a SPEC.
@@ -85,6 +88,11 @@ def resolve(dotted: str) -> Any:
     """Import "package.module.name" and return the named object."""
     module_path, _, name = dotted.rpartition(".")
     return getattr(importlib.import_module(module_path), name)
+
+
+def contact_panels() -> list[tuple[str, Any]]:
+    """(module title, panel function) of every module that shows something on a contact."""
+    return [(spec.title, resolve(spec.contact_panel)) for spec in modules() if spec.contact_panel]
 
 
 def automatisms() -> list[AutomatismSpec]:
