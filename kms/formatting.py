@@ -1,0 +1,31 @@
+"""German display formats for money, dates and IBANs, shared by the UI and the PDF renderer."""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import ROUND_HALF_UP, Decimal
+
+from babel.numbers import format_currency
+
+LOCALE = "de_DE"
+
+
+def format_money(amount: Decimal) -> str:
+    """Format a Decimal euro amount the German way, e.g. "1.234,56 €" (no-break space before €)."""
+    # Floats cannot hold cents exactly; refusing them keeps rounding errors out of documents.
+    if not isinstance(amount, Decimal):
+        raise TypeError(f"format_money erwartet Decimal, nicht {type(amount).__name__}")
+    # Commercial rounding (kaufmännisch, half up), not banker's rounding as babel would do.
+    cents = amount.quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
+    return format_currency(cents, "EUR", locale=LOCALE)
+
+
+def format_date(value: date) -> str:
+    """Format a date as DIN 5008 numeric date "TT.MM.JJJJ", e.g. "26.11.2026"."""
+    return value.strftime("%d.%m.%Y")
+
+
+def format_iban(iban: str) -> str:
+    """Print an IBAN in groups of four for reading, e.g. "DE02 1203 0000 0000 2020 51"."""
+    compact = "".join(iban.split()).upper()
+    return " ".join(compact[i : i + 4] for i in range(0, len(compact), 4))
