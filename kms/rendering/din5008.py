@@ -12,6 +12,7 @@ from datetime import UTC, datetime
 from functools import cache
 from io import BytesIO
 from pathlib import Path
+from xml.sax.saxutils import escape, quoteattr
 
 from babel import Locale
 from fpdf import FPDF
@@ -33,6 +34,7 @@ __all__ = [
 
 FONT_DIR = Path(__file__).parent / "fonts"
 FONT = "DejaVu"
+PDFA = "PDF/A-3B"
 
 # --- DIN 5008 Form B geometry (mm) -------------------------------------------------------
 PAGE_W, PAGE_H = 210.0, 297.0
@@ -50,7 +52,8 @@ ADDRESS_TEXT_W = ADDRESS_X + ADDRESS_W - TEXT_X
 ADDRESS_MAX_LINES = 6  # DIN 5008: at most 6 lines in the 27.3 mm address zone
 ADDRESS_PT, ADDRESS_LH = 10, 4.23  # 6 lines * 4.23 mm = 25.4 mm < 27.3 mm
 RETURN_PT, NOTE_PT, ZONE_LH = 7, 8, 3.4
-MAX_NOTES = 3  # return line + 3 notes fit the 17.7 mm zone
+ZONE_MIN_PT = 6  # smaller return lines are hard to read for the postal service
+MAX_NOTES = 3  # two return lines + 3 notes (5 * 3.4 mm) fit the 17.7 mm zone
 INFO_X, INFO_Y = 125.0, 50.0  # Form B information block
 INFO_LABEL_PT, INFO_VALUE_PT, INFO_LH = 8, 9, 4.0
 INFO_MIN_PT = 7.5
@@ -59,6 +62,7 @@ FOLD_MARKS = (105.0, 210.0)  # Form B fold marks
 PUNCH_MARK = PAGE_H / 2  # 148.5 mm
 FOOTER_Y, FOOTER_PT, FOOTER_LH = 273.0, 7, 3.0
 FOOTER_MIN_PT = 5.5
+LETTERHEAD_PT, LETTERHEAD_MIN_PT = 16, 10
 FOOTER_COLUMNS = 3
 PAGE_NO_Y = 266.0
 BODY_BOTTOM = 262.0  # body text stops above page number and footer
@@ -166,14 +170,19 @@ class Din5008Pdf(FPDF):
         running_title: str,
         date_text: str,
         page_total: int | None = None,
+        compliance: str | None = PDFA,
     ) -> None:
         """Set up A4 in mm with embedded fonts; page_total enables "Seite N von M"."""
-        super().__init__(orientation="P", unit="mm", format="A4")
+        # PDF/A-3B by default: GoBD archiving, and ZUGFeRD invoices need part 3 for the XML.
+        super().__init__(
+            orientation="P", unit="mm", format="A4", enforce_compliance=compliance
+        )
+        self.compliance = compliance
         self.company = company
         self.running_title = clean_line(running_title)
         self.date_text = clean_line(date_text)
         self.page_total = page_total
-        self.alias_nb_pages(None)  # user text containing "{nb}" must print literally
+        self.alias_nb_pages(None)  # type: ignore[arg-type]  # user text containing "{nb}" must print literally
         _add_fonts(self)
         self.set_margins(TEXT_X, CONT_BODY_Y, PAGE_W - TEXT_RIGHT)
         self.c_margin = (
@@ -185,14 +194,19 @@ class Din5008Pdf(FPDF):
 
     def set_document_info(self, title: str, created_at: datetime | None = None) -> None:
         """PDF metadata; a fixed created_at makes the output byte-for-byte reproducible."""
-        self.set_title(clean_line(title))
-        self.set_author(clean_line(self.company.display_name))
+        title, author = clean_line(title), clean_line(self.company.display_name)
+        self.set_title(title)
+        self.set_author(author)
         self.set_creator("KMS")
         created = created_at or datetime.now(UTC)
         # A naive datetime is taken as UTC so the bytes do not depend on the machine's zone.
-        self.set_creation_date(
-            created if created.tzinfo else created.replace(tzinfo=UTC)
-        )
+        created = created if created.tzinfo else created.replace(tzinfo=UTC)
+        self.set_creation_date(created)
+        if self.compliance:
+            # fpdf2's own XMP stamps "now" as ModifyDate; ours keeps the bytes reproducible.
+            self.set_xmp_metadata(
+                pdfa_xmp(title, author, "KMS", created, self.compliance)
+            )
 
     # --- page furniture ---------------------------------------------------------------
 
@@ -211,27 +225,24 @@ class Din5008Pdf(FPDF):
         self._legal_footer()
 
     def _letterhead(self) -> None:
-        """Company name top left and the optional logo right-aligned in the 45 mm zone."""
+        """Company name top left, the optional logo right-aligned; both inside the 45 mm zone."""
+        logo_x = self._logo(self.company.logo) if self.company.logo else TEXT_RIGHT
+        name = clean_line(self.company.display_name)
+        name_w = logo_x - TEXT_X - 5
         self.set_text_color(0)
-        self.set_font(FONT, "B", 16)
+        self._shrink_to_fit(name, name_w, LETTERHEAD_PT, LETTERHEAD_MIN_PT, style="B")
         self.set_xy(TEXT_X, 15)
-        self.cell(TEXT_W / 2, 8, clean_line(self.company.display_name))
-        if self.company.logo:
-            self._logo(self.company.logo)
+        # A name too long even at 10 pt wraps onto a second line rather than being cut.
+        self.multi_cell(name_w, 6, name, align="L", max_line_height=6)
 
-    def _logo(self, data: bytes) -> None:
-        """Scale the logo into a box right-aligned at the text margin, keeping proportions."""
-        box_w, box_h, top = 80.0, LETTERHEAD_H - 17.0, 10.0
-        try:
-            with Image.open(BytesIO(data)) as img:
-                px_w, px_h = img.size
-        except (UnidentifiedImageError, OSError) as exc:
-            raise RenderError(
-                "Das Logo ist kein lesbares PNG- oder JPEG-Bild."
-            ) from exc
-        scale = min(box_w / px_w, box_h / px_h)
-        width, height = px_w * scale, px_h * scale
-        self.image(BytesIO(data), x=TEXT_RIGHT - width, y=top, w=width, h=height)
+    def _logo(self, data: bytes) -> float:
+        """Scale the logo into a 60 × 28 mm box ending at the right margin; return its left x."""
+        box_w, box_h, top = 60.0, LETTERHEAD_H - 17.0, 10.0
+        image = _logo_image(data)
+        scale = min(box_w / image.width, box_h / image.height)
+        width, height = image.width * scale, image.height * scale
+        self.image(image, x=TEXT_RIGHT - width, y=top, w=width, h=height)
+        return TEXT_RIGHT - width
 
     def _continuation_header(self) -> None:
         """DIN 5008 following pages: sender, subject/recipient and date instead of the field."""
@@ -282,29 +293,28 @@ class Din5008Pdf(FPDF):
         self.set_text_color(60)
         col_w = TEXT_W / FOOTER_COLUMNS
         for index, lines in enumerate(footer_columns(self.company)):
-            for row, text in enumerate(lines):
-                self._footer_cell(
-                    TEXT_X + index * col_w, FOOTER_Y + row * FOOTER_LH, col_w, text
-                )
+            self.set_y(FOOTER_Y)
+            for text in lines:
+                self._footer_entry(TEXT_X + index * col_w, col_w - 2, text)
         self.set_text_color(0)
 
-    def _footer_cell(self, x: float, y: float, width: float, text: str) -> None:
-        """One footer line, shrunk down to 5.5 pt if needed; refuse rather than overlap."""
-        if not self._shrink_to_fit(text, width - 2, FOOTER_PT, FOOTER_MIN_PT):
-            raise RenderError(
-                f"Die Fußzeilenangabe „{text}“ ist zu lang für die Fußzeile."
-            )
-        self.set_xy(x, y)
-        self.cell(width, FOOTER_LH, text)
+    def _footer_entry(self, x: float, width: float, text: str) -> None:
+        """One footer entry, shrunk to fit or else wrapped; refuse rather than leave the page."""
+        if not self._shrink_to_fit(text, width, FOOTER_PT, FOOTER_MIN_PT):
+            self.set_font(FONT, "", FOOTER_PT)  # wrapping at normal size reads better
+        self.set_x(x)
+        self.multi_cell(width, FOOTER_LH, text, new_x="LEFT", new_y="NEXT", align="L")
+        if self.get_y() > PAGE_H - 4:
+            raise RenderError(f"Die Fußzeile ist zu lang (bei „{text}“).")
 
     def _shrink_to_fit(
-        self, text: str, width: float, size: float, min_size: float
+        self, text: str, width: float, size: float, min_size: float, style: str = ""
     ) -> bool:
-        """Set the regular font as large as possible (≤ size, ≥ min_size); True if text fits."""
-        self.set_font(FONT, "", size)
+        """Set the font as large as possible (≤ size, ≥ min_size); True if text then fits."""
+        self.set_font(FONT, style, size)
         while self.get_string_width(text) > width and size > min_size:
             size -= 0.5
-            self.set_font(FONT, "", size)
+            self.set_font(FONT, style, size)
         return self.get_string_width(text) <= width
 
     # --- first-page blocks ------------------------------------------------------------
@@ -312,18 +322,29 @@ class Din5008Pdf(FPDF):
     def draw_address(self, lines: Sequence[str], notes: Sequence[str] = ()) -> None:
         """Return line and notes bottom-aligned in the 17.7 mm zone, recipient from 62.7 mm."""
         recipient = check_address_lines(lines)
-        zone = [(RETURN_PT, return_line(self.company)), *self._notes(notes)]
+        zone = [*self._return_lines(), *self._notes(notes)]
         for index, (size, text) in enumerate(zone):
-            self.set_font(FONT, "", size)
+            if not self._shrink_to_fit(text, ADDRESS_TEXT_W, size, ZONE_MIN_PT):
+                raise RenderError(
+                    f"Die Zeile „{text}“ ist zu breit für das Anschriftfeld."
+                )
             self.set_xy(TEXT_X, RECIPIENT_Y - (len(zone) - index) * ZONE_LH - 0.3)
-            self.cell(ADDRESS_TEXT_W, ZONE_LH, self._zone_text(text))
+            self.cell(ADDRESS_TEXT_W, ZONE_LH, text)
         self.set_font(FONT, "", ADDRESS_PT)
         for index, line in enumerate(recipient):
             # 0.5 mm down so the glyph tops (ascenders, umlaut dots) stay inside the zone.
             self.set_xy(TEXT_X, RECIPIENT_Y + 0.5 + index * ADDRESS_LH)
             self.cell(ADDRESS_TEXT_W, ADDRESS_LH, line)
 
-    def _notes(self, notes: Sequence[str]) -> list[tuple[int, str]]:
+    def _return_lines(self) -> list[tuple[float, str]]:
+        """The return address in one line, or two (name / address) if one is too wide."""
+        parts = return_parts(self.company)
+        one_line = " · ".join(parts)
+        if self._shrink_to_fit(one_line, ADDRESS_TEXT_W, RETURN_PT, ZONE_MIN_PT):
+            return [(RETURN_PT, one_line)]
+        return [(RETURN_PT, parts[0]), (RETURN_PT, " · ".join(parts[1:]))]
+
+    def _notes(self, notes: Sequence[str]) -> list[tuple[float, str]]:
         """Notes such as "Einschreiben" for the Vermerkzone, at most three."""
         cleaned = [clean_line(note) for note in notes if clean_line(note)]
         if len(cleaned) > MAX_NOTES:
@@ -331,12 +352,6 @@ class Din5008Pdf(FPDF):
                 f"Höchstens {MAX_NOTES} Vermerke passen über die Anschrift."
             )
         return [(NOTE_PT, note) for note in cleaned]
-
-    def _zone_text(self, text: str) -> str:
-        """Refuse a return line or note wider than the address window."""
-        if self.get_string_width(text) > ADDRESS_TEXT_W:
-            raise RenderError(f"Die Zeile „{text}“ ist zu breit für das Anschriftfeld.")
-        return text
 
     def draw_info_block(self, pairs: Sequence[tuple[str, str]]) -> float:
         """Label/value pairs from x 125 mm, y 50 mm; returns the y below the block."""
@@ -361,15 +376,16 @@ class Din5008Pdf(FPDF):
         self.set_font(FONT, "", INFO_LABEL_PT)
         self.set_text_color(90)
         self.set_xy(INFO_X, y)
-        self.multi_cell(label_w, INFO_LH, label, new_x="LMARGIN", new_y="NEXT")
+        self.multi_cell(
+            label_w, INFO_LH, label, new_x="LMARGIN", new_y="NEXT", align="L"
+        )
         label_bottom = self.get_y()
         self.set_text_color(0)
         value_w = TEXT_RIGHT - INFO_X - label_w
         self._shrink_to_fit(value, value_w, INFO_VALUE_PT, INFO_MIN_PT)
         self.set_xy(INFO_X + label_w, y)
-        self.multi_cell(
-            value_w, INFO_LH, value, new_x="LMARGIN"
-        )  # wraps what still is too wide
+        # What is still too wide wraps; ragged right as everywhere in DIN 5008 letters.
+        self.multi_cell(value_w, INFO_LH, value, new_x="LMARGIN", align="L")
         return max(self.get_y(), label_bottom)
 
     # --- body -------------------------------------------------------------------------
@@ -378,9 +394,8 @@ class Din5008Pdf(FPDF):
         """One logical line of plain text at the text margin; long lines wrap."""
         self.set_font(FONT, style, size)
         self.set_x(TEXT_X)
-        self.multi_cell(
-            TEXT_W, BODY_LH, clean_line(text), new_x="LMARGIN", new_y="NEXT"
-        )
+        text = clean_line(text)
+        self.multi_cell(TEXT_W, BODY_LH, text, new_x="LMARGIN", new_y="NEXT", align="L")
 
     def blank_line(self, count: float = 1) -> None:
         """DIN 5008 spacing is counted in blank lines of the body font."""
@@ -433,25 +448,60 @@ class Din5008Pdf(FPDF):
         self.image(BytesIO(png), x=x, y=y, w=width)
 
 
-def return_line(company: Company) -> str:
-    """DIN 5008 return address in one line: "Firma · Straße · PLZ Ort"."""
+def pdfa_xmp(
+    title: str, author: str, tool: str, created: datetime, compliance: str
+) -> str:
+    """PDF/A XMP packet body; PDF/A has no Info dictionary in fpdf2, so XMP holds the metadata."""
+    part, conformance = compliance.removeprefix("PDF/A-")[0], compliance[-1]
+    stamp = created.astimezone(UTC).isoformat(timespec="seconds")
+    return "\n".join(
+        [
+            '<x:xmpmeta xmlns:x="adobe:ns:meta/" x:xmptk="KMS">',
+            '  <rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#"',
+            '    xmlns:dc="http://purl.org/dc/elements/1.1/"',
+            '    xmlns:xmp="http://ns.adobe.com/xap/1.0/"',
+            '    xmlns:pdfaid="http://www.aiim.org/pdfa/ns/id/">',
+            f'    <rdf:Description rdf:about="" xmp:CreatorTool={quoteattr(tool)}',
+            f'      xmp:CreateDate="{stamp}" xmp:ModifyDate="{stamp}" xmp:MetadataDate="{stamp}">',
+            f"      <pdfaid:part>{part}</pdfaid:part>",
+            f"      <pdfaid:conformance>{conformance}</pdfaid:conformance>",
+            f'      <dc:title><rdf:Alt><rdf:li xml:lang="x-default">{escape(title)}</rdf:li>',
+            "      </rdf:Alt></dc:title>",
+            f"      <dc:creator><rdf:Seq><rdf:li>{escape(author)}</rdf:li></rdf:Seq></dc:creator>",
+            "    </rdf:Description>",
+            "  </rdf:RDF>",
+            "</x:xmpmeta>",
+        ]
+    )
+
+
+def _logo_image(data: bytes) -> Image.Image:
+    """Decode PNG/JPEG logo bytes as RGB(A): PDF/A with an sRGB intent forbids CMYK images."""
+    try:
+        image = Image.open(BytesIO(data))
+        image.load()
+    except (UnidentifiedImageError, OSError) as exc:
+        raise RenderError("Das Logo ist kein lesbares PNG- oder JPEG-Bild.") from exc
+    has_alpha = image.mode in ("RGBA", "LA", "PA") or "transparency" in image.info
+    return image.convert("RGBA" if has_alpha else "RGB")
+
+
+def return_parts(company: Company) -> list[str]:
+    """Parts of the DIN 5008 return address: company, street, postcode and town (, country)."""
     address = company.address
     parts = [company.display_name, address.street, f"{address.postcode} {address.town}"]
     if address.country.strip().upper() != "DE":
         parts.append(country_name(address.country).upper())
-    return " · ".join(clean_line(p) for p in parts if clean_line(p))
+    return [clean_line(p) for p in parts if clean_line(p)]
 
 
 def footer_columns(company: Company) -> list[list[str]]:
     """Footer columns: company/address/register, contact/tax numbers, bank details."""
-    address = company.address
     register = " ".join(
         p for p in (company.register_court, company.register_number) if p
     )
     first = [
-        company.display_name,
-        address.street,
-        f"{address.postcode} {address.town}",
+        *return_parts(company),
         _labelled("Geschäftsführung:", company.managing_director),
         register,
     ]

@@ -91,8 +91,8 @@ def info_pairs(letter: LetterData) -> list[tuple[str, str]]:
     labels = {label for label, _ in pairs}
     sender = letter.sender
     if letter.show_sender_contact:
-        contact = (("Name", sender.contact_person), ("Telefon", sender.phone))
-        contact += (("E-Mail", sender.email),)
+        contact = [("Name", sender.contact_person), ("Telefon", sender.phone)]
+        contact.append(("E-Mail", sender.email))
         pairs += [
             (label, value) for label, value in contact if value and label not in labels
         ]

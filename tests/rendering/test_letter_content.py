@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 from datetime import UTC, datetime
 
 import pikepdf
@@ -66,15 +67,16 @@ def test_single_attachment_is_called_anlage(make_letter):
 
 
 def test_metadata_title_author_and_creation_date(make_letter):
-    """The PDF carries title, author and the given creation date."""
+    """The PDF/A-3B XMP metadata carries title, author and the given creation date."""
     data = render_letter(
         make_letter(), created_at=datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)
     )
-    with pikepdf.open(__import__("io").BytesIO(data)) as pdf:
-        info = pdf.docinfo
-        assert str(info["/Title"]) == "Überarbeitete Entwürfe für Ihren Jahresbericht"
-        assert str(info["/Author"]) == "Grafikbüro Beispiel GmbH"
-        assert str(info["/CreationDate"]).startswith("D:20260102030405")
+    with pikepdf.open(io.BytesIO(data)) as pdf, pdf.open_metadata() as meta:
+        assert meta.pdfa_status == "3B"
+        assert meta["dc:title"] == "Überarbeitete Entwürfe für Ihren Jahresbericht"
+        assert meta["dc:creator"] == ["Grafikbüro Beispiel GmbH"]
+        assert meta["xmp:CreateDate"] == "2026-01-02T03:04:05+00:00"
+        assert meta["xmp:ModifyDate"] == meta["xmp:CreateDate"]
 
 
 def test_identical_input_gives_identical_bytes(make_letter):
@@ -87,7 +89,7 @@ def test_identical_input_gives_identical_bytes(make_letter):
 
 def test_fonts_are_embedded(one_page_pdf):
     """Every font in the PDF is embedded (a PDF/A prerequisite)."""
-    with pikepdf.open(__import__("io").BytesIO(one_page_pdf)) as pdf:
+    with pikepdf.open(io.BytesIO(one_page_pdf)) as pdf:
         fonts = [f for page in pdf.pages for f in page.Resources.Font.values()]
         for font in fonts:
             descriptor = font.DescendantFonts[0].FontDescriptor

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.rendering.conftest import lines_mm, mm, open_pdf, render
+from tests.rendering.conftest import MM, lines_mm, mm, open_pdf, render
 
 EPS = 0.01  # rounding of right-aligned text
 RECIPIENT = ["Frau", "Erika Mustermann", "Musterstraße 1", "12345 Musterstadt"]
@@ -173,3 +173,44 @@ def test_logo_is_right_aligned_in_the_letterhead(make_letter, company):
     assert (
         abs((image["x1"] - image["x0"]) / (image["bottom"] - image["top"]) - 4) < 0.01
     )
+
+
+def test_long_company_name_splits_the_return_address_inside_the_zone(
+    make_letter, company
+):
+    """A return address too wide for one line takes two lines, still inside y 45–62.7 mm."""
+    import dataclasses
+
+    sender = dataclasses.replace(
+        company, name="Grafikbüro und Werbeagentur Beispiel & Partner"
+    )
+    letter = make_letter(
+        sender=sender, notes=("Einschreiben Einwurf", "Persönlich", "Eilt")
+    )
+    with open_pdf(render(letter)) as pdf:
+        zone = pdf.pages[0].crop((0, 40 * MM, 120 * MM, 62.5 * MM), strict=False)
+        words = zone.extract_words()
+        text = zone.extract_text()
+    assert text.splitlines() == [
+        "Grafikbüro und Werbeagentur Beispiel & Partner GmbH",
+        "Beispielweg 7 · 54321 Beispielstadt",
+        "Einschreiben Einwurf",
+        "Persönlich",
+        "Eilt",
+    ]
+    assert all(45 <= mm(w["top"]) and mm(w["bottom"]) <= 62.7 for w in words)
+
+
+def test_foreign_sender_country_in_return_line_and_footer(make_letter, company):
+    """A sender abroad prints its country in capitals in the return line and the footer."""
+    import dataclasses
+
+    from kms.rendering.models import PostalAddress
+
+    sender = dataclasses.replace(
+        company, address=PostalAddress("Ring 1", "1010", "Wien", "AT")
+    )
+    with open_pdf(render(make_letter(sender=sender))) as pdf:
+        text = pdf.pages[0].extract_text()
+    assert "Grafikbüro Beispiel GmbH · Ring 1 · 1010 Wien · ÖSTERREICH" in text
+    assert "\nÖSTERREICH" in text or " ÖSTERREICH " in text
