@@ -73,9 +73,16 @@ BULLET_INDENT = 5.0
 
 def clean_line(text: str) -> str:
     """Make user text a single printable line: no control characters, no line breaks."""
-    return "".join(
-        " " if unicodedata.category(c)[0] == "C" else c for c in text
-    ).strip()
+    return "".join(_printable(c, " ") for c in text).strip()
+
+
+def _printable(char: str, control: str) -> str:
+    """Controls (line breaks, tabs) become `control`; invisible format characters vanish."""
+    category = unicodedata.category(char)
+    if category == "Cc":
+        return control
+    # Soft hyphens, zero-width and bidi overrides (Cf) have no glyph; drop them, keep the word.
+    return "" if category[0] == "C" else char
 
 
 def country_name(code: str) -> str:

@@ -13,6 +13,8 @@ from dataclasses import dataclass
 _BULLET = re.compile(r"^ {0,3}[-*][ \t]+(?P<text>\S.*)$")
 # Runs of asterisks; "***" is split into "**" and "*" so bold-italic works.
 _STARS = re.compile(r"\*+")
+# C0/C1 control characters except the newline, which structures the text.
+_CONTROL = re.compile(r"[\x00-\x09\x0b-\x1f\x7f-\x9f]")
 
 
 @dataclass(frozen=True)
@@ -53,10 +55,9 @@ def parse(text: str) -> list[Block]:
 
 
 def _normalise(text: str) -> str:
-    """Unify line endings and turn tabs into spaces (the PDF fonts have no tab glyph)."""
-    return (
-        text.replace("\r\n", "\n").replace("\r", "\n").replace("\t", "    ").strip("\n")
-    )
+    """Unify line endings, tabs to spaces, other control characters to a space (no glyphs)."""
+    text = text.replace("\r\n", "\n").replace("\r", "\n").replace("\t", "    ")
+    return _CONTROL.sub(" ", text).strip("\n")
 
 
 def _parse_chunk(chunk: str) -> list[Block]:

@@ -68,3 +68,9 @@ def test_blank_lines_and_control_characters_are_dropped():
     """Empty name lines vanish; tabs and newlines inside a line become spaces."""
     lines = check_address_lines(["", "Erika\tMustermann", "  ", "Weg\n1", "12345 Ort"])
     assert lines == ["Erika Mustermann", "Weg 1", "12345 Ort"]
+
+
+def test_invisible_format_characters_vanish():
+    """Soft hyphens and bidi overrides are dropped, so "Muster\\xadstraße" stays one word."""
+    lines = check_address_lines(["Muster\xadstraße 1", "\u202eevil\u202c Ort"])
+    assert lines == ["Musterstraße 1", "evil Ort"]

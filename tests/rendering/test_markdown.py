@@ -106,6 +106,11 @@ def test_parser_never_fails_and_keeps_visible_text(text):
     ]
 
     def visible(s: str) -> str:
-        return re.sub(r"[\s*\-]", "", s)
+        return re.sub(r"[\s*\-\x00-\x1f\x7f-\x9f]", "", s)  # markers, spaces, controls
 
     assert visible("".join(r.text for r in runs)) == visible(text.replace("\r", "\n"))
+
+
+def test_control_characters_become_spaces():
+    """NUL, escape and other control characters cannot reach the PDF; newlines still count."""
+    assert parse("a\x00b\x1b[31mc\nd") == [Paragraph(((R("a b [31mc"),), (R("d"),)))]
