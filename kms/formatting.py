@@ -1,31 +1,43 @@
-"""German formatting for the UI and documents: 1.234,56 € and 26.11.2026."""
+"""German display formats for money, dates and IBANs, shared by the UI and the PDF renderer."""
 
 from __future__ import annotations
 
 from datetime import date, datetime
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 from zoneinfo import ZoneInfo
 
 from babel.numbers import format_currency, format_decimal
 
+LOCALE = "de_DE"
 BERLIN = ZoneInfo("Europe/Berlin")
 
 
 def format_money(amount: Decimal) -> str:
-    """1.234,56 € (German grouping, two decimals, non-breaking space before €)."""
-    return format_currency(amount, "EUR", locale="de_DE")
-
-
-def format_number(value: Decimal, places: int = 2) -> str:
-    """1.234,5678 with up to `places` decimals."""
-    return format_decimal(value, format=f"#,##0.{'#' * places}", locale="de_DE")
+    """Format a Decimal euro amount the German way, e.g. "1.234,56 €" (no-break space before €)."""
+    # Floats cannot hold cents exactly; refusing them keeps rounding errors out of documents.
+    if not isinstance(amount, Decimal):
+        raise TypeError(f"format_money erwartet Decimal, nicht {type(amount).__name__}")
+    # Commercial rounding (kaufmännisch, half up), not banker's rounding as babel would do.
+    cents = amount.quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
+    return format_currency(cents, "EUR", locale=LOCALE)
 
 
 def format_date(value: date) -> str:
-    """26.11.2026."""
+    """Format a date as DIN 5008 numeric date "TT.MM.JJJJ", e.g. "26.11.2026"."""
     return value.strftime("%d.%m.%Y")
 
 
+def format_iban(iban: str) -> str:
+    """Print an IBAN in groups of four for reading, e.g. "DE02 1203 0000 0000 2020 51"."""
+    compact = "".join(iban.split()).upper()
+    return " ".join(compact[i : i + 4] for i in range(0, len(compact), 4))
+
+
+def format_number(value: Decimal, places: int = 2) -> str:
+    """1.234,5678 with up to `places` decimals (quantities, unit prices)."""
+    return format_decimal(value, format=f"#,##0.{'#' * places}", locale=LOCALE)
+
+
 def format_datetime(value: datetime) -> str:
-    """26.11.2026 14:05 in Berlin time."""
+    """26.11.2026 14:05 in Berlin time (stored times are UTC)."""
     return value.astimezone(BERLIN).strftime("%d.%m.%Y %H:%M")

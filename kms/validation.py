@@ -258,8 +258,10 @@ def validate_iban(value: str, *, field: str = "iban") -> str:
 
 
 def format_iban(value: str) -> str:
-    """Return a valid IBAN in groups of four for display, e.g. "DE02 1203 0000 …"."""
-    return schwifty.IBAN(validate_iban(value)).formatted
+    """Validate an IBAN and return it in groups of four, e.g. "DE02 1203 0000 …"."""
+    from kms.formatting import format_iban as group_iban
+
+    return group_iban(validate_iban(value))
 
 
 def validate_bic(value: str, *, iban: str | None = None, field: str = "bic") -> str:

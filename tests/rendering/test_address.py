@@ -1,0 +1,74 @@
+"""Address helper: DIN 5008 address lines from structured fields."""
+
+from __future__ import annotations
+
+import pytest
+
+from kms.rendering.din5008 import (
+    RenderError,
+    build_address_lines,
+    check_address_lines,
+    country_name,
+)
+
+
+def test_domestic_address_has_no_country_line():
+    """A German ("DE") address ends with postcode and town."""
+    lines = build_address_lines(["Erika Mustermann"], "Musterstraße 1", "12345", "Musterstadt")
+    assert lines == ["Erika Mustermann", "Musterstraße 1", "12345 Musterstadt"]
+
+
+@pytest.mark.parametrize(
+    ("code", "country"),
+    [
+        ("AT", "ÖSTERREICH"),
+        ("ch", "SCHWEIZ"),
+        ("FR", "FRANKREICH"),
+        ("NL", "NIEDERLANDE"),
+    ],
+)
+def test_foreign_address_ends_with_country_in_capitals(code, country):
+    """A foreign address ends with the German country name in capitals."""
+    lines = build_address_lines(["Max Muster"], "Hauptplatz 1", "1010", "Wien", code)
+    assert lines[-1] == country
+    assert lines[-2] == "1010 Wien"
+
+
+def test_unknown_country_code_is_refused():
+    """An unknown ISO code gives a German error."""
+    with pytest.raises(RenderError, match="Unbekannter Ländercode „XY“"):
+        country_name("XY")
+
+
+def test_seven_lines_are_refused():
+    """More than 6 address lines do not fit the 27.3 mm zone."""
+    names = ["Firma", "Abteilung", "z. Hd. Frau Muster", "Gebäude 3"]
+    with pytest.raises(RenderError, match="7 Zeilen, erlaubt sind höchstens 6"):
+        build_address_lines(names, "Weg 1", "12345", "Ort", "AT")
+
+
+def test_six_lines_are_accepted():
+    """Exactly 6 lines are fine."""
+    names = ["Firma", "Abteilung", "z. Hd. Frau Muster"]
+    assert len(build_address_lines(names, "Weg 1", "12345", "Ort", "AT")) == 6
+
+
+def test_too_wide_line_is_refused_and_named():
+    """A line wider than the window is refused, and the message names that line."""
+    long_name = "Gesellschaft für außergewöhnlich lange Firmennamen mbH & Co. KG"
+    with pytest.raises(RenderError) as error:
+        build_address_lines([long_name], "Weg 1", "12345", "Ort")
+    assert f"„{long_name}“" in str(error.value)
+    assert "zu breit für das Anschriftfeld" in str(error.value)
+
+
+def test_blank_lines_and_control_characters_are_dropped():
+    """Empty name lines vanish; tabs and newlines inside a line become spaces."""
+    lines = check_address_lines(["", "Erika\tMustermann", "  ", "Weg\n1", "12345 Ort"])
+    assert lines == ["Erika Mustermann", "Weg 1", "12345 Ort"]
+
+
+def test_invisible_format_characters_vanish():
+    """Soft hyphens and bidi overrides are dropped, so "Muster\\xadstraße" stays one word."""
+    lines = check_address_lines(["Muster\xadstraße 1", "\u202eevil\u202c Ort"])
+    assert lines == ["Musterstraße 1", "evil Ort"]

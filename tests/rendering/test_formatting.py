@@ -1,0 +1,45 @@
+"""kms.formatting: the one place for German money, dates and IBANs."""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+
+import pytest
+
+from kms.formatting import format_date, format_iban, format_money
+
+NBSP = "\xa0"
+
+
+@pytest.mark.parametrize(
+    ("amount", "text"),
+    [
+        ("1234.56", "1.234,56"),
+        ("0", "0,00"),
+        ("0.005", "0,01"),  # commercial rounding, half up
+        ("2.345", "2,35"),
+        ("1000000", "1.000.000,00"),
+        ("-12.5", "-12,50"),
+    ],
+)
+def test_format_money(amount, text):
+    """Decimal euro amounts print as "1.234,56 €" with a no-break space before €."""
+    assert format_money(Decimal(amount)) == f"{text}{NBSP}€"
+
+
+def test_format_money_refuses_float():
+    """Floats are refused: money is Decimal everywhere."""
+    with pytest.raises(TypeError):
+        format_money(12.5)
+
+
+def test_format_date():
+    """Dates print as DD.MM.YYYY."""
+    assert format_date(date(2026, 11, 26)) == "26.11.2026"
+    assert format_date(date(2026, 1, 2)) == "02.01.2026"
+
+
+def test_format_iban():
+    """IBANs print in groups of four."""
+    assert format_iban("de02120300000000202051") == "DE02 1203 0000 0000 2020 51"
