@@ -162,7 +162,7 @@ def render_paginated(build: Callable[[int | None], Din5008Pdf]) -> bytes:
 
 
 class Din5008Pdf(FPDF):
-    """A4 page with DIN 5008 Form B letterhead, address field, marks, footer and follow-up header."""
+    """A4 page, DIN 5008 Form B: letterhead, address field, marks, footer, follow-up header."""
 
     def __init__(
         self,

@@ -108,7 +108,7 @@ def parse_inline(line: str) -> Line:
     bold = italic = False
     for index, token in enumerate(tokens):
         if index in matched:
-            bold, italic = (not bold, italic) if token == "**" else (bold, not italic)
+            bold, italic = (not bold, italic) if token == "**" else (bold, not italic)  # noqa: S105
         else:
             _append_run(runs, Run(token, bold, italic))
     return tuple(runs)

@@ -67,7 +67,9 @@ def test_every_letter_starts_on_an_odd_page(letters, order, total, starts):
     """A blank page follows each odd-length letter except the last; starts are odd."""
     combined = render_letters_combined([letters[pages] for pages in order])
     assert _page_count(combined) == total
-    expected = [(start, f"Brief mit {pages} Seiten") for start, pages in zip(starts, order)]
+    expected = [
+        (start, f"Brief mit {pages} Seiten") for start, pages in zip(starts, order, strict=True)
+    ]
     assert _starts(combined) == expected
 
 
