@@ -171,6 +171,19 @@ def cmd_automatisms_list(_args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_audit_verify(_args: argparse.Namespace) -> int:
+    from kms.audit import verify
+
+    with session_scope(write=False) as session:
+        problems = verify(session)
+    for problem in problems:
+        _print(f"Eintrag {problem.event_id}: {problem.message}")
+    if problems:
+        return 1
+    _print("Prüfprotokoll ist vollständig und unverändert.")
+    return 0
+
+
 def cmd_support_set(args: argparse.Namespace) -> int:
     from kms.support import set_support_contact
 
@@ -260,6 +273,9 @@ def build_parser() -> argparse.ArgumentParser:
     auto = sub.add_parser("automatisms", help="⊕").add_subparsers(dest="a_cmd", required=True)
     add(auto, "run-due", cmd_automatisms_run_due, "run what is due (for cron)")
     add(auto, "list", cmd_automatisms_list, "list automatisms")
+
+    audit = sub.add_parser("audit", help="audit log").add_subparsers(dest="au_cmd", required=True)
+    add(audit, "verify", cmd_audit_verify, "check the hash chain")
 
     support = sub.add_parser("support", help="support contact")
     ssub = support.add_subparsers(dest="s_cmd", required=True)

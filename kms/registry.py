@@ -60,6 +60,7 @@ def modules() -> tuple[ModuleSpec, ...]:
 
 def import_models() -> None:
     """Import every module's models so Base.metadata knows all tables."""
+    importlib.import_module("kms.audit")
     for spec in modules():
         if spec.models:
             importlib.import_module(spec.models)
