@@ -6,9 +6,10 @@ import hmac
 import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 import bcrypt
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import ColumnElement, delete, func, select, update
 from sqlalchemy.orm import Session
 
 from kms.config import get_config, read_or_create_secret, write_secret
@@ -110,10 +111,10 @@ def get_user(session: Session, username: str) -> User:
 
 def has_users(session: Session) -> bool:
     """True once an owner exists."""
-    return session.scalar(select(func.count(User.id))) > 0
+    return (session.scalar(select(func.count(User.id))) or 0) > 0
 
 
-def credentials(session: Session) -> dict[str, dict[str, dict[str, str]]]:
+def credentials(session: Session) -> dict[str, dict[str, dict[str, Any]]]:
     """The credentials mapping streamlit-authenticator expects (hashes only)."""
     users = session.scalars(select(User).order_by(User.id))
     return {
@@ -151,7 +152,9 @@ class Lockout:
         )
 
 
-def _failures(session: Session, since: datetime, *conds: object) -> tuple[int, datetime | None]:
+def _failures(
+    session: Session, since: datetime, *conds: ColumnElement[bool]
+) -> tuple[int, datetime | None]:
     """Failures after the last success within the window: count and newest time."""
     last_ok = session.scalar(
         select(func.max(LoginAttempt.at)).where(LoginAttempt.success.is_(True), *conds)
@@ -212,7 +215,8 @@ def unlock(session: Session, username: str | None = None, client: str | None = N
         stmt = stmt.where(LoginAttempt.username == normalize_username(username))
     if client:
         stmt = stmt.where(LoginAttempt.client == client)
-    return session.execute(stmt).rowcount or 0
+    result: Any = session.execute(stmt)
+    return int(result.rowcount or 0)
 
 
 # --- cookies -------------------------------------------------------------------------

@@ -102,18 +102,25 @@ class Banner:
     def maintenance_text(self) -> str:
         """The sentence about maintenance that the banner always carries."""
         if self.active_window is not None:
-            w = self.active_window
+            _start, end = span(self.active_window)
             return (
-                f"Wartung läuft bis {format_local(w.ends_at)} Uhr: KMS ist schreibgeschützt, "
-                f"Änderungen können erst danach gespeichert werden. {w.text}"
+                f"Wartung läuft bis {format_local(end)} Uhr: KMS ist schreibgeschützt, "
+                f"Änderungen können erst danach gespeichert werden. {self.active_window.text}"
             )
         if self.next_window is None:
             return "Kein Wartungsfenster geplant."
-        w = self.next_window
-        when = f"{format_local(w.starts_at)} bis {format_local(w.ends_at)} Uhr"
+        start, end = span(self.next_window)
+        when = f"{format_local(start)} bis {format_local(end)} Uhr"
         if self.window_soon:
-            return f"Wartung beginnt um {format_local(w.starts_at)} Uhr ({when}). {w.text}"
-        return f"Nächstes Wartungsfenster: {when}. {w.text}"
+            return f"Wartung beginnt um {format_local(start)} Uhr ({when}). {self.next_window.text}"
+        return f"Nächstes Wartungsfenster: {when}. {self.next_window.text}"
+
+
+def span(notice: Notice) -> tuple[datetime, datetime]:
+    """Start and end of a maintenance window (both are required for windows)."""
+    if notice.starts_at is None or notice.ends_at is None:  # pragma: no cover - add_notice checks
+        raise KmsError(f"Wartungsfenster {notice.id} hat keinen Beginn oder kein Ende.")
+    return notice.starts_at, notice.ends_at
 
 
 def banner(session: Session, now: datetime | None = None) -> Banner:
@@ -127,14 +134,15 @@ def banner(session: Session, now: datetime | None = None) -> Banner:
     result = Banner()
     for notice in rows:
         if notice.is_maintenance:
-            if notice.starts_at <= now < notice.ends_at:
+            start, end = span(notice)
+            if start <= now < end:
                 result.active_window = result.active_window or notice
-            elif notice.starts_at > now and result.next_window is None:
+            elif start > now and result.next_window is None:
                 result.next_window = notice
         elif notice.starts_at is None or notice.starts_at <= now:
             result.notices.append(notice)
     if result.next_window is not None:
-        result.window_soon = result.next_window.starts_at - now <= WARN_BEFORE
+        result.window_soon = span(result.next_window)[0] - now <= WARN_BEFORE
     result.restore_running = bool(_get(session, RESTORE_KEY))
     warnings = _get(session, SYSTEM_WARNINGS_KEY) or {}
     result.system_warnings = [(w["level"], w["text"]) for _, w in sorted(warnings.items())]
@@ -193,7 +201,7 @@ def _refuse_business_writes(session: Session, _ctx: Any, _instances: Any) -> Non
     if state.active_window is not None:
         raise ReadOnlyError(
             "Wartungsfenster bis "
-            f"{format_local(state.active_window.ends_at)} Uhr: KMS ist schreibgeschützt. "
+            f"{format_local(span(state.active_window)[1])} Uhr: KMS ist schreibgeschützt. "
             "Ihre Eingaben bleiben im Formular erhalten; bitte speichern Sie danach erneut."
         )
 

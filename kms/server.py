@@ -55,4 +55,12 @@ async def lifespan(_app: Any) -> AsyncIterator[dict[str, Any]]:
             scheduler.stop()
 
 
-app = st.App(ROOT / "app.py", lifespan=lifespan, routes=routes())
+def on_script_error(exc: Exception) -> bool:
+    """Last line of defence: an error that escaped run_page is logged, never shown raw."""
+    from kms.ui.page import report_unexpected
+
+    report_unexpected("app", exc)
+    return True
+
+
+app = st.App(ROOT / "app.py", lifespan=lifespan, routes=routes(), on_script_error=on_script_error)

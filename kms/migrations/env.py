@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from alembic import context
 
 from kms.db import get_engine
@@ -10,6 +12,11 @@ from kms.registry import import_models
 
 import_models()
 target_metadata = Base.metadata
+
+
+def _raw(connection: Any) -> Any:
+    """The DBAPI connection, outside SQLAlchemy's transaction handling."""
+    return connection.connection.dbapi_connection
 
 
 def run_migrations_online() -> None:
@@ -21,7 +28,7 @@ def run_migrations_online() -> None:
         if is_sqlite:
             # Batch migrations copy tables; foreign keys must be off meanwhile (SQLite docs §7).
             # The pragma is a no-op inside a transaction, so it goes to the raw connection.
-            connection.connection.dbapi_connection.execute("PRAGMA foreign_keys=OFF")
+            _raw(connection).execute("PRAGMA foreign_keys=OFF")
         context.configure(
             connection=connection,
             target_metadata=target_metadata,
@@ -32,7 +39,7 @@ def run_migrations_online() -> None:
             context.run_migrations()
         connection.commit()
         if is_sqlite:
-            connection.connection.dbapi_connection.execute("PRAGMA foreign_keys=ON")
+            _raw(connection).execute("PRAGMA foreign_keys=ON")
 
 
 if context.is_offline_mode():  # pragma: no cover - KMS always migrates online

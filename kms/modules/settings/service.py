@@ -122,7 +122,8 @@ def _clean_profile(values: dict[str, Any]) -> dict[str, Any]:
         out["bic"] = optional(validate_bic, v.get("bic"), iban=out.get("iban") or None) or ""
     with errors.field("payment_term_days"):
         try:
-            days = int(v.get("payment_term_days") if v.get("payment_term_days") != "" else 14)
+            raw = v.get("payment_term_days")
+            days = int(str(raw)) if raw not in (None, "") else 14
         except (TypeError, ValueError):
             days = -1
         if not 0 <= days <= 365:
