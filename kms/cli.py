@@ -184,6 +184,25 @@ def cmd_audit_verify(_args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_license_install(args: argparse.Namespace) -> int:
+    from kms.licensing import install
+
+    token = open(args.file).read() if args.file != "-" else sys.stdin.read()
+    with session_scope() as session:
+        licence = install(session, token)
+    _print(f"Lizenz für „{licence.module}“ installiert, gültig bis {licence.valid_until:%d.%m.%Y}.")
+    return 0
+
+
+def cmd_license_list(_args: argparse.Namespace) -> int:
+    from kms.licensing import installed
+
+    with session_scope(write=False) as session:
+        for module, licence in installed(session).items():
+            _print(f"{module}\t{licence.licensee}\tbis {licence.valid_until:%d.%m.%Y}")
+    return 0
+
+
 def cmd_support_set(args: argparse.Namespace) -> int:
     from kms.support import set_support_contact
 
@@ -276,6 +295,13 @@ def build_parser() -> argparse.ArgumentParser:
 
     audit = sub.add_parser("audit", help="audit log").add_subparsers(dest="au_cmd", required=True)
     add(audit, "verify", cmd_audit_verify, "check the hash chain")
+
+    lic = sub.add_parser("license", help="add-on licences").add_subparsers(
+        dest="l_cmd", required=True
+    )
+    p = add(lic, "install", cmd_license_install, "install a licence token (file or -)")
+    p.add_argument("file")
+    add(lic, "list", cmd_license_list, "list installed licences")
 
     support = sub.add_parser("support", help="support contact")
     ssub = support.add_subparsers(dest="s_cmd", required=True)

@@ -71,6 +71,11 @@ def pages() -> list[PageSpec]:
     return [page for spec in modules() for page in spec.pages]
 
 
+def module_of(page: PageSpec) -> ModuleSpec:
+    """The module a page belongs to."""
+    return next(spec for spec in modules() if page in spec.pages)
+
+
 def page_by_url(url_path: str) -> PageSpec | None:
     """The page registered under a URL path."""
     return next((p for p in pages() if p.url_path == url_path), None)

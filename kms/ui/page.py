@@ -76,6 +76,17 @@ def report_unexpected(page: str, exc: BaseException) -> None:
     )
 
 
+def _require_licence(page: PageSpec) -> None:
+    """Licensed add-ons show a German notice instead of their content without a licence."""
+    from kms.licensing import require
+    from kms.registry import module_of
+
+    spec = module_of(page)
+    if spec.licensed:
+        with session_scope(write=False) as session:
+            require(session, spec.key, spec.title)
+
+
 def run_page(url_path: str, render: Callable[[PageContext], None]) -> None:
     """Run a page: the login gate first (deep links bypass app.py), then chrome and content."""
     configure()
@@ -96,6 +107,7 @@ def run_page(url_path: str, render: Callable[[PageContext], None]) -> None:
         render_functions(page.functions)
         render_support()
         st.title(page.title)
+        _require_licence(page)
         render(PageContext(user=user, page=page, read_only=read_only))
     except ScriptControlException:
         raise

@@ -7,6 +7,12 @@ from kms.notices import maintenance_switch
 from kms.registry import ModuleSpec, PageSpec
 
 
+def _licence_watch(session, now):  # type: ignore[no-untyped-def]
+    from kms.licensing import licence_watch
+
+    return licence_watch(session, now)
+
+
 def _limit_watch(session, now):  # type: ignore[no-untyped-def]
     from kms.modules.settings.taxation import limit_watch
 
@@ -44,6 +50,14 @@ SPEC = ModuleSpec(
             "wenn er sich der Grenze nähert oder sie überschreitet.",
             interval=timedelta(hours=6),
             run=_limit_watch,
+        ),
+        AutomatismSpec(
+            key="licence_watch",
+            label="Lizenzen prüfen",
+            description="Warnt vor dem Ablauf einer Zusatzmodul-Lizenz; abgelaufene Module "
+            "sperren sich selbst, die Daten bleiben erhalten.",
+            interval=timedelta(hours=12),
+            run=_licence_watch,
         ),
     ),
 )
