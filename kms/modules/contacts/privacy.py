@@ -124,9 +124,9 @@ def anonymise_contact(session: Session, contact_id: int) -> Contact:
         raise KmsError("Ihre eigene Person (Inhaber/in) kann nicht anonymisiert werden.")
     if contact.anonymised_at is not None:
         raise KmsError("Dieser Kontakt ist bereits anonymisiert.")
-    blank = {name: "" for name in service.PERSON_FIELDS + service.ORGANISATION_FIELDS} | {
-        name: "" for name in service.COMMON_FIELDS
-    }
+    blank: dict[str, Any] = {
+        name: "" for name in service.PERSON_FIELDS + service.ORGANISATION_FIELDS
+    } | {name: "" for name in service.COMMON_FIELDS}
     blank.pop("customer_number")
     blank["organisation_id"] = None
     blank["country"] = blank["delivery_country"] = "DE"

@@ -616,7 +616,7 @@ def filtered(
     tag: str | None = None,
     archived: str = "active",
     organisation_id: int | None = None,
-) -> Select[tuple[Contact]]:
+) -> Select[Any]:
     """The SELECT of contacts matching the list filters (shared by lists and exports)."""
     stmt = select(Contact)
     if kind:

@@ -612,16 +612,16 @@ def apply_import(session: Session, plan: ImportPlan) -> ImportPlan:
         if row.organisation is not None:
             key = service.search_key(row.organisation["name"])
             company_row = bool(row.organisation.get("_created"))
-            org = organisations.get(key) or _existing_organisation(
+            linked = organisations.get(key) or _existing_organisation(
                 session, row.organisation["name"]
             )
-            if org is None:
-                org = service.create_contact(
+            if linked is None:
+                linked = service.create_contact(
                     session, kind="organisation", name=row.organisation["name"]
                 )
                 plan.created_organisations += 1
-            organisations[key] = org
-            org_id = org.id
+            organisations[key] = linked
+            org_id = linked.id
         service.create_contact(
             session,
             kind="person",
@@ -656,6 +656,8 @@ def neutralise(value: str) -> str:
 def _export_values(contact: Contact) -> dict[str, str]:
     values = {k: str(v or "") for k, v in service.contact_values(contact).items()}
     values["kind"] = KINDS[contact.kind]
+    if not contact.delivery_street:
+        values["delivery_country"] = ""
     if contact.kind == "organisation":
         values["organisation"] = contact.name
     else:
@@ -669,7 +671,7 @@ def _export_values(contact: Contact) -> dict[str, str]:
 def export_rows(session: Session, **filters: Any) -> Iterator[list[str]]:
     """Header, then one neutralised row per contact (filters as in list_contacts)."""
     yield [COLUMNS[f][0] for f in EXPORT_FIELDS]
-    stmt = service.filtered(**filters).order_by(Contact.kind.desc(), Contact.sort_key, Contact.id)
+    stmt = service.filtered(**filters).order_by(Contact.kind, Contact.sort_key, Contact.id)
     for contact in session.scalars(stmt.execution_options(yield_per=500)):
         values = _export_values(contact)
         yield [neutralise(values.get(f, "")) for f in EXPORT_FIELDS]

@@ -102,10 +102,11 @@ def list_view(kind: str) -> None:
         "Archiv",
         list(service.ARCHIVE_FILTERS),
         key=f"{kind}_archived",
-        format_func=service.ARCHIVE_FILTERS.get,
+        format_func=lambda k: service.ARCHIVE_FILTERS[k],
     )
+    sort_keys: list[str] = list(service.SORT_LABELS)
     sort = c5.selectbox(
-        "Sortierung", list(service.SORTS), key=f"{kind}_sort", format_func=service.SORT_LABELS.get
+        "Sortierung", sort_keys, key=f"{kind}_sort", format_func=lambda k: service.SORT_LABELS[k]
     )
     page_key = f"{kind}_page"
     signature = (search, role, tag, archived, sort)
@@ -120,7 +121,7 @@ def list_view(kind: str) -> None:
             role=role,
             tag=tag,
             archived=archived,
-            sort=sort,
+            sort=sort or "name",
             page=int(st.session_state.get(page_key, 1)),
             page_size=PAGE_SIZE,
         )
@@ -206,7 +207,7 @@ def _form_fields(
             labels["salutation"],
             list(SALUTATIONS),
             index=list(SALUTATIONS).index(values.get("salutation") or ""),
-            format_func=SALUTATIONS.get,
+            format_func=lambda k: SALUTATIONS[k],
             key=f"{prefix}_salutation",
         )
         text(c2, "title")
@@ -240,7 +241,7 @@ def _form_fields(
         labels["roles"],
         list(ROLES),
         default=sorted(roles),
-        format_func=ROLES.get,
+        format_func=lambda k: ROLES[k],
         key=f"{prefix}_roles",
     )
     out["tags"] = c3.multiselect(
