@@ -487,8 +487,9 @@ class _Planner:
             duplicate = _existing_duplicate(self.session, values, kind)
             if duplicate is None:
                 continue
+            number = duplicate.customer_number
             text = (
-                f"„{duplicate.display_name}“ (Nr. {duplicate.customer_number or duplicate.id}) "
+                f"„{duplicate.display_name}“{f' (Kundennummer {number})' if number else ''} "
                 "gibt es schon (gleiche E-Mail oder gleicher Name und PLZ)"
             )
             if self.skip_duplicates:

@@ -313,7 +313,7 @@ def detail(ctx: PageContext, contact_id: int, kind: str) -> None:
         if st.button("Zur Liste", icon=":material/arrow_back:"):
             _back_to_list(kind)
         return
-    c1, c2, c3, c4 = st.columns([1, 1, 1, 1])
+    c1, c2, c3, c4, _ = st.columns([1, 1, 1.2, 1.2, 3])
     if c1.button("Zur Liste", icon=":material/arrow_back:", key="detail_back"):
         _back_to_list(kind)
     c2.download_button(
