@@ -212,6 +212,62 @@ def cmd_support_set(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_contacts_import(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from kms.modules.contacts.transfer import import_contacts
+
+    try:
+        data = Path(args.file).read_bytes()
+    except OSError as exc:
+        raise KmsError(f"Die Datei „{args.file}“ lässt sich nicht lesen: {exc.strerror}.") from exc
+    with session_scope() as session:
+        plan = import_contacts(
+            session, data, dry_run=args.dry_run, skip_duplicates=args.skip_duplicates
+        )
+    for row, note in plan.warnings:
+        _print(f"Zeile {row}: {note}")
+    if not plan.ok:
+        for line in plan.problem_lines():
+            sys.stderr.write(line + "\n")
+        sys.stderr.write(
+            f"Nichts importiert: {len(plan.problems)} Problem(e). Bitte die Datei korrigieren.\n"
+        )
+        return 1
+    rows = sum(1 for r in plan.rows if not r.skipped)
+    if args.dry_run:
+        _print(f"Probelauf: {rows} Zeilen wären importierbar; nichts wurde gespeichert.")
+    else:
+        _print(
+            f"Importiert: {plan.created_persons} Personen, "
+            f"{plan.created_organisations} Organisationen."
+        )
+    return 0
+
+
+def cmd_contacts_export(args: argparse.Namespace) -> int:
+    import os
+    from pathlib import Path
+
+    from kms.modules.contacts.transfer import export_csv, export_xlsx
+
+    target = Path(args.output)
+    if target.exists() and not args.force:
+        raise KmsError(f"„{target}“ gibt es schon; mit --force überschreiben.")
+    with session_scope(write=False) as session:
+        export = export_xlsx if args.format == "xlsx" else export_csv
+        data = export(session, kind=args.kind, archived="all" if args.archived else "active")
+    tmp = target.with_name(f".{target.name}.part")
+    try:
+        tmp.write_bytes(data)
+        os.replace(tmp, target)
+    except OSError as exc:
+        tmp.unlink(missing_ok=True)
+        raise KmsError(f"„{target}“ lässt sich nicht schreiben: {exc.strerror}.") from exc
+    _print(f"Kontakte exportiert nach {target}.")
+    return 0
+
+
 def cmd_demo(args: argparse.Namespace) -> int:
     from kms.demo import load_demo
 
@@ -309,6 +365,21 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--name")
     p.add_argument("--email")
     p.add_argument("--phone")
+
+    contacts = sub.add_parser("contacts", help="Kunden: persons and organisations")
+    csub = contacts.add_subparsers(dest="c_cmd", required=True)
+    p = add(csub, "import", cmd_contacts_import, "import contacts from CSV (all or nothing)")
+    p.add_argument("file")
+    p.add_argument("--dry-run", action="store_true", help="check only, save nothing")
+    p.add_argument(
+        "--skip-duplicates", action="store_true", help="skip rows already in KMS instead of failing"
+    )
+    p = add(csub, "export", cmd_contacts_export, "export contacts to CSV or XLSX")
+    p.add_argument("--format", choices=["csv", "xlsx"], default="csv")
+    p.add_argument("-o", "--output", required=True)
+    p.add_argument("--kind", choices=["person", "organisation"])
+    p.add_argument("--archived", action="store_true", help="include archived contacts")
+    p.add_argument("--force", action="store_true", help="overwrite an existing file")
 
     p = add(sub, "demo", cmd_demo, "load fictitious demo data")
     p.add_argument("--force", action="store_true")

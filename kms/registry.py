@@ -41,6 +41,12 @@ class ModuleSpec:
     # Dotted path to `panel(contact_id: int) -> None` (Streamlit, in the module's ui.py): the
     # module's section on a contact's detail view (its invoices, letters, documents, bookings).
     contact_panel: str | None = None
+    # Dotted path to `count(session, contact_id) -> int`: how many of the module's records refer
+    # to the contact. A referenced contact can only be archived, never deleted.
+    contact_references: str | None = None
+    # Dotted path to `export(session, contact_id) -> dict`: everything the module stores about
+    # the contact, for the Auskunft (Art. 15 DSGVO). JSON-able values; bytes become ZIP files.
+    contact_export: str | None = None
 
 
 # Built-in modules register exactly like add-ons will: a dotted path to a SPEC.
@@ -99,6 +105,24 @@ def resolve(dotted: str) -> Any:
 def contact_panels() -> list[tuple[str, Any]]:
     """(module title, panel function) of every module that shows something on a contact."""
     return [(spec.title, resolve(spec.contact_panel)) for spec in modules() if spec.contact_panel]
+
+
+def contact_reference_counters() -> list[tuple[str, Any]]:
+    """(module title, counter) of every module whose records can refer to a contact."""
+    return [
+        (spec.title, resolve(spec.contact_references))
+        for spec in modules()
+        if spec.contact_references
+    ]
+
+
+def contact_exporters() -> list[tuple[str, str, Any]]:
+    """(module key, module title, exporter) of every module that stores data about contacts."""
+    return [
+        (spec.key, spec.title, resolve(spec.contact_export))
+        for spec in modules()
+        if spec.contact_export
+    ]
 
 
 def automatisms() -> list[AutomatismSpec]:

@@ -4,6 +4,7 @@ import streamlit as st
 
 from kms.db import session_scope
 from kms.modules.contacts import service as contacts
+from kms.modules.contacts.models import SALUTATIONS
 from kms.onboarding import mark_done, steps
 from kms.ui.forms import saving
 from kms.ui.page import PageContext, run_page
@@ -31,9 +32,12 @@ def render(ctx: PageContext) -> None:
     )
     if not progress.person:
         with st.form("owner_person"):
-            c1, c2 = st.columns(2)
-            first = c1.text_input("Vorname")
-            last = c2.text_input("Nachname")
+            c1, c2, c3 = st.columns([1, 2, 2])
+            salutation = c1.selectbox(
+                "Anrede", list(SALUTATIONS), format_func=SALUTATIONS.get, index=0
+            )
+            first = c2.text_input("Vorname")
+            last = c3.text_input("Nachname")
             email = st.text_input("E-Mail")
             phone = st.text_input("Telefon")
             if st.form_submit_button("Person anlegen", type="primary"):
@@ -41,6 +45,7 @@ def render(ctx: PageContext) -> None:
                     with session_scope() as session:
                         contacts.create_person(
                             session,
+                            salutation=salutation,
                             first_name=first,
                             last_name=last,
                             email=email,

@@ -1,5 +1,6 @@
-"""Kunden: Personen (and, later, Organisationen and Dokumente)."""
+"""Kunden: Personen and Organisationen (one contacts table)."""
 
+from kms.modules.contacts.functions import ORGANISATION_FUNCTIONS, PERSON_FUNCTIONS
 from kms.registry import ModuleSpec, PageSpec
 
 SPEC = ModuleSpec(
@@ -7,5 +8,22 @@ SPEC = ModuleSpec(
     title="Kunden",
     demo="kms.modules.contacts.demo.load",
     models="kms.modules.contacts.models",
-    pages=(PageSpec("pages/personen.py", "Personen", ":material/person:", "personen", "Kunden"),),
+    pages=(
+        PageSpec(
+            "pages/personen.py",
+            "Personen",
+            ":material/person:",
+            "personen",
+            "Kunden",
+            functions=PERSON_FUNCTIONS,
+        ),
+        PageSpec(
+            "pages/organisationen.py",
+            "Organisationen",
+            ":material/apartment:",
+            "organisationen",
+            "Kunden",
+            functions=ORGANISATION_FUNCTIONS,
+        ),
+    ),
 )

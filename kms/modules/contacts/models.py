@@ -51,6 +51,15 @@ class ContactRole(BusinessData, Base):
     role: Mapped[str] = mapped_column(String(20), primary_key=True, index=True)
 
 
+class ContactSequence(BusinessData, Base):
+    """The counter behind automatic customer numbers; its row is locked while a number is taken."""
+
+    __tablename__ = "contact_sequences"
+
+    key: Mapped[str] = mapped_column(String(40), primary_key=True)
+    next_value: Mapped[int] = mapped_column(default=1)
+
+
 class Contact(BusinessData, Base):
     """A person or an organisation the business deals with."""
 
@@ -92,8 +101,13 @@ class Contact(BusinessData, Base):
     delivery_country: Mapped[str] = mapped_column(String(2), default="DE")
     is_owner: Mapped[bool] = mapped_column(default=False)
     archived_at: Mapped[datetime | None] = mapped_column(default=None)
+    # Set when personal data was erased (Art. 17 DSGVO); the row stays for its references.
+    anonymised_at: Mapped[datetime | None] = mapped_column(default=None)
     # Lower-cased, umlaut-folded name/e-mail/number/town for search alike on both databases.
     search_key: Mapped[str] = mapped_column(String(1000), default="", index=True)
+    # The folded display name ("mustermann erika"): sorts alike on both databases, where
+    # SQLite's binary collation would put "Müller" after "Zander".
+    sort_key: Mapped[str] = mapped_column(String(300), default="", index=True)
     version: Mapped[int] = mapped_column(default=1)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)

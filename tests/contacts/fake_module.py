@@ -1,0 +1,37 @@
+"""A stand-in module that refers to contacts, as Rechnungen will: references, export, panel."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from kms.registry import ModuleSpec
+
+# contact id -> invoice numbers "issued" to it
+INVOICES: dict[int, list[str]] = {}
+
+SPEC = ModuleSpec(
+    key="fakeinvoices",
+    title="Rechnungen",
+    contact_references="tests.contacts.fake_module.count",
+    contact_export="tests.contacts.fake_module.export",
+    contact_panel="tests.contacts.fake_module.panel",
+)
+
+
+def count(_session: Any, contact_id: int) -> int:
+    return len(INVOICES.get(contact_id, []))
+
+
+def export(_session: Any, contact_id: int) -> dict[str, Any]:
+    numbers = INVOICES.get(contact_id, [])
+    return {
+        "Rechnungen": numbers,
+        "Belege": {f"{n}.pdf": b"%PDF-1.7 " + n.encode() for n in numbers},
+    }
+
+
+def panel(contact_id: int) -> None:
+    import streamlit as st
+
+    numbers = INVOICES.get(contact_id, [])
+    st.write("Rechnungen: " + (", ".join(numbers) or "keine"))

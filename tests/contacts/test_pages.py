@@ -1,0 +1,215 @@
+"""Personen and Organisationen pages driven by Streamlit's AppTest (embedded SQLite)."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+from sqlalchemy import func, select
+from streamlit.testing.v1 import AppTest
+
+from kms import auth
+from kms.config import ROOT
+from kms.db import session_scope
+from kms.modules.contacts import service
+from kms.modules.contacts.models import Contact
+
+
+@pytest.fixture
+def login() -> None:
+    """An owner login exists; pages opened with `app()` are logged in as it."""
+    with session_scope() as session:
+        auth.create_user(
+            session,
+            username="erika",
+            password="sehr-geheim-2026",
+            display_name="Erika M.",
+            is_owner=True,
+        )
+
+
+def app(script: str, **query: str) -> AppTest:
+    # Through app.py, as in the browser: st.navigation knows every page for the sidebar links.
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=30)
+    at.switch_page(f"pages/{script}")
+    at.session_state["authentication_status"] = True
+    at.session_state["username"] = "erika"
+    at.session_state["name"] = "Erika M."
+    at.session_state["kms_login_at"] = time.time() + 1
+    for key, value in query.items():
+        at.query_params[key] = value
+    return at.run()
+
+
+def texts(at: AppTest) -> str:
+    parts = [
+        e.value
+        for kind in ("error", "success", "info", "warning", "markdown", "caption")
+        for e in getattr(at, kind)
+    ]
+    return "\n".join(str(p) for p in parts)
+
+
+def by_label(widgets, label: str):
+    return next(w for w in widgets if w.label == label)
+
+
+def test_create_person_opens_its_detail_view(login) -> None:
+    """Filling the new-person form creates the person and opens it."""
+    at = app("personen.py")
+    assert not at.exception
+    form_inputs = [w for w in at.text_input if w.key and w.key.startswith("new_person_")]
+    by_label(form_inputs, "Vorname").input("Erika")
+    by_label(form_inputs, "Nachname").input("Müller")
+    by_label(form_inputs, "E-Mail").input("erika@example.org")
+    next(b for b in at.button if b.label == "Anlegen").click()
+    at.run()
+    assert not at.exception
+    with session_scope(write=False) as s:
+        person = s.scalar(select(Contact))
+        assert (person.first_name, person.last_name, person.customer_number) == (
+            "Erika",
+            "Müller",
+            "K-00001",
+        )
+    assert at.query_params["id"] == str(person.id)
+    assert "Kundennummer K\\-00001" in texts(at)
+
+
+def test_invalid_input_shows_german_field_errors_and_keeps_input(login) -> None:
+    """A bad e-mail is listed by field label; nothing is saved; the input stays."""
+    at = app("personen.py")
+    form_inputs = [w for w in at.text_input if w.key and w.key.startswith("new_person_")]
+    by_label(form_inputs, "Nachname").input("Müller")
+    by_label(form_inputs, "E-Mail").input("erika@")
+    next(b for b in at.button if b.label == "Anlegen").click()
+    at.run()
+    assert "Bitte korrigieren Sie" in at.error[0].value and "E\\-Mail" in at.error[0].value
+    assert by_label(at.text_input, "E-Mail").value == "erika@"
+    with session_scope(write=False) as s:
+        assert s.scalar(select(func.count()).select_from(Contact)) == 0
+
+
+def test_search_finds_umlaut_spellings(login) -> None:
+    """Searching "MUELLER" lists Müller, not Schmidt."""
+    with session_scope() as s:
+        service.create_person(s, first_name="Jürgen", last_name="Müller")
+        service.create_person(s, first_name="Lena", last_name="Schmidt")
+    at = app("personen.py")
+    at.text_input(key="person_search").input("MUELLER").run()
+    frame = at.dataframe[0].value
+    assert list(frame["Name"]) == ["Jürgen Müller"]
+
+
+def test_edit_conflict_shows_message_and_keeps_input(login) -> None:
+    """Saving over a newer version is refused with a clear message; the typed value stays."""
+    with session_scope() as s:
+        person_id = service.create_person(s, last_name="Mustermann", city="Alt").id
+    at = app("personen.py", id=str(person_id))
+    assert not at.exception
+    city = next(w for w in at.text_input if w.key == f"edit_{person_id}_v1_city")
+    with session_scope() as s:  # another browser session saves first
+        service.update_contact(s, person_id, version=1, city="Von anderswo")
+    city.input("Meine Eingabe")
+    next(b for b in at.button if b.label == "Speichern").click()
+    at.run()
+    assert any("inzwischen von jemand anderem geändert" in e.value for e in at.error)
+    assert next(w for w in at.text_input if w.key == f"edit_{person_id}_v1_city").value == (
+        "Meine Eingabe"
+    )
+    with session_scope(write=False) as s:
+        assert s.get(Contact, person_id).city == "Von anderswo"
+    reload = next(b for b in at.button if b.label.startswith("Neu laden"))
+    reload.click()
+    at.run()
+    assert next(w for w in at.text_input if w.key == f"edit_{person_id}_v2_city").value == (
+        "Von anderswo"
+    )
+
+
+def test_delete_asks_for_confirmation_then_deletes(login) -> None:
+    """Löschen opens a dialog; only "Endgültig löschen" removes the contact."""
+    with session_scope() as s:
+        org_id = service.create_organisation(s, name="Musterfirma GmbH").id
+    at = app("organisationen.py", id=str(org_id))
+    next(b for b in at.button if b.label == "Löschen …").click()
+    at.run()
+    assert any("endgültig gelöscht" in m.value for m in at.markdown)
+    with session_scope(write=False) as s:
+        assert s.get(Contact, org_id) is not None
+    next(b for b in at.button if b.label == "Endgültig löschen").click()
+    at.run()
+    assert not at.exception
+    with session_scope(write=False) as s:
+        assert s.get(Contact, org_id) is None
+    assert "id" not in at.query_params
+
+
+def test_referenced_contact_offers_archive_instead_of_delete(login, invoices_module) -> None:
+    """With invoices the dialog explains why and archives instead; the panel lists them."""
+    with session_scope() as s:
+        person_id = service.create_person(s, last_name="Mustermann", roles=["kunde"]).id
+    invoices_module[person_id] = ["RE-2026-0001"]
+    at = app("personen.py", id=str(person_id))
+    assert any("Rechnungen: RE-2026-0001" in m.value for m in at.markdown)
+    next(b for b in at.button if b.label == "Löschen …").click()
+    at.run()
+    assert any("Rechnungen \\(1\\)" in w.value for w in at.warning)
+    assert not any(b.label == "Endgültig löschen" for b in at.button)
+    next(b for b in at.button if b.label == "Stattdessen archivieren").click()
+    at.run()
+    with session_scope(write=False) as s:
+        assert s.get(Contact, person_id).archived_at is not None
+
+
+def test_organisation_detail_lists_its_persons(login) -> None:
+    """The organisation's detail view links to the persons that belong to it."""
+    with session_scope() as s:
+        org = service.create_organisation(s, name="Musterfirma GmbH", roles=["kunde"])
+        service.create_person(s, last_name="Mustermann", first_name="Max", organisation_id=org.id)
+        org_id = org.id
+    at = app("organisationen.py", id=str(org_id))
+    assert not at.exception
+    assert "Personen dieser Organisation" in texts(at)
+    assert "Kundennummer K\\-00001" in texts(at)
+
+
+def test_import_preview_shows_row_errors_and_imports_nothing(login) -> None:
+    """The import panel previews the file, lists errors by row and keeps the button disabled."""
+    at = app("organisationen.py")
+    next(b for b in at.button if b.label == "▶ Import (CSV)").click()
+    at.run()
+    data = "Firma;Nachname;E-Mail\nMusterfirma GmbH;Muster;muster@example.org\n;Bad;bad@\n"
+    at.file_uploader[0].set_value(("kontakte.csv", data.encode(), "text/csv"))
+    at.run()
+    assert not at.exception
+    assert "Zeile 3\\: E\\-Mail\\:" in at.error[0].value
+    assert len(at.dataframe[0].value) == 2
+    go = next(b for b in at.button if b.label.endswith("Zeilen importieren"))
+    assert go.disabled
+    at.file_uploader[0].set_value(
+        ("kontakte.csv", data.replace("bad@", "b@example.org").encode(), "text/csv")
+    )
+    at.run()
+    go = next(b for b in at.button if b.label.endswith("Zeilen importieren"))
+    assert not go.disabled
+    go.click()
+    at.run()
+    assert any("2 Personen und 1 Organisationen importiert" in m.value for m in at.success)
+
+
+def test_anonymise_needs_confirmation(login) -> None:
+    """▶ Anonymisieren opens a dialog; the button works only after the confirmation tick."""
+    with session_scope() as s:
+        person_id = service.create_person(s, last_name="Mustermann", email="e@example.org").id
+    at = app("personen.py", id=str(person_id))
+    next(b for b in at.button if b.label == "▶ Anonymisieren (Art. 17 DSGVO)").click()
+    at.run()
+    go = next(b for b in at.button if b.label == "Endgültig anonymisieren")
+    assert go.disabled
+    at.checkbox(key="anon_ok").check().run()
+    next(b for b in at.button if b.label == "Endgültig anonymisieren").click()
+    at.run()
+    with session_scope(write=False) as s:
+        stored = s.get(Contact, person_id)
+        assert stored.anonymised_at is not None and stored.email == ""
