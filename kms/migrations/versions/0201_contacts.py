@@ -1,7 +1,7 @@
 """contacts: customer-number counter, sort key, anonymisation mark
 
 Revision ID: 0201
-Revises: 0001
+Revises: 0002
 Create Date: 2026-11-26 23:44:19.743539
 """
 
@@ -25,7 +25,7 @@ def _fold(*parts: str) -> str:
 
 
 revision: str = '0201'
-down_revision: str | Sequence[str] | None = '0001'
+down_revision: str | Sequence[str] | None = '0002'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
