@@ -289,7 +289,9 @@ def _preview(doc_id: int, kind: str, path: Path, sha256: str, mime: str) -> None
                     )
                     - 1
                 )
-            st.image(_pdf_page_png(str(path), sha256, index), caption=f"Seite {index + 1}")
+            st.image(
+                _pdf_page_png(str(path), sha256, index), caption=f"Seite {index + 1}", width=760
+            )
         elif kind == "image":
             st.image(_image_png(str(path), sha256))
         elif kind == "text":
@@ -345,7 +347,7 @@ def document_detail(document_id: int, *, read_only: bool = False) -> None:
     if info.tags:
         st.caption(plain("Schlagwörter: " + ", ".join(info.tags)))
     st.caption(f"SHA-256: {info.sha256}")
-    c1, c2 = st.columns([1, 1])
+    c1, c2, _ = st.columns([1, 1, 4])
     c1.download_button(
         "Herunterladen",
         data=lambda: path.read_bytes(),
@@ -401,7 +403,9 @@ def document_detail(document_id: int, *, read_only: bool = False) -> None:
             if result["ok"]:
                 st.session_state[FLASH] = "Gespeichert."
                 st.rerun()
-    _preview(document_id, kind, path, info.sha256, info.mime)
+    st.markdown("**Vorschau**")
+    with st.container(border=True):
+        _preview(document_id, kind, path, info.sha256, info.mime)
 
 
 def settings_form() -> None:
