@@ -153,7 +153,7 @@ def _rows(result: service.DocumentPage) -> pd.DataFrame:
                 "Kontakte": ", ".join(result.contacts.get(d.id, [])),
                 "Schlagwörter": ", ".join(d.tag_names),
                 "Größe": service.format_size(d.blob.size),
-                "Aufbewahrung": _retention_text(d.retain_until),
+                "Aufbewahren bis": format_date(d.retain_until) if d.retain_until else "–",
             }
             for d in result.items
         ]
