@@ -56,7 +56,8 @@ def _json_default(value: Any) -> Any:
 def _extract_files(data: Any, prefix: str, files: dict[str, bytes]) -> Any:
     """Replace bytes values by the path of a ZIP member holding them."""
     if isinstance(data, bytes):
-        path = f"{prefix}.bin" if "." not in prefix.rsplit("/", 1)[-1] else prefix
+        name = f"{prefix}.bin" if "." not in prefix.rsplit("/", 1)[-1] else prefix
+        path = f"dateien/{name}"  # the JSON names the member exactly as stored in the ZIP
         files[path] = data
         return {"Datei": path}
     if isinstance(data, dict):
@@ -103,7 +104,7 @@ def subject_access(session: Session, contact_id: int) -> bytes:
         )
         archive.writestr("kontakt.vcf", vcard(contact))
         for path, content in files.items():
-            archive.writestr(f"dateien/{path}", content)
+            archive.writestr(path, content)
     return out.getvalue()
 
 

@@ -18,6 +18,8 @@ SPEC = ModuleSpec(
     models="kms.modules.documents.models",
     demo="kms.modules.documents.demo.load",
     contact_panel="kms.modules.documents.ui.panel",
+    contact_references="kms.modules.documents.service.count_for_contact",
+    contact_export="kms.modules.documents.service.export_for_contact",
     pages=(
         PageSpec(
             "pages/dokumente.py", "Dokumente", ":material/description:", "dokumente", "Kunden"
