@@ -149,7 +149,8 @@ def gate() -> CurrentUser | None:
     with session_scope(write=False) as session:
         has_users = auth.has_users(session)
     if not has_users:
-        _setup_form()
+        with _form_column():
+            _setup_form()
         return None
     user = current_user()
     if user is not None:
@@ -159,17 +160,23 @@ def gate() -> CurrentUser | None:
         st.warning("Ihre Sitzung wurde beendet. Bitte melden Sie sich erneut an.")
     authenticator = _authenticator()
     st.session_state.pop("kms_login_error", None)
-    authenticator.login(location="main", fields=FIELDS, key="kms_login")
-    user = current_user()
-    if user is not None:
-        st.session_state["logout"] = False
-        st.rerun()
-    message = st.session_state.pop("kms_login_error", None)
-    if message:
-        st.error(message)
-    elif st.session_state.get("authentication_status") is False:
-        st.error("Benutzername oder Passwort ist falsch.")
+    with _form_column():
+        authenticator.login(location="main", fields=FIELDS, key="kms_login")
+        user = current_user()
+        if user is not None:
+            st.session_state["logout"] = False
+            st.rerun()
+        message = st.session_state.pop("kms_login_error", None)
+        if message:
+            st.error(message)
+        elif st.session_state.get("authentication_status") is False:
+            st.error("Benutzername oder Passwort ist falsch.")
     return None
+
+
+def _form_column() -> Any:
+    """A readable width for the login and setup forms on the wide page layout."""
+    return st.columns([2, 3, 2])[1]
 
 
 def _setup_form() -> None:

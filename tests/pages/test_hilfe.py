@@ -17,7 +17,7 @@ def test_every_function_and_automatism_is_listed(owner):
     """The tables list each registered ▶ function with its page and each ⊕ with its schedule."""
     at = ui.open_page("hilfe").run()
     ui.assert_page_shown(at, "Hilfe")
-    fns, autos = (frame.value for frame in at.dataframe)
+    fns, autos = (frame.value for frame in at.table)
     titles = {p.url_path: p.title for p in pages()}
     assert sorted(zip(fns["Funktion"], fns["Seite"], strict=True)) == sorted(
         (f"▶ {f.label}", titles[f.page]) for f in functions()
@@ -33,7 +33,7 @@ def test_last_run_of_an_automatism_is_shown(owner):
     spec = automatisms()[0]
     message = run_automatism(spec, force=True)
     at = ui.open_page("hilfe").run()
-    autos = at.dataframe[1].value.set_index("Automatismus")
+    autos = at.table[1].value.set_index("Automatismus")
     assert autos.loc[f"⊕ {spec.label}", "Ergebnis"] == message
     assert autos.loc[f"⊕ {spec.label}", "Zuletzt"] != "noch nie"
 
