@@ -1,18 +1,24 @@
 """KMS entry point: page config, login gate, and the navigation built from the registry."""
 
 import streamlit as st
+from streamlit.runtime.scriptrunner import get_script_run_ctx
 
 from kms.config import ROOT
+from kms.db import ensure_migrated
 from kms.onboarding import onboarding_done
 from kms.registry import SECTIONS, pages
+from kms.ui.auth import current_user
 from kms.ui.page import configure, login_required
 
 configure()
-user = login_required()
+ensure_migrated()
+requested_page = get_script_run_ctx().page_script_hash
 
-# st.navigation runs on every rerun, logged in or not: a bookmarked URL then selects its
-# page, which runs only after login, so the user lands where the bookmark points.
-default = "start" if user is None or onboarding_done() else "ersteinrichtung"
+# st.navigation runs on every rerun, logged in or not, and before the login gate: the gate's
+# cookie component triggers a rerun of its own, and only once navigation has told the
+# browser which page it is on does that rerun keep a bookmarked URL. The page then runs
+# after login, so the user lands where the bookmark points.
+default = "start" if current_user() is None or onboarding_done() else "ersteinrichtung"
 sections: dict[str, list[st.Page]] = {name: [] for name in SECTIONS}
 for spec in pages():
     sections[spec.section].append(
@@ -29,6 +35,13 @@ for spec in pages():
 navigation = st.navigation(
     {name: items for name, items in sections.items() if items}, position="hidden"
 )
+if current_user() is None and get_script_run_ctx().page_script_hash != requested_page:
+    # Streamlit derives the ids of widgets outside a page from the page the browser asked
+    # for. On a first visit the browser learns the page chosen here only afterwards, so the
+    # login form would get new ids with the next request and the first click on "Anmelden"
+    # would be lost. Rerun once under the chosen page before anyone can click.
+    st.rerun()
+user = login_required()
 if user is None:
     st.stop()
 navigation.run()

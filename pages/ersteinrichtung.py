@@ -10,6 +10,11 @@ from kms.ui.forms import saving
 from kms.ui.page import PageContext, run_page
 
 
+def mark(done: bool) -> str:
+    """A check mark from Streamlit's own icon font (emoji fonts are missing on many systems)."""
+    return ":material/check_circle:" if done else ":material/radio_button_unchecked:"
+
+
 def render(ctx: PageContext) -> None:
     with session_scope(write=False) as session:
         progress = steps(session)
@@ -19,15 +24,15 @@ def render(ctx: PageContext) -> None:
     )
     done = sum([progress.owner, progress.settings, progress.person])
     st.progress(done / 3, text=f"{done} von 3 Schritten erledigt")
-    st.markdown(f"{'✅' if progress.owner else '⬜'} **1. Inhaber-Zugang anlegen** – erledigt.")
+    st.markdown(f"{mark(progress.owner)} **1. Inhaber-Zugang anlegen** – erledigt.")
     st.markdown(
-        f"{'✅' if progress.settings else '⬜'} **2. Firmendaten eintragen** – Name, Anschrift, "
+        f"{mark(progress.settings)} **2. Firmendaten eintragen** – Name, Anschrift, "
         "Kontakt, Steuernummer: sie stehen auf Rechnungen und Briefen."
     )
     if not progress.settings:
         st.page_link("pages/einstellungen.py", label="Zu den Einstellungen", icon="▶️")
     st.markdown(
-        f"{'✅' if progress.person else '⬜'} **3. Sich selbst als Person anlegen** – für "
+        f"{mark(progress.person)} **3. Sich selbst als Person anlegen** – für "
         "Absenderangaben und als Ansprechperson."
     )
     if not progress.person:

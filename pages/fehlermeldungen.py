@@ -17,7 +17,12 @@ LABELS = {"title": "Titel", "description": "Beschreibung"}
 PAGE_SIZE = 20
 
 
-@st.dialog("▶ Fehlermeldung versenden")
+def _forget_send_click() -> None:
+    """Closing the dialog with × or Esc forgets the click, so it does not reopen later."""
+    st.session_state.pop(f"fn_open_{SEND.key}", None)
+
+
+@st.dialog("▶ Fehlermeldung versenden", on_dismiss=_forget_send_click)
 def send_dialog(ctx: PageContext) -> None:
     with session_scope(write=False) as session:
         unsent, _ = service.list_reports(session, status="offen", page_size=100)

@@ -30,7 +30,7 @@ def render(ctx: PageContext) -> None:
         for page in pages()
         for fn in page.functions
     ]
-    st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch")
+    st.table(pd.DataFrame(rows), hide_index=True)
     st.subheader("⊕ Automatismen")
     st.caption("Automatismen führt KMS selbst aus; Sie können sie weder starten noch anhalten.")
     rows = []
@@ -48,7 +48,7 @@ def render(ctx: PageContext) -> None:
                 else "beim nächsten Takt",
             }
         )
-    st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch")
+    st.table(pd.DataFrame(rows), hide_index=True)
 
 
 run_page("hilfe", render)

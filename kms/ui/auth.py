@@ -20,6 +20,7 @@ import streamlit_authenticator as stauth
 from kms import auth
 from kms.db import session_scope
 from kms.errors import KmsError
+from kms.registry import page_by_url
 from kms.types import utcnow
 
 log = logging.getLogger(__name__)
@@ -43,9 +44,11 @@ class CurrentUser:
 def client_address() -> str:
     """The browser's address as Streamlit sees it (for the back-off)."""
     try:
-        return st.context.ip_address or "unbekannt"
-    except Exception:  # noqa: BLE001 - AppTest and odd proxies have no address
+        address = st.context.ip_address
+    except Exception:  # noqa: BLE001 - odd proxies have no address
         return "unbekannt"
+    # AppTest's mocked runtime answers with a mock object, not a string.
+    return address if isinstance(address, str) and address else "unbekannt"
 
 
 def _authenticator() -> Any:
@@ -146,7 +149,8 @@ def gate() -> CurrentUser | None:
     with session_scope(write=False) as session:
         has_users = auth.has_users(session)
     if not has_users:
-        _setup_form()
+        with _form_column():
+            _setup_form()
         return None
     user = current_user()
     if user is not None:
@@ -156,17 +160,23 @@ def gate() -> CurrentUser | None:
         st.warning("Ihre Sitzung wurde beendet. Bitte melden Sie sich erneut an.")
     authenticator = _authenticator()
     st.session_state.pop("kms_login_error", None)
-    authenticator.login(location="main", fields=FIELDS, key="kms_login")
-    user = current_user()
-    if user is not None:
-        st.session_state["logout"] = False
-        st.rerun()
-    message = st.session_state.pop("kms_login_error", None)
-    if message:
-        st.error(message)
-    elif st.session_state.get("authentication_status") is False:
-        st.error("Benutzername oder Passwort ist falsch.")
+    with _form_column():
+        authenticator.login(location="main", fields=FIELDS, key="kms_login")
+        user = current_user()
+        if user is not None:
+            st.session_state["logout"] = False
+            st.rerun()
+        message = st.session_state.pop("kms_login_error", None)
+        if message:
+            st.error(message)
+        elif st.session_state.get("authentication_status") is False:
+            st.error("Benutzername oder Passwort ist falsch.")
     return None
+
+
+def _form_column() -> Any:
+    """A readable width for the login and setup forms on the wide page layout."""
+    return st.columns([2, 3, 2])[1]
 
 
 def _setup_form() -> None:
@@ -209,7 +219,11 @@ def _setup_form() -> None:
         logout=False,
         kms_login_at=datetime.now(UTC).timestamp(),
     )
-    st.rerun()
+    # The new owner continues with the first-run steps, whatever URL showed the setup form.
+    tutorial = page_by_url("ersteinrichtung")
+    if tutorial is None:  # pragma: no cover - the help module is always registered
+        st.rerun()
+    st.switch_page(tutorial.script)
 
 
 def logout(user: CurrentUser) -> None:

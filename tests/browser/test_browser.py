@@ -1,0 +1,228 @@
+"""A real server and Debian's chromium: login gate on every deep link, first-run setup, screenshots.
+
+Each scenario starts `python -m kms serve` as a subprocess with a data dir of its own and
+drives it with Playwright. Screenshots of every page land in docs/screenshots/.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from kms.config import ROOT
+from kms.demo import DEMO_PASSWORD, DEMO_USER
+from kms.registry import pages
+
+pytestmark = pytest.mark.browser
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--no-first-run",
+    "--disable-sync",
+]
+IDLE = '[data-testid="stApp"][data-test-script-state="notRunning"]'
+BANNER = "Kein Wartungsfenster geplant."
+SCREENSHOTS = ROOT / "docs" / "screenshots"
+PREFERRED_PORTS = range(8615, 8620)
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[object]:
+    """Debian's chromium through Playwright (skipped without it; a failure in CI)."""
+    if not CHROMIUM.exists():
+        reason = f"browser tests need Debian's chromium at {CHROMIUM} (apt-get install chromium)"
+        if os.environ.get("CI", "").lower() == "true":
+            pytest.fail(reason)
+        pytest.skip(reason)
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        yield chromium
+        chromium.close()
+
+
+def _free_port() -> int:
+    """A free port, preferably from the range set aside for test servers."""
+    for port in [*PREFERRED_PORTS, 0]:
+        with socket.socket() as probe:
+            try:
+                probe.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return probe.getsockname()[1]
+    raise RuntimeError("no free port")  # pragma: no cover - port 0 always binds
+
+
+@dataclass
+class Server:
+    """A running KMS server: its URL and what it printed on the console."""
+
+    url: str
+    log: Path
+
+    def setup_code(self) -> str:
+        """The one-time Einrichtungscode from the console output."""
+        text = self.log.read_text()
+        match = re.search(r"Einrichtungscode[^\n]*\n\s+(\S+)", text)
+        assert match, text
+        return match.group(1)
+
+
+@contextmanager
+def kms_server(data_dir: Path, *, demo: bool) -> Iterator[Server]:
+    """Start `python -m kms serve` on its own data dir; terminate it afterwards."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("KMS_")}
+    env["KMS_DATA_DIR"] = str(data_dir)
+    if demo:
+        subprocess.run([sys.executable, "-m", "kms", "demo"], env=env, cwd=ROOT, check=True)
+    port = _free_port()
+    log = data_dir.parent / f"server-{port}.log"
+    with log.open("w") as out:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "kms", "serve", "--port", str(port)],
+            env=env,
+            cwd=ROOT,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
+    url = f"http://localhost:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as answer:  # noqa: S310
+                    if answer.status == 200:
+                        break
+            except OSError:
+                pass
+            assert process.poll() is None, log.read_text()
+            assert time.monotonic() < deadline, "server did not start:\n" + log.read_text()
+            time.sleep(0.2)
+        yield Server(url, log)
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=15)
+        except subprocess.TimeoutExpired:  # pragma: no cover - a hanging server
+            process.kill()
+            process.wait()
+
+
+def open_fresh(browser, url: str):  # type: ignore[no-untyped-def]
+    """A page in a new browser context (no cookies), loaded and idle."""
+    context = browser.new_context(viewport={"width": 1280, "height": 800}, locale="de-DE")
+    page = context.new_page()
+    page.goto(url)
+    settle(page)
+    return page
+
+
+def settle(page) -> None:  # type: ignore[no-untyped-def]
+    """Wait until Streamlit finished running the script (and any rerun it triggered)."""
+    for _ in range(2):
+        page.wait_for_selector(IDLE, timeout=30_000)
+        page.wait_for_timeout(400)
+    page.wait_for_selector(IDLE, timeout=30_000)
+
+
+def log_in(page, password: str = DEMO_PASSWORD) -> None:  # type: ignore[no-untyped-def]
+    """Type the demo login and click Anmelden exactly once."""
+    page.get_by_label("Benutzername").fill(DEMO_USER)
+    page.get_by_label("Passwort", exact=True).fill(password)
+    page.get_by_role("button", name="Anmelden").click()
+    settle(page)
+
+
+def heading(page) -> list[str]:  # type: ignore[no-untyped-def]
+    return [text.strip() for text in page.locator("h1").all_inner_texts()]
+
+
+def test_scenario_a_login_gate_bookmarks_and_every_page(browser, tmp_path):
+    """Deep links show only the login; login lands on the bookmark; every page renders."""
+    from playwright.sync_api import expect
+
+    with kms_server(tmp_path / "data", demo=True) as server:
+        for spec in pages():
+            page = open_fresh(browser, f"{server.url}/{spec.url_path}")
+            expect(page.get_by_label("Benutzername")).to_be_visible()
+            expect(page.get_by_text(BANNER)).to_be_visible()
+            assert heading(page) == [], spec.url_path
+            body = page.locator("body").inner_text()
+            assert "Mustermann" not in body and "Abmelden" not in body, spec.url_path
+            assert page.locator('[data-testid="stSidebar"] a').count() == 0
+            if spec.url_path == "start":
+                SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+                page.screenshot(path=str(SCREENSHOTS / "login.png"))
+            page.context.close()
+
+        page = open_fresh(browser, f"{server.url}/personen")
+        log_in(page)
+        expect(page.locator("h1")).to_have_text("Personen")
+        assert page.url.endswith("/personen")
+        expect(page.get_by_text(BANNER)).to_be_visible()
+        sidebar = page.locator('[data-testid="stSidebar"]')
+        for spec in pages():
+            sidebar.get_by_role("link", name=spec.title).click()
+            settle(page)
+            expect(page.locator("h1")).to_have_text(spec.title)
+            expect(page.get_by_text(BANNER)).to_be_visible()
+            assert "unerwarteter Fehler" not in page.locator("body").inner_text()
+            page.screenshot(path=str(SCREENSHOTS / f"{spec.url_path}.png"))
+        page.context.close()
+
+        page = open_fresh(browser, server.url)
+        log_in(page, password="falsches-Passwort")
+        expect(page.get_by_text("Benutzername oder Passwort ist falsch.")).to_be_visible()
+        assert heading(page) == []
+        page.context.close()
+
+        # app.py has run st.navigation by now; a bookmark must still win after login.
+        page = open_fresh(browser, f"{server.url}/einstellungen")
+        log_in(page)
+        expect(page.locator("h1")).to_have_text("Einstellungen")
+        assert page.url.endswith("/einstellungen")
+        page.context.close()
+
+
+def test_scenario_b_first_run_setup_with_the_console_code(browser, tmp_path):
+    """A fresh instance asks for the console's code; a wrong one fails, the right one works."""
+    from playwright.sync_api import expect
+
+    with kms_server(tmp_path / "data", demo=False) as server:
+        page = open_fresh(browser, server.url)
+        expect(page.get_by_text("Willkommen bei KMS – Ersteinrichtung")).to_be_visible()
+
+        def submit(code: str) -> None:
+            page.get_by_label("Einrichtungscode").fill(code)
+            page.get_by_label("Ihr Name").fill("Erika Mustermann")
+            page.get_by_label("Benutzername").fill("erika")
+            page.get_by_label("Passwort", exact=True).fill("Muster-Passwort-2026")
+            page.get_by_label("Passwort wiederholen").fill("Muster-Passwort-2026")
+            page.get_by_role("button", name="Inhaber-Zugang anlegen").click()
+            settle(page)
+
+        submit("falscher-code")
+        expect(page.get_by_text("Der Einrichtungscode stimmt nicht.")).to_be_visible()
+        assert heading(page) == []
+
+        submit(server.setup_code())
+        expect(page.locator("h1")).to_have_text("Tutorial Ersteinrichtung")
+        expect(page.get_by_text("1 von 3 Schritten erledigt")).to_be_visible()
+        page.screenshot(path=str(SCREENSHOTS / "setup.png"))
+        page.context.close()

@@ -1,0 +1,38 @@
+"""Fixtures for page tests: an owner login, demo data, and fast logins."""
+
+from __future__ import annotations
+
+import bcrypt
+import pytest
+import streamlit_authenticator.params
+
+from tests.ui_helpers import create_owner
+
+
+@pytest.fixture(autouse=True)
+def fast_login(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Cheap bcrypt rounds and no pre-login pause: page tests show the login form many times.
+
+    The pause lets a real browser's cookie component answer; AppTest has no cookies.
+    """
+    monkeypatch.setattr(streamlit_authenticator.params, "PRE_LOGIN_SLEEP_TIME", 0)
+    gensalt = bcrypt.gensalt
+    monkeypatch.setattr(bcrypt, "gensalt", lambda rounds=4, prefix=b"2b": gensalt(4, prefix))
+
+
+@pytest.fixture
+def owner(request: pytest.FixtureRequest) -> str:
+    """The owner login "erika" in the test's database (SQLite, or each db_url the test uses)."""
+    if "db_url" in request.fixturenames:
+        request.getfixturevalue("db_url")  # point KMS at that database first
+    return create_owner()
+
+
+@pytest.fixture
+def demo(request: pytest.FixtureRequest) -> None:
+    """The fictitious demo data (demo login, persons, company profile), onboarding done."""
+    from kms.demo import load_demo
+
+    if "db_url" in request.fixturenames:
+        request.getfixturevalue("db_url")
+    load_demo(force=True)

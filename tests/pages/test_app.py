@@ -1,0 +1,144 @@
+"""app.py and the login gate: first-run setup, login, navigation to every page, logout."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+from sqlalchemy import func, select
+
+from kms import auth
+from kms.config import get_config
+from kms.db import ensure_migrated, session_scope
+from kms.models import User
+from kms.registry import pages
+from tests import ui_helpers as ui
+
+DEEP_LINKS = [None, *[p.url_path for p in pages()]]
+SETUP_FIELDS = [
+    "Einrichtungscode",
+    "Ihr Name",
+    "Benutzername",
+    "E-Mail (optional)",
+    "Passwort",
+    "Passwort wiederholen",
+]
+SETUP = {
+    "Ihr Name": "Erika Mustermann",
+    "Benutzername": "erika",
+    "Passwort": ui.OWNER_PASSWORD,
+    "Passwort wiederholen": ui.OWNER_PASSWORD,
+}
+
+
+def user_count() -> int:
+    with session_scope(write=False) as session:
+        return session.scalar(select(func.count(User.id))) or 0
+
+
+@pytest.fixture
+def fresh() -> None:
+    """A migrated database without any login."""
+    ensure_migrated()
+
+
+@pytest.mark.parametrize("url_path", DEEP_LINKS)
+def test_without_any_user_every_url_shows_the_setup_form(fresh, url_path):
+    """Before the owner exists every URL shows only the banner and the setup form."""
+    at = ui.open_page(url_path, user=None).run()
+    assert not at.exception
+    assert ui.values(at.subheader) == ["Willkommen bei KMS – Ersteinrichtung"]
+    assert [w.label for w in at.text_input] == SETUP_FIELDS
+    assert not at.title
+    assert len(at.sidebar) == 0
+    assert ui.BANNER_NONE in ui.banner_text(at)
+
+
+def test_wrong_setup_code_creates_nothing(fresh):
+    """A wrong Einrichtungscode is refused in German; no login is created, the input stays."""
+    at = ui.open_app(user=None)
+    ui.fill(at, SETUP | {"Einrichtungscode": "geraten"})
+    ui.click(at, "Inhaber-Zugang anlegen")
+    [error] = ui.values(at.error)
+    assert error.startswith("Der Einrichtungscode stimmt nicht.")
+    assert ui.input_values(at)["Benutzername"] == "erika"
+    assert user_count() == 0
+    assert (get_config().secrets_dir / "setup_token").exists()
+
+
+@pytest.mark.parametrize("url_path", [None, "personen"], ids=["app", "bookmark"])
+def test_right_setup_code_creates_the_owner_and_opens_the_tutorial(fresh, url_path):
+    """The console's code creates the owner, spends the code and opens the Ersteinrichtung."""
+    at = ui.open_app(user=None) if url_path is None else ui.open_page(url_path, user=None).run()
+    ui.fill(at, SETUP | {"Einrichtungscode": auth.setup_token()})
+    ui.click(at, "Inhaber-Zugang anlegen")
+    ui.assert_page_shown(at, "Tutorial Ersteinrichtung")
+    with session_scope(write=False) as session:
+        user = auth.get_user(session, "erika")
+        assert (user.is_owner, user.display_name) == (True, "Erika Mustermann")
+    assert not (get_config().secrets_dir / "setup_token").exists()
+
+
+def test_before_login_app_shows_only_the_login_form(owner, demo):
+    """With logins present, app.py shows the banner and the login form and nothing else."""
+    at = ui.open_page(None, user=None).run()
+    ui.assert_only_login(at, hidden=["Übersicht", "Mustermann", "Musterfirma"])
+
+
+def test_wrong_password_is_refused_in_german(owner):
+    """A wrong password gets the German message; the user stays logged out."""
+    at = ui.open_app(user=None)
+    ui.fill(at, {"Benutzername": ui.OWNER, "Passwort": "falsches-Passwort"})
+    ui.click(at, "Anmelden")
+    assert ui.values(at.error) == ["Benutzername oder Passwort ist falsch."]
+    assert not at.title
+    assert not at.session_state["authentication_status"]
+
+
+@pytest.mark.parametrize(
+    ("url_path", "title"), [(None, "Übersicht"), ("einstellungen", "Einstellungen")]
+)
+def test_first_login_click_opens_the_requested_page(owner, demo, url_path, title):
+    """One ui.click on Anmelden with the right password logs in and shows the requested page."""
+    at = ui.open_app(user=None) if url_path is None else ui.open_page(url_path, user=None).run()
+    ui.fill(at, {"Benutzername": ui.OWNER, "Passwort": ui.OWNER_PASSWORD})
+    ui.click(at, "Anmelden")
+    ui.assert_page_shown(at, title)
+
+
+def test_default_page_is_the_setup_until_it_is_done(owner):
+    """Logged in before the Ersteinrichtung is finished, app.py opens the tutorial."""
+    at = ui.open_page(None).run()
+    ui.assert_page_shown(at, "Tutorial Ersteinrichtung")
+
+
+def test_every_page_opens_through_the_navigation(owner, demo):
+    """After login app.py's navigation opens every registered page, each with its title."""
+    at = ui.open_page(None).run()
+    ui.assert_page_shown(at, "Übersicht")
+    links = [link.value for link in at.sidebar.get("page_link")]
+    assert links == [p.title for p in pages()]
+    for page in pages():
+        at.switch_page(page.script).run()
+        ui.assert_page_shown(at, page.title)
+
+
+def test_revoked_session_must_log_in_again(owner):
+    """A session started before "Alle abmelden" ends with a German notice and the login form."""
+    at = ui.open_page("start")
+    at.session_state["kms_login_at"] = time.time() - 3600
+    with session_scope() as session:
+        auth.revoke_sessions(session, ui.OWNER)
+    at.run()
+    assert ui.values(at.warning) == ["Ihre Sitzung wurde beendet. Bitte melden Sie sich erneut an."]
+    assert not at.title
+    assert [w.label for w in at.text_input] == ["Benutzername", "Passwort"]
+
+
+def test_logout_returns_to_the_login_form(owner):
+    """Abmelden ends the session here: the next run shows only the login form."""
+    at = ui.open_page("start").run()
+    ui.click(at, "Abmelden", within=at.sidebar)
+    assert not at.title
+    assert [w.label for w in at.text_input] == ["Benutzername", "Passwort"]
+    assert len(at.sidebar) == 0

@@ -1,0 +1,118 @@
+"""Personen: login gate, list, German field errors that keep the input, saving, maintenance."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import func, select
+
+from kms.db import session_scope
+from kms.modules.contacts.models import Contact
+from kms.notices import add_notice
+from kms.types import utcnow
+from tests import ui_helpers as ui
+
+GOOD = {
+    "Vorname": "Paula",
+    "Nachname": "Probe",
+    "Straße und Hausnummer": "Testweg 4",
+    "PLZ": "10115",
+    "Ort": "Berlin",
+    "E-Mail": "paula.probe@example.org",
+    "Telefon": "+49 30 5550123",
+}
+
+
+def contacts_named(last_name: str) -> list[Contact]:
+    with session_scope(write=False) as session:
+        return list(session.scalars(select(Contact).where(Contact.last_name == last_name)))
+
+
+def test_deep_link_before_login_shows_only_the_login_form(owner, demo):
+    """/personen without login shows the banner and the login form, none of the persons."""
+    at = ui.open_page("personen", user=None).run()
+    ui.assert_only_login(at, hidden=["Personen", "Mustermann", "example.org", "Musterstadt"])
+
+
+def test_logged_in_page_lists_persons(owner, demo):
+    """Logged in, Personen shows its title, the banner and the demo persons from the database."""
+    at = ui.open_page("personen").run()
+    ui.assert_page_shown(at, "Personen")
+    table = at.dataframe[0].value
+    assert "Max Mustermann" in set(table["Name"])
+    assert "Zürich" in set(table["Ort"])
+
+
+@pytest.mark.parametrize(
+    ("changes", "message"),
+    [
+        ({"Nachname": ""}, "**Nachname:** Bitte geben Sie einen Nachnamen ein."),
+        ({"E-Mail": "paula.example.org"}, "**E-Mail:** Die E-Mail-Adresse „paula.example.org“ ist"),
+        ({"PLZ": "1011"}, "**PLZ:** Die Postleitzahl „1011“ ist für DE ungültig (fünf Ziffern)"),
+    ],
+    ids=["empty-last-name", "bad-email", "bad-postcode-de"],
+)
+def test_bad_input_is_refused_in_german_and_kept(owner, changes, message):
+    """A bad field gets a German message naming it; nothing is saved, everything typed stays."""
+    typed = GOOD | changes
+    at = ui.submit("personen", typed, "Speichern", tab=1)
+    ui.assert_refused(at, "Bitte korrigieren Sie:\n- " + message, typed)
+    with session_scope(write=False) as session:
+        assert session.scalar(select(func.count(Contact.id))) == 0
+
+
+def test_good_person_is_saved(db_url, owner):
+    """A valid person is saved with every field (on SQLite and PostgreSQL) and confirmed."""
+    at = ui.submit("personen", GOOD, "Speichern", tab=1)
+    assert not at.error, ui.values(at.error)
+    assert ui.values(at.success) == ["Paula Probe wurde angelegt."]
+    [saved] = contacts_named("Probe")
+    assert (saved.first_name, saved.postcode, saved.city, saved.email, saved.country) == (
+        "Paula",
+        "10115",
+        "Berlin",
+        "paula.probe@example.org",
+        "DE",
+    )
+    assert "Paula Probe" in set(at.dataframe[0].value["Name"])
+
+
+def test_edit_saves_changes(owner, demo):
+    """Picking a person in the list opens the edit form; saving changes the database row."""
+    at = ui.open_page("personen").run()
+    [max_id] = [c.id for c in contacts_named("Mustermann") if c.first_name == "Max"]
+    at.selectbox(key="person_edit_pick").set_value(max_id).run()
+    edit = at.tabs[0]
+    ort = [w for w in edit.text_input if w.label == "Ort"]
+    assert [w.value for w in ort] == ["Berlin"]
+    ort[0].input("Potsdam")
+    ui.fill(at, {"PLZ": "14467"}, within=edit)
+    ui.click(at, "Speichern", within=at.tabs[0])
+    assert ui.values(at.success) == ["Gespeichert."]
+    [saved] = [c for c in contacts_named("Mustermann") if c.first_name == "Max"]
+    assert (saved.postcode, saved.city) == ("14467", "Potsdam")
+
+
+def test_saving_during_maintenance_keeps_the_input(owner):
+    """In a maintenance window saving is refused with the read-only message; input stays."""
+    now = utcnow()
+    with session_scope() as session:
+        add_notice(
+            session,
+            text="Update auf Version 2.",
+            maintenance=True,
+            start=now - timedelta(minutes=5),
+            end=now + timedelta(hours=1),
+        )
+    at = ui.submit("personen", GOOD, "Speichern", tab=1)
+    ui.assert_page_shown(at, "Personen", banner="Wartung läuft bis")
+    ui.assert_refused(at, "KMS ist schreibgeschützt. Ihre Eingaben bleiben im Formular", GOOD)
+    assert contacts_named("Probe") == []
+
+
+def test_unexpected_error_shows_number_not_traceback(owner, monkeypatch):
+    """A failing service shows the German message with a Fehlernummer and logs the error."""
+    cause = ui.break_function(monkeypatch, "kms.modules.contacts.service.list_persons")
+    at = ui.open_page("personen").run()
+    ui.assert_unexpected_error(at, "personen", cause)

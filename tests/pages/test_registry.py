@@ -1,0 +1,31 @@
+"""The page registry matches the files: every script exists and every page file is registered."""
+
+from __future__ import annotations
+
+from kms.config import ROOT
+from kms.registry import check, pages
+
+
+def test_registry_check_passes():
+    """kms.registry.check() finds no problem (sections, keys, scripts)."""
+    assert check() == []
+
+
+def test_every_registered_script_exists_and_url_paths_are_unique():
+    """Each PageSpec points at an existing page script, under a URL path of its own."""
+    specs = pages()
+    assert all((ROOT / p.script).is_file() for p in specs)
+    assert len({p.url_path for p in specs}) == len(specs)
+
+
+def test_every_page_file_is_registered():
+    """No script in pages/ is left out of the registry (it would be unreachable)."""
+    files = {f"pages/{path.name}" for path in (ROOT / "pages").glob("*.py")}
+    assert files == {p.script for p in pages()}
+
+
+def test_every_page_runs_through_run_page_with_its_own_url_path():
+    """Each page script hands its registered url_path to run_page (the login gate)."""
+    for page in pages():
+        source = (ROOT / page.script).read_text()
+        assert f'run_page("{page.url_path}", render)' in source, page.script
