@@ -102,6 +102,10 @@ def _harden(authenticator: Any) -> None:
             auth.record_attempt(session, username, client, ok, now)
         if ok:
             st.session_state["kms_login_at"] = now.timestamp()
+            # The library renders its cookie component now, but the gate reruns right after
+            # a login, which discards it before the browser stores the cookie; set it again
+            # on the first undisturbed logged-in run (see gate()).
+            st.session_state["_kms_set_cookie"] = True
         return ok
 
     def get_cookie() -> Any:
@@ -155,6 +159,8 @@ def gate() -> CurrentUser | None:
     user = current_user()
     if user is not None:
         if _still_valid(user.username):
+            if st.session_state.pop("_kms_set_cookie", False):
+                _authenticator().cookie_controller.set_cookie()
             return user
         _clear_session()
         st.warning("Ihre Sitzung wurde beendet. Bitte melden Sie sich erneut an.")

@@ -197,6 +197,18 @@ def test_scenario_a_login_gate_bookmarks_and_every_page(browser, tmp_path):
         log_in(page)
         expect(page.locator("h1")).to_have_text("Einstellungen")
         assert page.url.endswith("/einstellungen")
+        # The login cookie was stored: a reload keeps the user logged in on the same page.
+        page.reload()
+        settle(page)
+        expect(page.locator("h1")).to_have_text("Einstellungen")
+        assert page.get_by_role("button", name="Anmelden").count() == 0
+        # Abmelden revokes the cookie: after a reload the login form is back.
+        page.get_by_role("button", name="Abmelden").click()
+        settle(page)
+        page.reload()
+        settle(page)
+        expect(page.get_by_label("Benutzername")).to_be_visible()
+        assert heading(page) == []
         page.context.close()
 
 
