@@ -48,6 +48,7 @@ MODULE_PATHS = (
     "kms.modules.start",
     "kms.modules.contacts",
     "kms.modules.settings",
+    "kms.modules.letters",
     "kms.modules.bugreports",
     "kms.modules.help",
 )
@@ -61,6 +62,7 @@ def modules() -> tuple[ModuleSpec, ...]:
 def import_models() -> None:
     """Import every module's models so Base.metadata knows all tables."""
     importlib.import_module("kms.audit")
+    importlib.import_module("kms.jobs")
     for spec in modules():
         if spec.models:
             importlib.import_module(spec.models)

@@ -5,6 +5,7 @@ import streamlit as st
 
 from kms.db import session_scope
 from kms.modules.contacts import service
+from kms.registry import contact_panels
 from kms.ui.forms import saving
 from kms.ui.page import PageContext, run_page
 
@@ -119,6 +120,10 @@ def edit(person_id: int) -> None:
         if result["ok"]:
             st.session_state[version_key] = new_version
             st.success("Gespeichert.")
+    # What other modules hold for this contact (letters, invoices, documents …).
+    for title, panel in contact_panels():
+        st.subheader(title)
+        panel(person_id)
 
 
 run_page("personen", render)
