@@ -140,14 +140,16 @@ def letter_detail(ctx: PageContext, letter_id: int) -> None:
     if info["sent"]:
         st.info(info["sent_text"], icon=":material/lock:")
     else:
-        if buttons[0].button(f"▶ {MARK_SENT.label}", key="letters_btn_sent"):
-            st.session_state[f"fn_open_{MARK_SENT.key}"] = True
-        if buttons[1].button(f"▶ {SEND_EMAIL.label}", key="letters_btn_mail"):
-            st.session_state[f"fn_open_{SEND_EMAIL.key}"] = True
+        # Callbacks set the flags before the rerun, so the dialog opens on this very click.
+        buttons[0].button(
+            f"▶ {MARK_SENT.label}", key="letters_btn_sent", on_click=_open, args=(MARK_SENT.key,)
+        )
+        buttons[1].button(
+            f"▶ {SEND_EMAIL.label}", key="letters_btn_mail", on_click=_open, args=(SEND_EMAIL.key,)
+        )
         if buttons[3].button("Entwurf löschen", key="letters_btn_delete", icon=":material/delete:"):
             st.session_state[DELETE_FLAG] = letter_id
-    if buttons[2].button(f"▶ {COPY.label}", key="letters_btn_copy"):
-        st.session_state[f"fn_open_{COPY.key}"] = True
+    buttons[2].button(f"▶ {COPY.label}", key="letters_btn_copy", on_click=_open, args=(COPY.key,))
     if st.session_state.get(DELETE_FLAG) == letter_id:
         confirm_delete(ctx, letter_id, info["version"], info["subject"])
     left, right = st.columns([1, 1])
@@ -156,6 +158,10 @@ def letter_detail(ctx: PageContext, letter_id: int) -> None:
     if not info["sent"]:
         with right:
             edit_draft(ctx, letter_id, values, info["version"])
+
+
+def _open(function_key: str) -> None:
+    st.session_state[f"fn_open_{function_key}"] = True
 
 
 def edit_draft(ctx: PageContext, letter_id: int, values: dict, version: int) -> None:
@@ -435,7 +441,7 @@ def templates(ctx: PageContext) -> None:
             (t.id, t.name, t.subject, t.body, t.attachments, t.version)
             for t in service.list_templates(session)
         ]
-    options = {None: "Neue Vorlage", **{i[0]: i[1] for i in items}}
+    options = {0: "Neue Vorlage", **{i[0]: i[1] for i in items}}
     chosen = st.selectbox("Vorlage", list(options), format_func=options.get, key="tpl_pick")
     current = next((i for i in items if i[0] == chosen), None)
     values = (

@@ -26,19 +26,24 @@ SALUTATION_WORD = {"frau": "Frau", "herr": "Herr"}
 NO_SUFFIX_FORMS = ("Einzelunternehmen", "Freiberufler/in")
 
 
-def _join(*parts: str) -> str:
+def _join(*parts: str | None) -> str:
     return " ".join(p.strip() for p in parts if p and p.strip())
+
+
+def _t(value: str | None) -> str:
+    """A column value as stripped text (unsaved objects may still hold None)."""
+    return (value or "").strip()
 
 
 def organisation_name(org: Contact) -> str:
     """ "Musterfirma GmbH": the name with its legal form unless the name already ends in it."""
-    if org.legal_form and not org.name.strip().endswith(org.legal_form.strip()):
+    if org.legal_form and not _t(org.name).endswith(_t(org.legal_form)):
         return _join(org.name, org.legal_form)
-    return org.name.strip()
+    return _t(org.name)
 
 
 def _is_person(contact: Contact) -> bool:
-    return contact.kind == "person" and bool(contact.last_name.strip())
+    return contact.kind == "person" and bool(_t(contact.last_name))
 
 
 def suggest_salutation(contact: Contact | None) -> str:
@@ -74,7 +79,7 @@ def _person_line(contact: Contact) -> str:
 def _address_source(contact: Contact) -> Contact:
     """Whose street to print: the person's own, else their organisation's."""
     org = contact.organisation if contact.kind == "person" else None
-    if org is not None and not contact.street.strip() and org.street.strip():
+    if org is not None and not _t(contact.street) and _t(org.street):
         return org
     return contact
 
@@ -89,18 +94,18 @@ def address_lines(contact: Contact) -> list[str]:
     else:
         names = [_person_line(contact)]
     source = _address_source(contact)
-    street = source.street.strip()
-    postcode, town = source.postcode.strip(), source.city.strip()
+    street = _t(source.street)
+    postcode, town = _t(source.postcode), _t(source.city)
     if not street or not town:
         raise ValidationError(
             "recipient",
             f"Für {name or 'diesen Kontakt'} ist keine vollständige Anschrift hinterlegt "
             "(Straße, PLZ und Ort). Bitte die Anschrift beim Kontakt ergänzen.",
         )
-    if source.address_extra.strip():
+    if _t(source.address_extra):
         names.append(source.address_extra)
     try:
-        return build_address_lines(names, street, postcode, town, source.country or "DE")
+        return build_address_lines(names, street, postcode, town, _t(source.country) or "DE")
     except RenderError as exc:
         raise ValidationError("recipient", f"Anschrift von {name}: {exc}") from exc
 
@@ -123,7 +128,7 @@ def contact_values(contact: Contact | None) -> dict[str, str]:
     else:
         firma = organisation_name(contact.organisation) if contact.organisation else ""
     try:
-        land = country_name(source.country or "DE")
+        land = country_name(_t(source.country) or "DE")
     except RenderError:
         land = source.country
     return {
@@ -173,7 +178,7 @@ def _names_representative(profile: CompanyProfile) -> bool:
 
 def sender_from_profile(profile: CompanyProfile, logo: bytes | None = None) -> Company:
     """The rendering sender from Einstellungen; a German error while the profile is empty."""
-    if not profile.company_name.strip() or not profile.city.strip():
+    if not _t(profile.company_name) or not _t(profile.city):
         raise ValidationError(
             "sender",
             "Bitte tragen Sie zuerst Ihre Firmendaten unter Einstellungen ein (mindestens "

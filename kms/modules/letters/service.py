@@ -30,6 +30,7 @@ from kms.errors import (
     KmsError,
     NotFoundError,
     ValidationError,
+    ValidationErrors,
 )
 from kms.formatting import BERLIN
 from kms.mail import Attachment, SmtpSettings, build_message, send_message
@@ -144,6 +145,7 @@ def compose(
             raise ValidationError("letter_date", "Bitte ein Briefdatum angeben.")
     letter_date = letter.letter_date or today()
     values = placeholder_values(contact, company, letter_date)
+    recipient_ok = bool(lines)
     filled: dict[str, str] = {}
     for name, required, limit in (
         ("subject", "Bitte einen Betreff eingeben.", SUBJECT_MAX),
@@ -159,7 +161,10 @@ def compose(
                 raise ValidationError(name, required)
             if limit and len(text) > limit:
                 raise ValidationError(name, f"Bitte höchstens {limit} Zeichen.")
-            filled[name] = placeholders.fill(text, values, name)
+            if recipient_ok:
+                filled[name] = placeholders.fill(text, values, name)
+            else:  # which placeholders can be filled depends on the recipient still missing
+                placeholders.check(text, name)
     if errors:
         return None
     data = LetterData(
@@ -543,7 +548,7 @@ def _clean_template(values: Mapping[str, Any]) -> dict[str, str]:
 def _name_taken(session: Session, name: str, own_id: int | None) -> None:
     other = session.scalar(select(LetterTemplate.id).where(LetterTemplate.name == name))
     if other is not None and other != own_id:
-        raise ValidationError("name", f"Eine Vorlage „{name}“ gibt es schon.")
+        raise ValidationErrors({"name": f"Eine Vorlage „{name}“ gibt es schon."})
 
 
 def create_template(session: Session, *, actor: str = "", **values: Any) -> LetterTemplate:
@@ -633,6 +638,11 @@ class RecipientFilter:
         return ", ".join(parts) or "alle Kontakte"
 
 
+def _sort_name() -> Any:
+    """Organisations by name, persons by last name, in one alphabet."""
+    return func.coalesce(func.nullif(Contact.name, ""), Contact.last_name)
+
+
 def recipients_query(flt: RecipientFilter) -> Select[tuple[Contact]]:
     """Active contacts matching the filter, ordered by name (filtered in SQL)."""
     stmt = select(Contact).where(Contact.archived_at.is_(None))
@@ -646,7 +656,7 @@ def recipients_query(flt: RecipientFilter) -> Select[tuple[Contact]]:
         )
     if flt.kind:
         stmt = stmt.where(Contact.kind == flt.kind)
-    return stmt.order_by(Contact.name, Contact.last_name, Contact.first_name, Contact.id)
+    return stmt.order_by(_sort_name(), Contact.first_name, Contact.id)
 
 
 def count_recipients(session: Session, flt: RecipientFilter) -> int:
@@ -879,7 +889,7 @@ def find_contacts(session: Session, *, search: str = "", limit: int = 50) -> lis
     stmt = select(Contact).where(Contact.archived_at.is_(None))
     for term in search_key(search).split():
         stmt = stmt.where(Contact.search_key.contains(term, autoescape=True))
-    stmt = stmt.order_by(Contact.name, Contact.last_name, Contact.first_name).limit(limit)
+    stmt = stmt.order_by(_sort_name(), Contact.first_name, Contact.id).limit(limit)
     return [(c.id, contact_label(c)) for c in session.scalars(stmt)]
 
 
