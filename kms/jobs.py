@@ -7,7 +7,8 @@ heartbeats; `Job.is_stale` lets the UI say so instead of showing "läuft" foreve
 
 Usage::
 
-    job_id = start_job("serienbrief", work, total=n, username="erika", template_id=3)
+    job_id = start_job(session, "serienbrief", work, params={"template_id": 3}, total=n)
+    # the work starts when `session` commits
 
     def work(job: JobHandle, *, template_id: int) -> str:
         for i, item in enumerate(items, 1):
@@ -20,12 +21,12 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import JSON, Index, String, Text, select
+from sqlalchemy import JSON, Index, String, Text, event, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from kms.db import session_scope
@@ -119,19 +120,38 @@ def _executor() -> ThreadPoolExecutor:
         return _pool
 
 
-def create_job(kind: str, *, total: int = 0, username: str = "", message: str = "") -> int:
-    """Insert a queued job row (committed) and return its id."""
-    with session_scope() as session:
-        job = Job(kind=kind, total=total, username=username, message=message, result={})
-        session.add(job)
-        session.flush()
-        return job.id
+def start_job(
+    session: Session,
+    kind: str,
+    work: Work,
+    *,
+    params: Mapping[str, Any] | None = None,
+    total: int = 0,
+    username: str = "",
+) -> int:
+    """Add a queued job row; once `session` commits, run `work(handle, **params)` in the pool.
 
+    Starting on commit means the worker always finds its row, a rolled-back request starts
+    nothing, and on SQLite the worker never waits for the caller's write lock. `params`
+    should be plain values (ids, strings): the work runs in another thread with its own
+    sessions, so ORM objects must not cross over.
+    """
+    job = Job(kind=kind, total=total, username=username, message="Wartet auf den Start …")
+    job.result = {}
+    session.add(job)
+    session.flush()
+    job_id = job.id
+    arguments = dict(params or {})
 
-def start_job(kind: str, work: Work, *, total: int = 0, username: str = "", **kwargs: Any) -> int:
-    """Create the job row and run `work(handle, **kwargs)` in the pool; returns the job id."""
-    job_id = create_job(kind, total=total, username=username, message="Wartet auf den Start …")
-    _futures[job_id] = _executor().submit(run_job, job_id, work, **kwargs)
+    def submit(_session: Session) -> None:
+        event.remove(session, "after_rollback", forget)
+        _futures[job_id] = _executor().submit(run_job, job_id, work, **arguments)
+
+    def forget(_session: Session) -> None:
+        event.remove(session, "after_commit", submit)
+
+    event.listen(session, "after_commit", submit, once=True)
+    event.listen(session, "after_rollback", forget, once=True)
     return job_id
 
 
@@ -195,7 +215,6 @@ __all__ = [
     "STATUS_LABELS",
     "Job",
     "JobHandle",
-    "create_job",
     "get_job",
     "recent_jobs",
     "run_job",

@@ -677,7 +677,7 @@ def start_mail_merge(
     letter_date: date,
     actor: str = "",
 ) -> int:
-    """▶ Serienbrief: check, then run in the background; returns the job id to poll."""
+    """▶ Serienbrief: check; the work starts in the background when `session` commits."""
     from kms.jobs import start_job
 
     template = get_template(session, template_id)
@@ -686,16 +686,19 @@ def start_mail_merge(
     if total == 0:
         raise ValidationError("filter", "Zu diesem Filter gibt es keine Kontakte.")
     return start_job(
+        session,
         "serienbrief",
         run_mail_merge,
         total=total,
         username=actor,
-        template_id=template.id,
-        tag=flt.tag,
-        role=flt.role,
-        kind=flt.kind,
-        letter_date=letter_date.isoformat(),
-        actor=actor,
+        params={
+            "template_id": template.id,
+            "tag": flt.tag,
+            "role": flt.role,
+            "kind": flt.kind,
+            "letter_date": letter_date.isoformat(),
+            "actor": actor,
+        },
     )
 
 
