@@ -97,7 +97,7 @@ def test_refused_recipient_leaves_the_letter_a_draft(
     """The server's refusal is shown in German; nothing is marked sent, nothing delivered."""
     handler = RecordingHandler(reject_recipients={"max@example.org"})
     server = smtp_server_factory(security="none", handler=handler)
-    with pytest.raises(MailError, match="Empfängeradresse „max@example.org“ abgelehnt"):
+    with pytest.raises(MailError, match=r"Empfängeradresse „max@example\.org“ abgelehnt"):
         service.send_by_email(
             session,
             draft.id,
