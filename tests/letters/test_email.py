@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 
 from kms.audit import AuditEvent
 from kms.mail import MailError
+from kms.modules.documents import service as documents
 from kms.modules.letters import service
 from kms.modules.letters.models import DRAFT, SENT, Letter
 from kms.modules.settings.service import save_smtp
@@ -64,6 +65,7 @@ def test_email_goes_out_with_the_stored_pdf_and_freezes_it(
     sent = session.get(Letter, draft.id)
     assert (sent.status, sent.sent_via, sent.sent_to) == (SENT, "email", "max@example.org")
     assert sent.pdf == pdf
+    assert documents.count_for_contact(session, sent.contact_id) == 1
 
 
 def test_saved_mail_settings_are_used(session: Session, draft: Letter, smtp_server) -> None:
@@ -109,6 +111,8 @@ def test_refused_recipient_leaves_the_letter_a_draft(
     session.rollback()
     assert server.messages == []
     assert session.get(Letter, draft.id).status == DRAFT
+    assert session.get(Letter, draft.id).document_id is None
+    assert documents.count_for_contact(session, draft.contact_id) == 0
     assert _audit_actions(session, draft.id) == ["created"]
 
 

@@ -221,3 +221,21 @@ def test_validation_error_class_is_used_for_suggestions(session: Session) -> Non
     """Suggestions for an unknown contact raise the same German error."""
     with pytest.raises(ValidationError, match="Diesen Kontakt gibt es nicht"):
         service.suggestions(session, 987654)
+
+
+def test_sent_letter_is_filed_in_dokumente_for_its_contact(session: Session, erika) -> None:
+    """Marking sent files the frozen bytes as a Brief, linked to the contact, kept 6 years."""
+    from kms.modules.documents import service as documents
+
+    letter = service.create_letter(session, **letter_values(erika.id))
+    assert documents.count_for_contact(session, erika.id) == 0
+    service.mark_sent(session, letter.id, version=letter.version)
+    session.commit()
+    document = documents.get_document(session, letter.document_id)
+    assert document.doc_type == "letter"
+    assert document.title == "Ihr Auftrag, Erika"
+    assert document.issued_on == date(2026, 11, 26)
+    assert document.retain_until == date(2032, 12, 31)
+    assert [link.contact_id for link in document.contact_links] == [erika.id]
+    assert documents.read_bytes(document) == letter.pdf
+    assert documents.count_for_contact(session, erika.id) == 1

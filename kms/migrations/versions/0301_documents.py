@@ -1,7 +1,7 @@
 """documents
 
 Revision ID: 0301
-Revises: 0001
+Revises: 0002
 Create Date: 2026-11-26 23:53:02.879598
 """
 
@@ -14,7 +14,7 @@ import kms.types
 
 
 revision: str = '0301'
-down_revision: str | Sequence[str] | None = '0001'
+down_revision: str | Sequence[str] | None = '0002'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -1,7 +1,7 @@
 """letters and jobs
 
 Revision ID: 0601
-Revises: 0002
+Revises: 0301
 Create Date: 2026-11-26 23:53:36.308995
 """
 
@@ -14,7 +14,7 @@ import kms.types
 
 
 revision: str = '0601'
-down_revision: str | Sequence[str] | None = '0002'
+down_revision: str | Sequence[str] | None = '0301'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
@@ -95,6 +95,7 @@ def upgrade() -> None:
     sa.Column('created_at', kms.types.UTCDateTime(timezone=True), nullable=False),
     sa.Column('updated_at', kms.types.UTCDateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['contact_id'], ['contacts.id'], name=op.f('fk_letters_contact_id_contacts'), ondelete='RESTRICT'),
+    sa.ForeignKeyConstraint(['document_id'], ['documents.id'], name=op.f('fk_letters_document_id_documents'), ondelete='SET NULL'),
     sa.ForeignKeyConstraint(['copied_from_id'], ['letters.id'], name=op.f('fk_letters_copied_from_id_letters'), ondelete='SET NULL'),
     sa.ForeignKeyConstraint(['mail_merge_id'], ['letter_mail_merges.id'], name=op.f('fk_letters_mail_merge_id_letter_mail_merges'), ondelete='SET NULL'),
     sa.ForeignKeyConstraint(['template_id'], ['letter_templates.id'], name=op.f('fk_letters_template_id_letter_templates'), ondelete='SET NULL'),

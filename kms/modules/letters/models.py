@@ -85,7 +85,9 @@ class Letter(BusinessData, Base):
     sent_via: Mapped[str] = mapped_column(String(10), default="")
     sent_to: Mapped[str] = mapped_column(String(254), default="")
     # The Dokumente entry of a sent letter (set once the letter is registered there).
-    document_id: Mapped[int | None] = mapped_column(default=None)
+    document_id: Mapped[int | None] = mapped_column(
+        ForeignKey("documents.id", ondelete="SET NULL"), default=None
+    )
     template_id: Mapped[int | None] = mapped_column(
         ForeignKey("letter_templates.id", ondelete="SET NULL"), default=None
     )

@@ -356,11 +356,21 @@ def pdf_filename(letter: Letter) -> str:
 
 
 def _register_document(session: Session, letter: Letter) -> None:
-    """The one place a sent letter enters Dokumente, linked to its contact.
+    """The one place a sent letter enters Dokumente (type Brief), linked to its contact."""
+    from kms.modules.documents.service import store_generated
 
-    Dokumente (kms.modules.documents.store_generated) is not on this branch yet; until it
-    is, the frozen bytes live in letters.pdf and document_id stays empty.
-    """
+    assert letter.pdf is not None  # noqa: S101 - only called for frozen letters
+    document = store_generated(
+        session,
+        content=letter.pdf,
+        filename=pdf_filename(letter),
+        doc_type="letter",
+        mime_type="application/pdf",
+        contact_ids=(letter.contact_id,) if letter.contact_id else (),
+        issued_on=letter.letter_date,
+        title=letter.printed_subject,
+    )
+    letter.document_id = document.id
 
 
 def _freeze(session: Session, letter: Letter, *, via: str, to: str, actor: str) -> None:
@@ -435,9 +445,10 @@ def send_by_email(
         body_text=text,
         attachments=[Attachment(pdf_filename(letter), letter.pdf, "application/pdf")],
     )
-    # Sending first: a MailError leaves the letter a draft (the caller's transaction rolls back).
-    send_message(settings, message, ssl_context=ssl_context)
+    # Freeze (and file in Dokumente) first, send last: a MailError propagates and the caller's
+    # transaction rolls back, so the letter stays a draft and nothing is filed.
     _freeze(session, letter, via="email", to=to, actor=actor)
+    send_message(settings, message, ssl_context=ssl_context)
     return letter
 
 
