@@ -1,5 +1,7 @@
 """Schreiben: letters with preview, templates, ▶ Serienbrief, ▶ send by post or e-mail."""
 
+from functools import partial
+
 import pandas as pd
 import streamlit as st
 
@@ -25,7 +27,7 @@ def render(ctx: PageContext) -> None:
     active = st.session_state.get("letters_merge_job")
     if active is not None:
         st.subheader("Serienbrief")
-        lui.job_status(active, merge_result)
+        lui.job_status(active, partial(merge_result, place="top"))
     tab_list, tab_new, tab_templates, tab_merges = st.tabs(
         ["Briefe", "Neuer Brief", "Vorlagen", "Serienbriefe"]
     )
@@ -377,7 +379,7 @@ def mail_merge_dialog(ctx: PageContext) -> None:
         _close(ctx, MAIL_MERGE.key)
 
 
-def merge_result(job_id: int) -> None:
+def merge_result(job_id: int, *, place: str) -> None:
     """Downloads and the skipped-recipient report of a finished Serienbrief."""
     with session_scope(write=False) as session:
         merge = service.mail_merge_for_job(session, job_id)
@@ -392,7 +394,7 @@ def merge_result(job_id: int) -> None:
             data=combined,
             file_name=f"Serienbrief_{merge_id}_Druck.pdf",
             mime="application/pdf",
-            key=f"merge_{merge_id}_{job_id}_combined",
+            key=f"merge_{place}_{merge_id}_combined",
             icon=":material/print:",
         )
         c2.download_button(
@@ -400,7 +402,7 @@ def merge_result(job_id: int) -> None:
             data=lambda: _zip(merge_id),
             file_name=f"Serienbrief_{merge_id}_einzeln.zip",
             mime="application/zip",
-            key=f"merge_{merge_id}_{job_id}_zip",
+            key=f"merge_{place}_{merge_id}_zip",
             icon=":material/folder_zip:",
         )
     if skipped:
@@ -429,7 +431,7 @@ def merges() -> None:
     for job_id, created in jobs:
         with st.container(border=True):
             st.markdown(f"**Serienbrief vom {format_datetime(created)}**")
-            lui.job_status(job_id, merge_result)
+            lui.job_status(job_id, partial(merge_result, place="list"))
 
 
 # --- templates ------------------------------------------------------------------------------
