@@ -151,7 +151,9 @@ def letter_detail(ctx: PageContext, letter_id: int) -> None:
         )
         if buttons[3].button("Entwurf löschen", key="letters_btn_delete", icon=":material/delete:"):
             st.session_state[DELETE_FLAG] = letter_id
-    buttons[2].button(f"▶ {COPY.label}", key="letters_btn_copy", on_click=_open, args=(COPY.key,))
+    buttons[0 if info["sent"] else 2].button(
+        f"▶ {COPY.label}", key="letters_btn_copy", on_click=_open, args=(COPY.key,)
+    )
     if st.session_state.get(DELETE_FLAG) == letter_id:
         confirm_delete(ctx, letter_id, info["version"], info["subject"])
     left, right = st.columns([1, 1])
