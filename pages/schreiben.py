@@ -202,14 +202,12 @@ def confirm_delete(ctx: PageContext, letter_id: int, version: int, subject: str)
     c1, c2 = st.columns(2)
     if c1.button("Ja, löschen", type="primary", key="letters_delete_yes"):
         with session_scope() as session:
-            ok = lui.run_action(
-                lambda: (
-                    service.delete_draft(
-                        session, letter_id, version=version, actor=ctx.user.username
-                    )
-                    or True
-                )
-            )
+
+            def delete() -> bool:
+                service.delete_draft(session, letter_id, version=version, actor=ctx.user.username)
+                return True
+
+            ok = lui.run_action(delete)
             if not ok:
                 session.rollback()
         if ok:

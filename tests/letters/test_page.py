@@ -218,3 +218,21 @@ def test_contact_detail_view_lists_the_letters(setup: dict[str, int]) -> None:
     ok(at)
     assert "Schreiben" in texts(at.subheader)
     assert any("Angebot" in t and "26.11.2026 · Entwurf" in t for t in texts(at.markdown))
+
+
+def test_deleting_a_draft_asks_first(setup: dict[str, int]) -> None:
+    """A draft is deleted only after confirming; cancelling keeps it."""
+    letter_id = _draft(setup)
+    at = open_page()
+    at.selectbox(key="letters_pick").set_value(letter_id).run()
+    at.button(key="letters_btn_delete").click().run()
+    ok(at)
+    at.button(key="letters_delete_no").click().run()
+    with session_scope(write=False) as session:
+        assert session.get(Letter, letter_id) is not None
+    at.button(key="letters_btn_delete").click().run()
+    at.button(key="letters_delete_yes").click().run()
+    ok(at)
+    assert "Der Entwurf wurde gelöscht." in texts(at.success)
+    with session_scope(write=False) as session:
+        assert session.get(Letter, letter_id) is None

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -93,7 +94,7 @@ def load(session: Session) -> str:
     max_ = session.scalar(select(Contact).where(Contact.email == "max@example.org"))
     if max_ is None or session.scalar(select(Letter.id).limit(1)) is not None:
         return "Vorlagen für Schreiben"
-    common = {
+    common: dict[str, Any] = {
         "contact_id": max_.id,
         "salutation": service.suggest_salutation(max_),
         "closing": service.suggest_closing(max_),

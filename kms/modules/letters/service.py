@@ -654,7 +654,7 @@ def _sort_name() -> Any:
     return func.coalesce(func.nullif(Contact.name, ""), Contact.last_name)
 
 
-def recipients_query(flt: RecipientFilter) -> Select[tuple[Contact]]:
+def recipients_query(flt: RecipientFilter) -> Select[Any]:
     """Active contacts matching the filter, ordered by name (filtered in SQL)."""
     stmt = select(Contact).where(Contact.archived_at.is_(None))
     if flt.tag:

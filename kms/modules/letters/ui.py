@@ -146,7 +146,7 @@ def letter_form(prefix: str) -> dict[str, Any]:
         c1.selectbox(
             "Vorlage",
             list(templates),
-            format_func=templates.get,
+            format_func=lambda i: templates.get(i, str(i)),
             index=None,
             placeholder="Vorlage wählen …",
             key=_k(prefix, "template_pick"),
@@ -176,7 +176,7 @@ def letter_form(prefix: str) -> dict[str, Any]:
         values["contact_id"] = st.selectbox(
             "Kontakt",
             list(options),
-            format_func=options.get,
+            format_func=lambda i: options.get(i, str(i)),
             index=None,
             placeholder="Kontakt wählen …",
             key=_k(prefix, "contact"),
