@@ -55,6 +55,7 @@ MODULE_PATHS = (
     "kms.modules.contacts",
     "kms.modules.documents",
     "kms.modules.settings",
+    "kms.modules.letters",
     "kms.modules.bugreports",
     "kms.modules.help",
 )
@@ -68,6 +69,7 @@ def modules() -> tuple[ModuleSpec, ...]:
 def import_models() -> None:
     """Import every module's models so Base.metadata knows all tables."""
     importlib.import_module("kms.audit")
+    importlib.import_module("kms.jobs")
     for spec in modules():
         if spec.models:
             importlib.import_module(spec.models)

@@ -1,0 +1,50 @@
+"""Schreiben: DIN 5008 letters to contacts, templates, Serienbrief and e-mail."""
+
+from kms.functions import FunctionSpec
+from kms.registry import ModuleSpec, PageSpec
+
+PAGE = "schreiben"
+MAIL_MERGE = FunctionSpec(
+    "letters.serienbrief",
+    "Serienbrief",
+    PAGE,
+    "Eine Vorlage an eine gefilterte Gruppe von Kontakten: ein PDF je Empfänger und ein "
+    "Gesamt-PDF zum Drucken; Empfänger ohne Anschrift werden übersprungen und aufgelistet.",
+)
+MARK_SENT = FunctionSpec(
+    "letters.mark_sent",
+    "Als versendet markieren",
+    PAGE,
+    "Der ausgewählte Entwurf wurde per Post verschickt: sein PDF wird endgültig gespeichert.",
+)
+SEND_EMAIL = FunctionSpec(
+    "letters.send_email",
+    "Per E-Mail senden",
+    PAGE,
+    "Den ausgewählten Entwurf als PDF-Anhang über Ihren Mailserver senden; danach ist er "
+    "versendet und unveränderlich.",
+)
+COPY = FunctionSpec(
+    "letters.copy",
+    "Als neuen Entwurf kopieren",
+    PAGE,
+    "Den ausgewählten Brief als neuen, bearbeitbaren Entwurf mit heutigem Datum kopieren.",
+)
+
+SPEC = ModuleSpec(
+    key="letters",
+    title="Schreiben",
+    models="kms.modules.letters.models",
+    demo="kms.modules.letters.demo.load",
+    contact_panel="kms.modules.letters.ui.panel",
+    pages=(
+        PageSpec(
+            "pages/schreiben.py",
+            "Schreiben",
+            ":material/mail:",
+            PAGE,
+            "Rechnungen & Schreiben",
+            functions=(MAIL_MERGE, MARK_SENT, SEND_EMAIL, COPY),
+        ),
+    ),
+)

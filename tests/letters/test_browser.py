@@ -1,0 +1,142 @@
+"""Browser: write a letter from a template in Debian chromium, send it, find it in Dokumente."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from kms.config import ROOT
+
+pytestmark = pytest.mark.browser
+
+CHROMIUM = Path("/usr/bin/chromium")
+ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--no-first-run",
+    "--disable-sync",
+]
+PORT = int(os.environ.get("KMS_LETTERS_BROWSER_PORT", "8661"))
+SHOTS = ROOT / "docs" / "screenshots"
+IDLE = '[data-testid="stApp"][data-test-script-state="notRunning"]'
+
+
+@pytest.fixture
+def server(tmp_path: Path) -> Iterator[str]:
+    """A KMS server with demo data in its own data dir."""
+    if not CHROMIUM.exists():
+        if os.environ.get("CI", "").lower() == "true":
+            pytest.fail("/usr/bin/chromium is missing in CI")
+        pytest.skip("/usr/bin/chromium is not installed")
+    env = {**os.environ, "KMS_DATA_DIR": str(tmp_path / "data"), "KMS_SCHEDULER": "0"}
+    env.pop("KMS_DATABASE_URL", None)
+    subprocess.run([sys.executable, "-m", "kms", "demo"], env=env, cwd=ROOT, check=True)
+    log = (tmp_path / "server.log").open("w")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "kms", "serve", "--port", str(PORT)],
+        env=env,
+        cwd=ROOT,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    url = f"http://127.0.0.1:{PORT}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                urllib.request.urlopen(f"{url}/api/status", timeout=2)  # noqa: S310 - local
+                break
+            except OSError:
+                if time.monotonic() > deadline or proc.poll() is not None:
+                    raise AssertionError("KMS server did not start") from None
+                time.sleep(0.5)
+        yield url
+    finally:
+        proc.terminate()
+        proc.wait(timeout=20)
+        log.close()
+
+
+def idle(page) -> None:
+    page.wait_for_timeout(300)
+    page.wait_for_selector(IDLE, timeout=60_000)
+
+
+def choose(page, label: str, option: str) -> None:
+    """Pick `option` in the Streamlit selectbox labelled `label` (main area)."""
+    box = (
+        page.locator('[data-testid="stMain"] [data-testid="stSelectbox"]')
+        .filter(has=page.get_by_text(label, exact=True))
+        .first
+    )
+    box.click()
+    page.get_by_role("option", name=option).click()
+    idle(page)
+
+
+def test_letter_from_template_lands_in_dokumente(server: str) -> None:
+    """Kim gets the Newsletter template; once marked sent the letter is a Brief in Dokumente."""
+    from playwright.sync_api import expect, sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
+        page = browser.new_page(viewport={"width": 1400, "height": 1300}, locale="de-DE")
+        page.goto(f"{server}/schreiben")
+        idle(page)
+        page.get_by_label("Benutzername").fill("demo")
+        page.get_by_label("Passwort").fill("demo-kms-2026")
+        page.get_by_role("button", name="Anmelden").click()
+        idle(page)
+        expect(page.get_by_role("heading", name="Schreiben")).to_be_visible(timeout=30_000)
+
+        page.get_by_role("tab", name="Neuer Brief").click()
+        choose(page, "Kontakt", "Kim Muster, Zürich")
+        expect(page.get_by_label("Anrede", exact=True).first).to_have_value("Guten Tag Kim Muster,")
+        choose(page, "Vorlage", "Newsletter Frühjahr")
+        page.get_by_role("button", name="Vorlage übernehmen").first.click()
+        idle(page)
+        expect(page.get_by_label("Betreff", exact=True).first).to_have_value(
+            "Neuigkeiten von {absender_firma}"
+        )
+        page.get_by_role("button", name="Vorschau").click()
+        idle(page)
+        expect(page.locator('[data-testid="stImage"]').first).to_be_visible(timeout=30_000)
+        page.screenshot(path=str(SHOTS / "schreiben-vorschau.png"), full_page=True)
+
+        page.get_by_role("button", name="Speichern", exact=True).click()
+        idle(page)
+        subject = "Neuigkeiten von Musterfirma Erika Mustermann"
+        expect(page.get_by_text(f"Der Brief „{subject}“ wurde als Entwurf")).to_be_visible()
+        page.get_by_role("tab", name="Briefe", exact=True).click()
+        main = page.locator('[data-testid="stMain"]')
+        main.get_by_role("button", name="▶ Als versendet markieren").click()
+        idle(page)
+        page.get_by_role("button", name="Ja, als versendet markieren").click()
+        idle(page)
+        expect(page.get_by_text(f"„{subject}“ ist als versendet markiert.")).to_be_visible()
+        page.get_by_role("tab", name="Briefe", exact=True).click()
+        page.screenshot(path=str(SHOTS / "schreiben-versendet.png"), full_page=True)
+
+        page.locator('[data-testid="stSidebar"]').get_by_role("link", name="Dokumente").click()
+        idle(page)
+        page.get_by_label("Suche (Titel, Dateiname, Schlagwort)").fill("Neuigkeiten")
+        page.keyboard.press("Enter")
+        idle(page)
+        expect(page.get_by_text("Seite (von 1, 1 Dokumente)")).to_be_visible()
+        box = page.locator('[data-testid="stSelectbox"]').filter(
+            has=page.get_by_text("Dokument öffnen", exact=True)
+        )
+        box.click()
+        expect(page.get_by_role("option", name=f"{subject} (")).to_be_visible()
+        page.keyboard.press("Escape")
+        page.screenshot(path=str(SHOTS / "schreiben-in-dokumente.png"), full_page=True)
+        browser.close()
