@@ -9,10 +9,14 @@ from kms.ui.page import configure, login_required
 
 configure()
 user = login_required()
+if user is None:
+    # Stay on this script until the login or setup form is submitted: a pages/ directory puts
+    # Streamlit in multipage mode, and st.navigation here would move the next rerun to
+    # pages/start.py, whose form widgets have other ids, losing the first submission.
+    # A bookmarked URL runs its own page script, which guards login itself (run_page).
+    st.stop()
 
-# st.navigation runs on every rerun, logged in or not: a bookmarked URL then selects its
-# page, which runs only after login, so the user lands where the bookmark points.
-default = "start" if user is None or onboarding_done() else "ersteinrichtung"
+default = "start" if onboarding_done() else "ersteinrichtung"
 sections: dict[str, list[st.Page]] = {name: [] for name in SECTIONS}
 for spec in pages():
     sections[spec.section].append(
@@ -29,6 +33,4 @@ for spec in pages():
 navigation = st.navigation(
     {name: items for name, items in sections.items() if items}, position="hidden"
 )
-if user is None:
-    st.stop()
 navigation.run()

@@ -34,6 +34,7 @@ def kms_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
     monkeypatch.setenv("KMS_DATA_DIR", str(data))
     monkeypatch.setenv("KMS_DATABASE_URL", f"sqlite:///{data / 'kms.sqlite3'}")
     monkeypatch.setenv("KMS_SCHEDULER", "0")
+    monkeypatch.setattr("kms.auth.BCRYPT_ROUNDS", 4)  # the minimum cost keeps the suite fast
     for var in ("KMS_COOKIE_KEY", "KMS_SECRET_KEY", "KMS_SMTP_PASSWORD"):
         monkeypatch.delenv(var, raising=False)
     reset_config()
