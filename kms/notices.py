@@ -31,7 +31,15 @@ def parse_local_time(value: str) -> datetime:
         ) from exc
     if parsed.tzinfo is None:
         # zoneinfo resolves the ambiguous hour at the end of DST with fold=0 (summer time).
-        parsed = parsed.replace(tzinfo=BERLIN)
+        local = parsed.replace(tzinfo=BERLIN)
+        # A time in the gap when clocks spring forward would silently move by an hour.
+        if local.astimezone(UTC).astimezone(BERLIN).replace(tzinfo=None) != parsed:
+            raise KmsError(
+                f"„{value}“ gibt es in deutscher Zeit nicht: bei der Umstellung auf die "
+                "Sommerzeit springt die Uhr von 2:00 auf 3:00 Uhr. Bitte eine andere Uhrzeit "
+                "angeben."
+            )
+        parsed = local
     return parsed.astimezone(UTC)
 
 
