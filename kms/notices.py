@@ -87,8 +87,8 @@ def remove_notice(session: Session, notice_id: int) -> None:
 
 
 def list_notices(session: Session) -> list[Notice]:
-    """All notices, maintenance windows by start time."""
-    return list(session.scalars(select(Notice).order_by(Notice.starts_at, Notice.id)))
+    """All notices: those without a start first, then by start time (alike on both databases)."""
+    return list(session.scalars(select(Notice).order_by(Notice.starts_at.nulls_first(), Notice.id)))
 
 
 @dataclass
@@ -130,7 +130,7 @@ def banner(session: Session, now: datetime | None = None) -> Banner:
     rows = session.scalars(
         select(Notice)
         .where(or_(Notice.ends_at.is_(None), Notice.ends_at > now))
-        .order_by(Notice.starts_at, Notice.id)
+        .order_by(Notice.starts_at.nulls_first(), Notice.id)
     )
     result = Banner()
     for notice in rows:
