@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hmac
+import math
 import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -20,6 +21,7 @@ from kms.types import utcnow
 COOKIE_NAME = "kms_auth"
 COOKIE_EXPIRY_DAYS = 1.0
 MAX_PASSWORD_BYTES = 72  # bcrypt ignores (bcrypt 5: refuses) everything beyond 72 bytes
+BCRYPT_ROUNDS = 12  # cost factor; the test suite lowers it to stay fast
 MIN_PASSWORD_LENGTH = 10
 FREE_ATTEMPTS = 5
 BASE_DELAY = timedelta(seconds=30)
@@ -53,7 +55,7 @@ def check_password_rules(password: str) -> None:
 def hash_password(password: str) -> str:
     """bcrypt hash of a password that passed the rules."""
     check_password_rules(password)
-    return bcrypt.hashpw(password.encode("utf-8"), bcrypt.gensalt()).decode("ascii")
+    return bcrypt.hashpw(password.encode("utf-8"), bcrypt.gensalt(BCRYPT_ROUNDS)).decode("ascii")
 
 
 def verify_password(password: str, password_hash: str) -> bool:
@@ -144,7 +146,7 @@ class Lockout:
     until: datetime
 
     def message(self, now: datetime) -> str:
-        seconds = max(1, int((self.until - now).total_seconds()) + 1)
+        seconds = max(1, math.ceil((self.until - now).total_seconds()))
         wait = f"{seconds} Sekunden" if seconds < 120 else f"{(seconds + 59) // 60} Minuten"
         return (
             f"Zu viele fehlgeschlagene Anmeldeversuche. Bitte warten Sie {wait} und versuchen "

@@ -56,8 +56,8 @@ def get_engine(url: str | None = None) -> Engine:
     with _engines_lock:
         engine = _engines.get(url)
         if engine is None:
+            ensure_dirs()  # files and secrets live in the data dir with either database
             if url.startswith("sqlite"):
-                ensure_dirs()
                 engine = create_engine(url, connect_args={"timeout": 30})
                 _sqlite_setup(engine)
             else:

@@ -76,7 +76,7 @@ def _acquire(spec: AutomatismSpec, now: datetime, owner: str, *, force: bool) ->
                     state = AutomatismState(key=spec.key)
                     session.add(state)
                     session.flush()
-                if state.lease_until and state.lease_until > now and state.lease_owner != owner:
+                if state.lease_until and state.lease_until > now:
                     return False
                 if not force and state.next_run_at and state.next_run_at > now:
                     return False
@@ -114,7 +114,9 @@ def run_automatism(
             if is_read_only(session, now):
                 # Not marked as run: it catches up once the window is over.
                 return None
-    owner = PROCESS_ID
+    # One owner per run, not per process: the scheduler thread and a page of the same
+    # server process must not both get the lease.
+    owner = f"{PROCESS_ID}:{uuid.uuid4().hex[:8]}"
     if not _acquire(spec, now, owner, force=force):
         return None
     run_id = _log_start(spec.key, "automatism", now, None)

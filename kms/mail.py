@@ -7,6 +7,7 @@ transaction is reset before DATA and nothing is sent to anyone.
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import copy
 import logging
@@ -249,8 +250,20 @@ def _starttls(smtp: smtplib.SMTP, settings: SmtpSettings, context: ssl.SSLContex
 
 def _login(smtp: smtplib.SMTP, settings: SmtpSettings) -> None:
     """Authenticate when a username is configured."""
-    if settings.username:
+    if not settings.username:
+        return
+    if (settings.username + settings.password).isascii():
         smtp.login(settings.username, settings.password)
+        return
+    # smtplib encodes credentials as ASCII and fails on "Grüße2026"; SASL PLAIN carries
+    # UTF-8 (RFC 4616), so send that by hand.
+    smtp.ehlo_or_helo_if_needed()
+    if "PLAIN" not in smtp.esmtp_features.get("auth", "").upper().split():
+        raise smtplib.SMTPNotSupportedError("AUTH PLAIN not offered")
+    credentials = f"\0{settings.username}\0{settings.password}".encode()
+    code, reply = smtp.docmd("AUTH", "PLAIN " + base64.b64encode(credentials).decode("ascii"))
+    if code != 235:
+        raise smtplib.SMTPAuthenticationError(code, reply)
 
 
 def _transmit(

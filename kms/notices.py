@@ -31,7 +31,15 @@ def parse_local_time(value: str) -> datetime:
         ) from exc
     if parsed.tzinfo is None:
         # zoneinfo resolves the ambiguous hour at the end of DST with fold=0 (summer time).
-        parsed = parsed.replace(tzinfo=BERLIN)
+        local = parsed.replace(tzinfo=BERLIN)
+        # A time in the gap when clocks spring forward would silently move by an hour.
+        if local.astimezone(UTC).astimezone(BERLIN).replace(tzinfo=None) != parsed:
+            raise KmsError(
+                f"„{value}“ gibt es in deutscher Zeit nicht: bei der Umstellung auf die "
+                "Sommerzeit springt die Uhr von 2:00 auf 3:00 Uhr. Bitte eine andere Uhrzeit "
+                "angeben."
+            )
+        parsed = local
     return parsed.astimezone(UTC)
 
 
@@ -79,8 +87,8 @@ def remove_notice(session: Session, notice_id: int) -> None:
 
 
 def list_notices(session: Session) -> list[Notice]:
-    """All notices, maintenance windows by start time."""
-    return list(session.scalars(select(Notice).order_by(Notice.starts_at, Notice.id)))
+    """All notices: those without a start first, then by start time (alike on both databases)."""
+    return list(session.scalars(select(Notice).order_by(Notice.starts_at.nulls_first(), Notice.id)))
 
 
 @dataclass
@@ -129,7 +137,7 @@ def banner(session: Session, now: datetime | None = None) -> Banner:
     rows = session.scalars(
         select(Notice)
         .where(or_(Notice.ends_at.is_(None), Notice.ends_at > now))
-        .order_by(Notice.starts_at, Notice.id)
+        .order_by(Notice.starts_at.nulls_first(), Notice.id)
     )
     result = Banner()
     for notice in rows:

@@ -34,6 +34,7 @@ def kms_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
     monkeypatch.setenv("KMS_DATA_DIR", str(data))
     monkeypatch.setenv("KMS_DATABASE_URL", f"sqlite:///{data / 'kms.sqlite3'}")
     monkeypatch.setenv("KMS_SCHEDULER", "0")
+    monkeypatch.setattr("kms.auth.BCRYPT_ROUNDS", 4)  # the minimum cost keeps the suite fast
     for var in ("KMS_COOKIE_KEY", "KMS_SECRET_KEY", "KMS_SMTP_PASSWORD"):
         monkeypatch.delenv(var, raising=False)
     reset_config()
@@ -43,8 +44,8 @@ def kms_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
     reset_config()
 
 
-def _fresh_postgres(monkeypatch: pytest.MonkeyPatch) -> str:
-    """Point KMS at a brand-new schema on the test server (fails in CI if unreachable)."""
+def _create_schema() -> tuple[str, str]:
+    """A brand-new schema on the test server and its URL (fails in CI if unreachable)."""
     if not POSTGRES_URL:
         if IN_CI:
             pytest.fail("KMS_TEST_POSTGRES_URL is not set in CI")
@@ -61,10 +62,7 @@ def _fresh_postgres(monkeypatch: pytest.MonkeyPatch) -> str:
     finally:
         admin.dispose()
     sep = "&" if "?" in POSTGRES_URL else "?"
-    url = f"{POSTGRES_URL}{sep}options=-csearch_path%3D{schema}"
-    monkeypatch.setenv("KMS_DATABASE_URL", url)
-    reset_config()
-    return schema
+    return schema, f"{POSTGRES_URL}{sep}options=-csearch_path%3D{schema}"
 
 
 def _drop_schema(schema: str) -> None:
@@ -74,20 +72,60 @@ def _drop_schema(schema: str) -> None:
     admin.dispose()
 
 
+def _empty_tables(url: str) -> None:
+    """Delete every row and restart the ids at 1: far faster than a new schema plus migrations.
+
+    DELETE beats TRUNCATE on tables this small (TRUNCATE swaps files and fsyncs); foreign-key
+    triggers are paused for the transaction so the order of the tables does not matter.
+    """
+    engine = create_engine(url)
+    with engine.begin() as conn:
+        conn.execute(text("SET LOCAL lock_timeout = '10s'"))  # a leaked transaction fails loudly
+        conn.execute(text("SET LOCAL session_replication_role = replica"))
+        tables = conn.scalars(
+            text(
+                "SELECT tablename FROM pg_tables WHERE schemaname = current_schema() "
+                "AND tablename <> 'alembic_version'"
+            )
+        ).all()
+        for table in tables:
+            conn.execute(text(f'DELETE FROM "{table}"'))  # noqa: S608 - names from pg_tables
+        sequences = conn.scalars(
+            text("SELECT sequencename FROM pg_sequences WHERE schemaname = current_schema()")
+        ).all()
+        for sequence in sequences:
+            conn.execute(text(f'ALTER SEQUENCE "{sequence}" RESTART'))
+    engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def postgres_url() -> Iterator[str]:
+    """One migrated PostgreSQL schema for the whole run; every test leaves it empty."""
+    schema, url = _create_schema()
+    try:
+        ensure_migrated(url)
+        dispose_engines()
+        yield url
+    finally:
+        dispose_engines()
+        _drop_schema(schema)
+
+
 @pytest.fixture(params=["sqlite", "postgres"])
 def db_url(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
     """The database URL of this test, once for SQLite and once for PostgreSQL."""
-    schema = None
-    if request.param == "postgres":
-        schema = _fresh_postgres(monkeypatch)
     from kms.config import get_config
 
+    postgres = request.param == "postgres"
+    if postgres:
+        monkeypatch.setenv("KMS_DATABASE_URL", request.getfixturevalue("postgres_url"))
+        reset_config()
     url = get_config().database_url
     ensure_migrated(url)
     yield url
     dispose_engines()
-    if schema:
-        _drop_schema(schema)
+    if postgres:
+        _empty_tables(url)
 
 
 @pytest.fixture

@@ -11,6 +11,7 @@ from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.exc import StaleDataError
 
 from kms.config import get_config
 from kms.errors import ConflictError, FieldErrors, KmsError, ValidationError
@@ -20,6 +21,7 @@ from kms.modules.settings.models import CompanyProfile
 from kms.secretbox import decrypt, encrypt
 from kms.validation import (
     LEGAL_FORMS,
+    LegalForm,
     get_legal_form,
     optional,
     validate_bic,
@@ -39,6 +41,10 @@ LOGO_MAX_BYTES = 1_000_000
 LOGO_TYPES = {"PNG": ("image/png", ".png"), "JPEG": ("image/jpeg", ".jpg")}
 SMTP_KEY = "smtp.settings"
 SECURITY = ("starttls", "ssl", "none")
+CONFLICT_MESSAGE = (
+    "Die Einstellungen wurden inzwischen anderswo gespeichert. Ihre Eingaben stehen noch "
+    "im Formular; bitte laden Sie die Seite neu und übernehmen Sie sie."
+)
 
 
 def get_profile(session: Session) -> CompanyProfile:
@@ -52,6 +58,11 @@ def _required(data: dict[str, Any], name: str, label: str) -> str:
     if not value:
         raise ValidationError(name, f"Bitte {label} angeben.")
     return value
+
+
+def _register_missing(form: LegalForm, label: str) -> str:
+    """Why a register entry is required, citing the rule for business letters."""
+    return f"Bitte {label} angeben: für die Rechtsform {form.name} Pflicht ({form.legal_basis})."
 
 
 def _clean_profile(values: dict[str, Any]) -> dict[str, Any]:
@@ -73,16 +84,16 @@ def _clean_profile(values: dict[str, Any]) -> dict[str, Any]:
                 f"Für die Rechtsform {form.name} müssen Geschäftsbriefe die Vertretung nennen "
                 f"({form.legal_basis}): bitte Geschäftsführer/in bzw. Vorstand angeben.",
             )
-    register_needed = form is not None and form.register_required
     with errors.field("register_court"):
         court = str(v.get("register_court") or "")
-        if register_needed or court:
-            out["register_court"] = validate_register_court(court)
-        else:
-            out["register_court"] = ""
+        if not court and form is not None and form.register_required:
+            raise ValidationError("register_court", _register_missing(form, "das Registergericht"))
+        out["register_court"] = validate_register_court(court) if court else ""
     with errors.field("register_number"):
         number = str(v.get("register_number") or "")
-        if register_needed or number:
+        if not number and form is not None and form.register_required:
+            raise ValidationError("register_number", _register_missing(form, "die Registernummer"))
+        if number:
             out["register_number"] = validate_register_number(
                 number, legal_form=form.name if form else None
             )
@@ -144,16 +155,16 @@ def save_profile(session: Session, *, version: int, **values: Any) -> CompanyPro
     profile = session.scalar(select(CompanyProfile).limit(1))
     current = profile.version if profile is not None else 0
     if current != version:
-        raise ConflictError(
-            "Die Einstellungen wurden inzwischen anderswo gespeichert. Ihre Eingaben stehen noch "
-            "im Formular; bitte laden Sie die Seite neu und übernehmen Sie sie."
-        )
+        raise ConflictError(CONFLICT_MESSAGE)
     if profile is None:
         profile = CompanyProfile()
         session.add(profile)
     for key, value in data.items():
         setattr(profile, key, value)
-    session.flush()
+    try:
+        session.flush()
+    except StaleDataError as exc:  # saved elsewhere between our read and our write
+        raise ConflictError(CONFLICT_MESSAGE) from exc
     return profile
 
 

@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 from kms.errors import KmsError
 from kms.models import KeyValue
 from kms.modules.settings.models import CompanyProfile, TaxRegime
-from kms.notices import set_system_warning
+from kms.notices import BERLIN, set_system_warning
 
 PREVIOUS_YEAR_LIMIT = Decimal("25000.00")
 CURRENT_YEAR_LIMIT = Decimal("100000.00")
@@ -166,6 +166,13 @@ def assert_kleinunternehmer_invoice_allowed(
             "§ 19 UStG ist nicht möglich."
         )
     status = limit_status(session, day)
+    if not status.previous_ok:
+        raise KmsError(
+            f"Der Umsatz des Vorjahres ({_eur(status.previous_year)}) liegt über "
+            f"{_eur(PREVIOUS_YEAR_LIMIT)}: in diesem Jahr gilt die Kleinunternehmerregelung "
+            "nicht (§ 19 Abs. 1 UStG). Bitte stellen Sie die Besteuerung in den Einstellungen "
+            "auf Regelbesteuerung um."
+        )
     if not status.allows(net_amount):
         raise KmsError(
             "Mit dieser Rechnung wäre die Umsatzgrenze nach § 19 UStG überschritten "
@@ -183,7 +190,7 @@ def _eur(amount: Decimal) -> str:
 
 def limit_watch(session: Session, now: datetime) -> str:
     """⊕ Warn in the banner as the current-year turnover approaches or crosses the limit."""
-    day = now.date()
+    day = now.astimezone(BERLIN).date()  # the business year turns at midnight in Germany
     regime = regime_on(session, day)
     if regime is None or regime.kind != "klein":
         set_system_warning(session, "kleinunternehmer", None)
@@ -192,8 +199,9 @@ def limit_watch(session: Session, now: datetime) -> str:
     used = f"{_eur(status.current_year)} von {_eur(status.current_limit)}"
     if not status.previous_ok:
         text = (
-            f"Der Vorjahresumsatz ({_eur(status.previous_year)}) liegt über 25.000 €: die "
-            "Kleinunternehmerregelung gilt in diesem Jahr nicht. Bitte Besteuerung anpassen."
+            f"Der Vorjahresumsatz ({_eur(status.previous_year)}) liegt über "
+            f"{_eur(PREVIOUS_YEAR_LIMIT)}: die Kleinunternehmerregelung gilt in diesem Jahr "
+            "nicht. Bitte Besteuerung anpassen."
         )
     elif status.current_year > status.current_limit:
         text = f"Umsatzgrenze nach § 19 UStG überschritten ({used}). Keine §-19-Rechnungen mehr."

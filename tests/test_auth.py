@@ -1,0 +1,429 @@
+"""Login hardening: bcrypt, the persistent back-off, cookie revocation and the setup token."""
+
+from __future__ import annotations
+
+import stat
+from datetime import timedelta
+from pathlib import Path
+
+import bcrypt
+import pytest
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+from streamlit.testing.v1 import AppTest
+
+from kms import auth
+from kms.config import ROOT, get_config, reset_config
+from kms.db import dispose_engines, session_scope
+from kms.errors import KmsError
+from kms.models import LoginAttempt, User
+from kms.types import utcnow
+
+PASSWORD = "Sommer-Regen-2026"
+OWNER_IP = "198.51.100.7"
+STRANGER_IP = "203.0.113.9"
+
+
+def _owner(session: Session, username: str = "erika") -> User:
+    user = auth.create_user(
+        session, username=username, password=PASSWORD, display_name="Erika", is_owner=True
+    )
+    session.commit()
+    return user
+
+
+def _fail(session: Session, username: str, client: str, times: int, at=None) -> None:
+    at = at or utcnow()
+    for i in range(times):
+        auth.record_attempt(session, username, client, False, at + timedelta(seconds=i))
+    session.commit()
+
+
+# --- passwords -----------------------------------------------------------------------------
+
+
+def test_passwords_are_stored_as_bcrypt_hashes_only(session: Session) -> None:
+    """The stored value is a bcrypt hash that verifies; the password itself is nowhere."""
+    user = _owner(session)
+    assert user.password_hash.startswith("$2b$")
+    assert PASSWORD not in user.password_hash
+    assert bcrypt.checkpw(PASSWORD.encode(), user.password_hash.encode())
+    assert auth.verify_password(PASSWORD, user.password_hash)
+    assert not auth.verify_password(PASSWORD + "x", user.password_hash)
+    creds = auth.credentials(session)["usernames"]["erika"]
+    assert creds["password"] == user.password_hash
+    assert creds["roles"] == ["owner"]
+
+
+@pytest.mark.parametrize(
+    ("password", "accepted"),
+    [
+        ("a" * 72, True),
+        ("a" * 73, False),
+        ("ä" * 36, True),  # 36 characters, 72 bytes
+        ("ä" * 37, False),  # 37 characters, but 74 bytes
+        ("Passwort-€" + "x" * 61, False),  # € is three bytes: 73 bytes in 71 characters
+    ],
+)
+def test_passwords_over_72_bytes_are_refused_with_a_clear_message(
+    password: str, accepted: bool
+) -> None:
+    """bcrypt sees only 72 bytes: longer passwords (umlauts count as bytes) are refused."""
+    if accepted:
+        assert auth.verify_password(password, auth.hash_password(password))
+        return
+    with pytest.raises(KmsError, match="höchstens 72 Bytes") as excinfo:
+        auth.hash_password(password)
+    assert "Umlaute" in excinfo.value.message
+
+
+def test_over_long_password_never_verifies() -> None:
+    """A login with more than 72 bytes fails instead of matching on its first 72 bytes."""
+    stored = auth.hash_password("a" * 72)
+    assert not auth.verify_password("a" * 72 + "b", stored)
+
+
+@pytest.mark.parametrize(
+    ("password", "message"),
+    [("kurz", "mindestens 10 Zeichen"), (" mit-leerzeichen ", "Leerzeichen")],
+)
+def test_weak_passwords_are_refused(password: str, message: str) -> None:
+    """Too short or padded passwords get a German message."""
+    with pytest.raises(KmsError, match=message):
+        auth.hash_password(password)
+
+
+@pytest.mark.parametrize("username", ["a", "Erika Mustermann", "erika!", "x" * 65])
+def test_bad_usernames_are_refused(session: Session, username: str) -> None:
+    """Usernames are 2-64 lower-case letters, digits and . _ -."""
+    with pytest.raises(KmsError, match="Benutzername"):
+        auth.create_user(session, username=username, password=PASSWORD)
+
+
+def test_usernames_are_unique_and_case_insensitive(session: Session) -> None:
+    """ "Erika" and "erika" are the same login."""
+    _owner(session)
+    with pytest.raises(KmsError, match="gibt es schon"):
+        auth.create_user(session, username="Erika", password=PASSWORD)
+    assert auth.get_user(session, "ERIKA").username == "erika"
+
+
+# --- back-off ------------------------------------------------------------------------------
+
+
+def test_five_failures_lock_with_a_growing_back_off(session: Session) -> None:
+    """After 5 failures the wait is 30 s, then doubles with every further failure."""
+    t0 = utcnow()
+    _fail(session, "erika", OWNER_IP, 4, at=t0)
+    assert auth.lockout(session, "erika", OWNER_IP, t0 + timedelta(seconds=4)) is None
+    waits = []
+    for n in range(5, 9):
+        at = t0 + timedelta(seconds=n * 1000)
+        auth.record_attempt(session, "erika", OWNER_IP, False, at)
+        locked = auth.lockout(session, "erika", OWNER_IP, at)
+        assert locked is not None
+        waits.append(locked.until - at)
+    assert waits == [timedelta(seconds=s) for s in (30, 60, 120, 240)]
+    message = locked.message(at)
+    assert "Zu viele fehlgeschlagene Anmeldeversuche" in message
+    assert "4 Minuten" in message
+    # Once the wait is over a login may be tried again.
+    assert auth.lockout(session, "erika", OWNER_IP, at + timedelta(seconds=241)) is None
+
+
+def test_back_off_is_capped_at_one_hour(session: Session) -> None:
+    """However many failures, nobody waits longer than an hour."""
+    t0 = utcnow()
+    _fail(session, "erika", OWNER_IP, 30, at=t0)
+    newest = t0 + timedelta(seconds=29)
+    locked = auth.lockout(session, "erika", OWNER_IP, newest)
+    assert locked is not None and locked.until - newest == auth.MAX_DELAY
+
+
+def test_back_off_survives_a_restart(db_url: str) -> None:
+    """The failures live in the database: a fresh engine (a restarted server) still refuses."""
+    with session_scope() as session:
+        _fail(session, "erika", OWNER_IP, 5)
+    dispose_engines()
+    reset_config()
+    with session_scope() as session:
+        assert auth.lockout(session, "erika", OWNER_IP) is not None
+        auth.record_attempt(session, "erika", OWNER_IP, False)
+    dispose_engines()
+    with session_scope() as session:
+        locked = auth.lockout(session, "erika", OWNER_IP)
+        assert locked is not None
+        assert locked.until - utcnow() > timedelta(seconds=30)  # grew to 60 s
+
+
+def test_a_stranger_cannot_lock_the_owner_out(session: Session) -> None:
+    """Failures from another address lock that address only; the owner's stays free."""
+    _owner(session)
+    _fail(session, "erika", STRANGER_IP, 9)
+    assert auth.lockout(session, "erika", STRANGER_IP) is not None
+    assert auth.lockout(session, "erika", OWNER_IP) is None
+
+
+def test_one_address_guessing_many_usernames_is_limited(session: Session) -> None:
+    """Ten failures from one address lock that address for every username."""
+    for i in range(10):
+        _fail(session, f"user{i}", STRANGER_IP, 1)
+    # Each username saw only one failure, yet the address as a whole is now locked.
+    assert auth.lockout(session, "user0", STRANGER_IP) is not None
+    assert auth.lockout(session, "someone-new", STRANGER_IP) is not None
+    assert auth.lockout(session, "someone-new", OWNER_IP) is None
+
+
+def test_a_username_attacked_from_many_addresses_gets_a_loose_limit(session: Session) -> None:
+    """Fifty failures for one username from fifty addresses slow down that username too."""
+    for i in range(49):
+        _fail(session, "erika", f"10.0.0.{i}", 1)
+    assert auth.lockout(session, "erika", OWNER_IP) is None
+    _fail(session, "erika", "10.0.1.1", 1)
+    assert auth.lockout(session, "erika", OWNER_IP) is not None
+    assert auth.lockout(session, "max", OWNER_IP) is None
+
+
+def test_a_successful_login_resets_the_count(session: Session) -> None:
+    """Failures before a success no longer count."""
+    t0 = utcnow()
+    _fail(session, "erika", OWNER_IP, 4, at=t0)
+    auth.record_attempt(session, "erika", OWNER_IP, True, t0 + timedelta(seconds=10))
+    _fail(session, "erika", OWNER_IP, 4, at=t0 + timedelta(seconds=20))
+    assert auth.lockout(session, "erika", OWNER_IP, t0 + timedelta(seconds=30)) is None
+
+
+def test_failures_older_than_the_window_are_forgotten(session: Session) -> None:
+    """Failures a day old do not count; records beyond two days are pruned."""
+    old = utcnow() - timedelta(days=3)
+    _fail(session, "erika", OWNER_IP, 5, at=old)
+    assert auth.lockout(session, "erika", OWNER_IP, old + timedelta(seconds=5)) is not None
+    assert auth.lockout(session, "erika", OWNER_IP) is None
+    auth.record_attempt(session, "erika", OWNER_IP, False)
+    session.commit()
+    pruned = select(LoginAttempt.id).where(LoginAttempt.at < old + auth.WINDOW)
+    assert session.scalar(pruned) is None
+
+
+def test_unlock_lifts_the_back_off(session: Session) -> None:
+    """`unlock` forgets failures by username, by address, or both."""
+    _fail(session, "erika", OWNER_IP, 5)
+    _fail(session, "max", STRANGER_IP, 5)
+    assert auth.unlock(session, "ERIKA") == 5
+    assert auth.lockout(session, "erika", OWNER_IP) is None
+    assert auth.lockout(session, "max", STRANGER_IP) is not None
+    assert auth.unlock(session, client=STRANGER_IP) == 5
+    assert auth.lockout(session, "max", STRANGER_IP) is None
+    assert auth.unlock(session) == 0
+
+
+# --- cookies -------------------------------------------------------------------------------
+
+
+def _token(username: str, issued_at: float) -> dict[str, object]:
+    """A decoded login cookie as streamlit-authenticator builds it (expiry = issue + 1 day)."""
+    return {"username": username, "exp_date": issued_at + auth.COOKIE_EXPIRY_DAYS * 86400}
+
+
+def test_logout_revokes_earlier_cookies_only(session: Session) -> None:
+    """A cookie issued before revoke_sessions is refused; one issued afterwards works."""
+    _owner(session).sessions_valid_after = utcnow() - timedelta(hours=1)
+    before = _token("erika", utcnow().timestamp() - 5)
+    assert auth.token_is_valid(session, before)
+    auth.revoke_sessions(session, "erika")
+    session.commit()
+    after = _token("erika", utcnow().timestamp() + 1)
+    session.expire_all()  # read the revocation back from the database
+    assert not auth.token_is_valid(session, before)
+    assert auth.token_is_valid(session, after)
+
+
+def test_set_password_revokes_cookies(session: Session) -> None:
+    """Changing the password ends the user's other sessions."""
+    _owner(session).sessions_valid_after = utcnow() - timedelta(hours=1)
+    before = _token("erika", utcnow().timestamp() - 5)
+    auth.set_password(session, "erika", "Neues-Passwort-2026")
+    assert not auth.token_is_valid(session, before)
+    new_hash = auth.get_user(session, "erika").password_hash
+    assert auth.verify_password("Neues-Passwort-2026", new_hash)
+
+
+@pytest.mark.parametrize(
+    "token",
+    [
+        {"username": "niemand", "exp_date": utcnow().timestamp() + 3600},
+        {"username": "erika", "exp_date": utcnow().timestamp() - 1},
+        {"username": "erika"},
+        {"exp_date": utcnow().timestamp() + 3600},
+        {"username": "erika", "exp_date": "morgen"},
+    ],
+)
+def test_unknown_expired_or_malformed_cookies_are_refused(
+    session: Session, token: dict[str, object]
+) -> None:
+    """Only a well-formed, unexpired cookie of an existing user is valid."""
+    _owner(session)
+    assert not auth.token_is_valid(session, token)
+
+
+def _mode(path: Path) -> int:
+    return stat.S_IMODE(path.stat().st_mode)
+
+
+def test_cookie_key_is_random_private_and_stable() -> None:
+    """The key is ≥32 random bytes in a 0600 file, and the same on every call."""
+    key = auth.cookie_key()
+    path = get_config().secrets_dir / "cookie_key"
+    assert len(key.encode()) >= 32
+    assert path.read_text() == key
+    assert _mode(path) == 0o600
+    assert _mode(get_config().secrets_dir) == 0o700
+    assert auth.cookie_key() == key
+
+
+def test_every_instance_gets_its_own_cookie_key(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Two data directories never share a key."""
+    first = auth.cookie_key()
+    monkeypatch.setenv("KMS_DATA_DIR", str(tmp_path / "other"))
+    reset_config()
+    assert auth.cookie_key() != first
+
+
+def test_short_cookie_key_from_the_environment_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
+    """KMS_COOKIE_KEY under 32 bytes is refused; a long one is used as is."""
+    monkeypatch.setenv("KMS_COOKIE_KEY", "x" * 31)
+    reset_config()
+    with pytest.raises(KmsError, match="mindestens 32 Bytes"):
+        auth.cookie_key()
+    monkeypatch.setenv("KMS_COOKIE_KEY", "k" * 32)
+    reset_config()
+    assert auth.cookie_key() == "k" * 32
+
+
+def test_rotating_the_cookie_key_logs_everyone_out(session: Session) -> None:
+    """ "Alle abmelden" writes a new 0600 key file and refuses every earlier cookie."""
+    users = [_owner(session), auth.create_user(session, username="max", password=PASSWORD)]
+    for user in users:
+        user.sessions_valid_after = utcnow() - timedelta(hours=1)
+    old_key = auth.cookie_key()
+    tokens = [_token(name, utcnow().timestamp() - 5) for name in ("erika", "max")]
+    assert all(auth.token_is_valid(session, t) for t in tokens)
+    auth.rotate_cookie_key(session)
+    session.commit()
+    path = get_config().secrets_dir / "cookie_key"
+    assert path.read_text() != old_key
+    assert len(path.read_text().encode()) >= 32
+    assert _mode(path) == 0o600
+    assert auth.cookie_key() == path.read_text()
+    session.expire_all()
+    assert not any(auth.token_is_valid(session, t) for t in tokens)
+
+
+def test_rotation_refuses_a_key_from_the_environment(
+    session: Session, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A key set by the operator cannot be rotated from inside KMS."""
+    monkeypatch.setenv("KMS_COOKIE_KEY", "k" * 40)
+    reset_config()
+    with pytest.raises(KmsError, match="KMS_COOKIE_KEY"):
+        auth.rotate_cookie_key(session)
+
+
+# --- setup token ---------------------------------------------------------------------------
+
+
+def _create_owner(session: Session, token: str) -> User:
+    return auth.create_owner_with_token(
+        session,
+        token=token,
+        username="erika",
+        password=PASSWORD,
+        password_repeat=PASSWORD,
+        display_name="Erika Mustermann",
+    )
+
+
+def test_owner_creation_in_the_browser_needs_the_setup_token(session: Session) -> None:
+    """A wrong code gets a German message and creates nobody; the right one creates the owner."""
+    token = auth.setup_token()
+    assert len(token) >= 16
+    assert _mode(get_config().secrets_dir / "setup_token") == 0o600
+    for wrong in ("", "falsch", token[:-1]):
+        with pytest.raises(KmsError, match="Einrichtungscode stimmt nicht"):
+            _create_owner(session, wrong)
+    assert not auth.has_users(session)
+    user = _create_owner(session, f"  {token} ")
+    assert user.is_owner
+    assert auth.has_users(session)
+
+
+def test_setup_token_works_only_while_no_user_exists(session: Session) -> None:
+    """Once a login exists, even the right code creates no further owner."""
+    token = auth.setup_token()
+    auth.create_user(session, username="max", password=PASSWORD)
+    with pytest.raises(KmsError, match="bereits einen Inhaber-Zugang"):
+        _create_owner(session, token)
+
+
+def test_mismatched_password_repeat_is_refused(session: Session) -> None:
+    """The two password fields must agree."""
+    with pytest.raises(KmsError, match="stimmen nicht überein"):
+        auth.create_owner_with_token(
+            session,
+            token=auth.setup_token(),
+            username="erika",
+            password=PASSWORD,
+            password_repeat=PASSWORD + "!",
+            display_name="Erika",
+        )
+
+
+def test_consumed_setup_token_is_gone() -> None:
+    """After the owner exists the old code no longer matches and its file is deleted."""
+    token = auth.setup_token()
+    auth.consume_setup_token()
+    assert not (get_config().secrets_dir / "setup_token").exists()
+    assert not auth.check_setup_token(token)
+
+
+# --- the browser path ----------------------------------------------------------------------
+
+
+def _submit_setup(at: AppTest, token: str) -> AppTest:
+    """Fill the first-run form of a fresh session and submit it once."""
+    values = {
+        "Einrichtungscode": token,
+        "Ihr Name": "Erika Mustermann",
+        "Benutzername": "erika",
+        "Passwort": PASSWORD,
+        "Passwort wiederholen": PASSWORD,
+    }
+    for field in at.text_input:
+        if field.label in values:
+            field.input(values[field.label])
+    return at.button(key="FormSubmitter:kms_setup-Inhaber-Zugang anlegen").click().run()
+
+
+def test_browser_setup_needs_the_token_and_consumes_it() -> None:
+    """The first-run form refuses a wrong code in German, then creates the owner at once."""
+    # AppTest learns the page st.navigation chose only on its next run (a browser is settled
+    # by app.py's own rerun); that the real first click counts is proven in
+    # tests/browser/test_browser.py (scenario B).
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=30).run().run()
+    token = auth.setup_token()
+    _submit_setup(at, "falsch")
+    assert [e.value for e in at.error] == [
+        "Der Einrichtungscode stimmt nicht. Er steht in der Konsole, in der KMS gestartet "
+        "wurde, oder wird mit `python -m kms setup-token` angezeigt."
+    ]
+    with session_scope() as session:
+        assert not auth.has_users(session)
+    _submit_setup(at, token)
+    assert not at.exception and not at.error
+    assert at.session_state["username"] == "erika"
+    with session_scope() as session:
+        assert auth.get_user(session, "erika").is_owner
+    assert not (get_config().secrets_dir / "setup_token").exists()
+    assert not auth.check_setup_token(token)

@@ -1,0 +1,326 @@
+"""python -m kms …: users, setup token, notices, automatisms, support contact and demo data."""
+
+from __future__ import annotations
+
+import io
+import os
+import subprocess
+import sys
+from collections.abc import Callable
+from datetime import UTC, datetime
+
+import pytest
+from sqlalchemy import func, select
+
+from kms import auth
+from kms.cli import main
+from kms.config import ROOT, get_config
+from kms.db import session_scope
+from kms.models import KeyValue, Notice, User
+from kms.modules.contacts.models import Contact
+from kms.modules.settings.models import CompanyProfile, TaxRegime
+from kms.support import support_contact
+
+PASSWORD = "Sommer-Regen-2026"
+Run = Callable[..., tuple[int, str, str]]
+
+
+@pytest.fixture
+def cli(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> Run:
+    """Run the CLI in-process: returns (exit code, stdout, stderr); `stdin` feeds a password."""
+
+    def run(*argv: str, stdin: str = "") -> tuple[int, str, str]:
+        capsys.readouterr()
+        monkeypatch.setattr(sys, "stdin", io.StringIO(stdin))
+        code = main(list(argv))
+        out, err = capsys.readouterr()
+        return code, out, err
+
+    return run
+
+
+def _count(model: type) -> int:
+    with session_scope(write=False) as session:
+        return session.scalar(select(func.count()).select_from(model))
+
+
+def _create(cli: Run, username: str = "erika", *extra: str) -> tuple[int, str, str]:
+    return cli("user", "create", username, "--password-stdin", *extra, stdin=PASSWORD + "\n")
+
+
+# --- users ---------------------------------------------------------------------------------
+
+
+def test_user_create_makes_the_first_user_the_owner(cli: Run, db_url: str) -> None:
+    """The first login created on the console is the owner; the setup code is then spent."""
+    token = auth.setup_token()
+    assert _create(cli, "erika", "--name", "Erika Mustermann") == (
+        0,
+        "Benutzer „erika“ angelegt (Inhaber/in).\n",
+        "",
+    )
+    assert not auth.check_setup_token(token)
+    assert _create(cli, "max") == (0, "Benutzer „max“ angelegt.\n", "")
+    with session_scope(write=False) as session:
+        erika, max_ = auth.get_user(session, "erika"), auth.get_user(session, "max")
+        assert (erika.is_owner, erika.display_name, max_.is_owner) == (
+            True,
+            "Erika Mustermann",
+            False,
+        )
+        assert auth.verify_password(PASSWORD, erika.password_hash)
+    code, out, _err = cli("user", "list")
+    assert (code, out) == (0, "erika\tErika Mustermann\tInhaber/in\nmax\tmax\tMitarbeiter/in\n")
+
+
+@pytest.mark.parametrize(
+    ("stdin", "message"),
+    [("kurz\n", "mindestens 10 Zeichen"), ("ä" * 40 + "\n", "höchstens 72 Bytes")],
+)
+def test_user_create_refuses_bad_passwords(cli: Run, stdin: str, message: str) -> None:
+    """A bad password ends with exit code 2, a German message, and no user."""
+    code, out, err = cli("user", "create", "erika", "--password-stdin", stdin=stdin)
+    assert (code, out) == (2, "")
+    assert err.startswith("Fehler: ") and message in err
+    assert _count(User) == 0
+
+
+def test_user_create_refuses_a_taken_name(cli: Run) -> None:
+    """Creating the same login twice fails the second time."""
+    _create(cli)
+    code, _out, err = _create(cli, "ERIKA")
+    assert code == 2 and "gibt es schon" in err
+    assert _count(User) == 1
+
+
+def test_user_unlock_lifts_the_back_off(cli: Run) -> None:
+    """`user unlock NAME` forgets the failures; an unknown name is an error."""
+    _create(cli)
+    with session_scope() as session:
+        for _ in range(5):
+            auth.record_attempt(session, "erika", "203.0.113.9", False)
+    with session_scope(write=False) as session:
+        assert auth.lockout(session, "erika", "203.0.113.9") is not None
+    assert cli("user", "unlock", "erika") == (
+        0,
+        "5 fehlgeschlagene Anmeldeversuche vergessen; die Sperre ist aufgehoben.\n",
+        "",
+    )
+    with session_scope(write=False) as session:
+        assert auth.lockout(session, "erika", "203.0.113.9") is None
+    code, _out, err = cli("user", "unlock", "niemand")
+    assert code == 2 and "Einen Benutzer „niemand“ gibt es nicht." in err
+
+
+def test_user_unlock_by_client_address(cli: Run) -> None:
+    """`user unlock --client ADDR` frees one address and leaves the others locked."""
+    with session_scope() as session:
+        for client in ("203.0.113.9", "198.51.100.7"):
+            for _ in range(5):
+                auth.record_attempt(session, "erika", client, False)
+    code, out, _err = cli("user", "unlock", "--client", "203.0.113.9")
+    assert (code, out.split()[0]) == (0, "5")
+    with session_scope(write=False) as session:
+        assert auth.lockout(session, "erika", "203.0.113.9") is None
+        assert auth.lockout(session, "erika", "198.51.100.7") is not None
+
+
+def test_user_passwd_and_logout_all(cli: Run) -> None:
+    """A new password works at once; "logout-all" writes a new cookie key."""
+    _create(cli)
+    code, out, _err = cli(
+        "user", "passwd", "erika", "--password-stdin", stdin="Neu-und-lang-2026\n"
+    )
+    assert code == 0 and "Passwort geändert" in out
+    with session_scope(write=False) as session:
+        assert auth.verify_password(
+            "Neu-und-lang-2026", auth.get_user(session, "erika").password_hash
+        )
+    old_key = auth.cookie_key()
+    assert cli("user", "logout-all")[0] == 0
+    assert auth.cookie_key() != old_key
+
+
+def test_setup_token_is_shown_only_while_no_user_exists(cli: Run) -> None:
+    """The console shows the one-time code; once a login exists it says none is needed."""
+    code, out, _err = cli("setup-token")
+    assert code == 0 and out.strip() == auth.setup_token()
+    assert len(out.strip()) >= 16
+    _create(cli)
+    code, out, _err = cli("setup-token")
+    assert code == 0 and "wird nicht gebraucht" in out
+
+
+# --- notices -------------------------------------------------------------------------------
+
+
+def test_notice_add_list_remove(cli: Run, db_url: str) -> None:
+    """A window given in Berlin time is stored in UTC, listed in Berlin time, and removable."""
+    code, out, err = cli(
+        "notice", "add", "--text", "Update", "--maintenance",
+        "--start", "2026-10-25T01:30", "--end", "2026-10-25T03:30",
+    )  # fmt: skip
+    assert (code, err) == (0, "")
+    assert out == "Hinweis 1 angelegt (25.10.2026 01:30–25.10.2026 03:30).\n"
+    with session_scope(write=False) as session:
+        notice = session.get(Notice, 1)
+        assert (notice.starts_at, notice.ends_at) == (
+            datetime(2026, 10, 24, 23, 30, tzinfo=UTC),
+            datetime(2026, 10, 25, 2, 30, tzinfo=UTC),
+        )
+    assert cli("notice", "add", "--text", "Neue Version", "--level", "warning")[0] == 0
+    code, out, _err = cli("notice", "list")
+    # Notices without a time come first on both databases, then windows by start.
+    assert out.splitlines() == [
+        "2\twarning\tNeue Version",
+        "1\tWartung\tUpdate\t25.10.2026 01:30 – 25.10.2026 03:30",
+    ]
+    assert cli("notice", "remove", "1") == (0, "Hinweis 1 entfernt.\n", "")
+    assert cli("notice", "remove", "1") == (2, "", "Fehler: Hinweis 1 gibt es nicht.\n")
+    assert _count(Notice) == 1
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--start", "morgen", "--end", "2026-12-01T23:00"], "„morgen“ ist keine gültige"),
+        (["--start", "2026-12-01T22:00"], "braucht Beginn (--start) und Ende (--end)"),
+        (["--start", "2026-12-01T22:00", "--end", "2026-12-01T21:00"], "nach dem Beginn"),
+        (["--start", "2026-03-29T02:30", "--end", "2026-03-29T04:00"], "Sommerzeit"),
+    ],
+)
+def test_notice_add_with_bad_times_saves_nothing(cli: Run, args: list[str], message: str) -> None:
+    """Bad times: German error on stderr, exit code 2, no notice stored."""
+    code, out, err = cli("notice", "add", "--text", "Wartung", "--maintenance", *args)
+    assert (code, out) == (2, "")
+    assert err.startswith("Fehler: ") and message in err
+    assert _count(Notice) == 0
+
+
+def test_notice_add_without_text_is_a_usage_error(cli: Run) -> None:
+    """argparse refuses a missing --text with its usage message and exit code 2."""
+    with pytest.raises(SystemExit) as excinfo:
+        cli("notice", "add")
+    assert excinfo.value.code == 2
+
+
+# --- automatisms, support ------------------------------------------------------------------
+
+
+def test_automatisms_list_and_run_due(cli: Run, db_url: str) -> None:
+    """The list names every automatism with its schedule; run-due runs what is due once."""
+    from kms.registry import automatisms
+
+    code, out, _err = cli("automatisms", "list")
+    assert code == 0
+    assert out.splitlines() == [f"{a.key}\t{a.schedule_text}\t{a.label}" for a in automatisms()]
+    assert "maintenance_switch\tjede Minute\tWartungsmodus schalten" in out.splitlines()
+    code, out, _err = cli("automatisms", "run-due")
+    assert code == 0
+    ran = dict(line.split(": ", 1) for line in out.splitlines())
+    assert set(ran) == {a.key for a in automatisms()}
+    assert ran["maintenance_switch"] == "Kein Wartungsfenster aktiv."
+    assert ran["kleinunternehmer_watch"] == "Keine Kleinunternehmerregelung aktiv."
+    assert cli("automatisms", "run-due") == (0, "Nichts fällig.\n", "")
+
+
+def test_support_set_stores_and_updates_the_contact(cli: Run) -> None:
+    """`support set` stores name, e-mail and phone; a later call changes only what it names."""
+    assert cli("support", "set", "--name", "Muster-IT", "--email", "hilfe@example.org") == (
+        0,
+        "Support-Kontakt gespeichert.\n",
+        "",
+    )
+    cli("support", "set", "--phone", "+49 30 1234567")
+    assert support_contact() == {
+        "name": "Muster-IT",
+        "email": "hilfe@example.org",
+        "phone": "+49 30 1234567",
+    }
+
+
+# --- demo ----------------------------------------------------------------------------------
+
+
+def _inventory() -> dict[str, int]:
+    return {
+        model.__name__: _count(model)
+        for model in (User, Contact, CompanyProfile, TaxRegime, KeyValue)
+    }
+
+
+def test_demo_loads_once_and_is_idempotent(cli: Run) -> None:
+    """Running demo twice adds nothing the second time; the demo login works."""
+    code, out, _err = cli("demo")
+    assert code == 0
+    assert "Demo-Anmeldung: Benutzername „demo“, Passwort „demo-kms-2026“" in out
+    first = _inventory()
+    assert first["User"] == 1 and first["Contact"] == 6 and first["CompanyProfile"] == 1
+    assert first["TaxRegime"] == 2
+    assert cli("demo")[0] == 0
+    assert _inventory() == first
+    with session_scope(write=False) as session:
+        demo = auth.get_user(session, "demo")
+        assert demo.is_owner and auth.verify_password("demo-kms-2026", demo.password_hash)
+        assert all("example.org" in c.email for c in session.scalars(select(Contact)))
+    assert not (get_config().secrets_dir / "setup_token").exists()
+
+
+def test_demo_refuses_an_instance_with_data(cli: Run) -> None:
+    """A real owner's instance gets no demo data unless forced; forced, the owner stays owner."""
+    _create(cli)
+    code, out, err = cli("demo")
+    assert (code, out) == (2, "")
+    assert "enthält bereits Daten" in err and "--force" in err
+    assert _count(Contact) == 0
+    assert cli("demo", "--force")[0] == 0
+    with session_scope(write=False) as session:
+        owners = session.scalars(select(User.username).where(User.is_owner.is_(True))).all()
+        assert owners == ["erika"]
+    assert _count(Contact) == 6
+
+
+def test_demo_refuses_postgresql_without_force(cli: Run, db_url: str) -> None:
+    """On a hosted (PostgreSQL) instance demo data needs --force; then it is idempotent too."""
+    if db_url.startswith("sqlite"):
+        assert cli("demo")[0] == 0
+        return
+    code, _out, err = cli("demo")
+    assert code == 2 and "PostgreSQL nur mit --force" in err
+    assert _count(User) == 0
+    assert cli("demo", "--force")[0] == 0
+    first = _inventory()
+    assert cli("demo", "--force")[0] == 0
+    assert _inventory() == first
+
+
+# --- a real process ------------------------------------------------------------------------
+
+
+def _kms(*argv: str, stdin: str = "") -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "kms", *argv],
+        input=stdin,
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        env=os.environ | {"PYTHONPATH": str(ROOT)},
+        timeout=60,
+        check=False,
+    )
+
+
+def test_the_command_line_works_as_a_real_process() -> None:
+    """`python -m kms` creates a user from stdin, lists it, and exits 2 on a bad notice."""
+    created = _kms("user", "create", "erika", "--password-stdin", stdin=PASSWORD + "\n")
+    assert (created.returncode, created.stdout) == (0, "Benutzer „erika“ angelegt (Inhaber/in).\n")
+    listed = _kms("user", "list")
+    assert listed.stdout == "erika\terika\tInhaber/in\n"
+    bad = _kms("notice", "add", "--text", "x", "--maintenance", "--start", "bald", "--end", "nie")
+    assert bad.returncode == 2 and bad.stdout == ""
+    assert bad.stderr == (
+        "Fehler: „bald“ ist keine gültige Zeitangabe (erwartet z. B. 2026-12-01T22:00).\n"
+    )
+    with session_scope(write=False) as session:
+        assert session.scalar(select(func.count(Notice.id))) == 0
+        assert auth.verify_password(PASSWORD, auth.get_user(session, "erika").password_hash)
