@@ -284,6 +284,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--email")
     p.add_argument("--phone")
 
+    from kms.modules.invoices.cli import register as register_invoice_cli
+
+    register_invoice_cli(sub, add)
+
     p = add(sub, "demo", cmd_demo, "load fictitious demo data")
     p.add_argument("--force", action="store_true")
     p = add(sub, "serve", cmd_serve, "migrate and start the server")

@@ -48,6 +48,7 @@ MODULE_PATHS = (
     "kms.modules.start",
     "kms.modules.contacts",
     "kms.modules.settings",
+    "kms.modules.invoices",
     "kms.modules.bugreports",
     "kms.modules.help",
 )
