@@ -17,13 +17,14 @@ from sqlalchemy.orm import Session
 from kms.errors import NotFoundError
 from kms.modules.invoices.models import Invoice, InvoiceFile
 
-# Dokumente types per file role (names from the documents module).
+# Dokumente type keys per file role (Rechnung, Stornorechnung, Rechnungs-XML, Mahnung).
+# The factur-x.xml is inside the PDF already, so only the XRechnung is a document of its own.
 DOC_TYPES = {
-    ("rechnung", "pdf"): "Rechnung",
-    ("storno", "pdf"): "Stornorechnung",
-    ("rechnung", "xrechnung_xml"): "Rechnungs-XML",
-    ("storno", "xrechnung_xml"): "Rechnungs-XML",
-    ("reminder", "pdf"): "Mahnung",
+    ("rechnung", "pdf"): "invoice",
+    ("storno", "pdf"): "cancellation",
+    ("rechnung", "xrechnung_xml"): "invoice_xml",
+    ("storno", "xrechnung_xml"): "invoice_xml",
+    ("reminder", "pdf"): "dunning",
 }
 
 
