@@ -48,12 +48,27 @@ LABELS = {
 
 def _selected() -> int | None:
     value = st.session_state.get(SELECTED)
-    return int(value) if value else None
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
+def _pick() -> None:
+    """Remember the invoice picked in the list (only real ids: after a number was assigned
+    the browser may send back the old label of the option)."""
+    value = st.session_state.get("inv_pick")
+    if isinstance(value, int):
+        st.session_state[SELECTED] = value
 
 
 def _close(ctx: PageContext, name: str) -> None:
     ctx.close_function(FN[name])
     st.rerun()
+
+
+def _done(ctx: PageContext, name: str, message: str) -> None:
+    """Close the dialog and show the outcome on the page after the rerun."""
+    log_function_run(FN[name], ctx.user.username, "ok", message)
+    st.session_state["inv_flash"] = message
+    _close(ctx, name)
 
 
 def _need_selection(ctx: PageContext, name: str) -> int | None:
@@ -96,9 +111,8 @@ def issue_dialog(ctx: PageContext) -> None:
             st.markdown("\n".join(f"- {plain(line)}" for line in issuing.describe_refusal(exc)))
             log_function_run(FN["issue"], ctx.user.username, "fehler", exc.message[:500])
             return
-        log_function_run(FN["issue"], ctx.user.username, "ok", invoice.number or "")
         st.session_state[SELECTED] = invoice.id
-        st.success(f"Rechnung {invoice.number} ist ausgestellt.")
+        _done(ctx, "issue", f"Rechnung {invoice.number} ist ausgestellt.")
 
 
 def _confirm_dialog(ctx: PageContext, name: str, action, text: str) -> None:  # type: ignore[no-untyped-def]
@@ -115,8 +129,7 @@ def _confirm_dialog(ctx: PageContext, name: str, action, text: str) -> None:  # 
         with saving() as result, session_scope() as session:
             message = action(session, invoice_id)
         if result["ok"]:
-            log_function_run(FN[name], ctx.user.username, "ok", message)
-            st.success(message)
+            _done(ctx, name, message)
 
 
 @st.dialog("▶ Stornieren")
@@ -188,8 +201,7 @@ def payment_dialog(ctx: PageContext) -> None:
                 actor=ctx.user.username,
             )
         if result["ok"]:
-            log_function_run(FN["payment"], ctx.user.username, "ok", label)
-            st.success("Zahlung gespeichert.")
+            _done(ctx, "payment", f"Zahlung zu {label} gespeichert.")
     if st.button("Schließen", key="payment_close"):
         _close(ctx, "payment")
 
@@ -231,8 +243,7 @@ def dunning_dialog(ctx: PageContext) -> None:
             )
             text = f"{dunning.LEVELS[reminder.level]} erstellt."
         if result["ok"]:
-            log_function_run(FN["dunning"], ctx.user.username, "ok", text)
-            st.success(text + " Sie finden sie unten bei der Rechnung.")
+            _done(ctx, "dunning", text + " Sie finden das Schreiben unten bei der Rechnung.")
 
 
 @st.dialog("▶ Per E-Mail senden", width="large")
@@ -288,8 +299,7 @@ def mail_dialog(ctx: PageContext) -> None:
             st.error(f"Nicht gesendet: {error}")
             log_function_run(FN["mail"], ctx.user.username, "fehler", error)
         elif result["ok"]:
-            log_function_run(FN["mail"], ctx.user.username, "ok", subject)
-            st.success("Gesendet.")
+            _done(ctx, "mail", f"„{subject}“ wurde gesendet.")
     if st.button("Schließen", key="mail_close"):
         _close(ctx, "mail")
 
@@ -364,7 +374,7 @@ def invoice_list() -> None:
         index=list(options).index(current) if current in options else None,
         placeholder="Rechnung auswählen …",
         key="inv_pick",
-        on_change=lambda: st.session_state.update({SELECTED: st.session_state.inv_pick}),
+        on_change=_pick,
     )
 
 
@@ -739,6 +749,9 @@ def settings_form() -> None:
 
 
 def render(ctx: PageContext) -> None:
+    flash = st.session_state.pop("inv_flash", None)
+    if flash:
+        st.success(plain(flash), icon=":material/check_circle:")
     for name, dialog in DIALOGS.items():
         if ctx.function_requested(FN[name]):
             dialog(ctx)

@@ -62,6 +62,11 @@ def test_list_shows_the_draft_and_issuing_asks_first(draft_id) -> None:
     next(b for b in at.button if b.key == "issue_go").click().run()
     assert not at.exception
     assert any("ist ausgestellt" in str(s.value) for s in at.success)
+    assert (
+        not at.session_state["fn_open_invoices_issue"]
+        if "fn_open_invoices_issue" in at.session_state
+        else True
+    )
     with session_scope(write=False) as s:
         assert s.scalar(select(Invoice.number)) == f"RE-{service.today().year}-0001"
 

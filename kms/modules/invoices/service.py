@@ -266,7 +266,13 @@ def _clean_draft(session: Session, values: dict[str, Any], allowed: tuple[str, .
         if out["period_start"] and out["period_end"] < out["period_start"]:
             raise ValidationError("period_end", "Der Leistungszeitraum endet vor seinem Beginn.")
     with errors.field("payment_term_days"):
-        days = int(values.get("payment_term_days") or 0)
+        raw_days = values.get("payment_term_days")
+        if raw_days is None or raw_days == "":
+            # The default Zahlungsziel of the Einstellungen.
+            from kms.modules.settings.service import get_profile
+
+            raw_days = get_profile(session).payment_term_days
+        days = int(raw_days)
         if not 0 <= days <= 365:
             raise ValidationError("payment_term_days", "Das Zahlungsziel muss 0 bis 365 Tage sein.")
         out["payment_term_days"] = days
