@@ -380,6 +380,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--kind", choices=["person", "organisation"])
     p.add_argument("--archived", action="store_true", help="include archived contacts")
     p.add_argument("--force", action="store_true", help="overwrite an existing file")
+    from kms.modules.invoices.cli import register as register_invoice_cli
+
+    register_invoice_cli(sub, add)
 
     p = add(sub, "demo", cmd_demo, "load fictitious demo data")
     p.add_argument("--force", action="store_true")

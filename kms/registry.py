@@ -55,6 +55,7 @@ MODULE_PATHS = (
     "kms.modules.contacts",
     "kms.modules.documents",
     "kms.modules.settings",
+    "kms.modules.invoices",
     "kms.modules.letters",
     "kms.modules.bugreports",
     "kms.modules.help",

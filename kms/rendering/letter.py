@@ -11,7 +11,15 @@ from io import BytesIO
 import pikepdf
 
 from kms.formatting import format_date
-from kms.rendering.din5008 import BODY_LH, Din5008Pdf, RenderError, render_paginated
+from kms.rendering.din5008 import (
+    BODY_LH,
+    FONT,
+    TEXT_X,
+    Din5008Pdf,
+    RenderError,
+    render_paginated,
+)
+from kms.rendering.girocode import GiroCode, girocode_png
 from kms.rendering.models import Company, PostalAddress
 
 __all__ = [
@@ -42,6 +50,8 @@ class LetterData:
     attachments: tuple[str, ...] = ()
     notes: tuple[str, ...] = ()
     show_sender_contact: bool = True
+    # A payment request (e.g. a dunning letter) prints its EPC069-12 GiroCode below the body.
+    girocode: GiroCode | None = None
 
 
 def render_letter(letter: LetterData, *, created_at: datetime | None = None) -> bytes:
@@ -79,6 +89,8 @@ def _build(letter: LetterData, page_total: int | None, created_at: datetime) -> 
         pdf.write_line(letter.salutation)
         pdf.blank_line()
     pdf.write_markdown(letter.body)
+    if letter.girocode is not None:
+        _girocode(pdf, letter.girocode)
     _closing(pdf, letter)
     return pdf
 
@@ -95,6 +107,25 @@ def info_pairs(letter: LetterData) -> list[tuple[str, str]]:
     if "Datum" not in labels:
         pairs.append(("Datum", format_date(letter.date)))
     return pairs
+
+
+GIRO_W = 30.0  # mm; EPC069-12 recommends at least 2 × 2 cm
+
+
+def _girocode(pdf: Din5008Pdf, code: GiroCode) -> None:
+    """The GiroCode at the text margin with a short explanation beside it."""
+    png = girocode_png(code)  # validates every EPC field (RenderError with a German message)
+    pdf.blank_line()
+    pdf.ensure_space(GIRO_W + 2)
+    top = pdf.get_y()
+    pdf.place_png(png, TEXT_X, top, GIRO_W)
+    pdf.set_font(FONT, "", 9)
+    pdf.set_xy(TEXT_X + GIRO_W + 5, top + 8)
+    pdf.multi_cell(
+        90, 4.5, "GiroCode: mit der Banking-App scannen, um Betrag und Verwendungszweck "
+        "zu übernehmen.", align="L",
+    )  # fmt: skip
+    pdf.set_y(top + GIRO_W + 1)
 
 
 def _closing(pdf: Din5008Pdf, letter: LetterData) -> None:

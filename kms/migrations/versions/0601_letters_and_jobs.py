@@ -1,7 +1,7 @@
 """letters and jobs
 
 Revision ID: 0601
-Revises: 0301
+Revises: 0501
 Create Date: 2026-11-26 23:53:36.308995
 """
 
@@ -14,7 +14,7 @@ import kms.types
 
 
 revision: str = '0601'
-down_revision: str | Sequence[str] | None = '0301'
+down_revision: str | Sequence[str] | None = '0501'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -1,0 +1,93 @@
+"""Rechnungen: lawful German invoices from draft to paid (numbers, PDF/A-3 + XML, payments)."""
+
+from datetime import timedelta
+
+from kms.functions import AutomatismSpec, FunctionSpec
+from kms.registry import ModuleSpec, PageSpec
+
+
+def _overdue_watch(session, now):  # type: ignore[no-untyped-def]
+    from kms.modules.invoices.payments import overdue_watch
+
+    return overdue_watch(session, now)
+
+
+def _fn(key: str, label: str, description: str) -> FunctionSpec:
+    return FunctionSpec(
+        key=f"invoices_{key}", label=label, page="rechnungen", description=description
+    )
+
+
+FUNCTIONS = (
+    _fn(
+        "issue",
+        "Rechnung abschließen",
+        "Prüft den Entwurf vollständig, vergibt die nächste Rechnungsnummer und erzeugt "
+        "PDF/A-3 mit Factur-X-XML (und auf Wunsch XRechnung). Danach unveränderlich.",
+    ),
+    _fn(
+        "cancel",
+        "Stornieren",
+        "Erzeugt eine Stornorechnung mit eigener Nummer, die die Rechnung vollständig aufhebt.",
+    ),
+    _fn(
+        "correct",
+        "Korrigieren",
+        "Storniert die Rechnung und legt einen neuen Entwurf mit ihren Daten an.",
+    ),
+    _fn(
+        "payment",
+        "Zahlung erfassen",
+        "Erfasst einen Zahlungseingang, auf Wunsch mit Skonto, und aktualisiert den Status.",
+    ),
+    _fn(
+        "dunning",
+        "Zahlungserinnerung/Mahnung",
+        "Erstellt eine kostenlose Zahlungserinnerung oder eine Mahnung (Stufe 1–3) mit "
+        "Verzugszinsen nach § 288 BGB ab Verzugsbeginn, als PDF-Brief mit GiroCode.",
+    ),
+    _fn(
+        "mail",
+        "Per E-Mail senden",
+        "Sendet Rechnung, Stornorechnung oder Mahnung mit PDF (und XRechnung) an den Kunden.",
+    ),
+)
+
+
+def _register_hooks() -> None:
+    from kms.modules.invoices.hooks import register
+
+    register()
+
+
+_register_hooks()
+
+SPEC = ModuleSpec(
+    key="invoices",
+    title="Rechnungen",
+    models="kms.modules.invoices.models",
+    demo="kms.modules.invoices.demo.load",
+    contact_panel="kms.modules.invoices.ui.panel",
+    contact_references="kms.modules.invoices.service.count_invoices_for_contact",
+    pages=(
+        PageSpec(
+            "pages/rechnungen.py",
+            "Rechnungen",
+            ":material/receipt_long:",
+            "rechnungen",
+            "Rechnungen & Schreiben",
+            functions=FUNCTIONS,
+        ),
+    ),
+    automatisms=(
+        AutomatismSpec(
+            key="invoices_overdue",
+            label="Überfällige Rechnungen melden",
+            description="Prüft täglich, welche Rechnungen ihr Zahlungsziel überschritten haben, "
+            "meldet jede neu überfällige Rechnung einmal im Prüfprotokoll und zeigt die "
+            "überfälligen Rechnungen im Hinweisbanner an.",
+            interval=timedelta(hours=6),
+            run=_overdue_watch,
+        ),
+    ),
+)

@@ -1,0 +1,240 @@
+"""Demo invoices: a Kleinunternehmer year (2024), then Regelbesteuerung with S, AE and K lines,
+a public-sector customer with Leitweg-ID, and paid, partly paid, Skonto-paid, overdue,
+reminded and cancelled examples. Idempotent: nothing is added once demo invoices exist.
+"""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from kms.modules.contacts.models import Contact
+from kms.modules.contacts.service import search_key
+from kms.modules.invoices import dunning, issuing, payments, service
+from kms.modules.invoices.models import Invoice
+
+MARK = "Demo:"
+LEITWEG_ID = "04011000-12345-03"
+ORGANISATIONS = [
+    {
+        "name": "Musterfirma GmbH",
+        "legal_form": "GmbH",
+        "vat_id": "DE136695976",
+        "street": "Beispielweg 2",
+        "postcode": "54321",
+        "city": "Beispielhausen",
+        "email": "einkauf@example.org",
+    },
+    {
+        "name": "Beispielbau AG",
+        "legal_form": "AG",
+        "vat_id": "DE136695976",
+        "street": "Baustraße 9",
+        "postcode": "50667",
+        "city": "Köln",
+        "email": "bau@example.org",
+    },
+    {
+        "name": "Voorbeeld B.V.",
+        "vat_id": "NL123456789B01",
+        "street": "Voorbeeldstraat 3",
+        "postcode": "1234 AB",
+        "city": "Amsterdam",
+        "country": "NL",
+        "email": "inkoop@example.org",
+    },
+    {
+        "name": "Stadtverwaltung Musterstadt",
+        "buyer_reference": LEITWEG_ID,
+        "street": "Rathausplatz 1",
+        "postcode": "12345",
+        "city": "Musterstadt",
+        "email": "rechnungseingang@example.org",
+    },
+]
+
+
+def _organisation(session: Session, values: dict[str, Any]) -> Contact:
+    found = session.scalar(
+        select(Contact).where(Contact.kind == "organisation", Contact.name == values["name"])
+    )
+    if found is not None:
+        return found
+    contact = Contact(kind="organisation", **values)
+    contact.search_key = search_key(values["name"], values.get("city", ""))
+    session.add(contact)
+    session.flush()
+    return contact
+
+
+def _person(session: Session, email: str) -> Contact | None:
+    return session.scalar(select(Contact).where(Contact.email == email))
+
+
+def _line(text: str, qty: str, price: str, tax: str, unit: str = "HUR", **kw: Any) -> dict:
+    return {
+        "description": text,
+        "quantity": qty,
+        "unit_price": price,
+        "tax": tax,
+        "unit_code": unit,
+        **kw,
+    }
+
+
+def _issue(session: Session, contact: Contact, day: date, lines: list[dict], **values: Any):
+    draft = service.save_draft(
+        session,
+        contact_id=contact.id,
+        as_of=day,
+        service_date=values.pop("service_date", day - timedelta(days=3)),
+        payment_term_days=values.pop("payment_term_days", 14),
+        intro_text=values.pop("intro_text", "Vielen Dank für Ihren Auftrag. Wir berechnen Ihnen:"),
+        closing_text=f"{MARK} fiktive Beispielrechnung.",
+        lines=lines,
+        actor="demo",
+        **values,
+    )
+    prepared = issuing.prepare_issue(session, draft.id, issue_date=day)
+    return issuing.issue(session, prepared, actor="demo")
+
+
+def load(session: Session) -> str:
+    """Issue the demo invoices in date order (numbers must ascend with the date)."""
+    if session.scalar(select(Invoice.id).where(Invoice.closing_text.startswith(MARK))):
+        return "Rechnungen (bereits vorhanden)"
+    orgs = [_organisation(session, values) for values in ORGANISATIONS]
+    firm, builder, dutch, city = orgs
+    max_ = _person(session, "max@example.org") or firm
+    lena = _person(session, "lena.schmidt@example.org") or firm
+    today = service.today()
+    count = 0
+
+    # 2024: Kleinunternehmer (§ 19 UStG), paid; its payments count as § 19 turnover.
+    small = _issue(session, max_, date(2024, 5, 6), [_line("Logo-Entwurf", "1", "450", "E", "LS")])
+    payments.record_payment(
+        session, small.id, paid_on=date(2024, 5, 15), amount=small.gross_total, actor="demo"
+    )
+    small2 = _issue(
+        session,
+        lena,
+        date(2024, 11, 4),
+        [_line("Website-Pflege", "6", "55", "E"), _line("Domain", "1", "12", "E", "ANN")],
+    )
+    payments.record_payment(
+        session, small2.id, paid_on=date(2024, 11, 20), amount=small2.gross_total, actor="demo"
+    )
+    count += 2
+
+    # From 2025: Regelbesteuerung.
+    paid = _issue(
+        session,
+        firm,
+        date(2025, 3, 3),
+        [
+            _line("Webdesign Startseite", "12", "85", "S19"),
+            _line("Fachbuch Barrierefreiheit", "2", "24.90", "S7", "C62"),
+        ],
+    )
+    payments.record_payment(
+        session,
+        paid.id,
+        paid_on=date(2025, 3, 12),
+        amount=paid.gross_total,
+        method="ueberweisung",
+        actor="demo",
+    )
+    reverse = _issue(
+        session,
+        builder,
+        date(2025, 6, 2),
+        [_line("Montage Trockenbau (Bauleistung)", "24", "52", "AE")],
+    )
+    payments.record_payment(
+        session, reverse.id, paid_on=date(2025, 6, 20), amount=reverse.gross_total, actor="demo"
+    )
+    eu = _issue(
+        session, dutch, date(2025, 9, 1), [_line("Messestand-Module", "4", "1250", "K", "C62")]
+    )
+    payments.record_payment(
+        session, eu.id, paid_on=date(2025, 9, 10), amount=eu.gross_total, actor="demo"
+    )
+    public = _issue(
+        session,
+        city,
+        date(2025, 11, 3),
+        [_line("Barrierefreiheitsprüfung Bürgerportal", "16", "95", "S19")],
+        buyer_reference=LEITWEG_ID,
+        xrechnung=True,
+        period_start=date(2025, 10, 1),
+        period_end=date(2025, 10, 31),
+        service_date=None,
+    )
+    payments.record_payment(
+        session, public.id, paid_on=date(2025, 11, 28), amount=public.gross_total, actor="demo"
+    )
+    count += 4
+
+    # This year: Skonto-paid, partly paid, cancelled and corrected, overdue and reminded.
+    base = max(date(today.year, 1, 5), today - timedelta(days=120))
+    skonto = _issue(
+        session,
+        firm,
+        base,
+        [_line("Wartungsvertrag Quartal", "3", "240", "S19", "MON")],
+        skonto_percent="2",
+        skonto_days=10,
+    )
+    offer = payments.skonto_offer(skonto)
+    if offer is not None:
+        payments.record_payment(
+            session,
+            skonto.id,
+            paid_on=base + timedelta(days=7),
+            amount=skonto.gross_total - offer.amount,
+            skonto=True,
+            actor="demo",
+        )
+    wrong = _issue(
+        session,
+        builder,
+        base + timedelta(days=25),
+        [_line("Beratung (falscher Stundensatz)", "8", "59", "S19")],
+    )
+    _storno, draft = issuing.correct(
+        session, wrong.id, actor="demo", issue_date=base + timedelta(days=26)
+    )
+    session.delete(draft)  # the demo keeps the cancellation, not the follow-up draft
+    _issue(
+        session,
+        max_,
+        base + timedelta(days=30),
+        [_line("Fotoshooting Bewerbungsfotos", "2", "75", "S19")],
+    )
+    reminded = _issue(
+        session,
+        lena,
+        base + timedelta(days=31),
+        [_line("Einrichtung E-Mail-Postfächer", "3", "65", "S19")],
+    )
+    partly = _issue(
+        session,
+        firm,
+        max(base + timedelta(days=32), today - timedelta(days=6)),
+        [_line("Relaunch Onlineshop, 1. Abschlag", "1", "2400", "S19", "LS")],
+        payment_term_days=30,
+    )
+    payments.record_payment(
+        session, partly.id, paid_on=today - timedelta(days=2), amount="1000.00", actor="demo"
+    )
+    count += 6
+    reminded_due = reminded.due_date or today
+    if today > reminded_due + timedelta(days=2):
+        dunning.create_reminder(
+            session, reminded.id, letter_date=reminded_due + timedelta(days=2), actor="demo"
+        )
+    session.flush()
+    return f"{count} Rechnungen"

@@ -1,0 +1,342 @@
+"""Rechnungen: drafts, issued invoices and cancellations, their files, payments, reminders.
+
+An issued invoice row (and its lines and files) never changes again: mapper events refuse
+every UPDATE and DELETE once `issued_at` was committed. What happens afterwards (payments,
+reminders, e-mails, the overdue notice, a cancellation) lives in rows of its own, so the
+status is derived from them instead of being a stored flag that contradicts immutability.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    ForeignKey,
+    Index,
+    LargeBinary,
+    String,
+    Text,
+    UniqueConstraint,
+    event,
+    inspect,
+    select,
+)
+from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
+
+from kms.errors import KmsError
+from kms.models import Base, BusinessData
+from kms.types import Money, Quantity, utcnow
+
+KIND_INVOICE = "rechnung"
+KIND_CANCELLATION = "storno"
+KINDS = {KIND_INVOICE: "Rechnung", KIND_CANCELLATION: "Stornorechnung"}
+
+DISCOUNT_KINDS = {"": "kein Rabatt", "percent": "Prozent", "amount": "Betrag"}
+PAYMENT_METHODS = {
+    "ueberweisung": "Überweisung",
+    "bar": "Bar",
+    "lastschrift": "Lastschrift",
+    "karte": "Karte",
+    "paypal": "PayPal",
+    "sonstige": "Sonstige",
+}
+IMMUTABLE_MESSAGE = (
+    "Eine ausgestellte Rechnung kann nicht mehr geändert oder gelöscht werden. "
+    "Korrekturen sind nur über eine Stornorechnung (▶ Stornieren oder Korrigieren) möglich."
+)
+
+
+class ImmutableInvoiceError(KmsError):
+    """Someone tried to change or delete an issued invoice."""
+
+    def __init__(self) -> None:
+        super().__init__(IMMUTABLE_MESSAGE)
+
+
+class NumberCounter(BusinessData, Base):
+    """The last number taken per number range and period; ONE table for every range.
+
+    `period` is the year for ranges that restart yearly and 0 otherwise. A backup restore
+    must never let `last_number` go backwards (monotonic counter).
+    """
+
+    __tablename__ = "invoice_number_counters"
+
+    range_key: Mapped[str] = mapped_column(String(20), primary_key=True)
+    period: Mapped[int] = mapped_column(primary_key=True)
+    last_number: Mapped[int] = mapped_column(default=0)
+    last_issue_date: Mapped[date | None] = mapped_column(default=None)
+
+
+class Invoice(BusinessData, Base):
+    """A draft, an issued invoice, or a Stornorechnung (kind "storno", cancels_id set)."""
+
+    __tablename__ = "invoices"
+    __table_args__ = (
+        Index("ix_invoices_contact_issue", "contact_id", "issue_date"),
+        Index("ix_invoices_kind_issue", "kind", "issue_date"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(String(10), default=KIND_INVOICE)
+    # Unique over the whole number: the law's promise (§ 14 Abs. 4 Nr. 4 UStG).
+    number: Mapped[str | None] = mapped_column(String(40), unique=True, default=None)
+    contact_id: Mapped[int] = mapped_column(ForeignKey("contacts.id", ondelete="RESTRICT"))
+    cancels_id: Mapped[int | None] = mapped_column(
+        ForeignKey("invoices.id", ondelete="RESTRICT"), unique=True, default=None
+    )
+    # Korrigieren: the new draft remembers the invoice it replaces.
+    corrects_id: Mapped[int | None] = mapped_column(
+        ForeignKey("invoices.id", ondelete="SET NULL"), default=None, index=True
+    )
+    # Leistungsdatum or -zeitraum (§ 14 Abs. 4 Nr. 6 UStG).
+    service_date: Mapped[date | None] = mapped_column(default=None)
+    service_date_is_issue_date: Mapped[bool] = mapped_column(default=False)
+    period_start: Mapped[date | None] = mapped_column(default=None)
+    period_end: Mapped[date | None] = mapped_column(default=None)
+    payment_term_days: Mapped[int] = mapped_column(default=14)
+    skonto_percent: Mapped[Decimal | None] = mapped_column(Money(), default=None)
+    skonto_days: Mapped[int | None] = mapped_column(default=None)
+    intro_text: Mapped[str] = mapped_column(Text, default="")
+    closing_text: Mapped[str] = mapped_column(Text, default="")
+    buyer_reference: Mapped[str] = mapped_column(String(60), default="")
+    xrechnung: Mapped[bool] = mapped_column(default=False)
+    # Computed from the lines on every save (never typed); kept for SQL lists and sums.
+    net_total: Mapped[Decimal] = mapped_column(Money(), default=Decimal("0.00"))
+    tax_total: Mapped[Decimal] = mapped_column(Money(), default=Decimal("0.00"))
+    gross_total: Mapped[Decimal] = mapped_column(Money(), default=Decimal("0.00"))
+    # Set once, at issuing.
+    issue_date: Mapped[date | None] = mapped_column(default=None)
+    due_date: Mapped[date | None] = mapped_column(default=None, index=True)
+    issued_at: Mapped[datetime | None] = mapped_column(default=None)
+    issued_by: Mapped[str] = mapped_column(String(64), default="")
+    # Seller and buyer as printed, frozen at issuing (JSON of plain strings).
+    snapshot: Mapped[dict[str, Any] | None] = mapped_column(JSON, default=None)
+    # Lower-cased number, customer name and texts for search alike on both databases.
+    search_key: Mapped[str] = mapped_column(String(1000), default="", index=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+    version: Mapped[int] = mapped_column(default=1)
+
+    __mapper_args__ = {"version_id_col": version}
+
+    lines: Mapped[list[InvoiceLine]] = relationship(
+        back_populates="invoice",
+        order_by="InvoiceLine.position",
+        cascade="all, delete-orphan",
+        lazy="selectin",
+    )
+
+    @property
+    def is_issued(self) -> bool:
+        return self.issued_at is not None
+
+    @property
+    def is_cancellation(self) -> bool:
+        return self.kind == KIND_CANCELLATION
+
+    @property
+    def label(self) -> str:
+        """ "Rechnung RE-2026-0001", "Stornorechnung ST-2026-0001" or "Entwurf 12"."""
+        if self.number:
+            return f"{KINDS[self.kind]} {self.number}"
+        return f"Entwurf {self.id}"
+
+
+class InvoiceLine(BusinessData, Base):
+    """One position; the net amount is computed (quantity × price − discount, in cents)."""
+
+    __tablename__ = "invoice_lines"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    invoice_id: Mapped[int] = mapped_column(
+        ForeignKey("invoices.id", ondelete="CASCADE"), index=True
+    )
+    position: Mapped[int] = mapped_column(default=1)
+    description: Mapped[str] = mapped_column(Text, default="")
+    quantity: Mapped[Decimal] = mapped_column(Quantity(), default=Decimal("1"))
+    unit_code: Mapped[str] = mapped_column(String(3), default="C62")
+    unit_price: Mapped[Decimal] = mapped_column(Quantity(), default=Decimal("0"))
+    tax_category: Mapped[str] = mapped_column(String(2), default="S")
+    tax_rate: Mapped[Decimal] = mapped_column(Money(), default=Decimal("19.00"))
+    discount_kind: Mapped[str] = mapped_column(String(10), default="")
+    discount_value: Mapped[Decimal | None] = mapped_column(Money(), default=None)
+    discount_reason: Mapped[str] = mapped_column(String(200), default="")
+    net: Mapped[Decimal] = mapped_column(Money(), default=Decimal("0.00"))
+
+    invoice: Mapped[Invoice] = relationship(back_populates="lines")
+
+
+class InvoiceFile(BusinessData, Base):
+    """An original file as issued (PDF, XML, dunning letter): bytes never re-rendered."""
+
+    __tablename__ = "invoice_files"
+    __table_args__ = (UniqueConstraint("invoice_id", "reminder_id", "role"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    invoice_id: Mapped[int] = mapped_column(
+        ForeignKey("invoices.id", ondelete="RESTRICT"), index=True
+    )
+    reminder_id: Mapped[int | None] = mapped_column(
+        ForeignKey("invoice_reminders.id", ondelete="RESTRICT"), default=None
+    )
+    role: Mapped[str] = mapped_column(String(20))  # pdf | facturx_xml | xrechnung_xml
+    filename: Mapped[str] = mapped_column(String(200))
+    mime_type: Mapped[str] = mapped_column(String(60))
+    sha256: Mapped[str] = mapped_column(String(64))
+    size: Mapped[int] = mapped_column(default=0)
+    content: Mapped[bytes] = mapped_column(LargeBinary, deferred=True)
+    # The Dokumente record once the documents module stores a copy (None until then).
+    document_id: Mapped[int | None] = mapped_column(default=None)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Payment(BusinessData, Base):
+    """A received payment; `skonto` is the cash discount granted with it (split per rate)."""
+
+    __tablename__ = "invoice_payments"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    invoice_id: Mapped[int] = mapped_column(
+        ForeignKey("invoices.id", ondelete="RESTRICT"), index=True
+    )
+    paid_on: Mapped[date] = mapped_column(index=True)
+    amount: Mapped[Decimal] = mapped_column(Money())
+    method: Mapped[str] = mapped_column(String(20), default="ueberweisung")
+    skonto: Mapped[Decimal] = mapped_column(Money(), default=Decimal("0.00"))
+    # [{"category": "S", "rate": "19.00", "discount": …, "net": …, "tax": …}] as text amounts.
+    skonto_split: Mapped[list[dict[str, str]] | None] = mapped_column(JSON, default=None)
+    # Part of `amount` beyond the open amount, booked deliberately as overpayment.
+    overpayment: Mapped[Decimal] = mapped_column(Money(), default=Decimal("0.00"))
+    # Net share of the payment for the § 19 Abs. 2 UStG turnover (received payments, net).
+    net_amount: Mapped[Decimal] = mapped_column(Money(), default=Decimal("0.00"))
+    note: Mapped[str] = mapped_column(String(200), default="")
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    created_by: Mapped[str] = mapped_column(String(64), default="")
+
+
+class Reminder(BusinessData, Base):
+    """A Zahlungserinnerung (level 0) or Mahnung (levels 1–3) with its computed charges."""
+
+    __tablename__ = "invoice_reminders"
+    __table_args__ = (UniqueConstraint("invoice_id", "level"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    invoice_id: Mapped[int] = mapped_column(
+        ForeignKey("invoices.id", ondelete="RESTRICT"), index=True
+    )
+    level: Mapped[int] = mapped_column(default=0)
+    letter_date: Mapped[date] = mapped_column()
+    new_due_date: Mapped[date] = mapped_column()
+    open_amount: Mapped[Decimal] = mapped_column(Money())
+    interest: Mapped[Decimal] = mapped_column(Money(), default=Decimal("0.00"))
+    lump_sum: Mapped[Decimal] = mapped_column(Money(), default=Decimal("0.00"))
+    total: Mapped[Decimal] = mapped_column(Money())
+    explanation: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    created_by: Mapped[str] = mapped_column(String(64), default="")
+
+
+class Sending(BusinessData, Base):
+    """An e-mail that the server accepted; its existence is the status "versendet"."""
+
+    __tablename__ = "invoice_sendings"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    invoice_id: Mapped[int] = mapped_column(
+        ForeignKey("invoices.id", ondelete="RESTRICT"), index=True
+    )
+    reminder_id: Mapped[int | None] = mapped_column(
+        ForeignKey("invoice_reminders.id", ondelete="RESTRICT"), default=None
+    )
+    sent_at: Mapped[datetime] = mapped_column(default=utcnow)
+    recipients: Mapped[str] = mapped_column(String(1000))
+    subject: Mapped[str] = mapped_column(String(300))
+    attachments: Mapped[str] = mapped_column(String(1000), default="")
+    message_id: Mapped[str] = mapped_column(String(300), default="")
+    sent_by: Mapped[str] = mapped_column(String(64), default="")
+
+
+class OverdueNotice(BusinessData, Base):
+    """The overdue automatism notified about this invoice (once per invoice)."""
+
+    __tablename__ = "invoice_overdue_notices"
+
+    invoice_id: Mapped[int] = mapped_column(
+        ForeignKey("invoices.id", ondelete="RESTRICT"), primary_key=True
+    )
+    notified_at: Mapped[datetime] = mapped_column(default=utcnow)
+    due_date: Mapped[date] = mapped_column()
+
+
+# --- immutability guard ---------------------------------------------------------------
+
+
+def _was_issued(invoice: Invoice, conn: Any = None) -> bool:
+    """True if the database row (not just this object) already is an issued invoice."""
+    state = inspect(invoice)
+    if state.transient or state.pending:
+        return False
+    history = state.attrs.issued_at.history
+    if history.deleted:
+        return history.deleted[0] is not None
+    if history.unchanged:
+        return history.unchanged[0] is not None
+    # The old value was never loaded (expired): ask the database instead of guessing.
+    if conn is None:
+        session = state.session
+        if session is None:
+            return False
+        conn = session.connection()
+    stored = conn.execute(
+        select(Invoice.__table__.c.issued_at).where(Invoice.__table__.c.id == invoice.id)
+    ).scalar()
+    return stored is not None
+
+
+@event.listens_for(Session, "before_flush")
+def _refuse_changes_to_issued(session: Session, _ctx: Any, _instances: Any) -> None:
+    """Mapper-level guard: issued invoices, their lines and files cannot change or vanish."""
+    for obj in [*session.dirty, *session.deleted]:
+        if isinstance(obj, Invoice):
+            if obj in session.deleted and (obj.issued_at is not None or _was_issued(obj)):
+                raise ImmutableInvoiceError()
+            if session.is_modified(obj, include_collections=False) and _was_issued(obj):
+                raise ImmutableInvoiceError()
+        elif isinstance(obj, InvoiceLine | InvoiceFile):
+            if obj in session.deleted or session.is_modified(obj, include_collections=False):
+                if isinstance(obj, InvoiceFile) or _line_frozen(session, obj):
+                    raise ImmutableInvoiceError()
+    for obj in session.new:
+        if isinstance(obj, InvoiceLine) and _line_frozen(session, obj):
+            raise ImmutableInvoiceError()
+
+
+def _line_frozen(session: Session, line: InvoiceLine) -> bool:
+    """A line belongs to an issued invoice (as stored in the database)."""
+    invoice = line.invoice
+    if invoice is None and line.invoice_id is not None:
+        invoice = session.get(Invoice, line.invoice_id)
+    return invoice is not None and _was_issued(invoice)
+
+
+for _model in (Invoice, InvoiceLine, InvoiceFile):
+    # Bulk or core-level updates bypass before_flush; these catch the ORM unit of work too.
+    @event.listens_for(_model, "before_update")
+    def _no_update(_mapper: Any, _conn: Any, target: Any) -> None:
+        if isinstance(target, InvoiceFile):
+            raise ImmutableInvoiceError()
+        invoice = target if isinstance(target, Invoice) else target.invoice
+        if invoice is not None and _was_issued(invoice, _conn):
+            raise ImmutableInvoiceError()
+
+    @event.listens_for(_model, "before_delete")
+    def _no_delete(_mapper: Any, _conn: Any, target: Any) -> None:
+        invoice = target.invoice if isinstance(target, InvoiceLine) else None
+        if isinstance(target, Invoice):
+            invoice = target
+        if isinstance(target, InvoiceFile) or (invoice is not None and invoice.is_issued):
+            raise ImmutableInvoiceError()

@@ -1,0 +1,164 @@
+"""Rechnungen in a real browser: issue a draft, download the PDF, look at it as a PNG."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pypdfium2
+import pytest
+
+from kms import auth
+from kms.config import ROOT
+from kms.db import dispose_engines, ensure_migrated, session_scope
+from kms.einvoice.facturx_pdf import inspect
+from kms.modules.invoices import service
+from kms.modules.settings import demo as settings_demo
+from tests.invoices.conftest import line, organisation
+
+CHROMIUM = Path("/usr/bin/chromium")
+PORT = 8651
+PASSWORD = "Muster-Passwort-2026"
+SHOTS = ROOT / "docs" / "screenshots"
+IDLE = '[data-testid="stApp"][data-test-script-state="notRunning"]'
+
+pytestmark = pytest.mark.browser
+
+
+def _need_chromium() -> None:
+    if CHROMIUM.exists():
+        return
+    if os.environ.get("CI", "").lower() == "true":
+        pytest.fail("/usr/bin/chromium is missing in CI (.ci/run installs it)")
+    pytest.skip("/usr/bin/chromium is not installed (apt-get install chromium)")
+
+
+def _wait_for_port(port: int, proc: subprocess.Popen[bytes], timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"server exited with {proc.returncode}")
+        with socket.socket() as sock:
+            if sock.connect_ex(("127.0.0.1", port)) == 0:
+                return
+        time.sleep(0.3)
+    raise TimeoutError(f"server did not listen on {port}")
+
+
+@pytest.fixture
+def server(kms_env: Path) -> Iterator[tuple[str, int]]:
+    """A KMS server with a login, the demo seller and one draft invoice."""
+    _need_chromium()
+    ensure_migrated()
+    with session_scope() as session:
+        auth.create_user(
+            session, username="erika", password=PASSWORD, display_name="Erika", is_owner=True
+        )
+        settings_demo.load(session)
+        customer = organisation(session, "Musterfirma GmbH", vat_id="DE136695976")
+        draft = service.save_draft(
+            session,
+            contact_id=customer.id,
+            service_date=service.today(),
+            intro_text="Vielen Dank für Ihren Auftrag. Wir berechnen Ihnen:",
+            skonto_percent="2",
+            skonto_days=10,
+            lines=[
+                line("Webdesign Startseite", "12", "85"),
+                line(
+                    "Hosting",
+                    "1",
+                    "19.99",
+                    "S19",
+                    "MON",
+                    discount_kind="percent",
+                    discount_value="10",
+                    discount_reason="Treuerabatt",
+                ),
+                line("Fachbuch Barrierefreiheit", "2", "24.90", "S7", "C62"),
+            ],
+        )
+        draft_id = draft.id
+    dispose_engines()
+    env = {**os.environ, "KMS_SCHEDULER": "0"}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "kms", "serve", "--port", str(PORT), "--address", "127.0.0.1"],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        _wait_for_port(PORT, proc)
+        yield f"http://127.0.0.1:{PORT}", draft_id
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+
+
+def test_issue_and_download_an_invoice(server: tuple[str, int], tmp_path: Path) -> None:
+    """Log in, open the draft, ▶ abschließen with confirmation, download the PDF/A-3, view it."""
+    from playwright.sync_api import expect, sync_playwright
+
+    expect.set_options(timeout=20_000)
+
+    url, draft_id = server
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(
+            executable_path=str(CHROMIUM),
+            args=[
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--no-first-run",
+                "--disable-sync",
+            ],
+        )
+        try:
+            page = browser.new_page(viewport={"width": 1400, "height": 1100})
+            page.set_default_timeout(60_000)
+            page.goto(f"{url}/rechnungen")
+            page.get_by_label("Benutzername").fill("erika")
+            page.get_by_label("Passwort").fill(PASSWORD)
+            page.get_by_role("button", name="Anmelden").click()
+            expect(page.get_by_role("heading", name="Rechnungen").first).to_be_visible()
+            page.wait_for_selector(IDLE)
+            page.locator('[data-testid="stSelectbox"]').filter(has_text="Rechnung öffnen").click()
+            page.get_by_role("option", name=f"Entwurf {draft_id} – Musterfirma GmbH").click()
+            page.wait_for_selector(IDLE)
+            page.get_by_role("button", name="▶ Rechnung abschließen").click()
+            dialog = page.get_by_role("dialog")
+            expect(dialog.get_by_text("nicht mehr änderbar")).to_be_visible()
+            dialog.get_by_role("button", name="Prüfen und abschließen").click()
+            year = service.today().year
+            done = page.get_by_text(f"Rechnung RE-{year}-0001 ist ausgestellt.")
+            expect(done).to_be_visible(timeout=60_000)
+            page.wait_for_selector(IDLE)
+            expect(page.get_by_text(f"Rechnung RE-{year}-0001 · offen")).to_be_visible()
+            with page.expect_download() as info:
+                page.get_by_role("button", name="PDF (Factur-X)").click()
+            target = tmp_path / "rechnung.pdf"
+            info.value.save_as(target)
+            page.wait_for_selector(IDLE)
+            page.wait_for_timeout(1500)  # let the rerun after the download settle
+            page.wait_for_selector(IDLE)
+            page.screenshot(path=str(SHOTS / "rechnungen.png"), full_page=True)
+        finally:
+            browser.close()
+    pdf = target.read_bytes()
+    assert inspect(pdf).pdfa_part == "3"
+    document = pypdfium2.PdfDocument(pdf)
+    try:
+        document[0].render(scale=100 / 72).to_pil().save(SHOTS / "rechnung-pdf.png")
+        assert f"Rechnung RE-{year}-0001" in document[0].get_textpage().get_text_range()
+    finally:
+        document.close()

@@ -1,0 +1,94 @@
+"""The Rechnungen page driven by Streamlit's AppTest (embedded SQLite)."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+from sqlalchemy import select
+from streamlit.testing.v1 import AppTest
+
+from kms import auth
+from kms.config import ROOT
+from kms.db import session_scope
+from kms.modules.invoices import service
+from kms.modules.invoices.models import Invoice
+from kms.modules.settings import demo as settings_demo
+from tests.invoices.conftest import line, organisation
+
+
+@pytest.fixture
+def draft_id() -> int:
+    """Owner login, demo seller, one customer and one complete draft."""
+    with session_scope() as session:
+        auth.create_user(
+            session,
+            username="erika",
+            password="sehr-geheim-2026",
+            display_name="Erika M.",
+            is_owner=True,
+        )
+        settings_demo.load(session)
+        customer = organisation(session, "Musterfirma GmbH", vat_id="DE136695976")
+        draft = service.save_draft(
+            session,
+            contact_id=customer.id,
+            service_date=service.today(),
+            lines=[line("Webdesign", "2", "100")],
+        )
+        return draft.id
+
+
+def app() -> AppTest:
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
+    at.switch_page("pages/rechnungen.py")
+    at.session_state["authentication_status"] = True
+    at.session_state["username"] = "erika"
+    at.session_state["name"] = "Erika M."
+    at.session_state["kms_login_at"] = time.time() + 1
+    return at.run()
+
+
+def test_list_shows_the_draft_and_issuing_asks_first(draft_id) -> None:
+    """The list shows the draft; ▶ Rechnung abschließen opens a confirmation, then issues."""
+    at = app()
+    assert not at.exception
+    assert "Entwurf" in at.dataframe[0].value["Nummer"].iloc[0]
+    at.session_state["inv_selected"] = draft_id
+    next(b for b in at.button if b.label == "▶ Rechnung abschließen").click().run()
+    assert not at.exception
+    with session_scope(write=False) as s:
+        assert s.get(Invoice, draft_id).number is None  # nothing happens before confirming
+    next(b for b in at.button if b.key == "issue_go").click().run()
+    assert not at.exception
+    assert any("ist ausgestellt" in str(s.value) for s in at.success)
+    assert (
+        not at.session_state["fn_open_invoices_issue"]
+        if "fn_open_invoices_issue" in at.session_state
+        else True
+    )
+    with session_scope(write=False) as s:
+        assert s.scalar(select(Invoice.number)) == f"RE-{service.today().year}-0001"
+
+
+def test_incomplete_draft_lists_every_problem(draft_id) -> None:
+    """A draft without Leistungsdatum is refused with the German problem list."""
+    with session_scope() as s:
+        s.get(Invoice, draft_id).service_date = None
+    at = app()
+    at.session_state["inv_selected"] = draft_id
+    next(b for b in at.button if b.label == "▶ Rechnung abschließen").click().run()
+    next(b for b in at.button if b.key == "issue_go").click().run()
+    assert not at.exception
+    assert any("noch nicht abgeschlossen" in str(e.value) for e in at.error)
+    assert any("Leistungsdatum" in str(m.value) for m in at.markdown)
+
+
+def test_settings_refuse_a_yearly_reset_without_year(draft_id) -> None:
+    """The number format form shows the German error and keeps the input."""
+    at = app()
+    field = next(t for t in at.text_input if t.label == "Rechnungsnummern")
+    field.input("RE-{NNNN}")
+    next(b for b in at.button if b.label == "Speichern").click().run()
+    assert any("JJJJ" in str(e.value) for e in at.error)
+    assert next(t for t in at.text_input if t.label == "Rechnungsnummern").value == "RE-{NNNN}"
