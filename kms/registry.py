@@ -50,6 +50,7 @@ MODULE_PATHS = (
     "kms.modules.settings",
     "kms.modules.bugreports",
     "kms.modules.help",
+    "kms.backups",
 )
 
 
