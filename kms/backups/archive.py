@@ -154,6 +154,13 @@ class ArchiveWriter:
     def close(self) -> None:
         self._tar.close()
 
+    def abort(self) -> None:
+        """Give up without writing the end of the archive (the temp file is deleted)."""
+        stream = self._tar.fileobj
+        self._tar.closed = True
+        if stream is not None:
+            stream.closed = True  # tarfile's _Stream would otherwise flush when collected
+
 
 def safe_member_name(name: str) -> str:
     """Refuse absolute paths, "..", and names outside the known prefixes."""

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import os
 import uuid
+from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import text
 from sqlalchemy.engine import Connection, make_url
@@ -85,32 +87,18 @@ def create_locked(
             with open(tmp, "wb", buffering=1 << 20) as fh:
                 sink = EncryptingWriter(fh, passphrase) if passphrase else fh
                 writer = ArchiveWriter(sink)  # type: ignore[arg-type]
-                for dump in tables:
-                    writer.add_file(
-                        f"{DB_PREFIX}{dump.table}.jsonl.gz", work / dump.table, tracker.advance
+                try:
+                    for dump in tables:
+                        name = f"{DB_PREFIX}{dump.table}.jsonl.gz"
+                        writer.add_file(name, work / dump.table, tracker.advance)
+                    for rel, path in files:
+                        writer.add_file(DATA_PREFIX + rel, path, tracker.advance)
+                    writer.add_manifest(
+                        _manifest(kind, created_at, revision, audit_head, tables, writer.parts)
                     )
-                for rel, path in files:
-                    writer.add_file(DATA_PREFIX + rel, path, tracker.advance)
-                writer.add_manifest(
-                    Manifest(
-                        kms_version=kms.__version__,
-                        schema_revision=revision,
-                        created_at=created_at.isoformat(),
-                        kind=kind,
-                        source_dialect=get_engine().dialect.name,
-                        audit_head=audit_head,
-                        tables=[
-                            {
-                                "name": t.table,
-                                "part": f"{DB_PREFIX}{t.table}.jsonl.gz",
-                                "rows": t.rows,
-                                "columns": t.columns,
-                            }
-                            for t in tables
-                        ],
-                        parts=writer.parts,
-                    )
-                )
+                except BaseException:
+                    writer.abort()
+                    raise
                 writer.close()
                 if sink is not fh:
                     sink.close()
@@ -126,6 +114,34 @@ def create_locked(
     tracker.set_phase("fertig", total=1)
     tracker.advance(1)
     return info
+
+
+def _manifest(
+    kind: str,
+    created_at: datetime,
+    revision: str,
+    audit_head: str | None,
+    tables: list[TableDump],
+    parts: list[dict[str, Any]],
+) -> Manifest:
+    return Manifest(
+        kms_version=kms.__version__,
+        schema_revision=revision,
+        created_at=created_at.isoformat(),
+        kind=kind,
+        source_dialect=get_engine().dialect.name,
+        audit_head=audit_head,
+        tables=[
+            {
+                "name": t.table,
+                "part": f"{DB_PREFIX}{t.table}.jsonl.gz",
+                "rows": t.rows,
+                "columns": t.columns,
+            }
+            for t in tables
+        ],
+        parts=parts,
+    )
 
 
 def dump_database(work: Path, tracker: Tracker) -> tuple[list[TableDump], str, str | None]:

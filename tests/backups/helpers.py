@@ -26,7 +26,7 @@ from kms.modules.settings.models import CompanyProfile, TaxRegime
 from kms.notices import add_notice
 from kms.registry import import_models
 
-PASSWORD = "Geheim-Passwort-2026"  # noqa: S105 - test login
+PASSWORD = "Geheim-Passwort-2026"
 
 
 def make_data(tag: str = "") -> None:

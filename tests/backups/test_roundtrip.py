@@ -144,9 +144,9 @@ def test_audit_provider_gets_head_and_restore_event(
             events.append((event, details))
 
     backup = create_backup()
-    from tests.backups.helpers import archive_members
-
     import json
+
+    from tests.backups.helpers import archive_members
 
     assert json.loads(archive_members(backup.path)["manifest.json"])["audit_head"] is None
     hooks.register_audit(Audit())
@@ -191,7 +191,9 @@ def test_exact_values_survive_storage_types(db_url: str) -> None:
     meta.create_all(engine)
     try:
         with engine.begin() as conn:
-            conn.execute(probe.insert(), [{**values, "parent_id": None}, {**dict.fromkeys(values), "id": 2}])
+            conn.execute(
+                probe.insert(), [{**values, "parent_id": None}, {**dict.fromkeys(values), "id": 2}]
+            )
             conn.execute(probe.update().where(probe.c.id == 1).values(parent_id=2))
         import tempfile
         from pathlib import Path
