@@ -255,6 +255,10 @@ def _backup_file(value: str) -> object:
     return path
 
 
+def _backups(n: int) -> str:
+    return f"{n} Backup" if n == 1 else f"{n} Backups"
+
+
 def _size(n: int) -> str:
     from kms.backups.store import format_size
 
@@ -350,9 +354,9 @@ def cmd_backup_prune(args: argparse.Namespace) -> int:
         settings = get_settings(session)
     plan = plan_prune(list_backups(), settings, utcnow())
     if not plan.delete:
-        _print(f"Nichts zu löschen; {len(plan.keep)} Backups bleiben.")
+        _print(f"Nichts zu löschen; {_backups(len(plan.keep))} bleiben.")
         return 0
-    _print(f"Diese {len(plan.delete)} Backups werden gelöscht ({len(plan.keep)} bleiben):")
+    _print(f"Gelöscht werden {_backups(len(plan.delete))} ({len(plan.keep)} bleiben):")
     for b in plan.delete:
         _print(f"  {b.name}\t{format_local(b.created_at)}\t{_size(b.size)}")
     if not args.yes:
@@ -361,7 +365,7 @@ def cmd_backup_prune(args: argparse.Namespace) -> int:
         if input("Löschen? [j/N] ").strip().lower() not in ("j", "ja", "y", "yes"):
             _print("Abgebrochen; es wurde nichts gelöscht.")
             return 1
-    _print(f"{prune(plan)} Backups gelöscht.")
+    _print(f"{_backups(prune(plan))} gelöscht.")
     return 0
 
 

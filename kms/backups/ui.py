@@ -37,7 +37,11 @@ def render_functions(ctx: Any) -> None:
     st.subheader("Backups")
     pruned = st.session_state.pop("backup_pruned", None)
     if pruned is not None:
-        st.success(f"{pruned} alte Backups gelöscht.")
+        st.success(
+            f"{pruned} altes Backup gelöscht."
+            if pruned == 1
+            else f"{pruned} alte Backups gelöscht."
+        )
     _job_panel(ctx)
     _backup_list()
     _settings_form()

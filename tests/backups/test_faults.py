@@ -211,7 +211,7 @@ def test_truncated_archive_is_refused(backup: Path, tmp_path: Path) -> None:
     for keep in (100, len(data) // 2, inside_manifest):
         cut = tmp_path / f"cut-{keep}.tar"
         cut.write_bytes(data[:keep])
-        with pytest.raises(BackupError, match="unvollständig|beschädigt"):
+        with pytest.raises(BackupError, match=r"unvollständig|beschädigt"):
             verify_backup(cut)
 
 
@@ -238,7 +238,7 @@ def test_encrypted_archive_wrong_passphrase_and_tampering(db_url: str, tmp_path:
     assert verify_backup(path, passphrase="richtig richtig").kms_version
     with pytest.raises(BackupError, match="Passphrase ist falsch"):
         verify_backup(path, passphrase="falsch")
-    with pytest.raises(BackupError, match="verschlüsselt. Bitte geben Sie die Passphrase"):
+    with pytest.raises(BackupError, match="Bitte geben Sie die Passphrase"):
         verify_backup(path)
     data = bytearray(path.read_bytes())
     data[len(data) // 2] ^= 0x01
