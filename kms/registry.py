@@ -47,6 +47,7 @@ class ModuleSpec:
 MODULE_PATHS = (
     "kms.modules.start",
     "kms.modules.contacts",
+    "kms.modules.documents",
     "kms.modules.settings",
     "kms.modules.bugreports",
     "kms.modules.help",

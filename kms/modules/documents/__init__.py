@@ -1,0 +1,37 @@
+"""Dokumente: uploads and the documents KMS generates, linked to persons and organisations."""
+
+from datetime import timedelta
+
+from kms.functions import AutomatismSpec
+from kms.registry import ModuleSpec, PageSpec
+
+
+def _sweep(session, now):  # type: ignore[no-untyped-def]
+    from kms.modules.documents.service import sweep_orphans
+
+    return sweep_orphans(session, now)
+
+
+SPEC = ModuleSpec(
+    key="documents",
+    title="Dokumente",
+    models="kms.modules.documents.models",
+    demo="kms.modules.documents.demo.load",
+    contact_panel="kms.modules.documents.ui.panel",
+    pages=(
+        PageSpec(
+            "pages/dokumente.py", "Dokumente", ":material/description:", "dokumente", "Kunden"
+        ),
+    ),
+    automatisms=(
+        AutomatismSpec(
+            key="documents_sweep",
+            label="Verwaiste Dateien aufräumen",
+            description="Entfernt gespeicherte Dateien, zu denen es seit über einer Stunde "
+            "kein Dokument mehr gibt (z. B. nach einem Absturz beim Speichern oder Löschen), "
+            "und meldet Dokumente, deren Datei fehlt.",
+            interval=timedelta(hours=1),
+            run=_sweep,
+        ),
+    ),
+)

@@ -1,0 +1,905 @@
+"""Dokumente: upload, store what KMS generates, link to contacts, tag, search, delete.
+
+Public API for other modules (invoices, letters, backups):
+
+- ``store_generated(session, *, content, filename, doc_type, mime_type, contact_ids=(),
+  issued_on=None, title="") -> Document``: bytes KMS produced (invoice PDF/XML, letters).
+- ``adopt_file(session, *, path, filename, doc_type, sha256, size, mime_type,
+  issued_on=None, title="") -> Document``: a large finished file (backup archive) is moved
+  into the store, never read into memory.
+- ``open_stream(document) -> BinaryIO``, ``path_of(document) -> Path`` and
+  ``download_headers(document)`` for streaming downloads.
+- ``register_type(DocumentType(...))`` adds a module's own document type.
+
+All of them work inside the caller's transaction: the caller commits (session_scope does).
+Files written for a transaction that rolls back are removed again; files of deleted
+records are removed after commit (see storage.py).
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any, BinaryIO
+from urllib.parse import quote
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import Select, case, func, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from kms.errors import KmsError, NotFoundError, ValidationError
+from kms.formatting import format_date
+from kms.models import KeyValue
+from kms.modules.contacts.models import Contact
+from kms.modules.contacts.service import search_key as contact_search_key
+from kms.modules.documents import storage
+from kms.modules.documents.filetypes import (
+    ACTIVE_CONTENT_MIMES,
+    FileKind,
+    FileRefused,
+    clean_filename,
+    detect,
+    kind_for_mime,
+)
+from kms.modules.documents.models import Document, DocumentBlob, DocumentContact, DocumentTag
+from kms.types import utcnow
+
+BERLIN = ZoneInfo("Europe/Berlin")
+
+# --- document types and retention -------------------------------------------------------
+
+# § 147 Abs. 3 AO (as amended by the BEG IV, from 1 January 2025): books and records
+# 10 years (Abs. 1 Nr. 1), Buchungsbelege incl. invoices 8 years (Abs. 1 Nr. 4), received
+# and sent business letters 6 years (Abs. 1 Nr. 2, 3); § 14b Abs. 1 UStG: invoices 8 years.
+# § 147 Abs. 4 AO / § 14b Abs. 1 Satz 3 UStG: the period starts at the end of the calendar
+# year in which the document was issued or received.
+_INVOICES = "§ 14b Abs. 1 UStG, § 147 Abs. 1 Nr. 4, Abs. 3 AO"
+_LETTERS = "§ 147 Abs. 1 Nr. 2 und 3, Abs. 3 AO"
+_BOOKS = "§ 147 Abs. 1 Nr. 1, Abs. 3 AO"
+
+
+@dataclass(frozen=True)
+class DocumentType:
+    """A kind of document with its German label and statutory retention (None = none)."""
+
+    key: str
+    label: str
+    retention_years: int | None = None
+    legal_basis: str = ""
+    user_selectable: bool = True  # offered when the user uploads
+
+
+_TYPES: dict[str, DocumentType] = {}
+
+
+def register_type(doc_type: DocumentType) -> DocumentType:
+    """Add a document type (modules call this at import); the same definition twice is fine."""
+    existing = _TYPES.get(doc_type.key)
+    if existing is not None and existing != doc_type:
+        raise ValueError(f"document type {doc_type.key!r} is already registered differently")
+    _TYPES[doc_type.key] = doc_type
+    return doc_type
+
+
+for _t in (
+    DocumentType("upload", "Upload"),
+    DocumentType("invoice", "Rechnung", 8, _INVOICES),
+    DocumentType("cancellation", "Stornorechnung", 8, _INVOICES),
+    DocumentType("invoice_xml", "Rechnungs-XML", 8, _INVOICES),
+    DocumentType("received_invoice", "Eingangsrechnung", 8, _INVOICES),
+    DocumentType("books", "Bücher und Aufzeichnungen", 10, _BOOKS),
+    DocumentType("letter", "Brief", 6, _LETTERS),
+    DocumentType("dunning", "Mahnung", 6, _LETTERS),
+    DocumentType("backup", "Backup", user_selectable=False),
+    DocumentType("other", "Sonstiges"),
+):
+    register_type(_t)
+
+BACKUP = "backup"
+
+
+def document_types() -> list[DocumentType]:
+    """Every registered type in registration order."""
+    return list(_TYPES.values())
+
+
+def get_type(key: str) -> DocumentType:
+    """The type registered under `key`, or a German error."""
+    try:
+        return _TYPES[key]
+    except KeyError:
+        raise ValidationError("doc_type", f"Unbekannter Dokumenttyp „{key}“.") from None
+
+
+def type_label(key: str) -> str:
+    return _TYPES[key].label if key in _TYPES else key
+
+
+def retention_end(doc_type: str, issued_on: date) -> date | None:
+    """Last day of the retention: 31.12. of the issue year plus the retention years."""
+    years = get_type(doc_type).retention_years
+    return date(issued_on.year + years, 12, 31) if years else None
+
+
+def today_berlin() -> date:
+    return datetime.now(BERLIN).date()
+
+
+# --- settings ---------------------------------------------------------------------------
+
+MAX_UPLOAD_KEY = "documents.max_upload_mb"
+DEFAULT_MAX_UPLOAD_MB = 20
+HARD_MAX_UPLOAD_MB = 200  # server.maxUploadSize in .streamlit/config.toml
+
+
+def max_upload_mb(session: Session) -> int:
+    """The upload size limit in MB (setting, default 20 MB)."""
+    row = session.get(KeyValue, MAX_UPLOAD_KEY)
+    return int(row.value) if row is not None and row.value else DEFAULT_MAX_UPLOAD_MB
+
+
+def set_max_upload_mb(session: Session, megabytes: Any) -> int:
+    """Change the upload size limit (1 to 200 MB)."""
+    try:
+        value = int(megabytes)
+    except (TypeError, ValueError):
+        value = 0
+    if not 1 <= value <= HARD_MAX_UPLOAD_MB:
+        raise ValidationError(
+            "max_upload_mb", f"Bitte eine Größe von 1 bis {HARD_MAX_UPLOAD_MB} MB angeben."
+        )
+    row = session.get(KeyValue, MAX_UPLOAD_KEY)
+    if row is None:
+        session.add(KeyValue(key=MAX_UPLOAD_KEY, value=value))
+    else:
+        row.value = value
+    session.flush()
+    return value
+
+
+def format_size(size: int) -> str:
+    """1,2 MB / 830 KB / 12 Bytes."""
+    if size >= 1024 * 1024:
+        return f"{size / 1024 / 1024:.1f} MB".replace(".", ",")
+    if size >= 1024:
+        return f"{round(size / 1024)} KB"
+    return f"{size} Bytes"
+
+
+# --- storing ----------------------------------------------------------------------------
+
+
+def search_key(*parts: str) -> str:
+    """Folded like contacts' search key ("Müller" finds "MUELLER"), bounded to the column."""
+    return contact_search_key(*parts)[:1000]
+
+
+def clean_tags(tags: Iterable[str] | str) -> list[str]:
+    """Tags from a list or a comma-separated string: trimmed, unique, at most 60 characters."""
+    if isinstance(tags, str):
+        tags = tags.split(",")
+    out: list[str] = []
+    for tag in tags:
+        name = clean_filename(tag, max_length=60) if str(tag).strip() else ""
+        if name and name.lower() not in {t.lower() for t in out}:
+            out.append(name)
+    return out
+
+
+def _refresh_search_key(doc: Document) -> None:
+    doc.search_key = search_key(doc.title, doc.filename, *doc.tag_names)
+
+
+def _check_contacts(session: Session, contact_ids: Iterable[int]) -> list[int]:
+    ids = sorted({int(i) for i in contact_ids})
+    if ids:
+        found = set(session.scalars(select(Contact.id).where(Contact.id.in_(ids))))
+        if missing := [i for i in ids if i not in found]:
+            raise ValidationError("contact_ids", f"Kontakt {missing[0]} gibt es nicht (mehr).")
+    return ids
+
+
+def _link(doc: Document, contact_ids: Iterable[int]) -> None:
+    have = set(doc.contact_ids)
+    for contact_id in contact_ids:
+        if contact_id not in have:
+            doc.contact_links.append(DocumentContact(contact_id=contact_id))
+            have.add(contact_id)
+
+
+def _add_tags(doc: Document, tags: Iterable[str]) -> None:
+    have = {t.lower() for t in doc.tag_names}
+    for tag in tags:
+        if tag.lower() not in have:
+            doc.tags.append(DocumentTag(name=tag))
+            have.add(tag.lower())
+
+
+def _existing_blob(session: Session, sha256: str) -> DocumentBlob | None:
+    # FOR UPDATE: a concurrent delete of the last reference waits for us (PostgreSQL).
+    return session.scalar(
+        select(DocumentBlob).where(DocumentBlob.sha256 == sha256).with_for_update()
+    )
+
+
+def _store_blob(
+    session: Session,
+    *,
+    source: Path,
+    sha256: str,
+    size: int,
+    kind: FileKind | None,
+    mime_type: str,
+    folder: str = "",
+    keep_source: bool = False,
+) -> DocumentBlob:
+    """The blob for `sha256`: the existing one (source discarded) or a newly installed file."""
+    blob = _existing_blob(session, sha256)
+    if blob is None:
+        extension = kind.extension if kind else ".bin"
+        name = storage.new_storage_name(extension, folder=folder)
+        final = storage.install(session, source, name, keep_source=keep_source)
+        try:
+            with session.begin_nested():
+                blob = DocumentBlob(
+                    sha256=sha256, size=size, mime_type=mime_type, storage_name=name
+                )
+                session.add(blob)
+                session.flush()
+            return blob
+        except IntegrityError:
+            # Someone stored the same content a moment ago: use theirs, drop ours (an
+            # adopted file goes back where it came from, and is removed after commit).
+            restored = storage.undo_install(session, final)
+            blob = _existing_blob(session, sha256)
+            if blob is None:  # pragma: no cover - the conflicting row vanished again
+                raise
+            if restored is not None:
+                storage.schedule_unlink(session, restored)
+            return blob
+    if keep_source:
+        storage.schedule_unlink(session, source)
+    else:
+        source.unlink(missing_ok=True)
+    return blob
+
+
+def _new_document(
+    session: Session,
+    *,
+    blob: DocumentBlob,
+    doc_type: str,
+    source: str,
+    filename: str,
+    title: str,
+    issued_on: date | None,
+    contact_ids: Sequence[int],
+    tags: Sequence[str] = (),
+    created_by: str = "",
+) -> Document:
+    issued = issued_on or today_berlin()
+    doc = Document(
+        blob=blob,
+        doc_type=doc_type,
+        source=source,
+        filename=filename,
+        title=clean_filename(title, max_length=200) if title.strip() else "",
+        issued_on=issued,
+        retain_until=retention_end(doc_type, issued),
+        created_by=created_by,
+        contact_links=[],
+        tags=[],
+    )
+    _link(doc, contact_ids)
+    _add_tags(doc, tags)
+    _refresh_search_key(doc)
+    session.add(doc)
+    session.flush()
+    return doc
+
+
+@dataclass(frozen=True)
+class UploadResult:
+    """What happened to one uploaded file."""
+
+    document: Document
+    duplicate: bool  # the same file was already there as an upload; it was linked instead
+
+    @property
+    def message(self) -> str:
+        name = f"„{self.document.filename}“"
+        if self.duplicate:
+            return f"{name} war schon vorhanden und wurde nicht erneut gespeichert, nur verknüpft."
+        return f"{name} wurde gespeichert."
+
+
+def _size_of(fh: BinaryIO) -> int:
+    fh.seek(0, io.SEEK_END)
+    size = fh.tell()
+    fh.seek(0)
+    return size
+
+
+def upload(
+    session: Session,
+    *,
+    content: bytes | BinaryIO,
+    filename: str,
+    doc_type: str = "upload",
+    contact_ids: Sequence[int] = (),
+    tags: Iterable[str] | str = (),
+    title: str = "",
+    issued_on: date | None = None,
+    created_by: str = "",
+) -> UploadResult:
+    """Store a file the user uploaded, after checking type, content and size.
+
+    The same content uploaded again is recognised (SHA-256): the existing upload gets the
+    new contacts and tags instead of a second copy. Raises FileRefused with a German
+    message naming the file.
+    """
+    name = clean_filename(filename)
+    dtype = get_type(doc_type)
+    if not dtype.user_selectable:
+        raise ValidationError("doc_type", f"Dokumente vom Typ „{dtype.label}“ erzeugt KMS selbst.")
+    fh = io.BytesIO(content) if isinstance(content, bytes | bytearray) else content
+    size = _size_of(fh)
+    limit_mb = max_upload_mb(session)
+    if size > limit_mb * 1024 * 1024:
+        raise FileRefused(
+            f"„{name}“ ist {format_size(size)} groß; erlaubt sind höchstens {limit_mb} MB "
+            "(änderbar auf der Seite Dokumente unter „Einstellungen für Dokumente“)."
+        )
+    kind = detect(fh, name)
+    ids = _check_contacts(session, contact_ids)
+    tag_list = clean_tags(tags)
+    tmp, sha, written = storage.write_temp(fh)
+    try:
+        existing = session.scalar(
+            select(Document)
+            .join(DocumentBlob)
+            .where(DocumentBlob.sha256 == sha, Document.source == "upload")
+            .order_by(Document.id)
+            .limit(1)
+        )
+        if existing is not None:
+            tmp.unlink(missing_ok=True)
+            _link(existing, ids)
+            _add_tags(existing, tag_list)
+            _refresh_search_key(existing)
+            session.flush()
+            return UploadResult(existing, duplicate=True)
+        blob = _store_blob(
+            session, source=tmp, sha256=sha, size=written, kind=kind, mime_type=kind.mime
+        )
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    doc = _new_document(
+        session,
+        blob=blob,
+        doc_type=dtype.key,
+        source="upload",
+        filename=name,
+        title=title,
+        issued_on=issued_on,
+        contact_ids=ids,
+        tags=tag_list,
+        created_by=created_by,
+    )
+    return UploadResult(doc, duplicate=False)
+
+
+def store_generated(
+    session: Session,
+    *,
+    content: bytes,
+    filename: str,
+    doc_type: str,
+    mime_type: str,
+    contact_ids: Sequence[int] = (),
+    issued_on: date | None = None,
+    title: str = "",
+) -> Document:
+    """Keep a document KMS produced (invoice PDF or XML, letter, dunning letter).
+
+    Always a new record (an issued document is a record of its own), sharing the stored
+    file with any record of identical content. Retention follows `doc_type` and
+    `issued_on` (default: today in Berlin).
+    """
+    dtype = get_type(doc_type)
+    if not content:
+        raise KmsError("Ein erzeugtes Dokument darf nicht leer sein.")
+    tmp, sha, size = storage.write_temp(io.BytesIO(content))
+    try:
+        blob = _store_blob(
+            session,
+            source=tmp,
+            sha256=sha,
+            size=size,
+            kind=kind_for_mime(mime_type),
+            mime_type=mime_type,
+        )
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    return _new_document(
+        session,
+        blob=blob,
+        doc_type=dtype.key,
+        source="generated",
+        filename=clean_filename(filename),
+        title=title,
+        issued_on=issued_on,
+        contact_ids=_check_contacts(session, contact_ids),
+    )
+
+
+def adopt_file(
+    session: Session,
+    *,
+    path: Path,
+    filename: str,
+    doc_type: str,
+    sha256: str,
+    size: int,
+    mime_type: str,
+    issued_on: date | None = None,
+    title: str = "",
+) -> Document:
+    """Move a finished large file (e.g. a backup archive) into the store without reading it.
+
+    `sha256` and `size` are what the caller computed while writing the file; the size is
+    checked against the file. The file is renamed into the store (copied in chunks across
+    file systems); if the transaction rolls back, it is moved back to `path`. Backups are
+    kept under files_dir/documents/backups/ so a backup run can leave them out.
+    """
+    dtype = get_type(doc_type)
+    path = Path(path)
+    sha = sha256.lower()
+    if len(sha) != 64 or any(c not in "0123456789abcdef" for c in sha):
+        raise KmsError("Ungültige SHA-256-Prüfsumme.")
+    try:
+        actual = path.stat().st_size
+    except FileNotFoundError:
+        raise KmsError(f"Die Datei {path.name} gibt es nicht.") from None
+    if actual != size or size == 0:
+        raise KmsError(f"Die Datei {path.name} hat {actual} statt {size} Bytes.")
+    blob = _store_blob(
+        session,
+        source=path,
+        sha256=sha,
+        size=size,
+        kind=kind_for_mime(mime_type),
+        mime_type=mime_type,
+        folder="backups/" if dtype.key == BACKUP else "",
+        keep_source=True,
+    )
+    return _new_document(
+        session,
+        blob=blob,
+        doc_type=dtype.key,
+        source="generated",
+        filename=clean_filename(filename),
+        title=title,
+        issued_on=issued_on,
+        contact_ids=(),
+    )
+
+
+# --- reading ----------------------------------------------------------------------------
+
+
+def get_document(session: Session, document_id: int) -> Document:
+    """A document by id, or a German error."""
+    doc = session.get(Document, document_id)
+    if doc is None:
+        raise NotFoundError("Dieses Dokument gibt es nicht (mehr).")
+    return doc
+
+
+def path_of(document: Document) -> Path:
+    """Where the document's file lives (for a streaming response)."""
+    return storage.path_for(document.blob.storage_name)
+
+
+def open_stream(document: Document) -> BinaryIO:
+    """The document's file opened for binary reading; the caller closes it."""
+    return storage.open_file(document.blob.storage_name)
+
+
+def read_bytes(document: Document) -> bytes:
+    """The whole file (for downloads of ordinary documents; large ones use open_stream)."""
+    with open_stream(document) as fh:
+        return fh.read()
+
+
+def download_mime(document: Document) -> str:
+    """The MIME type to send: active content (SVG, XML, text) goes as a plain download."""
+    mime = document.blob.mime_type
+    return "application/octet-stream" if mime in ACTIVE_CONTENT_MIMES else mime
+
+
+def download_headers(document: Document) -> dict[str, str]:
+    """Headers for a route that streams the file: always an attachment, never sniffed."""
+    name = document.filename
+    if name.isascii() and not any(c in name for c in '"\\;') and name.isprintable():
+        disposition = f'attachment; filename="{name}"'
+    else:
+        disposition = f"attachment; filename*=utf-8''{quote(name, safe='')}"
+    return {
+        "Content-Type": download_mime(document),
+        "Content-Disposition": disposition,
+        "Content-Length": str(document.blob.size),
+        "X-Content-Type-Options": "nosniff",
+        "Content-Security-Policy": "sandbox",
+    }
+
+
+@dataclass(frozen=True)
+class DocumentPage:
+    """One page of the document list, the total hit count and the contacts per document."""
+
+    items: list[Document]
+    contacts: dict[int, list[str]]
+    total: int
+    page: int
+    page_size: int
+
+    @property
+    def pages(self) -> int:
+        return max(1, -(-self.total // self.page_size))
+
+
+_TITLE = func.lower(case((Document.title != "", Document.title), else_=Document.filename))
+SORTS: dict[str, tuple[str, tuple[Any, ...]]] = {
+    "neu": ("Neueste zuerst", (Document.issued_on.desc(), Document.id.desc())),
+    "alt": ("Älteste zuerst", (Document.issued_on, Document.id)),
+    "titel": ("Titel A–Z", (_TITLE, Document.id)),
+    "groesse": ("Größte zuerst", (DocumentBlob.size.desc(), Document.id.desc())),
+}
+
+
+def filtered(
+    *,
+    search: str = "",
+    doc_types: Sequence[str] = (),
+    contact_id: int | None = None,
+    date_from: date | None = None,
+    date_to: date | None = None,
+    hide_backups: bool = False,
+    tag: str = "",
+) -> Select[Document]:
+    """The SELECT for a filtered document list (no ordering, no paging)."""
+    stmt = select(Document).join(DocumentBlob, Document.blob_id == DocumentBlob.id)
+    for term in search_key(search).split():
+        stmt = stmt.where(Document.search_key.contains(term, autoescape=True))
+    if doc_types:
+        stmt = stmt.where(Document.doc_type.in_(list(doc_types)))
+    if hide_backups:
+        stmt = stmt.where(Document.doc_type != BACKUP)
+    if contact_id is not None:
+        stmt = stmt.where(
+            select(DocumentContact.document_id)
+            .where(
+                DocumentContact.document_id == Document.id,
+                DocumentContact.contact_id == contact_id,
+            )
+            .exists()
+        )
+    if tag:
+        stmt = stmt.where(
+            select(DocumentTag.document_id)
+            .where(DocumentTag.document_id == Document.id, DocumentTag.name == tag)
+            .exists()
+        )
+    if date_from is not None:
+        stmt = stmt.where(Document.issued_on >= date_from)
+    if date_to is not None:
+        stmt = stmt.where(Document.issued_on <= date_to)
+    return stmt
+
+
+def list_documents(
+    session: Session, *, page: int = 1, page_size: int = 25, sort: str = "neu", **filters: Any
+) -> DocumentPage:
+    """Filter, sort and page in SQL; contact names only for the documents on the page."""
+    stmt = filtered(**filters)
+    total = session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
+    page = max(1, min(page, max(1, -(-total // page_size))))
+    items = list(
+        session.scalars(
+            stmt.order_by(*SORTS.get(sort, SORTS["neu"])[1])
+            .offset((page - 1) * page_size)
+            .limit(page_size)
+        )
+    )
+    return DocumentPage(
+        items, contact_names(session, [d.id for d in items]), total, page, page_size
+    )
+
+
+def contact_names(session: Session, document_ids: Sequence[int]) -> dict[int, list[str]]:
+    """Names of the contacts linked to each of the given documents."""
+    result: dict[int, list[str]] = {i: [] for i in document_ids}
+    if not document_ids:
+        return result
+    rows = session.execute(
+        select(DocumentContact.document_id, Contact)
+        .join(Contact, Contact.id == DocumentContact.contact_id)
+        .where(DocumentContact.document_id.in_(document_ids))
+        .order_by(Contact.last_name, Contact.name, Contact.first_name)
+    )
+    for document_id, contact in rows:
+        result[document_id].append(contact.display_name)
+    return result
+
+
+def contact_choices(session: Session, *, search: str = "", limit: int = 200) -> dict[int, str]:
+    """Active persons and organisations for pickers: id → name, at most `limit`."""
+    stmt = select(Contact).where(Contact.archived_at.is_(None))
+    for term in search_key(search).split():
+        stmt = stmt.where(Contact.search_key.contains(term, autoescape=True))
+    rows = session.scalars(
+        stmt.order_by(Contact.last_name, Contact.name, Contact.first_name, Contact.id).limit(limit)
+    )
+    return {c.id: c.display_name + (f", {c.city}" if c.city else "") for c in rows}
+
+
+def contact_labels(session: Session, contact_ids: Sequence[int]) -> dict[int, str]:
+    """Names of the given contacts (e.g. those already linked, for a picker's defaults)."""
+    if not contact_ids:
+        return {}
+    rows = session.scalars(select(Contact).where(Contact.id.in_(list(contact_ids))))
+    return {c.id: c.display_name + (f", {c.city}" if c.city else "") for c in rows}
+
+
+def tag_names(session: Session, *, limit: int = 500) -> list[str]:
+    """Tags in use, alphabetically."""
+    return list(
+        session.scalars(select(DocumentTag.name).distinct().order_by(DocumentTag.name).limit(limit))
+    )
+
+
+def count_for_contact(session: Session, contact_id: int) -> int:
+    """How many documents are linked to the contact (for archive-instead-of-delete)."""
+    return int(
+        session.scalar(
+            select(func.count())
+            .select_from(DocumentContact)
+            .where(DocumentContact.contact_id == contact_id)
+        )
+        or 0
+    )
+
+
+def export_for_contact(session: Session, contact_id: int) -> list[dict[str, Any]]:
+    """Every document linked to the contact, with its file, for the Auskunft (Art. 15 DSGVO)."""
+    docs = session.scalars(
+        select(Document)
+        .join(DocumentContact)
+        .where(DocumentContact.contact_id == contact_id)
+        .order_by(Document.issued_on, Document.id)
+    )
+    return [
+        {
+            "Titel": d.display_title,
+            "Typ": type_label(d.doc_type),
+            "Datum": d.issued_on.isoformat(),
+            "Schlagwörter": d.tag_names,
+            "Datei": {d.filename: read_bytes(d)},
+        }
+        for d in docs
+    ]
+
+
+# --- changing and deleting --------------------------------------------------------------
+
+
+def retention_message(document: Document) -> str:
+    """Why the document cannot be deleted yet."""
+    basis = get_type(document.doc_type).legal_basis if document.doc_type in _TYPES else ""
+    until = format_date(document.retain_until) if document.retain_until else ""
+    return (
+        f"Dieses Dokument ist aufbewahrungspflichtig bis {until}"
+        + (f" ({basis})" if basis else "")
+        + " und kann erst danach gelöscht werden."
+    )
+
+
+def is_retained(document: Document, today: date | None = None) -> bool:
+    """True while the statutory retention lasts (up to and including its last day)."""
+    return document.retain_until is not None and (today or today_berlin()) <= document.retain_until
+
+
+def update_document(
+    session: Session,
+    document_id: int,
+    *,
+    title: str | None = None,
+    tags: Iterable[str] | str | None = None,
+    contact_ids: Sequence[int] | None = None,
+    doc_type: str | None = None,
+    issued_on: date | None = None,
+) -> Document:
+    """Change title, tags, contacts; type and date of uploads only, never shortening retention."""
+    doc = get_document(session, document_id)
+    if title is not None:
+        doc.title = clean_filename(title, max_length=200) if title.strip() else ""
+    if tags is not None:
+        wanted = clean_tags(tags)
+        doc.tags = [t for t in doc.tags if t.name in wanted]
+        _add_tags(doc, wanted)
+    if contact_ids is not None:
+        ids = _check_contacts(session, contact_ids)
+        doc.contact_links = [link for link in doc.contact_links if link.contact_id in ids]
+        _link(doc, ids)
+    if (doc_type is not None and doc_type != doc.doc_type) or (
+        issued_on is not None and issued_on != doc.issued_on
+    ):
+        if doc.source != "upload":
+            raise KmsError(
+                "Typ und Datum eines von KMS erzeugten Dokuments lassen sich nicht ändern."
+            )
+        new_type = get_type(doc_type or doc.doc_type)
+        if not new_type.user_selectable:
+            raise ValidationError("doc_type", f"„{new_type.label}“ kann nicht gewählt werden.")
+        new_date = issued_on or doc.issued_on
+        new_end = retention_end(new_type.key, new_date)
+        if is_retained(doc) and (new_end is None or new_end < doc.retain_until):  # type: ignore[operator]
+            raise KmsError(
+                retention_message(doc).replace(
+                    "kann erst danach gelöscht werden", "diese Frist lässt sich nicht verkürzen"
+                )
+            )
+        doc.doc_type, doc.issued_on, doc.retain_until = new_type.key, new_date, new_end
+    _refresh_search_key(doc)
+    doc.updated_at = utcnow()
+    session.flush()
+    return doc
+
+
+def delete_document(session: Session, document_id: int, *, today: date | None = None) -> str:
+    """Delete a document whose retention is over; its file goes after commit if unshared.
+
+    Returns the document's name. The record goes in the caller's transaction; the file is
+    removed only once that transaction has committed.
+    """
+    doc = get_document(session, document_id)
+    if is_retained(doc, today):
+        raise KmsError(retention_message(doc))
+    name = doc.display_title
+    blob = session.scalar(
+        select(DocumentBlob).where(DocumentBlob.id == doc.blob_id).with_for_update()
+    )
+    session.delete(doc)
+    session.flush()
+    others = session.scalar(
+        select(func.count()).select_from(Document).where(Document.blob_id == doc.blob_id)
+    )
+    if blob is not None and not others:
+        path = storage.path_for(blob.storage_name)
+        session.delete(blob)
+        session.flush()
+        storage.schedule_unlink(session, path)
+    return name
+
+
+def sweep_orphans(session: Session, now: datetime) -> str:
+    """⊕ Remove stored files that no record refers to (older than an hour)."""
+    from kms.notices import set_system_warning
+
+    removed, missing = storage.sweep(session, now)
+    set_system_warning(
+        session,
+        "documents.missing_files",
+        f"{missing} Dokument(e) ohne Datei im Speicher – bitte den Support informieren."
+        if missing
+        else None,
+    )
+    text = f"{removed} verwaiste Datei(en) entfernt."
+    return text + (f" {missing} Dokument(e) ohne Datei." if missing else "")
+
+
+# --- previews ---------------------------------------------------------------------------
+
+PREVIEW_REFUSED = (
+    "Für diesen Dateityp zeigt KMS keine Vorschau. Bitte laden Sie die Datei herunter."
+)
+
+
+def preview_kind(document: Document) -> str:
+    """ "pdf", "image", "text" or "none" (SVG and office files are never previewed)."""
+    kind = kind_for_mime(document.blob.mime_type)
+    return kind.preview if kind else "none"
+
+
+def pdf_page_count(document: Document) -> int:
+    import pypdfium2 as pdfium
+
+    try:
+        pdf = pdfium.PdfDocument(path_of(document))
+    except pdfium.PdfiumError as exc:
+        raise KmsError(
+            "Die PDF-Datei lässt sich nicht öffnen (beschädigt oder mit Passwort)."
+        ) from exc
+    try:
+        return len(pdf)
+    finally:
+        pdf.close()
+
+
+def render_pdf_page(path: Path, index: int, *, width: int = 900) -> bytes:
+    """One PDF page as PNG bytes, `width` pixels wide."""
+    import pypdfium2 as pdfium
+
+    try:
+        pdf = pdfium.PdfDocument(path)
+    except pdfium.PdfiumError as exc:
+        raise KmsError(
+            "Die PDF-Datei lässt sich nicht öffnen (beschädigt oder mit Passwort)."
+        ) from exc
+    try:
+        page = pdf[index]
+        scale = width / max(page.get_width(), 1)
+        image = page.render(scale=min(scale, 4.0)).to_pil()
+        out = io.BytesIO()
+        image.save(out, format="PNG", optimize=False)
+        return out.getvalue()
+    finally:
+        pdf.close()
+
+
+def render_image(path: Path, *, max_side: int = 1600) -> bytes:
+    """The image re-encoded as a bounded PNG (never the uploaded bytes as they are)."""
+    from PIL import Image
+
+    try:
+        with Image.open(path) as original:
+            original.seek(0)
+            original.thumbnail((max_side, max_side))
+            img = (
+                original
+                if original.mode in ("RGB", "RGBA", "L", "LA")
+                else original.convert("RGBA")
+            )
+            out = io.BytesIO()
+            img.save(out, format="PNG")
+            return out.getvalue()
+    except Exception as exc:
+        raise KmsError("Das Bild lässt sich nicht anzeigen. Bitte laden Sie es herunter.") from exc
+
+
+def read_text(path: Path, *, limit: int = 20_000) -> str:
+    """The start of a text file, decoded leniently; shown only as plain text."""
+    with open(path, "rb") as fh:
+        raw = fh.read(limit)
+    for encoding in ("utf-8-sig", "cp1252"):
+        try:
+            return raw.decode(encoding)
+        except UnicodeDecodeError:
+            continue
+    return raw.decode("utf-8", "replace")  # pragma: no cover - cp1252 decodes nearly all
+
+
+__all__ = [
+    "DocumentType",
+    "FileRefused",
+    "adopt_file",
+    "count_for_contact",
+    "delete_document",
+    "download_headers",
+    "export_for_contact",
+    "list_documents",
+    "open_stream",
+    "path_of",
+    "register_type",
+    "store_generated",
+    "sweep_orphans",
+    "update_document",
+    "upload",
+]

@@ -1,0 +1,21 @@
+"""Dokumente: upload, find, preview, download and delete documents."""
+
+import streamlit as st
+
+from kms.modules.documents import ui
+from kms.ui.page import PageContext, run_page
+
+
+def render(ctx: PageContext) -> None:
+    ui.show_flash()
+    with st.expander("Dokumente hochladen", icon=":material/upload:"):
+        ui.upload_form("doc_upload", username=ctx.user.username)
+    chosen = ui.document_list()
+    if chosen is not None:
+        st.divider()
+        ui.document_detail(chosen, read_only=ctx.read_only)
+    with st.expander("Einstellungen für Dokumente", icon=":material/tune:"):
+        ui.settings_form()
+
+
+run_page("dokumente", render)
