@@ -110,10 +110,10 @@ def test_backup_and_restore_against_tar(instance: Path, benchmark, tmp_path: Pat
         backup_ratio=round(timings["backup"] / base, 2),
         restore_ratio=round(timings["restore"] / base, 2),
     )
-    print(  # noqa: T201 - the benchmark's report
+    print(  # the benchmark's report
         f"\n{CONTACTS} contacts, {MEGABYTES} MB files: tar + raw dump {base:.1f} s; "
         f"backup {timings['backup']:.1f} s (×{timings['backup'] / base:.1f}); "
         f"restore incl. safety backup {timings['restore']:.1f} s "
         f"(×{timings['restore'] / base:.1f})"
     )
-    assert timings["backup"] > 0 and timings["restore"] > 0
+    assert timings["backup"] > 0 and timings["restore"] > 0  # noqa: S101

@@ -40,6 +40,8 @@ DATA_PREFIX = "data/"
 READ_CHUNK = 1 << 20
 # Under the data dir, never in a backup: secrets, backups themselves, temp files.
 EXCLUDED_TOP = {"secrets", "backups", "tmp", ".migrate.lock"}
+# Where the documents store keeps backup archives it adopted (kms.modules.documents).
+EXCLUDED_DIRS = {"files/documents/backups"}
 TEMP_SUFFIXES = (".tmp", ".part", "-journal", "-wal", "-shm")
 _TABLE_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,62}$")
 
@@ -58,7 +60,11 @@ def data_files(data_dir: Path, exclude: set[Path]) -> Iterator[tuple[str, Path]]
         rel_root = here.relative_to(data_dir)
         if rel_root == Path("."):
             dirs[:] = [d for d in dirs if d not in EXCLUDED_TOP]
-        dirs[:] = sorted(d for d in dirs if not (here / d).is_symlink())
+        dirs[:] = sorted(
+            d
+            for d in dirs
+            if not (here / d).is_symlink() and (rel_root / d).as_posix() not in EXCLUDED_DIRS
+        )
         for name in sorted(files):
             path = here / name
             if rel_root == Path(".") and name in EXCLUDED_TOP:

@@ -187,7 +187,7 @@ def _settings_form() -> None:
         safety = c3.number_input(
             "Sicherungen vor Wiederherstellung: Tage", 0, 3650, current.keep_safety_days
         )
-        if st.form_submit_button("Speichern"):
+        if st.form_submit_button("Backup-Einstellungen speichern"):
             with saving() as result, session_scope() as session:
                 backups.save_settings(
                     session,

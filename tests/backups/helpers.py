@@ -155,6 +155,15 @@ def rewrite(
     return target
 
 
+def head_revision() -> str:
+    """The newest migration of this checkout."""
+    from alembic.script import ScriptDirectory
+
+    from kms.db import alembic_config
+
+    return ScriptDirectory.from_config(alembic_config()).get_current_head()
+
+
 def use_database(monkeypatch: pytest.MonkeyPatch, url: str) -> None:
     """Point KMS at another database (same data dir) and migrate it."""
     dispose_engines()

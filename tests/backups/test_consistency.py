@@ -14,7 +14,24 @@ from kms.backups.service import apply_restore, create_backup, prepare_restore
 from kms.db import dispose_engines, ensure_migrated, session_scope
 from kms.modules.bugreports.models import BugReport
 from kms.modules.contacts.models import Contact
-from tests.backups.helpers import make_data, table_rows
+from tests.backups.helpers import head_revision, make_data, table_rows
+
+PROBE = """\"\"\"probe: a later migration that changes data\"\"\"
+from alembic import op
+
+revision = "9999"
+down_revision = "@HEAD@"
+branch_labels = None
+depends_on = None
+
+
+def upgrade():
+    op.execute("UPDATE bug_reports SET title = title || ' (migriert)'")
+
+
+def downgrade():
+    pass
+"""
 
 
 def test_backup_never_holds_half_a_transaction(db_url: str, monkeypatch) -> None:  # type: ignore[no-untyped-def]
@@ -64,27 +81,17 @@ def test_backup_never_holds_half_a_transaction(db_url: str, monkeypatch) -> None
 def test_old_backup_is_migrated_to_the_current_schema(
     db_url: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
-    """A backup of revision 0001 restores into a newer schema: its rows are loaded at 0001,
-    then the later migrations run over them."""
+    """A backup of an older revision restores into a newer schema: its rows are loaded at
+    the backup's revision, then the later migrations run over them."""
     from kms import db
     from kms.backups import restore
 
     make_data()
     old = create_backup()
+    old_head = head_revision()
     scripts = tmp_path / "migrations"
     shutil.copytree(Path(db.__file__).parent / "migrations", scripts)
-    (scripts / "versions" / "9999_probe.py").write_text(
-        '"""probe: a later migration that changes data"""\n'
-        "from alembic import op\n"
-        'revision = "9999"\n'
-        'down_revision = "0001"\n'
-        "branch_labels = None\n"
-        "depends_on = None\n\n\n"
-        "def upgrade():\n"
-        "    op.execute(\"UPDATE bug_reports SET title = title || ' (migriert)'\")\n\n\n"
-        "def downgrade():\n"
-        "    pass\n"
-    )
+    (scripts / "versions" / "9999_probe.py").write_text(PROBE.replace("@HEAD@", old_head))
     original = db.alembic_config
 
     def patched(url=None):  # type: ignore[no-untyped-def]
@@ -99,7 +106,7 @@ def test_old_backup_is_migrated_to_the_current_schema(
     with session_scope() as s:
         s.add(BugReport(title="Neu", description="nach dem Update"))
     plan = prepare_restore(old.path)
-    assert plan.manifest.schema_revision == "0001"
+    assert plan.manifest.schema_revision == old_head
     apply_restore(plan, confirmation="WIEDERHERSTELLEN")
     from sqlalchemy import select, text
 

@@ -22,7 +22,14 @@ from kms.backups.store import backups_dir
 from kms.db import session_scope
 from kms.models import KeyValue
 from kms.notices import RESTORE_KEY
-from tests.backups.helpers import db_snapshot, file_snapshot, make_data, rewrite, wipe
+from tests.backups.helpers import (
+    db_snapshot,
+    file_snapshot,
+    head_revision,
+    make_data,
+    rewrite,
+    wipe,
+)
 
 
 def leftovers() -> list[str]:
@@ -268,7 +275,7 @@ def test_manifest_is_valid_json_with_the_promised_fields(backup: Path) -> None:
 
     members = archive_members(backup)
     manifest = json.loads(members["manifest.json"])
-    assert manifest["schema_revision"] == "0001"
+    assert manifest["schema_revision"] == head_revision()
     assert manifest["audit_head"] is None
     assert {p["path"] for p in manifest["parts"]} == set(members) - {"manifest.json"}
     import hashlib

@@ -2,6 +2,7 @@
 
 from datetime import timedelta
 
+from kms.backups import FUNCTIONS as BACKUP_FUNCTIONS
 from kms.functions import AutomatismSpec
 from kms.registry import ModuleSpec, PageSpec
 
@@ -20,7 +21,12 @@ SPEC = ModuleSpec(
     contact_panel="kms.modules.documents.ui.panel",
     pages=(
         PageSpec(
-            "pages/dokumente.py", "Dokumente", ":material/description:", "dokumente", "Kunden"
+            "pages/dokumente.py",
+            "Dokumente",
+            ":material/description:",
+            "dokumente",
+            "Kunden",
+            functions=BACKUP_FUNCTIONS,  # ▶ Backup erzeugen / wiederherstellen / löschen
         ),
     ),
     automatisms=(
