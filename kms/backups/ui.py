@@ -220,12 +220,14 @@ def _create_dialog(ctx: Any) -> None:
         "Schlüssel und Passwörter aus dem Ordner secrets/."
     )
     encrypt = st.checkbox("Mit Passphrase verschlüsseln", key="backup_encrypt")
-    passphrase = repeat = ""
-    if encrypt:
-        passphrase = st.text_input("Passphrase", type="password", key="backup_pass")
-        repeat = st.text_input("Passphrase wiederholen", type="password", key="backup_pass2")
-        st.caption("Ohne die Passphrase lässt sich das Backup nicht wiederherstellen.")
-    if st.button("Backup starten", type="primary", key="backup_start"):
+    with st.form("backup_create_form", border=False):
+        passphrase = repeat = ""
+        if encrypt:
+            passphrase = st.text_input("Passphrase", type="password")
+            repeat = st.text_input("Passphrase wiederholen", type="password")
+            st.caption("Ohne die Passphrase lässt sich das Backup nicht wiederherstellen.")
+        submitted = st.form_submit_button("Backup starten", type="primary")
+    if submitted:
         if encrypt and (not passphrase or passphrase != repeat):
             st.error("Die Passphrase fehlt, oder die beiden Eingaben stimmen nicht überein.")
             return
@@ -235,8 +237,6 @@ def _create_dialog(ctx: Any) -> None:
             return backups.create_backup(passphrase=secret, progress=progress)
 
         if _start("create", "Backup erzeugen", action, ctx, on_done=_refresh_warning):
-            for key in ("backup_pass", "backup_pass2"):
-                st.session_state.pop(key, None)
             _close(CREATE.key)
             st.rerun()
 
