@@ -21,7 +21,7 @@ import zlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
-from typing import Any, BinaryIO
+from typing import IO, Any, BinaryIO
 
 from kms.backups.crypto import DecryptingReader, is_encrypted
 from kms.backups.errors import (
@@ -162,8 +162,8 @@ class ArchiveWriter:
 
     def abort(self) -> None:
         """Give up without writing the end of the archive (the temp file is deleted)."""
-        stream = self._tar.fileobj
-        self._tar.closed = True
+        stream: Any = self._tar.fileobj
+        self._tar.closed = True  # type: ignore[attr-defined]
         if stream is not None:
             stream.closed = True  # tarfile's _Stream would otherwise flush when collected
 
@@ -282,7 +282,7 @@ def _looks_truncated(exc: BaseException) -> bool:
 
 
 def _consume(
-    source: BinaryIO, name: str, size: int, extract_to: Path | None, progress: Progress | None
+    source: IO[bytes], name: str, size: int, extract_to: Path | None, progress: Progress | None
 ) -> dict[str, Any]:
     """Hash a member (and write it out, and count a table's rows) in one pass."""
     sha = hashlib.sha256()

@@ -111,8 +111,8 @@ def prune(plan: PrunePlan) -> int:
 def business_days(session: Session, now: datetime, days: int = 7) -> int:
     """On how many of the last `days` days (Berlin) business records were created or changed."""
     import_models()
-    tables = {
-        mapper.local_table
+    tables: set[sa.Table] = {
+        mapper.local_table  # type: ignore[misc]
         for mapper in Base.registry.mappers
         if getattr(mapper.class_, "__business_data__", False)
     }

@@ -371,7 +371,7 @@ def _set_read_only(on: bool, url: str | None = None) -> None:
         row = session.get(KeyValue, RESTORE_KEY)
         if on and row is None:
             session.add(KeyValue(key=RESTORE_KEY, value=True))
-        elif on:
+        elif on and row is not None:
             row.value = True
         elif row is not None:
             session.delete(row)
