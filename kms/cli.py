@@ -305,6 +305,158 @@ def cmd_serve(args: argparse.Namespace) -> int:
     return 0
 
 
+def _progress(phase: str, fraction: float) -> None:
+    """Progress on stderr (only on a terminal, so scripts' logs stay clean)."""
+    if sys.stderr.isatty():
+        sys.stderr.write(f"\r{phase}: {fraction * 100:5.1f} %\033[K")
+        if fraction >= 1:
+            sys.stderr.write("\n")
+        sys.stderr.flush()
+
+
+def _backup_passphrase(args: argparse.Namespace, path: object = None) -> str | None:
+    """The passphrase for a new (--encrypt) or an existing encrypted backup."""
+    from pathlib import Path
+
+    from kms.backups.crypto import is_encrypted
+
+    if path is not None:
+        with open(Path(str(path)), "rb") as fh:
+            if not is_encrypted(fh.read(8)):
+                return None
+    elif not args.encrypt:
+        return None
+    if args.passphrase_stdin:
+        return sys.stdin.readline().rstrip("\n")
+    first = getpass.getpass("Passphrase: ")
+    if path is None and first != getpass.getpass("Passphrase wiederholen: "):
+        raise KmsError("Die beiden Passphrasen stimmen nicht überein.")
+    return first
+
+
+def _backup_file(value: str) -> object:
+    from pathlib import Path
+
+    path = Path(value)
+    if not path.is_file():
+        raise KmsError(f"Die Datei „{value}“ gibt es nicht.")
+    return path
+
+
+def _backups(n: int) -> str:
+    return f"{n} Backup" if n == 1 else f"{n} Backups"
+
+
+def _size(n: int) -> str:
+    from kms.backups.store import format_size
+
+    return format_size(n)
+
+
+def cmd_backup_create(args: argparse.Namespace) -> int:
+    from kms.backups.service import create_backup
+
+    info = create_backup(passphrase=_backup_passphrase(args), progress=_progress)
+    _print(f"Backup erzeugt: {info.path} ({_size(info.size)}).")
+    return 0
+
+
+def cmd_backup_list(_args: argparse.Namespace) -> int:
+    from kms.backups.service import list_backups
+    from kms.notices import format_local
+
+    for b in list_backups():
+        lock = "\tverschlüsselt" if b.encrypted else ""
+        _print(f"{b.name}\t{format_local(b.created_at)}\t{b.kind_label}\t{_size(b.size)}{lock}")
+    return 0
+
+
+def cmd_backup_verify(args: argparse.Namespace) -> int:
+    from kms.backups.service import BackupError, verify_backup
+    from kms.notices import format_local
+
+    path = _backup_file(args.file)
+    try:
+        manifest = verify_backup(path, passphrase=_backup_passphrase(args, path))  # type: ignore[arg-type]
+    except BackupError as exc:
+        sys.stderr.write(f"Fehler: {exc.message}\n")
+        for problem in exc.problems:
+            sys.stderr.write(f"  - {problem}\n")
+        return 1
+    from datetime import datetime
+
+    created = format_local(datetime.fromisoformat(manifest.created_at))
+    files = sum(1 for p in manifest.parts if p["path"].startswith("data/"))
+    rows = sum(int(t["rows"]) for t in manifest.tables)
+    _print(
+        f"Backup in Ordnung: KMS {manifest.kms_version}, Schema {manifest.schema_revision}, "
+        f"erstellt {created}, {len(manifest.tables)} Tabellen mit {rows} Zeilen, {files} Dateien."
+    )
+    return 0
+
+
+def cmd_backup_restore(args: argparse.Namespace) -> int:
+    from kms.backups.service import CONFIRM_WORD, apply_restore, discard_plan, prepare_restore
+    from kms.notices import format_local
+
+    path = _backup_file(args.file)
+    plan = prepare_restore(
+        path,  # type: ignore[arg-type]
+        passphrase=_backup_passphrase(args, path),
+        progress=_progress,
+    )
+    try:
+        _print(f"Backup vom {format_local(plan.created_at)} Uhr ist geprüft und bereit.")
+        if plan.losses or plan.files_removed:
+            _print("Beim Wiederherstellen geht verloren, was seitdem gespeichert wurde:")
+            for loss in plan.losses:
+                _print(
+                    f"  {loss.label}: {loss.newer_rows} neuer als das Backup "
+                    f"(jetzt {loss.current_rows}, im Backup {loss.backup_rows})"
+                )
+            if plan.files_removed:
+                _print(f"  Dateien, die es im Backup nicht gibt: {len(plan.files_removed)}")
+        else:
+            _print("Seit dem Backup wurde nichts Neues gespeichert.")
+        confirmation = CONFIRM_WORD if args.yes else ""
+        if not args.yes:
+            if not sys.stdin.isatty():
+                raise KmsError("Ohne Terminal bitte mit --yes bestätigen.")
+            confirmation = input(f"Zum Wiederherstellen „{CONFIRM_WORD}“ eingeben: ")
+            if confirmation.strip() != CONFIRM_WORD:
+                _print("Abgebrochen; es wurde nichts geändert.")
+                return 1
+        result = apply_restore(plan, confirmation=confirmation, progress=_progress)
+    finally:
+        discard_plan(plan)
+    _print(f"Wiederhergestellt. Der vorherige Stand ist gesichert in {result.safety_backup.path}.")
+    return 0
+
+
+def cmd_backup_prune(args: argparse.Namespace) -> int:
+    from kms.backups.service import get_settings, list_backups, plan_prune, prune
+    from kms.notices import format_local
+    from kms.types import utcnow
+
+    with session_scope(write=False) as session:
+        settings = get_settings(session)
+    plan = plan_prune(list_backups(), settings, utcnow())
+    if not plan.delete:
+        _print(f"Nichts zu löschen; {_backups(len(plan.keep))} bleiben.")
+        return 0
+    _print(f"Gelöscht werden {_backups(len(plan.delete))} ({len(plan.keep)} bleiben):")
+    for b in plan.delete:
+        _print(f"  {b.name}\t{format_local(b.created_at)}\t{_size(b.size)}")
+    if not args.yes:
+        if not sys.stdin.isatty():
+            raise KmsError("Ohne Terminal bitte mit --yes bestätigen.")
+        if input("Löschen? [j/N] ").strip().lower() not in ("j", "ja", "y", "yes"):
+            _print("Abgebrochen; es wurde nichts gelöscht.")
+            return 1
+    _print(f"{_backups(prune(plan))} gelöscht.")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m kms", description="KMS command line")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -383,6 +535,20 @@ def build_parser() -> argparse.ArgumentParser:
     from kms.modules.invoices.cli import register as register_invoice_cli
 
     register_invoice_cli(sub, add)
+    backup = sub.add_parser("backup", help="backups").add_subparsers(dest="b_cmd", required=True)
+    p = add(backup, "create", cmd_backup_create, "create a backup of database and files")
+    p.add_argument("--encrypt", action="store_true", help="encrypt with a passphrase")
+    p.add_argument("--passphrase-stdin", action="store_true")
+    add(backup, "list", cmd_backup_list, "list backups")
+    p = add(backup, "verify", cmd_backup_verify, "check an archive without restoring it")
+    p.add_argument("file")
+    p.add_argument("--passphrase-stdin", action="store_true")
+    p = add(backup, "restore", cmd_backup_restore, "restore a backup (asks first)")
+    p.add_argument("file")
+    p.add_argument("--yes", action="store_true", help="do not ask for confirmation")
+    p.add_argument("--passphrase-stdin", action="store_true")
+    p = add(backup, "prune", cmd_backup_prune, "delete old backups (asks first)")
+    p.add_argument("--yes", action="store_true", help="do not ask for confirmation")
 
     p = add(sub, "demo", cmd_demo, "load fictitious demo data")
     p.add_argument("--force", action="store_true")

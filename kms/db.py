@@ -75,6 +75,15 @@ def dispose_engines() -> None:
         _migrated.clear()
 
 
+def dispose_engine(url: str) -> None:
+    """Close and forget the engine of one URL (a restore's temp database)."""
+    with _engines_lock:
+        engine = _engines.pop(url, None)
+        _migrated.discard(url)
+    if engine is not None:
+        engine.dispose()
+
+
 def session_factory(url: str | None = None, *, write: bool = True) -> sessionmaker[Session]:
     """A sessionmaker bound to the engine; write sessions begin IMMEDIATE on SQLite."""
     engine = get_engine(url)

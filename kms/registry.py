@@ -59,6 +59,7 @@ MODULE_PATHS = (
     "kms.modules.letters",
     "kms.modules.bugreports",
     "kms.modules.help",
+    "kms.backups",
 )
 
 

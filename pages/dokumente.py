@@ -2,6 +2,7 @@
 
 import streamlit as st
 
+from kms.backups import ui as backups_ui
 from kms.modules.documents import ui
 from kms.ui.page import PageContext, run_page
 
@@ -16,6 +17,8 @@ def render(ctx: PageContext) -> None:
         ui.document_detail(chosen, read_only=ctx.read_only)
     with st.expander("Einstellungen für Dokumente", icon=":material/tune:"):
         ui.settings_form()
+    st.divider()
+    backups_ui.render_functions(ctx)
 
 
 run_page("dokumente", render)

@@ -65,6 +65,14 @@ def _create_schema() -> tuple[str, str]:
     return schema, f"{POSTGRES_URL}{sep}options=-csearch_path%3D{schema}"
 
 
+def _fresh_postgres(monkeypatch: pytest.MonkeyPatch) -> str:
+    """Point KMS at a brand-new schema of its own (tests that move between databases)."""
+    schema, url = _create_schema()
+    monkeypatch.setenv("KMS_DATABASE_URL", url)
+    reset_config()
+    return schema
+
+
 def _drop_schema(schema: str) -> None:
     admin = create_engine(POSTGRES_URL or "")
     with admin.begin() as conn:

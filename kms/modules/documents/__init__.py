@@ -2,6 +2,7 @@
 
 from datetime import timedelta
 
+from kms.backups import FUNCTIONS as BACKUP_FUNCTIONS
 from kms.functions import AutomatismSpec
 from kms.registry import ModuleSpec, PageSpec
 
@@ -22,7 +23,12 @@ SPEC = ModuleSpec(
     contact_export="kms.modules.documents.service.export_for_contact",
     pages=(
         PageSpec(
-            "pages/dokumente.py", "Dokumente", ":material/description:", "dokumente", "Kunden"
+            "pages/dokumente.py",
+            "Dokumente",
+            ":material/description:",
+            "dokumente",
+            "Kunden",
+            functions=BACKUP_FUNCTIONS,  # ▶ Backup erzeugen / wiederherstellen / löschen
         ),
     ),
     automatisms=(

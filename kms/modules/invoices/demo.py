@@ -108,8 +108,9 @@ def load(session: Session) -> str:
         return "Rechnungen (bereits vorhanden)"
     orgs = [_organisation(session, values) for values in ORGANISATIONS]
     firm, builder, dutch, city = orgs
-    max_ = _person(session, "max@example.org") or firm
-    lena = _person(session, "lena.schmidt@example.org") or firm
+    # Private customers with their own address (persons of an organisation are billed there).
+    max_ = _person(session, "juergen.mueller@example.org") or firm
+    lena = _person(session, "anna@example.org") or firm
     today = service.today()
     count = 0
 

@@ -1,0 +1,71 @@
+"""Backups: ▶ Backup erzeugen / wiederherstellen / Alte Backups löschen, ⊕ reminders.
+
+The ▶ functions belong to the Dokumente page (module Kunden): its PageSpec lists
+`FUNCTIONS` and its script calls `kms.backups.ui.render_functions(ctx)`.
+"""
+
+from datetime import timedelta
+
+from kms.functions import AutomatismSpec, FunctionSpec
+from kms.registry import ModuleSpec
+
+
+def _watch(session, now):  # type: ignore[no-untyped-def]
+    from kms.backups.automatisms import watch
+
+    return watch(session, now)
+
+
+def _daily(session, now):  # type: ignore[no-untyped-def]
+    from kms.backups.automatisms import daily
+
+    return daily(session, now)
+
+
+CREATE = FunctionSpec(
+    key="backup_create",
+    label="Backup erzeugen",
+    page="dokumente",
+    description="Sichert Datenbank und alle gespeicherten Dateien in ein Archiv mit "
+    "Prüfsummen, auf Wunsch mit Passphrase verschlüsselt.",
+)
+RESTORE = FunctionSpec(
+    key="backup_restore",
+    label="Backup wiederherstellen",
+    page="dokumente",
+    description="Prüft ein Backup, zeigt, was verloren ginge, sichert den jetzigen Stand und "
+    "ersetzt dann alle Daten durch die des Backups.",
+)
+PRUNE = FunctionSpec(
+    key="backup_prune",
+    label="Alte Backups löschen",
+    page="dokumente",
+    description="Löscht alte Backups und behält je Tag der letzten 7 Tage und je Woche der "
+    "letzten 4 Wochen das neueste (einstellbar) sowie immer das neueste Backup.",
+)
+FUNCTIONS = (CREATE, RESTORE, PRUNE)
+
+SPEC = ModuleSpec(
+    key="backups",
+    title="Backups",
+    routes="kms.backups.routes.routes",
+    automatisms=(
+        AutomatismSpec(
+            key="backup_watch",
+            label="An Backups erinnern",
+            description="Warnt im Hinweisbanner, wenn das neueste Backup älter als 7 Tage ist "
+            "(älter als 1 Tag, wenn an 3 der letzten 7 Tage Geschäftsdaten gespeichert wurden).",
+            interval=timedelta(hours=1),
+            run=_watch,
+            runs_in_maintenance=True,
+        ),
+        AutomatismSpec(
+            key="backup_daily",
+            label="Tägliches Backup",
+            description="Erzeugt einmal am Tag ein Backup und löscht danach alte Backups nach "
+            "den Aufbewahrungsregeln (abschaltbar unter Dokumente → Backups).",
+            interval=timedelta(hours=1),
+            run=_daily,
+        ),
+    ),
+)

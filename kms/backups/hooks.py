@@ -1,0 +1,112 @@
+"""Extension points other modules register with: monotonic counters and the audit log.
+
+Both are plain lists so that a module registers at import time, e.g. in its package's
+``__init__``::
+
+    from kms.backups.hooks import MonotonicCounter, register_counter
+    register_counter(MonotonicCounter("invoices", read=_read_numbers, write=_write_numbers))
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from sqlalchemy.orm import Session
+
+
+@dataclass(frozen=True)
+class MonotonicCounter:
+    """Counters that must never go backwards across a restore (e.g. invoice numbers).
+
+    `read(session)` returns {counter name: last issued value}; after a restore KMS calls
+    `write(session, merged)` with max(value before the restore, value in the backup) for
+    every name, so a number already sent to a customer is never issued twice.
+    """
+
+    name: str
+    read: Callable[[Session], dict[str, int]] = field(compare=False)
+    write: Callable[[Session, dict[str, int]], None] = field(compare=False)
+
+
+class AuditProvider(Protocol):
+    """The append-only, hash-chained audit log (registered by the audit module)."""
+
+    def head(self, session: Session) -> str | None:
+        """The hash of the newest audit entry (None for an empty log)."""
+
+    def record(self, session: Session, event: str, details: dict[str, Any]) -> None:
+        """Append one entry."""
+
+
+COUNTERS: list[MonotonicCounter] = []
+AUDIT: list[AuditProvider] = []
+
+
+def register_counter(counter: MonotonicCounter) -> None:
+    """Register (or replace, by name) a monotonic counter provider."""
+    COUNTERS[:] = [c for c in COUNTERS if c.name != counter.name]
+    COUNTERS.append(counter)
+
+
+def register_audit(provider: AuditProvider) -> None:
+    """Register the audit log; there is at most one."""
+    AUDIT[:] = [provider]
+
+
+def read_counters(session: Session) -> dict[str, dict[str, int]]:
+    """Every provider's counters: {provider name: {counter: value}}."""
+    return {c.name: dict(c.read(session)) for c in COUNTERS}
+
+
+def merge_counters(session: Session, before: dict[str, dict[str, int]]) -> dict[str, int]:
+    """Raise every counter to max(before, now); returns the counters that were raised."""
+    raised: dict[str, int] = {}
+    for counter in COUNTERS:
+        old = before.get(counter.name, {})
+        now = dict(counter.read(session))
+        merged = {k: max(old.get(k, v), v) for k, v in now.items()}
+        merged.update({k: v for k, v in old.items() if k not in merged})
+        changed = {k: v for k, v in merged.items() if now.get(k) != v}
+        if changed:
+            counter.write(session, merged)
+            raised.update({f"{counter.name}.{k}": v for k, v in changed.items()})
+    return raised
+
+
+def audit_head(session: Session) -> str | None:
+    """The audit chain's head, or None while no audit module is registered."""
+    return AUDIT[0].head(session) if AUDIT else None
+
+
+def audit_record(session: Session, event: str, details: dict[str, Any]) -> bool:
+    """Write to the audit log if one is registered; False otherwise."""
+    if not AUDIT:
+        return False
+    AUDIT[0].record(session, event, details)
+    return True
+
+
+class _KmsAuditLog:
+    """Adapter from the backups module's AuditProvider protocol to kms.audit."""
+
+    def head(self, session: Session) -> str | None:
+        from kms.audit import GENESIS, head
+
+        value = head(session)
+        return None if value == GENESIS else value
+
+    def record(self, session: Session, event: str, details: dict[str, Any]) -> None:
+        from kms.audit import record
+
+        record(
+            session,
+            entity="backup",
+            entity_id=str(details.get("source") or details.get("file") or ""),
+            action=event,
+            **details,
+        )
+
+
+register_audit(_KmsAuditLog())

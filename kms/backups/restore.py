@@ -1,0 +1,519 @@
+"""Backup wiederherstellen: check everything first, then replace data in one step.
+
+prepare_restore() reads and checks the whole archive and builds the restored database
+beside the live one (a temp SQLite file, or a temp PostgreSQL schema): Alembic creates the
+schema at the backup's revision, the rows go in, and Alembic upgrades it to head. Nothing
+live is touched, so a refused archive changes nothing. apply_restore() then takes a
+safety backup, switches KMS to read-only, swaps the stored files by renames and the
+database in one transaction (SQLite: the sqlite3 backup API into the live file;
+PostgreSQL: TRUNCATE + INSERT … SELECT + sequence reset), and undoes the file swap if the
+database step fails.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import sqlite3
+import uuid
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import make_url
+
+import kms
+from kms.backups import hooks
+from kms.backups.archive import (
+    DATA_PREFIX,
+    EXCLUDED_TOP,
+    Manifest,
+    is_temp_name,
+    read_archive,
+)
+from kms.backups.archive import data_files as live_data_files
+from kms.backups.create import create_locked, sqlite_path
+from kms.backups.errors import BackupError, disk_errors
+from kms.backups.rows import load_tables
+from kms.backups.store import (
+    RESTORE_PREFIX,
+    BackupInfo,
+    ProgressCallback,
+    Tracker,
+    backups_dir,
+    exclusive,
+    remove,
+)
+from kms.config import ensure_dirs, get_config
+from kms.db import (
+    alembic_config,
+    dispose_engine,
+    dispose_engines,
+    ensure_migrated,
+    get_engine,
+    session_scope,
+)
+from kms.models import Base, KeyValue
+from kms.notices import RESTORE_KEY, SKIP_GUARD
+from kms.registry import import_models
+
+log = logging.getLogger(__name__)
+
+CONFIRM_WORD = "WIEDERHERSTELLEN"
+# Tables the loss report names in words; others appear under their technical name.
+TABLE_LABELS = {
+    "contacts": "Kontakte (Personen und Organisationen)",
+    "invoices": "Rechnungen",
+    "documents": "Dokumente",
+    "bookings": "Buchungen",
+    "ledger_entries": "Buchungen",
+    "letters": "Schreiben",
+    "users": "Benutzer",
+    "bug_reports": "Fehlermeldungen",
+    "notices": "Hinweise",
+    "company_profile": "Firmendaten",
+    "tax_regimes": "Besteuerung",
+    "tags": "Schlagwörter",
+}
+# Technical logs and schedules: not worth a line in "what would be lost".
+QUIET_TABLES = {"login_attempts", "function_runs", "error_log", "automatism_state", "key_values"}
+
+
+def parse_version(value: str) -> tuple[int, ...]:
+    """ "1.2.3" → (1, 2, 3); anything else is refused."""
+    try:
+        parts = tuple(int(p) for p in str(value).split("."))
+    except ValueError:
+        parts = ()
+    if not parts or len(parts) > 4 or any(p < 0 for p in parts):
+        raise BackupError(
+            f"Das Inhaltsverzeichnis nennt eine ungültige KMS-Version „{value}“; das Backup "
+            "ist beschädigt oder stammt nicht von KMS."
+        )
+    return parts
+
+
+def check_compatible(manifest: Manifest) -> datetime:
+    """Refuse backups from a newer KMS or an unknown schema; return the creation time."""
+    if parse_version(manifest.kms_version) > parse_version(kms.__version__):
+        raise BackupError(
+            f"Das Backup stammt von KMS {manifest.kms_version}, diese Installation ist "
+            f"KMS {kms.__version__}. Bitte aktualisieren Sie zuerst KMS, dann stellen Sie das "
+            "Backup wieder her."
+        )
+    from alembic.script import ScriptDirectory
+
+    script = ScriptDirectory.from_config(alembic_config())
+    known = {rev.revision for rev in script.walk_revisions()}
+    if manifest.schema_revision not in known:
+        raise BackupError(
+            f"Das Backup hat die Datenbank-Revision „{manifest.schema_revision}“, die diese "
+            "KMS-Installation nicht kennt (neuere oder fremde Version). Es wird nicht "
+            "wiederhergestellt."
+        )
+    try:
+        created = datetime.fromisoformat(manifest.created_at)
+    except (TypeError, ValueError) as exc:
+        raise BackupError("Das Inhaltsverzeichnis nennt keine gültige Erstellungszeit.") from exc
+    if created.tzinfo is None:
+        raise BackupError("Das Inhaltsverzeichnis nennt keine gültige Erstellungszeit.")
+    return created.astimezone(UTC)
+
+
+@dataclass(frozen=True)
+class Loss:
+    """What restoring would take away from one table."""
+
+    table: str
+    label: str
+    current_rows: int
+    backup_rows: int
+    newer_rows: int
+
+
+@dataclass
+class RestorePlan:
+    """A checked archive with its restored database ready beside the live one."""
+
+    source: Path
+    manifest: Manifest
+    created_at: datetime
+    encrypted: bool
+    work: Path
+    temp_url: str
+    temp_schema: str | None
+    losses: list[Loss] = field(default_factory=list)
+    files_removed: list[str] = field(default_factory=list)
+    backup_files: int = 0
+
+    @property
+    def data_dir(self) -> Path:
+        return self.work / "archive" / DATA_PREFIX.rstrip("/")
+
+    @property
+    def table_parts(self) -> dict[str, Path]:
+        base = self.work / "archive"
+        return {t["name"]: base / t["part"] for t in self.manifest.tables}
+
+
+@dataclass(frozen=True)
+class RestoreResult:
+    """What apply_restore() did."""
+
+    safety_backup: BackupInfo
+    counters_raised: dict[str, int]
+    created_at: datetime
+
+
+def verify_backup(
+    path: Path, *, passphrase: str | None = None, progress: ProgressCallback = None
+) -> Manifest:
+    """Check an archive without restoring it; raises BackupError saying what is wrong."""
+    tracker = Tracker(progress)
+    tracker.set_phase("Backup prüfen", total=path.stat().st_size)
+    result = read_archive(path, passphrase=passphrase, progress=tracker.advance)
+    check_compatible(result.manifest)
+    return result.manifest
+
+
+def prepare_restore(
+    path: Path, *, passphrase: str | None = None, progress: ProgressCallback = None
+) -> RestorePlan:
+    """Read, check and stage a backup; returns the plan with what would be lost."""
+    with exclusive():
+        return _prepare_locked(path, passphrase=passphrase, progress=progress)
+
+
+def _prepare_locked(
+    path: Path, *, passphrase: str | None, progress: ProgressCallback
+) -> RestorePlan:
+    ensure_migrated()
+    import_models()
+    tracker = Tracker(progress)
+    work = backups_dir() / f"{RESTORE_PREFIX}{uuid.uuid4().hex}"
+    plan: RestorePlan | None = None
+    try:
+        with disk_errors("Backup wiederherstellen"):
+            work.mkdir()
+            tracker.set_phase("Backup prüfen und entpacken", total=path.stat().st_size)
+            result = read_archive(
+                path, passphrase=passphrase, extract_to=work / "archive", progress=tracker.advance
+            )
+            created_at = check_compatible(result.manifest)
+            temp_url, temp_schema = _temp_database(work)
+            plan = RestorePlan(
+                source=path,
+                manifest=result.manifest,
+                created_at=created_at,
+                encrypted=result.encrypted,
+                work=work,
+                temp_url=temp_url,
+                temp_schema=temp_schema,
+            )
+            total_rows = sum(int(t["rows"]) for t in result.manifest.tables)
+            tracker.set_phase("Datenbank aufbauen", total=total_rows)
+            _build_database(plan, tracker)
+            tracker.set_phase("Unterschiede ermitteln", total=1)
+            _report_losses(plan)
+            tracker.advance(1)
+        return plan
+    except BaseException:
+        if plan is not None:
+            discard_plan(plan)
+        else:
+            remove(work)
+        raise
+
+
+def _temp_database(work: Path) -> tuple[str, str | None]:
+    """A URL for the restored database: a temp file (SQLite) or a temp schema (PostgreSQL)."""
+    live = make_url(get_config().database_url)
+    if live.get_backend_name() == "sqlite":
+        return f"sqlite:///{work / 'restore.sqlite3'}", None
+    schema = f"kms_restore_{uuid.uuid4().hex[:12]}"
+    with get_engine().begin() as conn:
+        conn.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
+    options = [o for o in live.query.get("options", "").split() if "search_path" not in o]  # type: ignore[union-attr]
+    options.append(f"-csearch_path={schema}")
+    url = live.update_query_dict({"options": " ".join(options)})
+    return url.render_as_string(hide_password=False), schema
+
+
+def _build_database(plan: RestorePlan, tracker: Tracker) -> None:
+    """Schema at the backup's revision, its rows, then every later migration."""
+    from alembic import command
+
+    cfg = alembic_config(plan.temp_url)
+    command.upgrade(cfg, plan.manifest.schema_revision)
+    engine = get_engine(plan.temp_url)
+    metadata = sa.MetaData()
+    metadata.reflect(engine)
+    metadata.remove(metadata.tables["alembic_version"])
+    with engine.begin() as conn:
+        counts = load_tables(conn, metadata, plan.table_parts, progress=tracker.advance)
+    wrong = [
+        f"{t['name']}: {counts.get(t['name'], 0)} statt {t['rows']}"
+        for t in plan.manifest.tables
+        if counts.get(t["name"], 0) != t["rows"]
+    ]
+    if wrong:
+        raise BackupError("Nicht alle Zeilen ließen sich einlesen: " + "; ".join(wrong))
+    command.upgrade(cfg, "head")
+
+
+def _timestamp_columns(table: sa.Table) -> list[sa.Column[Any]]:
+    return [table.c[n] for n in ("created_at", "updated_at") if n in table.c]
+
+
+def _report_losses(plan: RestorePlan) -> None:
+    """Rows per table newer than the backup, and files that would disappear."""
+    temp = get_engine(plan.temp_url)
+    lost: list[Loss] = []
+    with session_scope(write=False) as live, temp.connect() as restored:
+        for table in Base.metadata.sorted_tables:
+            if table.name in QUIET_TABLES:
+                continue
+            current = live.scalar(sa.select(sa.func.count()).select_from(table)) or 0
+            backup = restored.scalar(sa.select(sa.func.count()).select_from(table)) or 0
+            stamps = _timestamp_columns(table)
+            newer = 0
+            if stamps:
+                newer = (
+                    live.scalar(
+                        sa.select(sa.func.count())
+                        .select_from(table)
+                        .where(sa.or_(*[c > plan.created_at for c in stamps]))
+                    )
+                    or 0
+                )
+            if newer or current > backup:
+                label = TABLE_LABELS.get(table.name, table.name)
+                lost.append(Loss(table.name, label, current, backup, newer))
+    plan.losses = lost
+    in_backup = {p["path"][len(DATA_PREFIX) :] for p in plan.manifest.parts}
+    in_backup.discard("")
+    plan.backup_files = sum(1 for p in plan.manifest.parts if p["path"].startswith(DATA_PREFIX))
+    config = get_config()
+    db_file = sqlite_path(config.database_url)
+    plan.files_removed = [
+        rel
+        for rel, _path in live_data_files(config.data_dir, {db_file} if db_file else set())
+        if rel not in in_backup
+    ]
+
+
+def discard_plan(plan: RestorePlan) -> None:
+    """Throw away a prepared restore (cancelled, failed or done)."""
+    dispose_engine(plan.temp_url)
+    if plan.temp_schema:
+        try:
+            with get_engine().begin() as conn:
+                conn.execute(sa.text(f'DROP SCHEMA IF EXISTS "{plan.temp_schema}" CASCADE'))
+        except sa.exc.SQLAlchemyError:
+            log.exception("could not drop restore schema %s", plan.temp_schema)
+    remove(plan.work)
+
+
+def apply_restore(
+    plan: RestorePlan,
+    *,
+    confirmation: str,
+    username: str | None = None,
+    progress: ProgressCallback = None,
+) -> RestoreResult:
+    """Replace the instance's data with the prepared backup (after a safety backup)."""
+    if (confirmation or "").strip() != CONFIRM_WORD:
+        raise BackupError(f"Zur Bestätigung bitte genau „{CONFIRM_WORD}“ eingeben.")
+    if not plan.work.is_dir():
+        raise BackupError(
+            "Die vorbereitete Wiederherstellung gibt es nicht mehr; bitte neu starten."
+        )
+    tracker = Tracker(progress)
+    with exclusive():
+        try:
+            result = _apply_locked(plan, tracker)
+        except BaseException as exc:
+            message = getattr(exc, "message", None) or f"Fehler: {exc!r}"
+            _log(username, "fehler", f"Wiederherstellung abgebrochen, nichts geändert. {message}")
+            raise
+        finally:
+            discard_plan(plan)
+    when = result.created_at.isoformat(timespec="seconds")
+    _log(
+        username,
+        "ok",
+        f"Backup vom {when} wiederhergestellt ({plan.source.name}); Sicherung davor: "
+        f"{result.safety_backup.name}.",
+        audit={"source": plan.source.name, "backup_created_at": when},
+    )
+    return result
+
+
+def _log(
+    username: str | None, status: str, message: str, audit: dict[str, Any] | None = None
+) -> None:
+    """The restore in the audit log (if one is registered) and in the function log."""
+    from kms.functions import log_function_run
+
+    if audit is not None:
+        with session_scope() as session:
+            session.info[SKIP_GUARD] = True
+            hooks.audit_record(session, "backup.restore", {**audit, "user": username})
+    log_function_run("backup_restore", username, status, message)
+
+
+def _set_read_only(on: bool, url: str | None = None) -> None:
+    """Switch every session to read-only (the banner and write guard honour the flag)."""
+    with session_scope(url) as session:
+        session.info[SKIP_GUARD] = True
+        row = session.get(KeyValue, RESTORE_KEY)
+        if on and row is None:
+            session.add(KeyValue(key=RESTORE_KEY, value=True))
+        elif on and row is not None:
+            row.value = True
+        elif row is not None:
+            session.delete(row)
+
+
+def _apply_locked(plan: RestorePlan, tracker: Tracker) -> RestoreResult:
+    config = get_config()
+    tracker.set_phase("Schreibschutz einschalten", total=1)
+    _set_read_only(True)
+    swapped = False
+    try:
+
+        def safety_progress(phase: str, fraction: float) -> None:
+            if tracker.callback is not None:
+                tracker.callback(f"Sicherung des jetzigen Stands: {phase}", fraction)
+
+        safety = create_locked(kind="safety", progress=safety_progress)
+        with session_scope(write=False) as session:
+            before = hooks.read_counters(session)
+        # The restored database arrives read-only too, until counters are merged.
+        _set_read_only(True, plan.temp_url)
+        dispose_engine(plan.temp_url)
+        tracker.set_phase("Daten ersetzen", total=1)
+        with disk_errors("Backup wiederherstellen"):
+            undo = _swap_files(config.data_dir, plan)
+            try:
+                _swap_database(plan)
+            except BaseException:
+                undo()
+                raise
+        swapped = True
+    finally:
+        if not swapped:
+            dispose_engines()
+            _set_read_only(False)
+    dispose_engines()
+    try:
+        with session_scope() as session:
+            session.info[SKIP_GUARD] = True
+            raised = hooks.merge_counters(session, before)
+    finally:
+        _set_read_only(False)
+        ensure_dirs(config)
+        remove(plan.work / "old")
+    tracker.set_phase("fertig", total=1)
+    tracker.advance(1)
+    return RestoreResult(safety, raised, plan.created_at)
+
+
+def _swap_files(data_dir: Path, plan: RestorePlan):  # type: ignore[no-untyped-def]
+    """Move the stored files aside and the restored ones in; returns an undo function."""
+    old = plan.work / "old"
+    old.mkdir(exist_ok=True)
+    db_file = sqlite_path(get_config().database_url)
+    moved_out: list[str] = []
+    moved_in: list[str] = []
+
+    def undo() -> None:
+        for name in reversed(moved_in):
+            os.rename(data_dir / name, plan.data_dir / name)
+        for name in reversed(moved_out):
+            os.rename(old / name, data_dir / name)
+
+    try:
+        for entry in sorted(data_dir.iterdir()):
+            if (
+                entry.name in EXCLUDED_TOP
+                or is_temp_name(entry.name)
+                or entry.is_symlink()
+                or (db_file is not None and entry.resolve() == db_file)
+            ):
+                continue
+            os.rename(entry, old / entry.name)
+            moved_out.append(entry.name)
+        if plan.data_dir.is_dir():
+            for entry in sorted(plan.data_dir.iterdir()):
+                os.rename(entry, data_dir / entry.name)
+                moved_in.append(entry.name)
+    except BaseException:
+        undo()
+        raise
+    return undo
+
+
+def _swap_database(plan: RestorePlan) -> None:
+    """Replace the live database's content with the restored one, all or nothing."""
+    dispose_engines()
+    live_url = get_config().database_url
+    live_file = sqlite_path(live_url)
+    if live_file is not None:
+        _swap_sqlite(Path(make_url(plan.temp_url).database or ""), live_file)
+    else:
+        _swap_postgres(plan, live_url)
+
+
+def _swap_sqlite(source: Path, live: Path) -> None:
+    """sqlite3's online backup API copies the restored file into the live one atomically."""
+    src = sqlite3.connect(source)
+    dst = sqlite3.connect(live, timeout=30)
+    try:
+        sizes = [c.execute("PRAGMA page_size").fetchone()[0] for c in (src, dst)]
+        if sizes[0] != sizes[1]:
+            raise BackupError(
+                "Die wiederhergestellte Datenbank hat eine andere Seitengröße als die laufende; "
+                "bitte KMS anhalten und das Backup mit `python -m kms backup restore` einspielen."
+            )
+        src.backup(dst)
+    finally:
+        src.close()
+        dst.close()
+
+
+def _swap_postgres(plan: RestorePlan, live_url: str) -> None:
+    """One transaction: empty every table, copy from the restored schema, reset sequences."""
+    engine = get_engine(live_url)
+    temp = sa.MetaData()
+    temp.reflect(get_engine(plan.temp_url))
+    dispose_engine(plan.temp_url)
+    quote = engine.dialect.identifier_preparer.quote
+    schema = quote(plan.temp_schema or "")
+    tables = [t for t in Base.metadata.sorted_tables]
+    with engine.begin() as conn:
+        conn.execute(sa.text("SET LOCAL lock_timeout = '60s'"))
+        conn.execute(sa.text("TRUNCATE " + ", ".join(quote(t.name) for t in tables)))
+        for table in tables:
+            source = temp.tables.get(table.name)
+            if source is None:
+                continue
+            cols = ", ".join(quote(c.name) for c in table.columns if c.name in source.c)
+            conn.execute(
+                sa.text(
+                    f"INSERT INTO {quote(table.name)} ({cols}) "  # noqa: S608 - quoted identifiers
+                    f"SELECT {cols} FROM {schema}.{quote(table.name)}"
+                )
+            )
+            for col in table.primary_key.columns:
+                if isinstance(col.type, sa.Integer):
+                    conn.execute(
+                        sa.text(
+                            "SELECT setval(seq, COALESCE((SELECT MAX("  # noqa: S608
+                            f"{quote(col.name)}) FROM {quote(table.name)}), 0) + 1, false) "
+                            "FROM pg_get_serial_sequence(:t, :c) AS seq WHERE seq IS NOT NULL"
+                        ),
+                        {"t": quote(table.name), "c": col.name},
+                    )

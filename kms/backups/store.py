@@ -1,0 +1,179 @@
+"""Where backups live, what their names say, and the one-at-a-time lock."""
+
+from __future__ import annotations
+
+import fcntl
+import os
+import re
+import shutil
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+from kms.backups.errors import BUSY, BackupError
+from kms.config import get_config
+
+KINDS = {"manual": "von Hand", "auto": "automatisch", "safety": "Sicherung vor Wiederherstellung"}
+NAME_RE = re.compile(
+    r"^kms-backup-(?P<ts>\d{8}T\d{6})Z-(?P<kind>manual|auto|safety)(?:-(?P<n>\d{1,4}))?"
+    r"\.tar(?P<enc>\.enc)?$"
+)
+TMP_PREFIX = ".kms-tmp-"
+ProgressCallback = Callable[[str, float], None] | None
+RESTORE_PREFIX = ".kms-restore-"
+
+
+def backups_dir() -> Path:
+    """data/backups: outside files/, never inside a backup."""
+    path = get_config().data_dir / "backups"
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+@dataclass(frozen=True)
+class BackupInfo:
+    """One backup archive on disk; its name carries time, kind and encryption."""
+
+    path: Path
+    created_at: datetime
+    kind: str
+    encrypted: bool
+    size: int
+
+    @property
+    def name(self) -> str:
+        return self.path.name
+
+    @property
+    def kind_label(self) -> str:
+        return KINDS[self.kind]
+
+
+def parse_name(path: Path) -> BackupInfo | None:
+    """The BackupInfo of a file named like a backup, else None."""
+    match = NAME_RE.match(path.name)
+    if match is None:
+        return None
+    try:
+        created = datetime.strptime(match["ts"], "%Y%m%dT%H%M%S").replace(tzinfo=UTC)
+        size = path.stat().st_size
+    except (ValueError, OSError):
+        return None
+    return BackupInfo(path, created, match["kind"], bool(match["enc"]), size)
+
+
+def list_backups(directory: Path | None = None) -> list[BackupInfo]:
+    """Every backup, newest first."""
+    directory = directory or backups_dir()
+    found = [parse_name(p) for p in directory.iterdir() if p.is_file()]
+    return sorted((b for b in found if b), key=lambda b: (b.created_at, b.name), reverse=True)
+
+
+def find_backup(name: str) -> BackupInfo:
+    """A backup by file name (names only; a path never escapes the backups dir)."""
+    info = parse_name(backups_dir() / name) if NAME_RE.match(name or "") else None
+    if info is None:
+        raise BackupError(f"Ein Backup „{name}“ gibt es nicht.")
+    return info
+
+
+def new_name(created_at: datetime, kind: str, encrypted: bool) -> Path:
+    """A free file name for a new backup (a suffix when two fall into one second)."""
+    stamp = created_at.astimezone(UTC).strftime("%Y%m%dT%H%M%S")
+    ext = ".tar.enc" if encrypted else ".tar"
+    directory = backups_dir()
+    for n in range(1, 10000):
+        suffix = "" if n == 1 else f"-{n}"
+        path = directory / f"kms-backup-{stamp}Z-{kind}{suffix}{ext}"
+        if not any(directory.glob(f"kms-backup-{stamp}Z-{kind}{suffix}.tar*")):
+            return path
+    raise BackupError("Zu viele Backups in derselben Sekunde.")  # pragma: no cover
+
+
+def publish(tmp: Path, final: Path) -> None:
+    """Make a finished, fsynced archive visible under its final name, never overwriting."""
+    os.link(tmp, final)  # fails if `final` exists, unlike rename
+    tmp.unlink()
+    fd = os.open(final.parent, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+@contextmanager
+def exclusive() -> Iterator[None]:
+    """One backup or restore at a time, across threads and processes (flock)."""
+    lock_path = backups_dir() / ".lock"
+    with open(lock_path, "a") as fh:
+        try:
+            fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError as exc:
+            raise BackupError(BUSY) from exc
+        try:
+            _clean_leftovers()
+            yield
+        finally:
+            fcntl.flock(fh, fcntl.LOCK_UN)
+
+
+def _clean_leftovers(max_restore_age: float = 86400) -> None:
+    """Remove what an interrupted run left (temp archives, stale restore staging)."""
+    now = time.time()
+    for path in backups_dir().iterdir():
+        stale_restore = (
+            path.name.startswith(RESTORE_PREFIX) and now - path.stat().st_mtime > max_restore_age
+        )
+        if path.name.startswith(TMP_PREFIX) or stale_restore:
+            remove(path)
+
+
+def remove(path: Path) -> None:
+    """Delete a file or directory tree; missing is fine."""
+    if path.is_dir() and not path.is_symlink():
+        shutil.rmtree(path, ignore_errors=True)
+    else:
+        path.unlink(missing_ok=True)
+
+
+class Tracker:
+    """Turns byte counts into a progress fraction for a callback(phase, fraction)."""
+
+    def __init__(self, callback: ProgressCallback, total: int = 0) -> None:
+        self.callback = callback
+        self.total = max(total, 1)
+        self.done = 0
+        self.phase = ""
+
+    def set_phase(self, phase: str, total: int | None = None) -> None:
+        self.phase = phase
+        if total is not None:
+            self.total, self.done = max(total, 1), 0
+        self._emit()
+
+    def advance(self, n: int) -> None:
+        self.done += n
+        self._emit()
+
+    def _emit(self) -> None:
+        if self.callback is not None:
+            self.callback(self.phase, min(1.0, self.done / self.total))
+
+
+def format_size(n: int) -> str:
+    """1.536 → "1,5 KB": sizes as a German reader expects them (decimal units)."""
+    from decimal import Decimal
+
+    from kms.formatting import format_number
+
+    if n < 1000:
+        return f"{n} Byte"
+    value = Decimal(n)
+    for unit in ("KB", "MB", "GB", "TB"):
+        value /= 1000
+        if value < 1000 or unit == "TB":
+            return f"{format_number(value, 1)} {unit}"
+    raise AssertionError("unreachable")  # pragma: no cover

@@ -1,0 +1,251 @@
+"""The download route, the command line and the Dokumente section drive the same service."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from pathlib import Path
+from typing import Any
+
+import jwt
+import pytest
+
+from kms import auth
+from kms.backups.routes import download, download_url
+from kms.backups.service import create_backup, list_backups
+from kms.backups.worker import WORKER
+from kms.cli import main
+from kms.db import session_scope
+from tests.backups.helpers import PASSWORD, db_snapshot, make_data, rewrite, wipe
+
+
+def call(path: str, cookie: str | None, method: str = "GET") -> tuple[int, dict[str, str], bytes]:
+    """Run the download route as Starlette would, collecting status, headers and body."""
+    from starlette.requests import Request
+
+    headers = [(b"cookie", f"{auth.COOKIE_NAME}={cookie}".encode())] if cookie else []
+    name = path.rsplit("/", 1)[-1]
+    scope = {
+        "type": "http",
+        "method": method,
+        "path": path,
+        "headers": headers,
+        "query_string": b"",
+        "path_params": {"name": name},
+    }
+    sent: list[dict[str, Any]] = []
+
+    requested: list[bool] = []
+
+    async def receive() -> dict[str, Any]:
+        if requested:  # the client stays connected until the response is complete
+            await asyncio.Event().wait()
+        requested.append(True)
+        return {"type": "http.request", "body": b"", "more_body": False}
+
+    async def send(message: dict[str, Any]) -> None:
+        sent.append(message)
+
+    async def run() -> None:
+        response = await download(Request(scope, receive))
+        await response(scope, receive, send)
+
+    asyncio.run(run())
+    start = sent[0]
+    body = b"".join(m.get("body", b"") for m in sent[1:])
+    return start["status"], {k.decode(): v.decode() for k, v in start["headers"]}, body
+
+
+def cookie_for(username: str) -> str:
+    """A cookie as streamlit-authenticator issues it now (exp = issue time + expiry)."""
+    exp = time.time() + auth.COOKIE_EXPIRY_DAYS * 86400
+    return jwt.encode({"username": username, "exp_date": exp}, auth.cookie_key(), "HS256")
+
+
+def test_download_needs_a_valid_login_cookie(db_url: str) -> None:
+    """Without, with a forged or a revoked cookie: 401; logged in: the file, streamed."""
+    make_data()
+    backup = create_backup()
+    url = download_url(backup.name)
+    assert call(url, None)[0] == 401
+    forged = jwt.encode({"username": "erika", "exp_date": time.time() + 99}, "x" * 40, "HS256")
+    assert call(url, forged)[0] == 401
+    assert call(url, cookie_for("niemand"))[0] == 401
+    issued = cookie_for("erika")
+    status, headers, body = call(url, issued)
+    assert status == 200 and body == backup.path.read_bytes()
+    assert "attachment" in headers["content-disposition"]
+    assert call(download_url("..%2Fsecrets%2Fcookie_key"), cookie_for("erika"))[0] == 404
+    time.sleep(0.01)
+    with session_scope() as s:
+        auth.revoke_sessions(s, "erika")
+    assert call(url, issued)[0] == 401
+
+
+def test_route_is_registered_through_the_module_spec() -> None:
+    """The server picks the route up from ModuleSpec.routes."""
+    from kms.server import routes
+
+    assert any(getattr(r, "path", "") == "/api/backups/download/{name}" for r in routes())
+
+
+def test_cli_create_verify_restore_prune(db_url: str, capsys: pytest.CaptureFixture[str]) -> None:
+    """python -m kms backup …: create, verify, restore --yes and prune --yes work end to end."""
+    make_data()
+    rows = db_snapshot()
+    assert main(["backup", "create"]) == 0
+    path = list_backups()[0].path
+    assert main(["backup", "verify", str(path)]) == 0
+    assert "Backup in Ordnung" in capsys.readouterr().out
+    wipe()
+    assert main(["backup", "restore", str(path), "--yes"]) == 0
+    assert db_snapshot() == rows
+    assert main(["backup", "list"]) == 0
+    out = capsys.readouterr().out
+    assert "Sicherung vor Wiederherstellung" in out and "von Hand" in out
+    assert main(["backup", "prune", "--yes"]) == 0
+    # both are from today: the newest of the day (the safety backup) stays
+    assert "1 Backup gelöscht" in capsys.readouterr().out
+    assert [b.kind for b in list_backups()] == ["safety"]
+    assert main(["backup", "prune", "--yes"]) == 0
+    assert "Nichts zu löschen" in capsys.readouterr().out
+
+
+def test_cli_verify_says_what_is_wrong(db_url: str, tmp_path: Path, capsys) -> None:  # type: ignore[no-untyped-def]
+    """A damaged archive: exit code 1 and each problem on its own line, in German."""
+    make_data()
+    backup = create_backup()
+    broken = rewrite(
+        backup.path,
+        tmp_path / "kaputt.tar",
+        lambda m: {k: v for k, v in m.items() if "folge-1" not in k},
+    )
+    assert main(["backup", "verify", str(broken)]) == 1
+    err = capsys.readouterr().err
+    assert "Fehler: Das Backup ist beschädigt" in err
+    assert "  - „data/media/folge-1.mp3“ fehlt im Backup" in err
+
+
+def test_cli_restore_without_terminal_needs_yes(db_url: str, monkeypatch, capsys) -> None:  # type: ignore[no-untyped-def]
+    """Asked from a script without --yes, restore refuses and changes nothing."""
+    import io
+
+    make_data()
+    backup = create_backup()
+    wipe()
+    rows = db_snapshot()
+    monkeypatch.setattr("sys.stdin", io.StringIO(""))
+    assert main(["backup", "restore", str(backup.path)]) == 2
+    assert "--yes" in capsys.readouterr().err
+    assert db_snapshot() == rows
+
+
+def test_cli_encrypted_backup_with_passphrase_on_stdin(db_url: str, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """--encrypt --passphrase-stdin creates an archive that verify opens with the same phrase."""
+    import io
+
+    monkeypatch.setattr("sys.stdin", io.StringIO("mein geheimer satz\n"))
+    assert main(["backup", "create", "--encrypt", "--passphrase-stdin"]) == 0
+    path = list_backups()[0].path
+    assert path.name.endswith(".tar.enc")
+    monkeypatch.setattr("sys.stdin", io.StringIO("falsch\n"))
+    assert main(["backup", "verify", str(path), "--passphrase-stdin"]) == 1
+    monkeypatch.setattr("sys.stdin", io.StringIO("mein geheimer satz\n"))
+    assert main(["backup", "verify", str(path), "--passphrase-stdin"]) == 0
+
+
+SCRIPT = """
+from kms.backups.ui import render_functions
+from kms.registry import PageSpec
+from kms.ui.auth import CurrentUser
+from kms.ui.page import PageContext
+
+import kms.backups as b
+page = PageSpec("pages/x.py", "Dokumente", ":material/folder:", "dokumente", "Kunden", b.FUNCTIONS)
+render_functions(PageContext(user=CurrentUser("erika", "Erika"), page=page, read_only=False))
+"""
+
+
+def app():  # type: ignore[no-untyped-def]
+    from streamlit.testing.v1 import AppTest
+
+    at = AppTest.from_string(SCRIPT, default_timeout=30)
+    return at
+
+
+def button(at, label: str):  # type: ignore[no-untyped-def]
+    return next(b for b in at.button if b.label == label)
+
+
+def finish(at):  # type: ignore[no-untyped-def]
+    WORKER.wait(60)
+    at.run()
+    return at
+
+
+@pytest.fixture
+def ui_user(sqlite_session) -> None:  # type: ignore[no-untyped-def]
+    auth.create_user(sqlite_session, username="erika", password=PASSWORD, display_name="Erika")
+    sqlite_session.commit()
+    WORKER.job = None
+    yield
+    WORKER.wait(60)
+    WORKER.job = None
+
+
+def test_page_creates_and_lists_a_backup(ui_user: None) -> None:
+    """▶ Backup erzeugen opens a dialog; the job runs in the background; the list shows it."""
+    at = app().run()
+    assert any("noch kein Backup" in i.value for i in at.info)
+    at.session_state["fn_open_backup_create"] = True
+    at.run()
+    button(at, "Backup starten").click().run()
+    finish(at)
+    assert any("Backup erzeugt" in s.value for s in at.success)
+    assert len(list_backups()) == 1
+    assert at.dataframe[0].value["Art"].tolist() == ["von Hand"]
+
+
+def test_page_restore_shows_losses_and_needs_the_typed_word(ui_user: None) -> None:
+    """Prüfen → what would be lost → typed confirmation → restored, with a success message."""
+    make_data(tag="2")
+    backup = create_backup()
+    rows = db_snapshot()
+    wipe()
+    at = app().run()
+    at.session_state["fn_open_backup_restore"] = True
+    at.run()
+    at.selectbox(key="backup_pick").set_value(backup.name).run()
+    button(at, "Prüfen").click().run()
+    finish(at)
+    assert any("geprüft" in i.value for i in at.info)
+    losses = at.dataframe[0].value
+    assert "Kontakte (Personen und Organisationen)" in losses["Daten"].tolist()
+    button(at, "Wiederherstellen …").click().run()
+    at.text_input(key="backup_confirm_word").input("wiederherstellen").run()
+    button(at, "Jetzt wiederherstellen").click().run()
+    assert any("genau" in e.value for e in at.error)
+    at.text_input(key="backup_confirm_word").input("WIEDERHERSTELLEN").run()
+    button(at, "Jetzt wiederherstellen").click().run()
+    finish(at)
+    assert any("wiederhergestellt" in s.value for s in at.success)
+    after = db_snapshot()
+    # the backup reminder is recomputed right after the restore (an empty warnings entry)
+    after["key_values"] = [r for r in after["key_values"] if r[0] != "banner.system_warnings"]
+    assert after == rows
+
+
+def test_page_prune_asks_before_deleting(ui_user: None) -> None:
+    """▶ Alte Backups löschen lists the victims; only „Löschen“ deletes them."""
+    from kms.backups.store import backups_dir
+
+    for stamp in ("20250101T100000Z", "20250102T100000Z"):
+        (backups_dir() / f"kms-backup-{stamp}-manual.tar").write_bytes(b"x")
+    create_backup()
+    at = app().run()
+    at.session_state["fn_open_backup_prune"] = True
+    at.run()
+    assert len(list_backups()) == 3
+    button(at, "Löschen").click().run()
+    assert any("2 alte Backups gelöscht" in s.value for s in at.success)
+    assert len(list_backups()) == 1

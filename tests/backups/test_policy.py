@@ -1,0 +1,88 @@
+"""Alte Backups löschen keeps the promised set; the banner warns when backups are old."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from kms.backups.automatisms import daily, watch
+from kms.backups.policy import BackupSettings, business_days, plan_prune
+from kms.backups.service import create_backup, list_backups, save_settings
+from kms.backups.store import BackupInfo, backups_dir
+from kms.db import session_scope
+from kms.modules.contacts.models import Contact
+from kms.notices import banner
+
+NOW = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)  # a Thursday
+
+
+def info(hours_ago: float, kind: str = "manual") -> BackupInfo:
+    at = NOW - timedelta(hours=hours_ago)
+    return BackupInfo(Path(f"b-{hours_ago}-{kind}"), at, kind, False, 1)
+
+
+def test_prune_keeps_newest_per_day_and_week_and_recent_safety_backups() -> None:
+    """7 days, 4 ISO weeks, safety backups of 30 days; everything else goes."""
+    hourly = [info(h) for h in range(0, 24 * 60, 6)]
+    safety = [info(24 * 10 + 1, "safety"), info(24 * 40 + 1, "safety")]
+    plan = plan_prune(hourly + safety, BackupSettings(), NOW)
+    kept = {b.name for b in plan.keep}
+    days = {b.created_at.date() for b in plan.keep if NOW - b.created_at < timedelta(days=7)}
+    assert len(days) == 7
+    assert info(0).name in kept
+    assert safety[0].name in kept and safety[1].name not in kept
+    # newest of each of the last 4 ISO weeks: the 7 days already hold those of this week
+    # (Mon 23.–Thu 26.) and of last week (Sun 22.); two older weeks add one each
+    weeks = {b.created_at.isocalendar()[:2] for b in plan.keep}
+    assert len(weeks) == 4
+    assert len(plan.keep) == 7 + 2 + 1
+    assert not kept & {b.name for b in plan.delete}
+    assert len(plan.keep) + len(plan.delete) == len(hourly) + 2
+
+
+def test_prune_never_deletes_the_newest_backup() -> None:
+    """Even with every rule at zero the newest backup stays."""
+    old = [info(24 * 100), info(24 * 200)]
+    plan = plan_prune(old, BackupSettings(keep_days=1, keep_weeks=0, keep_safety_days=0), NOW)
+    assert [b.name for b in plan.keep] == [old[0].name]
+
+
+def test_banner_warns_without_recent_backup_and_clears_after_one(db_url: str) -> None:
+    """No backup → warning; a fresh backup → the warning disappears."""
+    with session_scope() as s:
+        watch(s, NOW)
+    with session_scope(write=False) as s:
+        assert any("noch kein Backup" in text for _, text in banner(s).system_warnings)
+    create_backup()
+    with session_scope() as s:
+        watch(s, datetime.now(UTC))
+    with session_scope(write=False) as s:
+        assert banner(s).system_warnings == []
+
+
+def test_daily_work_shortens_the_limit_to_one_day(db_url: str) -> None:
+    """Records saved on 3 of the last 7 days: a 2-day-old backup is too old; else it is fine."""
+    (backups_dir() / "kms-backup-20261124T100000Z-manual.tar").write_bytes(b"x")
+    with session_scope() as s:
+        watch(s, NOW)
+        assert banner(s).system_warnings == []
+        for days_ago in (0, 1, 4):
+            s.add(Contact(last_name="Kunde", created_at=NOW - timedelta(days=days_ago)))
+        s.flush()
+        assert business_days(s, NOW) == 3
+        watch(s, NOW)
+        warnings = banner(s).system_warnings
+    assert len(warnings) == 1 and "2 Tage alt" in warnings[0][1]
+
+
+def test_daily_backup_runs_once_a_day_and_can_be_switched_off(db_url: str) -> None:
+    """⊕ makes one automatic backup per day (on by default), none when switched off."""
+    now = datetime.now(UTC)
+    with session_scope() as s:
+        assert "erzeugt" in daily(s, now)
+        assert "schon" in daily(s, now)
+    assert [b.kind for b in list_backups()] == ["auto"]
+    with session_scope() as s:
+        save_settings(s, auto_daily=False, keep_days=7, keep_weeks=4, keep_safety_days=30)
+    with session_scope() as s:
+        assert "ausgeschaltet" in daily(s, now + timedelta(days=2))

@@ -1,0 +1,254 @@
+"""Backup → wipe → restore gives back every row and every file, on and across databases."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import pytest
+import sqlalchemy as sa
+from sqlalchemy import select
+
+from kms.backups import hooks
+from kms.backups.service import (
+    BackupError,
+    apply_restore,
+    create_backup,
+    list_backups,
+    prepare_restore,
+)
+from kms.config import get_config
+from kms.db import get_engine, session_scope
+from kms.models import FunctionRun, KeyValue
+from kms.modules.contacts import service as contacts
+from kms.modules.contacts.models import Contact
+from kms.notices import RESTORE_KEY
+from tests.backups.helpers import (
+    db_snapshot,
+    file_snapshot,
+    make_data,
+    table_rows,
+    use_database,
+    wipe,
+)
+from tests.conftest import _drop_schema, _fresh_postgres
+
+
+def restore(path, passphrase=None):  # type: ignore[no-untyped-def]
+    plan = prepare_restore(path, passphrase=passphrase)
+    return apply_restore(plan, confirmation="WIEDERHERSTELLEN", username="erika")
+
+
+@pytest.mark.parametrize("passphrase", [None, "Korrekt Pferd Batterie Heftklammer"])
+def test_restore_gives_back_every_row_and_file(db_url: str, passphrase: str | None) -> None:
+    """After wiping everything, a restore brings back each table row and file byte for byte."""
+    make_data()
+    rows, files = db_snapshot(), file_snapshot()
+    assert all(rows[t] for t in ("users", "contacts", "tags", "contact_tags", "bug_reports"))
+    backup = create_backup(passphrase=passphrase)
+    wipe()
+    assert db_snapshot() != rows and file_snapshot() != files
+
+    result = restore(backup.path, passphrase)
+
+    assert db_snapshot() == rows
+    assert file_snapshot() == files
+    assert result.safety_backup.kind == "safety"
+    with session_scope(write=False) as s:
+        assert s.get(KeyValue, RESTORE_KEY) is None
+        logged = s.scalar(select(FunctionRun).where(FunctionRun.key == "backup_restore"))
+        assert logged is not None and logged.status == "ok" and logged.username == "erika"
+
+
+def test_safety_backup_holds_the_state_before_the_restore(db_url: str) -> None:
+    """The automatic safety backup restores the data that the restore replaced."""
+    make_data()
+    backup = create_backup()
+    wipe()
+    replaced_rows, replaced_files = db_snapshot(), file_snapshot()
+    result = restore(backup.path)
+    restore(result.safety_backup.path)
+    assert db_snapshot() == replaced_rows
+    assert file_snapshot() == replaced_files
+
+
+def test_new_records_after_restore_get_fresh_ids(db_url: str) -> None:
+    """Sequences continue after the restored rows (PostgreSQL setval), so inserts work."""
+    make_data()
+    backup = create_backup()
+    wipe()
+    restore(backup.path)
+    with session_scope() as s:
+        newest = s.scalar(sa.func.max(Contact.id).select())
+        person = contacts.create_person(s, first_name="Max", last_name="Mustermann")
+        s.flush()
+        assert person.id > newest
+
+
+def test_secrets_and_earlier_backups_are_never_inside(db_url: str) -> None:
+    """data/secrets and data/backups stay out of the archive; restore keeps the secrets."""
+    from kms.auth import cookie_key
+    from tests.backups.helpers import archive_members
+
+    make_data()
+    key = cookie_key()
+    (get_config().data_dir / "secrets" / "extra").write_text("geheim")
+    first = create_backup()
+    second = create_backup()
+    names = archive_members(second.path)
+    assert not [n for n in names if "secrets" in n or "backups" in n]
+    assert first.name not in str(list(names))
+    restore(second.path)
+    assert cookie_key() == key
+    assert (get_config().data_dir / "secrets" / "extra").read_text() == "geheim"
+    assert {b.name for b in list_backups()} >= {first.name, second.name}
+
+
+def test_monotonic_counters_never_go_backwards(
+    db_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A registered counter keeps max(before restore, backup), per counter name."""
+    monkeypatch.setattr(hooks, "COUNTERS", [])
+
+    def read(session):  # type: ignore[no-untyped-def]
+        row = session.get(KeyValue, "dummy.counters")
+        return dict(row.value) if row else {}
+
+    def write(session, values):  # type: ignore[no-untyped-def]
+        row = session.get(KeyValue, "dummy.counters")
+        row.value = values
+
+    hooks.register_counter(hooks.MonotonicCounter("rechnungen", read=read, write=write))
+    with session_scope() as s:
+        s.add(KeyValue(key="dummy.counters", value={"RE-2026": 5, "GS-2026": 7}))
+    backup = create_backup()
+    with session_scope() as s:
+        s.get(KeyValue, "dummy.counters").value = {"RE-2026": 12, "GS-2026": 3}
+    result = restore(backup.path)
+    with session_scope(write=False) as s:
+        assert s.get(KeyValue, "dummy.counters").value == {"RE-2026": 12, "GS-2026": 7}
+    assert result.counters_raised == {"rechnungen.RE-2026": 12}
+
+
+def test_audit_provider_gets_head_and_restore_event(
+    db_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The manifest carries the audit head; the restore is written to the audit log."""
+    monkeypatch.setattr(hooks, "AUDIT", [])
+    events: list[tuple[str, dict]] = []
+
+    class Audit:
+        def head(self, session):  # type: ignore[no-untyped-def]
+            return "abc123"
+
+        def record(self, session, event, details):  # type: ignore[no-untyped-def]
+            events.append((event, details))
+
+    backup = create_backup()
+    import json
+
+    from tests.backups.helpers import archive_members
+
+    assert json.loads(archive_members(backup.path)["manifest.json"])["audit_head"] is None
+    hooks.register_audit(Audit())
+    backup = create_backup()
+    assert json.loads(archive_members(backup.path)["manifest.json"])["audit_head"] == "abc123"
+    restore(backup.path)
+    assert [e for e, _ in events] == ["backup.restore"]
+    assert events[0][1]["source"] == backup.name
+
+
+def test_exact_values_survive_storage_types(db_url: str) -> None:
+    """Money, Quantity, NUMERIC, binary, dates and aware times keep their exact values."""
+    from kms.backups.rows import dump_table, load_tables
+    from kms.types import Money, Quantity, UTCDateTime
+
+    meta = sa.MetaData()
+    probe = sa.Table(
+        "probe_values",
+        meta,
+        sa.Column("id", sa.Integer, primary_key=True),
+        sa.Column("money", Money()),
+        sa.Column("qty", Quantity()),
+        sa.Column("num", sa.Numeric(20, 6)),
+        sa.Column("blob", sa.LargeBinary),
+        sa.Column("day", sa.Date),
+        sa.Column("at", UTCDateTime()),
+        sa.Column("parent_id", sa.ForeignKey("probe_values.id")),
+    )
+    from datetime import UTC, date, datetime
+
+    values = {
+        "id": 1,
+        "money": Decimal("-1234567.89"),
+        "qty": Decimal("0.3333"),
+        "num": Decimal("1234.567891"),  # SQLite NUMERIC is a float: keep to 15 digits
+        "blob": bytes(range(256)),
+        "day": date(2026, 2, 28),
+        "at": datetime(2026, 10, 25, 0, 59, 59, 999999, tzinfo=UTC),
+        "parent_id": 2,
+    }
+    engine = get_engine(db_url)
+    meta.create_all(engine)
+    try:
+        with engine.begin() as conn:
+            conn.execute(
+                probe.insert(), [{**values, "parent_id": None}, {**dict.fromkeys(values), "id": 2}]
+            )
+            conn.execute(probe.update().where(probe.c.id == 1).values(parent_id=2))
+        import tempfile
+        from pathlib import Path
+
+        part = Path(tempfile.mkdtemp()) / "probe"
+        with engine.connect() as conn:
+            dump_table(conn, probe, part)
+        with engine.begin() as conn:
+            conn.execute(probe.delete())
+        target = sa.MetaData()
+        target.reflect(engine, only=["probe_values"])
+        with engine.begin() as conn:
+            load_tables(conn, target, {"probe_values": part})
+        with engine.connect() as conn:
+            back = conn.execute(select(probe).where(probe.c.id == 1)).one()._asdict()
+        assert back == values
+    finally:
+        meta.drop_all(engine)
+
+
+def test_backup_is_refused_while_the_lock_is_held(db_url: str) -> None:
+    """Two backups never run at once; the second gets a German message."""
+    from kms.backups.store import exclusive
+
+    with exclusive(), pytest.raises(BackupError, match="läuft schon"):
+        create_backup()
+
+
+@pytest.mark.postgres
+def test_sqlite_backup_restores_into_postgres_and_back(monkeypatch: pytest.MonkeyPatch) -> None:
+    """An owner moves from the embedded SQLite to PostgreSQL (and back) with one backup."""
+    sqlite_url = get_config().database_url
+    use_database(monkeypatch, sqlite_url)
+    make_data()
+    rows, files = db_snapshot(), file_snapshot()
+    from_sqlite = create_backup()
+
+    schema = _fresh_postgres(monkeypatch)
+    try:
+        use_database(monkeypatch, get_config().database_url)
+        assert get_engine().dialect.name == "postgresql"
+        restore(from_sqlite.path)
+        assert db_snapshot() == rows
+        assert file_snapshot() == files
+        with session_scope() as s:
+            contacts.create_person(s, first_name="Nur", last_name="Postgres")
+        pg_rows = db_snapshot()
+        from_postgres = create_backup()
+        assert table_rows(from_postgres.path, "contacts")[-1]["last_name"] == "Postgres"
+
+        use_database(monkeypatch, sqlite_url)
+        restore(from_postgres.path)
+        assert db_snapshot() == pg_rows
+    finally:
+        from kms.db import dispose_engines
+
+        dispose_engines()
+        _drop_schema(schema)
