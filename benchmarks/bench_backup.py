@@ -116,4 +116,4 @@ def test_backup_and_restore_against_tar(instance: Path, benchmark, tmp_path: Pat
         f"restore incl. safety backup {timings['restore']:.1f} s "
         f"(×{timings['restore'] / base:.1f})"
     )
-    assert timings["backup"] > 0 and timings["restore"] > 0  # noqa: S101
+    assert timings["backup"] > 0 and timings["restore"] > 0

@@ -92,26 +92,35 @@ def test_a_failing_automatism_is_logged_and_does_not_stop_the_others(
 
 
 def test_the_registered_automatisms_run_when_due(session: Session) -> None:
-    """run_due runs the maintenance switch and the §19 watch, then nothing until due again."""
+    """run_due runs every registered automatism once, then each again only when it is due."""
+    from kms.registry import automatisms
+
+    keys = {a.key for a in automatisms()}
+    assert {"maintenance_switch", "kleinunternehmer_watch"} <= keys
     now = utcnow()
     ran = run_due(now)
-    assert set(ran) == {"maintenance_switch", "kleinunternehmer_watch"}
+    assert set(ran) == keys
     assert ran["maintenance_switch"] == "Kein Wartungsfenster aktiv."
     assert run_due(now + timedelta(seconds=30)) == {}
-    assert set(run_due(now + timedelta(minutes=1))) == {"maintenance_switch"}
-    assert set(last_runs(session)) == {"maintenance_switch", "kleinunternehmer_watch"}
+    every_minute = {a.key for a in automatisms() if a.interval <= timedelta(minutes=1)}
+    assert set(run_due(now + timedelta(minutes=1))) == every_minute == {"maintenance_switch"}
+    assert set(last_runs(session)) == keys
 
 
 def test_maintenance_skips_automatisms_which_catch_up_afterwards(session: Session) -> None:
     """Only the maintenance switch runs in a window; the others run right after it ends."""
     start = utcnow() + timedelta(days=1)
     end = start + timedelta(hours=1)
+    from kms.registry import automatisms
+
     add_notice(session, text="Update", maintenance=True, start=start, end=end)
     session.commit()
-    assert run_due(start + timedelta(minutes=10)) == {
-        "maintenance_switch": "Wartungsfenster begonnen: KMS ist schreibgeschützt."
-    }
-    assert run_due(start + timedelta(minutes=20)) == {"maintenance_switch": "Wartungsmodus aktiv."}
+    allowed = {a.key for a in automatisms() if a.runs_in_maintenance}
+    assert "kleinunternehmer_watch" not in allowed
+    during = run_due(start + timedelta(minutes=10))
+    assert set(during) == allowed
+    assert during["maintenance_switch"] == "Wartungsfenster begonnen: KMS ist schreibgeschützt."
+    assert run_due(start + timedelta(minutes=20))["maintenance_switch"] == "Wartungsmodus aktiv."
     assert _runs(session, "kleinunternehmer_watch") == []
     after = run_due(start + timedelta(hours=1, minutes=1))
     assert after["maintenance_switch"] == "Wartungsfenster beendet: KMS ist wieder beschreibbar."

@@ -64,7 +64,12 @@ def test_gmbh_needs_register_court(owner):
     """A GmbH without Registergericht is refused (§ 35a GmbHG) with the field named."""
     at = submit_company({"Handelsregisternummer": "HRB 12345"}, legal_form="GmbH")
     typed = TEXT_FIELDS | {"Handelsregisternummer": "HRB 12345"}
-    ui.assert_refused(at, "**Registergericht:** Bitte das Registergericht angeben.", typed)
+    ui.assert_refused(
+        at,
+        "**Registergericht:** Bitte das Registergericht angeben: für die Rechtsform GmbH "
+        "Pflicht (§ 35a GmbHG).",
+        typed,
+    )
     assert at.tabs[0].selectbox[0].value == "GmbH"
     assert saved_profile().id is None
 

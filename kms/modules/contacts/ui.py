@@ -282,9 +282,7 @@ def new_form(ctx: PageContext, kind: str) -> None:
     prefix = f"new_{kind}"
     with st.form(f"{prefix}_form"):
         values = _form_fields(kind, prefix, {}, {"kunde"}, [])
-        submitted = st.form_submit_button(
-            "Anlegen", type="primary", disabled=ctx.read_only, icon=":material/add:"
-        )
+        submitted = st.form_submit_button("Anlegen", type="primary", icon=":material/add:")
     if not submitted:
         return
     with saving(service.FIELD_LABELS) as result, session_scope() as session:
@@ -470,9 +468,7 @@ def edit_form(
     prefix = f"edit_{contact_id}_v{loaded}"
     with st.form(f"{prefix}_form"):
         entered = _form_fields(kind, prefix, values, snapshot.roles, snapshot.tags)
-        submitted = st.form_submit_button(
-            "Speichern", type="primary", disabled=ctx.read_only, icon=":material/save:"
-        )
+        submitted = st.form_submit_button("Speichern", type="primary", icon=":material/save:")
     if submitted:
         with saving(service.FIELD_LABELS) as result, session_scope() as session:
             saved = service.update_contact(session, contact_id, version=loaded, **entered)
