@@ -67,46 +67,68 @@ def test_good_person_is_saved(db_url, owner):
     at = ui.submit("personen", GOOD, "Anlegen", tab=1)
     assert not at.error, ui.values(at.error)
     [saved] = contacts_named("Probe")
-    assert (saved.first_name, saved.postcode, saved.city, saved.email, saved.country) == (
+    assert (
+        saved.first_name,
+        saved.street,
+        saved.postcode,
+        saved.city,
+        saved.email,
+        saved.phone,
+        saved.country,
+    ) == (
         "Paula",
+        "Testweg 4",
         "10115",
         "Berlin",
         "paula.probe@example.org",
+        "+49 30 5550123",
         "DE",
     )
-    # The new person's detail view opens.
-    assert at.query_params["id"] == [str(saved.id)] or at.query_params["id"] == str(saved.id)
+    # The new person's detail view opens: its id in the URL, its name as the heading.
+    assert at.query_params["id"] == str(saved.id)
+    assert ui.values(at.main.subheader) == ["Paula Probe"]
 
 
 def test_edit_saves_changes(owner, demo):
-    """A person's detail view edits the database row."""
-    [max_id] = [c.id for c in contacts_named("Mustermann") if c.first_name == "Max"]
+    """A person's detail view shows the stored row in its form; saving changes the row."""
+    [before] = [c for c in contacts_named("Mustermann") if c.first_name == "Max"]
     at = ui.open_page("personen")
-    at.query_params["id"] = str(max_id)
+    at.query_params["id"] = str(before.id)
     at.run()
-    [version] = [c.version for c in contacts_named("Mustermann") if c.first_name == "Max"]
-    city = at.text_input(key=f"edit_{max_id}_v{version}_city")
+    prefix = f"edit_{before.id}_v{before.version}"
+    city = at.text_input(key=f"{prefix}_city")
+    assert city.value == before.city != "Potsdam"
     city.input("Potsdam")
-    at.text_input(key=f"edit_{max_id}_v{version}_postcode").input("14467")
+    at.text_input(key=f"{prefix}_postcode").input("14467")
     ui.click(at, "Speichern")
     assert not at.error, ui.values(at.error)
     [saved] = [c for c in contacts_named("Mustermann") if c.first_name == "Max"]
     assert (saved.postcode, saved.city) == ("14467", "Potsdam")
+    assert saved.version > before.version
 
 
-def test_saving_during_maintenance_keeps_the_input(owner):
-    """A window that starts while the user types: saving is refused, the input stays."""
+@pytest.mark.parametrize("window_starts", ["before-opening", "while-typing"])
+def test_saving_during_maintenance_keeps_the_input(owner, window_starts):
+    """In a maintenance window (already running, or starting while the user types) saving is
+    refused with the read-only message; nothing is saved and the input stays."""
+
+    def start_window() -> None:
+        now = utcnow()
+        with session_scope() as session:
+            add_notice(
+                session,
+                text="Update auf Version 2.",
+                maintenance=True,
+                start=now - timedelta(minutes=5),
+                end=now + timedelta(hours=1),
+            )
+
+    if window_starts == "before-opening":
+        start_window()
     at = ui.open_page("personen").run()
     ui.fill(at, GOOD, within=at.tabs[1])
-    now = utcnow()
-    with session_scope() as session:
-        add_notice(
-            session,
-            text="Update auf Version 2.",
-            maintenance=True,
-            start=now - timedelta(minutes=5),
-            end=now + timedelta(hours=1),
-        )
+    if window_starts == "while-typing":
+        start_window()
     at = ui.click(at, "Anlegen", within=at.tabs[1])
     ui.assert_page_shown(at, "Personen", banner="Wartung läuft bis")
     ui.assert_refused(at, "KMS ist schreibgeschützt. Ihre Eingaben bleiben im Formular", GOOD)
