@@ -16,9 +16,10 @@ from kms import auth
 from kms.cli import main
 from kms.config import ROOT, get_config
 from kms.db import session_scope
-from kms.models import KeyValue, Notice, User
+from kms.models import Base, Notice, User
 from kms.modules.contacts.models import Contact
 from kms.modules.settings.models import CompanyProfile, TaxRegime
+from kms.registry import import_models, modules
 from kms.support import support_contact
 
 PASSWORD = "Sommer-Regen-2026"
@@ -243,10 +244,34 @@ def test_support_set_stores_and_updates_the_contact(cli: Run) -> None:
 
 
 def _inventory() -> dict[str, int]:
+    """Rows per table, for every table of every registered module (Base.metadata)."""
+    import_models()
+    with session_scope(write=False) as session:
+        return {
+            table.name: session.scalar(select(func.count()).select_from(table))
+            for table in Base.metadata.sorted_tables
+        }
+
+
+def _demo_tables() -> dict[str, set[str]]:
+    """The tables of each module that loads demo data (its models module's mapped classes)."""
+    import_models()
     return {
-        model.__name__: _count(model)
-        for model in (User, Contact, CompanyProfile, TaxRegime, KeyValue)
+        spec.key: {
+            mapper.local_table.name
+            for mapper in Base.registry.mappers
+            if mapper.class_.__module__.startswith(spec.models)
+        }
+        for spec in modules()
+        if spec.demo and spec.models
     }
+
+
+def _assert_every_demo_module_loaded(counts: dict[str, int]) -> None:
+    demo_tables = _demo_tables()
+    assert {"contacts", "documents", "settings", "invoices", "letters"} <= set(demo_tables)
+    empty = [key for key, tables in demo_tables.items() if not any(counts[t] for t in tables)]
+    assert empty == [], f"modules without demo rows: {empty}"
 
 
 def test_demo_loads_once_and_is_idempotent(cli: Run) -> None:
@@ -255,10 +280,12 @@ def test_demo_loads_once_and_is_idempotent(cli: Run) -> None:
     assert code == 0
     assert "Demo-Anmeldung: Benutzername „demo“, Passwort „demo-kms-2026“" in out
     first = _inventory()
-    assert first["User"] == 1 and first["Contact"] > 0 and first["CompanyProfile"] == 1
-    assert first["TaxRegime"] == 2
+    _assert_every_demo_module_loaded(first)
+    assert first[User.__tablename__] == 1 and first[Contact.__tablename__] > 0
+    assert first[CompanyProfile.__tablename__] == 1 and first[TaxRegime.__tablename__] == 2
     assert cli("demo")[0] == 0
-    assert _inventory() == first
+    second = _inventory()
+    assert {t: (n, second[t]) for t, n in first.items() if second[t] != n} == {}
     with session_scope(write=False) as session:
         demo = auth.get_user(session, "demo")
         assert demo.is_owner and auth.verify_password("demo-kms-2026", demo.password_hash)
@@ -269,27 +296,31 @@ def test_demo_loads_once_and_is_idempotent(cli: Run) -> None:
 def test_demo_refuses_an_instance_with_data(cli: Run) -> None:
     """A real owner's instance gets no demo data unless forced; forced, the owner stays owner."""
     _create(cli)
+    before = _inventory()
     code, out, err = cli("demo")
     assert (code, out) == (2, "")
     assert "enthält bereits Daten" in err and "--force" in err
-    assert _count(Contact) == 0
+    assert _inventory() == before
     assert cli("demo", "--force")[0] == 0
     with session_scope(write=False) as session:
         owners = session.scalars(select(User.username).where(User.is_owner.is_(True))).all()
         assert owners == ["erika"]
-    assert _count(Contact) > 0
+    _assert_every_demo_module_loaded(_inventory())
 
 
 def test_demo_refuses_postgresql_without_force(cli: Run, db_url: str) -> None:
     """On a hosted (PostgreSQL) instance demo data needs --force; then it is idempotent too."""
     if db_url.startswith("sqlite"):
         assert cli("demo")[0] == 0
+        _assert_every_demo_module_loaded(_inventory())
         return
+    before = _inventory()
     code, _out, err = cli("demo")
     assert code == 2 and "PostgreSQL nur mit --force" in err
-    assert _count(User) == 0
+    assert _inventory() == before and before[User.__tablename__] == 0
     assert cli("demo", "--force")[0] == 0
     first = _inventory()
+    _assert_every_demo_module_loaded(first)
     assert cli("demo", "--force")[0] == 0
     assert _inventory() == first
 

@@ -38,6 +38,15 @@ def _count_up(session: Session, _now: datetime) -> str:
     return f"gezählt: {row.value}"
 
 
+def _count_in_window(session: Session, _now: datetime) -> str:
+    row = session.get(KeyValue, "probe.window_count")
+    if row is None:
+        row = KeyValue(key="probe.window_count", value=0)
+        session.add(row)
+    row.value = row.value + 1
+    return f"im Fenster gezählt: {row.value}"
+
+
 def _explode(session: Session, _now: datetime) -> str:
     session.add(KeyValue(key="probe.half_done", value=True))
     session.flush()
@@ -46,6 +55,14 @@ def _explode(session: Session, _now: datetime) -> str:
 
 COUNT = AutomatismSpec("probe_count", "Zählen", "Zählt hoch.", timedelta(hours=1), _count_up)
 FAIL = AutomatismSpec("probe_fail", "Scheitern", "Scheitert.", timedelta(hours=1), _explode)
+IN_MAINTENANCE = AutomatismSpec(
+    "probe_maintenance",
+    "Zählen im Wartungsfenster",
+    "Zählt hoch, auch während der Wartung.",
+    timedelta(minutes=15),
+    _count_in_window,
+    runs_in_maintenance=True,
+)
 
 
 def _runs(session: Session, key: str) -> list[FunctionRun]:
@@ -91,40 +108,79 @@ def test_a_failing_automatism_is_logged_and_does_not_stop_the_others(
     assert run_due() == {}
 
 
-def test_the_registered_automatisms_run_when_due(session: Session) -> None:
-    """run_due runs every registered automatism once, then each again only when it is due."""
+def _foundation_and_probes(monkeypatch: pytest.MonkeyPatch) -> list[AutomatismSpec]:
+    """The registered maintenance switch and §19 watch plus the probes; nothing slower.
+
+    The real registry also holds the documents sweeper, the backups and more; those are
+    tested in their modules. Here run_due sees a controlled set and never takes a backup.
+    """
     from kms.registry import automatisms
 
-    keys = {a.key for a in automatisms()}
-    assert {"maintenance_switch", "kleinunternehmer_watch"} <= keys
+    registered = {a.key: a for a in automatisms()}
+    assert {"maintenance_switch", "kleinunternehmer_watch"} <= set(registered)
+    probes = [
+        registered["maintenance_switch"],
+        registered["kleinunternehmer_watch"],
+        COUNT,
+        IN_MAINTENANCE,
+    ]
+    monkeypatch.setattr("kms.registry.automatisms", lambda: probes)
+    return probes
+
+
+def test_the_registered_automatisms_run_when_due(
+    session: Session, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """run_due runs every registered automatism once, then each again only when it is due."""
+    probes = _foundation_and_probes(monkeypatch)
+    keys = {a.key for a in probes}
     now = utcnow()
     ran = run_due(now)
     assert set(ran) == keys
     assert ran["maintenance_switch"] == "Kein Wartungsfenster aktiv."
+    assert ran["kleinunternehmer_watch"] == "Keine Kleinunternehmerregelung aktiv."
+    assert ran["probe_count"] == "gezählt: 1"
     assert run_due(now + timedelta(seconds=30)) == {}
-    every_minute = {a.key for a in automatisms() if a.interval <= timedelta(minutes=1)}
-    assert set(run_due(now + timedelta(minutes=1))) == every_minute == {"maintenance_switch"}
+    assert set(run_due(now + timedelta(minutes=1))) == {"maintenance_switch"}
+    assert set(run_due(now + timedelta(minutes=15))) == {"maintenance_switch", "probe_maintenance"}
+    assert run_due(now + timedelta(hours=1)) == {
+        "maintenance_switch": "Kein Wartungsfenster aktiv.",
+        "probe_count": "gezählt: 2",
+        "probe_maintenance": "im Fenster gezählt: 3",
+    }
     assert set(last_runs(session)) == keys
+    assert [r.message for r in _runs(session, "kleinunternehmer_watch")] == [
+        "Keine Kleinunternehmerregelung aktiv."
+    ]
 
 
-def test_maintenance_skips_automatisms_which_catch_up_afterwards(session: Session) -> None:
+def test_maintenance_skips_automatisms_which_catch_up_afterwards(
+    session: Session, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """Only the maintenance switch runs in a window; the others run right after it ends."""
-    start = utcnow() + timedelta(days=1)
-    end = start + timedelta(hours=1)
     from kms.registry import automatisms
 
+    # In the real registry the §19 watch waits for the window's end like any writing job.
+    assert not {a.key: a for a in automatisms()}["kleinunternehmer_watch"].runs_in_maintenance
+    _foundation_and_probes(monkeypatch)
+    start = utcnow() + timedelta(days=1)
+    end = start + timedelta(hours=1)
     add_notice(session, text="Update", maintenance=True, start=start, end=end)
     session.commit()
-    allowed = {a.key for a in automatisms() if a.runs_in_maintenance}
-    assert "kleinunternehmer_watch" not in allowed
-    during = run_due(start + timedelta(minutes=10))
-    assert set(during) == allowed
-    assert during["maintenance_switch"] == "Wartungsfenster begonnen: KMS ist schreibgeschützt."
-    assert run_due(start + timedelta(minutes=20))["maintenance_switch"] == "Wartungsmodus aktiv."
+    assert run_due(start + timedelta(minutes=10)) == {
+        "maintenance_switch": "Wartungsfenster begonnen: KMS ist schreibgeschützt.",
+        "probe_maintenance": "im Fenster gezählt: 1",
+    }
+    assert run_due(start + timedelta(minutes=20)) == {"maintenance_switch": "Wartungsmodus aktiv."}
     assert _runs(session, "kleinunternehmer_watch") == []
+    assert _runs(session, "probe_count") == []
     after = run_due(start + timedelta(hours=1, minutes=1))
-    assert after["maintenance_switch"] == "Wartungsfenster beendet: KMS ist wieder beschreibbar."
-    assert "kleinunternehmer_watch" in after
+    assert after == {
+        "maintenance_switch": "Wartungsfenster beendet: KMS ist wieder beschreibbar.",
+        "kleinunternehmer_watch": "Keine Kleinunternehmerregelung aktiv.",
+        "probe_count": "gezählt: 1",
+        "probe_maintenance": "im Fenster gezählt: 2",
+    }
     assert session.get(KeyValue, "maintenance.active").value is False
 
 

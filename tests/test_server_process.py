@@ -64,30 +64,41 @@ def server(db_url: str, kms_env: Path) -> Iterator[tuple[subprocess.Popen[str], 
         log.close()
 
 
-def _automatism_runs(db_url: str) -> list[str]:
+def _automatism_runs(db_url: str) -> dict[str, set[str]]:
+    """Finished automatism runs so far: key -> the statuses they ended with."""
     with session_scope(db_url, write=False) as session:
-        rows = session.scalars(
-            select(FunctionRun.key).where(
-                FunctionRun.kind == "automatism", FunctionRun.status == "ok"
+        rows = session.execute(
+            select(FunctionRun.key, FunctionRun.status).where(
+                FunctionRun.kind == "automatism", FunctionRun.finished_at.is_not(None)
             )
         )
-        return sorted(set(rows))
+        runs: dict[str, set[str]] = {}
+        for key, status in rows:
+            runs.setdefault(key, set()).add(status)
+        return runs
+
+
+# Fast foundation automatisms, due at once on a fresh instance. The slower ones (documents
+# sweeper, daily backup, …) may still be running or not have started: the test does not wait.
+EXPECTED = ("kleinunternehmer_watch", "maintenance_switch")
 
 
 def test_server_runs_automatisms_without_a_browser(server, db_url: str, kms_env: Path) -> None:
     """With nobody connected, the server's scheduler runs the automatisms within seconds."""
+    from kms.registry import automatisms
+
+    assert set(EXPECTED) <= {a.key for a in automatisms()}
     proc, port = server
     deadline = time.monotonic() + STARTUP_SECONDS
-    expected = {"kleinunternehmer_watch", "maintenance_switch"}
-    runs: list[str] = []
+    runs: dict[str, set[str]] = {}
     while time.monotonic() < deadline and proc.poll() is None:
         runs = _automatism_runs(db_url)
-        if expected <= set(runs):
+        if set(EXPECTED) <= set(runs):
             break
         time.sleep(0.5)
     output = (kms_env.parent / "server.log").read_text()
     assert proc.poll() is None, output
-    assert expected <= set(runs), output
+    assert {key: runs.get(key) for key in EXPECTED} == {key: {"ok"} for key in EXPECTED}, output
     # Without an owner the console shows the one-time setup code.
     assert "Einrichtungscode" in output
 
