@@ -100,12 +100,16 @@ class _KmsAuditLog:
     def record(self, session: Session, event: str, details: dict[str, Any]) -> None:
         from kms.audit import record
 
+        payload = dict(details)
+        # Who did it belongs in the entry's actor, as for every other audit event.
+        actor = payload.pop("user", None) or ""
         record(
             session,
             entity="backup",
-            entity_id=str(details.get("source") or details.get("file") or ""),
+            entity_id=str(payload.get("source") or payload.get("file") or ""),
             action=event,
-            **details,
+            actor=actor,
+            **payload,
         )
 
 

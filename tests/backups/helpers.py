@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 
-from kms import auth
+from kms import audit, auth
 from kms.config import get_config, reset_config
 from kms.db import dispose_engines, ensure_migrated, session_scope
 from kms.models import Base, FunctionRun, KeyValue
@@ -75,6 +75,11 @@ def make_data(tag: str = "") -> None:
         )
         s.add(KeyValue(key=f"test.json{tag}", value={"a": [1, 2.5, None, "ü"], "b": True}))
         s.add(FunctionRun(key="backup_test", kind="function", status="ok", message=tag))
+        s.flush()
+        for action in ("created", "updated"):  # a hash chain of two entries
+            audit.record(
+                s, entity="contact", entity_id=person.id, action=action, actor="erika", tag=tag
+            )
     files = get_config().files_dir
     files.mkdir(parents=True, exist_ok=True)
     (files / "logo-test.png").write_bytes(b"\x89PNG\r\n\x1a\n" + tag.encode() * 100)
@@ -98,6 +103,24 @@ def db_snapshot(*, ignore_log: bool = True) -> dict[str, list[tuple[Any, ...]]]:
                 stmt = stmt.where(table.c.action != "backup.restore")
             result[table.name] = [tuple(r) for r in s.execute(stmt)]
     return result
+
+
+def restore_events() -> list[audit.AuditEvent]:
+    """The audit entries the restores wrote, oldest first (db_snapshot leaves them out)."""
+    with session_scope(write=False) as s:
+        events = s.scalars(
+            sa.select(audit.AuditEvent)
+            .where(audit.AuditEvent.action == "backup.restore")
+            .order_by(audit.AuditEvent.id)
+        ).all()
+        s.expunge_all()
+    return list(events)
+
+
+def audit_problems() -> list[audit.ChainProblem]:
+    """Where the audit hash chain breaks (empty: intact)."""
+    with session_scope(write=False) as s:
+        return audit.verify(s)
 
 
 def file_snapshot() -> dict[str, str]:

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import json
 from decimal import Decimal
 
 import pytest
 import sqlalchemy as sa
 from sqlalchemy import select
 
+from kms import audit
 from kms.backups import hooks
 from kms.backups.service import (
     BackupError,
@@ -23,9 +25,11 @@ from kms.modules.contacts import service as contacts
 from kms.modules.contacts.models import Contact
 from kms.notices import RESTORE_KEY
 from tests.backups.helpers import (
+    audit_problems,
     db_snapshot,
     file_snapshot,
     make_data,
+    restore_events,
     table_rows,
     use_database,
     wipe,
@@ -43,7 +47,10 @@ def test_restore_gives_back_every_row_and_file(db_url: str, passphrase: str | No
     """After wiping everything, a restore brings back each table row and file byte for byte."""
     make_data()
     rows, files = db_snapshot(), file_snapshot()
-    assert all(rows[t] for t in ("users", "contacts", "tags", "contact_tags", "bug_reports"))
+    tables = ("users", "contacts", "tags", "contact_tags", "bug_reports", "audit_events")
+    assert all(rows[t] for t in tables)
+    with session_scope(write=False) as s:
+        head = audit.head(s)
     backup = create_backup(passphrase=passphrase)
     wipe()
     assert db_snapshot() != rows and file_snapshot() != files
@@ -52,6 +59,12 @@ def test_restore_gives_back_every_row_and_file(db_url: str, passphrase: str | No
 
     assert db_snapshot() == rows
     assert file_snapshot() == files
+    # The restore is audited once, chained onto the restored log, which stays intact.
+    [event] = restore_events()
+    assert (event.entity, event.entity_id, event.actor) == ("backup", backup.name, "erika")
+    assert json.loads(event.payload)["source"] == backup.name
+    assert event.prev_hash == head
+    assert audit_problems() == []
     assert result.safety_backup.kind == "safety"
     with session_scope(write=False) as s:
         assert s.get(KeyValue, RESTORE_KEY) is None
@@ -69,6 +82,8 @@ def test_safety_backup_holds_the_state_before_the_restore(db_url: str) -> None:
     restore(result.safety_backup.path)
     assert db_snapshot() == replaced_rows
     assert file_snapshot() == replaced_files
+    assert restore_events()[-1].entity_id == result.safety_backup.name
+    assert audit_problems() == []
 
 
 def test_new_records_after_restore_get_fresh_ids(db_url: str) -> None:
@@ -144,8 +159,6 @@ def test_audit_provider_gets_head_and_restore_event(
             events.append((event, details))
 
     backup = create_backup()
-    import json
-
     from tests.backups.helpers import archive_members
 
     assert json.loads(archive_members(backup.path)["manifest.json"])["audit_head"] is None
@@ -238,6 +251,7 @@ def test_sqlite_backup_restores_into_postgres_and_back(monkeypatch: pytest.Monke
         restore(from_sqlite.path)
         assert db_snapshot() == rows
         assert file_snapshot() == files
+        assert audit_problems() == []  # the hash chain verifies on the other database
         with session_scope() as s:
             contacts.create_person(s, first_name="Nur", last_name="Postgres")
         pg_rows = db_snapshot()
@@ -247,6 +261,8 @@ def test_sqlite_backup_restores_into_postgres_and_back(monkeypatch: pytest.Monke
         use_database(monkeypatch, sqlite_url)
         restore(from_postgres.path)
         assert db_snapshot() == pg_rows
+        assert audit_problems() == []
+        assert [e.entity_id for e in restore_events()] == [from_sqlite.name, from_postgres.name]
     finally:
         from kms.db import dispose_engines
 
