@@ -104,7 +104,7 @@ def _harden(authenticator: Any) -> None:
             st.session_state["kms_login_at"] = now.timestamp()
             # The library renders its cookie component now, but the gate reruns right after
             # a login, which discards it before the browser stores the cookie; set it again
-            # on the first undisturbed logged-in run (see gate()).
+            # at the end of the first undisturbed logged-in run (see set_pending_cookie()).
             st.session_state["_kms_set_cookie"] = True
         return ok
 
@@ -159,12 +159,14 @@ def gate() -> CurrentUser | None:
     user = current_user()
     if user is not None:
         if _still_valid(user.username):
-            if st.session_state.pop("_kms_set_cookie", False):
-                _authenticator().cookie_controller.set_cookie()
             return user
         _clear_session()
         st.warning("Ihre Sitzung wurde beendet. Bitte melden Sie sich erneut an.")
-    authenticator = _authenticator()
+    # The library draws a cookie component only when it builds the authenticator, and that
+    # component reruns the page once it answers. A slot that exists on every run keeps the
+    # login form in its place, so nothing typed before that rerun is lost.
+    with st.container():
+        authenticator = _authenticator()
     st.session_state.pop("kms_login_error", None)
     with _form_column():
         authenticator.login(location="main", fields=FIELDS, key="kms_login")
@@ -178,6 +180,18 @@ def gate() -> CurrentUser | None:
         elif st.session_state.get("authentication_status") is False:
             st.error("Benutzername oder Passwort ist falsch.")
     return None
+
+
+def set_pending_cookie() -> None:
+    """Store the login cookie once after a login; call it after the page's content.
+
+    The cookie component answers the browser with a rerun of its own and is not drawn
+    again in that rerun. Drawn last, its disappearance moves nothing: drawn above the
+    page, every element below it would be rebuilt, closing an expander or a drop-down
+    list the user has just opened.
+    """
+    if current_user() is not None and st.session_state.pop("_kms_set_cookie", False):
+        _authenticator().cookie_controller.set_cookie()
 
 
 def _form_column() -> Any:

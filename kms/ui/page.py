@@ -109,6 +109,7 @@ def run_page(url_path: str, render: Callable[[PageContext], None]) -> None:
         st.title(page.title)
         _require_licence(page)
         render(PageContext(user=user, page=page, read_only=read_only))
+        ui_auth.set_pending_cookie()
     except ScriptControlException:
         raise
     except KmsError as exc:

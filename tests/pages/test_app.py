@@ -106,6 +106,52 @@ def test_first_login_click_opens_the_requested_page(owner, demo, url_path, title
     ui.assert_page_shown(at, title)
 
 
+def _main_layout(at) -> list[tuple[str, str]]:
+    return [(type(e).__name__, str(getattr(e, "type", ""))) for e in at.main.children.values()]
+
+
+def test_login_form_keeps_its_place_when_the_cookie_component_reruns(owner):
+    """The library's cookie reader is drawn once and reruns the page when it answers: the
+    login form must not move then, or the browser rebuilds it and loses what was typed."""
+    at = ui.open_page("einstellungen", user=None).run()
+    first = _main_layout(at)
+    assert ("UnknownElement", "component_instance") not in first
+    components = [
+        e
+        for block in at.main.children.values()
+        for e in getattr(block, "children", {}).values()
+        if type(e).__name__ == "UnknownElement"
+    ]
+    assert [c.proto.component_name for c in components] == [
+        "extra_streamlit_components.CookieManager.cookie_manager"
+    ]
+    at.run()
+    assert _main_layout(at) == first
+    assert [w.label for w in at.text_input] == ["Benutzername", "Passwort"]
+
+
+@pytest.mark.parametrize("url_path", ["einstellungen", "dokumente", "rechnungen"])
+def test_login_cookie_is_drawn_below_the_page_so_its_rerun_moves_nothing(owner, url_path):
+    """The cookie component reruns the page once it is stored and is then gone: drawn last,
+    every element above keeps its place (an expander or list the user opened stays open)."""
+    at = ui.open_page(url_path, user=None).run()
+    ui.fill(at, {"Benutzername": ui.OWNER, "Passwort": ui.OWNER_PASSWORD})
+    ui.click(at, "Anmelden")
+    first = _main_layout(at)
+    components = [e for e in at.main.children.values() if type(e).__name__ == "UnknownElement"]
+    assert [c.proto.component_name for c in components] == [
+        "extra_streamlit_components.CookieManager.cookie_manager"
+    ]
+    assert '"method": "set"' in components[0].proto.json_args
+    assert first[-1] == ("UnknownElement", "component_instance")
+    at.run()  # the rerun the component asks for once the browser stored the cookie
+    second = _main_layout(at)
+    assert ("UnknownElement", "component_instance") not in second
+    assert first[: len(second)] == second
+    at.run()
+    assert _main_layout(at) == second
+
+
 def test_default_page_is_the_setup_until_it_is_done(owner):
     """Logged in before the Ersteinrichtung is finished, app.py opens the tutorial."""
     at = ui.open_page(None).run()
