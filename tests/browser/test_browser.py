@@ -8,11 +8,8 @@ from __future__ import annotations
 
 import os
 import re
-import socket
 import subprocess
 import sys
-import time
-import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -23,50 +20,19 @@ import pytest
 from kms.config import ROOT
 from kms.demo import DEMO_PASSWORD, DEMO_USER
 from kms.registry import pages
+from tests import browser_support
+from tests.browser_support import SCREENSHOTS, settle
 
 pytestmark = pytest.mark.browser
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--no-first-run",
-    "--disable-sync",
-]
-IDLE = '[data-testid="stApp"][data-test-script-state="notRunning"]'
 BANNER = "Kein Wartungsfenster geplant."
-SCREENSHOTS = ROOT / "docs" / "screenshots"
-PREFERRED_PORTS = range(8615, 8620)
 
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[object]:
     """Debian's chromium through Playwright (skipped without it; a failure in CI)."""
-    if not CHROMIUM.exists():
-        reason = f"browser tests need Debian's chromium at {CHROMIUM} (apt-get install chromium)"
-        if os.environ.get("CI", "").lower() == "true":
-            pytest.fail(reason)
-        pytest.skip(reason)
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+    with browser_support.chromium() as chromium:
         yield chromium
-        chromium.close()
-
-
-def _free_port() -> int:
-    """A free port, preferably from the range set aside for test servers."""
-    for port in [*PREFERRED_PORTS, 0]:
-        with socket.socket() as probe:
-            try:
-                probe.bind(("127.0.0.1", port))
-            except OSError:
-                continue
-            return probe.getsockname()[1]
-    raise RuntimeError("no free port")  # pragma: no cover - port 0 always binds
 
 
 @dataclass
@@ -91,37 +57,9 @@ def kms_server(data_dir: Path, *, demo: bool) -> Iterator[Server]:
     env["KMS_DATA_DIR"] = str(data_dir)
     if demo:
         subprocess.run([sys.executable, "-m", "kms", "demo"], env=env, cwd=ROOT, check=True)
-    port = _free_port()
-    log = data_dir.parent / f"server-{port}.log"
-    with log.open("w") as out:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "kms", "serve", "--port", str(port)],
-            env=env,
-            cwd=ROOT,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-        )
-    url = f"http://localhost:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as answer:  # noqa: S310
-                    if answer.status == 200:
-                        break
-            except OSError:
-                pass
-            assert process.poll() is None, log.read_text()
-            assert time.monotonic() < deadline, "server did not start:\n" + log.read_text()
-            time.sleep(0.2)
+    log = data_dir.parent / "server.log"
+    with browser_support.kms_server(env, log) as url:
         yield Server(url, log)
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:  # pragma: no cover - a hanging server
-            process.kill()
-            process.wait()
 
 
 def open_fresh(browser, url: str):  # type: ignore[no-untyped-def]
@@ -131,14 +69,6 @@ def open_fresh(browser, url: str):  # type: ignore[no-untyped-def]
     page.goto(url)
     settle(page)
     return page
-
-
-def settle(page) -> None:  # type: ignore[no-untyped-def]
-    """Wait until Streamlit finished running the script (and any rerun it triggered)."""
-    for _ in range(2):
-        page.wait_for_selector(IDLE, timeout=30_000)
-        page.wait_for_timeout(400)
-    page.wait_for_selector(IDLE, timeout=30_000)
 
 
 def log_in(page, password: str = DEMO_PASSWORD) -> None:  # type: ignore[no-untyped-def]

@@ -3,54 +3,27 @@
 from __future__ import annotations
 
 import os
-import socket
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from kms import auth
-from kms.config import ROOT
 from kms.db import dispose_engines, ensure_migrated, session_scope
 from kms.modules.contacts.service import create_person
+from tests.browser_support import IDLE, SCREENSHOTS, chromium, kms_server, need_chromium
 from tests.documents import samples
 
-CHROMIUM = Path("/usr/bin/chromium")
-PORT = 8631
 PASSWORD = "Muster-Passwort-2026"
-SCREENSHOT = ROOT / "docs" / "screenshots" / "dokumente.png"
-IDLE = '[data-testid="stApp"][data-test-script-state="notRunning"]'
+SCREENSHOT = SCREENSHOTS / "dokumente.png"
 
 pytestmark = pytest.mark.browser
-
-
-def _need_chromium() -> None:
-    if CHROMIUM.exists():
-        return
-    if os.environ.get("CI", "").lower() == "true":
-        pytest.fail("/usr/bin/chromium is missing in CI (.ci/run installs it)")
-    pytest.skip("/usr/bin/chromium is not installed (apt-get install chromium)")
-
-
-def _wait_for_port(port: int, proc: subprocess.Popen[bytes], timeout: float = 60) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"server exited with {proc.returncode}")
-        with socket.socket() as sock:
-            if sock.connect_ex(("127.0.0.1", port)) == 0:
-                return
-        time.sleep(0.3)
-    raise TimeoutError(f"server did not listen on {port}")
 
 
 @pytest.fixture
 def server(kms_env: Path) -> Iterator[str]:
     """A KMS server on its own data dir with a login and the person Erika Mustermann."""
-    _need_chromium()
+    need_chromium()
     ensure_migrated()
     with session_scope() as session:
         auth.create_user(
@@ -58,43 +31,17 @@ def server(kms_env: Path) -> Iterator[str]:
         )
         create_person(session, first_name="Erika", last_name="Mustermann", city="Musterstadt")
     dispose_engines()
-    env = {**os.environ, "KMS_SCHEDULER": "0"}
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "kms", "serve", "--port", str(PORT), "--address", "127.0.0.1"],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    try:
-        _wait_for_port(PORT, proc)
-        yield f"http://127.0.0.1:{PORT}"
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
+    with kms_server({**os.environ, "KMS_SCHEDULER": "0"}, kms_env.parent / "server.log") as url:
+        yield url
 
 
 def test_upload_a_pdf_to_a_contact_and_preview_it(server: str, tmp_path: Path) -> None:
     """Log in, upload a PDF linked to Erika Mustermann, open it: title, contact and page image."""
-    from playwright.sync_api import expect, sync_playwright
+    from playwright.sync_api import expect
 
     pdf = tmp_path / "Angebot Fotoshooting.pdf"
     pdf.write_bytes(samples.pdf("Angebot Fotoshooting"))
-    with sync_playwright() as pw:
-        browser = pw.chromium.launch(
-            executable_path=str(CHROMIUM),
-            args=[
-                "--no-sandbox",
-                "--disable-gpu",
-                "--disable-background-networking",
-                "--disable-component-update",
-                "--no-first-run",
-                "--disable-sync",
-            ],
-        )
+    with chromium() as browser:
         try:
             page = browser.new_page(viewport={"width": 1400, "height": 1000})
             page.set_default_timeout(30_000)
@@ -143,5 +90,3 @@ def test_upload_a_pdf_to_a_contact_and_preview_it(server: str, tmp_path: Path) -
         except BaseException:
             page.screenshot(path=str(tmp_path.parent / "dokumente-failure.png"), full_page=True)
             raise
-        finally:
-            browser.close()

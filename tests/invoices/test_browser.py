@@ -3,10 +3,6 @@
 from __future__ import annotations
 
 import os
-import socket
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -14,46 +10,21 @@ import pypdfium2
 import pytest
 
 from kms import auth
-from kms.config import ROOT
 from kms.db import dispose_engines, ensure_migrated, session_scope
 from kms.einvoice.facturx_pdf import inspect
 from kms.modules.invoices import service
 from kms.modules.settings import demo as settings_demo
+from tests.browser_support import IDLE, SCREENSHOTS, chromium, kms_server, need_chromium
 from tests.invoices.conftest import line, organisation
 
-CHROMIUM = Path("/usr/bin/chromium")
-PORT = 8651
 PASSWORD = "Muster-Passwort-2026"
-SHOTS = ROOT / "docs" / "screenshots"
-IDLE = '[data-testid="stApp"][data-test-script-state="notRunning"]'
-
 pytestmark = pytest.mark.browser
-
-
-def _need_chromium() -> None:
-    if CHROMIUM.exists():
-        return
-    if os.environ.get("CI", "").lower() == "true":
-        pytest.fail("/usr/bin/chromium is missing in CI (.ci/run installs it)")
-    pytest.skip("/usr/bin/chromium is not installed (apt-get install chromium)")
-
-
-def _wait_for_port(port: int, proc: subprocess.Popen[bytes], timeout: float = 60) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"server exited with {proc.returncode}")
-        with socket.socket() as sock:
-            if sock.connect_ex(("127.0.0.1", port)) == 0:
-                return
-        time.sleep(0.3)
-    raise TimeoutError(f"server did not listen on {port}")
 
 
 @pytest.fixture
 def server(kms_env: Path) -> Iterator[tuple[str, int]]:
     """A KMS server with a login, the demo seller and one draft invoice."""
-    _need_chromium()
+    need_chromium()
     ensure_migrated()
     with session_scope() as session:
         auth.create_user(
@@ -85,44 +56,18 @@ def server(kms_env: Path) -> Iterator[tuple[str, int]]:
         )
         draft_id = draft.id
     dispose_engines()
-    env = {**os.environ, "KMS_SCHEDULER": "0"}
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "kms", "serve", "--port", str(PORT), "--address", "127.0.0.1"],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    try:
-        _wait_for_port(PORT, proc)
-        yield f"http://127.0.0.1:{PORT}", draft_id
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
+    with kms_server({**os.environ, "KMS_SCHEDULER": "0"}, kms_env.parent / "server.log") as url:
+        yield url, draft_id
 
 
 def test_issue_and_download_an_invoice(server: tuple[str, int], tmp_path: Path) -> None:
     """Log in, open the draft, ▶ abschließen with confirmation, download the PDF/A-3, view it."""
-    from playwright.sync_api import expect, sync_playwright
+    from playwright.sync_api import expect
 
     expect.set_options(timeout=20_000)
 
     url, draft_id = server
-    with sync_playwright() as pw:
-        browser = pw.chromium.launch(
-            executable_path=str(CHROMIUM),
-            args=[
-                "--no-sandbox",
-                "--disable-gpu",
-                "--disable-background-networking",
-                "--disable-component-update",
-                "--no-first-run",
-                "--disable-sync",
-            ],
-        )
+    with chromium() as browser:
         try:
             page = browser.new_page(viewport={"width": 1400, "height": 1100})
             page.set_default_timeout(60_000)
@@ -151,14 +96,15 @@ def test_issue_and_download_an_invoice(server: tuple[str, int], tmp_path: Path) 
             page.wait_for_selector(IDLE)
             page.wait_for_timeout(1500)  # let the rerun after the download settle
             page.wait_for_selector(IDLE)
-            page.screenshot(path=str(SHOTS / "rechnungen.png"), full_page=True)
-        finally:
-            browser.close()
+            page.screenshot(path=str(SCREENSHOTS / "rechnungen.png"), full_page=True)
+        except BaseException:
+            page.screenshot(path=str(tmp_path / "rechnungen-failure.png"), full_page=True)
+            raise
     pdf = target.read_bytes()
     assert inspect(pdf).pdfa_part == "3"
     document = pypdfium2.PdfDocument(pdf)
     try:
-        document[0].render(scale=100 / 72).to_pil().save(SHOTS / "rechnung-pdf.png")
+        document[0].render(scale=100 / 72).to_pil().save(SCREENSHOTS / "rechnung-pdf.png")
         assert f"Rechnung RE-{year}-0001" in document[0].get_textpage().get_text_range()
     finally:
         document.close()

@@ -5,65 +5,26 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-import time
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from kms.config import ROOT
+from tests.browser_support import IDLE, SCREENSHOTS, chromium, kms_server, need_chromium
 
 pytestmark = pytest.mark.browser
-
-CHROMIUM = Path("/usr/bin/chromium")
-ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--no-first-run",
-    "--disable-sync",
-]
-PORT = int(os.environ.get("KMS_LETTERS_BROWSER_PORT", "8661"))
-SHOTS = ROOT / "docs" / "screenshots"
-IDLE = '[data-testid="stApp"][data-test-script-state="notRunning"]'
 
 
 @pytest.fixture
 def server(tmp_path: Path) -> Iterator[str]:
     """A KMS server with demo data in its own data dir."""
-    if not CHROMIUM.exists():
-        if os.environ.get("CI", "").lower() == "true":
-            pytest.fail("/usr/bin/chromium is missing in CI")
-        pytest.skip("/usr/bin/chromium is not installed")
+    need_chromium()
     env = {**os.environ, "KMS_DATA_DIR": str(tmp_path / "data"), "KMS_SCHEDULER": "0"}
     env.pop("KMS_DATABASE_URL", None)
     subprocess.run([sys.executable, "-m", "kms", "demo"], env=env, cwd=ROOT, check=True)
-    log = (tmp_path / "server.log").open("w")
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "kms", "serve", "--port", str(PORT)],
-        env=env,
-        cwd=ROOT,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-    url = f"http://127.0.0.1:{PORT}"
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                urllib.request.urlopen(f"{url}/api/status", timeout=2)  # noqa: S310 - local
-                break
-            except OSError:
-                if time.monotonic() > deadline or proc.poll() is not None:
-                    raise AssertionError("KMS server did not start") from None
-                time.sleep(0.5)
+    with kms_server(env, tmp_path / "server.log") as url:
         yield url
-    finally:
-        proc.terminate()
-        proc.wait(timeout=20)
-        log.close()
 
 
 def idle(page) -> None:
@@ -85,10 +46,9 @@ def choose(page, label: str, option: str) -> None:
 
 def test_letter_from_template_lands_in_dokumente(server: str) -> None:
     """Kim gets the Newsletter template; once marked sent the letter is a Brief in Dokumente."""
-    from playwright.sync_api import expect, sync_playwright
+    from playwright.sync_api import expect
 
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
+    with chromium() as browser:
         page = browser.new_page(viewport={"width": 1400, "height": 1300}, locale="de-DE")
         page.goto(f"{server}/schreiben")
         idle(page)
@@ -110,7 +70,7 @@ def test_letter_from_template_lands_in_dokumente(server: str) -> None:
         page.get_by_role("button", name="Vorschau").click()
         idle(page)
         expect(page.locator('[data-testid="stImage"]').first).to_be_visible(timeout=30_000)
-        page.screenshot(path=str(SHOTS / "schreiben-vorschau.png"), full_page=True)
+        page.screenshot(path=str(SCREENSHOTS / "schreiben-vorschau.png"), full_page=True)
 
         page.get_by_role("button", name="Speichern", exact=True).click()
         idle(page)
@@ -124,7 +84,7 @@ def test_letter_from_template_lands_in_dokumente(server: str) -> None:
         idle(page)
         expect(page.get_by_text(f"„{subject}“ ist als versendet markiert.")).to_be_visible()
         page.get_by_role("tab", name="Briefe", exact=True).click()
-        page.screenshot(path=str(SHOTS / "schreiben-versendet.png"), full_page=True)
+        page.screenshot(path=str(SCREENSHOTS / "schreiben-versendet.png"), full_page=True)
 
         page.locator('[data-testid="stSidebar"]').get_by_role("link", name="Dokumente").click()
         idle(page)
@@ -138,5 +98,4 @@ def test_letter_from_template_lands_in_dokumente(server: str) -> None:
         box.click()
         expect(page.get_by_role("option", name=f"{subject} (")).to_be_visible()
         page.keyboard.press("Escape")
-        page.screenshot(path=str(SHOTS / "schreiben-in-dokumente.png"), full_page=True)
-        browser.close()
+        page.screenshot(path=str(SCREENSHOTS / "schreiben-in-dokumente.png"), full_page=True)
