@@ -38,6 +38,16 @@ def format_number(value: Decimal, places: int = 2) -> str:
     return format_decimal(value, format=f"#,##0.{'#' * places}", locale=LOCALE)
 
 
+def format_unit_price(value: Decimal) -> str:
+    """A net unit price as prices are written: two decimals at least, four at most.
+
+    "24,90" rather than "24,9"; a price of 0,1234 € per unit keeps all four places.
+    """
+    if not isinstance(value, Decimal):
+        raise TypeError(f"format_unit_price erwartet Decimal, nicht {type(value).__name__}")
+    return format_decimal(value, format="#,##0.00##", locale=LOCALE)
+
+
 def format_datetime(value: datetime) -> str:
     """26.11.2026 14:05 in Berlin time (stored times are UTC)."""
     return value.astimezone(BERLIN).strftime("%d.%m.%Y %H:%M")

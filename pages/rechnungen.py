@@ -8,7 +8,13 @@ from sqlalchemy import select
 from kms.audit import history
 from kms.db import session_scope
 from kms.einvoice.model import GERMAN_UNITS
-from kms.formatting import format_date, format_datetime, format_money, format_number
+from kms.formatting import (
+    format_date,
+    format_datetime,
+    format_money,
+    format_number,
+    format_unit_price,
+)
 from kms.functions import log_function_run
 from kms.mail import MailError
 from kms.modules.contacts.models import Contact
@@ -435,7 +441,7 @@ def invoice_detail(invoice_id: int) -> None:
                         "Beschreibung": ln.description,
                         "Menge": format_number(ln.quantity, 4),
                         "Einheit": service.UNIT_CODES.get(ln.unit_code, ln.unit_code),
-                        "Einzelpreis": format_number(ln.unit_price, 4),
+                        "Einzelpreis": format_unit_price(ln.unit_price),
                         "Steuer": service.TAX_OPTIONS[service.tax_key(ln)].label,
                         "Netto": format_money(ln.net),
                     }
@@ -512,7 +518,7 @@ def _line_frame(invoice) -> pd.DataFrame:  # type: ignore[no-untyped-def]
             "Beschreibung": ln.description,
             "Menge": format_number(ln.quantity, 4),
             "Einheit": service.UNIT_CODES.get(ln.unit_code, "Stück"),
-            "Einzelpreis": format_number(ln.unit_price, 4),
+            "Einzelpreis": format_unit_price(ln.unit_price),
             "Steuer": service.TAX_OPTIONS[service.tax_key(ln)].label,
             "Rabatt": DISCOUNTS[ln.discount_kind],
             "Rabattwert": format_number(ln.discount_value) if ln.discount_value else "",

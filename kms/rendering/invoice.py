@@ -17,7 +17,7 @@ from decimal import Decimal
 
 from kms.einvoice.calc import LineAmounts, Totals, compute, skonto_amount
 from kms.einvoice.model import DocumentType, InvoiceDocument, TaxCategory, unit_label
-from kms.formatting import format_date, format_money, format_number
+from kms.formatting import format_date, format_money, format_number, format_unit_price
 from kms.rendering.din5008 import (
     BODY_BOTTOM,
     BODY_LH,
@@ -235,9 +235,7 @@ def _row_cells(doc: InvoiceDocument, amounts: LineAmounts) -> list[str]:
         "",
         format_number(line.quantity, 4),
         unit_label(line.unit_code),
-        format_money(line.unit_price)
-        if line.unit_price == round(line.unit_price, 2)
-        else f"{format_number(line.unit_price, 4)} €",
+        f"{format_unit_price(line.unit_price)}\xa0€",
         discount,
         tax,
         _signed(doc, amounts.net),

@@ -69,6 +69,10 @@ def test_list_shows_the_draft_and_issuing_asks_first(draft_id) -> None:
     )
     with session_scope(write=False) as s:
         assert s.scalar(select(Invoice.number)) == f"RE-{service.today().year}-0001"
+    [positions] = [d.value for d in at.dataframe if "Pos." in d.value.columns]
+    assert positions[["Menge", "Einzelpreis", "Netto"]].values.tolist() == [
+        ["2", "100,00", "200,00\xa0€"]
+    ]
 
 
 def test_incomplete_draft_lists_every_problem(draft_id) -> None:

@@ -7,7 +7,7 @@ from decimal import Decimal
 
 import pytest
 
-from kms.formatting import format_date, format_iban, format_money
+from kms.formatting import format_date, format_iban, format_money, format_unit_price
 
 NBSP = "\xa0"
 
@@ -43,3 +43,24 @@ def test_format_date():
 def test_format_iban():
     """IBANs print in groups of four."""
     assert format_iban("de02120300000000202051") == "DE02 1203 0000 0000 2020 51"
+
+
+@pytest.mark.parametrize(
+    ("price", "text"),
+    [
+        ("24.9", "24,90"),
+        ("85", "85,00"),
+        ("19.99", "19,99"),
+        ("0.1234", "0,1234"),
+        ("1234.567", "1.234,567"),
+        ("1234.5000", "1.234,50"),
+    ],
+)
+def test_format_unit_price(price, text):
+    """Unit prices show two to four decimals: "24,90", never "24,9"; sub-cent prices stay exact."""
+    assert format_unit_price(Decimal(price)) == text
+
+
+def test_format_unit_price_refuses_float():
+    with pytest.raises(TypeError):
+        format_unit_price(24.9)
