@@ -289,8 +289,20 @@ def test_demo_loads_once_and_is_idempotent(cli: Run) -> None:
     with session_scope(write=False) as session:
         demo = auth.get_user(session, "demo")
         assert demo.is_owner and auth.verify_password("demo-kms-2026", demo.password_hash)
-        assert all("example.org" in c.email for c in session.scalars(select(Contact)))
+        contacts = session.scalars(select(Contact)).all()
+        assert all("example.org" in c.email for c in contacts)
+        # Demo customers come through the contacts service like a user's: each has a number,
+        # and no two contacts share one.
+        customers = [c for c in contacts if "kunde" in c.role_keys]
+        assert len(customers) >= 10
+        assert [c.name or c.last_name for c in customers if not c.customer_number] == []
+        assert len({c.customer_number for c in customers}) == len(customers)
+        versions = {c.id: c.version for c in contacts}
     assert not (get_config().secrets_dir / "setup_token").exists()
+    assert cli("demo")[0] == 0
+    with session_scope(write=False) as session:
+        # A third run changes no contact either (not even its version).
+        assert {c.id: c.version for c in session.scalars(select(Contact))} == versions
 
 
 def test_demo_refuses_an_instance_with_data(cli: Run) -> None:

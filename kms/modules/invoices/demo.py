@@ -12,7 +12,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from kms.modules.contacts.models import Contact
-from kms.modules.contacts.service import search_key
+from kms.modules.contacts.service import create_contact
 from kms.modules.invoices import dunning, issuing, payments, service
 from kms.modules.invoices.models import Invoice
 
@@ -39,7 +39,7 @@ ORGANISATIONS = [
     },
     {
         "name": "Voorbeeld B.V.",
-        "vat_id": "NL123456789B01",
+        "vat_id": "NL123456782B01",  # check-digit-valid test number
         "street": "Voorbeeldstraat 3",
         "postcode": "1234 AB",
         "city": "Amsterdam",
@@ -63,11 +63,8 @@ def _organisation(session: Session, values: dict[str, Any]) -> Contact:
     )
     if found is not None:
         return found
-    contact = Contact(kind="organisation", **values)
-    contact.search_key = search_key(values["name"], values.get("city", ""))
-    session.add(contact)
-    session.flush()
-    return contact
+    # Through the contacts service: validated, and a customer number like any new customer.
+    return create_contact(session, kind="organisation", roles=["kunde"], **values)
 
 
 def _person(session: Session, email: str) -> Contact | None:

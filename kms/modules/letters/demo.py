@@ -8,8 +8,8 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from kms.modules.contacts.models import Contact, ContactRole, Tag
-from kms.modules.contacts.service import search_key
+from kms.modules.contacts.models import Contact
+from kms.modules.contacts.service import create_contact, update_contact
 from kms.modules.letters import service
 from kms.modules.letters.models import Letter, LetterTemplate
 
@@ -55,30 +55,30 @@ PEOPLE = [
 
 
 def _contacts(session: Session) -> None:
-    """The organisation, Anna Beispiel working there, salutations and the Newsletter tag."""
+    """The organisation, Anna Beispiel working there, salutations and the Newsletter tag.
+
+    Everything goes through the contacts service, so new customers get their customer
+    number and every value is validated like a user's input.
+    """
     org = session.scalar(select(Contact).where(Contact.name == ORGANISATION["name"]))
     if org is None:
-        org = Contact(**ORGANISATION, search_key=search_key(ORGANISATION["name"], "Wien"))
-        org.roles.append(ContactRole(role="kunde"))
-        session.add(org)
-        session.flush()
-    tag = session.scalar(select(Tag).where(Tag.name == "Newsletter"))
-    if tag is None:
-        tag = Tag(name="Newsletter")
-        session.add(tag)
+        org = create_contact(session, roles=["kunde"], **ORGANISATION)
     for email, salutation, title, newsletter, role in PEOPLE:
         person = session.scalar(select(Contact).where(Contact.email == email))
         if person is None:
             continue
+        values: dict[str, Any] = {}
         if not person.salutation:
-            person.salutation, person.title = salutation, title or person.title
-        if newsletter and tag not in person.tags:
-            person.tags.append(tag)
-        if role not in person.role_keys:
-            person.roles.append(ContactRole(role=role))
+            values.update(salutation=salutation, title=title or person.title)
         if email == "anna@example.org" and person.organisation_id is None:
             # Works at the Viennese organisation; letters go to its address.
-            person.organisation_id, person.street = org.id, ""
+            values.update(organisation_id=org.id, street="")
+        tags = {tag.name for tag in person.tags} | ({"Newsletter"} if newsletter else set())
+        roles = set(person.role_keys) - {"inhaber"} | {role}
+        if values or tags != {t.name for t in person.tags} or roles - set(person.role_keys):
+            update_contact(
+                session, person.id, version=person.version, roles=roles, tags=tags, **values
+            )
     # Lena has moved and left no address yet: the Serienbrief report lists her.
     session.flush()
 
