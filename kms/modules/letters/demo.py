@@ -35,7 +35,7 @@ TEMPLATES = [
         "attachments": "Preisliste",
     },
 ]
-ORGANISATION = {
+ORGANISATION: dict[str, Any] = {
     "kind": "organisation",
     "name": "Beispiel Handels GmbH",
     "street": "Testgasse 12",
