@@ -25,6 +25,19 @@ class PageSpec:
 
 
 @dataclass(frozen=True)
+class Figure:
+    """One key figure of a module on the Übersicht page, e.g. "Offene Rechnungen: 3"."""
+
+    label: str
+    value: str
+    detail: str = ""
+    # url_path of the page where the figure's records are (a link under the figure).
+    page: str | None = None
+    # True when the owner should act (overdue invoices, an old backup): shown in orange.
+    attention: bool = False
+
+
+@dataclass(frozen=True)
 class ModuleSpec:
     """A module's manifest: its pages, functions (▶), automatisms (⊕) and models."""
 
@@ -47,6 +60,9 @@ class ModuleSpec:
     # Dotted path to `export(session, contact_id) -> dict`: everything the module stores about
     # the contact, for the Auskunft (Art. 15 DSGVO). JSON-able values; bytes become ZIP files.
     contact_export: str | None = None
+    # Dotted path to `overview(session) -> list[Figure]` (no Streamlit): the module's key
+    # figures on the Übersicht page, computed in SQL.
+    overview: str | None = None
 
 
 # Built-in modules register exactly like add-ons will: a dotted path to a SPEC.
@@ -128,6 +144,11 @@ def contact_exporters() -> list[tuple[str, str, Any]]:
         for spec in modules()
         if spec.contact_export
     ]
+
+
+def overview_providers() -> list[tuple[str, Any]]:
+    """(module title, overview function) of every module with key figures for the Übersicht."""
+    return [(spec.title, resolve(spec.overview)) for spec in modules() if spec.overview]
 
 
 def automatisms() -> list[AutomatismSpec]:

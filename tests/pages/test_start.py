@@ -53,3 +53,30 @@ def test_unexpected_error_shows_number_not_traceback(owner, monkeypatch):
     cause = ui.break_function(monkeypatch, "kms.onboarding.steps")
     at = ui.open_page("start").run()
     ui.assert_unexpected_error(at, "start", cause)
+
+
+def test_overview_shows_every_modules_figures_with_links(owner, demo):
+    """Each registered module's figures appear as tiles: label, value, detail, page link;
+    overdue demo invoices are marked for attention."""
+    from kms.modules.invoices.overview import overview as invoice_overview
+    from kms.registry import overview_providers, page_by_url
+
+    with session_scope(write=False) as session:
+        figures = [f for _module, provide in overview_providers() for f in provide(session)]
+        overdue = next(f for f in invoice_overview(session) if f.label == "Überfällig")
+    labels = [f.label for f in figures]
+    assert {"Kunden", "Offene Rechnungen", "Überfällig", "Briefentwürfe"} <= set(labels)
+    assert overdue.attention and overdue.detail == "2 Rechnungen"
+
+    at = ui.open_page("start").run()
+    ui.assert_page_shown(at, "Übersicht")
+    captions = ui.values(at.caption)
+    values = [m for m in ui.values(at.markdown) if m.startswith("### ")]
+    for figure in figures:
+        assert figure.label in captions and figure.detail in captions
+        shown = f":orange[{figure.value}]" if figure.attention else figure.value
+        assert f"### {shown}" in values
+    links = [(link.label, link.proto.page) for link in at.get("page_link")]
+    for figure in figures:
+        page = page_by_url(figure.page)
+        assert any(label == f"Zu {page.title}" for label, _ in links)

@@ -26,4 +26,5 @@ SPEC = ModuleSpec(
             functions=ORGANISATION_FUNCTIONS,
         ),
     ),
+    overview="kms.modules.contacts.overview.overview",
 )

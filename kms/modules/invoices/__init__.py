@@ -90,4 +90,5 @@ SPEC = ModuleSpec(
             run=_overdue_watch,
         ),
     ),
+    overview="kms.modules.invoices.overview.overview",
 )

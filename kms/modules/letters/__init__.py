@@ -47,4 +47,5 @@ SPEC = ModuleSpec(
             functions=(MAIL_MERGE, MARK_SENT, SEND_EMAIL, COPY),
         ),
     ),
+    overview="kms.modules.letters.overview.overview",
 )
