@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
-from typing import TypeVar
+from typing import Any, TypeVar, cast
 
 import streamlit as st
 
@@ -12,6 +12,12 @@ from kms.errors import KmsError, ValidationErrors
 from kms.ui.text import plain
 
 T = TypeVar("T")
+
+
+def labels_of(mapping: Mapping[Any, str]) -> Callable[[Any], str]:
+    """A selectbox `format_func` naming each option by `mapping`: it is `mapping.get` itself
+    (typed for mypy), so a stale value from an earlier run formats as None instead of raising."""
+    return cast("Callable[[Any], str]", mapping.get)
 
 
 def show_field_errors(errors: Mapping[str, str], labels: Mapping[str, str]) -> None:

@@ -410,6 +410,34 @@ def get_by_number(session: Session, number: str) -> Invoice:
     return invoice
 
 
+def customer_choices(session: Session, *, limit: int = 500) -> dict[int, str]:
+    """id → "name (city)" of active contacts other than the owner, for the draft's customer."""
+    rows = session.execute(
+        select(
+            Contact.id,
+            Contact.kind,
+            Contact.name,
+            Contact.first_name,
+            Contact.last_name,
+            Contact.city,
+        )
+        .where(Contact.archived_at.is_(None), Contact.is_owner.is_(False))
+        .order_by(Contact.name, Contact.last_name)
+        .limit(limit)
+    ).all()
+    return {
+        r[0]: (r[2] if r[1] == "organisation" else f"{r[3]} {r[4]}".strip())
+        + (f" ({r[5]})" if r[5] else "")
+        for r in rows
+    }
+
+
+def customer_name(session: Session, invoice: Invoice) -> str:
+    """The display name of the invoice's customer ("" when the contact is gone)."""
+    contact = session.get(Contact, invoice.contact_id)
+    return contact.display_name if contact else ""
+
+
 def count_invoices_for_contact(session: Session, contact_id: int) -> int:
     """Invoices and drafts of a contact (contacts with invoices are archived, not deleted)."""
     return (

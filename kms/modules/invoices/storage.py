@@ -85,6 +85,30 @@ def register_document(
     return int(document.id)
 
 
+def files_of(session: Session, invoice_id: int) -> list[InvoiceFile]:
+    """Every stored original of an invoice and its dunning letters, oldest first, with the
+    (deferred) bytes loaded so they can be offered for download after the session closed."""
+    files = list(
+        session.scalars(
+            select(InvoiceFile).where(InvoiceFile.invoice_id == invoice_id).order_by(InvoiceFile.id)
+        )
+    )
+    for file in files:
+        _ = file.content  # load the deferred bytes inside the session
+    return files
+
+
+def has_xrechnung(session: Session, invoice_id: int) -> bool:
+    """Whether an XRechnung was stored for the invoice (it can go along with an e-mail)."""
+    return bool(
+        session.scalar(
+            select(InvoiceFile.id).where(
+                InvoiceFile.invoice_id == invoice_id, InvoiceFile.role == "xrechnung_xml"
+            )
+        )
+    )
+
+
 def original_bytes(
     session: Session, invoice_id: int, role: str, reminder_id: int | None = None
 ) -> InvoiceFile:

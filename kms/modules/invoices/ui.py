@@ -1,19 +1,781 @@
-"""The invoices section on a contact's detail view."""
+"""Streamlit parts of Rechnungen: the page (list with filters and sums, draft editor, detail
+with originals and history; ▶ abschließen, stornieren, korrigieren, Zahlung, Mahnung, E-Mail as
+confirmed dialogs) and the invoices section on a contact's detail view."""
 
 from __future__ import annotations
+
+from typing import Any, cast
 
 import pandas as pd
 import streamlit as st
 
+from kms.audit import history
 from kms.db import session_scope
-from kms.formatting import format_date, format_money
-from kms.modules.invoices.service import list_invoices
+from kms.einvoice.model import GERMAN_UNITS
+from kms.formatting import (
+    format_date,
+    format_datetime,
+    format_money,
+    format_number,
+    format_unit_price,
+)
+from kms.functions import log_function_run
+from kms.mail import MailError
+from kms.modules.invoices import (
+    FUNCTIONS,
+    config,
+    dunning,
+    issuing,
+    mailing,
+    payments,
+    service,
+    storage,
+)
+from kms.modules.invoices.models import PAYMENT_METHODS, InvoiceFile
+from kms.ui.forms import labels_of, saving
+from kms.ui.page import PageContext
+from kms.ui.text import plain
+
+FN = {f.key.removeprefix("invoices_"): f.key for f in FUNCTIONS}
+PAGE_SIZE = 25
+SELECTED = "inv_selected"
+UNIT_LABELS = [u.label for u in GERMAN_UNITS]
+UNIT_BY_LABEL = {u.label: u.code for u in GERMAN_UNITS}
+DISCOUNTS = {"": "—", "percent": "%", "amount": "€"}
+LABELS = {
+    "contact_id": "Kunde",
+    "period_end": "Leistungszeitraum",
+    "payment_term_days": "Zahlungsziel",
+    "skonto_percent": "Skonto",
+    "buyer_reference": "Käuferreferenz / Leitweg-ID",
+    "amount": "Betrag",
+    "paid_on": "Zahlungsdatum",
+    "skonto": "Skonto",
+    "to": "Empfänger",
+    "subject": "Betreff",
+    "level": "Mahnstufe",
+    "letter_date": "Datum",
+    "invoice_format": "Rechnungsnummern",
+    "cancellation_format": "Stornonummern",
+    "base_rate": "Basiszinssatz",
+    "reminder_days": "Zahlungsfrist in Mahnungen",
+    "mail_subject": "Betreff",
+    "mail_body": "Text",
+}
+
+
+def _selected() -> int | None:
+    value = st.session_state.get(SELECTED)
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
+def _pick() -> None:
+    """Remember the invoice picked in the list (only real ids: after a number was assigned
+    the browser may send back the old label of the option)."""
+    value = st.session_state.get("inv_pick")
+    if isinstance(value, int):
+        st.session_state[SELECTED] = value
+
+
+def _close(ctx: PageContext, name: str) -> None:
+    ctx.close_function(FN[name])
+    st.rerun()
+
+
+def _done(ctx: PageContext, name: str, message: str) -> None:
+    """Close the dialog and show the outcome on the page after the rerun."""
+    log_function_run(FN[name], ctx.user.username, "ok", message)
+    st.session_state["inv_flash"] = message
+    _close(ctx, name)
+
+
+def _need_selection(ctx: PageContext, name: str) -> int | None:
+    """The selected invoice, or a hint in the dialog."""
+    invoice_id = _selected()
+    if invoice_id is None:
+        st.info("Bitte wählen Sie zuerst in der Liste eine Rechnung aus.")
+        if st.button("Schließen", key=f"close_{name}"):
+            _close(ctx, name)
+    return invoice_id
+
+
+# --- ▶ dialogs ----------------------------------------------------------------------
+
+
+@st.dialog("▶ Rechnung abschließen", width="large")
+def issue_dialog(ctx: PageContext) -> None:
+    invoice_id = _need_selection(ctx, "issue")
+    if invoice_id is None:
+        return
+    with session_scope(write=False) as session:
+        invoice = service.get_invoice(session, invoice_id)
+        label, gross, issued = invoice.label, invoice.gross_total, invoice.is_issued
+    if issued:
+        st.info(f"{label} ist bereits abgeschlossen.")
+        return
+    st.write(
+        f"{plain(label)} über **{format_money(gross)}** wird geprüft, erhält die nächste "
+        "Rechnungsnummer und das heutige Datum und ist danach **nicht mehr änderbar**."
+    )
+    c1, c2 = st.columns(2)
+    if c2.button("Abbrechen", key="issue_cancel"):
+        _close(ctx, "issue")
+    if c1.button("Prüfen und abschließen", type="primary", key="issue_go"):
+        try:
+            with st.spinner("Prüfe Pflichtangaben und E-Rechnung (EN 16931, XRechnung) …"):
+                invoice = issuing.issue_invoice(invoice_id, actor=ctx.user.username)
+        except issuing.IssueRefused as exc:
+            st.error("Die Rechnung kann noch nicht abgeschlossen werden:")
+            st.markdown("\n".join(f"- {plain(line)}" for line in issuing.describe_refusal(exc)))
+            log_function_run(FN["issue"], ctx.user.username, "fehler", exc.message[:500])
+            return
+        st.session_state[SELECTED] = invoice.id
+        _done(ctx, "issue", f"Rechnung {invoice.number} ist ausgestellt.")
+
+
+def _confirm_dialog(ctx: PageContext, name: str, action, text: str) -> None:  # type: ignore[no-untyped-def]
+    invoice_id = _need_selection(ctx, name)
+    if invoice_id is None:
+        return
+    with session_scope(write=False) as session:
+        label = service.get_invoice(session, invoice_id).label
+    st.warning(text.format(label=plain(label)))
+    c1, c2 = st.columns(2)
+    if c2.button("Abbrechen", key=f"{name}_cancel"):
+        _close(ctx, name)
+    if c1.button("Ja, ausführen", type="primary", key=f"{name}_go"):
+        with saving() as result, session_scope() as session:
+            message = action(session, invoice_id)
+        if result["ok"]:
+            _done(ctx, name, message)
+
+
+@st.dialog("▶ Stornieren")
+def cancel_dialog(ctx: PageContext) -> None:
+    def act(session, invoice_id):  # type: ignore[no-untyped-def]
+        storno = issuing.cancel(session, invoice_id, actor=ctx.user.username)
+        return f"Stornorechnung {storno.number} wurde erstellt."
+
+    _confirm_dialog(
+        ctx,
+        "cancel",
+        act,
+        "{label} wird durch eine Stornorechnung mit eigener "
+        "Nummer vollständig aufgehoben. Das lässt sich nicht rückgängig machen.",
+    )
+
+
+@st.dialog("▶ Korrigieren")
+def correct_dialog(ctx: PageContext) -> None:
+    def act(session, invoice_id):  # type: ignore[no-untyped-def]
+        storno, draft = issuing.correct(session, invoice_id, actor=ctx.user.username)
+        st.session_state[SELECTED] = draft.id
+        return f"Stornorechnung {storno.number} erstellt; neuer Entwurf {draft.id} ist angelegt."
+
+    _confirm_dialog(
+        ctx,
+        "correct",
+        act,
+        "{label} wird storniert, und ein neuer Entwurf mit "
+        "denselben Daten wird angelegt. Die Stornierung ist endgültig.",
+    )
+
+
+@st.dialog("▶ Zahlung erfassen")
+def payment_dialog(ctx: PageContext) -> None:
+    invoice_id = _need_selection(ctx, "payment")
+    if invoice_id is None:
+        return
+    with session_scope(write=False) as session:
+        invoice = service.get_invoice(session, invoice_id)
+        open_now = service.open_amount(session, invoice)
+        offer = payments.skonto_offer(invoice)
+        label = invoice.label
+    st.write(f"{plain(label)}: offen **{format_money(open_now)}**")
+    if offer:
+        st.caption(
+            f"Skonto {format_number(offer.percent)} % bis {format_date(offer.until)}: "
+            f"{format_money(offer.amount)}"
+        )
+    with st.form("payment_form"):
+        paid_on = st.date_input(LABELS["paid_on"], value=service.today(), format="DD.MM.YYYY")
+        amount = st.text_input(LABELS["amount"], value=format_number(open_now))
+        method = st.selectbox(
+            "Zahlungsart", list(PAYMENT_METHODS), format_func=labels_of(PAYMENT_METHODS)
+        )
+        skonto = st.checkbox("mit Skonto", disabled=offer is None)
+        over = st.checkbox("Mehrbetrag als Überzahlung buchen")
+        note = st.text_input("Notiz")
+        submitted = st.form_submit_button("Zahlung speichern", type="primary")
+    if submitted:
+        with saving(LABELS) as result, session_scope() as session:
+            payments.record_payment(
+                session,
+                invoice_id,
+                paid_on=paid_on,
+                amount=amount,
+                method=cast(str, method),  # never None: the box has a default
+                skonto=skonto,
+                overpayment=over,
+                note=note,
+                actor=ctx.user.username,
+            )
+        if result["ok"]:
+            _done(ctx, "payment", f"Zahlung zu {label} gespeichert.")
+    if st.button("Schließen", key="payment_close"):
+        _close(ctx, "payment")
+
+
+@st.dialog("▶ Zahlungserinnerung/Mahnung", width="large")
+def dunning_dialog(ctx: PageContext) -> None:
+    invoice_id = _need_selection(ctx, "dunning")
+    if invoice_id is None:
+        return
+    with session_scope(write=False) as session:
+        invoice = service.get_invoice(session, invoice_id)
+        level = dunning.next_level(session, invoice_id)
+        label = invoice.label
+    if level > 3:
+        st.info(
+            "Die 3. Mahnung wurde bereits erstellt; als nächstes käme das gerichtliche "
+            "Mahnverfahren."
+        )
+        return
+    st.write(f"{plain(label)}: **{dunning.LEVELS[level]}**")
+    day = st.date_input(
+        LABELS["letter_date"], value=service.today(), format="DD.MM.YYYY", key="dunning_date"
+    )
+    with saving(LABELS), session_scope(write=False) as session:
+        invoice = service.get_invoice(session, invoice_id)
+        charges = dunning.compute_charges(session, invoice, level, day)
+        st.markdown("\n".join(f"- {plain(line)}" for line in charges.explanation))
+        st.write(
+            f"Gesamt: **{format_money(charges.total)}**, neue Frist "
+            f"{format_date(charges.new_due_date)}"
+        )
+    c1, c2 = st.columns(2)
+    if c2.button("Abbrechen", key="dunning_cancel"):
+        _close(ctx, "dunning")
+    if c1.button("Schreiben erstellen", type="primary", key="dunning_go"):
+        with saving(LABELS) as result, session_scope() as session:
+            reminder = dunning.create_reminder(
+                session, invoice_id, level=level, letter_date=day, actor=ctx.user.username
+            )
+            text = f"{dunning.LEVELS[reminder.level]} erstellt."
+        if result["ok"]:
+            _done(ctx, "dunning", text + " Sie finden das Schreiben unten bei der Rechnung.")
+
+
+@st.dialog("▶ Per E-Mail senden", width="large")
+def mail_dialog(ctx: PageContext) -> None:
+    invoice_id = _need_selection(ctx, "mail")
+    if invoice_id is None:
+        return
+    with session_scope(write=False) as session:
+        letters = dunning.reminders_of(session, invoice_id)
+        has_xr = storage.has_xrechnung(session, invoice_id)
+        options = {0: "Rechnung / Stornorechnung"} | {
+            r.id: dunning.LEVELS[r.level] for r in letters
+        }
+    which = st.selectbox(
+        "Dokument", list(options), format_func=labels_of(options), key="mail_which"
+    )
+    reminder_id = which or None
+    with saving(LABELS) as result, session_scope(write=False) as session:
+        draft = mailing.mail_draft(session, invoice_id, reminder_id)
+    if not result["ok"]:
+        return
+    with st.form(f"mail_form_{which}"):
+        to = st.text_input(LABELS["to"], value=draft.to)
+        subject = st.text_input(LABELS["subject"], value=draft.subject)
+        body = st.text_area("Text", value=draft.body, height=180)
+        xr = st.checkbox(
+            "XRechnung (XML) anhängen",
+            value=bool(has_xr),
+            disabled=not has_xr or reminder_id is not None,
+        )
+        copy = st.checkbox("Kopie an mich", value=True)
+        sent = st.form_submit_button("Senden", type="primary")
+    if sent:
+        error = None
+        with st.spinner("Wird gesendet …"), saving(LABELS) as result, session_scope() as session:
+            try:
+                mailing.send_invoice_mail(
+                    session,
+                    invoice_id,
+                    to=to,
+                    subject=subject,
+                    body=body,
+                    reminder_id=reminder_id,
+                    with_xrechnung=xr,
+                    copy_to_self=copy,
+                    actor=ctx.user.username,
+                )
+            except MailError as exc:
+                error = exc.message
+        if error:
+            st.error(f"Nicht gesendet: {error}")
+            log_function_run(FN["mail"], ctx.user.username, "fehler", error)
+        elif result["ok"]:
+            _done(ctx, "mail", f"„{subject}“ wurde gesendet.")
+    if st.button("Schließen", key="mail_close"):
+        _close(ctx, "mail")
+
+
+DIALOGS = {
+    "issue": issue_dialog,
+    "cancel": cancel_dialog,
+    "correct": correct_dialog,
+    "payment": payment_dialog,
+    "dunning": dunning_dialog,
+    "mail": mail_dialog,
+}
+
+
+# --- list and detail ----------------------------------------------------------------
+
+
+def invoice_list() -> None:
+    c1, c2, c3 = st.columns([1, 1, 2])
+    statuses = {"": "alle", **service.STATUS_LABELS}
+    status = c1.selectbox(
+        "Status", list(statuses), format_func=labels_of(statuses), key="inv_status"
+    )
+    with session_scope(write=False) as session:
+        years = service.invoice_years(session)
+    year = c2.selectbox(
+        "Jahr", [0, *years], format_func=lambda y: str(y) if y else "alle", key="inv_year"
+    )
+    search = c3.text_input("Suche (Nummer, Kunde, Position)", key="inv_search")
+    page_no = int(st.session_state.get("inv_page", 1))
+    with session_scope(write=False) as session:
+        page = service.list_invoices(
+            session,
+            status=status or None,
+            year=year or None,
+            search=search,
+            page=page_no,
+            page_size=PAGE_SIZE,
+        )
+    if page.total == 0:
+        st.info(
+            "Keine Rechnungen gefunden."
+            if status or year or search
+            else "Noch keine Rechnungen. Legen Sie unter „Neuer Entwurf“ die erste an."
+        )
+        return
+    rows = [
+        {
+            "Nummer": r.number or f"Entwurf {r.id}",
+            "Datum": format_date(r.issue_date) if r.issue_date else "",
+            "Kunde": r.customer,
+            "Betrag": format_money(-r.gross if r.kind == "storno" else r.gross),
+            "Offen": format_money(r.open) if r.open else "",
+            "Fällig": format_date(r.due_date) if r.due_date else "",
+            "Status": r.status_label + (" · versendet" if r.sent else ""),
+        }
+        for r in page.items
+    ]
+    st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch")
+    st.caption(
+        f"{page.total} Einträge · Summe {format_money(page.sum_gross)} · "
+        f"offen {format_money(page.sum_open)}"
+    )
+    if page.pages > 1:
+        st.number_input(
+            f"Seite (von {page.pages})", min_value=1, max_value=page.pages, key="inv_page"
+        )
+    options = {r.id: f"{r.number or f'Entwurf {r.id}'} – {r.customer}" for r in page.items}
+    current = _selected()
+    st.selectbox(
+        "Rechnung öffnen",
+        list(options),
+        format_func=labels_of(options),
+        index=list(options).index(current) if current in options else None,
+        placeholder="Rechnung auswählen …",
+        key="inv_pick",
+        on_change=_pick,
+    )
+
+
+def _download(label: str, file: InvoiceFile, key: str) -> None:
+    st.download_button(
+        label,
+        data=file.content,
+        file_name=file.filename,
+        mime=file.mime_type,
+        key=key,
+        icon=":material/download:",
+    )
+
+
+def invoice_detail(invoice_id: int) -> None:
+    with session_scope(write=False) as session:
+        invoice = service.get_invoice(session, invoice_id)
+        status = service.status_of(session, invoice)
+        open_now = service.open_amount(session, invoice)
+        files = storage.files_of(session, invoice_id)
+        paid = payments.payments_of(session, invoice_id)
+        letters = dunning.reminders_of(session, invoice_id)
+        mails = mailing.sendings_of(session, invoice_id)
+        events = history(session, "invoice", invoice_id)
+        customer = service.customer_name(session, invoice)
+    st.subheader(f"{invoice.label} · {service.STATUS_LABELS[status]}")
+    c1, c2, c3, c4 = st.columns(4)
+    c1.metric("Kunde", customer)
+    c2.metric("Betrag (brutto)", format_money(invoice.gross_total))
+    c3.metric("Offen", format_money(open_now))
+    c4.metric("Fällig", format_date(invoice.due_date) if invoice.due_date else "–")
+    if not invoice.is_issued:
+        st.info(
+            "Entwurf: bearbeiten unter „Entwurf bearbeiten“; abschließen mit ▶ in der Seitenleiste."
+        )
+    invoice_files = [f for f in files if f.reminder_id is None]
+    labels = {"pdf": "PDF (Factur-X)", "facturx_xml": "Factur-X-XML", "xrechnung_xml": "XRechnung"}
+    if invoice_files:
+        cols = st.columns(len(invoice_files))
+        for col, f in zip(cols, invoice_files, strict=True):
+            with col:
+                _download(labels.get(f.role, f.role), f, f"dl_{f.id}")
+    if invoice.lines:
+        st.dataframe(
+            pd.DataFrame(
+                [
+                    {
+                        "Pos.": i,
+                        "Beschreibung": ln.description,
+                        "Menge": format_number(ln.quantity, 4),
+                        "Einheit": service.UNIT_CODES.get(ln.unit_code, ln.unit_code),
+                        "Einzelpreis": format_unit_price(ln.unit_price),
+                        "Steuer": service.TAX_OPTIONS[service.tax_key(ln)].label,
+                        "Netto": format_money(ln.net),
+                    }
+                    for i, ln in enumerate(invoice.lines, 1)
+                ]
+            ),
+            hide_index=True,
+            width="stretch",
+        )
+    if paid:
+        st.markdown("**Zahlungen**")
+        st.dataframe(
+            pd.DataFrame(
+                [
+                    {
+                        "Datum": format_date(p.paid_on),
+                        "Betrag": format_money(p.amount),
+                        "Skonto": format_money(p.skonto) if p.skonto else "",
+                        "Überzahlung": format_money(p.overpayment) if p.overpayment else "",
+                        "Art": PAYMENT_METHODS.get(p.method, p.method),
+                    }
+                    for p in paid
+                ]
+            ),
+            hide_index=True,
+            width="stretch",
+        )
+    for letter in letters:
+        pdf = next((f for f in files if f.reminder_id == letter.id), None)
+        st.write(
+            f"**{dunning.LEVELS[letter.level]}** vom {format_date(letter.letter_date)}: "
+            f"{format_money(letter.total)} bis {format_date(letter.new_due_date)}"
+        )
+        if pdf is not None:
+            _download("Mahnschreiben (PDF)", pdf, f"dl_r_{pdf.id}")
+    for mail in mails:
+        st.caption(f"versendet {format_datetime(mail.sent_at)} an {plain(mail.recipients)}")
+    with st.expander("Verlauf (Prüfprotokoll)"):
+        for event in events:
+            st.caption(
+                f"{format_datetime(event.at)} · {plain(event.action)} · {plain(event.actor)}"
+            )
+
+
+# --- draft editor -------------------------------------------------------------------
+
+
+def _contact_options() -> dict[int, str]:
+    with session_scope(write=False) as session:
+        return service.customer_choices(session)
+
+
+def _line_frame(invoice) -> pd.DataFrame:  # type: ignore[no-untyped-def]
+    lines = invoice.lines if invoice is not None else []
+    rows = [
+        {
+            "Beschreibung": ln.description,
+            "Menge": format_number(ln.quantity, 4),
+            "Einheit": service.UNIT_CODES.get(ln.unit_code, "Stück"),
+            "Einzelpreis": format_unit_price(ln.unit_price),
+            "Steuer": service.TAX_OPTIONS[service.tax_key(ln)].label,
+            "Rabatt": DISCOUNTS[ln.discount_kind],
+            "Rabattwert": format_number(ln.discount_value) if ln.discount_value else "",
+            "Rabattgrund": ln.discount_reason,
+        }
+        for ln in lines
+    ]
+    if not rows:
+        rows = [
+            {
+                "Beschreibung": "",
+                "Menge": "1",
+                "Einheit": "Stunde",
+                "Einzelpreis": "",
+                "Steuer": None,
+                "Rabatt": "—",
+                "Rabattwert": "",
+                "Rabattgrund": "",
+            }
+        ]
+    return pd.DataFrame(rows)
+
+
+def draft_editor(ctx: PageContext) -> None:
+    invoice_id = _selected()
+    with session_scope(write=False) as session:
+        invoice = service.get_invoice(session, invoice_id) if invoice_id else None
+        if invoice is not None and invoice.is_issued:
+            invoice = None
+        allowed = service.allowed_tax_options(session, service.today())
+    contacts = _contact_options()
+    if not contacts:
+        st.info("Bitte legen Sie zuerst einen Kunden an (Kunden → Personen).")
+        return
+    key = f"draft_{invoice.id if invoice else 'new'}"
+    st.caption(f"Entwurf {invoice.id} bearbeiten" if invoice else "Neuer Entwurf")
+    tax_labels = [service.TAX_OPTIONS[k].label for k in allowed]
+    with st.form(key):
+        contact_id = st.selectbox(
+            LABELS["contact_id"],
+            list(contacts),
+            format_func=labels_of(contacts),
+            index=list(contacts).index(invoice.contact_id)
+            if invoice and invoice.contact_id in contacts
+            else None,
+            placeholder="Kunde wählen …",
+        )
+        mode_options = ["Leistungsdatum", "Leistungszeitraum", "Leistungsdatum = Rechnungsdatum"]
+        mode_index = 0
+        if invoice is not None and invoice.period_start:
+            mode_index = 1
+        elif invoice is not None and invoice.service_date_is_issue_date:
+            mode_index = 2
+        mode = st.radio(
+            "Leistung (§ 14 Abs. 4 Nr. 6 UStG)", mode_options, index=mode_index, horizontal=True
+        )
+        c1, c2, c3 = st.columns(3)
+        today = service.today()
+        service_date = c1.date_input(
+            "Leistungsdatum",
+            value=(invoice.service_date if invoice else None) or today,
+            format="DD.MM.YYYY",
+        )
+        period_start = c2.date_input(
+            "Zeitraum von",
+            value=(invoice.period_start if invoice else None) or today.replace(day=1),
+            format="DD.MM.YYYY",
+        )
+        period_end = c3.date_input(
+            "Zeitraum bis",
+            value=(invoice.period_end if invoice else None) or today,
+            format="DD.MM.YYYY",
+        )
+        lines = st.data_editor(
+            _line_frame(invoice),
+            num_rows="dynamic",
+            width="stretch",
+            key=f"{key}_lines",
+            column_config={
+                "Beschreibung": st.column_config.TextColumn(required=True, width="large"),
+                "Menge": st.column_config.TextColumn(help="z. B. 2,5"),
+                "Einheit": st.column_config.SelectboxColumn(options=UNIT_LABELS, required=True),
+                "Einzelpreis": st.column_config.TextColumn(help="netto, bis 4 Nachkommastellen"),
+                "Steuer": st.column_config.SelectboxColumn(options=tax_labels, required=True),
+                "Rabatt": st.column_config.SelectboxColumn(options=list(DISCOUNTS.values())),
+                "Rabattwert": st.column_config.TextColumn(),
+                "Rabattgrund": st.column_config.TextColumn(),
+            },
+        )
+        c1, c2, c3 = st.columns(3)
+        term = c1.number_input(
+            "Zahlungsziel (Tage)", 0, 365, value=invoice.payment_term_days if invoice else 14
+        )
+        skonto = c2.text_input(
+            "Skonto %",
+            value=format_number(invoice.skonto_percent)
+            if invoice and invoice.skonto_percent
+            else "",
+        )
+        skonto_days = c3.number_input(
+            "Skontofrist (Tage)", 0, 365, value=invoice.skonto_days or 0 if invoice else 0
+        )
+        intro = st.text_area(
+            "Einleitung",
+            value=invoice.intro_text
+            if invoice
+            else "Vielen Dank für Ihren Auftrag. Wir berechnen Ihnen:",
+        )
+        closing = st.text_area("Schlusstext", value=invoice.closing_text if invoice else "")
+        c1, c2 = st.columns(2)
+        reference = c1.text_input(
+            LABELS["buyer_reference"], value=invoice.buyer_reference if invoice else ""
+        )
+        xrechnung = c2.checkbox(
+            "zusätzlich XRechnung erzeugen (öffentliche Auftraggeber)",
+            value=invoice.xrechnung if invoice else False,
+        )
+        submitted = st.form_submit_button("Entwurf speichern", type="primary")
+    if submitted:
+        rows = [
+            {
+                "description": r.get("Beschreibung"),
+                "quantity": r.get("Menge"),
+                "unit_code": UNIT_BY_LABEL.get(r.get("Einheit") or "", ""),
+                "unit_price": r.get("Einzelpreis"),
+                "tax": next(
+                    (k for k in allowed if service.TAX_OPTIONS[k].label == r.get("Steuer")), ""
+                ),
+                "discount_kind": next(
+                    (k for k, v in DISCOUNTS.items() if v == r.get("Rabatt")), ""
+                ),
+                "discount_value": r.get("Rabattwert"),
+                "discount_reason": r.get("Rabattgrund"),
+            }
+            for r in lines.to_dict("records")
+        ]
+        values: dict[str, Any] = {
+            "contact_id": contact_id,
+            "service_date": service_date if mode == mode_options[0] else None,
+            "service_date_is_issue_date": mode == mode_options[2],
+            "period_start": period_start if mode == mode_options[1] else None,
+            "period_end": period_end if mode == mode_options[1] else None,
+            "payment_term_days": term,
+            "skonto_percent": skonto,
+            "skonto_days": skonto_days,
+            "intro_text": intro,
+            "closing_text": closing,
+            "buyer_reference": reference,
+            "xrechnung": xrechnung,
+            "lines": rows,
+        }
+        with saving(LABELS) as result, session_scope() as session:
+            saved = service.save_draft(
+                session,
+                invoice_id=invoice.id if invoice else None,
+                version=invoice.version if invoice else None,
+                actor=ctx.user.username,
+                **values,
+            )
+            saved_id, total = saved.id, saved.gross_total
+        if result["ok"]:
+            st.session_state[SELECTED] = saved_id
+            st.success(
+                f"Entwurf {saved_id} gespeichert: {format_money(total)} brutto. "
+                "Zum Ausstellen ▶ „Rechnung abschließen“ in der Seitenleiste."
+            )
+    if invoice is not None:
+        if st.button("Entwurf löschen", key="draft_delete", icon=":material/delete:"):
+            st.session_state["inv_confirm_delete"] = invoice.id
+        if st.session_state.get("inv_confirm_delete") == invoice.id:
+            delete_dialog(ctx, invoice.id)
+
+
+@st.dialog("Entwurf löschen?")
+def delete_dialog(ctx: PageContext, invoice_id: int) -> None:
+    st.warning(f"Entwurf {invoice_id} wird endgültig gelöscht.")
+    c1, c2 = st.columns(2)
+    if c1.button("Löschen", type="primary", key="delete_go"):
+        with saving() as result, session_scope() as session:
+            service.delete_draft(session, invoice_id, actor=ctx.user.username)
+        st.session_state.pop("inv_confirm_delete", None)
+        if result["ok"]:
+            st.session_state.pop(SELECTED, None)
+            st.rerun()
+    if c2.button("Abbrechen", key="delete_cancel"):
+        st.session_state.pop("inv_confirm_delete", None)
+        st.rerun()
+
+
+def settings_form() -> None:
+    with session_scope(write=False) as session:
+        current = config.get_settings(session)
+    with st.form("invoice_settings"):
+        c1, c2 = st.columns(2)
+        invoice_format = c1.text_input(
+            LABELS["invoice_format"],
+            current.invoice_format,
+            help="{JJJJ} Jahr, {NNNN} laufende Nummer",
+        )
+        invoice_yearly = c2.checkbox("jährlich neu beginnen", current.invoice_yearly)
+        cancel_format = c1.text_input(LABELS["cancellation_format"], current.cancellation_format)
+        cancel_yearly = c2.checkbox("jährlich neu beginnen ", current.cancellation_yearly)
+        base_rate = c1.text_input(
+            f"{LABELS['base_rate']} (%, § 247 BGB)", format_number(current.base_rate)
+        )
+        base_since = c2.date_input("gültig seit", current.base_rate_since, format="DD.MM.YYYY")
+        reminder_days = c1.number_input(
+            LABELS["reminder_days"] + " (Tage)", 1, 60, current.reminder_days
+        )
+        subject = st.text_input(f"E-Mail: {LABELS['mail_subject']}", current.mail_subject)
+        body = st.text_area(
+            f"E-Mail: {LABELS['mail_body']}",
+            current.mail_body,
+            height=160,
+            help="Platzhalter: {anrede} {dokument} {nummer} {datum} {betrag} {absender}",
+        )
+        submitted = st.form_submit_button("Speichern", type="primary")
+    if submitted:
+        with saving(LABELS) as result, session_scope() as session:
+            config.save_settings(
+                session,
+                invoice_format=invoice_format,
+                invoice_yearly=invoice_yearly,
+                cancellation_format=cancel_format,
+                cancellation_yearly=cancel_yearly,
+                base_rate=base_rate,
+                base_rate_since=base_since,
+                reminder_days=reminder_days,
+                mail_subject=subject,
+                mail_body=body,
+            )
+        if result["ok"]:
+            st.success("Gespeichert.")
+
+
+def render_invoices_page(ctx: PageContext) -> None:
+    """The Rechnungen page: flash, ▶ dialogs, then the tabs list, draft editor, settings."""
+    flash = st.session_state.pop("inv_flash", None)
+    if flash:
+        st.success(plain(flash), icon=":material/check_circle:")
+    for name, dialog in DIALOGS.items():
+        if ctx.function_requested(FN[name]):
+            dialog(ctx)
+            break
+    tab_list, tab_draft, tab_settings = st.tabs(
+        ["Rechnungen", "Entwurf bearbeiten", "Einstellungen"]
+    )
+    with tab_list:
+        invoice_list()
+        selected = _selected()
+        if selected is not None:
+            st.divider()
+            invoice_detail(selected)
+    with tab_draft:
+        if st.button("Neuer Entwurf", key="draft_new", icon=":material/add:"):
+            st.session_state.pop(SELECTED, None)
+            st.rerun()
+        draft_editor(ctx)
+    with tab_settings:
+        settings_form()
+
+
+# --- contact detail view -------------------------------------------------------------
 
 
 def panel(contact_id: int) -> None:
     """The contact's invoices (newest 20) with status, and open/total sums."""
     with session_scope(write=False) as session:
-        page = list_invoices(session, contact_id=contact_id, page_size=20)
+        page = service.list_invoices(session, contact_id=contact_id, page_size=20)
     if page.total == 0:
         st.caption("Keine Rechnungen.")
         return
