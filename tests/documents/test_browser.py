@@ -11,7 +11,7 @@ import pytest
 from kms import auth
 from kms.db import dispose_engines, ensure_migrated, session_scope
 from kms.modules.contacts.service import create_person
-from tests.browser_support import IDLE, SCREENSHOTS, chromium, kms_server, need_chromium
+from tests.browser_support import SCREENSHOTS, chromium, kms_server, need_chromium, settle
 from tests.documents import samples
 
 PASSWORD = "Muster-Passwort-2026"
@@ -50,12 +50,12 @@ def test_upload_a_pdf_to_a_contact_and_preview_it(server: str, tmp_path: Path) -
             page.get_by_label("Passwort").fill(PASSWORD)
             page.get_by_role("button", name="Anmelden").click()
             expect(page.get_by_role("heading", name="Dokumente")).to_be_visible()
-            page.wait_for_selector(IDLE)
+            settle(page)
 
             page.get_by_text("Dokumente hochladen").click()
             page.locator('[data-testid="stFileUploaderDropzoneInput"]').first.set_input_files(pdf)
             expect(page.locator('[data-testid="stFileChip"]')).to_have_count(1)
-            page.wait_for_selector(IDLE)
+            settle(page)
             picker = page.locator('[data-testid="stMultiSelect"]').filter(has_text="Kontakte")
             picker.click()
             page.keyboard.type("Erika")  # narrow the list, as a user would
@@ -68,7 +68,7 @@ def test_upload_a_pdf_to_a_contact_and_preview_it(server: str, tmp_path: Path) -
             expect(
                 page.get_by_text("„Angebot Fotoshooting.pdf“ wurde gespeichert.")
             ).to_be_visible()
-            page.wait_for_selector(IDLE)
+            settle(page)
             page.get_by_text("Dokumente hochladen").click()  # close the form again
 
             expect(page.locator('[data-testid="stDataFrame"]')).to_be_visible()
@@ -81,10 +81,10 @@ def test_upload_a_pdf_to_a_contact_and_preview_it(server: str, tmp_path: Path) -
             page.wait_for_function(
                 "img => img.complete && img.naturalWidth > 500", arg=preview.element_handle()
             )
-            page.wait_for_selector(IDLE)
+            settle(page)
             # Streamlit scrolls inside its own container: a tall window shows the preview too.
             page.set_viewport_size({"width": 1400, "height": 2300})
-            page.wait_for_selector(IDLE)
+            settle(page)
             SCREENSHOT.parent.mkdir(parents=True, exist_ok=True)
             page.screenshot(path=str(SCREENSHOT), full_page=True)
         except BaseException:

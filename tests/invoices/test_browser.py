@@ -14,7 +14,7 @@ from kms.db import dispose_engines, ensure_migrated, session_scope
 from kms.einvoice.facturx_pdf import inspect
 from kms.modules.invoices import service
 from kms.modules.settings import demo as settings_demo
-from tests.browser_support import IDLE, SCREENSHOTS, chromium, kms_server, need_chromium
+from tests.browser_support import SCREENSHOTS, chromium, kms_server, need_chromium, settle
 from tests.invoices.conftest import line, organisation
 
 PASSWORD = "Muster-Passwort-2026"
@@ -76,10 +76,10 @@ def test_issue_and_download_an_invoice(server: tuple[str, int], tmp_path: Path) 
             page.get_by_label("Passwort").fill(PASSWORD)
             page.get_by_role("button", name="Anmelden").click()
             expect(page.get_by_role("heading", name="Rechnungen").first).to_be_visible()
-            page.wait_for_selector(IDLE)
+            settle(page)
             page.locator('[data-testid="stSelectbox"]').filter(has_text="Rechnung öffnen").click()
             page.get_by_role("option", name=f"Entwurf {draft_id} – Musterfirma GmbH").click()
-            page.wait_for_selector(IDLE)
+            settle(page)
             page.get_by_role("button", name="▶ Rechnung abschließen").click()
             dialog = page.get_by_role("dialog")
             expect(dialog.get_by_text("nicht mehr änderbar")).to_be_visible()
@@ -87,15 +87,13 @@ def test_issue_and_download_an_invoice(server: tuple[str, int], tmp_path: Path) 
             year = service.today().year
             done = page.get_by_text(f"Rechnung RE-{year}-0001 ist ausgestellt.")
             expect(done).to_be_visible(timeout=60_000)
-            page.wait_for_selector(IDLE)
+            settle(page)
             expect(page.get_by_text(f"Rechnung RE-{year}-0001 · offen")).to_be_visible()
             with page.expect_download() as info:
                 page.get_by_role("button", name="PDF (Factur-X)").click()
             target = tmp_path / "rechnung.pdf"
             info.value.save_as(target)
-            page.wait_for_selector(IDLE)
-            page.wait_for_timeout(1500)  # let the rerun after the download settle
-            page.wait_for_selector(IDLE)
+            settle(page)  # the download reruns the page
             page.screenshot(path=str(SCREENSHOTS / "rechnungen.png"), full_page=True)
         except BaseException:
             page.screenshot(path=str(tmp_path / "rechnungen-failure.png"), full_page=True)
