@@ -48,6 +48,11 @@ def format_unit_price(value: Decimal) -> str:
     return format_decimal(value, format="#,##0.00##", locale=LOCALE)
 
 
+def count_noun(count: int, singular: str, plural: str) -> str:
+    """ "1 Rechnung", "0 Rechnungen", "2 Rechnungen": German number agreement for counts."""
+    return f"{count} {singular if count == 1 else plural}"
+
+
 def format_datetime(value: datetime) -> str:
     """26.11.2026 14:05 in Berlin time (stored times are UTC)."""
     return value.astimezone(BERLIN).strftime("%d.%m.%Y %H:%M")

@@ -73,6 +73,9 @@ def test_list_shows_the_draft_and_issuing_asks_first(draft_id) -> None:
     assert positions[["Menge", "Einzelpreis", "Netto"]].values.tolist() == [
         ["2", "100,00", "200,00\xa0€"]
     ]
+    assert "Rabatt" not in positions.columns  # no line has a discount
+    assert "Kunde: **Musterfirma GmbH**" in [m.value for m in at.markdown]
+    assert any(c.value.startswith("1 Rechnung · Summe") for c in at.caption)
 
 
 def test_incomplete_draft_lists_every_problem(draft_id) -> None:
@@ -96,3 +99,32 @@ def test_settings_refuse_a_yearly_reset_without_year(draft_id) -> None:
     next(b for b in at.button if b.label == "Speichern").click().run()
     assert any("JJJJ" in str(e.value) for e in at.error)
     assert next(t for t in at.text_input if t.label == "Rechnungsnummern").value == "RE-{NNNN}"
+
+
+def test_positions_show_each_lines_discount(draft_id) -> None:
+    """A discounted line shows its percent or amount and reason; the net is after discount."""
+    with session_scope() as s:
+        invoice = s.get(Invoice, draft_id)
+        service.save_draft(
+            s,
+            invoice_id=draft_id,
+            version=invoice.version,
+            contact_id=invoice.contact_id,
+            service_date=service.today(),
+            lines=[
+                line("Hosting", "1", "19.99", "S19", "MON", discount_kind="percent",
+                     discount_value="10", discount_reason="Treuerabatt"),
+                line("Einrichtung", "1", "50", discount_kind="amount", discount_value="5",
+                     discount_reason="Neukunde"),
+                line("Beratung", "1", "100"),
+            ],
+        )  # fmt: skip
+    at = app()
+    at.session_state["inv_selected"] = draft_id
+    at.run()
+    [positions] = [d.value for d in at.dataframe if "Pos." in d.value.columns]
+    assert positions[["Rabatt", "Netto"]].values.tolist() == [
+        ["10 % (Treuerabatt)", "17,99\xa0€"],
+        ["5,00\xa0€ (Neukunde)", "45,00\xa0€"],
+        ["", "100,00\xa0€"],
+    ]

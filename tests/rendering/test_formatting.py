@@ -7,7 +7,7 @@ from decimal import Decimal
 
 import pytest
 
-from kms.formatting import format_date, format_iban, format_money, format_unit_price
+from kms.formatting import count_noun, format_date, format_iban, format_money, format_unit_price
 
 NBSP = "\xa0"
 
@@ -64,3 +64,11 @@ def test_format_unit_price(price, text):
 def test_format_unit_price_refuses_float():
     with pytest.raises(TypeError):
         format_unit_price(24.9)
+
+
+def test_count_noun_agrees_with_the_number():
+    assert [count_noun(n, "Rechnung", "Rechnungen") for n in (0, 1, 2)] == [
+        "0 Rechnungen",
+        "1 Rechnung",
+        "2 Rechnungen",
+    ]

@@ -5,6 +5,7 @@ from __future__ import annotations
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from kms.formatting import count_noun
 from kms.modules.contacts.models import Contact, ContactRole
 from kms.registry import Figure
 
@@ -28,7 +29,7 @@ def overview(session: Session) -> list[Figure]:
         Figure(
             "Kunden",
             str(int(counts.get("kunde", 0))),
-            f"und {prospects} Interessent{'' if prospects == 1 else 'en'}",
+            f"und {count_noun(prospects, 'Interessent', 'Interessenten')}",
             page="personen",
         )
     ]

@@ -13,7 +13,7 @@ from typing import Any
 from sqlalchemy import BigInteger, case, func, select, type_coerce
 from sqlalchemy.orm import Session
 
-from kms.formatting import format_money
+from kms.formatting import count_noun, format_money
 from kms.modules.invoices.models import Invoice
 from kms.modules.invoices.service import paid_expr, status_expr, today
 from kms.registry import Figure
@@ -32,7 +32,7 @@ def _money(cents: int) -> Decimal:
 
 
 def _invoices(count: int) -> str:
-    return f"{count} Rechnung" if count == 1 else f"{count} Rechnungen"
+    return count_noun(count, "Rechnung", "Rechnungen")
 
 
 def overview(session: Session, day: date | None = None) -> list[Figure]:

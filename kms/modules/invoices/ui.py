@@ -13,6 +13,7 @@ from kms.audit import history
 from kms.db import session_scope
 from kms.einvoice.model import GERMAN_UNITS
 from kms.formatting import (
+    count_noun,
     format_date,
     format_datetime,
     format_money,
@@ -31,7 +32,7 @@ from kms.modules.invoices import (
     service,
     storage,
 )
-from kms.modules.invoices.models import PAYMENT_METHODS, InvoiceFile
+from kms.modules.invoices.models import PAYMENT_METHODS, InvoiceFile, InvoiceLine
 from kms.ui.forms import labels_of, saving
 from kms.ui.page import PageContext
 from kms.ui.text import plain
@@ -378,7 +379,8 @@ def invoice_list() -> None:
     ]
     st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch")
     st.caption(
-        f"{page.total} Einträge · Summe {format_money(page.sum_gross)} · "
+        f"{count_noun(page.total, 'Rechnung', 'Rechnungen')} · "
+        f"Summe {format_money(page.sum_gross)} · "
         f"offen {format_money(page.sum_open)}"
     )
     if page.pages > 1:
@@ -409,6 +411,17 @@ def _download(label: str, file: InvoiceFile, key: str) -> None:
     )
 
 
+def _discount_text(line: InvoiceLine) -> str:
+    """ "10 % (Treuerabatt)" or "2,00 € (Treuerabatt)"; empty without a discount."""
+    if not line.discount_kind or line.discount_value is None:
+        return ""
+    if line.discount_kind == "percent":
+        amount = f"{format_number(line.discount_value)} %"
+    else:
+        amount = format_money(line.discount_value)
+    return f"{amount} ({line.discount_reason})" if line.discount_reason else amount
+
+
 def invoice_detail(invoice_id: int) -> None:
     with session_scope(write=False) as session:
         invoice = service.get_invoice(session, invoice_id)
@@ -421,11 +434,12 @@ def invoice_detail(invoice_id: int) -> None:
         events = history(session, "invoice", invoice_id)
         customer = service.customer_name(session, invoice)
     st.subheader(f"{invoice.label} · {service.STATUS_LABELS[status]}")
-    c1, c2, c3, c4 = st.columns(4)
-    c1.metric("Kunde", customer)
-    c2.metric("Betrag (brutto)", format_money(invoice.gross_total))
-    c3.metric("Offen", format_money(open_now))
-    c4.metric("Fällig", format_date(invoice.due_date) if invoice.due_date else "–")
+    # A long customer name would be cut off in a metric tile; it gets its own line.
+    st.markdown(f"Kunde: **{plain(customer)}**")
+    c1, c2, c3 = st.columns(3)
+    c1.metric("Betrag (brutto)", format_money(invoice.gross_total))
+    c2.metric("Offen", format_money(open_now))
+    c3.metric("Fällig", format_date(invoice.due_date) if invoice.due_date else "–")
     if not invoice.is_issued:
         st.info(
             "Entwurf: bearbeiten unter „Entwurf bearbeiten“; abschließen mit ▶ in der Seitenleiste."
@@ -438,6 +452,7 @@ def invoice_detail(invoice_id: int) -> None:
             with col:
                 _download(labels.get(f.role, f.role), f, f"dl_{f.id}")
     if invoice.lines:
+        discounted = any(ln.discount_kind for ln in invoice.lines)
         st.dataframe(
             pd.DataFrame(
                 [
@@ -447,6 +462,7 @@ def invoice_detail(invoice_id: int) -> None:
                         "Menge": format_number(ln.quantity, 4),
                         "Einheit": service.UNIT_CODES.get(ln.unit_code, ln.unit_code),
                         "Einzelpreis": format_unit_price(ln.unit_price),
+                        **({"Rabatt": _discount_text(ln)} if discounted else {}),
                         "Steuer": service.TAX_OPTIONS[service.tax_key(ln)].label,
                         "Netto": format_money(ln.net),
                     }
