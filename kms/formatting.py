@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from decimal import ROUND_HALF_UP, Decimal
-from zoneinfo import ZoneInfo
 
 from babel.numbers import format_currency, format_decimal
 
+from kms.types import BERLIN
+
 LOCALE = "de_DE"
-BERLIN = ZoneInfo("Europe/Berlin")
 
 
 def format_money(amount: Decimal) -> str:

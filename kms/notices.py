@@ -5,16 +5,15 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import event, or_, select
 from sqlalchemy.orm import Session
 
 from kms.errors import KmsError, ReadOnlyError
+from kms.formatting import format_datetime
 from kms.models import KeyValue, Notice
-from kms.types import utcnow
+from kms.types import BERLIN, utcnow
 
-BERLIN = ZoneInfo("Europe/Berlin")
 WARN_BEFORE = timedelta(minutes=30)
 LEVELS = ("info", "warning")
 RESTORE_KEY = "instance.read_only"
@@ -43,9 +42,8 @@ def parse_local_time(value: str) -> datetime:
     return parsed.astimezone(UTC)
 
 
-def format_local(value: datetime) -> str:
-    """26.11.2026 22:00 in Berlin time."""
-    return value.astimezone(BERLIN).strftime("%d.%m.%Y %H:%M")
+# The CLI's name for the one German date-time format.
+format_local = format_datetime
 
 
 def add_notice(

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import BigInteger, DateTime
 from sqlalchemy.types import TypeDecorator
@@ -83,6 +84,16 @@ class UTCDateTime(TypeDecorator[datetime]):
         return value.astimezone(UTC)
 
 
+# German business dates (invoice, letter, document dates) are local dates in this zone;
+# stored times are UTC.
+BERLIN = ZoneInfo("Europe/Berlin")
+
+
 def utcnow() -> datetime:
     """The current time, aware, in UTC."""
     return datetime.now(UTC)
+
+
+def today() -> date:
+    """Today's date in Germany (what an invoice or letter is dated)."""
+    return utcnow().astimezone(BERLIN).date()

@@ -29,7 +29,8 @@ from kms.modules.invoices.service import (
     status_expr,
     today,
 )
-from kms.notices import BERLIN, set_system_warning
+from kms.notices import set_system_warning
+from kms.types import BERLIN
 from kms.validation import parse_money
 
 ZERO = Decimal("0.00")

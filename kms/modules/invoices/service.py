@@ -32,8 +32,7 @@ from kms.modules.invoices.models import (
     Payment,
 )
 from kms.modules.settings.taxation import regime_on
-from kms.notices import BERLIN
-from kms.types import utcnow
+from kms.types import today
 from kms.validation import parse_decimal, parse_money, validate_leitweg_id
 
 ENTITY = "invoice"
@@ -103,11 +102,6 @@ LINE_FIELDS = (
     "discount_value",
     "discount_reason",
 )
-
-
-def today() -> date:
-    """Today in Berlin (invoice dates are local dates)."""
-    return utcnow().astimezone(BERLIN).date()
 
 
 def allowed_tax_options(session: Session, day: date) -> tuple[str, ...]:

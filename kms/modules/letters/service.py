@@ -15,7 +15,7 @@ import unicodedata
 import zipfile
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date
 from typing import Any
 
 from sqlalchemy import Select, func, select
@@ -32,7 +32,6 @@ from kms.errors import (
     ValidationError,
     ValidationErrors,
 )
-from kms.formatting import BERLIN
 from kms.mail import Attachment, SmtpSettings, build_message, send_message
 from kms.modules.contacts.models import Contact, ContactRole, Tag
 from kms.modules.letters import placeholders
@@ -48,7 +47,7 @@ from kms.modules.letters.models import DRAFT, SENT, Letter, LetterTemplate, Mail
 from kms.modules.settings.service import get_profile, logo_bytes
 from kms.rendering.errors import RenderError
 from kms.rendering.letter import Company, LetterData, render_letter, render_letters_combined
-from kms.types import utcnow
+from kms.types import today, utcnow
 from kms.validation import validate_email
 
 SUBJECT_MAX = 300
@@ -58,11 +57,6 @@ LINE_MAX = 200
 
 class LetterLockedError(KmsError):
     """The letter was sent; its PDF is the original and cannot change any more."""
-
-
-def today() -> date:
-    """Today in Germany (the letter's default date)."""
-    return datetime.now(BERLIN).date()
 
 
 # --- sender -------------------------------------------------------------------------------

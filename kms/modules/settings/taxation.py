@@ -20,7 +20,8 @@ from sqlalchemy.orm import Session
 from kms.errors import KmsError
 from kms.models import KeyValue
 from kms.modules.settings.models import CompanyProfile, TaxRegime
-from kms.notices import BERLIN, set_system_warning
+from kms.notices import set_system_warning
+from kms.types import BERLIN
 
 PREVIOUS_YEAR_LIMIT = Decimal("25000.00")
 CURRENT_YEAR_LIMIT = Decimal("100000.00")
