@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import fcntl
+import hashlib
+import json
 import os
 import re
 import shutil
@@ -24,6 +26,9 @@ NAME_RE = re.compile(
 TMP_PREFIX = ".kms-tmp-"
 ProgressCallback = Callable[[str, float], None] | None
 RESTORE_PREFIX = ".kms-restore-"
+# The journal of a running restore (kms.backups.journal), beside the archives.
+JOURNAL_NAME = "restore-journal.json"
+CHECKSUM_SUFFIX = ".sha256"
 
 
 def backups_dir() -> Path:
@@ -121,14 +126,70 @@ def exclusive() -> Iterator[None]:
 
 
 def _clean_leftovers(max_restore_age: float = 86400) -> None:
-    """Remove what an interrupted run left (temp archives, stale restore staging)."""
+    """Remove what an interrupted run left (temp archives, stale restore staging, checksums
+    of deleted archives); never the staging of a restore whose journal awaits recovery."""
     now = time.time()
-    for path in backups_dir().iterdir():
+    directory = backups_dir()
+    pending = _journal_work(directory)
+    for path in directory.iterdir():
         stale_restore = (
-            path.name.startswith(RESTORE_PREFIX) and now - path.stat().st_mtime > max_restore_age
+            path.name.startswith(RESTORE_PREFIX)
+            and path.name != pending
+            and now - path.stat().st_mtime > max_restore_age
         )
-        if path.name.startswith(TMP_PREFIX) or stale_restore:
+        orphan_checksum = (
+            path.name.startswith(".")
+            and path.name.endswith(CHECKSUM_SUFFIX)
+            and not (directory / path.name[1 : -len(CHECKSUM_SUFFIX)]).exists()
+        )
+        if path.name.startswith(TMP_PREFIX) or stale_restore or orphan_checksum:
             remove(path)
+
+
+def _journal_work(directory: Path) -> str | None:
+    """The staging directory named by a pending restore journal (kept for its recovery)."""
+    try:
+        work = json.loads((directory / JOURNAL_NAME).read_text("utf-8")).get("work", "")
+    except (OSError, ValueError, AttributeError):
+        return None
+    return Path(str(work)).name or None
+
+
+def checksum_path(archive: Path) -> Path:
+    """Where the SHA-256 of a whole archive is kept: a hidden file beside it."""
+    return archive.with_name(f".{archive.name}{CHECKSUM_SUFFIX}")
+
+
+def write_checksum(archive: Path, sha256: str, size: int) -> None:
+    """Remember an archive's SHA-256 (its writer computed it), so nobody reads it again."""
+    target = checksum_path(archive)
+    tmp = target.with_name(target.name + ".part")
+    tmp.write_text(f"{sha256} {size}\n", "ascii")
+    os.replace(tmp, target)
+
+
+def archive_checksum(archive: Path) -> tuple[str, int]:
+    """(SHA-256, size) of an archive: from its checksum file, or hashed once in chunks."""
+    size = archive.stat().st_size
+    try:
+        sha, stored = checksum_path(archive).read_text("ascii").split()
+        if int(stored) == size and len(sha) == 64:
+            return sha, size
+    except (OSError, ValueError):
+        pass
+    digest = hashlib.sha256()
+    with open(archive, "rb") as fh:
+        while chunk := fh.read(1 << 20):
+            digest.update(chunk)
+    sha = digest.hexdigest()
+    write_checksum(archive, sha, size)
+    return sha, size
+
+
+def delete_archive(archive: Path) -> None:
+    """Delete a backup archive and its checksum file."""
+    remove(archive)
+    remove(checksum_path(archive))
 
 
 def remove(path: Path) -> None:

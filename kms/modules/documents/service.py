@@ -71,6 +71,9 @@ class DocumentType:
     retention_years: int | None = None
     legal_basis: str = ""
     user_selectable: bool = True  # offered when the user uploads
+    # Dotted path to `delete(session, document) -> str` for documents whose deletion follows
+    # their module's rules (backups: never the newest); "" deletes like any document.
+    delete_with: str = ""
 
 
 _TYPES: dict[str, DocumentType] = {}
@@ -94,7 +97,12 @@ for _t in (
     DocumentType("books", "Bücher und Aufzeichnungen", 10, _BOOKS),
     DocumentType("letter", "Brief", 6, _LETTERS),
     DocumentType("dunning", "Mahnung", 6, _LETTERS),
-    DocumentType("backup", "Backup", user_selectable=False),
+    DocumentType(
+        "backup",
+        "Backup",
+        user_selectable=False,
+        delete_with="kms.backups.documents.delete_backup_document",
+    ),
     DocumentType("other", "Sonstiges"),
 ):
     register_type(_t)
@@ -512,6 +520,12 @@ def open_stream(document: Document) -> BinaryIO:
     return storage.open_file(document.blob.storage_name)
 
 
+def stream_url(document: Document) -> str | None:
+    """The authenticated route that streams a file kept outside the documents store
+    (backup archives, which may be gigabytes); None for ordinary documents."""
+    return storage.external_url(document.blob.storage_name)
+
+
 def read_bytes(document: Document) -> bytes:
     """The whole file (for downloads of ordinary documents; large ones use open_stream)."""
     with open_stream(document) as fh:
@@ -772,6 +786,13 @@ def delete_document(session: Session, document_id: int, *, today: date | None = 
     doc = get_document(session, document_id)
     if is_retained(doc, today):
         raise KmsError(retention_message(doc))
+    delete_with = get_type(doc.doc_type).delete_with if doc.doc_type in _TYPES else ""
+    if delete_with:
+        from kms.registry import resolve
+
+        return str(resolve(delete_with)(session, doc))
+    if storage.split_external(doc.blob.storage_name) is not None:
+        raise KmsError("Dieses Dokument lässt sich hier nicht löschen.")
     name = doc.display_title
     blob = session.scalar(
         select(DocumentBlob).where(DocumentBlob.id == doc.blob_id).with_for_update()
@@ -899,6 +920,7 @@ __all__ = [
     "path_of",
     "register_type",
     "store_generated",
+    "stream_url",
     "sweep_orphans",
     "update_document",
     "upload",
