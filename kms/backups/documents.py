@@ -35,7 +35,6 @@ from kms.backups.store import (
 )
 from kms.config import get_config
 from kms.errors import KmsError
-from kms.formatting import format_datetime
 
 log = logging.getLogger(__name__)
 
@@ -70,8 +69,12 @@ def activity_filter(table: sa.Table) -> list[Any]:
 
 
 def _title(info: BackupInfo) -> str:
+    from kms.modules.documents.service import BERLIN
+
     encrypted = ", verschlüsselt" if info.encrypted else ""
-    return f"Backup vom {format_datetime(info.created_at)} Uhr ({info.kind_label}{encrypted})"
+    # To the second: two backups of one minute must not look alike in a picker.
+    when = info.created_at.astimezone(BERLIN).strftime("%d.%m.%Y %H:%M:%S")
+    return f"Backup vom {when} Uhr ({info.kind_label}{encrypted})"
 
 
 def _issued_on(info: BackupInfo) -> date:
@@ -182,9 +185,14 @@ def sync_locked() -> tuple[int, int] | None:
 
 
 def sync_now() -> tuple[int, int] | None:
-    """Sync unless a backup or restore is running (it syncs when it ends)."""
+    """Sync unless a backup or restore is running (it syncs when it ends); a restore that a
+    killed process left is recovered first (kms.backups.journal)."""
+    from kms.backups.journal import pending, recover_quietly
+
     if not (get_config().data_dir / STORE).is_dir():
         return None
+    if pending():
+        recover_quietly()
     try:
         with exclusive():
             return sync_locked()

@@ -69,7 +69,7 @@ class PrunePlan:
 def plan_prune(backups: list[BackupInfo], settings: BackupSettings, now: datetime) -> PrunePlan:
     """Keep the newest backup of each of the last N days and ISO weeks (Berlin time), safety
     backups of the last M days, and always the newest backup; delete the rest."""
-    ordered = sorted(backups, key=lambda b: (b.created_at, b.name), reverse=True)
+    ordered = sorted(backups, key=lambda b: b.order, reverse=True)
     keep: set[str] = set()
     if ordered:
         keep.add(ordered[0].name)

@@ -47,6 +47,12 @@ class BackupInfo:
     kind: str
     encrypted: bool
     size: int
+    seq: int = 1  # the "-2" of a second backup within the same second
+
+    @property
+    def order(self) -> tuple[datetime, int, str]:
+        """Sort key: creation time, then the suffix ("-2" after none), then the name."""
+        return (self.created_at, self.seq, self.name)
 
     @property
     def name(self) -> str:
@@ -67,14 +73,15 @@ def parse_name(path: Path) -> BackupInfo | None:
         size = path.stat().st_size
     except (ValueError, OSError):
         return None
-    return BackupInfo(path, created, match["kind"], bool(match["enc"]), size)
+    seq = int(match["n"] or 1)
+    return BackupInfo(path, created, match["kind"], bool(match["enc"]), size, seq)
 
 
 def list_backups(directory: Path | None = None) -> list[BackupInfo]:
     """Every backup, newest first."""
     directory = directory or backups_dir()
     found = [parse_name(p) for p in directory.iterdir() if p.is_file()]
-    return sorted((b for b in found if b), key=lambda b: (b.created_at, b.name), reverse=True)
+    return sorted((b for b in found if b), key=lambda b: b.order, reverse=True)
 
 
 def find_backup(name: str) -> BackupInfo:
