@@ -132,8 +132,16 @@ def move_files_back(entry: dict[str, Any]) -> None:
             os.rename(data_dir / name, staged / name)
     if old.is_dir():
         for item in sorted(old.iterdir()):
-            if not (data_dir / item.name).exists():
-                os.rename(item, data_dir / item.name)
+            target = data_dir / item.name
+            if target.is_dir() and not target.is_symlink() and not any(target.iterdir()):
+                target.rmdir()  # an empty folder that start-up created (e.g. files/)
+            if target.exists():
+                raise BackupError(
+                    f"Beim Zurücknehmen einer unterbrochenen Wiederherstellung ist „{target}“ "
+                    f"schon vorhanden; die alte Fassung liegt in {item}. KMS bleibt "
+                    "schreibgeschützt; bitte wenden Sie sich an den Support."
+                )
+            os.rename(item, target)
 
 
 def recover() -> str | None:
