@@ -94,14 +94,21 @@ def sync_backup_documents(session: Session) -> tuple[int, int]:
 
     on_disk = {b.name: b for b in list_backups()}
     blobs = {
-        archive_name(name): (blob_id, name)
-        for blob_id, name in session.execute(
-            sa.select(DocumentBlob.id, DocumentBlob.storage_name).where(
+        archive_name(name): (blob_id, sha)
+        for blob_id, name, sha in session.execute(
+            sa.select(DocumentBlob.id, DocumentBlob.storage_name, DocumentBlob.sha256).where(
                 is_backup_blob(DocumentBlob.storage_name)
             )
         )
     }
-    gone = [blob_id for name, (blob_id, _s) in blobs.items() if name not in on_disk]
+    # A row is stale when its archive is gone, or when the name now belongs to another
+    # archive (a restored database may describe an archive deleted since).
+    gone = [
+        blob_id
+        for name, (blob_id, sha) in blobs.items()
+        if name not in on_disk or _checksum(on_disk[name]) != sha
+    ]
+    blobs = {name: entry for name, entry in blobs.items() if entry[0] not in gone}
     if gone:
         doc_ids = list(session.scalars(sa.select(Document.id).where(Document.blob_id.in_(gone))))
         for doc in session.scalars(sa.select(Document).where(Document.id.in_(doc_ids))):
@@ -160,6 +167,13 @@ def sync_backup_documents(session: Session) -> tuple[int, int]:
         except OSError:
             log.warning("could not read backup %s for Dokumente", name, exc_info=True)
     return added, len(gone)
+
+
+def _checksum(info: BackupInfo) -> str | None:
+    try:
+        return archive_checksum(info.path)[0]
+    except OSError:
+        return None
 
 
 def sync_locked() -> tuple[int, int] | None:

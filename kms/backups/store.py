@@ -97,7 +97,11 @@ def new_name(created_at: datetime, kind: str, encrypted: bool) -> Path:
     stamp = created_at.astimezone(UTC).strftime("%Y%m%dT%H%M%S")
     ext = ".tar.enc" if encrypted else ".tar"
     directory = backups_dir()
-    for n in range(1, 10000):
+    # After the highest suffix of this second, so a later backup never sorts before an
+    # earlier one (also when one in between was deleted).
+    taken = [parse_name(p) for p in directory.glob(f"kms-backup-{stamp}Z-{kind}*.tar*")]
+    first = max((b.seq for b in taken if b is not None), default=0) + 1
+    for n in range(first, 10000):
         suffix = "" if n == 1 else f"-{n}"
         path = directory / f"kms-backup-{stamp}Z-{kind}{suffix}{ext}"
         if not any(directory.glob(f"kms-backup-{stamp}Z-{kind}{suffix}.tar*")):
