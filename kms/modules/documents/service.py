@@ -5,8 +5,9 @@ Public API for other modules (invoices, letters, backups):
 - ``store_generated(session, *, content, filename, doc_type, mime_type, contact_ids=(),
   issued_on=None, title="") -> Document``: bytes KMS produced (invoice PDF/XML, letters).
 - ``adopt_file(session, *, path, filename, doc_type, sha256, size, mime_type,
-  issued_on=None, title="") -> Document``: a large finished file (backup archive) is moved
-  into the store, never read into memory.
+  issued_on=None, title="") -> Document``: a large finished file is moved into the store,
+  never read into memory. (Backup archives do not use it: they stay in data/backups and are
+  listed through the external store "backups:", see kms.backups.documents.)
 - ``open_stream(document) -> BinaryIO``, ``path_of(document) -> Path`` and
   ``download_headers(document)`` for streaming downloads.
 - ``register_type(DocumentType(...))`` adds a module's own document type.
@@ -463,8 +464,9 @@ def adopt_file(
 
     `sha256` and `size` are what the caller computed while writing the file; the size is
     checked against the file. The file is renamed into the store (copied in chunks across
-    file systems); if the transaction rolls back, it is moved back to `path`. Backups are
-    kept under files_dir/documents/backups/ so a backup run can leave them out.
+    file systems); if the transaction rolls back, it is moved back to `path`. Files of type
+    Backup adopted here go under files_dir/documents/backups/, which a backup run leaves
+    out; KMS's own archives are not adopted but listed where they are (kms.backups.documents).
     """
     dtype = get_type(doc_type)
     path = Path(path)
