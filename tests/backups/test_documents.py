@@ -197,3 +197,23 @@ def test_a_later_backup_of_the_same_second_never_reuses_a_deleted_name() -> None
         (backups_dir() / name).write_bytes(b"x")
     (backups_dir() / "kms-backup-20261127T100000Z-manual.tar").unlink()
     assert new_name(stamp, "manual", False).name == "kms-backup-20261127T100000Z-manual-3.tar"
+
+
+def test_a_page_view_in_sync_takes_no_write_transaction(db_url: str, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """Listing checks first and writes only when rows and disk differ."""
+    from kms.backups import documents as backup_documents_module
+
+    create_backup()
+    calls: list[int] = []
+    real = backup_documents_module.sync_backup_documents
+    monkeypatch.setattr(
+        backup_documents_module,
+        "sync_backup_documents",
+        lambda s: calls.append(1) or real(s),
+    )
+    assert sync_now() == (0, 0)
+    assert calls == []
+    (backups_dir() / "kms-backup-20250101T100000Z-auto.tar").write_bytes(b"x" * 10)
+    assert sync_now() == (1, 0)
+    assert calls == [1]
+    assert backup_documents() == archives_on_disk()
