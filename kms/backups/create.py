@@ -66,8 +66,10 @@ def create_backup(
     fsynced and then linked into place: no half-written backup ever carries a backup name.
     """
     from kms.backups.documents import sync_locked
+    from kms.backups.journal import recover_locked
 
     with exclusive():
+        recover_locked()  # a restore a killed process left is finished before the snapshot
         info = create_locked(kind=kind, passphrase=passphrase, progress=progress)
         sync_locked()  # the new archive appears in Dokumente as a document of type Backup
     return info

@@ -223,6 +223,20 @@ def _recover_locked(entry: dict[str, Any]) -> str:
     return message
 
 
+def recover_locked() -> str | None:
+    """recover() for a caller that holds the backup lock (a new backup finishes an
+    interrupted restore first, so it never saves half of one)."""
+    entry = read()
+    return None if entry is None else _recover_locked(entry)
+
+
+INTERRUPTED = (
+    "Eine frühere Wiederherstellung wurde unterbrochen und ist noch nicht abgeschlossen. "
+    "KMS holt das beim nächsten Start nach; bitte starten Sie KMS neu und versuchen Sie es "
+    "dann erneut."
+)
+
+
 def recover_quietly() -> None:
     """Start-up: recover if needed; a failure is logged and KMS stays read-only."""
     try:

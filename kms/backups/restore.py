@@ -341,6 +341,9 @@ def apply_restore(
         )
     tracker = Tracker(progress)
     with exclusive():
+        if journal.pending():  # never overwrite the journal of a killed restore
+            discard_plan(plan)
+            raise BackupError(journal.INTERRUPTED)
         try:
             result = _apply_locked(plan, tracker, username)
         except BaseException as exc:

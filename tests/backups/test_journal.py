@@ -179,3 +179,26 @@ def test_journal_is_gone_after_a_normal_restore(db_url: str) -> None:
     with session_scope(write=False) as s:
         assert s.get(KeyValue, journal.RESTORE_ID_KEY) is None
     assert Path(backups_dir()).is_dir()
+
+
+def test_new_backup_or_restore_never_builds_on_a_killed_restore(db_url: str) -> None:
+    """With a killed restore pending (and the process that would recover it still up), a
+    new backup finishes the recovery first; a new restore is refused in German."""
+    from kms.backups.errors import BackupError
+    from kms.backups.service import apply_restore, prepare_restore
+
+    make_data()
+    new_rows, new_files = db_snapshot(), file_snapshot()
+    backup = create_backup()
+    plan = prepare_restore(backup.path)
+    killed = run(["-c", RESTORE, str(backup.path)], **{journal.CRASH_ENV: "swapped"})
+    assert killed.returncode == 86, killed.stderr
+    with pytest.raises(BackupError, match="unterbrochen"):
+        apply_restore(plan, confirmation="WIEDERHERSTELLEN")
+    assert journal.pending()
+    assert not plan.work.exists()
+
+    create_backup()  # recovers (completes) first, then backs up the whole new state
+    assert not journal.pending()
+    dispose_engines()
+    assert (db_snapshot(), file_snapshot()) == (new_rows, new_files)
