@@ -7,7 +7,8 @@ live is touched, so a refused archive changes nothing. apply_restore() then take
 safety backup, switches KMS to read-only, swaps the stored files by renames and the
 database in one transaction (SQLite: the sqlite3 backup API into the live file;
 PostgreSQL: TRUNCATE + INSERT … SELECT + sequence reset), and undoes the file swap if the
-database step fails.
+database step fails. A journal (kms.backups.journal) covers a process that is killed
+meanwhile: the next start rolls the restore back or completes it.
 """
 
 from __future__ import annotations
@@ -410,10 +411,10 @@ def _apply_locked(plan: RestorePlan, tracker: Tracker, username: str | None) -> 
         temp_schema=plan.temp_schema,
     )
     tracker.set_phase("Schreibschutz einschalten", total=1)
-    set_read_only(True)
-    journal.crash_point("begun")
     swapped = False
     try:
+        set_read_only(True)
+        journal.crash_point("begun")
 
         def safety_progress(phase: str, fraction: float) -> None:
             if tracker.callback is not None:
