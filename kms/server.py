@@ -38,8 +38,12 @@ def routes() -> list[BaseRoute]:
 
 @asynccontextmanager
 async def lifespan(_app: Any) -> AsyncIterator[dict[str, Any]]:
-    """Migrate, check the registry, and run the scheduler for the life of the server."""
+    """Migrate (finishing a restore a killed process left), check the registry, list the
+    backups in Dokumente, and run the scheduler for the life of the server."""
+    from kms.backups.documents import sync_now
+
     ensure_migrated()
+    sync_now()
     problems = check()
     if problems:
         raise RuntimeError("Module registry is inconsistent: " + "; ".join(problems))

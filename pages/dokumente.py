@@ -9,6 +9,7 @@ from kms.ui.page import PageContext, run_page
 
 def render(ctx: PageContext) -> None:
     ui.show_flash()
+    backups_ui.sync_documents()
     with st.expander("Dokumente hochladen", icon=":material/upload:"):
         ui.upload_form("doc_upload", username=ctx.user.username)
     chosen = ui.document_list()

@@ -128,6 +128,20 @@ class HashingReader:
         return data
 
 
+class HashingWriter:
+    """Hashes and counts what goes into the archive file (its SHA-256 as a document)."""
+
+    def __init__(self, target: BinaryIO) -> None:
+        self.target = target
+        self.sha = hashlib.sha256()
+        self.size = 0
+
+    def write(self, data: bytes) -> int:
+        self.sha.update(data)
+        self.size += len(data)
+        return self.target.write(data)
+
+
 class ArchiveWriter:
     """Adds members to a tar stream and remembers their size and SHA-256."""
 

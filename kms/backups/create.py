@@ -14,7 +14,14 @@ from sqlalchemy.orm import Session
 
 import kms
 from kms.backups import hooks
-from kms.backups.archive import DATA_PREFIX, DB_PREFIX, ArchiveWriter, Manifest, data_files
+from kms.backups.archive import (
+    DATA_PREFIX,
+    DB_PREFIX,
+    ArchiveWriter,
+    HashingWriter,
+    Manifest,
+    data_files,
+)
 from kms.backups.crypto import EncryptingWriter
 from kms.backups.errors import disk_errors
 from kms.backups.rows import TableDump, dump_table
@@ -29,6 +36,7 @@ from kms.backups.store import (
     parse_name,
     publish,
     remove,
+    write_checksum,
 )
 from kms.config import ensure_dirs, get_config
 from kms.db import ensure_migrated, get_engine
@@ -57,8 +65,14 @@ def create_backup(
     every file a row refers to is already there. The archive is written to a temp file,
     fsynced and then linked into place: no half-written backup ever carries a backup name.
     """
+    from kms.backups.documents import sync_locked
+    from kms.backups.journal import recover_locked
+
     with exclusive():
-        return create_locked(kind=kind, passphrase=passphrase, progress=progress)
+        recover_locked()  # a restore a killed process left is finished before the snapshot
+        info = create_locked(kind=kind, passphrase=passphrase, progress=progress)
+        sync_locked()  # the new archive appears in Dokumente as a document of type Backup
+    return info
 
 
 def create_locked(
@@ -85,7 +99,8 @@ def create_locked(
             total += sum(path.stat().st_size for _rel, path in files)
             tracker.set_phase("Archiv schreiben", total=total)
             with open(tmp, "wb", buffering=1 << 20) as fh:
-                sink = EncryptingWriter(fh, passphrase) if passphrase else fh
+                hashing = HashingWriter(fh)
+                sink = EncryptingWriter(hashing, passphrase) if passphrase else hashing  # type: ignore[arg-type]
                 writer = ArchiveWriter(sink)  # type: ignore[arg-type]
                 try:
                     for dump in tables:
@@ -100,12 +115,13 @@ def create_locked(
                     writer.abort()
                     raise
                 writer.close()
-                if sink is not fh:
+                if isinstance(sink, EncryptingWriter):
                     sink.close()
                 fh.flush()
                 os.fsync(fh.fileno())
             final = new_name(created_at, kind, bool(passphrase))
             publish(tmp, final)
+            write_checksum(final, hashing.sha.hexdigest(), hashing.size)
     finally:
         remove(work)
         remove(tmp)

@@ -9,8 +9,9 @@ from zoneinfo import ZoneInfo
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from kms.backups.documents import activity_filter
 from kms.backups.errors import BackupError
-from kms.backups.store import BackupInfo, list_backups, remove
+from kms.backups.store import BackupInfo, delete_archive, exclusive, list_backups
 from kms.models import Base, KeyValue
 from kms.registry import import_models
 
@@ -68,7 +69,7 @@ class PrunePlan:
 def plan_prune(backups: list[BackupInfo], settings: BackupSettings, now: datetime) -> PrunePlan:
     """Keep the newest backup of each of the last N days and ISO weeks (Berlin time), safety
     backups of the last M days, and always the newest backup; delete the rest."""
-    ordered = sorted(backups, key=lambda b: (b.created_at, b.name), reverse=True)
+    ordered = sorted(backups, key=lambda b: b.order, reverse=True)
     keep: set[str] = set()
     if ordered:
         keep.add(ordered[0].name)
@@ -97,14 +98,22 @@ def plan_prune(backups: list[BackupInfo], settings: BackupSettings, now: datetim
 
 
 def prune(plan: PrunePlan) -> int:
-    """Delete what the plan lists (never anything else); returns how many were deleted."""
+    """Delete what the plan lists (never anything else); returns how many were deleted.
+
+    Their documents leave Dokumente in the same step (kms.backups.documents).
+    """
+    from kms.backups.documents import sync_locked
+
     keep = {b.name for b in plan.keep}
     count = 0
-    for backup in plan.delete:
-        if backup.name in keep:  # pragma: no cover - plan_prune never does this
-            continue
-        remove(backup.path)
-        count += 1
+    with exclusive():
+        for backup in plan.delete:
+            if backup.name in keep:  # pragma: no cover - plan_prune never does this
+                continue
+            if backup.path.exists():
+                delete_archive(backup.path)
+                count += 1
+        sync_locked()
     return count
 
 
@@ -130,6 +139,7 @@ def business_days(session: Session, now: datetime, days: int = 7) -> int:
                 sa.select(sa.literal(1))
                 .select_from(table)
                 .where(sa.or_(*[sa.and_(c >= start, c < end) for c in stamps]))
+                .where(*activity_filter(table))  # a backup is not a day's business
                 .limit(1)
             )
             if hit:

@@ -7,7 +7,8 @@ live is touched, so a refused archive changes nothing. apply_restore() then take
 safety backup, switches KMS to read-only, swaps the stored files by renames and the
 database in one transaction (SQLite: the sqlite3 backup API into the live file;
 PostgreSQL: TRUNCATE + INSERT … SELECT + sequence reset), and undoes the file swap if the
-database step fails.
+database step fails. A journal (kms.backups.journal) covers a process that is killed
+meanwhile: the next start rolls the restore back or completes it.
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import make_url
 
 import kms
-from kms.backups import hooks
+from kms.backups import hooks, journal
 from kms.backups.archive import (
     DATA_PREFIX,
     EXCLUDED_TOP,
@@ -35,6 +36,7 @@ from kms.backups.archive import (
 )
 from kms.backups.archive import data_files as live_data_files
 from kms.backups.create import create_locked, sqlite_path
+from kms.backups.documents import activity_filter, sync_backup_documents
 from kms.backups.errors import BackupError, disk_errors
 from kms.backups.rows import load_tables
 from kms.backups.store import (
@@ -275,8 +277,10 @@ def _report_losses(plan: RestorePlan) -> None:
         for table in Base.metadata.sorted_tables:
             if table.name in QUIET_TABLES:
                 continue
-            current = live.scalar(sa.select(sa.func.count()).select_from(table)) or 0
-            backup = restored.scalar(sa.select(sa.func.count()).select_from(table)) or 0
+            # Backup documents describe the disk and are synced after the restore.
+            own = activity_filter(table)
+            current = live.scalar(sa.select(sa.func.count()).select_from(table).where(*own)) or 0
+            backup = restored.scalar(sa.select(sa.func.count()).select_from(table).where(*own)) or 0
             stamps = _timestamp_columns(table)
             newer = 0
             if stamps:
@@ -285,6 +289,7 @@ def _report_losses(plan: RestorePlan) -> None:
                         sa.select(sa.func.count())
                         .select_from(table)
                         .where(sa.or_(*[c > plan.created_at for c in stamps]))
+                        .where(*own)
                     )
                     or 0
                 )
@@ -307,13 +312,18 @@ def _report_losses(plan: RestorePlan) -> None:
 def discard_plan(plan: RestorePlan) -> None:
     """Throw away a prepared restore (cancelled, failed or done)."""
     dispose_engine(plan.temp_url)
-    if plan.temp_schema:
+    drop_temp_schema(plan.temp_schema)
+    remove(plan.work)
+
+
+def drop_temp_schema(schema: str | None) -> None:
+    """Drop a restore's temporary PostgreSQL schema (None: SQLite, nothing to do)."""
+    if schema:
         try:
             with get_engine().begin() as conn:
-                conn.execute(sa.text(f'DROP SCHEMA IF EXISTS "{plan.temp_schema}" CASCADE'))
+                conn.execute(sa.text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
         except sa.exc.SQLAlchemyError:
-            log.exception("could not drop restore schema %s", plan.temp_schema)
-    remove(plan.work)
+            log.exception("could not drop restore schema %s", schema)
 
 
 def apply_restore(
@@ -332,16 +342,22 @@ def apply_restore(
         )
     tracker = Tracker(progress)
     with exclusive():
+        if journal.pending():  # never overwrite the journal of a killed restore
+            discard_plan(plan)
+            raise BackupError(journal.INTERRUPTED)
         try:
-            result = _apply_locked(plan, tracker)
+            result = _apply_locked(plan, tracker, username)
         except BaseException as exc:
             message = getattr(exc, "message", None) or f"Fehler: {exc!r}"
-            _log(username, "fehler", f"Wiederherstellung abgebrochen, nichts geändert. {message}")
+            log_restore(
+                username, "fehler", f"Wiederherstellung abgebrochen, nichts geändert. {message}"
+            )
             raise
         finally:
             discard_plan(plan)
+        journal.finish()
     when = result.created_at.isoformat(timespec="seconds")
-    _log(
+    log_restore(
         username,
         "ok",
         f"Backup vom {when} wiederhergestellt ({plan.source.name}); Sicherung davor: "
@@ -351,8 +367,13 @@ def apply_restore(
     return result
 
 
-def _log(
-    username: str | None, status: str, message: str, audit: dict[str, Any] | None = None
+def log_restore(
+    username: str | None,
+    status: str,
+    message: str,
+    audit: dict[str, Any] | None = None,
+    *,
+    event: str = "backup.restore",
 ) -> None:
     """The restore in the audit log (if one is registered) and in the function log."""
     from kms.functions import log_function_run
@@ -360,11 +381,11 @@ def _log(
     if audit is not None:
         with session_scope() as session:
             session.info[SKIP_GUARD] = True
-            hooks.audit_record(session, "backup.restore", {**audit, "user": username})
+            hooks.audit_record(session, event, {**audit, "user": username})
     log_function_run("backup_restore", username, status, message)
 
 
-def _set_read_only(on: bool, url: str | None = None) -> None:
+def set_read_only(on: bool, url: str | None = None) -> None:
     """Switch every session to read-only (the banner and write guard honour the flag)."""
     with session_scope(url) as session:
         session.info[SKIP_GUARD] = True
@@ -377,12 +398,23 @@ def _set_read_only(on: bool, url: str | None = None) -> None:
             session.delete(row)
 
 
-def _apply_locked(plan: RestorePlan, tracker: Tracker) -> RestoreResult:
+def _apply_locked(plan: RestorePlan, tracker: Tracker, username: str | None) -> RestoreResult:
     config = get_config()
+    # The journal comes first: a process killed from here on is rolled back or completed
+    # at the next start (kms.backups.journal), never left half swapped.
+    entry = journal.begin(
+        source=plan.source.name,
+        user=username,
+        work=str(plan.work),
+        staged=str(plan.data_dir),
+        data_dir=str(config.data_dir),
+        temp_schema=plan.temp_schema,
+    )
     tracker.set_phase("Schreibschutz einschalten", total=1)
-    _set_read_only(True)
     swapped = False
     try:
+        set_read_only(True)
+        journal.crash_point("begun")
 
         def safety_progress(phase: str, fraction: float) -> None:
             if tracker.callback is not None:
@@ -391,14 +423,20 @@ def _apply_locked(plan: RestorePlan, tracker: Tracker) -> RestoreResult:
         safety = create_locked(kind="safety", progress=safety_progress)
         with session_scope(write=False) as session:
             before = hooks.read_counters(session)
-        # The restored database arrives read-only too, until counters are merged.
-        _set_read_only(True, plan.temp_url)
+        # The restored database arrives read-only too, until counters are merged, and
+        # names the journal: recovery asks the live database which side of the swap it is.
+        set_read_only(True, plan.temp_url)
+        _set_key(plan.temp_url, journal.RESTORE_ID_KEY, entry["id"])
         dispose_engine(plan.temp_url)
+        incoming = sorted(p.name for p in plan.data_dir.iterdir()) if plan.data_dir.is_dir() else []
+        journal.step(entry, "safety", safety=safety.name, counters=before, incoming=incoming)
         tracker.set_phase("Daten ersetzen", total=1)
         with disk_errors("Backup wiederherstellen"):
             undo = _swap_files(config.data_dir, plan)
             try:
+                journal.step(entry, "files")
                 _swap_database(plan)
+                journal.crash_point("swapped")
             except BaseException:
                 undo()
                 raise
@@ -406,19 +444,36 @@ def _apply_locked(plan: RestorePlan, tracker: Tracker) -> RestoreResult:
     finally:
         if not swapped:
             dispose_engines()
-            _set_read_only(False)
+            set_read_only(False)
+            journal.finish()
+    journal.step(entry, "database")
     dispose_engines()
     try:
         with session_scope() as session:
             session.info[SKIP_GUARD] = True
             raised = hooks.merge_counters(session, before)
+            session.execute(sa.delete(KeyValue).where(KeyValue.key == journal.RESTORE_ID_KEY))
+            # Backup documents describe the disk: the archives made after the backup (the
+            # safety backup among them) are listed, pruned ones are not.
+            sync_backup_documents(session)
+        journal.step(entry, "finishing")
     finally:
-        _set_read_only(False)
+        set_read_only(False)
         ensure_dirs(config)
         remove(plan.work / "old")
     tracker.set_phase("fertig", total=1)
     tracker.advance(1)
     return RestoreResult(safety, raised, plan.created_at)
+
+
+def _set_key(url: str, key: str, value: Any) -> None:
+    with session_scope(url) as session:
+        session.info[SKIP_GUARD] = True
+        row = session.get(KeyValue, key)
+        if row is None:
+            session.add(KeyValue(key=key, value=value))
+        else:
+            row.value = value
 
 
 def _swap_files(data_dir: Path, plan: RestorePlan):  # type: ignore[no-untyped-def]
@@ -446,6 +501,7 @@ def _swap_files(data_dir: Path, plan: RestorePlan):  # type: ignore[no-untyped-d
                 continue
             os.rename(entry, old / entry.name)
             moved_out.append(entry.name)
+        journal.crash_point("files_out")
         if plan.data_dir.is_dir():
             for entry in sorted(plan.data_dir.iterdir()):
                 os.rename(entry, data_dir / entry.name)

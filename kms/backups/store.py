@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import fcntl
+import hashlib
+import json
 import os
 import re
 import shutil
@@ -24,6 +26,9 @@ NAME_RE = re.compile(
 TMP_PREFIX = ".kms-tmp-"
 ProgressCallback = Callable[[str, float], None] | None
 RESTORE_PREFIX = ".kms-restore-"
+# The journal of a running restore (kms.backups.journal), beside the archives.
+JOURNAL_NAME = "restore-journal.json"
+CHECKSUM_SUFFIX = ".sha256"
 
 
 def backups_dir() -> Path:
@@ -42,6 +47,12 @@ class BackupInfo:
     kind: str
     encrypted: bool
     size: int
+    seq: int = 1  # the "-2" of a second backup within the same second
+
+    @property
+    def order(self) -> tuple[datetime, int, str]:
+        """Sort key: creation time, then the suffix ("-2" after none), then the name."""
+        return (self.created_at, self.seq, self.name)
 
     @property
     def name(self) -> str:
@@ -62,14 +73,15 @@ def parse_name(path: Path) -> BackupInfo | None:
         size = path.stat().st_size
     except (ValueError, OSError):
         return None
-    return BackupInfo(path, created, match["kind"], bool(match["enc"]), size)
+    seq = int(match["n"] or 1)
+    return BackupInfo(path, created, match["kind"], bool(match["enc"]), size, seq)
 
 
 def list_backups(directory: Path | None = None) -> list[BackupInfo]:
     """Every backup, newest first."""
     directory = directory or backups_dir()
     found = [parse_name(p) for p in directory.iterdir() if p.is_file()]
-    return sorted((b for b in found if b), key=lambda b: (b.created_at, b.name), reverse=True)
+    return sorted((b for b in found if b), key=lambda b: b.order, reverse=True)
 
 
 def find_backup(name: str) -> BackupInfo:
@@ -85,7 +97,11 @@ def new_name(created_at: datetime, kind: str, encrypted: bool) -> Path:
     stamp = created_at.astimezone(UTC).strftime("%Y%m%dT%H%M%S")
     ext = ".tar.enc" if encrypted else ".tar"
     directory = backups_dir()
-    for n in range(1, 10000):
+    # After the highest suffix of this second, so a later backup never sorts before an
+    # earlier one (also when one in between was deleted).
+    taken = [parse_name(p) for p in directory.glob(f"kms-backup-{stamp}Z-{kind}*.tar*")]
+    first = max((b.seq for b in taken if b is not None), default=0) + 1
+    for n in range(first, 10000):
         suffix = "" if n == 1 else f"-{n}"
         path = directory / f"kms-backup-{stamp}Z-{kind}{suffix}{ext}"
         if not any(directory.glob(f"kms-backup-{stamp}Z-{kind}{suffix}.tar*")):
@@ -121,14 +137,70 @@ def exclusive() -> Iterator[None]:
 
 
 def _clean_leftovers(max_restore_age: float = 86400) -> None:
-    """Remove what an interrupted run left (temp archives, stale restore staging)."""
+    """Remove what an interrupted run left (temp archives, stale restore staging, checksums
+    of deleted archives); never the staging of a restore whose journal awaits recovery."""
     now = time.time()
-    for path in backups_dir().iterdir():
+    directory = backups_dir()
+    pending = _journal_work(directory)
+    for path in directory.iterdir():
         stale_restore = (
-            path.name.startswith(RESTORE_PREFIX) and now - path.stat().st_mtime > max_restore_age
+            path.name.startswith(RESTORE_PREFIX)
+            and path.name != pending
+            and now - path.stat().st_mtime > max_restore_age
         )
-        if path.name.startswith(TMP_PREFIX) or stale_restore:
+        orphan_checksum = (
+            path.name.startswith(".")
+            and path.name.endswith(CHECKSUM_SUFFIX)
+            and not (directory / path.name[1 : -len(CHECKSUM_SUFFIX)]).exists()
+        )
+        if path.name.startswith(TMP_PREFIX) or stale_restore or orphan_checksum:
             remove(path)
+
+
+def _journal_work(directory: Path) -> str | None:
+    """The staging directory named by a pending restore journal (kept for its recovery)."""
+    try:
+        work = json.loads((directory / JOURNAL_NAME).read_text("utf-8")).get("work", "")
+    except (OSError, ValueError, AttributeError):
+        return None
+    return Path(str(work)).name or None
+
+
+def checksum_path(archive: Path) -> Path:
+    """Where the SHA-256 of a whole archive is kept: a hidden file beside it."""
+    return archive.with_name(f".{archive.name}{CHECKSUM_SUFFIX}")
+
+
+def write_checksum(archive: Path, sha256: str, size: int) -> None:
+    """Remember an archive's SHA-256 (its writer computed it), so nobody reads it again."""
+    target = checksum_path(archive)
+    tmp = target.with_name(target.name + ".part")
+    tmp.write_text(f"{sha256} {size}\n", "ascii")
+    os.replace(tmp, target)
+
+
+def archive_checksum(archive: Path) -> tuple[str, int]:
+    """(SHA-256, size) of an archive: from its checksum file, or hashed once in chunks."""
+    size = archive.stat().st_size
+    try:
+        sha, stored = checksum_path(archive).read_text("ascii").split()
+        if int(stored) == size and len(sha) == 64:
+            return sha, size
+    except (OSError, ValueError):
+        pass
+    digest = hashlib.sha256()
+    with open(archive, "rb") as fh:
+        while chunk := fh.read(1 << 20):
+            digest.update(chunk)
+    sha = digest.hexdigest()
+    write_checksum(archive, sha, size)
+    return sha, size
+
+
+def delete_archive(archive: Path) -> None:
+    """Delete a backup archive and its checksum file."""
+    remove(archive)
+    remove(checksum_path(archive))
 
 
 def remove(path: Path) -> None:

@@ -1,4 +1,8 @@
-"""The Backups section of the Dokumente page: ▶ functions, progress, list, settings.
+"""The Backups section of the Dokumente page: ▶ functions, progress, settings.
+
+The backups themselves are listed, downloaded and deleted as documents of type "Backup"
+in the page's document list (kms.backups.documents); this section shows a running job's
+progress, the restore dialogs and a pointer to the backups in the list.
 
 A page calls `render_functions(ctx)`; its PageSpec lists `kms.backups.FUNCTIONS` so the
 sidebar shows the ▶ buttons. Work runs in kms.backups.worker; this module only starts
@@ -15,11 +19,13 @@ import streamlit as st
 
 from kms.backups import CREATE, PRUNE, RESTORE
 from kms.backups import service as backups
-from kms.backups.routes import download_url
+from kms.backups.documents import sync_now
 from kms.backups.store import RESTORE_PREFIX, backups_dir, format_size, remove
 from kms.backups.worker import WORKER, Job
 from kms.db import session_scope
 from kms.formatting import format_datetime
+from kms.modules.documents.service import BACKUP
+from kms.modules.documents.service import format_size as document_size
 from kms.types import utcnow
 from kms.ui.forms import saving
 from kms.ui.text import plain
@@ -43,7 +49,7 @@ def render_functions(ctx: Any) -> None:
             else f"{pruned} alte Backups gelöscht."
         )
     _job_panel(ctx)
-    _backup_list()
+    _backup_summary()
     _settings_form()
     if ctx.function_requested(CREATE.key):
         _create_dialog(ctx)
@@ -146,33 +152,37 @@ def _plan_summary(plan: backups.RestorePlan) -> None:
 # --- list and settings ----------------------------------------------------------------
 
 
-def _backup_list() -> None:
+def sync_documents() -> None:
+    """Before Dokumente lists: backups appear as documents of type Backup (and a restore
+    that a killed process left is finished first)."""
+    sync_now()
+
+
+def _show_backups() -> None:
+    st.session_state["doc_hide_backups"] = False
+    st.session_state["doc_types"] = [BACKUP]
+    st.session_state["doc_page"] = 1
+
+
+def _backup_summary() -> None:
+    """The newest backup and the way to all of them in the document list above."""
     items = backups.list_backups()
     if not items:
         st.info("Es gibt noch kein Backup. Erzeugen Sie eines mit ▶ Backup erzeugen.")
         return
-    frame = pd.DataFrame(
-        [
-            {
-                "Erstellt": format_datetime(b.created_at),
-                "Art": b.kind_label,
-                "Größe": format_size(b.size),
-                "Verschlüsselt": "ja" if b.encrypted else "nein",
-                "Datei": b.name,
-                "Herunterladen": download_url(b.name),
-            }
-            for b in items
-        ]
+    newest = items[0]
+    c1, c2 = st.columns([3, 1])
+    c1.caption(
+        f"{len(items)} Backup{'s' if len(items) != 1 else ''} in der Dokumentliste (Typ "
+        f"„Backup“), das neueste vom {format_datetime(newest.created_at)} Uhr "
+        f"({newest.kind_label}, {document_size(newest.size)}). Herunterladen und Löschen dort "
+        "beim einzelnen Backup; das neueste Backup bleibt immer erhalten."
     )
-    st.dataframe(
-        frame,
-        hide_index=True,
-        width="stretch",
-        column_config={
-            "Herunterladen": st.column_config.LinkColumn(
-                "Herunterladen", display_text="Herunterladen"
-            )
-        },
+    c2.button(
+        "Backups anzeigen",
+        icon=":material/inventory_2:",
+        key="backup_show_in_list",
+        on_click=_show_backups,
     )
 
 

@@ -99,10 +99,50 @@ def db_snapshot(*, ignore_log: bool = True) -> dict[str, list[tuple[Any, ...]]]:
             if ignore_log and table.name == "function_runs":
                 stmt = stmt.where(table.c.key != "backup_restore")
             if ignore_log and table.name == "audit_events":
-                # The restore appends its own audit event on top of the restored chain.
-                stmt = stmt.where(table.c.action != "backup.restore")
+                # The restore (or its recovery) appends its own audit event on top of the
+                # restored chain.
+                stmt = stmt.where(
+                    table.c.action.not_in(["backup.restore", "backup.restore_recovered"])
+                )
+            # Backup documents describe the archives on disk, not the backed-up state: a
+            # restore re-syncs them (backup_documents() checks them against the disk).
+            stmt = stmt.where(*not_backup_documents(table))
             result[table.name] = [tuple(r) for r in s.execute(stmt)]
     return result
+
+
+def not_backup_documents(table: sa.Table) -> list[Any]:
+    """Conditions leaving out the rows of Backup documents (and their tags and contacts)."""
+    from kms.backups.documents import activity_filter
+    from kms.modules.documents.models import Document
+
+    if table.name in ("document_tags", "document_contacts"):
+        backups = sa.select(Document.id).where(Document.doc_type == "backup")
+        return [table.c.document_id.not_in(backups)]
+    return activity_filter(table)
+
+
+def backup_documents() -> list[tuple[str, str, int]]:
+    """(file name, SHA-256, size) of every Backup document, sorted by file name."""
+    from kms.modules.documents.models import Document, DocumentBlob
+
+    with session_scope(write=False) as s:
+        rows = s.execute(
+            sa.select(Document.filename, DocumentBlob.sha256, DocumentBlob.size)
+            .join(DocumentBlob, Document.blob_id == DocumentBlob.id)
+            .where(Document.doc_type == "backup")
+            .order_by(Document.filename)
+        )
+        return [tuple(r) for r in rows]  # type: ignore[misc]
+
+
+def archives_on_disk() -> list[tuple[str, str, int]]:
+    """(file name, SHA-256, size) of every archive in the backups dir, hashed here."""
+    from kms.backups.store import list_backups
+
+    return sorted(
+        (b.name, hashlib.sha256(b.path.read_bytes()).hexdigest(), b.size) for b in list_backups()
+    )
 
 
 def restore_events() -> list[audit.AuditEvent]:

@@ -19,7 +19,7 @@ from kms.backups.service import (
     prepare_restore,
     verify_backup,
 )
-from kms.backups.store import backups_dir
+from kms.backups.store import backups_dir, checksum_path
 from kms.db import session_scope
 from kms.models import KeyValue
 from kms.notices import RESTORE_KEY
@@ -34,8 +34,9 @@ from tests.backups.helpers import (
 
 
 def leftovers() -> list[str]:
-    """Anything in the backups dir besides finished backups and the lock file."""
-    names = {b.name for b in list_backups()}
+    """Anything in the backups dir besides finished backups, their checksums and the lock."""
+    backups = list_backups()
+    names = {b.name for b in backups} | {checksum_path(b.path).name for b in backups}
     return sorted(p.name for p in backups_dir().iterdir() if p.name not in names | {".lock"})
 
 

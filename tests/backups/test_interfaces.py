@@ -16,7 +16,15 @@ from kms.backups.service import create_backup, list_backups
 from kms.backups.worker import WORKER
 from kms.cli import main
 from kms.db import session_scope
-from tests.backups.helpers import PASSWORD, db_snapshot, make_data, rewrite, wipe
+from tests.backups.helpers import (
+    PASSWORD,
+    archives_on_disk,
+    backup_documents,
+    db_snapshot,
+    make_data,
+    rewrite,
+    wipe,
+)
 
 
 def call(path: str, cookie: str | None, method: str = "GET") -> tuple[int, dict[str, str], bytes]:
@@ -194,7 +202,8 @@ def ui_user(sqlite_session) -> None:  # type: ignore[no-untyped-def]
 
 
 def test_page_creates_and_lists_a_backup(ui_user: None) -> None:
-    """▶ Backup erzeugen opens a dialog; the job runs in the background; the list shows it."""
+    """▶ Backup erzeugen opens a dialog; the job runs in the background; the section then
+    points to the new backup in the document list."""
     at = app().run()
     assert any("noch kein Backup" in i.value for i in at.info)
     at.session_state["fn_open_backup_create"] = True
@@ -203,7 +212,55 @@ def test_page_creates_and_lists_a_backup(ui_user: None) -> None:
     finish(at)
     assert any("Backup erzeugt" in s.value for s in at.success)
     assert len(list_backups()) == 1
-    assert at.dataframe[0].value["Art"].tolist() == ["von Hand"]
+    assert backup_documents() == archives_on_disk()
+    [summary] = [c.value for c in at.caption if "in der Dokumentliste" in c.value]
+    assert summary.startswith("1 Backup in der Dokumentliste")
+    assert "von Hand" in summary
+    button(at, "Backups anzeigen").click().run()
+    assert at.session_state["doc_hide_backups"] is False
+    assert at.session_state["doc_types"] == ["backup"]
+
+
+def test_dokumente_lists_downloads_and_deletes_backups(ui_user: None) -> None:
+    """On the Dokumente page a backup is a document of type Backup: listed after „Backups
+    anzeigen“, downloaded through the streaming route (never through memory), and deleted
+    through the backup rules (never the newest)."""
+    from tests.documents.test_page import open_page
+
+    older = create_backup()
+    time.sleep(1.05)  # titles and pickers show the second
+    newest = create_backup()
+    at = open_page()
+    assert not at.dataframe  # "Backups ausblenden" is on by default; no other documents
+    button(at, "Backups anzeigen").click().run()
+    table = at.dataframe[0].value
+    assert table["Typ"].tolist() == ["Backup", "Backup"]
+    assert sorted(table["Dateiname"]) == sorted([older.name, newest.name])
+    picker = at.selectbox(key="doc_pick")
+    assert len(picker.options) == 2  # titles to the second: two backups never look alike
+
+    def stamp(name: str) -> str:  # "20261127T034313" → "27.11.2026 04:43:13" (Berlin)
+        from datetime import UTC, datetime
+        from zoneinfo import ZoneInfo
+
+        when = datetime.strptime(name[11:26], "%Y%m%dT%H%M%S").replace(tzinfo=UTC)
+        return when.astimezone(ZoneInfo("Europe/Berlin")).strftime("%d.%m.%Y %H:%M:%S")
+
+    for backup in (older, newest):
+        label = next(o for o in at.selectbox(key="doc_pick").options if stamp(backup.name) in o)
+        at.selectbox(key="doc_pick").set_value(label).run()
+        assert any(backup.name in c.value.replace("\\", "") for c in at.caption)
+        links = [el for el in at.get("link_button") if el.proto.label == "Herunterladen"]
+        assert [el.proto.url for el in links] == [download_url(backup.name)]
+        assert not [el for el in at.get("download_button") if el.proto.label == "Herunterladen"]
+        button(at, "Löschen").click().run()
+        button(at, "Endgültig löschen").click().run()
+        if backup is newest:
+            assert any("neueste Backup lässt sich nicht löschen" in e.value for e in at.error)
+        else:
+            assert not at.error, [e.value for e in at.error]
+    assert [b.name for b in list_backups()] == [newest.name]
+    assert backup_documents() == archives_on_disk()
 
 
 def test_page_restore_shows_losses_and_needs_the_typed_word(ui_user: None) -> None:

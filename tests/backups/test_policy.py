@@ -47,6 +47,31 @@ def test_prune_never_deletes_the_newest_backup() -> None:
     assert [b.name for b in plan.keep] == [old[0].name]
 
 
+def test_second_backup_of_the_same_second_is_the_newer_one(db_url: str) -> None:
+    """ "…Z-manual-2.tar" sorts before "…Z-manual.tar" as text, yet it is the newer backup;
+    a backup document of the older one can be deleted, the newer one cannot."""
+    for name in (
+        "kms-backup-20261126T120000Z-manual.tar",
+        "kms-backup-20261126T120000Z-manual-2.tar",
+    ):
+        (backups_dir() / name).write_bytes(b"x")
+    assert [b.name for b in list_backups()] == [
+        "kms-backup-20261126T120000Z-manual-2.tar",
+        "kms-backup-20261126T120000Z-manual.tar",
+    ]
+    plan = plan_prune(list_backups(), BackupSettings(keep_days=1, keep_weeks=0), NOW)
+    assert [b.name for b in plan.keep] == ["kms-backup-20261126T120000Z-manual-2.tar"]
+
+
+def test_backup_documents_do_not_count_as_business_days(db_url: str) -> None:
+    """A daily backup adds a Backup document each day; that is not business activity, so it
+    never shortens the reminder to one day on its own."""
+    for _ in range(3):
+        create_backup()
+    with session_scope(write=False) as s:
+        assert business_days(s, datetime.now(UTC)) == 0
+
+
 def test_banner_warns_without_recent_backup_and_clears_after_one(db_url: str) -> None:
     """No backup → warning; a fresh backup → the warning disappears."""
     with session_scope() as s:

@@ -5,8 +5,9 @@ Public API for other modules (invoices, letters, backups):
 - ``store_generated(session, *, content, filename, doc_type, mime_type, contact_ids=(),
   issued_on=None, title="") -> Document``: bytes KMS produced (invoice PDF/XML, letters).
 - ``adopt_file(session, *, path, filename, doc_type, sha256, size, mime_type,
-  issued_on=None, title="") -> Document``: a large finished file (backup archive) is moved
-  into the store, never read into memory.
+  issued_on=None, title="") -> Document``: a large finished file is moved into the store,
+  never read into memory. (Backup archives do not use it: they stay in data/backups and are
+  listed through the external store "backups:", see kms.backups.documents.)
 - ``open_stream(document) -> BinaryIO``, ``path_of(document) -> Path`` and
   ``download_headers(document)`` for streaming downloads.
 - ``register_type(DocumentType(...))`` adds a module's own document type.
@@ -71,6 +72,9 @@ class DocumentType:
     retention_years: int | None = None
     legal_basis: str = ""
     user_selectable: bool = True  # offered when the user uploads
+    # Dotted path to `delete(session, document) -> str` for documents whose deletion follows
+    # their module's rules (backups: never the newest); "" deletes like any document.
+    delete_with: str = ""
 
 
 _TYPES: dict[str, DocumentType] = {}
@@ -94,7 +98,12 @@ for _t in (
     DocumentType("books", "Bücher und Aufzeichnungen", 10, _BOOKS),
     DocumentType("letter", "Brief", 6, _LETTERS),
     DocumentType("dunning", "Mahnung", 6, _LETTERS),
-    DocumentType("backup", "Backup", user_selectable=False),
+    DocumentType(
+        "backup",
+        "Backup",
+        user_selectable=False,
+        delete_with="kms.backups.documents.delete_backup_document",
+    ),
     DocumentType("other", "Sonstiges"),
 ):
     register_type(_t)
@@ -455,8 +464,9 @@ def adopt_file(
 
     `sha256` and `size` are what the caller computed while writing the file; the size is
     checked against the file. The file is renamed into the store (copied in chunks across
-    file systems); if the transaction rolls back, it is moved back to `path`. Backups are
-    kept under files_dir/documents/backups/ so a backup run can leave them out.
+    file systems); if the transaction rolls back, it is moved back to `path`. Files of type
+    Backup adopted here go under files_dir/documents/backups/, which a backup run leaves
+    out; KMS's own archives are not adopted but listed where they are (kms.backups.documents).
     """
     dtype = get_type(doc_type)
     path = Path(path)
@@ -510,6 +520,12 @@ def path_of(document: Document) -> Path:
 def open_stream(document: Document) -> BinaryIO:
     """The document's file opened for binary reading; the caller closes it."""
     return storage.open_file(document.blob.storage_name)
+
+
+def stream_url(document: Document) -> str | None:
+    """The authenticated route that streams a file kept outside the documents store
+    (backup archives, which may be gigabytes); None for ordinary documents."""
+    return storage.external_url(document.blob.storage_name)
 
 
 def read_bytes(document: Document) -> bytes:
@@ -772,6 +788,13 @@ def delete_document(session: Session, document_id: int, *, today: date | None = 
     doc = get_document(session, document_id)
     if is_retained(doc, today):
         raise KmsError(retention_message(doc))
+    delete_with = get_type(doc.doc_type).delete_with if doc.doc_type in _TYPES else ""
+    if delete_with:
+        from kms.registry import resolve
+
+        return str(resolve(delete_with)(session, doc))
+    if storage.split_external(doc.blob.storage_name) is not None:
+        raise KmsError("Dieses Dokument lässt sich hier nicht löschen.")
     name = doc.display_title
     blob = session.scalar(
         select(DocumentBlob).where(DocumentBlob.id == doc.blob_id).with_for_update()
@@ -899,6 +922,7 @@ __all__ = [
     "path_of",
     "register_type",
     "store_generated",
+    "stream_url",
     "sweep_orphans",
     "update_document",
     "upload",

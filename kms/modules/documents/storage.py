@@ -7,6 +7,11 @@ Order of work, so a crash at any point leaves no record without its file:
 - deleting: the record goes in the transaction; the file is unlinked only after commit
   (an `after_commit` hook); a crash between the two leaves a file without a record.
 So a record never points to a missing file, and a file without a record is swept.
+
+External stores: a few files KMS keeps outside files_dir/documents are still listed as
+documents. Their storage name is "<store>:<file name>" (e.g. "backups:kms-backup-….tar",
+an archive in data/backups), resolved through EXTERNAL_STORES. The sweeper never touches
+them, and only the owning module deletes them (DocumentType.delete_with).
 """
 
 from __future__ import annotations
@@ -18,6 +23,7 @@ import os
 import shutil
 import uuid
 from collections.abc import Iterator
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import BinaryIO
@@ -36,6 +42,44 @@ _NEW = "kms_documents_new_files"  # [(path, restore_to)] undone on rollback
 _UNLINK = "kms_documents_unlink_after_commit"  # [path] removed after commit
 
 
+@dataclass(frozen=True)
+class ExternalStore:
+    """Dotted paths (resolved on use, so no import order matters) of a store's functions."""
+
+    root: str  # () -> Path: the directory holding the store's files
+    url: str  # (file name) -> str: the authenticated route that streams a file
+
+
+EXTERNAL_STORES = {
+    "backups": ExternalStore("kms.backups.store.backups_dir", "kms.backups.routes.download_url"),
+}
+
+
+def external_name(store: str, filename: str) -> str:
+    """The storage name of a file in an external store."""
+    if store not in EXTERNAL_STORES or "/" in filename or not filename.strip("."):
+        raise KmsError("Ungültiger Speicherort eines Dokuments.")
+    return f"{store}:{filename}"
+
+
+def split_external(storage_name: str) -> tuple[ExternalStore, str] | None:
+    """(store, file name) for an external storage name, None for the documents store."""
+    store, sep, filename = storage_name.partition(":")
+    if not sep:
+        return None
+    if store not in EXTERNAL_STORES:
+        raise KmsError("Ungültiger Speicherort eines Dokuments.")
+    return EXTERNAL_STORES[store], filename
+
+
+def external_url(storage_name: str) -> str | None:
+    """The streaming route of an externally stored file, None for the documents store."""
+    from kms.registry import resolve
+
+    found = split_external(storage_name)
+    return None if found is None else str(resolve(found[0].url)(found[1]))
+
+
 def root() -> Path:
     """files_dir/documents, created on demand."""
     path = get_config().files_dir / "documents"
@@ -45,6 +89,15 @@ def root() -> Path:
 
 def path_for(storage_name: str) -> Path:
     """The absolute path of a stored file; refuses anything that leaves the store."""
+    external = split_external(storage_name)
+    if external is not None:
+        from kms.registry import resolve
+
+        base = Path(resolve(external[0].root)()).resolve()
+        path = (base / external[1]).resolve()
+        if path.parent != base or "/" in external[1]:
+            raise KmsError("Ungültiger Speicherort eines Dokuments.")
+        return path
     base = root().resolve()
     path = (base / storage_name).resolve()
     if base not in path.parents:
@@ -225,7 +278,7 @@ def sweep(session: Session, now: datetime) -> tuple[int, int]:
         flush_batch()
     missing = 0
     for name in session.scalars(select(DocumentBlob.storage_name).execution_options(yield_per=500)):
-        if not (base / name).is_file():
+        if not (path_for(name) if ":" in name else base / name).is_file():
             missing += 1
     return removed, missing
 

@@ -45,6 +45,7 @@ class _Detail:
     contact_ids: list[int]
     is_upload: bool
     retention: str
+    stream_url: str | None  # large files kept outside the store (backups) stream by route
 
 
 def _labels() -> dict[str, str]:
@@ -334,6 +335,7 @@ def document_detail(document_id: int, *, read_only: bool = False) -> None:
             contact_ids=doc.contact_ids,
             is_upload=doc.source == "upload",
             retention=_retention_text(doc.retain_until),
+            stream_url=service.stream_url(doc),
         )
     st.subheader(plain(info.title), anchor=False)
     st.caption(
@@ -348,15 +350,19 @@ def document_detail(document_id: int, *, read_only: bool = False) -> None:
         st.caption(plain("Schlagwörter: " + ", ".join(info.tags)))
     st.caption(f"SHA-256: {info.sha256}")
     c1, c2, _ = st.columns([1, 1, 4])
-    c1.download_button(
-        "Herunterladen",
-        data=lambda: path.read_bytes(),
-        file_name=info.filename,
-        mime=info.download_mime,
-        icon=":material/download:",
-        on_click="ignore",
-        key=f"doc_download_{document_id}",
-    )
+    if info.stream_url:
+        # Streamed from disk by an authenticated route, never read into memory.
+        c1.link_button("Herunterladen", info.stream_url, icon=":material/download:")
+    else:
+        c1.download_button(
+            "Herunterladen",
+            data=lambda: path.read_bytes(),
+            file_name=info.filename,
+            mime=info.download_mime,
+            icon=":material/download:",
+            on_click="ignore",
+            key=f"doc_download_{document_id}",
+        )
     if c2.button(
         "Löschen",
         icon=":material/delete:",
