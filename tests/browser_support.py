@@ -112,3 +112,28 @@ def settle(page: Any, timeout: int = 60_000) -> None:
         page.wait_for_selector(IDLE, timeout=timeout)
         page.wait_for_timeout(300)
     page.wait_for_selector(IDLE, timeout=timeout)
+
+
+def choose(page: Any, box: Any, option: str, *, attempts: int = 4) -> None:
+    """Open the Streamlit select `box` and click `option`, as a user would.
+
+    A rerun that reaches the browser just as the list opens (a finished upload, a save)
+    redraws the select and closes its list again; a user then simply clicks once more,
+    and so does this helper, up to `attempts` times. The option must appear in the end.
+    """
+    target = page.get_by_role("option", name=option)
+    for _ in range(attempts - 1):
+        settle(page)
+        box.click()
+        try:
+            target.wait_for(state="visible", timeout=5_000)
+        except Exception:  # noqa: BLE001 - playwright's TimeoutError: the list closed again
+            page.keyboard.press("Escape")
+            continue
+        target.click()
+        settle(page)
+        return
+    settle(page)
+    box.click()
+    target.click()
+    settle(page)

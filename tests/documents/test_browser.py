@@ -11,7 +11,14 @@ import pytest
 from kms import auth
 from kms.db import dispose_engines, ensure_migrated, session_scope
 from kms.modules.contacts.service import create_person
-from tests.browser_support import SCREENSHOTS, chromium, kms_server, need_chromium, settle
+from tests.browser_support import (
+    SCREENSHOTS,
+    choose,
+    chromium,
+    kms_server,
+    need_chromium,
+    settle,
+)
 from tests.documents import samples
 
 PASSWORD = "Muster-Passwort-2026"
@@ -72,8 +79,8 @@ def test_upload_a_pdf_to_a_contact_and_preview_it(server: str, tmp_path: Path) -
             page.get_by_text("Dokumente hochladen").click()  # close the form again
 
             expect(page.locator('[data-testid="stDataFrame"]')).to_be_visible()
-            page.locator('[data-testid="stSelectbox"]').filter(has_text="Dokument öffnen").click()
-            page.get_by_role("option", name="Angebot Fotoshooting").click()
+            box = page.locator('[data-testid="stSelectbox"]').filter(has_text="Dokument öffnen")
+            choose(page, box, "Angebot Fotoshooting")
             expect(page.get_by_role("heading", name="Angebot Fotoshooting")).to_be_visible()
             expect(page.get_by_text("Kontakte: Erika Mustermann")).to_be_visible()
             preview = page.locator('[data-testid="stImage"] img').first

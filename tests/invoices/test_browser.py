@@ -14,7 +14,14 @@ from kms.db import dispose_engines, ensure_migrated, session_scope
 from kms.einvoice.facturx_pdf import inspect
 from kms.modules.invoices import service
 from kms.modules.settings import demo as settings_demo
-from tests.browser_support import SCREENSHOTS, chromium, kms_server, need_chromium, settle
+from tests.browser_support import (
+    SCREENSHOTS,
+    choose,
+    chromium,
+    kms_server,
+    need_chromium,
+    settle,
+)
 from tests.invoices.conftest import line, organisation
 
 PASSWORD = "Muster-Passwort-2026"
@@ -77,8 +84,8 @@ def test_issue_and_download_an_invoice(server: tuple[str, int], tmp_path: Path) 
             page.get_by_role("button", name="Anmelden").click()
             expect(page.get_by_role("heading", name="Rechnungen").first).to_be_visible()
             settle(page)
-            page.locator('[data-testid="stSelectbox"]').filter(has_text="Rechnung öffnen").click()
-            page.get_by_role("option", name=f"Entwurf {draft_id} – Musterfirma GmbH").click()
+            box = page.locator('[data-testid="stSelectbox"]').filter(has_text="Rechnung öffnen")
+            choose(page, box, f"Entwurf {draft_id} – Musterfirma GmbH")
             settle(page)
             page.get_by_role("button", name="▶ Rechnung abschließen").click()
             dialog = page.get_by_role("dialog")

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from kms.config import ROOT
-from tests.browser_support import IDLE, SCREENSHOTS, chromium, kms_server, need_chromium
+from tests.browser_support import IDLE, SCREENSHOTS, choose, chromium, kms_server, need_chromium
 
 pytestmark = pytest.mark.browser
 
@@ -32,16 +32,14 @@ def idle(page) -> None:
     page.wait_for_selector(IDLE, timeout=60_000)
 
 
-def choose(page, label: str, option: str) -> None:
+def choose_in(page, label: str, option: str) -> None:
     """Pick `option` in the Streamlit selectbox labelled `label` (main area)."""
     box = (
         page.locator('[data-testid="stMain"] [data-testid="stSelectbox"]')
         .filter(has=page.get_by_text(label, exact=True))
         .first
     )
-    box.click()
-    page.get_by_role("option", name=option).click()
-    idle(page)
+    choose(page, box, option)
 
 
 def test_letter_from_template_lands_in_dokumente(server: str) -> None:
@@ -59,9 +57,9 @@ def test_letter_from_template_lands_in_dokumente(server: str) -> None:
         expect(page.get_by_role("heading", name="Schreiben")).to_be_visible(timeout=30_000)
 
         page.get_by_role("tab", name="Neuer Brief").click()
-        choose(page, "Kontakt", "Kim Muster, Zürich")
+        choose_in(page, "Kontakt", "Kim Muster, Zürich")
         expect(page.get_by_label("Anrede", exact=True).first).to_have_value("Guten Tag Kim Muster,")
-        choose(page, "Vorlage", "Newsletter Frühjahr")
+        choose_in(page, "Vorlage", "Newsletter Frühjahr")
         page.get_by_role("button", name="Vorlage übernehmen").first.click()
         idle(page)
         expect(page.get_by_label("Betreff", exact=True).first).to_have_value(
