@@ -68,4 +68,5 @@ SPEC = ModuleSpec(
             run=_daily,
         ),
     ),
+    overview="kms.backups.overview.overview",
 )

@@ -111,3 +111,33 @@ def test_daily_backup_runs_once_a_day_and_can_be_switched_off(db_url: str) -> No
         save_settings(s, auto_daily=False, keep_days=7, keep_weeks=4, keep_safety_days=30)
     with session_scope() as s:
         assert "ausgeschaltet" in daily(s, now + timedelta(days=2))
+
+
+def test_overview_figure_gives_the_newest_backups_age(db_url: str) -> None:
+    """Übersicht: "noch keins" in orange without a backup; the newest backup's age in
+    calendar days (Berlin) with its time and the number of backups; orange once the
+    reminder would warn."""
+    from kms.backups.overview import overview
+
+    def figure(now: datetime) -> tuple[str, str, bool]:
+        with session_scope(write=False) as s:
+            [f] = overview(s, now)
+        assert (f.label, f.page) == ("Letztes Backup", "dokumente")
+        return f.value, f.detail, f.attention
+
+    assert figure(NOW) == ("noch keins", "▶ Backup erzeugen", True)
+    (backups_dir() / "kms-backup-20261120T100000Z-manual.tar").write_bytes(b"x")
+    (backups_dir() / "kms-backup-20261124T223000Z-auto.tar").write_bytes(b"x")
+    # 22:30 UTC on the 24th is 23:30 on the 24th in Berlin; 22:45 UTC is still that day.
+    assert figure(datetime(2026, 11, 24, 22, 45, tzinfo=UTC)) == (
+        "heute",
+        "24.11.2026 23:30 · 2 Backups",
+        False,
+    )
+    assert figure(datetime(2026, 11, 24, 23, 45, tzinfo=UTC))[0] == "gestern"  # 00:45 Berlin
+    assert figure(datetime(2026, 11, 27, 12, 0, tzinfo=UTC))[:1] == ("vor 3 Tagen",)
+    assert figure(datetime(2026, 12, 2, 12, 0, tzinfo=UTC)) == (
+        "vor 8 Tagen",
+        "24.11.2026 23:30 · 2 Backups",
+        True,
+    )
