@@ -89,7 +89,7 @@ def test_letter_from_template_lands_in_dokumente(server: str) -> None:
         page.get_by_label("Suche (Titel, Dateiname, Schlagwort)").fill("Neuigkeiten")
         page.keyboard.press("Enter")
         idle(page)
-        expect(page.get_by_text("Seite (von 1, 1 Dokumente)")).to_be_visible()
+        expect(page.get_by_text("Seite (von 1, 1 Dokument)")).to_be_visible()
         box = page.locator('[data-testid="stSelectbox"]').filter(
             has=page.get_by_text("Dokument öffnen", exact=True)
         )

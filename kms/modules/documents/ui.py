@@ -15,7 +15,7 @@ import streamlit as st
 
 from kms.db import session_scope
 from kms.errors import KmsError
-from kms.formatting import format_date
+from kms.formatting import count_noun, format_date
 from kms.modules.documents import service
 from kms.modules.documents.filetypes import KINDS
 from kms.ui.forms import saving
@@ -219,7 +219,7 @@ def document_list() -> int | None:
             page=page_no,
             page_size=PAGE_SIZE,
         )
-        options = {d.id: f"{d.display_title} ({format_date(d.issued_on)})" for d in result.items}
+        options = {d.id: pick_label(d.display_title, d.issued_on) for d in result.items}
     if result.total == 0:
         st.info(
             "Keine Dokumente gefunden."
@@ -230,7 +230,7 @@ def document_list() -> int | None:
     st.dataframe(_rows(result), hide_index=True, width="stretch", key="doc_table")
     c1, c2 = st.columns([1, 3])
     c1.number_input(
-        f"Seite (von {result.pages}, {result.total} Dokumente)",
+        f"Seite (von {result.pages}, {count_noun(result.total, 'Dokument', 'Dokumente')})",
         min_value=1,
         max_value=result.pages,
         key="doc_page",
@@ -243,6 +243,12 @@ def document_list() -> int | None:
         key="doc_pick",
         placeholder="Dokument auswählen …",
     )
+
+
+def pick_label(title: str, issued_on: date) -> str:
+    """ "Angebot (27.11.2026)"; a title that already names its date keeps it once."""
+    day = format_date(issued_on)
+    return title if day in title else f"{title} ({day})"
 
 
 def _close_delete() -> None:
