@@ -35,6 +35,7 @@ from kms.backups.store import (
 )
 from kms.config import get_config
 from kms.errors import KmsError
+from kms.types import BERLIN
 
 log = logging.getLogger(__name__)
 
@@ -69,8 +70,6 @@ def activity_filter(table: sa.Table) -> list[Any]:
 
 
 def _title(info: BackupInfo) -> str:
-    from kms.modules.documents.service import BERLIN
-
     encrypted = ", verschlüsselt" if info.encrypted else ""
     # To the second: two backups of one minute must not look alike in a picker.
     when = info.created_at.astimezone(BERLIN).strftime("%d.%m.%Y %H:%M:%S")
@@ -78,8 +77,6 @@ def _title(info: BackupInfo) -> str:
 
 
 def _issued_on(info: BackupInfo) -> date:
-    from kms.modules.documents.service import BERLIN
-
     return info.created_at.astimezone(BERLIN).date()
 
 

@@ -18,7 +18,7 @@ def overview(session: Session, now: datetime | None = None) -> list[Figure]:
 
     now = now or utcnow()
     backups = list_backups()
-    attention = freshness_warning(session, now) is not None
+    attention = freshness_warning(session, now, backups) is not None
     if not backups:
         return [Figure("Letztes Backup", "noch keins", "▶ Backup erzeugen", "dokumente", attention)]
     newest = backups[0].created_at

@@ -148,14 +148,17 @@ def business_days(session: Session, now: datetime, days: int = 7) -> int:
     return active
 
 
-def freshness_warning(session: Session, now: datetime) -> str | None:
+def freshness_warning(
+    session: Session, now: datetime, backups: list[BackupInfo] | None = None
+) -> str | None:
     """The banner text when the newest backup is too old, else None.
 
     Older than 7 days is always too old; older than 1 day is too old when business
     records were saved on at least 3 of the last 7 days (the manual: weekly, daily when
     invoices, letters, income or expenses are written daily).
     """
-    backups = list_backups()
+    if backups is None:
+        backups = list_backups()
     busy = business_days(session, now) >= 3
     limit = timedelta(days=1) if busy else timedelta(days=7)
     if backups and now - backups[0].created_at <= limit:

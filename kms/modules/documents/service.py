@@ -26,7 +26,6 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import Any, BinaryIO
 from urllib.parse import quote
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import Select, case, func, select
 from sqlalchemy.exc import IntegrityError
@@ -47,9 +46,8 @@ from kms.modules.documents.filetypes import (
     kind_for_mime,
 )
 from kms.modules.documents.models import Document, DocumentBlob, DocumentContact, DocumentTag
+from kms.types import today as local_today
 from kms.types import utcnow
-
-BERLIN = ZoneInfo("Europe/Berlin")
 
 # --- document types and retention -------------------------------------------------------
 
@@ -132,10 +130,6 @@ def retention_end(doc_type: str, issued_on: date) -> date | None:
     """Last day of the retention: 31.12. of the issue year plus the retention years."""
     years = get_type(doc_type).retention_years
     return date(issued_on.year + years, 12, 31) if years else None
-
-
-def today_berlin() -> date:
-    return datetime.now(BERLIN).date()
 
 
 # --- settings ---------------------------------------------------------------------------
@@ -290,7 +284,7 @@ def _new_document(
     tags: Sequence[str] = (),
     created_by: str = "",
 ) -> Document:
-    issued = issued_on or today_berlin()
+    issued = issued_on or local_today()
     doc = Document(
         blob=blob,
         doc_type=doc_type,
@@ -729,7 +723,7 @@ def retention_message(document: Document) -> str:
 
 def is_retained(document: Document, today: date | None = None) -> bool:
     """True while the statutory retention lasts (up to and including its last day)."""
-    return document.retain_until is not None and (today or today_berlin()) <= document.retain_until
+    return document.retain_until is not None and (today or local_today()) <= document.retain_until
 
 
 def update_document(

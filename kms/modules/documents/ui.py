@@ -18,6 +18,7 @@ from kms.errors import KmsError
 from kms.formatting import count_noun, format_date
 from kms.modules.documents import service
 from kms.modules.documents.filetypes import KINDS
+from kms.types import today
 from kms.ui.forms import saving
 from kms.ui.text import plain
 
@@ -101,7 +102,7 @@ def upload_form(key: str, *, contact_id: int | None = None, username: str = "") 
         )
         issued_on = c2.date_input(
             "Datum des Dokuments",
-            value=service.today_berlin(),
+            value=today(),
             format="DD.MM.YYYY",
             key=f"{key}_date",
             help="Ausstellungs- oder Eingangsdatum; danach richtet sich die Aufbewahrungsfrist.",

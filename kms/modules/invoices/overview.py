@@ -8,27 +8,17 @@ from __future__ import annotations
 
 from datetime import date
 from decimal import Decimal
-from typing import Any
 
-from sqlalchemy import BigInteger, case, func, select, type_coerce
+from sqlalchemy import case, func, select
 from sqlalchemy.orm import Session
 
 from kms.formatting import count_noun, format_money
 from kms.modules.invoices.models import Invoice
-from kms.modules.invoices.service import paid_expr, status_expr, today
+from kms.modules.invoices.service import from_cents, paid_expr, raw_cents, status_expr, today
 from kms.registry import Figure
 
 OPEN = ("offen", "teilweise", "ueberfaellig")
 STANDING = (*OPEN, "bezahlt")
-
-
-def _raw_cents(column: Any) -> Any:
-    """A Money column as its stored integer cents, for exact sums in SQL."""
-    return type_coerce(column, BigInteger())
-
-
-def _money(cents: int) -> Decimal:
-    return Decimal(cents).scaleb(-2)
 
 
 def _invoices(count: int) -> str:
@@ -39,12 +29,12 @@ def overview(session: Session, day: date | None = None) -> list[Figure]:
     """Offene Posten, Überfällig, Umsatz (netto) of the current year and Entwürfe."""
     day = day or today()
     status = status_expr(day)
-    gross = _raw_cents(Invoice.gross_total)
+    gross = raw_cents(Invoice.gross_total)
     in_year = Invoice.issue_date.between(date(day.year, 1, 1), date(day.year, 12, 31))
     per_invoice = select(
         status.label("status"),
         (gross - paid_expr(Invoice.id)).label("open_cents"),
-        case((in_year, _raw_cents(Invoice.net_total)), else_=0).label("year_net_cents"),
+        case((in_year, raw_cents(Invoice.net_total)), else_=0).label("year_net_cents"),
         case((in_year, 1), else_=0).label("in_year"),
     ).subquery()
     rows = session.execute(
@@ -62,18 +52,18 @@ def overview(session: Session, day: date | None = None) -> list[Figure]:
         return sum(by_status.get(s, (0, 0, 0, 0))[index] for s in statuses)
 
     open_count, overdue_count = total(OPEN, 0), total(("ueberfaellig",), 0)
-    year_net: Decimal = _money(total(STANDING, 2))
+    year_net: Decimal = from_cents(total(STANDING, 2))
     drafts = total(("entwurf",), 0)
     return [
         Figure(
             "Offene Rechnungen",
-            format_money(_money(total(OPEN, 1))),
+            format_money(from_cents(total(OPEN, 1))),
             _invoices(open_count),
             page="rechnungen",
         ),
         Figure(
             "Überfällig",
-            format_money(_money(total(("ueberfaellig",), 1))),
+            format_money(from_cents(total(("ueberfaellig",), 1))),
             _invoices(overdue_count),
             page="rechnungen",
             attention=overdue_count > 0,

@@ -456,7 +456,7 @@ def paid_expr(invoice_id: Any) -> ColumnElement[Any]:
     )
 
 
-def _raw_cents(column: Any) -> ColumnElement[int]:
+def raw_cents(column: Any) -> ColumnElement[int]:
     """A Money column as its stored integer cents (for SQL arithmetic and sums)."""
     return type_coerce(column, BigInteger())
 
@@ -466,7 +466,7 @@ def status_expr(day: date) -> ColumnElement[str]:
     storno = aliased(Invoice)
     cancelled = exists().where(storno.cancels_id == Invoice.id)
     paid = paid_expr(Invoice.id)
-    gross = _raw_cents(Invoice.gross_total)
+    gross = raw_cents(Invoice.gross_total)
     return case(
         (Invoice.issued_at.is_(None), literal("entwurf")),
         (Invoice.kind == KIND_CANCELLATION, literal("storno")),
@@ -541,7 +541,8 @@ class InvoicePage:
         return max(1, -(-self.total // self.page_size))
 
 
-def _cents(value: Any) -> Decimal:
+def from_cents(value: Any) -> Decimal:
+    """Integer cents from SQL (or None) as a Decimal euro amount."""
     return (Decimal(int(value or 0)) / 100).quantize(Decimal("0.01"))
 
 
@@ -562,7 +563,7 @@ def list_invoices(
     day = day or today()
     status_col = status_expr(day).label("status")
     paid = paid_expr(Invoice.id)
-    gross_cents = _raw_cents(Invoice.gross_total)
+    gross_cents = raw_cents(Invoice.gross_total)
     open_col = case(
         (status_col.element.in_(["offen", "teilweise", "ueberfaellig"]), gross_cents - paid),
         else_=0,
@@ -634,13 +635,15 @@ def list_invoices(
             customer=r[5] or "",
             contact_id=r[6],
             gross=r[7],
-            open=_cents(r[8]),
+            open=from_cents(r[8]),
             status=r[9],
             sent=bool(r[10]),
         )
         for r in rows
     ]
-    return InvoicePage(items, int(stats[0]), page, page_size, _cents(stats[1]), _cents(stats[2]))
+    return InvoicePage(
+        items, int(stats[0]), page, page_size, from_cents(stats[1]), from_cents(stats[2])
+    )
 
 
 def invoice_years(session: Session) -> list[int]:
