@@ -344,7 +344,15 @@ def _prune_dialog() -> None:
         settings = backups.get_settings(session)
     plan = backups.plan_prune(backups.list_backups(), settings, utcnow())
     if not plan.delete:
-        st.info(f"Es gibt nichts zu löschen; alle {len(plan.keep)} Backups werden behalten.")
+        kept = len(plan.keep)
+        st.info(
+            "Es gibt nichts zu löschen; "
+            + (
+                "das eine Backup wird behalten."
+                if kept == 1
+                else f"alle {kept} Backups werden behalten."
+            )
+        )
         if st.button("Schließen", key="backup_prune_close"):
             _close(PRUNE.key)
             st.rerun()

@@ -306,3 +306,9 @@ def test_page_prune_asks_before_deleting(ui_user: None) -> None:
     button(at, "Löschen").click().run()
     assert any("2 alte Backups gelöscht" in s.value for s in at.success)
     assert len(list_backups()) == 1
+    # Asked again, nothing is left to delete; the one backup is named in the singular.
+    at.session_state["fn_open_backup_prune"] = True
+    at.run()
+    assert any(
+        i.value == "Es gibt nichts zu löschen; das eine Backup wird behalten." for i in at.info
+    )
