@@ -177,4 +177,45 @@ def check() -> list[str]:
             problems.append(f"{page.script}: script missing")
     keys = [a.key for a in automatisms()] + [f.key for f in functions()]
     problems += [f"duplicate function/automatism key {k!r}" for k in set(keys) if keys.count(k) > 1]
+    problems += contact_hook_problems(modules())
+    return problems
+
+
+def tables_of(spec: ModuleSpec) -> list[Any]:
+    """The tables a module's models declare (its `models` module, imported)."""
+    if not spec.models:
+        return []
+    from kms.models import Base
+
+    importlib.import_module(spec.models)
+    return [
+        mapper.local_table
+        for mapper in Base.registry.mappers
+        if mapper.class_.__module__ == spec.models
+    ]
+
+
+def contact_hook_problems(specs: tuple[ModuleSpec, ...]) -> list[str]:
+    """A module whose tables point at contacts must say so: references (a referenced contact is
+    archived, never deleted, instead of failing on the database's RESTRICT) and export (the
+    Auskunft under Art. 15 DSGVO must contain its records)."""
+    problems = []
+    for spec in specs:
+        if spec.key == "contacts":
+            continue
+        referring = sorted(
+            table.name
+            for table in tables_of(spec)
+            if any(fk.target_fullname.startswith("contacts.") for fk in table.foreign_keys)
+        )
+        if not referring:
+            continue
+        missing = [
+            hook for hook in ("contact_references", "contact_export") if not getattr(spec, hook)
+        ]
+        if missing:
+            problems.append(
+                f"module {spec.key!r}: tables {', '.join(referring)} refer to contacts "
+                f"but the spec lacks {' and '.join(missing)}"
+            )
     return problems

@@ -69,6 +69,7 @@ SPEC = ModuleSpec(
     demo="kms.modules.invoices.demo.load",
     contact_panel="kms.modules.invoices.ui.panel",
     contact_references="kms.modules.invoices.service.count_invoices_for_contact",
+    contact_export="kms.modules.invoices.contact_hooks.export_for_contact",
     pages=(
         PageSpec(
             "pages/rechnungen.py",
