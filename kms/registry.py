@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import importlib
+import inspect
 from dataclasses import dataclass, field
 from typing import Any
+
+from sqlalchemy.orm import Session
 
 from kms.functions import AutomatismSpec, FunctionSpec
 
@@ -109,12 +112,42 @@ def page_by_url(url_path: str) -> PageSpec | None:
 
 
 def public_routes() -> list[Any]:
-    """Routes that modules serve publicly (no login), e.g. podcast feeds and media."""
+    """Routes that modules serve (feeds and media publicly, downloads behind the login check).
+
+    A licensed add-on's routes answer 403 while it is locked, except its public read routes
+    under /pub/<module>/, which stay online until its data is purged.
+    """
     result: list[Any] = []
     for spec in modules():
         if spec.routes:
-            result.extend(resolve(spec.routes)())
+            for route in resolve(spec.routes)():
+                public = getattr(route, "path", "").startswith(f"/pub/{spec.key}/")
+                result.append(route if public or not spec.licensed else _guarded(route, spec))
     return result
+
+
+def _guarded(route: Any, spec: ModuleSpec) -> Any:
+    """The route with its endpoint behind `usable()`."""
+    from starlette.concurrency import run_in_threadpool
+    from starlette.responses import PlainTextResponse
+    from starlette.routing import Route
+
+    from kms.db import session_scope
+    from kms.licensing import ModuleLocked
+
+    endpoint = route.endpoint
+
+    async def guarded(request: Any) -> Any:
+        try:
+            with session_scope(write=False) as session:
+                require_usable(session, spec)
+        except ModuleLocked as exc:
+            return PlainTextResponse(exc.message, status_code=403)
+        if inspect.iscoroutinefunction(endpoint):
+            return await endpoint(request)
+        return await run_in_threadpool(endpoint, request)
+
+    return Route(route.path, guarded, methods=list(route.methods or ()), name=route.name)
 
 
 def resolve(dotted: str) -> Any:
@@ -123,9 +156,38 @@ def resolve(dotted: str) -> Any:
     return getattr(importlib.import_module(module_path), name)
 
 
-def contact_panels() -> list[tuple[str, Any]]:
-    """(module title, panel function) of every module that shows something on a contact."""
-    return [(spec.title, resolve(spec.contact_panel)) for spec in modules() if spec.contact_panel]
+def usable(session: Session, spec: ModuleSpec) -> bool:
+    """The one decision whether a module may be used now: core modules always, a licensed
+    add-on while a valid licence covers today. Every entry point of a module asks this (pages,
+    routes, automatisms, overview tiles, contact panels, CLI, demo), except the Auskunft export
+    (Art. 15 DSGVO must always work) and an add-on's public read routes."""
+    if not spec.licensed:
+        return True
+    from kms.licensing import is_licensed
+
+    return is_licensed(session, spec.key)
+
+
+def require_usable(session: Session, spec: ModuleSpec) -> None:
+    """Raise ModuleLocked (with a German message) unless `usable()`."""
+    if not usable(session, spec):
+        from kms.licensing import require
+
+        require(session, spec.key, spec.title)
+
+
+def usable_modules(session: Session) -> tuple[ModuleSpec, ...]:
+    """The modules that may be used now, in registry order."""
+    return tuple(spec for spec in modules() if usable(session, spec))
+
+
+def contact_panels(session: Session) -> list[tuple[str, Any]]:
+    """(module title, panel function) of every usable module that shows something on a contact."""
+    return [
+        (spec.title, resolve(spec.contact_panel))
+        for spec in usable_modules(session)
+        if spec.contact_panel
+    ]
 
 
 def contact_reference_counters() -> list[tuple[str, Any]]:
@@ -146,14 +208,21 @@ def contact_exporters() -> list[tuple[str, str, Any]]:
     ]
 
 
-def overview_providers() -> list[tuple[str, Any]]:
-    """(module title, overview function) of every module with key figures for the Übersicht."""
-    return [(spec.title, resolve(spec.overview)) for spec in modules() if spec.overview]
+def overview_providers(session: Session) -> list[tuple[str, Any]]:
+    """(module title, overview function) of every usable module with key figures."""
+    return [
+        (spec.title, resolve(spec.overview)) for spec in usable_modules(session) if spec.overview
+    ]
 
 
 def automatisms() -> list[AutomatismSpec]:
-    """Every automatism of every module."""
+    """Every automatism of every module (for listing; the scheduler runs `usable_automatisms`)."""
     return [a for spec in modules() for a in spec.automatisms]
+
+
+def usable_automatisms(session: Session) -> list[AutomatismSpec]:
+    """The automatisms of the modules that may run now (a locked add-on's stay idle)."""
+    return [a for spec in usable_modules(session) for a in spec.automatisms]
 
 
 def functions() -> list[FunctionSpec]:
