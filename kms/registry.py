@@ -66,6 +66,16 @@ class ModuleSpec:
     # Dotted path to `overview(session) -> list[Figure]` (no Streamlit): the module's key
     # figures on the Übersicht page, computed in SQL.
     overview: str | None = None
+    # Keys of the modules this one builds on; the registry orders modules after them.
+    requires: tuple[str, ...] = ()
+    # Dotted path to `register(subparsers, add)`: the module's `python -m kms` commands.
+    cli: str | None = None
+    # Dotted path to a kms.backups.hooks.MonotonicCounter: numbers that never go backwards
+    # across a restore (invoice number ranges).
+    backup_counter: str | None = None
+    # Dotted path to `turnover(session, year) -> Decimal`: received net turnover in the sense
+    # of § 19 Abs. 2 UStG, counted by the Kleinunternehmer limit watch.
+    turnover_source: str | None = None
 
 
 # Built-in modules register exactly like add-ons will: a dotted path to a SPEC.
@@ -83,8 +93,22 @@ MODULE_PATHS = (
 
 
 def modules() -> tuple[ModuleSpec, ...]:
-    """All registered module specs, in registry order."""
-    return tuple(importlib.import_module(path).SPEC for path in MODULE_PATHS)
+    """All registered module specs: registry order, each after the modules it requires."""
+    specs = [importlib.import_module(path).SPEC for path in MODULE_PATHS]
+    keys = {spec.key for spec in specs}
+    ordered: list[ModuleSpec] = []
+    placed: set[str] = set()
+    while len(ordered) < len(specs):
+        ready = [
+            spec
+            for spec in specs
+            if spec.key not in placed and all(r in placed or r not in keys for r in spec.requires)
+        ]
+        if not ready:  # a cycle; check() names it, the registry order stands meanwhile
+            ready = [spec for spec in specs if spec.key not in placed]
+        ordered.append(ready[0])
+        placed.add(ready[0].key)
+    return tuple(ordered)
 
 
 def import_models() -> None:
@@ -220,6 +244,16 @@ def automatisms() -> list[AutomatismSpec]:
     return [a for spec in modules() for a in spec.automatisms]
 
 
+def backup_counters() -> list[Any]:
+    """Every module's MonotonicCounter (kms.backups raises them after a restore)."""
+    return [resolve(spec.backup_counter) for spec in modules() if spec.backup_counter]
+
+
+def turnover_sources() -> list[Any]:
+    """Every module's § 19 Abs. 2 UStG turnover source (the Kleinunternehmer limit watch)."""
+    return [resolve(spec.turnover_source) for spec in modules() if spec.turnover_source]
+
+
 def usable_automatisms(session: Session) -> list[AutomatismSpec]:
     """The automatisms of the modules that may run now (a locked add-on's stay idle)."""
     return [a for spec in usable_modules(session) for a in spec.automatisms]
@@ -247,6 +281,46 @@ def check() -> list[str]:
     keys = [a.key for a in automatisms()] + [f.key for f in functions()]
     problems += [f"duplicate function/automatism key {k!r}" for k in set(keys) if keys.count(k) > 1]
     problems += contact_hook_problems(modules())
+    problems += manifest_problems(modules())
+    return problems
+
+
+DOTTED_FIELDS = (
+    "routes",
+    "demo",
+    "contact_panel",
+    "contact_references",
+    "contact_export",
+    "overview",
+    "cli",
+    "backup_counter",
+    "turnover_source",
+)
+
+
+def manifest_problems(specs: tuple[ModuleSpec, ...]) -> list[str]:
+    """Every dotted path resolves, every required module is registered, no cycles."""
+    problems = []
+    keys = {spec.key for spec in specs}
+    for spec in specs:
+        for name in DOTTED_FIELDS:
+            dotted = getattr(spec, name)
+            if dotted is None:
+                continue
+            try:
+                resolve(dotted)
+            except (ImportError, AttributeError) as exc:
+                problems.append(f"module {spec.key!r}: {name} {dotted!r} does not resolve ({exc})")
+        problems += [
+            f"module {spec.key!r} requires {r!r}, which is not registered"
+            for r in spec.requires
+            if r not in keys
+        ]
+    order = [spec.key for spec in specs]
+    for spec in specs:
+        late = [r for r in spec.requires if r in keys and order.index(r) > order.index(spec.key)]
+        if late:
+            problems.append(f"module {spec.key!r}: circular requirement on {', '.join(late)}")
     return problems
 
 

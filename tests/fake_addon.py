@@ -54,6 +54,16 @@ def _feed(_request: Request) -> PlainTextResponse:
     return PlainTextResponse("öffentlich")
 
 
+def _cli_ping(_args: Any) -> int:
+    CALLS.append("cli")
+    return 0
+
+
+def register_cli(sub: Any, add: Any) -> None:
+    group = sub.add_parser("fakeaddon", help="stand-in add-on").add_subparsers(required=True)
+    add(group, "ping", _cli_ping, "record a call")
+
+
 def routes() -> list[Route]:
     return [
         Route("/api/fakeaddon/data", _private, methods=["GET"]),
@@ -69,6 +79,7 @@ SPEC = ModuleSpec(
         AutomatismSpec("fakeaddon_tick", "Ticken", "Tickt.", timedelta(hours=1), _automatism),
     ),
     routes="tests.fake_addon.routes",
+    cli="tests.fake_addon.register_cli",
     demo="tests.fake_addon.demo",
     overview="tests.fake_addon.overview",
     contact_panel="tests.fake_addon.panel",

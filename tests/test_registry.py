@@ -12,7 +12,7 @@ from datetime import date
 import pytest
 from starlette.applications import Starlette
 
-from kms import licensing, registry
+from kms import cli, licensing, registry
 from kms.db import session_scope
 from kms.functions import run_due
 from tests import fake_addon
@@ -91,6 +91,7 @@ def _use_every_entry_point() -> None:
     assert data["Zusatzmodul"] == ["ein Datensatz"]  # the Auskunft never locks
     run_due()
     load_demo(force=True)
+    cli.main(["fakeaddon", "ping"])
 
 
 def test_a_locked_add_on_is_idle_on_every_entry_point_but_auskunft_and_public_routes(
@@ -109,6 +110,15 @@ def test_a_locked_add_on_is_idle_on_every_entry_point_but_auskunft_and_public_ro
     assert addon == ["export", "public route"]
 
 
+def test_a_locked_add_on_cli_command_says_why_in_german(
+    addon: list[str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`python -m kms fakeaddon ping` exits 2 with the licence message and runs nothing."""
+    assert cli.main(["fakeaddon", "ping"]) == 2
+    assert "Fehler: Das Zusatzmodul „Zusatzmodul“ ist nicht lizenziert" in capsys.readouterr().err
+    assert addon == []
+
+
 def test_a_licensed_add_on_runs_on_every_entry_point(
     addon: list[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -116,10 +126,60 @@ def test_a_licensed_add_on_runs_on_every_entry_point(
     _license(monkeypatch)
     _use_every_entry_point()
     assert _get("/api/fakeaddon/data") == (200, "privat")
-    assert addon == ["overview", "panel", "export", "automatism", "demo", "private route"]
+    assert addon == ["overview", "panel", "export", "automatism", "demo", "cli", "private route"]
 
 
 def test_core_modules_are_always_usable() -> None:
     """Modules without `licensed` need no licence."""
     with session_scope(write=False) as session:
         assert registry.usable_modules(session) == registry.modules()
+
+
+def test_modules_come_after_the_modules_they_require(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The order of MODULE_PATHS does not matter: requires decides (demo, hooks, navigation)."""
+    monkeypatch.setattr(
+        registry,
+        "MODULE_PATHS",
+        (
+            "kms.modules.invoices",
+            "kms.modules.settings",
+            "kms.modules.documents",
+            "kms.modules.contacts",
+        ),
+    )
+    # Each step takes the first module in MODULE_PATHS whose requirements are placed.
+    assert [spec.key for spec in registry.modules()] == [
+        "settings",
+        "contacts",
+        "documents",
+        "invoices",
+    ]
+
+
+def test_manifest_problems_name_unresolvable_paths_missing_and_circular_requirements() -> None:
+    """check() refuses a dotted path that does not import, an unknown or circular requirement."""
+    from dataclasses import replace
+
+    from kms.registry import ModuleSpec, manifest_problems
+
+    broken = replace(fake_addon.SPEC, overview="tests.fake_addon.gibt_es_nicht")
+    assert manifest_problems((broken,))[0].startswith(
+        "module 'fakeaddon': overview 'tests.fake_addon.gibt_es_nicht' does not resolve"
+    )
+    lonely = ModuleSpec(key="a", title="A", requires=("ledger",))
+    assert manifest_problems((lonely,)) == ["module 'a' requires 'ledger', which is not registered"]
+    a = ModuleSpec(key="a", title="A", requires=("b",))
+    b = ModuleSpec(key="b", title="B", requires=("a",))
+    assert manifest_problems((a, b)) == ["module 'a': circular requirement on b"]
+
+
+def test_the_real_registry_declares_hooks_in_the_manifest() -> None:
+    """Invoices declare their restore counter, §19 turnover and commands in their ModuleSpec."""
+    from kms.backups.hooks import counters
+    from kms.modules.invoices.backup_hooks import COUNTER
+    from kms.modules.invoices.payments import received_net
+    from kms.modules.settings.taxation import turnover_sources
+
+    assert counters() == [COUNTER]
+    assert turnover_sources() == [received_net]
+    assert registry.check() == []

@@ -48,6 +48,7 @@ FUNCTIONS = (CREATE, RESTORE, PRUNE)
 SPEC = ModuleSpec(
     key="backups",
     title="Backups",
+    requires=("documents",),
     routes="kms.backups.routes.routes",
     automatisms=(
         AutomatismSpec(

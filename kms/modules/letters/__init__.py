@@ -34,6 +34,7 @@ COPY = FunctionSpec(
 SPEC = ModuleSpec(
     key="letters",
     title="Schreiben",
+    requires=("contacts", "documents", "settings"),
     models="kms.modules.letters.models",
     demo="kms.modules.letters.demo.load",
     contact_panel="kms.modules.letters.ui.panel",
