@@ -587,6 +587,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     args = build_parser().parse_args(argv)
     try:
+        if args.handler is not cmd_serve:  # the server starts itself (its lifespan)
+            from kms.registry import start
+
+            start()
         return int(args.handler(args))
     except KmsError as exc:
         sys.stderr.write(f"Fehler: {exc.message}\n")

@@ -76,6 +76,9 @@ class ModuleSpec:
     # Dotted path to `turnover(session, year) -> Decimal`: received net turnover in the sense
     # of § 19 Abs. 2 UStG, counted by the Kleinunternehmer limit watch.
     turnover_source: str | None = None
+    # Dotted path to `on_start() -> None`: work when the server or a CLI command starts, after
+    # the migrations (finishing a restore that a killed process left). Never per session.
+    on_start: str | None = None
 
 
 # Built-in modules register exactly like add-ons will: a dotted path to a SPEC.
@@ -244,6 +247,16 @@ def automatisms() -> list[AutomatismSpec]:
     return [a for spec in modules() for a in spec.automatisms]
 
 
+def start(url: str | None = None) -> None:
+    """Process start (server, CLI): migrate, then every module's `on_start`, in order."""
+    from kms.db import ensure_migrated
+
+    ensure_migrated(url)
+    for spec in modules():
+        if spec.on_start:
+            resolve(spec.on_start)()
+
+
 def backup_counters() -> list[Any]:
     """Every module's MonotonicCounter (kms.backups raises them after a restore)."""
     return [resolve(spec.backup_counter) for spec in modules() if spec.backup_counter]
@@ -295,6 +308,7 @@ DOTTED_FIELDS = (
     "cli",
     "backup_counter",
     "turnover_source",
+    "on_start",
 )
 
 
