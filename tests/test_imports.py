@@ -88,3 +88,19 @@ def test_the_layer_rule_sees_lazy_imports_of_a_higher_layer(tmp_path: Path):
     source.write_text("def after_start():\n    from kms.backups.journal import recover\n")
     assert kms_imports(source) == {"kms.backups.journal"}
     assert layer_of("kms.db") == "core" and layer_of("kms.backups.journal") == "modules"
+
+
+def test_every_today_and_now_comes_from_kms_types():
+    """Business dates are German dates: no date.today() or datetime.now() outside kms.types."""
+    import re
+
+    root = Path(__file__).parents[1]
+    pattern = re.compile(r"\bdate\.today\(\)|\bdatetime\.now\(|\.utcnow\(\)")
+    offenders = [
+        f"{path.relative_to(root)}:{number}"
+        for path in sorted((root / "kms").rglob("*.py"))
+        if path.name != "types.py"
+        for number, line in enumerate(path.read_text().splitlines(), 1)
+        if pattern.search(line) and "kms.types" not in line
+    ]
+    assert offenders == []
