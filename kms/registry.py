@@ -295,6 +295,31 @@ def check() -> list[str]:
     problems += [f"duplicate function/automatism key {k!r}" for k in set(keys) if keys.count(k) > 1]
     problems += contact_hook_problems(modules())
     problems += manifest_problems(modules())
+    problems += route_problems(modules())
+    return problems
+
+
+# Streamlit serves these itself; a module route there would shadow or be shadowed.
+RESERVED_PREFIXES = ("/_stcore/", "/media/", "/component/", "/static/", "/app/static/")
+
+
+def route_problems(specs: tuple[ModuleSpec, ...]) -> list[str]:
+    """Module routes live under /pub/<module>/ (public, no login) or /api/<module>/ (behind
+    the login check); never under Streamlit's own prefixes or on a page's URL."""
+    problems = []
+    page_paths = {f"/{page.url_path}" for spec in specs for page in spec.pages}
+    for spec in specs:
+        if not spec.routes:
+            continue
+        for route in resolve(spec.routes)():
+            path = getattr(route, "path", "")
+            where = f"module {spec.key!r}: route {path!r}"
+            if path.startswith(RESERVED_PREFIXES):
+                problems.append(f"{where} is under a prefix Streamlit reserves")
+            if any(path.rstrip("/") == p or path.startswith(p + "/") for p in page_paths):
+                problems.append(f"{where} collides with a page URL")
+            if not path.startswith((f"/pub/{spec.key}/", f"/api/{spec.key}/")):
+                problems.append(f"{where} must start with /pub/{spec.key}/ or /api/{spec.key}/")
     return problems
 
 

@@ -183,3 +183,32 @@ def test_the_real_registry_declares_hooks_in_the_manifest() -> None:
     assert counters() == [COUNTER]
     assert turnover_sources() == [received_net]
     assert registry.check() == []
+
+
+def test_route_problems_name_reserved_prefixes_page_urls_and_foreign_paths(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A module route under /media/, on a page's URL, or outside /pub|api/<module>/ is refused."""
+    from dataclasses import replace
+
+    from starlette.responses import PlainTextResponse
+    from starlette.routing import Route
+
+    from kms.registry import ModuleSpec, PageSpec, route_problems
+
+    def ok(_request: object) -> PlainTextResponse:
+        return PlainTextResponse("")
+
+    paths = ["/media/x", "/rechnungen/export", "/feeds/a.xml", "/api/demo/x", "/pub/demo/x"]
+    monkeypatch.setattr(fake_addon, "routes", lambda: [Route(p, ok) for p in paths])
+    page = PageSpec("pages/rechnungen.py", "Rechnungen", "", "rechnungen", "")
+    spec = replace(
+        ModuleSpec(key="demo", title="Demo", pages=(page,)), routes="tests.fake_addon.routes"
+    )
+    assert route_problems((spec,)) == [
+        "module 'demo': route '/media/x' is under a prefix Streamlit reserves",
+        "module 'demo': route '/media/x' must start with /pub/demo/ or /api/demo/",
+        "module 'demo': route '/rechnungen/export' collides with a page URL",
+        "module 'demo': route '/rechnungen/export' must start with /pub/demo/ or /api/demo/",
+        "module 'demo': route '/feeds/a.xml' must start with /pub/demo/ or /api/demo/",
+    ]
