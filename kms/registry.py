@@ -42,7 +42,10 @@ class Figure:
 
 @dataclass(frozen=True)
 class ModuleSpec:
-    """A module's manifest: its pages, functions (▶), automatisms (⊕) and models."""
+    """A module's manifest: everything it contributes, and nothing plugs in any other way.
+
+    docs/modules.md explains each field with an example (a test builds a module from it).
+    """
 
     key: str
     title: str
@@ -50,7 +53,8 @@ class ModuleSpec:
     automatisms: tuple[AutomatismSpec, ...] = field(default=())
     models: str | None = None
     licensed: bool = False
-    # Dotted path to a function returning Starlette routes served without login (feeds).
+    # Dotted path to `routes() -> list[Route]`: public reads under /pub/<key>/ (feeds, media),
+    # downloads behind the login check under /api/<key>/.
     routes: str | None = None
     # Dotted path to `load(session) -> str`: idempotent fictitious demo data (python -m kms demo).
     demo: str | None = None
