@@ -7,6 +7,7 @@ import getpass
 import logging
 import sys
 from collections.abc import Callable, Sequence
+from typing import Any
 
 from kms.db import session_scope, upgrade
 from kms.errors import KmsError
@@ -457,6 +458,32 @@ def cmd_backup_prune(args: argparse.Namespace) -> int:
     return 0
 
 
+def register_module_commands(sub: Any, add: Any) -> None:
+    """Each module's commands (ModuleSpec.cli); a licensed add-on's refuse while it is locked."""
+    from kms.registry import modules, resolve
+
+    for spec in modules():
+        if not spec.cli:
+            continue
+        resolve(spec.cli)(sub, _licence_gated(spec, add) if spec.licensed else add)
+
+
+def _licence_gated(spec: Any, add: Any) -> Any:
+    """`add` whose handlers first ask registry.require_usable (German refusal when locked)."""
+
+    def gated_add(parent: Any, name: str, handler: Handler, help_: str) -> Any:
+        def run(args: argparse.Namespace) -> int:
+            from kms.registry import require_usable
+
+            with session_scope(write=False) as session:
+                require_usable(session, spec)
+            return handler(args)
+
+        return add(parent, name, run, help_)
+
+    return gated_add
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m kms", description="KMS command line")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -532,9 +559,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--kind", choices=["person", "organisation"])
     p.add_argument("--archived", action="store_true", help="include archived contacts")
     p.add_argument("--force", action="store_true", help="overwrite an existing file")
-    from kms.modules.invoices.cli import register as register_invoice_cli
-
-    register_invoice_cli(sub, add)
+    register_module_commands(sub, add)
     backup = sub.add_parser("backup", help="backups").add_subparsers(dest="b_cmd", required=True)
     p = add(backup, "create", cmd_backup_create, "create a backup of database and files")
     p.add_argument("--encrypt", action="store_true", help="encrypt with a passphrase")
@@ -562,6 +587,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     args = build_parser().parse_args(argv)
     try:
+        if args.handler is not cmd_serve:  # the server starts itself (its lifespan)
+            from kms.registry import start
+
+            start()
         return int(args.handler(args))
     except KmsError as exc:
         sys.stderr.write(f"Fehler: {exc.message}\n")

@@ -158,17 +158,3 @@ def ensure_migrated(url: str | None = None) -> None:
             return
         upgrade(url)
         _migrated.add(url)
-    if url == get_config().database_url:
-        _after_start()
-
-
-def _after_start() -> None:
-    """Finish what a killed process left: a restore half done (kms.backups.journal).
-
-    Runs once per process and database, after migrations, before the first session's work;
-    until it has finished the instance stays read-only (the restore set the switch).
-    """
-    from kms.backups.journal import pending, recover_quietly
-
-    if pending():
-        recover_quietly()

@@ -11,7 +11,7 @@ from kms.db import session_scope
 from kms.errors import KmsError
 from kms.models import KeyValue
 from kms.onboarding import mark_done
-from kms.registry import modules, resolve
+from kms.registry import resolve, usable_modules
 
 DEMO_USER = "demo"
 DEMO_PASSWORD = "demo-kms-2026"  # noqa: S105 - the documented demo login
@@ -49,7 +49,7 @@ def load_demo(*, force: bool = False) -> list[str]:
                 email="erika@example.org",
                 is_owner=not auth.has_users(session),
             )
-        for spec in modules():
+        for spec in usable_modules(session):
             if spec.demo:
                 loaded.append(resolve(spec.demo)(session))
                 session.flush()

@@ -136,10 +136,12 @@ def run_automatism(
 
 def run_due(now: datetime | None = None) -> dict[str, str]:
     """Run every due automatism once; return {key: summary} of those that ran."""
-    from kms.registry import automatisms
+    from kms.registry import usable_automatisms
 
+    with session_scope(write=False) as session:
+        specs = usable_automatisms(session)
     ran: dict[str, str] = {}
-    for spec in automatisms():
+    for spec in specs:
         result = run_automatism(spec, now)
         if result is not None:
             ran[spec.key] = result

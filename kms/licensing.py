@@ -26,7 +26,7 @@ from sqlalchemy.orm import Session
 from kms.errors import KmsError
 from kms.models import KeyValue
 from kms.notices import set_system_warning
-from kms.types import utcnow
+from kms.types import BERLIN, today
 
 LICENCES_KEY = "licences.installed"
 WARN_DAYS = 30
@@ -135,7 +135,7 @@ def installed(session: Session) -> dict[str, Licence]:
 def is_licensed(session: Session, module: str, day: date | None = None) -> bool:
     """True when a valid licence covers the module on `day` (today by default)."""
     licence = installed(session).get(module)
-    return licence is not None and licence.valid_on(day or utcnow().date())
+    return licence is not None and licence.valid_on(day or today())
 
 
 def require(session: Session, module: str, title: str | None = None) -> None:
@@ -152,13 +152,13 @@ def licence_watch(session: Session, now: datetime) -> str:
     """⊕ Warn before an add-on licence expires; expired add-ons lock themselves via require()."""
     from kms.registry import modules
 
-    today = now.date()
+    day = now.astimezone(BERLIN).date()  # licences end at midnight in Germany
     licences = installed(session)
     notes = []
     for spec in modules():
         if not spec.licensed or spec.key not in licences:
             continue
-        left = (licences[spec.key].valid_until - today).days
+        left = (licences[spec.key].valid_until - day).days
         if left < 0:
             notes.append(f"Lizenz für „{spec.title}“ ist abgelaufen; das Modul ist gesperrt.")
         elif left <= WARN_DAYS:

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import importlib
+import inspect
 from dataclasses import dataclass, field
 from typing import Any
+
+from sqlalchemy.orm import Session
 
 from kms.functions import AutomatismSpec, FunctionSpec
 
@@ -39,7 +42,10 @@ class Figure:
 
 @dataclass(frozen=True)
 class ModuleSpec:
-    """A module's manifest: its pages, functions (▶), automatisms (⊕) and models."""
+    """A module's manifest: everything it contributes, and nothing plugs in any other way.
+
+    docs/modules.md explains each field with an example (a test builds a module from it).
+    """
 
     key: str
     title: str
@@ -47,7 +53,8 @@ class ModuleSpec:
     automatisms: tuple[AutomatismSpec, ...] = field(default=())
     models: str | None = None
     licensed: bool = False
-    # Dotted path to a function returning Starlette routes served without login (feeds).
+    # Dotted path to `routes() -> list[Route]`: public reads under /pub/<key>/ (feeds, media),
+    # downloads behind the login check under /api/<key>/.
     routes: str | None = None
     # Dotted path to `load(session) -> str`: idempotent fictitious demo data (python -m kms demo).
     demo: str | None = None
@@ -63,6 +70,19 @@ class ModuleSpec:
     # Dotted path to `overview(session) -> list[Figure]` (no Streamlit): the module's key
     # figures on the Übersicht page, computed in SQL.
     overview: str | None = None
+    # Keys of the modules this one builds on; the registry orders modules after them.
+    requires: tuple[str, ...] = ()
+    # Dotted path to `register(subparsers, add)`: the module's `python -m kms` commands.
+    cli: str | None = None
+    # Dotted path to a kms.backups.hooks.MonotonicCounter: numbers that never go backwards
+    # across a restore (invoice number ranges).
+    backup_counter: str | None = None
+    # Dotted path to `turnover(session, year) -> Decimal`: received net turnover in the sense
+    # of § 19 Abs. 2 UStG, counted by the Kleinunternehmer limit watch.
+    turnover_source: str | None = None
+    # Dotted path to `on_start() -> None`: work when the server or a CLI command starts, after
+    # the migrations (finishing a restore that a killed process left). Never per session.
+    on_start: str | None = None
 
 
 # Built-in modules register exactly like add-ons will: a dotted path to a SPEC.
@@ -80,8 +100,22 @@ MODULE_PATHS = (
 
 
 def modules() -> tuple[ModuleSpec, ...]:
-    """All registered module specs, in registry order."""
-    return tuple(importlib.import_module(path).SPEC for path in MODULE_PATHS)
+    """All registered module specs: registry order, each after the modules it requires."""
+    specs = [importlib.import_module(path).SPEC for path in MODULE_PATHS]
+    keys = {spec.key for spec in specs}
+    ordered: list[ModuleSpec] = []
+    placed: set[str] = set()
+    while len(ordered) < len(specs):
+        ready = [
+            spec
+            for spec in specs
+            if spec.key not in placed and all(r in placed or r not in keys for r in spec.requires)
+        ]
+        if not ready:  # a cycle; check() names it, the registry order stands meanwhile
+            ready = [spec for spec in specs if spec.key not in placed]
+        ordered.append(ready[0])
+        placed.add(ready[0].key)
+    return tuple(ordered)
 
 
 def import_models() -> None:
@@ -109,12 +143,42 @@ def page_by_url(url_path: str) -> PageSpec | None:
 
 
 def public_routes() -> list[Any]:
-    """Routes that modules serve publicly (no login), e.g. podcast feeds and media."""
+    """Routes that modules serve (feeds and media publicly, downloads behind the login check).
+
+    A licensed add-on's routes answer 403 while it is locked, except its public read routes
+    under /pub/<module>/, which stay online until its data is purged.
+    """
     result: list[Any] = []
     for spec in modules():
         if spec.routes:
-            result.extend(resolve(spec.routes)())
+            for route in resolve(spec.routes)():
+                public = getattr(route, "path", "").startswith(f"/pub/{spec.key}/")
+                result.append(route if public or not spec.licensed else _guarded(route, spec))
     return result
+
+
+def _guarded(route: Any, spec: ModuleSpec) -> Any:
+    """The route with its endpoint behind `usable()`."""
+    from starlette.concurrency import run_in_threadpool
+    from starlette.responses import PlainTextResponse
+    from starlette.routing import Route
+
+    from kms.db import session_scope
+    from kms.licensing import ModuleLocked
+
+    endpoint = route.endpoint
+
+    async def guarded(request: Any) -> Any:
+        try:
+            with session_scope(write=False) as session:
+                require_usable(session, spec)
+        except ModuleLocked as exc:
+            return PlainTextResponse(exc.message, status_code=403)
+        if inspect.iscoroutinefunction(endpoint):
+            return await endpoint(request)
+        return await run_in_threadpool(endpoint, request)
+
+    return Route(route.path, guarded, methods=list(route.methods or ()), name=route.name)
 
 
 def resolve(dotted: str) -> Any:
@@ -123,9 +187,38 @@ def resolve(dotted: str) -> Any:
     return getattr(importlib.import_module(module_path), name)
 
 
-def contact_panels() -> list[tuple[str, Any]]:
-    """(module title, panel function) of every module that shows something on a contact."""
-    return [(spec.title, resolve(spec.contact_panel)) for spec in modules() if spec.contact_panel]
+def usable(session: Session, spec: ModuleSpec) -> bool:
+    """The one decision whether a module may be used now: core modules always, a licensed
+    add-on while a valid licence covers today. Every entry point of a module asks this (pages,
+    routes, automatisms, overview tiles, contact panels, CLI, demo), except the Auskunft export
+    (Art. 15 DSGVO must always work) and an add-on's public read routes."""
+    if not spec.licensed:
+        return True
+    from kms.licensing import is_licensed
+
+    return is_licensed(session, spec.key)
+
+
+def require_usable(session: Session, spec: ModuleSpec) -> None:
+    """Raise ModuleLocked (with a German message) unless `usable()`."""
+    if not usable(session, spec):
+        from kms.licensing import require
+
+        require(session, spec.key, spec.title)
+
+
+def usable_modules(session: Session) -> tuple[ModuleSpec, ...]:
+    """The modules that may be used now, in registry order."""
+    return tuple(spec for spec in modules() if usable(session, spec))
+
+
+def contact_panels(session: Session) -> list[tuple[str, Any]]:
+    """(module title, panel function) of every usable module that shows something on a contact."""
+    return [
+        (spec.title, resolve(spec.contact_panel))
+        for spec in usable_modules(session)
+        if spec.contact_panel
+    ]
 
 
 def contact_reference_counters() -> list[tuple[str, Any]]:
@@ -146,14 +239,41 @@ def contact_exporters() -> list[tuple[str, str, Any]]:
     ]
 
 
-def overview_providers() -> list[tuple[str, Any]]:
-    """(module title, overview function) of every module with key figures for the Übersicht."""
-    return [(spec.title, resolve(spec.overview)) for spec in modules() if spec.overview]
+def overview_providers(session: Session) -> list[tuple[str, Any]]:
+    """(module title, overview function) of every usable module with key figures."""
+    return [
+        (spec.title, resolve(spec.overview)) for spec in usable_modules(session) if spec.overview
+    ]
 
 
 def automatisms() -> list[AutomatismSpec]:
-    """Every automatism of every module."""
+    """Every automatism of every module (for listing; the scheduler runs `usable_automatisms`)."""
     return [a for spec in modules() for a in spec.automatisms]
+
+
+def start(url: str | None = None) -> None:
+    """Process start (server, CLI): migrate, then every module's `on_start`, in order."""
+    from kms.db import ensure_migrated
+
+    ensure_migrated(url)
+    for spec in modules():
+        if spec.on_start:
+            resolve(spec.on_start)()
+
+
+def backup_counters() -> list[Any]:
+    """Every module's MonotonicCounter (kms.backups raises them after a restore)."""
+    return [resolve(spec.backup_counter) for spec in modules() if spec.backup_counter]
+
+
+def turnover_sources() -> list[Any]:
+    """Every module's § 19 Abs. 2 UStG turnover source (the Kleinunternehmer limit watch)."""
+    return [resolve(spec.turnover_source) for spec in modules() if spec.turnover_source]
+
+
+def usable_automatisms(session: Session) -> list[AutomatismSpec]:
+    """The automatisms of the modules that may run now (a locked add-on's stay idle)."""
+    return [a for spec in usable_modules(session) for a in spec.automatisms]
 
 
 def functions() -> list[FunctionSpec]:
@@ -177,4 +297,111 @@ def check() -> list[str]:
             problems.append(f"{page.script}: script missing")
     keys = [a.key for a in automatisms()] + [f.key for f in functions()]
     problems += [f"duplicate function/automatism key {k!r}" for k in set(keys) if keys.count(k) > 1]
+    problems += contact_hook_problems(modules())
+    problems += manifest_problems(modules())
+    problems += route_problems(modules())
+    return problems
+
+
+# Streamlit serves these itself; a module route there would shadow or be shadowed.
+RESERVED_PREFIXES = ("/_stcore/", "/media/", "/component/", "/static/", "/app/static/")
+
+
+def route_problems(specs: tuple[ModuleSpec, ...]) -> list[str]:
+    """Module routes live under /pub/<module>/ (public, no login) or /api/<module>/ (behind
+    the login check); never under Streamlit's own prefixes or on a page's URL."""
+    problems = []
+    page_paths = {f"/{page.url_path}" for spec in specs for page in spec.pages}
+    for spec in specs:
+        if not spec.routes:
+            continue
+        for route in resolve(spec.routes)():
+            path = getattr(route, "path", "")
+            where = f"module {spec.key!r}: route {path!r}"
+            if path.startswith(RESERVED_PREFIXES):
+                problems.append(f"{where} is under a prefix Streamlit reserves")
+            if any(path.rstrip("/") == p or path.startswith(p + "/") for p in page_paths):
+                problems.append(f"{where} collides with a page URL")
+            if not path.startswith((f"/pub/{spec.key}/", f"/api/{spec.key}/")):
+                problems.append(f"{where} must start with /pub/{spec.key}/ or /api/{spec.key}/")
+    return problems
+
+
+DOTTED_FIELDS = (
+    "routes",
+    "demo",
+    "contact_panel",
+    "contact_references",
+    "contact_export",
+    "overview",
+    "cli",
+    "backup_counter",
+    "turnover_source",
+    "on_start",
+)
+
+
+def manifest_problems(specs: tuple[ModuleSpec, ...]) -> list[str]:
+    """Every dotted path resolves, every required module is registered, no cycles."""
+    problems = []
+    keys = {spec.key for spec in specs}
+    for spec in specs:
+        for name in DOTTED_FIELDS:
+            dotted = getattr(spec, name)
+            if dotted is None:
+                continue
+            try:
+                resolve(dotted)
+            except (ImportError, AttributeError) as exc:
+                problems.append(f"module {spec.key!r}: {name} {dotted!r} does not resolve ({exc})")
+        problems += [
+            f"module {spec.key!r} requires {r!r}, which is not registered"
+            for r in spec.requires
+            if r not in keys
+        ]
+    order = [spec.key for spec in specs]
+    for spec in specs:
+        late = [r for r in spec.requires if r in keys and order.index(r) > order.index(spec.key)]
+        if late:
+            problems.append(f"module {spec.key!r}: circular requirement on {', '.join(late)}")
+    return problems
+
+
+def tables_of(spec: ModuleSpec) -> list[Any]:
+    """The tables a module's models declare (its `models` module, imported)."""
+    if not spec.models:
+        return []
+    from kms.models import Base
+
+    importlib.import_module(spec.models)
+    return [
+        mapper.local_table
+        for mapper in Base.registry.mappers
+        if mapper.class_.__module__ == spec.models
+    ]
+
+
+def contact_hook_problems(specs: tuple[ModuleSpec, ...]) -> list[str]:
+    """A module whose tables point at contacts must say so: references (a referenced contact is
+    archived, never deleted, instead of failing on the database's RESTRICT) and export (the
+    Auskunft under Art. 15 DSGVO must contain its records)."""
+    problems = []
+    for spec in specs:
+        if spec.key == "contacts":
+            continue
+        referring = sorted(
+            table.name
+            for table in tables_of(spec)
+            if any(fk.target_fullname.startswith("contacts.") for fk in table.foreign_keys)
+        )
+        if not referring:
+            continue
+        missing = [
+            hook for hook in ("contact_references", "contact_export") if not getattr(spec, hook)
+        ]
+        if missing:
+            problems.append(
+                f"module {spec.key!r}: tables {', '.join(referring)} refer to contacts "
+                f"but the spec lacks {' and '.join(missing)}"
+            )
     return problems

@@ -15,8 +15,8 @@ from starlette.routing import BaseRoute, Route
 
 import kms
 from kms.config import ROOT, get_config
-from kms.db import ensure_migrated, session_scope
-from kms.registry import check, public_routes
+from kms.db import session_scope
+from kms.registry import check, public_routes, start
 from kms.scheduler import Scheduler
 
 log = logging.getLogger("kms.server")
@@ -38,12 +38,10 @@ def routes() -> list[BaseRoute]:
 
 @asynccontextmanager
 async def lifespan(_app: Any) -> AsyncIterator[dict[str, Any]]:
-    """Migrate (finishing a restore a killed process left), check the registry, list the
-    backups in Dokumente, and run the scheduler for the life of the server."""
-    from kms.backups.documents import sync_now
-
-    ensure_migrated()
-    sync_now()
+    """Start (migrations, then every module's on_start: a restore a killed process left is
+    finished and the backups are listed in Dokumente), check the registry, and run the
+    scheduler for the life of the server."""
+    start()
     problems = check()
     if problems:
         raise RuntimeError("Module registry is inconsistent: " + "; ".join(problems))

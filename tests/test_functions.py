@@ -94,7 +94,7 @@ def test_a_failing_automatism_is_logged_and_does_not_stop_the_others(
     session: Session, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """The failure is recorded as "fehler" with an ErrorLog row; the next one still runs."""
-    monkeypatch.setattr("kms.registry.automatisms", lambda: [FAIL, COUNT])
+    monkeypatch.setattr("kms.registry.usable_automatisms", lambda _session: [FAIL, COUNT])
     ran = run_due()
     assert ran == {"probe_fail": "Fehler: Festplatte voll", "probe_count": "gezählt: 1"}
     [run] = _runs(session, "probe_fail")
@@ -124,7 +124,7 @@ def _foundation_and_probes(monkeypatch: pytest.MonkeyPatch) -> list[AutomatismSp
         COUNT,
         IN_MAINTENANCE,
     ]
-    monkeypatch.setattr("kms.registry.automatisms", lambda: probes)
+    monkeypatch.setattr("kms.registry.usable_automatisms", lambda _session: probes)
     return probes
 
 

@@ -74,3 +74,24 @@ def test_licence_watch_warns_before_expiry_in_the_banner(
     session.commit()
     assert "in 10 Tagen" in message
     assert any("Podcasts" in text for _, text in banner(session, now).system_warnings)
+
+
+def test_a_licence_ends_at_midnight_in_germany_not_in_utc(
+    session: Session, vendor: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """At 23:30 UTC on its last day it is already the next day in Berlin: the add-on locks,
+    and the licence watch says so, too."""
+    from kms.registry import ModuleSpec
+
+    token = licensing.issue(
+        vendor, module="podcasts", licensee="Musterfirma", valid_until=date(2026, 12, 31)
+    )
+    licensing.install(session, token)
+    late = datetime(2026, 12, 31, 23, 30, tzinfo=UTC)  # 00:30 on 1 January in Berlin
+    monkeypatch.setattr("kms.types.utcnow", lambda: late)
+    assert not licensing.is_licensed(session, "podcasts")
+    monkeypatch.setattr("kms.types.utcnow", lambda: late - timedelta(hours=1))
+    assert licensing.is_licensed(session, "podcasts")
+    addon = ModuleSpec(key="podcasts", title="Podcasts", licensed=True)
+    monkeypatch.setattr("kms.registry.modules", lambda: (addon,))
+    assert "abgelaufen" in licensing.licence_watch(session, late)

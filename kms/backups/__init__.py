@@ -48,7 +48,10 @@ FUNCTIONS = (CREATE, RESTORE, PRUNE)
 SPEC = ModuleSpec(
     key="backups",
     title="Backups",
+    requires=("documents",),
     routes="kms.backups.routes.routes",
+    # Finishes a restore that a killed process left, then lists the archives in Dokumente.
+    on_start="kms.backups.documents.sync_now",
     automatisms=(
         AutomatismSpec(
             key="backup_watch",

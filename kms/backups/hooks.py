@@ -1,10 +1,7 @@
-"""Extension points other modules register with: monotonic counters and the audit log.
+"""Extension points of backups: monotonic counters and the audit log.
 
-Both are plain lists so that a module registers at import time, e.g. in its package's
-``__init__``::
-
-    from kms.backups.hooks import MonotonicCounter, register_counter
-    register_counter(MonotonicCounter("invoices", read=_read_numbers, write=_write_numbers))
+A module declares its counter in its ModuleSpec (``backup_counter="pkg.module.COUNTER"``,
+a MonotonicCounter); the restore reads them through the registry.
 """
 
 from __future__ import annotations
@@ -40,14 +37,14 @@ class AuditProvider(Protocol):
         """Append one entry."""
 
 
-COUNTERS: list[MonotonicCounter] = []
 AUDIT: list[AuditProvider] = []
 
 
-def register_counter(counter: MonotonicCounter) -> None:
-    """Register (or replace, by name) a monotonic counter provider."""
-    COUNTERS[:] = [c for c in COUNTERS if c.name != counter.name]
-    COUNTERS.append(counter)
+def counters() -> list[MonotonicCounter]:
+    """The counters every registered module declares."""
+    from kms.registry import backup_counters
+
+    return backup_counters()
 
 
 def register_audit(provider: AuditProvider) -> None:
@@ -57,13 +54,13 @@ def register_audit(provider: AuditProvider) -> None:
 
 def read_counters(session: Session) -> dict[str, dict[str, int]]:
     """Every provider's counters: {provider name: {counter: value}}."""
-    return {c.name: dict(c.read(session)) for c in COUNTERS}
+    return {c.name: dict(c.read(session)) for c in counters()}
 
 
 def merge_counters(session: Session, before: dict[str, dict[str, int]]) -> dict[str, int]:
     """Raise every counter to max(before, now); returns the counters that were raised."""
     raised: dict[str, int] = {}
-    for counter in COUNTERS:
+    for counter in counters():
         old = before.get(counter.name, {})
         now = dict(counter.read(session))
         merged = {k: max(old.get(k, v), v) for k, v in now.items()}

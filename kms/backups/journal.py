@@ -11,8 +11,9 @@ journal's id (key RESTORE_ID_KEY) from the moment it is built, and the live data
 which side of the swap it is on; the key is removed only after the journal has recorded
 the swap.
 
-recover() runs at start-up (kms.db.ensure_migrated, so the server, the CLI and the
-scheduler all check) and when Dokumente lists backups:
+recover() runs at start-up (the backups module's on_start, which kms.registry.start runs
+for the server, whose scheduler runs the automatisms, and for every CLI command) and when
+Dokumente lists backups:
 - database not swapped yet: files are moved back, the read-only switch goes off; the
   instance is as it was before the restore;
 - database swapped: the restore is completed (counters merged with the values the journal

@@ -22,6 +22,7 @@ from kms.formatting import format_iban
 from kms.rendering.errors import RenderError
 from kms.rendering.markdown import BulletList, Line, Paragraph, parse
 from kms.rendering.models import Company
+from kms.types import utcnow
 
 __all__ = [
     "Din5008Pdf",
@@ -195,7 +196,7 @@ class Din5008Pdf(FPDF):
         self.set_title(title)
         self.set_author(author)
         self.set_creator("KMS")
-        created = created_at or datetime.now(UTC)
+        created = created_at or utcnow()
         # A naive datetime is taken as UTC so the bytes do not depend on the machine's zone.
         created = created if created.tzinfo else created.replace(tzinfo=UTC)
         self.set_creation_date(created)

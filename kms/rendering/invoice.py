@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from decimal import Decimal
 
 from kms.einvoice.calc import LineAmounts, Totals, compute, skonto_amount
@@ -31,6 +31,7 @@ from kms.rendering.din5008 import (
 )
 from kms.rendering.girocode import GiroCode, girocode_png
 from kms.rendering.models import Company
+from kms.types import utcnow
 
 __all__ = ["CONSUMER_DEFAULT_NOTE", "InvoiceLayout", "render_invoice"]
 
@@ -81,7 +82,7 @@ def render_invoice(
     doc: InvoiceDocument, layout: InvoiceLayout, *, created_at: datetime | None = None
 ) -> bytes:
     """The invoice (or Stornorechnung) as PDF/A-3B bytes; fixed created_at → same bytes."""
-    created = created_at or datetime.now(UTC)
+    created = created_at or utcnow()
     totals = compute(doc)
     qr = girocode_png(layout.girocode) if layout.girocode else None
     return render_paginated(lambda total: _build(doc, layout, totals, qr, total, created))

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from contextlib import ExitStack
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from io import BytesIO
 
 import pikepdf
@@ -21,6 +21,7 @@ from kms.rendering.din5008 import (
 )
 from kms.rendering.girocode import GiroCode, girocode_png
 from kms.rendering.models import Company, PostalAddress
+from kms.types import utcnow
 
 __all__ = [
     "Company",
@@ -57,7 +58,7 @@ class LetterData:
 def render_letter(letter: LetterData, *, created_at: datetime | None = None) -> bytes:
     """Render a letter to PDF; a fixed created_at gives identical bytes for identical input."""
     _validate(letter)
-    created = created_at or datetime.now(UTC)  # one timestamp for both layout passes
+    created = created_at or utcnow()  # one timestamp for both layout passes
     return render_paginated(lambda total: _build(letter, total, created))
 
 

@@ -11,7 +11,6 @@ from __future__ import annotations
 import hashlib
 import logging
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import Any
 
 import streamlit as st
@@ -237,7 +236,7 @@ def _setup_form() -> None:
         username=username,
         name=name,
         logout=False,
-        kms_login_at=datetime.now(UTC).timestamp(),
+        kms_login_at=utcnow().timestamp(),
     )
     # The new owner continues with the first-run steps, whatever URL showed the setup form.
     tutorial = page_by_url("ersteinrichtung")

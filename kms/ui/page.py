@@ -78,13 +78,10 @@ def report_unexpected(page: str, exc: BaseException) -> None:
 
 def _require_licence(page: PageSpec) -> None:
     """Licensed add-ons show a German notice instead of their content without a licence."""
-    from kms.licensing import require
-    from kms.registry import module_of
+    from kms.registry import module_of, require_usable
 
-    spec = module_of(page)
-    if spec.licensed:
-        with session_scope(write=False) as session:
-            require(session, spec.key, spec.title)
+    with session_scope(write=False) as session:
+        require_usable(session, module_of(page))
 
 
 def run_page(url_path: str, render: Callable[[PageContext], None]) -> None:

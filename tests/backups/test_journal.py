@@ -1,8 +1,8 @@
 """A restore killed at any step is rolled back or completed at the next start, never mixed.
 
 Each case runs a real restore in a child process that dies (os._exit, no cleanup, no
-undo) at one step boundary, starts KMS again in a fresh process (the CLI, whose first
-database session runs the start-up recovery), and compares the whole instance, every
+undo) at one step boundary, starts KMS again in a fresh process (the CLI, which runs the
+start-up recovery before its command), and compares the whole instance, every
 table row and every file hash, with the state before and the state of the backup.
 """
 
@@ -25,6 +25,7 @@ from kms.config import ROOT
 from kms.db import dispose_engines, session_scope
 from kms.models import FunctionRun, KeyValue
 from kms.notices import RESTORE_KEY
+from kms.registry import start
 from tests.backups.helpers import (
     archives_on_disk,
     audit_problems,
@@ -162,7 +163,8 @@ def test_unreadable_journal_keeps_kms_read_only(db_url: str) -> None:
     (backups_dir() / journal.JOURNAL_NAME).write_text("{kaputt")
     with pytest.raises(BackupError, match="unlesbar"):
         journal.recover()
-    dispose_engines()  # the next session is a start-up again: recovery fails quietly
+    dispose_engines()
+    start()  # a process start: recovery fails quietly (logged), nothing else happens
     with session_scope(write=False) as s:
         assert is_read_only(s)
     assert journal.journal_path().exists()

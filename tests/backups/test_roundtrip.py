@@ -121,8 +121,7 @@ def test_secrets_and_earlier_backups_are_never_inside(db_url: str) -> None:
 def test_monotonic_counters_never_go_backwards(
     db_url: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """A registered counter keeps max(before restore, backup), per counter name."""
-    monkeypatch.setattr(hooks, "COUNTERS", [])
+    """A declared counter keeps max(before restore, backup), per counter name."""
 
     def read(session):  # type: ignore[no-untyped-def]
         row = session.get(KeyValue, "dummy.counters")
@@ -132,7 +131,8 @@ def test_monotonic_counters_never_go_backwards(
         row = session.get(KeyValue, "dummy.counters")
         row.value = values
 
-    hooks.register_counter(hooks.MonotonicCounter("rechnungen", read=read, write=write))
+    counter = hooks.MonotonicCounter("rechnungen", read=read, write=write)
+    monkeypatch.setattr("kms.registry.backup_counters", lambda: [counter])
     with session_scope() as s:
         s.add(KeyValue(key="dummy.counters", value={"RE-2026": 5, "GS-2026": 7}))
     backup = create_backup()

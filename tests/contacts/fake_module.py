@@ -1,4 +1,4 @@
-"""A stand-in module that refers to contacts, as Rechnungen will: references, export, panel."""
+"""A stand-in add-on that refers to contacts: references, export with files, and a panel."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ INVOICES: dict[int, list[str]] = {}
 
 SPEC = ModuleSpec(
     key="fakeinvoices",
-    title="Rechnungen",
+    title="Fremdmodul",
     contact_references="tests.contacts.fake_module.count",
     contact_export="tests.contacts.fake_module.export",
     contact_panel="tests.contacts.fake_module.panel",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from datetime import date
 
 import pytest
 from sqlalchemy import func, select
@@ -154,7 +155,7 @@ def test_referenced_contact_offers_archive_instead_of_delete(login, invoices_mod
     assert any("Rechnungen: RE-2026-0001" in m.value for m in at.markdown)
     next(b for b in at.button if b.label == "Löschen …").click()
     at.run()
-    assert any("Rechnungen \\(1\\)" in w.value for w in at.warning)
+    assert any("Fremdmodul \\(1\\)" in w.value for w in at.warning)
     assert not any(b.label == "Endgültig löschen" for b in at.button)
     next(b for b in at.button if b.label == "Stattdessen archivieren").click()
     at.run()
@@ -213,3 +214,51 @@ def test_anonymise_needs_confirmation(login) -> None:
     with session_scope(write=False) as s:
         stored = s.get(Contact, person_id)
         assert stored.anonymised_at is not None and stored.email == ""
+
+
+def _contact_with_a_letter_draft() -> int:
+    from kms.modules.letters import service as letters
+    from kms.modules.settings.demo import COMPANY
+    from kms.modules.settings.service import get_profile, save_profile
+
+    with session_scope() as s:
+        save_profile(s, version=get_profile(s).version or 0, **COMPANY)
+        person = service.create_person(
+            s,
+            last_name="Mustermann",
+            first_name="Erika",
+            street="Musterstraße 1",
+            postcode="12345",
+            city="Musterstadt",
+        )
+        letters.create_letter(
+            s,
+            contact_id=person.id,
+            subject="Entwurf",
+            letter_date=date(2026, 12, 1),
+            body="Ein Entwurf.",
+        )
+        return person.id
+
+
+def test_contact_with_only_a_letter_draft_is_archived_not_deleted_in_the_service() -> None:
+    """A letter draft refers to its recipient: delete is refused in German, archive works."""
+    from kms.errors import KmsError
+
+    person_id = _contact_with_a_letter_draft()
+    with session_scope() as s, pytest.raises(KmsError, match=r"Schreiben: 1.*Archivieren"):
+        service.delete_contact(s, person_id)
+    with session_scope(write=False) as s:
+        assert s.get(Contact, person_id) is not None
+
+
+def test_contact_with_only_a_letter_draft_offers_archive_on_the_page(login) -> None:
+    """The delete dialog names the letter and offers archiving instead of a database error."""
+    person_id = _contact_with_a_letter_draft()
+    at = app("personen.py", id=str(person_id))
+    next(b for b in at.button if b.label == "Löschen …").click()
+    at.run()
+    assert not at.exception
+    assert any("Schreiben \\(1\\)" in w.value for w in at.warning)
+    assert not any(b.label == "Endgültig löschen" for b in at.button)
+    assert "unerwartet" not in texts(at).lower()

@@ -297,10 +297,10 @@ def test_referenced_contacts_are_archived_not_deleted(session: Session, invoices
     """A contact with invoices cannot be deleted; archiving keeps it for its invoices."""
     person = service.create_person(session, last_name="Mustermann", roles=["kunde"])
     invoices_module[person.id] = ["RE-2026-0001"]
-    assert service.reference_counts(session, person.id) == {"Rechnungen": 1}
+    assert service.reference_counts(session, person.id) == {"Fremdmodul": 1}
     with pytest.raises(KmsError) as info:
         service.delete_contact(session, person.id)
-    assert "Rechnungen: 1" in info.value.message and "Archivieren" in info.value.message
+    assert "Fremdmodul: 1" in info.value.message and "Archivieren" in info.value.message
     service.archive_contact(session, person.id)
     session.commit()
     assert session.get(Contact, person.id).archived_at is not None

@@ -332,7 +332,7 @@ def test_subject_access_includes_every_module(session: Session, invoices_module)
     assert data["Kunden"]["E-Mail"] == "kim@example.org"
     assert data["Kunden"]["Notizen"] == 'Zeile 1\nZeile 2; "zitiert"'
     assert data["Kunden"]["Rollen"] == ["Interessent"]
-    assert data["Rechnungen"]["Rechnungen"] == ["RE-2026-0001"]
+    assert data["Fremdmodul"]["Rechnungen"] == ["RE-2026-0001"]
     assert archive.read("dateien/fakeinvoices/Belege/RE-2026-0001.pdf").startswith(b"%PDF")
 
 
@@ -363,7 +363,61 @@ def test_anonymise_erases_personal_data_but_keeps_the_row(
     )
     assert stored.tags == [] and stored.customer_number == number
     assert stored.archived_at is not None and stored.anonymised_at is not None
-    assert service.reference_counts(session, kim_id) == {"Rechnungen": 1}
+    assert service.reference_counts(session, kim_id) == {"Fremdmodul": 1}
     assert service.list_contacts(session, search="kim", archived="all").total == 0
     with pytest.raises(Exception, match="anonymisiert"):
         service.update_contact(session, kim_id, version=stored.version, city="X")
+
+
+def test_subject_access_with_the_real_modules_contains_invoices_payments_and_letters() -> None:
+    """Auskunft on demo data: every invoice of the customer with its payments and reminders,
+    and every letter to them (drafts too), come from the real Rechnungen and Schreiben."""
+    from kms.demo import load_demo
+    from kms.modules.invoices.models import Invoice, Payment, Reminder
+    from kms.modules.letters.models import Letter
+
+    load_demo()
+    with session_scope(write=False) as session:
+        # The demo customer with the most payments, and the one with letters.
+        payer = session.scalar(
+            select(Invoice.contact_id)
+            .join(Payment, Payment.invoice_id == Invoice.id)
+            .group_by(Invoice.contact_id)
+            .order_by(func.count().desc(), Invoice.contact_id)
+            .limit(1)
+        )
+        addressee = session.scalar(select(Letter.contact_id).where(Letter.contact_id.is_not(None)))
+        numbers = set(
+            session.scalars(select(Invoice.number).where(Invoice.contact_id == payer)).all()
+        )
+        payments = session.scalar(
+            select(func.count())
+            .select_from(Payment)
+            .join(Invoice)
+            .where(Invoice.contact_id == payer)
+        )
+        reminders = session.scalar(
+            select(func.count())
+            .select_from(Reminder)
+            .join(Invoice)
+            .where(Invoice.contact_id == payer)
+        )
+        subjects = set(
+            session.scalars(select(Letter.subject).where(Letter.contact_id == addressee)).all()
+        )
+        invoice_zip = privacy.subject_access(session, payer)
+        letter_zip = privacy.subject_access(session, addressee)
+    assert payments and len(subjects) == 2  # the demo has payments and a sent letter + a draft
+
+    exported = json.loads(zipfile.ZipFile(io.BytesIO(invoice_zip)).read("auskunft.json"))
+    records = exported["Daten"]["Rechnungen"]
+    assert {r["Rechnung"].split(" ")[-1] for r in records if r["Art"] == "Rechnung"} <= numbers
+    assert len(records) == len(numbers)
+    assert sum(len(r["Zahlungen"]) for r in records) == payments
+    assert sum(len(r["Mahnungen"]) for r in records) == reminders
+    assert all(r["Positionen"] for r in records)
+
+    exported = json.loads(zipfile.ZipFile(io.BytesIO(letter_zip)).read("auskunft.json"))
+    letters = exported["Daten"]["Schreiben"]
+    assert {letter["Betreff"] for letter in letters} == subjects
+    assert {letter["Status"] for letter in letters} == {"Entwurf", "versendet"}

@@ -643,7 +643,7 @@ def test_modules_can_register_their_own_document_types() -> None:
 
 
 def test_module_is_registered_with_page_panel_and_sweeper() -> None:
-    """Dokumente sits right after contacts, shows a contact panel and runs the sweeper."""
+    from kms.db import session_scope
     from kms.registry import MODULE_PATHS, automatisms, check, contact_panels, page_by_url
 
     assert (
@@ -654,7 +654,8 @@ def test_module_is_registered_with_page_panel_and_sweeper() -> None:
     assert page is not None and (page.title, page.section) == ("Dokumente", "Kunden")
     from kms.modules.documents.ui import panel
 
-    assert ("Dokumente", panel) in contact_panels()
+    with session_scope(write=False) as session:
+        assert ("Dokumente", panel) in contact_panels(session)
     assert "Verwaiste Dateien aufräumen" in [a.label for a in automatisms()]
     assert check() == []
 

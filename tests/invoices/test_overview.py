@@ -5,6 +5,8 @@ from __future__ import annotations
 from datetime import date, timedelta
 from decimal import Decimal
 
+from sqlalchemy.orm import Session
+
 from kms.modules.invoices import issuing, payments
 from kms.modules.invoices.overview import overview
 from kms.registry import overview_providers
@@ -75,5 +77,5 @@ def test_figures_follow_payments_due_dates_and_cancellations(session, make_draft
     assert next_year["Umsatz 2027 (netto)"] == (f"0,00{NBSP}€", "aus 0 Rechnungen", False)
 
 
-def test_invoices_register_their_figures_for_the_start_page() -> None:
-    assert ("Rechnungen", overview) in [(t, f) for t, f in overview_providers()]
+def test_invoices_register_their_figures_for_the_start_page(session: Session) -> None:
+    assert ("Rechnungen", overview) in [(t, f) for t, f in overview_providers(session)]

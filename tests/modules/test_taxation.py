@@ -20,15 +20,13 @@ YEAR = 2026
 
 @pytest.fixture
 def payments(monkeypatch: pytest.MonkeyPatch) -> dict[int, Decimal]:
-    """Received payments per year, fed in through a registered turnover source."""
+    """Received payments per year, fed in as the only declared turnover source."""
     received: dict[int, Decimal] = {}
-    monkeypatch.setattr(taxation, "TURNOVER_SOURCES", [])
 
     def source(_session: Session, year: int) -> Decimal:
         return received.get(year, Decimal("0.00"))
 
-    taxation.register_turnover_source(source)
-    taxation.register_turnover_source(source)  # registering twice counts once
+    monkeypatch.setattr("kms.registry.turnover_sources", lambda: [source])
     return received
 
 

@@ -29,3 +29,21 @@ def test_every_page_runs_through_run_page_with_its_own_url_path():
     for page in pages():
         source = (ROOT / page.script).read_text()
         assert f'run_page("{page.url_path}", render)' in source, page.script
+
+
+def test_a_module_with_contact_foreign_keys_must_declare_references_and_export():
+    """check() refuses a module whose tables refer to contacts without both contact hooks."""
+    from dataclasses import replace
+
+    from kms.registry import contact_hook_problems, modules
+
+    letters = next(spec for spec in modules() if spec.key == "letters")
+    assert contact_hook_problems((letters,)) == []
+    problems = contact_hook_problems((replace(letters, contact_references=None),))
+    assert problems == [
+        "module 'letters': tables letters refer to contacts but the spec lacks contact_references"
+    ]
+    problems = contact_hook_problems(
+        (replace(letters, contact_references=None, contact_export=None),)
+    )
+    assert "contact_references and contact_export" in problems[0]

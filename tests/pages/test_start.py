@@ -62,7 +62,7 @@ def test_overview_shows_every_modules_figures_with_links(owner, demo):
     from kms.registry import overview_providers, page_by_url
 
     with session_scope(write=False) as session:
-        figures = [f for _module, provide in overview_providers() for f in provide(session)]
+        figures = [f for _module, provide in overview_providers(session) for f in provide(session)]
         overdue = next(f for f in invoice_overview(session) if f.label == "Überfällig")
     labels = [f.label for f in figures]
     assert {"Kunden", "Offene Rechnungen", "Überfällig", "Briefentwürfe"} <= set(labels)

@@ -13,6 +13,7 @@ SEND = FunctionSpec(
 SPEC = ModuleSpec(
     key="bugreports",
     title="Fehlermeldungen",
+    requires=("settings",),
     models="kms.modules.bugreports.models",
     pages=(
         PageSpec(

@@ -343,7 +343,9 @@ def detail(ctx: PageContext, contact_id: int, kind: str) -> None:
     tab_view, tab_edit = st.tabs(["Übersicht", "Bearbeiten"])
     with tab_view:
         _overview(snapshot, members)
-        for title, panel in contact_panels():
+        with session_scope(write=False) as session:
+            panels = contact_panels(session)
+        for title, panel in panels:
             st.markdown(f"#### {plain(title)}")
             with st.container(border=True):
                 panel(contact_id)

@@ -16,6 +16,7 @@ def _sweep(session, now):  # type: ignore[no-untyped-def]
 SPEC = ModuleSpec(
     key="documents",
     title="Dokumente",
+    requires=("contacts",),
     models="kms.modules.documents.models",
     demo="kms.modules.documents.demo.load",
     contact_panel="kms.modules.documents.ui.panel",

@@ -5,6 +5,7 @@ from kms.registry import ModuleSpec, PageSpec
 SPEC = ModuleSpec(
     key="help",
     title="Hilfe",
+    requires=("contacts",),
     pages=(
         PageSpec(
             "pages/ersteinrichtung.py",

@@ -54,14 +54,6 @@ FUNCTIONS = (
 )
 
 
-def _register_hooks() -> None:
-    from kms.modules.invoices.hooks import register
-
-    register()
-
-
-_register_hooks()
-
 SPEC = ModuleSpec(
     key="invoices",
     title="Rechnungen",
@@ -69,6 +61,11 @@ SPEC = ModuleSpec(
     demo="kms.modules.invoices.demo.load",
     contact_panel="kms.modules.invoices.ui.panel",
     contact_references="kms.modules.invoices.service.count_invoices_for_contact",
+    contact_export="kms.modules.invoices.contact_hooks.export_for_contact",
+    requires=("contacts", "documents", "settings"),
+    cli="kms.modules.invoices.cli.register",
+    backup_counter="kms.modules.invoices.backup_hooks.COUNTER",
+    turnover_source="kms.modules.invoices.payments.received_net",
     pages=(
         PageSpec(
             "pages/rechnungen.py",

@@ -12,7 +12,7 @@ from datetime import date
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from kms.backups.hooks import MonotonicCounter, register_counter
+from kms.backups.hooks import MonotonicCounter
 from kms.modules.invoices.models import NumberCounter
 
 _DATE = ":date"
@@ -45,6 +45,5 @@ def write_counters(session: Session, values: dict[str, int]) -> None:
     session.flush()
 
 
-def register() -> None:
-    """Hook the invoice counters into the restore."""
-    register_counter(MonotonicCounter("invoices", read=read_counters, write=write_counters))
+# Declared in the invoices ModuleSpec (backup_counter).
+COUNTER = MonotonicCounter("invoices", read=read_counters, write=write_counters)

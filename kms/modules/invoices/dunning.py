@@ -17,7 +17,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, timedelta
 from decimal import Decimal
 
 from sqlalchemy import func, select
@@ -36,6 +36,7 @@ from kms.modules.settings.service import get_profile, logo_bytes
 from kms.rendering.din5008 import RenderError
 from kms.rendering.girocode import MAX_NAME, GiroCode
 from kms.rendering.letter import LetterData, render_letter
+from kms.types import utcnow
 
 LEVELS = {
     0: "Zahlungserinnerung",
@@ -238,7 +239,7 @@ def create_reminder(
         )
     charges = compute_charges(session, invoice, level, day)
     try:
-        pdf = render_letter(_letter(session, invoice, charges), created_at=datetime.now(UTC))
+        pdf = render_letter(_letter(session, invoice, charges), created_at=utcnow())
     except RenderError as exc:
         raise KmsError(f"Das Mahnschreiben konnte nicht gesetzt werden: {exc.args[0]}") from exc
     reminder = Reminder(

@@ -13,7 +13,7 @@ Issuing runs in two steps so that the numbering transaction stays short:
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import select
@@ -66,6 +66,7 @@ from kms.rendering.din5008 import RenderError, build_address_lines
 from kms.rendering.girocode import MAX_NAME, GiroCode
 from kms.rendering.invoice import InvoiceLayout, render_invoice
 from kms.rendering.models import Company, PostalAddress
+from kms.types import utcnow
 from kms.validation import get_legal_form
 
 PLACEHOLDER_NUMBER = "ENTWURF"
@@ -561,7 +562,7 @@ def _finalize(
 ) -> Invoice:
     number = take_number(session, range_key, day)
     doc: InvoiceDocument = make_doc(number)
-    now = datetime.now(UTC)
+    now = utcnow()
     files = _render_files(session, invoice, doc, snapshot, now)
     invoice.number = number
     invoice.issue_date = day

@@ -34,9 +34,12 @@ COPY = FunctionSpec(
 SPEC = ModuleSpec(
     key="letters",
     title="Schreiben",
+    requires=("contacts", "documents", "settings"),
     models="kms.modules.letters.models",
     demo="kms.modules.letters.demo.load",
     contact_panel="kms.modules.letters.ui.panel",
+    contact_references="kms.modules.letters.contact_hooks.count_for_contact",
+    contact_export="kms.modules.letters.contact_hooks.export_for_contact",
     pages=(
         PageSpec(
             "pages/schreiben.py",

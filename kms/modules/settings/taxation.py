@@ -31,15 +31,16 @@ REGIMES = {"regel": "Regelbesteuerung", "klein": "Kleinunternehmer (§ 19 UStG)"
 FILING_PERIODS = {"monat": "monatlich", "quartal": "vierteljährlich", "jahr": "jährlich"}
 DECLARED_KEY = "taxation.declared_turnover"
 
-# (session, year) -> received net payments in that year; registered by later modules.
+# (session, year) -> received net payments in that year; a module declares its source in
+# its ModuleSpec (turnover_source), e.g. invoices, later the ledger.
 TurnoverSource = Callable[[Session, int], Decimal]
-TURNOVER_SOURCES: list[TurnoverSource] = []
 
 
-def register_turnover_source(source: TurnoverSource) -> None:
-    """Let a module (invoices, ledger) feed its received payments into the limit watch."""
-    if source not in TURNOVER_SOURCES:
-        TURNOVER_SOURCES.append(source)
+def turnover_sources() -> list[TurnoverSource]:
+    """The sources every registered module declares."""
+    from kms.registry import turnover_sources as declared
+
+    return declared()
 
 
 def regimes(session: Session) -> list[TaxRegime]:
@@ -115,7 +116,7 @@ def set_declared_turnover(session: Session, year: int, amount: Decimal | None) -
 def turnover(session: Session, year: int) -> Decimal:
     """§19 Abs. 2 UStG turnover of a year: declared amount plus every registered source."""
     total = declared_turnover(session).get(year, Decimal("0.00"))
-    for source in TURNOVER_SOURCES:
+    for source in turnover_sources():
         total += source(session, year)
     return total.quantize(Decimal("0.01"))
 

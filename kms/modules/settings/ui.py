@@ -11,6 +11,7 @@ import streamlit as st
 from kms.db import session_scope
 from kms.formatting import format_date, format_money
 from kms.modules.settings import service, taxation
+from kms.types import today
 from kms.ui import auth as ui_auth
 from kms.ui.forms import labels_of, saving
 from kms.ui.page import PageContext
@@ -137,7 +138,7 @@ def section_taxation() -> None:
     )
     with session_scope(write=False) as session:
         rows = taxation.regimes(session)
-        status = taxation.limit_status(session, date.today())
+        status = taxation.limit_status(session, today())
         declared = taxation.declared_turnover(session)
     if rows:
         st.dataframe(
@@ -160,7 +161,7 @@ def section_taxation() -> None:
         st.warning("Noch keine Besteuerung hinterlegt.")
     with st.form("regime"):
         c1, c2 = st.columns(2)
-        valid_from = c1.date_input("Gültig ab", date(date.today().year, 1, 1), format="DD.MM.YYYY")
+        valid_from = c1.date_input("Gültig ab", date(today().year, 1, 1), format="DD.MM.YYYY")
         kind = c2.radio("Besteuerung", list(taxation.REGIMES), format_func=taxation.REGIMES.get)
         c1, c2 = st.columns(2)
         cash = c1.radio("Versteuerung (nur Regelbesteuerung)", ["Soll", "Ist"]) == "Ist"
@@ -189,7 +190,7 @@ def section_taxation() -> None:
     with st.form("declared"):
         st.caption("Umsätze aus Jahren vor KMS hier eintragen (z. B. das Vorjahr).")
         c1, c2 = st.columns(2)
-        year = c1.number_input("Jahr", 2000, 2100, date.today().year - 1)
+        year = c1.number_input("Jahr", 2000, 2100, today().year - 1)
         amount = c2.text_input(
             "Umsatz in €", str(declared.get(int(year), "")), placeholder="12.345,67"
         )

@@ -17,7 +17,7 @@ def render_overview(ctx: PageContext) -> None:
     with session_scope(write=False) as session:
         progress = onboarding.steps(session)
         figures = [
-            figure for _title, provide in overview_providers() for figure in provide(session)
+            figure for _title, provide in overview_providers(session) for figure in provide(session)
         ]
     st.write(f"Willkommen, {ctx.user.display_name or ctx.user.username}.")
     if not progress.done:

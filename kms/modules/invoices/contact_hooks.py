@@ -1,0 +1,96 @@
+"""What Rechnungen stores about a contact, for the Auskunft (Art. 15 DSGVO).
+
+The issued PDFs reach the Auskunft through Dokumente; this export adds the records behind them:
+invoices and drafts with their positions, payments, reminders and e-mails sent.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from kms.formatting import format_date, format_money
+from kms.modules.invoices.models import (
+    KINDS,
+    PAYMENT_METHODS,
+    Invoice,
+    Payment,
+    Reminder,
+    Sending,
+)
+from kms.modules.invoices.service import STATUS_LABELS, status_of
+
+
+def export_for_contact(session: Session, contact_id: int) -> list[dict[str, Any]]:
+    """Every invoice, Storno and draft of the contact with its payments, reminders and e-mails."""
+    invoices = session.scalars(
+        select(Invoice).where(Invoice.contact_id == contact_id).order_by(Invoice.id)
+    ).all()
+    return [_invoice_record(session, invoice) for invoice in invoices]
+
+
+def _invoice_record(session: Session, invoice: Invoice) -> dict[str, Any]:
+    payments = session.scalars(
+        select(Payment).where(Payment.invoice_id == invoice.id).order_by(Payment.paid_on)
+    ).all()
+    reminders = session.scalars(
+        select(Reminder).where(Reminder.invoice_id == invoice.id).order_by(Reminder.level)
+    ).all()
+    sendings = session.scalars(
+        select(Sending).where(Sending.invoice_id == invoice.id).order_by(Sending.sent_at)
+    ).all()
+    return {
+        "Rechnung": invoice.label,
+        "Art": KINDS[invoice.kind],
+        "Status": STATUS_LABELS[status_of(session, invoice)],
+        "Rechnungsdatum": format_date(invoice.issue_date) if invoice.issue_date else "",
+        "Fällig am": format_date(invoice.due_date) if invoice.due_date else "",
+        "Netto": format_money(invoice.net_total),
+        "Umsatzsteuer": format_money(invoice.tax_total),
+        "Brutto": format_money(invoice.gross_total),
+        "Einleitung": invoice.intro_text,
+        "Schlusstext": invoice.closing_text,
+        "Käuferreferenz": invoice.buyer_reference,
+        "Positionen": [
+            {
+                "Pos.": line.position,
+                "Beschreibung": line.description,
+                "Menge": str(line.quantity),
+                "Einheit": line.unit_code,
+                "Einzelpreis": str(line.unit_price),
+                "Steuersatz": f"{line.tax_category} {line.tax_rate} %",
+                "Netto": format_money(line.net),
+            }
+            for line in invoice.lines
+        ],
+        "Zahlungen": [
+            {
+                "Datum": format_date(p.paid_on),
+                "Betrag": format_money(p.amount),
+                "Skonto": format_money(p.skonto),
+                "Zahlungsart": PAYMENT_METHODS.get(p.method, p.method),
+                "Notiz": p.note,
+            }
+            for p in payments
+        ],
+        "Mahnungen": [
+            {
+                "Stufe": r.level,
+                "Datum": format_date(r.letter_date),
+                "Neues Zahlungsziel": format_date(r.new_due_date),
+                "Gesamt": format_money(r.total),
+            }
+            for r in reminders
+        ],
+        "E-Mails": [
+            {
+                "Gesendet am": s.sent_at.isoformat(timespec="seconds"),
+                "An": s.recipients,
+                "Betreff": s.subject,
+                "Anhänge": s.attachments,
+            }
+            for s in sendings
+        ],
+    }

@@ -1,0 +1,214 @@
+"""One decision whether a module may be used: every entry point of a licensed add-on asks it."""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import json
+import zipfile
+from collections.abc import Iterator
+from datetime import date
+
+import pytest
+from starlette.applications import Starlette
+
+from kms import cli, licensing, registry
+from kms.db import session_scope
+from kms.functions import run_due
+from tests import fake_addon
+
+
+@pytest.fixture
+def addon(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[str]]:
+    """The stand-in add-on is registered (unlicensed) beside Kunden; yields its call log."""
+    monkeypatch.setattr(registry, "MODULE_PATHS", ("kms.modules.contacts", "tests.fake_addon"))
+    monkeypatch.setattr(
+        "kms.registry.usable_automatisms",
+        lambda session: [
+            a
+            for spec in registry.usable_modules(session)
+            for a in spec.automatisms
+            if spec.key == "fakeaddon"
+        ],
+    )
+    fake_addon.CALLS.clear()
+    yield fake_addon.CALLS
+    fake_addon.CALLS.clear()
+
+
+def _license(monkeypatch: pytest.MonkeyPatch) -> None:
+    private, public = licensing.generate_keypair()
+    monkeypatch.setenv("KMS_LICENSE_PUBLIC_KEYS", public)
+    token = licensing.issue(
+        private, module="fakeaddon", licensee="Musterfirma", valid_until=date(2099, 12, 31)
+    )
+    with session_scope() as session:
+        licensing.install(session, token)
+
+
+def _get(path: str) -> tuple[int, str]:
+    """One GET through the ASGI app built from the registry's routes: (status, body)."""
+    app = Starlette(routes=registry.public_routes())
+    sent: list[dict] = []
+
+    async def receive() -> dict:
+        return {"type": "http.request", "body": b"", "more_body": False}
+
+    async def send(message: dict) -> None:
+        sent.append(message)
+
+    scope = {
+        "type": "http",
+        "method": "GET",
+        "path": path,
+        "raw_path": path.encode(),
+        "query_string": b"",
+        "headers": [],
+        "scheme": "http",
+        "server": ("127.0.0.1", 80),
+        "client": ("127.0.0.1", 1234),
+        "root_path": "",
+    }
+    asyncio.run(app(scope, receive, send))
+    status = next(m["status"] for m in sent if m["type"] == "http.response.start")
+    body = b"".join(m.get("body", b"") for m in sent if m["type"] == "http.response.body")
+    return status, body.decode()
+
+
+def _use_every_entry_point() -> None:
+    from kms.demo import load_demo
+    from kms.modules.contacts import privacy, service
+
+    with session_scope() as session:
+        contact_id = service.create_person(session, last_name="Mustermann").id
+    with session_scope(write=False) as session:
+        for _title, provide in registry.overview_providers(session):
+            provide(session)
+        for _title, panel in registry.contact_panels(session):
+            panel(contact_id)
+        archive = privacy.subject_access(session, contact_id)
+    data = json.loads(zipfile.ZipFile(io.BytesIO(archive)).read("auskunft.json"))["Daten"]
+    assert data["Zusatzmodul"] == ["ein Datensatz"]  # the Auskunft never locks
+    run_due()
+    load_demo(force=True)
+    cli.main(["fakeaddon", "ping"])
+
+
+def test_a_locked_add_on_is_idle_on_every_entry_point_but_auskunft_and_public_routes(
+    addon: list[str],
+) -> None:
+    """Without a licence: no tile, panel, automatism, demo or private route; the Auskunft
+    and the public feed still answer."""
+    with session_scope(write=False) as session:
+        assert not registry.usable(session, fake_addon.SPEC)
+        with pytest.raises(licensing.ModuleLocked, match="nicht lizenziert"):
+            registry.require_usable(session, fake_addon.SPEC)
+    _use_every_entry_point()
+    status, text = _get("/api/fakeaddon/data")
+    assert status == 403 and "nicht lizenziert" in text
+    assert _get("/pub/fakeaddon/feed.xml") == (200, "öffentlich")
+    assert addon == ["export", "public route"]
+
+
+def test_a_locked_add_on_cli_command_says_why_in_german(
+    addon: list[str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`python -m kms fakeaddon ping` exits 2 with the licence message and runs nothing."""
+    assert cli.main(["fakeaddon", "ping"]) == 2
+    assert "Fehler: Das Zusatzmodul „Zusatzmodul“ ist nicht lizenziert" in capsys.readouterr().err
+    assert addon == []
+
+
+def test_a_licensed_add_on_runs_on_every_entry_point(
+    addon: list[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With a valid licence every entry point runs the add-on's code."""
+    _license(monkeypatch)
+    _use_every_entry_point()
+    assert _get("/api/fakeaddon/data") == (200, "privat")
+    assert addon == ["overview", "panel", "export", "automatism", "demo", "cli", "private route"]
+
+
+def test_core_modules_are_always_usable() -> None:
+    """Modules without `licensed` need no licence."""
+    with session_scope(write=False) as session:
+        assert registry.usable_modules(session) == registry.modules()
+
+
+def test_modules_come_after_the_modules_they_require(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The order of MODULE_PATHS does not matter: requires decides (demo, hooks, navigation)."""
+    monkeypatch.setattr(
+        registry,
+        "MODULE_PATHS",
+        (
+            "kms.modules.invoices",
+            "kms.modules.settings",
+            "kms.modules.documents",
+            "kms.modules.contacts",
+        ),
+    )
+    # Each step takes the first module in MODULE_PATHS whose requirements are placed.
+    assert [spec.key for spec in registry.modules()] == [
+        "settings",
+        "contacts",
+        "documents",
+        "invoices",
+    ]
+
+
+def test_manifest_problems_name_unresolvable_paths_missing_and_circular_requirements() -> None:
+    """check() refuses a dotted path that does not import, an unknown or circular requirement."""
+    from dataclasses import replace
+
+    from kms.registry import ModuleSpec, manifest_problems
+
+    broken = replace(fake_addon.SPEC, overview="tests.fake_addon.gibt_es_nicht")
+    assert manifest_problems((broken,))[0].startswith(
+        "module 'fakeaddon': overview 'tests.fake_addon.gibt_es_nicht' does not resolve"
+    )
+    lonely = ModuleSpec(key="a", title="A", requires=("ledger",))
+    assert manifest_problems((lonely,)) == ["module 'a' requires 'ledger', which is not registered"]
+    a = ModuleSpec(key="a", title="A", requires=("b",))
+    b = ModuleSpec(key="b", title="B", requires=("a",))
+    assert manifest_problems((a, b)) == ["module 'a': circular requirement on b"]
+
+
+def test_the_real_registry_declares_hooks_in_the_manifest() -> None:
+    """Invoices declare their restore counter, §19 turnover and commands in their ModuleSpec."""
+    from kms.backups.hooks import counters
+    from kms.modules.invoices.backup_hooks import COUNTER
+    from kms.modules.invoices.payments import received_net
+    from kms.modules.settings.taxation import turnover_sources
+
+    assert counters() == [COUNTER]
+    assert turnover_sources() == [received_net]
+    assert registry.check() == []
+
+
+def test_route_problems_name_reserved_prefixes_page_urls_and_foreign_paths(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A module route under /media/, on a page's URL, or outside /pub|api/<module>/ is refused."""
+    from dataclasses import replace
+
+    from starlette.responses import PlainTextResponse
+    from starlette.routing import Route
+
+    from kms.registry import ModuleSpec, PageSpec, route_problems
+
+    def ok(_request: object) -> PlainTextResponse:
+        return PlainTextResponse("")
+
+    paths = ["/media/x", "/rechnungen/export", "/feeds/a.xml", "/api/demo/x", "/pub/demo/x"]
+    monkeypatch.setattr(fake_addon, "routes", lambda: [Route(p, ok) for p in paths])
+    page = PageSpec("pages/rechnungen.py", "Rechnungen", "", "rechnungen", "")
+    spec = replace(
+        ModuleSpec(key="demo", title="Demo", pages=(page,)), routes="tests.fake_addon.routes"
+    )
+    assert route_problems((spec,)) == [
+        "module 'demo': route '/media/x' is under a prefix Streamlit reserves",
+        "module 'demo': route '/media/x' must start with /pub/demo/ or /api/demo/",
+        "module 'demo': route '/rechnungen/export' collides with a page URL",
+        "module 'demo': route '/rechnungen/export' must start with /pub/demo/ or /api/demo/",
+        "module 'demo': route '/feeds/a.xml' must start with /pub/demo/ or /api/demo/",
+    ]
