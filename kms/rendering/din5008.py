@@ -69,6 +69,28 @@ BODY_PT, BODY_LH = 11, 4.8
 BULLET_INDENT = 5.0
 
 
+def plan_breaks(count: int, room: int, full: int, keep: int = 2) -> list[int]:
+    """Lines of a count-line block on this page (room free) and on each following one (full).
+
+    Widow/orphan control: a page never ends with fewer than `keep` lines of a block that
+    goes on, and never starts with fewer than `keep` lines of a block that began earlier;
+    a leading 0 means the block starts on a new page.
+    """
+    chunks: list[int] = []
+    remaining = count
+    while remaining > room:
+        take = room
+        if remaining - take < keep:
+            take = remaining - keep  # leave the next page at least `keep` lines (widow)
+        if take < keep:
+            take = 0  # fewer than `keep` lines at a page bottom: start on the next page (orphan)
+        chunks.append(take)
+        remaining -= take
+        room = max(full, keep + 1)
+    chunks.append(remaining)
+    return chunks
+
+
 def clean_line(text: str) -> str:
     """Make user text a single printable line: no control characters, no line breaks."""
     return "".join(_printable(c, " ") for c in text).strip()
