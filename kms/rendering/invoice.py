@@ -380,7 +380,9 @@ def _sum_rows(doc: InvoiceDocument, totals: Totals) -> list[_SumRow]:
 
 def _totals(pdf: Din5008Pdf, doc: InvoiceDocument, totals: Totals) -> None:
     """The totals block, kept together on one page; every row as high as its label needs."""
-    rows = [_SumRow(clean_line(r.label), r.value, r.style, r.rule_above) for r in _sum_rows(doc, totals)]
+    rows = [
+        _SumRow(clean_line(r.label), r.value, r.style, r.rule_above) for r in _sum_rows(doc, totals)
+    ]
     pdf.ensure_space(1.5 + sum(_sum_row_height(pdf, row) for row in rows))
     pdf.ln(1.5)
     for row in rows:
