@@ -129,7 +129,7 @@ def build_address_lines(
 
 
 def check_address_lines(lines: Sequence[str]) -> list[str]:
-    """Clean the lines and refuse empty, over-long (> 6 lines) or too-wide addresses."""
+    """Clean the lines, wrap those wider than the field, refuse what 6 lines cannot hold."""
     cleaned = [clean_line(line) for line in lines if clean_line(line)]
     if not cleaned:
         raise RenderError("Die Empfängeranschrift ist leer.")
@@ -138,14 +138,35 @@ def check_address_lines(lines: Sequence[str]) -> list[str]:
             f"Die Anschrift hat {len(cleaned)} Zeilen, erlaubt sind höchstens "
             f"{ADDRESS_MAX_LINES} (DIN 5008)."
         )
-    for line in cleaned:
-        width = _measure(line, "", ADDRESS_PT)
+    # DIN 5008 lets a long name run over two lines; any line may wrap at a space as long
+    # as the whole address still fits the six lines of the address zone.
+    wrapped = [part for line in cleaned for part in _wrap_address_line(line)]
+    if len(wrapped) > ADDRESS_MAX_LINES:
+        raise RenderError(
+            f"Die Anschrift braucht im {ADDRESS_TEXT_W:.0f} mm breiten Anschriftfeld "
+            f"{len(wrapped)} Zeilen, erlaubt sind höchstens {ADDRESS_MAX_LINES} (DIN 5008). "
+            "Bitte den Namen oder den Adresszusatz kürzen."
+        )
+    return wrapped
+
+
+def _wrap_address_line(line: str) -> list[str]:
+    """The line as it fits the address field, broken at spaces only (never inside a word)."""
+    parts: list[str] = []
+    for word in line.split():
+        width = _measure(word, "", ADDRESS_PT)
         if width > ADDRESS_TEXT_W:
             raise RenderError(
                 f"Die Anschriftzeile „{line}“ ist zu breit für das Anschriftfeld "
-                f"({width:.0f} mm, erlaubt {ADDRESS_TEXT_W:.0f} mm)."
+                f"(„{word}“ allein ist {width:.0f} mm breit, erlaubt sind "
+                f"{ADDRESS_TEXT_W:.0f} mm)."
             )
-    return cleaned
+        joined = f"{parts[-1]} {word}" if parts else word
+        if parts and _measure(joined, "", ADDRESS_PT) <= ADDRESS_TEXT_W:
+            parts[-1] = joined
+        else:
+            parts.append(word)
+    return parts
 
 
 @cache
