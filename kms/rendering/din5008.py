@@ -6,8 +6,10 @@ plain text: no fpdf2 markdown, no HTML, and the "{nb}" page alias is switched of
 
 from __future__ import annotations
 
+import re
 import unicodedata
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import cache
 from io import BytesIO
@@ -202,6 +204,38 @@ def render_paginated(build: Callable[[int | None], Din5008Pdf]) -> bytes:
     if total > 1:
         pdf = build(total)
     return bytes(pdf.output())
+
+
+@dataclass(frozen=True)
+class _PrintLine:
+    """One laid-out body line: where it starts, its styled runs, and whether it has a bullet."""
+
+    x: float
+    runs: tuple[tuple[str, str], ...]
+    bullet: bool = False
+
+
+def _merge_runs(row: list[tuple[str, str]]) -> tuple[tuple[str, str], ...]:
+    """Join neighbouring pieces of one style; drop the spaces at the line's end."""
+    merged: list[tuple[str, str]] = []
+    for text, style in row:
+        if merged and merged[-1][1] == style:
+            merged[-1] = (merged[-1][0] + text, style)
+        else:
+            merged.append((text, style))
+    while merged and not merged[-1][0].rstrip():
+        merged.pop()
+    if merged:
+        merged[-1] = (merged[-1][0].rstrip(), merged[-1][1])
+    return tuple(merged)
+
+
+def _is_heading(lines: Sequence[_PrintLine]) -> bool:
+    """A one-line block that is all bold, or ends in ":" (it introduces what follows)."""
+    if len(lines) != 1 or not lines[0].runs or lines[0].bullet:
+        return False
+    runs = lines[0].runs
+    return all("B" in style for _, style in runs) or runs[-1][0].endswith(":")
 
 
 class Din5008Pdf(FPDF):
@@ -427,42 +461,103 @@ class Din5008Pdf(FPDF):
         """DIN 5008 spacing is counted in blank lines of the body font."""
         self.ln(BODY_LH * count)
 
-    def write_markdown(self, text: str) -> None:
-        """Render the safe Markdown subset; one blank line between blocks (DIN 5008)."""
-        for index, block in enumerate(parse(text)):
+    def write_markdown(self, text: str, *, keep_together: bool = False) -> None:
+        """Render the safe Markdown subset; one blank line between blocks (DIN 5008).
+
+        Widow/orphan control: no paragraph leaves a single line at a page's bottom or top,
+        and a heading (a bold line, or a line ending in ":") stays with what follows it.
+        keep_together moves the whole text to the next page if it fits there (a closing).
+        """
+        blocks = [self._layout_block(block) for block in parse(text)]
+        if keep_together:
+            lines = sum(len(block) for block in blocks) + len(blocks) - 1
+            if lines * BODY_LH <= BODY_BOTTOM - CONT_BODY_Y:
+                self.ensure_space(lines * BODY_LH)
+        for index, block in enumerate(blocks):
             if index:
                 self.blank_line()
-            if isinstance(block, BulletList):
-                self._bullet_list(block)
-            else:
-                self._paragraph(block)
+            following = blocks[index + 1] if index + 1 < len(blocks) else []
+            keep = min(2, len(following)) + 1 if _is_heading(block) and following else 0
+            self._flow(block, keep_with_next=keep)
 
-    def _paragraph(self, paragraph: Paragraph) -> None:
-        """Write each line of styled runs, wrapping at the right margin."""
-        for line in paragraph.lines:
-            self._runs(line)
+    def _layout_block(self, block: Paragraph | BulletList) -> list[_PrintLine]:
+        """The printed lines of a block: paragraphs at the margin, bullets with an indent."""
+        if isinstance(block, Paragraph):
+            return [ln for line in block.lines for ln in self._wrap_runs(line, TEXT_X, TEXT_W)]
+        lines: list[_PrintLine] = []
+        for item in block.items:
+            width = TEXT_W - BULLET_INDENT
+            wrapped = [
+                ln
+                for line in item.lines
+                for ln in self._wrap_runs(line, TEXT_X + BULLET_INDENT, width)
+            ]
+            if wrapped:
+                wrapped[0] = _PrintLine(wrapped[0].x, wrapped[0].runs, bullet=True)
+            lines.extend(wrapped)
+        return lines
 
-    def _runs(self, line: Line) -> None:
-        """Write runs one after another with fpdf2's flowing write(), then end the line."""
-        self.set_x(self.l_margin)
+    def _wrap_runs(self, line: Line, x: float, width: float) -> list[_PrintLine]:
+        """Break styled runs into lines at spaces (a word wider than the line is split)."""
+        rows: list[list[tuple[str, str]]] = [[]]
+        used = 0.0
         for run in line:
             style = ("B" if run.bold else "") + ("I" if run.italic else "")
             self.set_font(FONT, style, BODY_PT)
-            self.write(BODY_LH, run.text)
-        self.ln(BODY_LH)
+            for token in re.findall(r"\S+|\s+", run.text):
+                if token.isspace():
+                    if rows[-1]:
+                        rows[-1].append((" ", style))
+                        used += self.get_string_width(" ")
+                    continue
+                for piece in self._split_word(token, width):
+                    needed = self.get_string_width(piece)
+                    if rows[-1] and used + needed > width:
+                        rows.append([])
+                        used = 0.0
+                    rows[-1].append((piece, style))
+                    used += needed
+        return [_PrintLine(x, _merge_runs(row)) for row in rows]
 
-    def _bullet_list(self, bullets: BulletList) -> None:
-        """Bullets at 25 mm, item text with a hanging indent."""
-        self.set_left_margin(TEXT_X + BULLET_INDENT)
-        try:
-            for item in bullets.items:
-                self.ensure_space(BODY_LH)
-                self.set_font(FONT, "", BODY_PT)
-                self.set_xy(TEXT_X, self.get_y())
-                self.cell(BULLET_INDENT, BODY_LH, "•")
-                self._paragraph(item)
-        finally:
-            self.set_left_margin(TEXT_X)
+    def _split_word(self, word: str, width: float) -> list[str]:
+        """A word as it fits a line; only a word wider than the whole line is cut."""
+        pieces: list[str] = []
+        while self.get_string_width(word) > width and len(word) > 1:
+            cut = len(word) - 1
+            while cut > 1 and self.get_string_width(word[:cut]) > width:
+                cut -= 1
+            pieces.append(word[:cut])
+            word = word[cut:]
+        return [*pieces, word]
+
+    def _flow(self, lines: Sequence[_PrintLine], keep_with_next: int = 0) -> None:
+        """Print lines at the body line height, breaking pages with widow/orphan control."""
+        room = int((BODY_BOTTOM - self.get_y() + 0.001) // BODY_LH)
+        full = int((BODY_BOTTOM - CONT_BODY_Y + 0.001) // BODY_LH)
+        if keep_with_next and len(lines) + keep_with_next > room:
+            room = 0  # a heading never ends a page: it moves on with its paragraph
+        index = 0
+        for number, count in enumerate(plan_breaks(len(lines), room, full)):
+            if number:
+                self.add_page()
+            for line in lines[index : index + count]:
+                self._print_line(line)
+            index += count
+
+    def _print_line(self, line: _PrintLine) -> None:
+        """One line of styled runs at the current y; then the next line."""
+        y, x = self.get_y(), line.x
+        if line.bullet:
+            self.set_font(FONT, "", BODY_PT)
+            self.set_xy(TEXT_X, y)
+            self.cell(BULLET_INDENT, BODY_LH, "•")
+        for text, style in line.runs:
+            self.set_font(FONT, style, BODY_PT)
+            width = self.get_string_width(text)
+            self.set_xy(x, y)
+            self.cell(width, BODY_LH, text)
+            x += width
+        self.set_xy(TEXT_X, y + BODY_LH)
 
     def ensure_space(self, height: float) -> None:
         """Start a new page unless height mm are left above the body bottom."""

@@ -144,7 +144,7 @@ def _build(
     _notes(pdf, doc, layout, totals, qr)
     if layout.closing.strip():
         pdf.blank_line()
-        pdf.write_markdown(layout.closing)
+        pdf.write_markdown(layout.closing, keep_together=True)
     return pdf
 
 
