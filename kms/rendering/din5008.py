@@ -559,6 +559,11 @@ class Din5008Pdf(FPDF):
             x += width
         self.set_xy(TEXT_X, y + BODY_LH)
 
+    def wrap_lines(self, width: float, text: str) -> list[str]:
+        """text as multi_cell would wrap it to width in the current font (at least one line)."""
+        lines = self.multi_cell(width, BODY_LH, text, dry_run=True, output="LINES")
+        return [str(line) for line in lines] if isinstance(lines, list) and lines else [""]
+
     def ensure_space(self, height: float) -> None:
         """Start a new page unless height mm are left above the body bottom."""
         if self.get_y() + height > BODY_BOTTOM:

@@ -258,11 +258,6 @@ class _Entry:
     size: float = TABLE_PT
 
 
-def _wrap(pdf: Din5008Pdf, text: str, width: float) -> list[str]:
-    lines = pdf.multi_cell(width, TABLE_LH, text, dry_run=True, output="LINES")
-    return [str(line) for line in lines] or [""]
-
-
 def _description_lines(pdf: Din5008Pdf, text: str) -> list[_Entry]:
     """The description in its column; a long one goes on across the table's width below.
 
@@ -270,12 +265,12 @@ def _description_lines(pdf: Din5008Pdf, text: str) -> list[_Entry]:
     """
     pdf.set_font(FONT, "", TABLE_PT)
     parts = [clean_line(part) for part in text.splitlines()] or [""]
-    narrow = [line for part in parts for line in _wrap(pdf, part, DESCRIPTION_W)]
+    narrow = [line for part in parts for line in pdf.wrap_lines(DESCRIPTION_W, part)]
     if len(narrow) <= LONG_DESCRIPTION_LINES:
         return [_Entry(line) for line in narrow]
-    first = _wrap(pdf, parts[0], DESCRIPTION_W)[0]
+    first = pdf.wrap_lines(DESCRIPTION_W, parts[0])[0]
     parts[0] = parts[0][len(first) :].strip()
-    wide = [line for part in parts for line in _wrap(pdf, part, LONG_DESCRIPTION_W)]
+    wide = [line for part in parts for line in pdf.wrap_lines(LONG_DESCRIPTION_W, part)]
     if not parts[0]:
         wide = wide[1:]  # the first paragraph fitted the first line
     return [_Entry(first), *(_Entry(line, LONG_DESCRIPTION_W) for line in wide)]
@@ -341,8 +336,9 @@ class _SumRow:
 def _sum_row_height(pdf: Din5008Pdf, row: _SumRow) -> float:
     """Measured height of a totals row: its label may wrap (e.g. a long exemption reason)."""
     pdf.set_font(FONT, row.style, SUM_PT)
-    lines = pdf.multi_cell(_LABEL_W, BODY_LH, row.label, dry_run=True, output="LINES")
-    return max(1, len(lines)) * BODY_LH + (RULE_GAP if row.rule_above else 0.0)
+    return len(pdf.wrap_lines(_LABEL_W, row.label)) * BODY_LH + (
+        RULE_GAP if row.rule_above else 0.0
+    )
 
 
 def _draw_sum_row(pdf: Din5008Pdf, row: _SumRow) -> None:
@@ -424,8 +420,7 @@ def _notes(
 
 def _text_height(pdf: Din5008Pdf, width: float, text: str) -> float:
     """Height of text wrapped to width in the current font, at the body line height."""
-    lines = pdf.multi_cell(width, BODY_LH, text, dry_run=True, output="LINES")
-    return max(1, len(lines)) * BODY_LH
+    return len(pdf.wrap_lines(width, text)) * BODY_LH
 
 
 def _note_texts(doc: InvoiceDocument, layout: InvoiceLayout, totals: Totals) -> list[str]:
