@@ -62,6 +62,7 @@ FOLD_MARKS = (105.0, 210.0)  # Form B fold marks
 PUNCH_MARK = PAGE_H / 2  # 148.5 mm
 FOOTER_Y, FOOTER_PT, FOOTER_LH = 273.0, 7, 3.0
 FOOTER_MIN_PT = 5.5
+WORD_MIN_PT = 4.5  # an unbreakable word (e-mail address, URL) may shrink this far
 LETTERHEAD_PT, LETTERHEAD_MIN_PT = 16, 10
 FOOTER_COLUMNS = 3
 PAGE_NO_Y = 266.0
@@ -154,7 +155,6 @@ def check_address_lines(lines: Sequence[str]) -> list[str]:
 
 def _wrap_address_line(line: str) -> list[str]:
     """The line as it fits the address field, broken at spaces only (never inside a word)."""
-    parts: list[str] = []
     for word in line.split():
         width = _measure(word, "", ADDRESS_PT)
         if width > ADDRESS_TEXT_W:
@@ -163,12 +163,19 @@ def _wrap_address_line(line: str) -> list[str]:
                 f"(„{word}“ allein ist {width:.0f} mm breit, erlaubt sind "
                 f"{ADDRESS_TEXT_W:.0f} mm)."
             )
-        joined = f"{parts[-1]} {word}" if parts else word
-        if parts and _measure(joined, "", ADDRESS_PT) <= ADDRESS_TEXT_W:
-            parts[-1] = joined
+    return wrap_at_spaces(line, ADDRESS_TEXT_W, lambda text: _measure(text, "", ADDRESS_PT))
+
+
+def wrap_at_spaces(text: str, width: float, measure: Callable[[str], float]) -> list[str]:
+    """Greedy line breaking at spaces only; a word is never split (callers check its width)."""
+    lines: list[str] = []
+    for word in text.split():
+        joined = f"{lines[-1]} {word}" if lines else word
+        if lines and measure(joined) <= width:
+            lines[-1] = joined
         else:
-            parts.append(word)
-    return parts
+            lines.append(word)
+    return lines or [""]
 
 
 @cache
@@ -372,12 +379,28 @@ class Din5008Pdf(FPDF):
 
     def _footer_entry(self, x: float, width: float, text: str) -> None:
         """One footer entry, shrunk to fit or else wrapped; refuse rather than leave the page."""
-        if not self._shrink_to_fit(text, width, FOOTER_PT, FOOTER_MIN_PT):
-            self.set_font(FONT, "", FOOTER_PT)  # wrapping at normal size reads better
-        self.set_x(x)
-        self.multi_cell(width, FOOTER_LH, text, new_x="LEFT", new_y="NEXT", align="L")
+        for line in self._fit_words(text, width, FOOTER_PT, FOOTER_MIN_PT):
+            self.set_x(x)
+            self.cell(width, FOOTER_LH, line, new_x="LEFT", new_y="NEXT")
         if self.get_y() > PAGE_H - 4:
             raise RenderError(f"Die Fußzeile ist zu lang (bei „{text}“).")
+
+    def _fit_words(self, text: str, width: float, size: float, min_size: float) -> list[str]:
+        """Lines of text in width: one line shrunk down to min_size, else wrapped at spaces.
+
+        A word is never broken: an e-mail address, a website or an IBAN group stays whole,
+        in a smaller font if it must (down to WORD_MIN_PT), or the text is refused.
+        """
+        if self._shrink_to_fit(text, width, size, min_size):
+            return [text]
+        self.set_font(FONT, "", size)  # wrapping at normal size reads better
+        longest = max(text.split(), key=self.get_string_width)
+        if not self._shrink_to_fit(longest, width, size, WORD_MIN_PT):
+            raise RenderError(
+                f"„{longest}“ ist zu lang für den Platz im Briefbogen ({width:.0f} mm); "
+                "bitte kürzer angeben."
+            )
+        return wrap_at_spaces(text, width, self.get_string_width)
 
     def _shrink_to_fit(
         self, text: str, width: float, size: float, min_size: float, style: str = ""
@@ -442,11 +465,18 @@ class Din5008Pdf(FPDF):
         label_bottom = self.get_y()
         self.set_text_color(0)
         value_w = TEXT_RIGHT - INFO_X - label_w
-        self._shrink_to_fit(value, value_w, INFO_VALUE_PT, INFO_MIN_PT)
-        self.set_xy(INFO_X + label_w, y)
-        # What is still too wide wraps; ragged right as everywhere in DIN 5008 letters.
-        self.multi_cell(value_w, INFO_LH, value, new_x="LMARGIN", align="L")
-        return max(self.get_y(), label_bottom)
+        x, top = INFO_X + label_w, y
+        try:
+            # What is too wide wraps at spaces; ragged right as everywhere in DIN 5008.
+            lines = self._fit_words(value, value_w, INFO_VALUE_PT, INFO_MIN_PT)
+        except RenderError:
+            # A long unbreakable value (an e-mail address) gets the block's whole width.
+            x, top, value_w = INFO_X, label_bottom, TEXT_RIGHT - INFO_X
+            lines = self._fit_words(value, value_w, INFO_VALUE_PT, INFO_MIN_PT)
+        for index, line in enumerate(lines):
+            self.set_xy(x, top + index * INFO_LH)
+            self.cell(value_w, INFO_LH, line)
+        return max(top + len(lines) * INFO_LH, label_bottom)
 
     # --- body -------------------------------------------------------------------------
 

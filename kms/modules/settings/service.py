@@ -116,7 +116,10 @@ def _clean_profile(values: dict[str, Any]) -> dict[str, Any]:
     with errors.field("website"):
         out["website"] = optional(validate_website, v.get("website")) or ""
     with errors.field("tax_number"):
-        out["tax_number"] = optional(validate_tax_number, v.get("tax_number")) or ""
+        entered = " ".join(str(v.get("tax_number") or "").split())
+        # Checked, but stored as the owner wrote it: the Finanzamt's "143/456/78901" is what
+        # documents print and customers recognise, not the bare digits "14345678901".
+        out["tax_number"] = entered if optional(validate_tax_number, entered) else ""
     with errors.field("vat_id"):
         out["vat_id"] = optional(validate_vat_id, v.get("vat_id")) or ""
     # §14 Abs. 4 Nr. 2 UStG: an invoice carries the Steuernummer or the USt-IdNr.
