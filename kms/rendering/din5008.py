@@ -13,7 +13,6 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import cache
 from io import BytesIO
-from pathlib import Path
 from xml.sax.saxutils import escape, quoteattr
 
 from babel import Locale
@@ -22,6 +21,8 @@ from PIL import Image, UnidentifiedImageError
 
 from kms.formatting import format_iban
 from kms.rendering.errors import RenderError
+from kms.rendering.glyphs import FONT, FONT_STYLES, fallbacks_for, font_file, strip_selectors
+from kms.rendering.glyphs import unprintable_message as _unprintable
 from kms.rendering.markdown import BulletList, Line, Paragraph, parse
 from kms.rendering.models import Company
 
@@ -34,8 +35,6 @@ __all__ = [
     "render_paginated",
 ]
 
-FONT_DIR = Path(__file__).parent / "fonts"
-FONT = "DejaVu"
 PDFA = "PDF/A-3B"
 
 # --- DIN 5008 Form B geometry (mm) -------------------------------------------------------
@@ -178,10 +177,31 @@ def wrap_at_spaces(text: str, width: float, measure: Callable[[str], float]) -> 
     return lines or [""]
 
 
+class _GlyphSafePdf(FPDF):
+    """FPDF that draws characters missing from DejaVu with a fallback font, or refuses them."""
+
+    def normalize_text(self, text: str) -> str:
+        """fpdf2 passes every text through here: register the fallbacks it needs first."""
+        text = strip_selectors(text)
+        fonts, missing = fallbacks_for(text)
+        if missing:
+            # Never lose a character silently (fpdf2 would only log a warning).
+            raise RenderError(_unprintable(text) or "")
+        known = getattr(self, "_fallback_families", [])
+        added = [font for font in fonts if font.family not in known]
+        if added:
+            for font in added:
+                self.add_font(font.family, "", str(font.path))
+            self._fallback_families = [*known, *(font.family for font in added)]
+            # One style per fallback font: bold emoji are drawn regular rather than dropped.
+            self.set_fallback_fonts(self._fallback_families, exact_match=False)
+        return super().normalize_text(text)
+
+
 @cache
 def _measuring_pdf() -> FPDF:
     """One hidden document used only for string widths."""
-    pdf = FPDF(unit="mm", format="A4")
+    pdf = _GlyphSafePdf(unit="mm", format="A4")
     _add_fonts(pdf)
     return pdf
 
@@ -195,13 +215,8 @@ def _measure(text: str, style: str, size: float) -> float:
 
 def _add_fonts(pdf: FPDF) -> None:
     """Register the vendored DejaVu family (umlauts, ß, €; embedded as PDF/A wants)."""
-    for style, suffix in (
-        ("", ""),
-        ("B", "-Bold"),
-        ("I", "-Oblique"),
-        ("BI", "-BoldOblique"),
-    ):
-        pdf.add_font(FONT, style, str(FONT_DIR / f"DejaVuSans{suffix}.ttf"))
+    for style in FONT_STYLES:
+        pdf.add_font(FONT, style, str(font_file(style)))
 
 
 def render_paginated(build: Callable[[int | None], Din5008Pdf]) -> bytes:
@@ -245,7 +260,7 @@ def _is_heading(lines: Sequence[_PrintLine]) -> bool:
     return all("B" in style for _, style in runs) or runs[-1][0].endswith(":")
 
 
-class Din5008Pdf(FPDF):
+class Din5008Pdf(_GlyphSafePdf):
     """A4 page, DIN 5008 Form B: letterhead, address field, marks, footer, follow-up header."""
 
     def __init__(

@@ -29,6 +29,7 @@ from kms.validation import (
     validate_iban,
     validate_phone,
     validate_postcode,
+    validate_printable,
     validate_register_court,
     validate_register_number,
     validate_tax_number,
@@ -148,6 +149,10 @@ def _clean_profile(values: dict[str, Any]) -> dict[str, Any]:
         if start is not None and not isinstance(start, date):
             raise ValidationError("business_start", "Bitte ein gültiges Datum angeben.")
         out["business_start"] = start
+    for name, value in out.items():  # letterhead, footer and invoices print these
+        if isinstance(value, str) and name not in errors.errors:
+            with errors.field(name):
+                validate_printable(value, field=name)
     errors.raise_if_any()
     return out
 
