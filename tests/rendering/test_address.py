@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from kms.rendering.din5008 import (
     ADDRESS_PT,
@@ -101,3 +103,19 @@ def test_invisible_format_characters_vanish():
     """Soft hyphens and bidi overrides are dropped, so "Muster\\xadstraße" stays one word."""
     lines = check_address_lines(["Muster\xadstraße 1", "\u202eevil\u202c Ort"])
     assert lines == ["Musterstraße 1", "evil Ort"]
+
+
+WORDS = st.text(alphabet="abcdefghijklmnopqrstuvwxyzäöüß-", min_size=1, max_size=18).map(
+    str.capitalize
+)
+
+
+@settings(max_examples=150, deadline=None)
+@given(words=st.lists(WORDS, min_size=1, max_size=8).filter(lambda w: len(" ".join(w)) <= 70))
+def test_every_long_ug_name_gets_an_address(words):
+    """Any name up to 70 characters plus "UG (haftungsbeschränkt)" fits, wrapped at spaces."""
+    name = " ".join([*words, "UG (haftungsbeschränkt)"])
+    lines = build_address_lines([name, "z. Hd. Frau Erika Mustermann"], "Weg 1", "12345", "Ort")
+    assert len(lines) <= 6
+    assert " ".join(lines[:-3]) == name
+    assert all(_measure(line, "", ADDRESS_PT) <= ADDRESS_TEXT_W for line in lines)
