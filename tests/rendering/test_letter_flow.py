@@ -7,6 +7,7 @@ from collections import Counter
 
 import pytest
 
+from kms.rendering.din5008 import plan_breaks
 from tests.rendering.conftest import open_pdf, render
 
 TAG = re.compile(r"\b([ph]\d\d)\b")
@@ -65,3 +66,20 @@ def test_bullet_items_wrap_with_a_hanging_indent(make_letter):
     assert len(lines) >= 2
     assert lines[0]["text"].startswith("•")
     assert abs(lines[1]["x0"] - lines[0]["chars"][1]["x0"]) < 6  # under the text
+
+
+@pytest.mark.parametrize(
+    ("count", "room", "chunks"),
+    [
+        (3, 5, [3]),  # fits
+        (5, 4, [3, 2]),  # one line alone on the next page would be a widow
+        (3, 1, [0, 3]),  # one line alone at the bottom would be an orphan
+        (2, 1, [0, 2]),
+        (1, 0, [0, 1]),
+        (100, 10, [10, 40, 40, 10]),  # longer than a page: flows on, full pages between
+        (91, 10, [10, 40, 39, 2]),
+    ],
+)
+def test_plan_breaks_keeps_two_lines_on_each_side(count, room, chunks):
+    """Lines per page for a block: never a single line of it at a page's bottom or top."""
+    assert plan_breaks(count, room, 40) == chunks
