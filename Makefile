@@ -6,7 +6,7 @@ RUNTIME_STAMP := $(VENV)/.runtime-installed
 DEV_STAMP := $(VENV)/.dev-installed
 PORT ?= 8501
 
-.PHONY: run demo test lint format bench install install-dev clean-venv
+.PHONY: run demo test lint format bench install install-dev clean-venv setup-system
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -19,6 +19,13 @@ $(RUNTIME_STAMP): requirements.txt | $(PY)
 $(DEV_STAMP): requirements.txt requirements-dev.txt | $(PY)
 	$(PY) -m pip install --quiet -r requirements-dev.txt
 	touch $(RUNTIME_STAMP) $@
+
+## setup-system: Debian packages (as root): PDF fallback fonts for emoji and CJK, poppler and
+## chromium for the tests; .ci/run installs the same
+SYSTEM_PACKAGES := fonts-symbola fonts-droid-fallback poppler-utils chromium
+setup-system:
+	apt-get update -qq
+	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(SYSTEM_PACKAGES)
 
 install: $(RUNTIME_STAMP)
 install-dev: $(DEV_STAMP)

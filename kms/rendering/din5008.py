@@ -6,12 +6,13 @@ plain text: no fpdf2 markdown, no HTML, and the "{nb}" page alias is switched of
 
 from __future__ import annotations
 
+import re
 import unicodedata
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import cache
 from io import BytesIO
-from pathlib import Path
 from xml.sax.saxutils import escape, quoteattr
 
 from babel import Locale
@@ -20,6 +21,8 @@ from PIL import Image, UnidentifiedImageError
 
 from kms.formatting import format_iban
 from kms.rendering.errors import RenderError
+from kms.rendering.glyphs import FONT, FONT_STYLES, fallbacks_for, font_file, strip_selectors
+from kms.rendering.glyphs import unprintable_message as _unprintable
 from kms.rendering.markdown import BulletList, Line, Paragraph, parse
 from kms.rendering.models import Company
 from kms.types import utcnow
@@ -33,8 +36,6 @@ __all__ = [
     "render_paginated",
 ]
 
-FONT_DIR = Path(__file__).parent / "fonts"
-FONT = "DejaVu"
 PDFA = "PDF/A-3B"
 
 # --- DIN 5008 Form B geometry (mm) -------------------------------------------------------
@@ -61,6 +62,7 @@ FOLD_MARKS = (105.0, 210.0)  # Form B fold marks
 PUNCH_MARK = PAGE_H / 2  # 148.5 mm
 FOOTER_Y, FOOTER_PT, FOOTER_LH = 273.0, 7, 3.0
 FOOTER_MIN_PT = 5.5
+WORD_MIN_PT = 4.5  # an unbreakable word (e-mail address, URL) may shrink this far
 LETTERHEAD_PT, LETTERHEAD_MIN_PT = 16, 10
 FOOTER_COLUMNS = 3
 PAGE_NO_Y = 266.0
@@ -68,6 +70,28 @@ BODY_BOTTOM = 262.0  # body text stops above page number and footer
 CONT_Y, CONT_BODY_Y = 12.0, 30.0  # continuation header on following pages
 BODY_PT, BODY_LH = 11, 4.8
 BULLET_INDENT = 5.0
+
+
+def plan_breaks(count: int, room: int, full: int, keep: int = 2) -> list[int]:
+    """Lines of a count-line block on this page (room free) and on each following one (full).
+
+    Widow/orphan control: a page never ends with fewer than `keep` lines of a block that
+    goes on, and never starts with fewer than `keep` lines of a block that began earlier;
+    a leading 0 means the block starts on a new page.
+    """
+    chunks: list[int] = []
+    remaining = count
+    while remaining > room:
+        take = room
+        if remaining - take < keep:
+            take = remaining - keep  # leave the next page at least `keep` lines (widow)
+        if take < keep:
+            take = 0  # fewer than `keep` lines at a page bottom: start on the next page (orphan)
+        chunks.append(take)
+        remaining -= take
+        room = max(full, keep + 1)
+    chunks.append(remaining)
+    return chunks
 
 
 def clean_line(text: str) -> str:
@@ -108,7 +132,7 @@ def build_address_lines(
 
 
 def check_address_lines(lines: Sequence[str]) -> list[str]:
-    """Clean the lines and refuse empty, over-long (> 6 lines) or too-wide addresses."""
+    """Clean the lines, wrap those wider than the field, refuse what 6 lines cannot hold."""
     cleaned = [clean_line(line) for line in lines if clean_line(line)]
     if not cleaned:
         raise RenderError("Die Empfängeranschrift ist leer.")
@@ -117,20 +141,68 @@ def check_address_lines(lines: Sequence[str]) -> list[str]:
             f"Die Anschrift hat {len(cleaned)} Zeilen, erlaubt sind höchstens "
             f"{ADDRESS_MAX_LINES} (DIN 5008)."
         )
-    for line in cleaned:
-        width = _measure(line, "", ADDRESS_PT)
+    # DIN 5008 lets a long name run over two lines; any line may wrap at a space as long
+    # as the whole address still fits the six lines of the address zone.
+    wrapped = [part for line in cleaned for part in _wrap_address_line(line)]
+    if len(wrapped) > ADDRESS_MAX_LINES:
+        raise RenderError(
+            f"Die Anschrift braucht im {ADDRESS_TEXT_W:.0f} mm breiten Anschriftfeld "
+            f"{len(wrapped)} Zeilen, erlaubt sind höchstens {ADDRESS_MAX_LINES} (DIN 5008). "
+            "Bitte den Namen oder den Adresszusatz kürzen."
+        )
+    return wrapped
+
+
+def _wrap_address_line(line: str) -> list[str]:
+    """The line as it fits the address field, broken at spaces only (never inside a word)."""
+    for word in line.split():
+        width = _measure(word, "", ADDRESS_PT)
         if width > ADDRESS_TEXT_W:
             raise RenderError(
                 f"Die Anschriftzeile „{line}“ ist zu breit für das Anschriftfeld "
-                f"({width:.0f} mm, erlaubt {ADDRESS_TEXT_W:.0f} mm)."
+                f"(„{word}“ allein ist {width:.0f} mm breit, erlaubt sind "
+                f"{ADDRESS_TEXT_W:.0f} mm)."
             )
-    return cleaned
+    return wrap_at_spaces(line, ADDRESS_TEXT_W, lambda text: _measure(text, "", ADDRESS_PT))
+
+
+def wrap_at_spaces(text: str, width: float, measure: Callable[[str], float]) -> list[str]:
+    """Greedy line breaking at spaces only; a word is never split (callers check its width)."""
+    lines: list[str] = []
+    for word in text.split():
+        joined = f"{lines[-1]} {word}" if lines else word
+        if lines and measure(joined) <= width:
+            lines[-1] = joined
+        else:
+            lines.append(word)
+    return lines or [""]
+
+
+class _GlyphSafePdf(FPDF):
+    """FPDF that draws characters missing from DejaVu with a fallback font, or refuses them."""
+
+    def normalize_text(self, text: str) -> str:
+        """fpdf2 passes every text through here: register the fallbacks it needs first."""
+        text = strip_selectors(text)
+        fonts, missing = fallbacks_for(text)
+        if missing:
+            # Never lose a character silently (fpdf2 would only log a warning).
+            raise RenderError(_unprintable(text) or "")
+        known = getattr(self, "_fallback_families", [])
+        added = [font for font in fonts if font.family not in known]
+        if added:
+            for font in added:
+                self.add_font(font.family, "", str(font.path))
+            self._fallback_families = [*known, *(font.family for font in added)]
+            # One style per fallback font: bold emoji are drawn regular rather than dropped.
+            self.set_fallback_fonts(self._fallback_families, exact_match=False)
+        return super().normalize_text(text)
 
 
 @cache
 def _measuring_pdf() -> FPDF:
     """One hidden document used only for string widths."""
-    pdf = FPDF(unit="mm", format="A4")
+    pdf = _GlyphSafePdf(unit="mm", format="A4")
     _add_fonts(pdf)
     return pdf
 
@@ -144,13 +216,8 @@ def _measure(text: str, style: str, size: float) -> float:
 
 def _add_fonts(pdf: FPDF) -> None:
     """Register the vendored DejaVu family (umlauts, ß, €; embedded as PDF/A wants)."""
-    for style, suffix in (
-        ("", ""),
-        ("B", "-Bold"),
-        ("I", "-Oblique"),
-        ("BI", "-BoldOblique"),
-    ):
-        pdf.add_font(FONT, style, str(FONT_DIR / f"DejaVuSans{suffix}.ttf"))
+    for style in FONT_STYLES:
+        pdf.add_font(FONT, style, str(font_file(style)))
 
 
 def render_paginated(build: Callable[[int | None], Din5008Pdf]) -> bytes:
@@ -162,7 +229,39 @@ def render_paginated(build: Callable[[int | None], Din5008Pdf]) -> bytes:
     return bytes(pdf.output())
 
 
-class Din5008Pdf(FPDF):
+@dataclass(frozen=True)
+class _PrintLine:
+    """One laid-out body line: where it starts, its styled runs, and whether it has a bullet."""
+
+    x: float
+    runs: tuple[tuple[str, str], ...]
+    bullet: bool = False
+
+
+def _merge_runs(row: list[tuple[str, str]]) -> tuple[tuple[str, str], ...]:
+    """Join neighbouring pieces of one style; drop the spaces at the line's end."""
+    merged: list[tuple[str, str]] = []
+    for text, style in row:
+        if merged and merged[-1][1] == style:
+            merged[-1] = (merged[-1][0] + text, style)
+        else:
+            merged.append((text, style))
+    while merged and not merged[-1][0].rstrip():
+        merged.pop()
+    if merged:
+        merged[-1] = (merged[-1][0].rstrip(), merged[-1][1])
+    return tuple(merged)
+
+
+def _is_heading(lines: Sequence[_PrintLine]) -> bool:
+    """A one-line block that is all bold, or ends in ":" (it introduces what follows)."""
+    if len(lines) != 1 or not lines[0].runs or lines[0].bullet:
+        return False
+    runs = lines[0].runs
+    return all("B" in style for _, style in runs) or runs[-1][0].endswith(":")
+
+
+class Din5008Pdf(_GlyphSafePdf):
     """A4 page, DIN 5008 Form B: letterhead, address field, marks, footer, follow-up header."""
 
     def __init__(
@@ -296,12 +395,28 @@ class Din5008Pdf(FPDF):
 
     def _footer_entry(self, x: float, width: float, text: str) -> None:
         """One footer entry, shrunk to fit or else wrapped; refuse rather than leave the page."""
-        if not self._shrink_to_fit(text, width, FOOTER_PT, FOOTER_MIN_PT):
-            self.set_font(FONT, "", FOOTER_PT)  # wrapping at normal size reads better
-        self.set_x(x)
-        self.multi_cell(width, FOOTER_LH, text, new_x="LEFT", new_y="NEXT", align="L")
+        for line in self._fit_words(text, width, FOOTER_PT, FOOTER_MIN_PT):
+            self.set_x(x)
+            self.cell(width, FOOTER_LH, line, new_x="LEFT", new_y="NEXT")
         if self.get_y() > PAGE_H - 4:
             raise RenderError(f"Die Fußzeile ist zu lang (bei „{text}“).")
+
+    def _fit_words(self, text: str, width: float, size: float, min_size: float) -> list[str]:
+        """Lines of text in width: one line shrunk down to min_size, else wrapped at spaces.
+
+        A word is never broken: an e-mail address, a website or an IBAN group stays whole,
+        in a smaller font if it must (down to WORD_MIN_PT), or the text is refused.
+        """
+        if self._shrink_to_fit(text, width, size, min_size):
+            return [text]
+        self.set_font(FONT, "", size)  # wrapping at normal size reads better
+        longest = max(text.split(), key=self.get_string_width)
+        if not self._shrink_to_fit(longest, width, size, WORD_MIN_PT):
+            raise RenderError(
+                f"„{longest}“ ist zu lang für den Platz im Briefbogen ({width:.0f} mm); "
+                "bitte kürzer angeben."
+            )
+        return wrap_at_spaces(text, width, self.get_string_width)
 
     def _shrink_to_fit(
         self, text: str, width: float, size: float, min_size: float, style: str = ""
@@ -366,11 +481,18 @@ class Din5008Pdf(FPDF):
         label_bottom = self.get_y()
         self.set_text_color(0)
         value_w = TEXT_RIGHT - INFO_X - label_w
-        self._shrink_to_fit(value, value_w, INFO_VALUE_PT, INFO_MIN_PT)
-        self.set_xy(INFO_X + label_w, y)
-        # What is still too wide wraps; ragged right as everywhere in DIN 5008 letters.
-        self.multi_cell(value_w, INFO_LH, value, new_x="LMARGIN", align="L")
-        return max(self.get_y(), label_bottom)
+        x, top = INFO_X + label_w, y
+        try:
+            # What is too wide wraps at spaces; ragged right as everywhere in DIN 5008.
+            lines = self._fit_words(value, value_w, INFO_VALUE_PT, INFO_MIN_PT)
+        except RenderError:
+            # A long unbreakable value (an e-mail address) gets the block's whole width.
+            x, top, value_w = INFO_X, label_bottom, TEXT_RIGHT - INFO_X
+            lines = self._fit_words(value, value_w, INFO_VALUE_PT, INFO_MIN_PT)
+        for index, line in enumerate(lines):
+            self.set_xy(x, top + index * INFO_LH)
+            self.cell(value_w, INFO_LH, line)
+        return max(top + len(lines) * INFO_LH, label_bottom)
 
     # --- body -------------------------------------------------------------------------
 
@@ -385,42 +507,108 @@ class Din5008Pdf(FPDF):
         """DIN 5008 spacing is counted in blank lines of the body font."""
         self.ln(BODY_LH * count)
 
-    def write_markdown(self, text: str) -> None:
-        """Render the safe Markdown subset; one blank line between blocks (DIN 5008)."""
-        for index, block in enumerate(parse(text)):
+    def write_markdown(self, text: str, *, keep_together: bool = False) -> None:
+        """Render the safe Markdown subset; one blank line between blocks (DIN 5008).
+
+        Widow/orphan control: no paragraph leaves a single line at a page's bottom or top,
+        and a heading (a bold line, or a line ending in ":") stays with what follows it.
+        keep_together moves the whole text to the next page if it fits there (a closing).
+        """
+        blocks = [self._layout_block(block) for block in parse(text)]
+        if keep_together:
+            lines = sum(len(block) for block in blocks) + len(blocks) - 1
+            if lines * BODY_LH <= BODY_BOTTOM - CONT_BODY_Y:
+                self.ensure_space(lines * BODY_LH)
+        for index, block in enumerate(blocks):
             if index:
                 self.blank_line()
-            if isinstance(block, BulletList):
-                self._bullet_list(block)
-            else:
-                self._paragraph(block)
+            following = blocks[index + 1] if index + 1 < len(blocks) else []
+            keep = min(2, len(following)) + 1 if _is_heading(block) and following else 0
+            self._flow(block, keep_with_next=keep)
 
-    def _paragraph(self, paragraph: Paragraph) -> None:
-        """Write each line of styled runs, wrapping at the right margin."""
-        for line in paragraph.lines:
-            self._runs(line)
+    def _layout_block(self, block: Paragraph | BulletList) -> list[_PrintLine]:
+        """The printed lines of a block: paragraphs at the margin, bullets with an indent."""
+        if isinstance(block, Paragraph):
+            return [ln for line in block.lines for ln in self._wrap_runs(line, TEXT_X, TEXT_W)]
+        lines: list[_PrintLine] = []
+        for item in block.items:
+            width = TEXT_W - BULLET_INDENT
+            wrapped = [
+                ln
+                for line in item.lines
+                for ln in self._wrap_runs(line, TEXT_X + BULLET_INDENT, width)
+            ]
+            if wrapped:
+                wrapped[0] = _PrintLine(wrapped[0].x, wrapped[0].runs, bullet=True)
+            lines.extend(wrapped)
+        return lines
 
-    def _runs(self, line: Line) -> None:
-        """Write runs one after another with fpdf2's flowing write(), then end the line."""
-        self.set_x(self.l_margin)
+    def _wrap_runs(self, line: Line, x: float, width: float) -> list[_PrintLine]:
+        """Break styled runs into lines at spaces (a word wider than the line is split)."""
+        rows: list[list[tuple[str, str]]] = [[]]
+        used = 0.0
         for run in line:
             style = ("B" if run.bold else "") + ("I" if run.italic else "")
             self.set_font(FONT, style, BODY_PT)
-            self.write(BODY_LH, run.text)
-        self.ln(BODY_LH)
+            for token in re.findall(r"\S+|\s+", run.text):
+                if token.isspace():
+                    if rows[-1]:
+                        rows[-1].append((" ", style))
+                        used += self.get_string_width(" ")
+                    continue
+                for piece in self._split_word(token, width):
+                    needed = self.get_string_width(piece)
+                    if rows[-1] and used + needed > width:
+                        rows.append([])
+                        used = 0.0
+                    rows[-1].append((piece, style))
+                    used += needed
+        return [_PrintLine(x, _merge_runs(row)) for row in rows]
 
-    def _bullet_list(self, bullets: BulletList) -> None:
-        """Bullets at 25 mm, item text with a hanging indent."""
-        self.set_left_margin(TEXT_X + BULLET_INDENT)
-        try:
-            for item in bullets.items:
-                self.ensure_space(BODY_LH)
-                self.set_font(FONT, "", BODY_PT)
-                self.set_xy(TEXT_X, self.get_y())
-                self.cell(BULLET_INDENT, BODY_LH, "•")
-                self._paragraph(item)
-        finally:
-            self.set_left_margin(TEXT_X)
+    def _split_word(self, word: str, width: float) -> list[str]:
+        """A word as it fits a line; only a word wider than the whole line is cut."""
+        pieces: list[str] = []
+        while self.get_string_width(word) > width and len(word) > 1:
+            cut = len(word) - 1
+            while cut > 1 and self.get_string_width(word[:cut]) > width:
+                cut -= 1
+            pieces.append(word[:cut])
+            word = word[cut:]
+        return [*pieces, word]
+
+    def _flow(self, lines: Sequence[_PrintLine], keep_with_next: int = 0) -> None:
+        """Print lines at the body line height, breaking pages with widow/orphan control."""
+        room = int((BODY_BOTTOM - self.get_y() + 0.001) // BODY_LH)
+        full = int((BODY_BOTTOM - CONT_BODY_Y + 0.001) // BODY_LH)
+        if keep_with_next and len(lines) + keep_with_next > room:
+            room = 0  # a heading never ends a page: it moves on with its paragraph
+        index = 0
+        for number, count in enumerate(plan_breaks(len(lines), room, full)):
+            if number:
+                self.add_page()
+            for line in lines[index : index + count]:
+                self._print_line(line)
+            index += count
+
+    def _print_line(self, line: _PrintLine) -> None:
+        """One line of styled runs at the current y; then the next line."""
+        y, x = self.get_y(), line.x
+        if line.bullet:
+            self.set_font(FONT, "", BODY_PT)
+            self.set_xy(TEXT_X, y)
+            self.cell(BULLET_INDENT, BODY_LH, "•")
+        for text, style in line.runs:
+            self.set_font(FONT, style, BODY_PT)
+            width = self.get_string_width(text)
+            self.set_xy(x, y)
+            self.cell(width, BODY_LH, text)
+            x += width
+        self.set_xy(TEXT_X, y + BODY_LH)
+
+    def wrap_lines(self, width: float, text: str) -> list[str]:
+        """text as multi_cell would wrap it to width in the current font (at least one line)."""
+        lines = self.multi_cell(width, BODY_LH, text, dry_run=True, output="LINES")
+        return [str(line) for line in lines] if isinstance(lines, list) and lines else [""]
 
     def ensure_space(self, height: float) -> None:
         """Start a new page unless height mm are left above the body bottom."""

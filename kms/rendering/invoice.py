@@ -11,7 +11,7 @@ rate and tax, or the exemption note (Nr. 8), and the § 14a notes for § 13b and
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from decimal import Decimal
 
@@ -21,12 +21,14 @@ from kms.formatting import format_date, format_money, format_number, format_unit
 from kms.rendering.din5008 import (
     BODY_BOTTOM,
     BODY_LH,
+    CONT_BODY_Y,
     FONT,
     TEXT_RIGHT,
     TEXT_W,
     TEXT_X,
     Din5008Pdf,
     clean_line,
+    plan_breaks,
     render_paginated,
 )
 from kms.rendering.girocode import GiroCode, girocode_png
@@ -47,6 +49,15 @@ COLUMNS = (
     ("USt", 13.0, "R"),
     ("Netto", 21.0, "R"),
 )
+DESCRIPTION_W = COLUMNS[1][1] - 3.0  # 1.5 mm padding on either side
+DESCRIPTION_X = TEXT_X + COLUMNS[0][1] + 1.5
+# Up to this many lines a description stays in its column; longer ones use the full width.
+LONG_DESCRIPTION_LINES = 6
+LONG_DESCRIPTION_W = TEXT_RIGHT - DESCRIPTION_X
+ROW_PAD = 0.75  # above and below each position
+HEADER_H = TABLE_LH + 2.5
+RULE_GAP = 1.5  # space between the rule and the gross total
+NOTE_GAP = 1.0  # between two notes
 GIRO_W = 30.0  # GiroCode edge in mm (EPC069-12 recommends at least 2 × 2 cm)
 # § 286 Abs. 3 S. 1 Hs. 2 BGB: a consumer defaults 30 days after due date and receipt only
 # if the invoice points this out.
@@ -134,7 +145,7 @@ def _build(
     _notes(pdf, doc, layout, totals, qr)
     if layout.closing.strip():
         pdf.blank_line()
-        pdf.write_markdown(layout.closing)
+        pdf.write_markdown(layout.closing, keep_together=True)
     return pdf
 
 
@@ -182,15 +193,10 @@ def _looks_like_leitweg(reference: str) -> bool:
 def _table(pdf: Din5008Pdf, doc: InvoiceDocument, totals: Totals) -> None:
     _table_header(pdf)
     for amounts in totals.lines:
-        cells = _row_cells(doc, amounts)
-        description = amounts.line.description
         allowance = amounts.line.allowance
         extra = f"Rabatt: {allowance.reason}" if allowance else ""
-        height = _row_height(pdf, description, extra)
-        if pdf.get_y() + height > BODY_BOTTOM:
-            pdf.add_page()
-            _table_header(pdf)
-        _row(pdf, cells, description, extra, height)
+        lines = _description_lines(pdf, amounts.line.description)
+        _row(pdf, _row_cells(doc, amounts), lines, extra)
     pdf.set_draw_color(150)
     pdf.line(TEXT_X, pdf.get_y(), TEXT_RIGHT, pdf.get_y())
 
@@ -205,7 +211,7 @@ def _table_header(pdf: Din5008Pdf) -> None:
     for title, width, align in COLUMNS:
         _padded_cell(pdf, x, y + 0.75, width, title, align)
         x += width
-    pdf.set_y(y + TABLE_LH + 2.5)
+    pdf.set_y(y + HEADER_H)
 
 
 def _padded_cell(pdf: Din5008Pdf, x: float, y: float, width: float, text: str, align: str) -> None:
@@ -243,80 +249,141 @@ def _row_cells(doc: InvoiceDocument, amounts: LineAmounts) -> list[str]:
     ]
 
 
-def _description_lines(pdf: Din5008Pdf, text: str) -> list[str]:
+@dataclass(frozen=True)
+class _Entry:
+    """One printed line of a position's description column."""
+
+    text: str
+    width: float = DESCRIPTION_W
+    style: str = ""
+    size: float = TABLE_PT
+
+
+def _description_lines(pdf: Din5008Pdf, text: str) -> list[_Entry]:
+    """The description in its column; a long one goes on across the table's width below.
+
+    A narrow column would turn a page of text into several pages of a few words per line.
+    """
     pdf.set_font(FONT, "", TABLE_PT)
-    lines: list[str] = []
-    for part in text.splitlines() or [""]:
-        wrapped = pdf.multi_cell(
-            COLUMNS[1][1] - 3.0, TABLE_LH, clean_line(part), dry_run=True, output="LINES"
+    parts = [clean_line(part) for part in text.splitlines()] or [""]
+    narrow = [line for part in parts for line in pdf.wrap_lines(DESCRIPTION_W, part)]
+    if len(narrow) <= LONG_DESCRIPTION_LINES:
+        return [_Entry(line) for line in narrow]
+    first = pdf.wrap_lines(DESCRIPTION_W, parts[0])[0]
+    parts[0] = parts[0][len(first) :].strip()
+    wide = [line for part in parts for line in pdf.wrap_lines(LONG_DESCRIPTION_W, part)]
+    if not parts[0]:
+        wide = wide[1:]  # the first paragraph fitted the first line
+    return [_Entry(first), *(_Entry(line, LONG_DESCRIPTION_W) for line in wide)]
+
+
+def _row(pdf: Din5008Pdf, cells: Sequence[str], lines: Sequence[_Entry], extra: str) -> None:
+    """One position; a description longer than the page flows on with the table header."""
+    entries = list(lines)
+    if extra:
+        pdf.set_font(FONT, "I", TABLE_PT - 1)
+        entries.append(
+            _Entry(pdf._fit(clean_line(extra), DESCRIPTION_W), style="I", size=TABLE_PT - 1)
         )
-        lines.extend(wrapped if isinstance(wrapped, list) and wrapped else [""])
-    return lines
+    full = _lines_fitting(CONT_BODY_Y + HEADER_H)
+    chunks = plan_breaks(len(entries), _lines_fitting(pdf.get_y()), full)
+    index = 0
+    for number, size in enumerate(chunks):
+        if number:
+            pdf.add_page()
+            _table_header(pdf)
+        top = pdf.get_y() + ROW_PAD
+        if index == 0 and size:
+            _row_values(pdf, cells, top)
+        for offset, entry in enumerate(entries[index : index + size]):
+            pdf.set_font(FONT, entry.style, entry.size)
+            pdf.set_xy(DESCRIPTION_X, top + offset * TABLE_LH)
+            pdf.cell(entry.width, TABLE_LH, entry.text)
+        index += size
+        pdf.set_y(top + size * TABLE_LH + ROW_PAD)
 
 
-def _row_height(pdf: Din5008Pdf, description: str, extra: str) -> float:
-    count = len(_description_lines(pdf, description)) + (1 if extra else 0)
-    return count * TABLE_LH + 1.5
+def _lines_fitting(y: float) -> int:
+    """How many table lines fit between y and the body bottom."""
+    return max(0, int((BODY_BOTTOM - y - 2 * ROW_PAD + 0.001) // TABLE_LH))
 
 
-def _row(pdf: Din5008Pdf, cells: Sequence[str], description: str, extra: str, h: float) -> None:
-    top = pdf.get_y() + 0.75
-    x = TEXT_X
+def _row_values(pdf: Din5008Pdf, cells: Sequence[str], top: float) -> None:
+    """The number, quantity, price and amount cells of a position (all but the description)."""
     pdf.set_font(FONT, "", TABLE_PT)
-    for (_title, width, align), text in zip(COLUMNS, cells, strict=True):
-        pdf.set_xy(x, top)
-        if _title == "Beschreibung":
-            for index, line in enumerate(_description_lines(pdf, description)):
-                pdf.set_xy(x + 1.5, top + index * TABLE_LH)
-                pdf.cell(width - 1.5, TABLE_LH, line)
-            if extra:
-                pdf.set_font(FONT, "I", TABLE_PT - 1)
-                pdf.set_xy(x + 1.5, top + (h - 1.5) - TABLE_LH)
-                pdf.cell(width - 1.5, TABLE_LH, pdf._fit(clean_line(extra), width - 1.5))
-                pdf.set_font(FONT, "", TABLE_PT)
-        else:
+    x = TEXT_X
+    for (title, width, align), text in zip(COLUMNS, cells, strict=True):
+        if title != "Beschreibung":
             _padded_cell(pdf, x, top, width, text, align)
         x += width
-    pdf.set_y(top - 0.75 + h)
 
 
 # --- totals and notes ---------------------------------------------------------------
 
 _LABEL_X = TEXT_X + 70.0
-_LABEL_W = TEXT_RIGHT - _LABEL_X - 30.0
+_VALUE_W = 30.0
+_LABEL_W = TEXT_RIGHT - _LABEL_X - _VALUE_W
+SUM_PT, NOTE_PT = 9.5, 9.5
 
 
-def _sum_row(pdf: Din5008Pdf, label: str, value: str, style: str = "") -> None:
-    pdf.set_font(FONT, style, 9.5)
-    pdf.set_x(_LABEL_X)
+@dataclass(frozen=True)
+class _SumRow:
+    label: str
+    value: str
+    style: str = ""
+    rule_above: bool = False
+
+
+def _sum_row_height(pdf: Din5008Pdf, row: _SumRow) -> float:
+    """Measured height of a totals row: its label may wrap (e.g. a long exemption reason)."""
+    pdf.set_font(FONT, row.style, SUM_PT)
+    return len(pdf.wrap_lines(_LABEL_W, row.label)) * BODY_LH + (
+        RULE_GAP if row.rule_above else 0.0
+    )
+
+
+def _draw_sum_row(pdf: Din5008Pdf, row: _SumRow) -> None:
+    if row.rule_above:
+        pdf.set_draw_color(0)
+        pdf.line(_LABEL_X, pdf.get_y() + 0.5, TEXT_RIGHT, pdf.get_y() + 0.5)
+        pdf.ln(RULE_GAP)
+    height = _sum_row_height(pdf, replace(row, rule_above=False))
     y = pdf.get_y()
-    pdf.multi_cell(_LABEL_W, BODY_LH, label, align="L", new_x="RIGHT", new_y="TOP")
-    bottom = pdf.get_y() if pdf.get_y() > y else y
-    pdf.set_xy(TEXT_RIGHT - 30.0, y)
-    pdf.cell(30.0, BODY_LH, value, align="R")
-    pdf.set_y(max(bottom, y + BODY_LH))
+    pdf.set_font(FONT, row.style, SUM_PT)
+    pdf.set_xy(_LABEL_X, y)
+    pdf.multi_cell(_LABEL_W, BODY_LH, row.label, align="L")
+    pdf.set_xy(TEXT_RIGHT - _VALUE_W, y)
+    pdf.cell(_VALUE_W, BODY_LH, row.value, align="R")
+    pdf.set_y(y + height)
 
 
-def _totals(pdf: Din5008Pdf, doc: InvoiceDocument, totals: Totals) -> None:
+def _sum_rows(doc: InvoiceDocument, totals: Totals) -> list[_SumRow]:
     """Net total, one row per VAT group (§ 14 Abs. 4 Nr. 8 UStG), gross total."""
-    pdf.ensure_space((len(totals.groups) + 3) * BODY_LH)
-    pdf.ln(1.5)
-    _sum_row(pdf, "Summe netto", _signed(doc, totals.line_total))
+    rows = [_SumRow("Summe netto", _signed(doc, totals.line_total))]
     for group in totals.groups:
         if group.category is TaxCategory.STANDARD:
             label = f"zzgl. USt {format_number(group.rate)} % auf {_signed(doc, group.basis)}"
         else:
             reason = group.exemption.text if group.exemption else "ohne USt"
             label = f"{reason}: 0 % auf {_signed(doc, group.basis)}"
-        _sum_row(pdf, label, _signed(doc, group.tax))
-    pdf.set_draw_color(0)
-    pdf.line(_LABEL_X, pdf.get_y() + 0.5, TEXT_RIGHT, pdf.get_y() + 0.5)
-    pdf.ln(1.5)
+        rows.append(_SumRow(label, _signed(doc, group.tax)))
     label = "Gesamtbetrag" if _is_cancellation(doc) else "Rechnungsbetrag"
-    _sum_row(pdf, label, _signed(doc, totals.grand_total), style="B")
+    rows.append(_SumRow(label, _signed(doc, totals.grand_total), "B", rule_above=True))
     if totals.prepaid:
-        _sum_row(pdf, "abzüglich bereits gezahlt", format_money(-totals.prepaid))
-        _sum_row(pdf, "Zahlbetrag", format_money(totals.due), style="B")
+        rows.append(_SumRow("abzüglich bereits gezahlt", format_money(-totals.prepaid)))
+        rows.append(_SumRow("Zahlbetrag", format_money(totals.due), "B"))
+    return rows
+
+
+def _totals(pdf: Din5008Pdf, doc: InvoiceDocument, totals: Totals) -> None:
+    """The totals block, kept together on one page; every row as high as its label needs."""
+    rows = [
+        _SumRow(clean_line(r.label), r.value, r.style, r.rule_above) for r in _sum_rows(doc, totals)
+    ]
+    pdf.ensure_space(1.5 + sum(_sum_row_height(pdf, row) for row in rows))
+    pdf.ln(1.5)
+    for row in rows:
+        _draw_sum_row(pdf, row)
     pdf.blank_line()
 
 
@@ -328,6 +395,36 @@ def _notes(
     qr: bytes | None,
 ) -> None:
     """Exemption notes, payment terms with Skonto, the GiroCode, and the consumer note."""
+    notes = [clean_line(n) for n in _note_texts(doc, layout, totals)]
+    text_w = TEXT_W - (GIRO_W + 6 if qr else 0)
+    pdf.set_font(FONT, "", NOTE_PT)
+    heights = [_text_height(pdf, text_w, note) + NOTE_GAP for note in notes]
+    qr_h = GIRO_W + 4 if qr else 0.0
+    # Notes and GiroCode are one block: the code belongs next to the payment terms.
+    pdf.ensure_space(max(sum(heights), qr_h))
+    top, page = pdf.get_y(), pdf.page
+    if qr:
+        pdf.place_png(qr, TEXT_RIGHT - GIRO_W, top, GIRO_W)
+        pdf.set_font(FONT, "", 7)
+        pdf.set_xy(TEXT_RIGHT - GIRO_W, top + GIRO_W)
+        pdf.cell(GIRO_W, 3, "GiroCode zum Bezahlen", align="C")
+    pdf.set_y(top)
+    for note in notes:
+        pdf.set_font(FONT, "", NOTE_PT)
+        pdf.set_x(TEXT_X)
+        pdf.multi_cell(text_w, BODY_LH, note, new_x="LMARGIN", new_y="NEXT", align="L")
+        pdf.ln(NOTE_GAP)
+    if pdf.page == page:
+        # Whatever follows starts below both the notes and the code.
+        pdf.set_y(max(pdf.get_y(), top + qr_h))
+
+
+def _text_height(pdf: Din5008Pdf, width: float, text: str) -> float:
+    """Height of text wrapped to width in the current font, at the body line height."""
+    return len(pdf.wrap_lines(width, text)) * BODY_LH
+
+
+def _note_texts(doc: InvoiceDocument, layout: InvoiceLayout, totals: Totals) -> list[str]:
     notes = [_exemption_note(c) for c in _categories(doc)]
     notes = [n for n in notes if n]
     if _is_cancellation(doc):
@@ -342,22 +439,7 @@ def _notes(
         notes += _payment_lines(doc, totals)
         if layout.consumer:
             notes.append(CONSUMER_DEFAULT_NOTE)
-    text_w = TEXT_W - (GIRO_W + 6 if qr else 0)
-    needed = max(GIRO_W + 8 if qr else 0, BODY_LH * 2 * max(1, len(notes)))
-    if pdf.get_y() + needed > BODY_BOTTOM:
-        pdf.add_page()
-    top = pdf.get_y()
-    pdf.set_font(FONT, "", 9.5)
-    for note in notes:
-        pdf.set_x(TEXT_X)
-        pdf.multi_cell(text_w, BODY_LH, clean_line(note), new_x="LMARGIN", new_y="NEXT", align="L")
-        pdf.ln(1)
-    if qr:
-        pdf.place_png(qr, TEXT_RIGHT - GIRO_W, top, GIRO_W)
-        pdf.set_font(FONT, "", 7)
-        pdf.set_xy(TEXT_RIGHT - GIRO_W, top + GIRO_W)
-        pdf.cell(GIRO_W, 3, "GiroCode zum Bezahlen", align="C")
-        pdf.set_y(max(pdf.get_y() + 4, top + GIRO_W + 4, pdf.get_y()))
+    return notes
 
 
 def _categories(doc: InvoiceDocument) -> list[TaxCategory]:

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import hashlib
+import io
 from datetime import date, timedelta
 from decimal import Decimal
 
+import pdfplumber
 import PIL.Image
 import pypdfium2
 import pytest
@@ -223,3 +225,19 @@ def test_number_format_rules() -> None:
         check_number_format("RE-{JJJJ}", yearly=True)
     with pytest.raises(KmsError, match="Platzhalter"):
         check_number_format("RE-{JJJJ}-{MM}-{NNN}", yearly=True)
+
+
+def test_customer_with_a_name_wider_than_the_address_field_can_be_invoiced(
+    session, make_draft, issue, seller
+) -> None:
+    """A long "… UG (haftungsbeschränkt)" name wraps over two window lines instead of refusing."""
+    name = "Musterbau Gebäudereinigung Beispielstadt-Nord UG (haftungsbeschränkt)"
+    wide = organisation(session, name)
+    session.commit()
+    invoice = issue(make_draft(contact_id=wide.id))
+    recipient = invoice.snapshot["recipient"]
+    assert len(recipient) == 4 and " ".join(recipient[:2]) == name
+    assert recipient[2:] == ["Beispielweg 2", "54321 Beispielhausen"]
+    with pdfplumber.open(io.BytesIO(original_bytes(session, invoice.id, "pdf").content)) as pdf:
+        text = pdf.pages[0].extract_text()
+    assert recipient[0] in text and recipient[1] in text

@@ -161,3 +161,37 @@ def test_placeholder_values_of_a_person_at_an_organisation() -> None:
     assert values["anrede"] == "Frau"
     assert values["ort"] == "Wien"
     assert values["land"] == "Österreich"
+
+
+def test_person_with_a_name_wider_than_the_field_gets_a_two_line_name() -> None:
+    """DIN 5008: a name over 80 mm continues on the next line; the letter is not refused."""
+    contact = person(
+        salutation="frau",
+        title="Prof. Dr. Dr. h. c.",
+        first_name="Maximiliane Friederike Johanna",
+        last_name="Mustermann-Beispielhausen",
+    )
+    lines = address_lines(contact)
+    assert len(lines) == 4 and lines[2:] == ["Musterstraße 1", "12345 Musterstadt"]
+    assert " ".join(lines[:2]) == (
+        "Frau Prof. Dr. Dr. h. c. Maximiliane Friederike Johanna Mustermann-Beispielhausen"
+    )
+
+
+def test_address_refused_only_when_six_lines_do_not_suffice() -> None:
+    """A long organisation, a long person and an addition need 7 lines: a German refusal."""
+    org = organisation(
+        name="Gesellschaft für außergewöhnlich lange Firmennamen", legal_form="mbH & Co. KG"
+    )
+    contact = person(
+        salutation="herr",
+        first_name="Maximilian Friedrich Johannes",
+        last_name="Mustermann-Beispielhausen",
+        address_extra="Abteilung Einkauf, Gebäude 3",
+        country="AT",
+        postcode="1010",
+        city="Wien",
+        organisation=org,
+    )
+    with pytest.raises(ValidationError, match="höchstens 6 \\(DIN 5008\\)"):
+        address_lines(contact)

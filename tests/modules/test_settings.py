@@ -406,3 +406,10 @@ def test_bad_mail_server_settings_are_refused_together(session: Session) -> None
         )
     assert set(excinfo.value.errors) == {"host", "port", "security", "sender_address"}
     assert service.get_smtp_form(session) == service.SmtpForm()
+
+
+@pytest.mark.parametrize("entered", ["143/456/78901", "21/815/08150", "2181508150"])
+def test_tax_number_is_stored_as_entered(session: Session, entered: str) -> None:
+    """A valid Steuernummer keeps the owner's layout ("143/456/78901"), not digits only."""
+    profile = _save(session, SOLE_TRADER | {"tax_number": f"  {entered} "})
+    assert profile.tax_number == entered

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import io
+import itertools
 from collections.abc import Callable
 
 import pdfplumber
@@ -64,3 +65,17 @@ def two_page_pdf() -> bytes:
 def one_page_pdf() -> bytes:
     """A short one-page letter."""
     return render(demo_letter(1))
+
+
+def overlapping_words(data: bytes, tolerance: float = 0.3) -> list[tuple[int, str, str]]:
+    """Pairs of words whose boxes overlap by more than tolerance points, per page."""
+    found: list[tuple[int, str, str]] = []
+    with open_pdf(data) as pdf:
+        for number, page in enumerate(pdf.pages, start=1):
+            words = page.extract_words(keep_blank_chars=False, use_text_flow=False)
+            for a, b in itertools.combinations(words, 2):
+                dx = min(a["x1"], b["x1"]) - max(a["x0"], b["x0"])
+                dy = min(a["bottom"], b["bottom"]) - max(a["top"], b["top"])
+                if dx > tolerance and dy > tolerance:
+                    found.append((number, a["text"], b["text"]))
+    return found

@@ -3,9 +3,14 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from kms.rendering.din5008 import (
+    ADDRESS_PT,
+    ADDRESS_TEXT_W,
     RenderError,
+    _measure,
     build_address_lines,
     check_address_lines,
     country_name,
@@ -53,12 +58,38 @@ def test_six_lines_are_accepted():
     assert len(build_address_lines(names, "Weg 1", "12345", "Ort", "AT")) == 6
 
 
-def test_too_wide_line_is_refused_and_named():
-    """A line wider than the window is refused, and the message names that line."""
+def test_too_wide_name_wraps_over_two_lines_inside_the_field():
+    """DIN 5008: a name wider than 80 mm continues on the next line, broken at a space."""
     long_name = "Gesellschaft für außergewöhnlich lange Firmennamen mbH & Co. KG"
+    lines = build_address_lines([long_name], "Weg 1", "12345", "Ort")
+    assert len(lines) == 4 and lines[2:] == ["Weg 1", "12345 Ort"]
+    assert " ".join(lines[:2]) == long_name
+    assert all(_measure(line, "", ADDRESS_PT) <= ADDRESS_TEXT_W for line in lines)
+
+
+def test_long_ug_name_with_contact_person_still_fits():
+    """A long "… UG (haftungsbeschränkt)" with a person and an extra line fits in 6 lines."""
+    name = "Musterbau Gebäudereinigung und Hausmeisterservice Beispielstadt UG (haftungsbeschränkt)"
+    lines = build_address_lines([name, "Herrn Max Mustermann"], "Musterstraße 12", "12345", "Ort")
+    assert len(lines) <= 6
+    assert " ".join(lines[:-3]) == name
+
+
+def test_address_that_needs_more_than_six_wrapped_lines_is_refused():
+    """Only when the wrapped lines exceed the 6 lines of the zone is the address refused."""
+    long_name = "Gesellschaft für außergewöhnlich lange Firmennamen mbH & Co. KG"
+    names = [long_name, "Abteilung Einkauf", "z. Hd. Frau Muster"]
+    with pytest.raises(RenderError, match="7 Zeilen, erlaubt sind höchstens 6") as error:
+        build_address_lines(names, "Weg 1", "12345", "Ort", "AT")
+    assert "Anschriftfeld" in str(error.value)
+
+
+def test_word_wider_than_the_field_is_refused_and_named():
+    """A single word wider than the window cannot wrap; the message names the line."""
+    line = "Firma " + "W" * 40
     with pytest.raises(RenderError) as error:
-        build_address_lines([long_name], "Weg 1", "12345", "Ort")
-    assert f"„{long_name}“" in str(error.value)
+        build_address_lines([line], "Weg 1", "12345", "Ort")
+    assert f"„{line}“" in str(error.value)
     assert "zu breit für das Anschriftfeld" in str(error.value)
 
 
@@ -72,3 +103,19 @@ def test_invisible_format_characters_vanish():
     """Soft hyphens and bidi overrides are dropped, so "Muster\\xadstraße" stays one word."""
     lines = check_address_lines(["Muster\xadstraße 1", "\u202eevil\u202c Ort"])
     assert lines == ["Musterstraße 1", "evil Ort"]
+
+
+WORDS = st.text(alphabet="abcdefghijklmnopqrstuvwxyzäöüß-", min_size=1, max_size=18).map(
+    str.capitalize
+)
+
+
+@settings(max_examples=150, deadline=None)
+@given(words=st.lists(WORDS, min_size=1, max_size=8).filter(lambda w: len(" ".join(w)) <= 70))
+def test_every_long_ug_name_gets_an_address(words):
+    """Any name up to 70 characters plus "UG (haftungsbeschränkt)" fits, wrapped at spaces."""
+    name = " ".join([*words, "UG (haftungsbeschränkt)"])
+    lines = build_address_lines([name, "z. Hd. Frau Erika Mustermann"], "Weg 1", "12345", "Ort")
+    assert len(lines) <= 6
+    assert " ".join(lines[:-3]) == name
+    assert all(_measure(line, "", ADDRESS_PT) <= ADDRESS_TEXT_W for line in lines)

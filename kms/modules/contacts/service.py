@@ -45,6 +45,7 @@ from kms.validation import (
     validate_leitweg_id,
     validate_phone,
     validate_postcode,
+    validate_printable,
     validate_vat_id,
     validate_website,
 )
@@ -161,6 +162,9 @@ def clean_contact(
         limit = _max_length(name)
         if limit and len(value) > limit:
             errors.add(name, f"Höchstens {limit} Zeichen erlaubt (eingegeben: {len(value)}).")
+        elif name != "notes":  # names and addresses are printed on letters and invoices
+            with errors.field(name):
+                validate_printable(value, field=name)
     if kind == "person":
         if not data["last_name"]:
             errors.add("last_name", "Bitte geben Sie einen Nachnamen ein.")

@@ -33,7 +33,7 @@ from kms.modules.invoices.models import (
 )
 from kms.modules.settings.taxation import regime_on
 from kms.types import today
-from kms.validation import parse_decimal, parse_money, validate_leitweg_id
+from kms.validation import parse_decimal, parse_money, validate_leitweg_id, validate_printable
 
 ENTITY = "invoice"
 UNIT_CODES = {u.code: u.label for u in GERMAN_UNITS}
@@ -156,6 +156,7 @@ def _clean_line(raw: dict[str, Any], index: int, allowed: tuple[str, ...]) -> di
     with errors.field(f"line{index}.description"):
         if not out["description"]:
             raise ValidationError("description", f"{pos}: Bitte eine Beschreibung angeben.")
+        validate_printable(out["description"], field="description")
     with errors.field(f"line{index}.quantity"):
         quantity = _decimal(raw.get("quantity"), "quantity", 4)
         if quantity is None or quantity == 0:
@@ -208,6 +209,7 @@ def _clean_line(raw: dict[str, Any], index: int, allowed: tuple[str, ...]) -> di
                 "discount_reason",
                 f"{pos}: Bitte den Grund des Rabatts angeben (z. B. Treuerabatt).",
             )
+        validate_printable(out["discount_reason"], field="discount_reason")
     for name, message in errors.errors.items():
         if not message.startswith(pos):
             errors.errors[name] = f"{pos}: {message}"
@@ -287,8 +289,10 @@ def _clean_draft(session: Session, values: dict[str, Any], allowed: tuple[str, .
             out["skonto_percent"], out["skonto_days"] = percent, skonto_days
         else:
             out["skonto_percent"], out["skonto_days"] = None, None
-    out["intro_text"] = str(values.get("intro_text") or "").strip()
-    out["closing_text"] = str(values.get("closing_text") or "").strip()
+    for name in ("intro_text", "closing_text"):
+        out[name] = str(values.get(name) or "").strip()
+        with errors.field(name):
+            validate_printable(out[name], field=name)
     with errors.field("buyer_reference"):
         reference = str(values.get("buyer_reference") or "").strip()
         xrechnung = bool(values.get("xrechnung"))

@@ -48,7 +48,7 @@ from kms.modules.settings.service import get_profile, logo_bytes
 from kms.rendering.errors import RenderError
 from kms.rendering.letter import Company, LetterData, render_letter, render_letters_combined
 from kms.types import today, utcnow
-from kms.validation import validate_email
+from kms.validation import validate_email, validate_printable
 
 SUBJECT_MAX = 300
 NAME_MAX = 120
@@ -155,6 +155,7 @@ def compose(
                 raise ValidationError(name, required)
             if limit and len(text) > limit:
                 raise ValidationError(name, f"Bitte höchstens {limit} Zeichen.")
+            validate_printable(text, field=name)
             if recipient_ok:
                 filled[name] = placeholders.fill(text, values, name)
             else:  # which placeholders can be filled depends on the recipient still missing

@@ -29,6 +29,7 @@ from kms.validation import (
     validate_iban,
     validate_phone,
     validate_postcode,
+    validate_printable,
     validate_register_court,
     validate_register_number,
     validate_tax_number,
@@ -116,7 +117,10 @@ def _clean_profile(values: dict[str, Any]) -> dict[str, Any]:
     with errors.field("website"):
         out["website"] = optional(validate_website, v.get("website")) or ""
     with errors.field("tax_number"):
-        out["tax_number"] = optional(validate_tax_number, v.get("tax_number")) or ""
+        entered = " ".join(str(v.get("tax_number") or "").split())
+        # Checked, but stored as the owner wrote it: the Finanzamt's "143/456/78901" is what
+        # documents print and customers recognise, not the bare digits "14345678901".
+        out["tax_number"] = entered if optional(validate_tax_number, entered) else ""
     with errors.field("vat_id"):
         out["vat_id"] = optional(validate_vat_id, v.get("vat_id")) or ""
     # §14 Abs. 4 Nr. 2 UStG: an invoice carries the Steuernummer or the USt-IdNr.
@@ -145,6 +149,10 @@ def _clean_profile(values: dict[str, Any]) -> dict[str, Any]:
         if start is not None and not isinstance(start, date):
             raise ValidationError("business_start", "Bitte ein gültiges Datum angeben.")
         out["business_start"] = start
+    for name, value in out.items():  # letterhead, footer and invoices print these
+        if isinstance(value, str) and name not in errors.errors:
+            with errors.field(name):
+                validate_printable(value, field=name)
     errors.raise_if_any()
     return out
 
