@@ -233,7 +233,7 @@ def unlock(session: Session, username: str | None = None, client: str | None = N
 # --- sessions ------------------------------------------------------------------------
 # The browser's session cookie is set by the server (kms.web), HttpOnly and SameSite=Strict,
 # so no script on the page can read it. A login first creates a one-time ticket; the page
-# then loads /api/session/<ticket>, whose answer carries the cookie. Only the SHA-256 of the
+# then loads /api/session/<ticket>, whose answer carries the cookie. Only keyed hashes of the
 # ticket and of the cookie are stored.
 
 TICKET_LIFETIME = timedelta(minutes=2)
@@ -241,7 +241,8 @@ TOUCH_EVERY = timedelta(minutes=1)  # sliding idle timeout: write last_seen at m
 
 
 def _digest(value: str) -> str:
-    return hashlib.sha256(value.encode("utf-8")).hexdigest()
+    """HMAC-SHA-256 under the instance key: a new key ("Alle abmelden") voids every cookie."""
+    return hmac.new(cookie_key().encode(), value.encode("utf-8"), hashlib.sha256).hexdigest()
 
 
 def session_limits() -> tuple[timedelta, timedelta]:
