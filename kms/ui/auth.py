@@ -100,8 +100,14 @@ def _still_valid(username: str) -> bool:
     return True
 
 
-def _resume_from_cookie() -> CurrentUser | None:
-    """A new browser session with a live session cookie is logged in without a form."""
+def resume_from_cookie() -> CurrentUser | None:
+    """A new browser session with a live session cookie is logged in without a form.
+
+    The cookie is the one the WebSocket connection started with; after "Abmelden" or
+    "Alle abmelden" it is revoked, so asking again is harmless. Draws nothing.
+    """
+    if current_user() is not None:
+        return current_user()
     try:
         token = st.context.cookies.get(auth.SESSION_COOKIE)
     except Exception:  # noqa: BLE001 - no client context (AppTest)
@@ -152,8 +158,7 @@ def gate() -> CurrentUser | None:
         _clear_session()
         st.warning("Ihre Sitzung wurde beendet. Bitte melden Sie sich erneut an.")
     else:
-        # The cookie this connection started with (after "Abmelden" it is revoked).
-        user = _resume_from_cookie()
+        user = resume_from_cookie()
         if user is not None:
             return user
     with _form_column():

@@ -6,6 +6,7 @@ import logging
 import traceback
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 
 import streamlit as st
 from streamlit.runtime.scriptrunner_utils.exceptions import ScriptControlException
@@ -37,15 +38,22 @@ class PageContext:
         st.session_state.pop(f"fn_open_{key}", None)
 
 
+FAVICON = Path(__file__).with_name("favicon.png")
+
+
 def configure() -> None:
-    """Page config shared by app.py and pages run directly by deep link."""
-    st.set_page_config(page_title="KMS", page_icon=":material/business_center:", layout="wide")
+    """Page config shared by app.py and pages run directly by deep link.
+
+    The favicon is a file served by KMS itself: a Material icon name here would make the
+    browser fetch it from Google's font server (and the CSP blocks other origins anyway).
+    """
+    st.set_page_config(page_title="KMS", page_icon=str(FAVICON), layout="wide")
 
 
 def login_required() -> ui_auth.CurrentUser | None:
     """Migrate, then show banner + setup/login when nobody is logged in."""
     ensure_migrated()
-    user = ui_auth.current_user()
+    user = ui_auth.resume_from_cookie()
     if user is not None:
         return ui_auth.gate()
     render_banner()
