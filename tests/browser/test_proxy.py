@@ -176,11 +176,7 @@ def test_kms_behind_nginx_secure_cookie_and_the_forwarded_client_address(tmp_pat
         expect(page.locator("h1")).to_have_text("Einstellungen")
         assert login_clients(data_dir) == [browser_address[-1]] * 2
 
-        deadline = time.monotonic() + 15
-        while not (cookies := [c for c in context.cookies() if c["name"] == "kms_session"]):
-            assert time.monotonic() < deadline, "the session cookie never arrived"
-            page.wait_for_timeout(100)
-        [cookie] = cookies
+        cookie = browser_support.session_cookie(page)
         assert (cookie["secure"], cookie["httpOnly"], cookie["sameSite"]) == (True, True, "Strict")
         assert "kms_session" not in page.evaluate("document.cookie")
 
