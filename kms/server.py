@@ -19,7 +19,7 @@ from kms.config import ROOT, get_config
 from kms.db import ensure_migrated, session_scope
 from kms.registry import check, public_routes
 from kms.scheduler import Scheduler
-from kms.web import SecurityHeadersMiddleware, trust_configured_proxies
+from kms.web import MediaLoginMiddleware, SecurityHeadersMiddleware, trust_configured_proxies
 from kms.web import routes as web_routes
 
 log = logging.getLogger("kms.server")
@@ -80,6 +80,7 @@ app = st.App(
     ROOT / "app.py",
     lifespan=lifespan,
     routes=routes(),
-    middleware=[Middleware(SecurityHeadersMiddleware)],
+    # Outermost first: even a refused /media request gets the security headers.
+    middleware=[Middleware(SecurityHeadersMiddleware), Middleware(MediaLoginMiddleware)],
     on_script_error=on_script_error,
 )

@@ -15,6 +15,7 @@ from collections.abc import Awaitable, Callable
 from functools import cache
 from pathlib import Path
 
+from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 from starlette.routing import BaseRoute, Route
@@ -118,6 +119,31 @@ class SecurityHeadersMiddleware:
 
 
 # --- the session cookie and the one login check of every route ---------------------------
+
+MEDIA_PREFIX = "/media/"
+
+
+class MediaLoginMiddleware:
+    """Streamlit's /media/<hash> files (download buttons, PDF and image previews) only with a
+    live session cookie: the hash alone must not open an invoice to whoever learns it.
+
+    The browser sends the HttpOnly cookie with every same-origin request, so a logged-in
+    user notices nothing; without it the answer is 401.
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope["path"].startswith(MEDIA_PREFIX):
+            request = Request(scope)
+            if await run_in_threadpool(request_user, request) is None:
+                response = PlainTextResponse(
+                    LOGIN_REQUIRED, status_code=401, headers={"Cache-Control": "no-store"}
+                )
+                await response(scope, receive, send)
+                return
+        await self.app(scope, receive, send)
 
 
 def client_host(request: Request) -> str:

@@ -99,3 +99,39 @@ def test_forwarded_headers_count_only_from_trusted_proxies(kms_env: Path) -> Non
         flags = {part.strip().lower() for part in cookie.split(";")[1:]}
         assert {"httponly", "secure", "samesite=strict", "path=/"} <= flags
         assert f"max-age={12 * 3600}" in flags
+
+
+def test_streamlit_media_needs_a_live_session_cookie() -> None:
+    """/media/<hash> (download buttons, previews) answers 401 without or with a revoked
+    cookie and passes to Streamlit with a live one; other paths need no cookie."""
+    from starlette.responses import PlainTextResponse
+
+    from kms.web import MediaLoginMiddleware
+    from tests.web_support import call, session_cookie
+
+    ensure_migrated()
+    ticket_for(CLIENT)  # creates the owner
+
+    async def streamlit_app(scope, receive, send):  # type: ignore[no-untyped-def]
+        await PlainTextResponse("Rechnung")(scope, receive, send)
+
+    guarded = MediaLoginMiddleware(streamlit_app)
+
+    async def endpoint(request):  # type: ignore[no-untyped-def]
+        async def respond(scope, receive, send):  # type: ignore[no-untyped-def]
+            await guarded(scope, receive, send)
+
+        return respond
+
+    def get(path: str, cookie: str | None) -> tuple[int, bytes]:
+        status, _headers, body = call(endpoint, path, cookie, path_params={})
+        return status, body
+
+    cookie = session_cookie("erika")
+    assert get("/media/abc123.pdf", None)[0] == 401
+    assert get("/media/abc123.pdf", "x" * 43)[0] == 401
+    assert get("/media/abc123.pdf", cookie) == (200, b"Rechnung")
+    assert get("/static/js/index.js", None) == (200, b"Rechnung")
+    with session_scope() as session:
+        auth.revoke_sessions(session, "erika")
+    assert get("/media/abc123.pdf", cookie)[0] == 401

@@ -6,7 +6,6 @@ import logging
 import traceback
 from collections.abc import Callable
 from dataclasses import dataclass
-from pathlib import Path
 
 import streamlit as st
 from streamlit.runtime.scriptrunner_utils.exceptions import ScriptControlException
@@ -38,16 +37,14 @@ class PageContext:
         st.session_state.pop(f"fn_open_{key}", None)
 
 
-FAVICON = Path(__file__).with_name("favicon.png")
-
-
 def configure() -> None:
     """Page config shared by app.py and pages run directly by deep link.
 
-    The favicon is a file served by KMS itself: a Material icon name here would make the
-    browser fetch it from Google's font server (and the CSP blocks other origins anyway).
+    The favicon is an emoji, which the browser draws from a data: URL: a Material icon name
+    would be fetched from Google's font server (the CSP blocks other origins anyway), and
+    an image file would be served from /media, which needs a login (kms.web).
     """
-    st.set_page_config(page_title="KMS", page_icon=str(FAVICON), layout="wide")
+    st.set_page_config(page_title="KMS", page_icon="💼", layout="wide")
 
 
 def login_required() -> ui_auth.CurrentUser | None:
