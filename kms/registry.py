@@ -47,7 +47,8 @@ class ModuleSpec:
     automatisms: tuple[AutomatismSpec, ...] = field(default=())
     models: str | None = None
     licensed: bool = False
-    # Dotted path to a function returning Starlette routes served without login (feeds).
+    # Dotted path to a function returning Starlette routes (public feeds; downloads that
+    # check the login themselves with kms.web.login_required).
     routes: str | None = None
     # Dotted path to `load(session) -> str`: idempotent fictitious demo data (python -m kms demo).
     demo: str | None = None

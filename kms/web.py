@@ -107,12 +107,21 @@ class SecurityHeadersMiddleware:
             await self.app(scope, receive, send)
             return
         extra = security_headers()
-        names = {name for name, _ in extra}
 
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
-                headers = [(k, v) for k, v in message.get("headers", []) if k.lower() not in names]
-                message["headers"] = headers + extra
+                headers = list(message.get("headers", []))
+                present = {name.lower() for name, _ in headers}
+                # A response with a stricter policy of its own (a downloaded document's
+                # `sandbox`) keeps it; it only gains the ban on framing.
+                for index, (name, value) in enumerate(headers):
+                    if (
+                        name.lower() == b"content-security-policy"
+                        and b"frame-ancestors" not in value
+                    ):
+                        headers[index] = (name, value + b"; frame-ancestors 'none'")
+                headers += [(name, value) for name, value in extra if name not in present]
+                message["headers"] = headers
             await send(message)
 
         await self.app(scope, receive, send_with_headers)

@@ -516,10 +516,12 @@ def open_stream(document: Document) -> BinaryIO:
     return storage.open_file(document.blob.storage_name)
 
 
-def stream_url(document: Document) -> str | None:
-    """The authenticated route that streams a file kept outside the documents store
-    (backup archives, which may be gigabytes); None for ordinary documents."""
-    return storage.external_url(document.blob.storage_name)
+def stream_url(document: Document) -> str:
+    """The logged-in route that streams the file from disk: the backups route for archives
+    kept outside the documents store, the documents route for everything else."""
+    from kms.modules.documents.routes import download_url
+
+    return storage.external_url(document.blob.storage_name) or download_url(document.id)
 
 
 def read_bytes(document: Document) -> bytes:
