@@ -23,7 +23,7 @@ class Config:
     # Reverse proxies whose X-Forwarded-For/-Proto are believed (addresses or CIDRs).
     trusted_proxies: tuple[str, ...] = ()
     # A login session ends after this long without a request, and after max_age anyway.
-    session_idle_minutes: int = 60
+    session_idle_minutes: int = 30
     session_max_hours: int = 12
 
     @property
@@ -54,7 +54,7 @@ def get_config() -> Config:
         trusted_proxies=tuple(
             p.strip() for p in os.environ.get("KMS_TRUSTED_PROXIES", "").split(",") if p.strip()
         ),
-        session_idle_minutes=_positive_int("KMS_SESSION_IDLE_MINUTES", 60),
+        session_idle_minutes=_positive_int("KMS_SESSION_IDLE_MINUTES", 30),
         session_max_hours=_positive_int("KMS_SESSION_MAX_HOURS", 12),
     )
 
