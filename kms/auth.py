@@ -270,6 +270,8 @@ def start_session(
     """After a login: a new session row and the one-time ticket that fetches its cookie."""
     now = now or utcnow()
     user = get_user(session, username)
+    _idle, max_age = session_limits()
+    session.execute(delete(LoginSession).where(LoginSession.created_at < now - max_age))
     ticket = secrets.token_urlsafe(32)
     row = LoginSession(
         user_id=user.id,
@@ -303,35 +305,53 @@ def redeem_ticket(
     return token
 
 
-def session_user(session: Session, token: str, now: datetime | None = None) -> User | None:
-    """The user of a live session cookie (sliding its idle timeout), else None."""
+@dataclass(frozen=True)
+class LiveSession:
+    """A session cookie that is still good: whose it is, since when, last seen when."""
+
+    session_id: int
+    username: str
+    display_name: str
+    created_at: datetime
+    last_seen_at: datetime
+
+    def needs_touch(self, now: datetime) -> bool:
+        """True when the idle deadline should be moved on (a write, at most once a minute)."""
+        return now - self.last_seen_at >= TOUCH_EVERY
+
+
+def find_session(session: Session, token: str, now: datetime | None = None) -> LiveSession | None:
+    """The live session of a cookie value, else None (reads only)."""
     if not token:
         return None
     now = now or utcnow()
     row = session.scalar(select(LoginSession).where(LoginSession.token_hash == _digest(token)))
-    if row is None:
+    user = session.get(User, row.user_id) if row is not None else None
+    if row is None or user is None:
         return None
-    user = session.get(User, row.user_id)
-    if user is None or not session_alive(user, row.created_at, row.last_seen_at, now):
-        session.delete(row)
+    if not session_alive(user, row.created_at, row.last_seen_at, now):
         return None
-    touch_session(session, row.id, now)
-    return user
+    return LiveSession(row.id, user.username, user.display_name, row.created_at, row.last_seen_at)
 
 
-def session_started(session: Session, token: str) -> tuple[int, datetime] | None:
-    """Id and login time of the session a cookie belongs to."""
-    row = session.scalar(select(LoginSession).where(LoginSession.token_hash == _digest(token)))
-    return (row.id, row.created_at) if row is not None else None
+def session_user(session: Session, token: str, now: datetime | None = None) -> str | None:
+    """The username of a live session cookie, sliding its idle timeout; else None.
+
+    Reads first: only a session not seen for TOUCH_EVERY costs a write.
+    """
+    now = now or utcnow()
+    live = find_session(session, token, now)
+    if live is not None and live.needs_touch(now):
+        touch_session(session, live.session_id, now)
+    return live.username if live is not None else None
 
 
 def touch_session(session: Session, session_id: int, now: datetime | None = None) -> None:
-    """Activity: slide the idle timeout (written at most once a minute)."""
-    now = now or utcnow()
+    """Activity: slide the idle timeout."""
     session.execute(
         update(LoginSession)
-        .where(LoginSession.id == session_id, LoginSession.last_seen_at < now - TOUCH_EVERY)
-        .values(last_seen_at=now)
+        .where(LoginSession.id == session_id)
+        .values(last_seen_at=now or utcnow())
     )
 
 

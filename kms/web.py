@@ -24,6 +24,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from kms import auth
 from kms.config import get_config
 from kms.db import session_scope
+from kms.types import utcnow
 
 # A transparent 1×1 GIF: what the page's invisible ticket image receives with its cookie.
 PIXEL = base64.b64decode("R0lGODlhAQABAIAAAAAAAP///yH5BAEAAAAALAAAAAABAAEAAAIBRAA7")
@@ -165,9 +166,15 @@ def request_user(request: Request) -> str | None:
     token = request.cookies.get(auth.SESSION_COOKIE)
     if not token:
         return None
-    with session_scope() as session:
-        user = auth.session_user(session, token)
-        return user.username if user is not None else None
+    now = utcnow()
+    with session_scope(write=False) as session:
+        live = auth.find_session(session, token, now)
+    if live is None:
+        return None
+    if live.needs_touch(now):
+        with session_scope() as session:
+            auth.touch_session(session, live.session_id, now)
+    return live.username
 
 
 def login_required(

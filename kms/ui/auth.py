@@ -57,25 +57,20 @@ def client_address() -> str:
     return address if isinstance(address, str) and address else "unbekannt"
 
 
-def _begin(user: User, *, session_id: int, ticket: str | None, login_at: datetime) -> None:
-    """Make `user` the logged-in user of this browser session."""
-    st.session_state.update(
-        authentication_status=True,
-        username=user.username,
-        name=user.display_name,
-        kms_login_at=login_at.timestamp(),
-        kms_seen_at=utcnow().timestamp(),
-        kms_session_id=session_id,
-    )
-    if ticket is not None:
-        st.session_state["_kms_ticket"] = ticket
-
-
 def _start_session(user: User, session: Any) -> None:
     """A fresh login: a server-side session and the ticket that fetches its cookie."""
     now = utcnow()
     session_id, ticket = auth.start_session(session, user.username, client_address(), now)
-    _begin(user, session_id=session_id, ticket=ticket, login_at=now)
+    st.session_state.update(
+        authentication_status=True,
+        username=user.username,
+        name=user.display_name,
+        kms_login_at=now.timestamp(),
+        kms_seen_at=now.timestamp(),
+        kms_touched_at=now.timestamp(),
+        kms_session_id=session_id,
+        _kms_ticket=ticket,
+    )
 
 
 def _still_valid(username: str) -> bool:
@@ -84,18 +79,22 @@ def _still_valid(username: str) -> bool:
     if login_at is None:
         return False
     now = utcnow()
-    seen_at = st.session_state.get("kms_seen_at", now.timestamp())
-    with session_scope() as session:
+    seen_at = datetime.fromtimestamp(st.session_state.get("kms_seen_at", now.timestamp()), UTC)
+    with session_scope(write=False) as session:
         try:
             user = auth.get_user(session, username)
         except KmsError:
             return False
         started = datetime.fromtimestamp(login_at, UTC)
-        if not auth.session_alive(user, started, datetime.fromtimestamp(seen_at, UTC), now):
+        if not auth.session_alive(user, started, seen_at, now):
             return False
-        session_id = st.session_state.get("kms_session_id")
-        if session_id is not None:
+    session_id = st.session_state.get("kms_session_id")
+    touched = datetime.fromtimestamp(st.session_state.get("kms_touched_at", 0), UTC)
+    if session_id is not None and now - touched >= auth.TOUCH_EVERY:
+        # Activity here keeps the cookie alive for a reload or a download, too.
+        with session_scope() as session:
             auth.touch_session(session, session_id, now)
+        st.session_state["kms_touched_at"] = now.timestamp()
     st.session_state["kms_seen_at"] = now.timestamp()
     return True
 
@@ -114,12 +113,18 @@ def resume_from_cookie() -> CurrentUser | None:
         return None
     if not isinstance(token, str) or not token:
         return None
-    with session_scope() as session:
-        user = auth.session_user(session, token)
-        started = auth.session_started(session, token) if user is not None else None
-        if user is None or started is None:
-            return None
-        _begin(user, session_id=started[0], ticket=None, login_at=started[1])
+    with session_scope(write=False) as session:
+        live = auth.find_session(session, token)
+    if live is None:
+        return None
+    st.session_state.update(
+        authentication_status=True,
+        username=live.username,
+        name=live.display_name,
+        kms_login_at=live.created_at.timestamp(),
+        kms_seen_at=utcnow().timestamp(),
+        kms_session_id=live.session_id,
+    )
     return current_user()
 
 
@@ -130,6 +135,7 @@ def _clear_session() -> None:
         "name",
         "kms_login_at",
         "kms_seen_at",
+        "kms_touched_at",
         "kms_session_id",
         "_kms_ticket",
     ):
