@@ -182,6 +182,21 @@ def test_revoked_session_must_log_in_again(owner):
     assert [w.label for w in at.text_input] == ["Benutzername", "Passwort"]
 
 
+@pytest.mark.parametrize(
+    ("idle", "age"), [(31 * 60, 3600), (60, 12 * 3600 + 60)], ids=["idle", "too-old"]
+)
+def test_idle_or_too_old_session_must_log_in_again(owner, idle, age):
+    """30 minutes without a click, or 12 hours after login however busy: the next click
+    ends the session with the German notice and shows the login form."""
+    at = ui.open_page("start")
+    at.session_state["kms_login_at"] = time.time() - age
+    at.session_state["kms_seen_at"] = time.time() - idle
+    at.run()
+    assert ui.values(at.warning) == ["Ihre Sitzung wurde beendet. Bitte melden Sie sich erneut an."]
+    assert not at.title
+    assert [w.label for w in at.text_input] == ["Benutzername", "Passwort"]
+
+
 def test_logout_returns_to_the_login_form(owner):
     """Abmelden ends the session here: the next run shows only the login form."""
     at = ui.open_page("start").run()
