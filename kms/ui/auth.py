@@ -10,7 +10,6 @@ abmelden", a new password), after the idle timeout, and after the absolute lifet
 
 from __future__ import annotations
 
-import logging
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -25,8 +24,6 @@ from kms.errors import KmsError
 from kms.models import User
 from kms.registry import page_by_url
 from kms.types import utcnow
-
-log = logging.getLogger(__name__)
 
 TICKET_URL = "/api/session/{ticket}"
 
