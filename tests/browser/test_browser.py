@@ -84,7 +84,8 @@ def heading(page) -> list[str]:  # type: ignore[no-untyped-def]
 
 
 def test_scenario_a_login_gate_bookmarks_and_every_page(browser, tmp_path):
-    """Deep links show only the login; login lands on the bookmark; every page renders."""
+    """Deep links show only the login; login lands on the bookmark; every page renders, and
+    none trips the Content-Security-Policy."""
     from playwright.sync_api import expect
 
     with kms_server(tmp_path / "data", demo=True) as server:
@@ -102,6 +103,8 @@ def test_scenario_a_login_gate_bookmarks_and_every_page(browser, tmp_path):
             page.context.close()
 
         page = open_fresh(browser, f"{server.url}/personen")
+        console: list[str] = []
+        page.on("console", lambda message: console.append(message.text))
         log_in(page)
         expect(page.locator("h1")).to_have_text("Personen")
         assert page.url.endswith("/personen")
@@ -114,6 +117,8 @@ def test_scenario_a_login_gate_bookmarks_and_every_page(browser, tmp_path):
             expect(page.get_by_text(BANNER)).to_be_visible()
             assert "unerwarteter Fehler" not in page.locator("body").inner_text()
             page.screenshot(path=str(SCREENSHOTS / f"{spec.url_path}.png"))
+        # Every page works under the Content-Security-Policy: the browser blocked nothing.
+        assert not [text for text in console if "Content Security Policy" in text], console
         page.context.close()
 
         page = open_fresh(browser, server.url)
