@@ -6,7 +6,7 @@ RUNTIME_STAMP := $(VENV)/.runtime-installed
 DEV_STAMP := $(VENV)/.dev-installed
 PORT ?= 8501
 
-.PHONY: run demo test lint format bench install install-dev clean-venv setup-system
+.PHONY: run demo test lint format bench install install-dev clean-venv setup-system system-runtime system-test
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -20,15 +20,31 @@ $(DEV_STAMP): requirements.txt requirements-dev.txt | $(PY)
 	$(PY) -m pip install --quiet -r requirements-dev.txt
 	touch $(RUNTIME_STAMP) $@
 
-## setup-system: Debian packages (as root): PDF fallback fonts for emoji and CJK, poppler and
-## chromium for the tests; .ci/run installs the same
-SYSTEM_PACKAGES := fonts-symbola fonts-droid-fallback poppler-utils chromium
-setup-system:
-	apt-get update -qq
-	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(SYSTEM_PACKAGES)
+# Debian packages, installed only when missing and only as root (elsewhere: a hint).
+# Runtime: fallback fonts for characters DejaVu lacks in PDFs (emoji, CJK; kms/rendering/glyphs.py).
+# Tests: chromium (browser tests, never `playwright install`), poppler (PDF to PNG), nginx (the
+# reverse-proxy test, docs/deploy.md).
+SYSTEM_RUNTIME := fonts-symbola fonts-droid-fallback
+SYSTEM_TEST := $(SYSTEM_RUNTIME) chromium poppler-utils nginx
+define apt_ensure
+	@missing=""; for p in $(1); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+	  if [ "$$(id -u)" = 0 ]; then \
+	    echo "Installing Debian packages:$$missing"; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
+	  else echo "Missing Debian packages (install them as root):$$missing" >&2; fi; \
+	fi
+endef
 
-install: $(RUNTIME_STAMP)
-install-dev: $(DEV_STAMP)
+system-runtime:
+	$(call apt_ensure,$(SYSTEM_RUNTIME))
+
+## setup-system: the Debian packages that `make test` needs (as root); `make run` needs only the fonts
+setup-system system-test:
+	$(call apt_ensure,$(SYSTEM_TEST))
+
+install: $(RUNTIME_STAMP) system-runtime
+install-dev: $(DEV_STAMP) system-test
 
 ## run: set up, migrate and start KMS on http://localhost:8501 (embedded SQLite under data/)
 run: install

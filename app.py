@@ -7,12 +7,14 @@ from kms.config import ROOT
 from kms.db import ensure_migrated
 from kms.onboarding import onboarding_done
 from kms.registry import SECTIONS, pages
-from kms.ui.auth import current_user
+from kms.ui.auth import current_user, resume_from_cookie
 from kms.ui.page import configure, login_required
 
 configure()
 ensure_migrated()
 requested_page = get_script_run_ctx().page_script_hash
+# A reload or a second tab with a live session cookie is logged in before anything is drawn.
+resume_from_cookie()
 
 # st.navigation runs on every rerun, logged in or not, and before the login gate: the gate's
 # cookie component triggers a rerun of its own, and only once navigation has told the

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import functools
+import hashlib
 import hmac
 import math
 import re
+import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -15,11 +18,10 @@ from sqlalchemy.orm import Session
 
 from kms.config import get_config, read_or_create_secret, write_secret
 from kms.errors import KmsError
-from kms.models import LoginAttempt, User
+from kms.models import LoginAttempt, LoginSession, User
 from kms.types import utcnow
 
-COOKIE_NAME = "kms_auth"
-COOKIE_EXPIRY_DAYS = 1.0
+SESSION_COOKIE = "kms_session"
 MAX_PASSWORD_BYTES = 72  # bcrypt ignores (bcrypt 5: refuses) everything beyond 72 bytes
 BCRYPT_ROUNDS = 12  # cost factor; the test suite lowers it to stay fast
 MIN_PASSWORD_LENGTH = 10
@@ -116,26 +118,6 @@ def has_users(session: Session) -> bool:
     return (session.scalar(select(func.count(User.id))) or 0) > 0
 
 
-def credentials(session: Session) -> dict[str, dict[str, dict[str, Any]]]:
-    """The credentials mapping streamlit-authenticator expects (hashes only)."""
-    users = session.scalars(select(User).order_by(User.id))
-    return {
-        "usernames": {
-            u.username: {
-                "name": u.display_name,
-                "email": u.email or f"{u.username}@localhost",
-                "password": u.password_hash,
-                "first_name": u.display_name,
-                "last_name": "",
-                "roles": ["owner"] if u.is_owner else ["staff"],
-                "failed_login_attempts": 0,
-                "logged_in": False,
-            }
-            for u in users
-        }
-    }
-
-
 # --- back-off ------------------------------------------------------------------------
 
 
@@ -210,6 +192,33 @@ def record_attempt(
     session.execute(delete(LoginAttempt).where(LoginAttempt.at < now - 2 * WINDOW))
 
 
+@functools.cache
+def _dummy_hash() -> str:
+    return bcrypt.hashpw(secrets.token_bytes(16), bcrypt.gensalt(BCRYPT_ROUNDS)).decode("ascii")
+
+
+def check_login(
+    session: Session, username: str, password: str, client: str, now: datetime | None = None
+) -> User | str:
+    """The user for a right password, else the German reason; every attempt is recorded.
+
+    The back-off is checked before the password, so a locked-out guesser learns nothing.
+    """
+    now = now or utcnow()
+    locked = lockout(session, username, client, now)
+    if locked is not None:
+        return locked.message(now)
+    user = session.scalar(select(User).where(User.username == normalize_username(username)))
+    # An unknown name costs the same bcrypt time as a known one (no user enumeration by timing).
+    ok = verify_password(password, user.password_hash if user else _dummy_hash()) and bool(user)
+    record_attempt(session, username, client, ok, now)
+    if user is not None and ok:
+        return user
+    if len(password.encode("utf-8")) > MAX_PASSWORD_BYTES:
+        return "Das Passwort ist länger als 72 Bytes; so lange Passwörter vergibt KMS nicht."
+    return "Benutzername oder Passwort ist falsch."
+
+
 def unlock(session: Session, username: str | None = None, client: str | None = None) -> int:
     """Forget failed attempts (for a username and/or address); returns how many."""
     stmt = delete(LoginAttempt).where(LoginAttempt.success.is_(False))
@@ -221,11 +230,142 @@ def unlock(session: Session, username: str | None = None, client: str | None = N
     return int(result.rowcount or 0)
 
 
-# --- cookies -------------------------------------------------------------------------
+# --- sessions ------------------------------------------------------------------------
+# The browser's session cookie is set by the server (kms.web), HttpOnly and SameSite=Strict,
+# so no script on the page can read it. A login first creates a one-time ticket; the page
+# then loads /api/session/<ticket>, whose answer carries the cookie. Only keyed hashes of the
+# ticket and of the cookie are stored.
+
+TICKET_LIFETIME = timedelta(minutes=2)
+TOUCH_EVERY = timedelta(minutes=1)  # sliding idle timeout: write last_seen at most this often
+
+
+def _digest(value: str) -> str:
+    """HMAC-SHA-256 under the instance key: a new key ("Alle abmelden") voids every cookie."""
+    return hmac.new(cookie_key().encode(), value.encode("utf-8"), hashlib.sha256).hexdigest()
+
+
+def session_limits() -> tuple[timedelta, timedelta]:
+    """(idle timeout, absolute lifetime) of a login session, from the settings."""
+    config = get_config()
+    return timedelta(minutes=config.session_idle_minutes), timedelta(hours=config.session_max_hours)
+
+
+def session_alive(
+    user: User, created_at: datetime, last_seen_at: datetime, now: datetime | None = None
+) -> bool:
+    """Unrevoked (not older than the user's last logout), not idle too long, not too old."""
+    now = now or utcnow()
+    idle, max_age = session_limits()
+    return (
+        created_at >= user.sessions_valid_after
+        and now - last_seen_at <= idle
+        and now - created_at <= max_age
+    )
+
+
+def start_session(
+    session: Session, username: str, client: str, now: datetime | None = None
+) -> tuple[int, str]:
+    """After a login: a new session row and the one-time ticket that fetches its cookie."""
+    now = now or utcnow()
+    user = get_user(session, username)
+    _idle, max_age = session_limits()
+    session.execute(delete(LoginSession).where(LoginSession.created_at < now - max_age))
+    ticket = secrets.token_urlsafe(32)
+    row = LoginSession(
+        user_id=user.id,
+        ticket_hash=_digest(ticket),
+        client=client[:64],
+        created_at=now,
+        last_seen_at=now,
+    )
+    session.add(row)
+    session.flush()
+    return row.id, ticket
+
+
+def redeem_ticket(
+    session: Session, ticket: str, client: str, now: datetime | None = None
+) -> str | None:
+    """Exchange a fresh ticket, once, from the address that logged in, for the cookie value."""
+    now = now or utcnow()
+    row = session.scalar(select(LoginSession).where(LoginSession.ticket_hash == _digest(ticket)))
+    if row is None:
+        return None
+    row.ticket_hash = None  # spent, whatever happens next
+    if row.client != client[:64] or now - row.created_at > TICKET_LIFETIME:
+        return None
+    user = session.get(User, row.user_id)
+    if user is None or not session_alive(user, row.created_at, row.last_seen_at, now):
+        return None
+    token = secrets.token_urlsafe(32)
+    row.token_hash = _digest(token)
+    row.last_seen_at = now
+    return token
+
+
+@dataclass(frozen=True)
+class LiveSession:
+    """A session cookie that is still good: whose it is, since when, last seen when."""
+
+    session_id: int
+    username: str
+    display_name: str
+    created_at: datetime
+    last_seen_at: datetime
+
+    def needs_touch(self, now: datetime) -> bool:
+        """True when the idle deadline should be moved on (a write, at most once a minute)."""
+        return now - self.last_seen_at >= TOUCH_EVERY
+
+
+def find_session(session: Session, token: str, now: datetime | None = None) -> LiveSession | None:
+    """The live session of a cookie value, else None (reads only)."""
+    if not token:
+        return None
+    now = now or utcnow()
+    row = session.scalar(select(LoginSession).where(LoginSession.token_hash == _digest(token)))
+    user = session.get(User, row.user_id) if row is not None else None
+    if row is None or user is None:
+        return None
+    if not session_alive(user, row.created_at, row.last_seen_at, now):
+        return None
+    return LiveSession(row.id, user.username, user.display_name, row.created_at, row.last_seen_at)
+
+
+def session_user(session: Session, token: str, now: datetime | None = None) -> str | None:
+    """The username of a live session cookie, sliding its idle timeout; else None.
+
+    Reads first: only a session not seen for TOUCH_EVERY costs a write.
+    """
+    now = now or utcnow()
+    live = find_session(session, token, now)
+    if live is not None and live.needs_touch(now):
+        touch_session(session, live.session_id, now)
+    return live.username if live is not None else None
+
+
+def touch_session(session: Session, session_id: int, now: datetime | None = None) -> None:
+    """Activity: slide the idle timeout."""
+    session.execute(
+        update(LoginSession)
+        .where(LoginSession.id == session_id)
+        .values(last_seen_at=now or utcnow())
+    )
+
+
+def ticket_pending(session: Session, ticket: str, now: datetime | None = None) -> bool:
+    """True while a ticket is neither redeemed nor expired (the page keeps offering it)."""
+    now = now or utcnow()
+    created = session.scalar(
+        select(LoginSession.created_at).where(LoginSession.ticket_hash == _digest(ticket))
+    )
+    return created is not None and now - created <= TICKET_LIFETIME
 
 
 def cookie_key() -> str:
-    """The HS256 key of the login cookie: from KMS_COOKIE_KEY or the secrets dir."""
+    """The instance's signing key: from KMS_COOKIE_KEY or the secrets dir."""
     config = get_config()
     if config.cookie_key_env:
         if len(config.cookie_key_env.encode()) < 32:
@@ -235,33 +375,21 @@ def cookie_key() -> str:
 
 
 def rotate_cookie_key(session: Session) -> None:
-    """ "Alle abmelden": a new key invalidates every cookie at once."""
+    """ "Alle abmelden": a new key, and every session of every user ends at once."""
     if get_config().cookie_key_env:
         raise KmsError(
             "Der Cookie-Schlüssel kommt aus KMS_COOKIE_KEY; bitte dort ändern und neu starten."
         )
-    import secrets
-
     write_secret("cookie_key", secrets.token_urlsafe(48))
     session.execute(update(User).values(sessions_valid_after=utcnow()))
+    session.execute(delete(LoginSession))
 
 
 def revoke_sessions(session: Session, username: str) -> None:
-    """Logout: cookies issued to this user before now stop working."""
-    get_user(session, username).sessions_valid_after = utcnow()
-
-
-def token_is_valid(session: Session, token: dict[str, object]) -> bool:
-    """A decoded cookie is valid if its user exists and it was issued after the last logout."""
-    username = token.get("username")
-    exp = token.get("exp_date")
-    if not isinstance(username, str) or not isinstance(exp, int | float):
-        return False
-    user = session.scalar(select(User).where(User.username == username))
-    if user is None:
-        return False
-    issued = exp - COOKIE_EXPIRY_DAYS * 86400
-    return issued >= user.sessions_valid_after.timestamp() and exp > utcnow().timestamp()
+    """Logout: every session this user started before now ends, in every browser."""
+    user = get_user(session, username)
+    user.sessions_valid_after = utcnow()
+    session.execute(delete(LoginSession).where(LoginSession.user_id == user.id))
 
 
 # --- first-run setup -----------------------------------------------------------------

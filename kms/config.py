@@ -20,6 +20,11 @@ class Config:
     cookie_key_env: str | None
     secret_key_env: str | None
     scheduler_enabled: bool
+    # Reverse proxies whose X-Forwarded-For/-Proto are believed (addresses or CIDRs).
+    trusted_proxies: tuple[str, ...] = ()
+    # A login session ends after this long without a request, and after max_age anyway.
+    session_idle_minutes: int = 30
+    session_max_hours: int = 12
 
     @property
     def secrets_dir(self) -> Path:
@@ -46,7 +51,22 @@ def get_config() -> Config:
         cookie_key_env=os.environ.get("KMS_COOKIE_KEY") or None,
         secret_key_env=os.environ.get("KMS_SECRET_KEY") or None,
         scheduler_enabled=os.environ.get("KMS_SCHEDULER", "1") != "0",
+        trusted_proxies=tuple(
+            p.strip() for p in os.environ.get("KMS_TRUSTED_PROXIES", "").split(",") if p.strip()
+        ),
+        session_idle_minutes=_positive_int("KMS_SESSION_IDLE_MINUTES", 30),
+        session_max_hours=_positive_int("KMS_SESSION_MAX_HOURS", 12),
     )
+
+
+def _positive_int(name: str, default: int) -> int:
+    """A whole number > 0 from the environment; anything else is a German start-up error."""
+    raw = os.environ.get(name, "").strip()
+    if not raw:
+        return default
+    if not raw.isdigit() or int(raw) <= 0:
+        raise ValueError(f"{name} muss eine ganze Zahl größer 0 sein, nicht „{raw}“.")
+    return int(raw)
 
 
 def reset_config() -> None:

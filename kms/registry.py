@@ -54,7 +54,7 @@ class ModuleSpec:
     models: str | None = None
     licensed: bool = False
     # Dotted path to `routes() -> list[Route]`: public reads under /pub/<key>/ (feeds, media),
-    # downloads behind the login check under /api/<key>/.
+    # downloads under /api/<key>/ behind kms.web.login_required.
     routes: str | None = None
     # Dotted path to `load(session) -> str`: idempotent fictitious demo data (python -m kms demo).
     demo: str | None = None

@@ -9,6 +9,7 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 import streamlit as st
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import BaseRoute, Route
@@ -18,6 +19,8 @@ from kms.config import ROOT, get_config
 from kms.db import session_scope
 from kms.registry import check, public_routes, start
 from kms.scheduler import Scheduler
+from kms.web import MediaLoginMiddleware, SecurityHeadersMiddleware, trust_configured_proxies
+from kms.web import routes as web_routes
 
 log = logging.getLogger("kms.server")
 
@@ -32,8 +35,12 @@ async def status(_request: Request) -> JSONResponse:
 
 
 def routes() -> list[BaseRoute]:
-    """Public routes: status plus whatever modules register (podcast feeds, media)."""
-    return [Route("/api/status", status, methods=["GET", "HEAD"]), *public_routes()]
+    """Status, the session cookie route, and whatever modules register (feeds, downloads)."""
+    return [
+        Route("/api/status", status, methods=["GET", "HEAD"]),
+        *web_routes(),
+        *public_routes(),
+    ]
 
 
 @asynccontextmanager
@@ -65,4 +72,13 @@ def on_script_error(exc: Exception) -> bool:
     return True
 
 
-app = st.App(ROOT / "app.py", lifespan=lifespan, routes=routes(), on_script_error=on_script_error)
+# Before uvicorn reads its configuration: forwarded headers only from KMS_TRUSTED_PROXIES.
+trust_configured_proxies()
+app = st.App(
+    ROOT / "app.py",
+    lifespan=lifespan,
+    routes=routes(),
+    # Outermost first: even a refused /media request gets the security headers.
+    middleware=[Middleware(SecurityHeadersMiddleware), Middleware(MediaLoginMiddleware)],
+    on_script_error=on_script_error,
+)

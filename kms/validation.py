@@ -22,7 +22,6 @@ from stdnum.de import stnr as stdnum_stnr
 from stdnum.eu import vat as stdnum_vat
 
 from kms.errors import FieldErrors, KmsError, ValidationError, ValidationErrors
-from kms.rendering.glyphs import unprintable_message
 
 __all__ = [
     "LEGAL_FORMS",
@@ -504,11 +503,3 @@ def _url_problem(url: str) -> str | None:
 
 
 # --- Text that goes into PDF documents -------------------------------------------------------
-
-
-def validate_printable(value: str, *, field: str) -> str:
-    """Refuse characters no PDF font can show (they would vanish from the document)."""
-    message = unprintable_message(value)
-    if message:
-        raise ValidationError(field, message)
-    return value

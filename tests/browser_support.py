@@ -53,13 +53,15 @@ def free_port() -> int:
 
 
 @contextmanager
-def kms_server(env: dict[str, str], log: Path) -> Iterator[str]:
+def kms_server(env: dict[str, str], log: Path, *, browser: bool = True) -> Iterator[str]:
     """Run `python -m kms serve` with `env` on a free port until the block ends; yields its URL.
 
     Console output goes to `log` (the setup code is printed there). The server counts as up
-    once its own health route answers, so a test never talks to anything else.
+    once its own health route answers, so a test never talks to anything else. Tests that
+    only speak HTTP pass browser=False and run without chromium.
     """
-    need_chromium()
+    if browser:
+        need_chromium()
     port = free_port()
     with log.open("w") as out:
         process = subprocess.Popen(
@@ -112,6 +114,17 @@ def settle(page: Any, timeout: int = 60_000) -> None:
         page.wait_for_selector(IDLE, timeout=timeout)
         page.wait_for_timeout(300)
     page.wait_for_selector(IDLE, timeout=timeout)
+
+
+def session_cookie(page: Any, timeout: float = 15) -> dict[str, Any]:
+    """The session cookie, once the page's ticket image has fetched it after a login."""
+    deadline = time.monotonic() + timeout
+    while True:
+        found = [c for c in page.context.cookies() if c["name"] == "kms_session"]
+        if found:
+            return dict(found[0])
+        assert time.monotonic() < deadline, "the session cookie never arrived"
+        page.wait_for_timeout(100)
 
 
 def choose(page: Any, box: Any, option: str, *, attempts: int = 4) -> None:

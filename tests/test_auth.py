@@ -1,4 +1,4 @@
-"""Login hardening: bcrypt, the persistent back-off, cookie revocation and the setup token."""
+"""Login hardening: bcrypt, the persistent back-off, server-side sessions and the setup token."""
 
 from __future__ import annotations
 
@@ -50,9 +50,6 @@ def test_passwords_are_stored_as_bcrypt_hashes_only(session: Session) -> None:
     assert bcrypt.checkpw(PASSWORD.encode(), user.password_hash.encode())
     assert auth.verify_password(PASSWORD, user.password_hash)
     assert not auth.verify_password(PASSWORD + "x", user.password_hash)
-    creds = auth.credentials(session)["usernames"]["erika"]
-    assert creds["password"] == user.password_hash
-    assert creds["roles"] == ["owner"]
 
 
 @pytest.mark.parametrize(
@@ -220,50 +217,127 @@ def test_unlock_lifts_the_back_off(session: Session) -> None:
 # --- cookies -------------------------------------------------------------------------------
 
 
-def _token(username: str, issued_at: float) -> dict[str, object]:
-    """A decoded login cookie as streamlit-authenticator builds it (expiry = issue + 1 day)."""
-    return {"username": username, "exp_date": issued_at + auth.COOKIE_EXPIRY_DAYS * 86400}
+def _cookie(session: Session, username: str = "erika", client: str = OWNER_IP, at=None) -> str:
+    """Log in and redeem the ticket as the browser does; returns the cookie value."""
+    _session_id, ticket = auth.start_session(session, username, client, at)
+    token = auth.redeem_ticket(session, ticket, client, at)
+    assert token is not None
+    session.commit()
+    return token
+
+
+def _alive(session: Session, token: str, at=None) -> bool:
+    session.expire_all()  # read revocations back from the database
+    user = auth.session_user(session, token, at)
+    session.commit()
+    return user is not None
+
+
+def test_a_ticket_is_redeemed_once_from_the_login_address_and_only_while_fresh(
+    session: Session,
+) -> None:
+    """The one-time ticket gives one cookie: not twice, not to another address, not late."""
+    _owner(session)
+    _id, ticket = auth.start_session(session, "erika", OWNER_IP)
+    assert auth.ticket_pending(session, ticket)
+    assert auth.redeem_ticket(session, ticket, STRANGER_IP) is None
+    assert auth.redeem_ticket(session, ticket, OWNER_IP) is None  # spent by the stranger's try
+    _id, ticket = auth.start_session(session, "erika", OWNER_IP)
+    token = auth.redeem_ticket(session, ticket, OWNER_IP)
+    assert token and not auth.ticket_pending(session, ticket)
+    assert auth.redeem_ticket(session, ticket, OWNER_IP) is None
+    now = utcnow()
+    _id, late = auth.start_session(session, "erika", OWNER_IP, now)
+    assert auth.redeem_ticket(session, late, OWNER_IP, now + auth.TICKET_LIFETIME * 2) is None
+    assert auth.redeem_ticket(session, "erfunden", OWNER_IP) is None
+
+
+def test_only_hashes_of_tickets_and_cookies_are_stored(session: Session) -> None:
+    """The database holds neither the ticket nor the cookie value."""
+    from kms.models import LoginSession
+
+    _owner(session)
+    _id, ticket = auth.start_session(session, "erika", OWNER_IP)
+    token = auth.redeem_ticket(session, ticket, OWNER_IP)
+    session.commit()
+    row = session.scalars(select(LoginSession)).one()
+    stored = repr([getattr(row, c.key) for c in LoginSession.__table__.columns])
+    assert token and ticket not in stored and token not in stored
 
 
 def test_logout_revokes_earlier_cookies_only(session: Session) -> None:
-    """A cookie issued before revoke_sessions is refused; one issued afterwards works."""
+    """A session started before revoke_sessions is refused; one started afterwards works."""
     _owner(session).sessions_valid_after = utcnow() - timedelta(hours=1)
-    before = _token("erika", utcnow().timestamp() - 5)
-    assert auth.token_is_valid(session, before)
+    before = _cookie(session)
+    assert _alive(session, before)
     auth.revoke_sessions(session, "erika")
     session.commit()
-    after = _token("erika", utcnow().timestamp() + 1)
-    session.expire_all()  # read the revocation back from the database
-    assert not auth.token_is_valid(session, before)
-    assert auth.token_is_valid(session, after)
+    after = _cookie(session, at=utcnow() + timedelta(seconds=1))
+    assert not _alive(session, before)
+    assert _alive(session, after, utcnow() + timedelta(seconds=2))
 
 
 def test_set_password_revokes_cookies(session: Session) -> None:
     """Changing the password ends the user's other sessions."""
     _owner(session).sessions_valid_after = utcnow() - timedelta(hours=1)
-    before = _token("erika", utcnow().timestamp() - 5)
+    before = _cookie(session)
     auth.set_password(session, "erika", "Neues-Passwort-2026")
-    assert not auth.token_is_valid(session, before)
+    session.commit()
+    assert not _alive(session, before)
     new_hash = auth.get_user(session, "erika").password_hash
     assert auth.verify_password("Neues-Passwort-2026", new_hash)
 
 
-@pytest.mark.parametrize(
-    "token",
-    [
-        {"username": "niemand", "exp_date": utcnow().timestamp() + 3600},
-        {"username": "erika", "exp_date": utcnow().timestamp() - 1},
-        {"username": "erika"},
-        {"exp_date": utcnow().timestamp() + 3600},
-        {"username": "erika", "exp_date": "morgen"},
-    ],
-)
-def test_unknown_expired_or_malformed_cookies_are_refused(
-    session: Session, token: dict[str, object]
+def test_idle_timeout_slides_with_activity_and_the_lifetime_is_absolute(
+    session: Session, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Only a well-formed, unexpired cookie of an existing user is valid."""
+    """Each use moves the idle deadline on; after the absolute lifetime the cookie is dead."""
+    monkeypatch.setenv("KMS_SESSION_IDLE_MINUTES", "30")
+    monkeypatch.setenv("KMS_SESSION_MAX_HOURS", "2")
+    reset_config()
+    start = utcnow()
+    _owner(session).sessions_valid_after = start - timedelta(hours=1)
+    token = _cookie(session, at=start)
+    # Used every 25 minutes: alive well past the idle timeout of 30 minutes …
+    for minutes in range(25, 120, 25):
+        assert _alive(session, token, start + timedelta(minutes=minutes)), minutes
+    # … but not after two hours, however busy.
+    assert not _alive(session, token, start + timedelta(minutes=121))
+    idle = _cookie(session, at=start)
+    assert not _alive(session, idle, start + timedelta(minutes=31))
+
+
+@pytest.mark.parametrize("value", ["0", "-5", "viele", "1.5"])
+def test_bad_session_settings_are_refused_in_german(
+    monkeypatch: pytest.MonkeyPatch, value: str
+) -> None:
+    """KMS_SESSION_IDLE_MINUTES must be a whole number above zero."""
+    monkeypatch.setenv("KMS_SESSION_IDLE_MINUTES", value)
+    reset_config()
+    with pytest.raises(ValueError, match="ganze Zahl größer 0"):
+        get_config()
+    monkeypatch.delenv("KMS_SESSION_IDLE_MINUTES")
+    reset_config()
+
+
+def test_unknown_or_forged_cookies_are_refused(session: Session) -> None:
+    """Only a cookie the server issued belongs to a session."""
     _owner(session)
-    assert not auth.token_is_valid(session, token)
+    assert not _alive(session, "")
+    assert not _alive(session, "x" * 43)
+
+
+def test_wrong_or_unknown_login_records_an_attempt_and_says_so_in_german(
+    session: Session,
+) -> None:
+    """check_login returns the user for the right password, else a German reason."""
+    _owner(session)
+    assert isinstance(auth.check_login(session, "Erika", PASSWORD, OWNER_IP), User)
+    wrong = auth.check_login(session, "erika", "falsch-falsch", OWNER_IP)
+    unknown = auth.check_login(session, "niemand", PASSWORD, OWNER_IP)
+    assert wrong == unknown == "Benutzername oder Passwort ist falsch."
+    clients = session.scalars(select(LoginAttempt.client)).all()
+    assert clients == [OWNER_IP] * 3
 
 
 def _mode(path: Path) -> int:
@@ -307,9 +381,10 @@ def test_rotating_the_cookie_key_logs_everyone_out(session: Session) -> None:
     users = [_owner(session), auth.create_user(session, username="max", password=PASSWORD)]
     for user in users:
         user.sessions_valid_after = utcnow() - timedelta(hours=1)
+    session.commit()
     old_key = auth.cookie_key()
-    tokens = [_token(name, utcnow().timestamp() - 5) for name in ("erika", "max")]
-    assert all(auth.token_is_valid(session, t) for t in tokens)
+    tokens = [_cookie(session, name) for name in ("erika", "max")]
+    assert all(_alive(session, t) for t in tokens)
     auth.rotate_cookie_key(session)
     session.commit()
     path = get_config().secrets_dir / "cookie_key"
@@ -317,8 +392,7 @@ def test_rotating_the_cookie_key_logs_everyone_out(session: Session) -> None:
     assert len(path.read_text().encode()) >= 32
     assert _mode(path) == 0o600
     assert auth.cookie_key() == path.read_text()
-    session.expire_all()
-    assert not any(auth.token_is_valid(session, t) for t in tokens)
+    assert not any(_alive(session, t) for t in tokens)
 
 
 def test_rotation_refuses_a_key_from_the_environment(

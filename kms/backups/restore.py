@@ -80,7 +80,14 @@ TABLE_LABELS = {
     "tags": "Schlagwörter",
 }
 # Technical logs and schedules: not worth a line in "what would be lost".
-QUIET_TABLES = {"login_attempts", "function_runs", "error_log", "automatism_state", "key_values"}
+QUIET_TABLES = {
+    "login_attempts",
+    "login_sessions",
+    "function_runs",
+    "error_log",
+    "automatism_state",
+    "key_values",
+}
 
 
 def parse_version(value: str) -> tuple[int, ...]:

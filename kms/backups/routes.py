@@ -2,17 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Any
-
-import jwt
 from starlette.requests import Request
 from starlette.responses import FileResponse, PlainTextResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from kms import auth
 from kms.backups.errors import BackupError
 from kms.backups.store import find_backup
-from kms.db import session_scope
+from kms.web import login_required
 
 DOWNLOAD_PATH = "/api/backups/download/{name}"
 
@@ -22,23 +18,9 @@ def download_url(name: str) -> str:
     return DOWNLOAD_PATH.replace("{name}", name)
 
 
-def logged_in(request: Request) -> bool:
-    """The login cookie is a valid, unrevoked HS256 JWT of an existing user."""
-    token = request.cookies.get(auth.COOKIE_NAME)
-    if not token:
-        return False
-    try:
-        claims: dict[str, Any] = jwt.decode(token, auth.cookie_key(), algorithms=["HS256"])
-    except jwt.PyJWTError:
-        return False
-    with session_scope(write=False) as session:
-        return auth.token_is_valid(session, claims)
-
-
-async def download(request: Request) -> Response:
+@login_required
+async def download(request: Request, _username: str) -> Response:
     """GET/HEAD a backup by name; Starlette streams the file in chunks and serves Range."""
-    if not logged_in(request):
-        return PlainTextResponse("Bitte melden Sie sich bei KMS an.", status_code=401)
     try:
         backup = find_backup(request.path_params["name"])
     except BackupError as exc:

@@ -16,6 +16,8 @@ from pathlib import Path
 
 from fontTools.ttLib import TTFont
 
+from kms.errors import ValidationError
+
 FONT_DIR = Path(__file__).parent / "fonts"
 FONT = "DejaVu"
 FONT_STYLES = {"": "", "B": "-Bold", "I": "-Oblique", "BI": "-BoldOblique"}
@@ -111,3 +113,11 @@ def unprintable_message(text: str) -> str | None:
         f"Diese Zeichen kann KMS nicht in PDF-Dokumente setzen: {shown}{more}. "
         "Bitte entfernen oder durch ein anderes Zeichen ersetzen."
     )
+
+
+def validate_printable(value: str, *, field: str) -> str:
+    """Refuse characters no PDF font can show (they would vanish from the document)."""
+    message = unprintable_message(value)
+    if message:
+        raise ValidationError(field, message)
+    return value

@@ -1,35 +1,31 @@
-"""The login gate: streamlit-authenticator, hardened with KMS's own checks.
+"""The login gate: KMS's own login form and a session cookie the browser's scripts never see.
 
-The library renders the form and the JWT cookie. KMS wraps two of its seams: the
-password check (persistent per-user/per-address back-off, the 72-byte limit) and the
-cookie check (cookies issued before the user's last logout are refused). A logged-in
-session is also dropped when the user's sessions were revoked elsewhere.
+A login (or the owner's first-run setup) starts a server-side session and a one-time ticket.
+The page then loads `/api/session/<ticket>` as an invisible image; that answer sets the
+HttpOnly, SameSite=Strict cookie (kms.web). A new browser session (reload, second tab) finds
+the cookie in the WebSocket handshake (`st.context.cookies`), so no component and no extra
+rerun is involved in reading or writing it. Sessions end when revoked (logout, "Alle
+abmelden", a new password), after the idle timeout, and after the absolute lifetime.
 """
 
 from __future__ import annotations
 
-import hashlib
-import logging
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 import streamlit as st
-import streamlit_authenticator as stauth
+from streamlit import runtime
+from streamlit.runtime.scriptrunner import get_script_run_ctx
 
 from kms import auth
 from kms.db import session_scope
 from kms.errors import KmsError
+from kms.models import User
 from kms.registry import page_by_url
 from kms.types import utcnow
 
-log = logging.getLogger(__name__)
-
-FIELDS = {
-    "Form name": "Anmelden",
-    "Username": "Benutzername",
-    "Password": "Passwort",
-    "Login": "Anmelden",
-}
+TICKET_URL = "/api/session/{ticket}"
 
 
 @dataclass(frozen=True)
@@ -41,103 +37,106 @@ class CurrentUser:
 
 
 def client_address() -> str:
-    """The browser's address as Streamlit sees it (for the back-off)."""
+    """The address of this session's connection (for the back-off and the ticket).
+
+    This is the peer of the WebSocket, or the address a proxy listed in KMS_TRUSTED_PROXIES
+    forwarded (uvicorn resolves that, see kms.server). `st.context.ip_address` would hide
+    loopback addresses, which is exactly where a reverse proxy connects from.
+    """
+    ctx = get_script_run_ctx()
     try:
-        address = st.context.ip_address
-    except Exception:  # noqa: BLE001 - odd proxies have no address
+        client = runtime.get_instance().get_client(ctx.session_id) if ctx else None
+        context = client.client_context if client is not None else None
+        address = context.remote_ip if context is not None else None
+    except Exception:  # noqa: BLE001 - no runtime (AppTest) or an odd transport
         return "unbekannt"
     # AppTest's mocked runtime answers with a mock object, not a string.
     return address if isinstance(address, str) and address else "unbekannt"
 
 
-def _authenticator() -> Any:
-    """One authenticator per browser session, rebuilt when logins or the key change."""
-    with session_scope(write=False) as session:
-        creds = auth.credentials(session)
-    key = auth.cookie_key()
-    fingerprint = hashlib.sha256(
-        (repr(sorted((u, d["password"]) for u, d in creds["usernames"].items())) + key).encode()
-    ).hexdigest()
-    cached = st.session_state.get("_kms_authenticator")
-    if cached is not None and cached[0] == fingerprint:
-        return cached[1]
-    authenticator = stauth.Authenticate(
-        creds, auth.COOKIE_NAME, key, auth.COOKIE_EXPIRY_DAYS, auto_hash=False
+def _start_session(user: User, session: Any) -> None:
+    """A fresh login: a server-side session and the ticket that fetches its cookie."""
+    now = utcnow()
+    session_id, ticket = auth.start_session(session, user.username, client_address(), now)
+    st.session_state.update(
+        authentication_status=True,
+        username=user.username,
+        name=user.display_name,
+        kms_login_at=now.timestamp(),
+        kms_seen_at=now.timestamp(),
+        kms_touched_at=now.timestamp(),
+        kms_session_id=session_id,
+        _kms_ticket=ticket,
     )
-    _harden(authenticator)
-    st.session_state["_kms_authenticator"] = (fingerprint, authenticator)
-    return authenticator
-
-
-def _harden(authenticator: Any) -> None:
-    """Wrap the library's password and cookie checks with KMS's own rules."""
-    controller = authenticator.authentication_controller
-    original_login = controller.login
-    cookies = authenticator.cookie_controller
-    original_get_cookie = cookies.get_cookie
-
-    def login(username: str | None = None, password: str | None = None, *a: Any, **kw: Any) -> Any:
-        if kw.get("token") is not None or not (username and password):
-            return original_login(username, password, *a, **kw)
-        client = client_address()
-        now = utcnow()
-        with session_scope() as session:
-            locked = auth.lockout(session, username, client, now)
-            if locked is not None:
-                st.session_state["kms_login_error"] = locked.message(now)
-                return False
-            if len(password.encode("utf-8")) > auth.MAX_PASSWORD_BYTES:
-                auth.record_attempt(session, username, client, False, now)
-                st.session_state["kms_login_error"] = (
-                    "Das Passwort ist länger als 72 Bytes; so lange Passwörter vergibt KMS nicht."
-                )
-                return False
-        try:
-            ok = bool(original_login(username, password, *a, **kw))
-        except Exception as exc:  # noqa: BLE001 - the library raises for odd input
-            log.warning("login error: %s", exc)
-            ok = False
-        with session_scope() as session:
-            auth.record_attempt(session, username, client, ok, now)
-        if ok:
-            st.session_state["kms_login_at"] = now.timestamp()
-            # The library renders its cookie component now, but the gate reruns right after
-            # a login, which discards it before the browser stores the cookie; set it again
-            # at the end of the first undisturbed logged-in run (see set_pending_cookie()).
-            st.session_state["_kms_set_cookie"] = True
-        return ok
-
-    def get_cookie() -> Any:
-        token = original_get_cookie()
-        if not token:
-            return token
-        with session_scope(write=False) as session:
-            if not auth.token_is_valid(session, token):
-                return None
-        st.session_state["kms_login_at"] = token["exp_date"] - auth.COOKIE_EXPIRY_DAYS * 86400
-        return token
-
-    controller.login = login
-    cookies.get_cookie = get_cookie
 
 
 def _still_valid(username: str) -> bool:
-    """A live session ends when the user's sessions were revoked after its login."""
+    """A live session ends when revoked after its login, idle too long, or too old."""
     login_at = st.session_state.get("kms_login_at")
     if login_at is None:
         return False
+    now = utcnow()
+    seen_at = datetime.fromtimestamp(st.session_state.get("kms_seen_at", now.timestamp()), UTC)
     with session_scope(write=False) as session:
         try:
             user = auth.get_user(session, username)
         except KmsError:
             return False
-        return login_at >= user.sessions_valid_after.timestamp()
+        started = datetime.fromtimestamp(login_at, UTC)
+        if not auth.session_alive(user, started, seen_at, now):
+            return False
+    session_id = st.session_state.get("kms_session_id")
+    touched = datetime.fromtimestamp(st.session_state.get("kms_touched_at", 0), UTC)
+    if session_id is not None and now - touched >= auth.TOUCH_EVERY:
+        # Activity here keeps the cookie alive for a reload or a download, too.
+        with session_scope() as session:
+            auth.touch_session(session, session_id, now)
+        st.session_state["kms_touched_at"] = now.timestamp()
+    st.session_state["kms_seen_at"] = now.timestamp()
+    return True
+
+
+def resume_from_cookie() -> CurrentUser | None:
+    """A new browser session with a live session cookie is logged in without a form.
+
+    The cookie is the one the WebSocket connection started with; after "Abmelden" or
+    "Alle abmelden" it is revoked, so asking again is harmless. Draws nothing.
+    """
+    if current_user() is not None:
+        return current_user()
+    try:
+        token = st.context.cookies.get(auth.SESSION_COOKIE)
+    except Exception:  # noqa: BLE001 - no client context (AppTest)
+        return None
+    if not isinstance(token, str) or not token:
+        return None
+    with session_scope(write=False) as session:
+        live = auth.find_session(session, token)
+    if live is None:
+        return None
+    st.session_state.update(
+        authentication_status=True,
+        username=live.username,
+        name=live.display_name,
+        kms_login_at=live.created_at.timestamp(),
+        kms_seen_at=utcnow().timestamp(),
+        kms_session_id=live.session_id,
+    )
+    return current_user()
 
 
 def _clear_session() -> None:
-    for key in ("authentication_status", "username", "name", "email", "roles", "kms_login_at"):
+    for key in (
+        "authentication_status",
+        "username",
+        "name",
+        "kms_login_at",
+        "kms_seen_at",
+        "kms_touched_at",
+        "kms_session_id",
+        "_kms_ticket",
+    ):
         st.session_state.pop(key, None)
-    st.session_state["logout"] = True
 
 
 def current_user() -> CurrentUser | None:
@@ -161,36 +160,51 @@ def gate() -> CurrentUser | None:
             return user
         _clear_session()
         st.warning("Ihre Sitzung wurde beendet. Bitte melden Sie sich erneut an.")
-    # The library draws a cookie component only when it builds the authenticator, and that
-    # component reruns the page once it answers. A slot that exists on every run keeps the
-    # login form in its place, so nothing typed before that rerun is lost.
-    with st.container():
-        authenticator = _authenticator()
-    st.session_state.pop("kms_login_error", None)
-    with _form_column():
-        authenticator.login(location="main", fields=FIELDS, key="kms_login")
-        user = current_user()
+    else:
+        user = resume_from_cookie()
         if user is not None:
-            st.session_state["logout"] = False
-            st.rerun()
-        message = st.session_state.pop("kms_login_error", None)
-        if message:
-            st.error(message)
-        elif st.session_state.get("authentication_status") is False:
-            st.error("Benutzername oder Passwort ist falsch.")
+            return user
+    with _form_column():
+        _login_form()
     return None
 
 
-def set_pending_cookie() -> None:
-    """Store the login cookie once after a login; call it after the page's content.
+def _login_form() -> None:
+    """Username and password; the back-off and the password check live in kms.auth."""
+    with st.form("kms_login"):
+        st.subheader("Anmelden")
+        username = st.text_input("Benutzername", autocomplete="username")
+        password = st.text_input("Passwort", type="password", autocomplete="current-password")
+        submitted = st.form_submit_button("Anmelden", type="primary")
+    if not submitted:
+        return
+    with session_scope() as session:
+        result = auth.check_login(session, username or "", password or "", client_address())
+        if isinstance(result, User):
+            _start_session(result, session)
+            message = None
+        else:
+            message = result
+    if message is None:
+        st.rerun()
+    st.error(message)
 
-    The cookie component answers the browser with a rerun of its own and is not drawn
-    again in that rerun. Drawn last, its disappearance moves nothing: drawn above the
-    page, every element below it would be rebuilt, closing an expander or a drop-down
-    list the user has just opened.
+
+def set_pending_cookie() -> None:
+    """Let the browser fetch its session cookie once; call it after the page's content.
+
+    The ticket is loaded as an invisible image below everything else, so nothing on the page
+    moves when it is gone in a later run. It stays until the server saw it redeemed.
     """
-    if current_user() is not None and st.session_state.pop("_kms_set_cookie", False):
-        _authenticator().cookie_controller.set_cookie()
+    ticket = st.session_state.get("_kms_ticket")
+    if ticket is None or current_user() is None:
+        return
+    with session_scope(write=False) as session:
+        pending = auth.ticket_pending(session, ticket)
+    if not pending:
+        st.session_state.pop("_kms_ticket", None)
+        return
+    st.html(f'<img src="{TICKET_URL.format(ticket=ticket)}" alt="" width="1" height="1">')
 
 
 def _form_column() -> Any:
@@ -226,18 +240,12 @@ def _setup_form() -> None:
                 display_name=display_name,
                 email=email,
             )
-            username, name = user.username, user.display_name
+            # The new owner stays logged in across a reload, like after any login.
+            _start_session(user, session)
     except KmsError as exc:
         st.error(exc.message)
         return
     auth.consume_setup_token()
-    st.session_state.update(
-        authentication_status=True,
-        username=username,
-        name=name,
-        logout=False,
-        kms_login_at=utcnow().timestamp(),
-    )
     # The new owner continues with the first-run steps, whatever URL showed the setup form.
     tutorial = page_by_url("ersteinrichtung")
     if tutorial is None:  # pragma: no cover - the help module is always registered
@@ -246,20 +254,14 @@ def _setup_form() -> None:
 
 
 def logout(user: CurrentUser) -> None:
-    """Log out here and revoke this user's outstanding cookies everywhere."""
+    """Log out here and end this user's sessions in every browser."""
     with session_scope() as session:
         auth.revoke_sessions(session, user.username)
-    cached = st.session_state.get("_kms_authenticator")
-    if cached is not None:
-        try:
-            cached[1].cookie_controller.delete_cookie()
-        except Exception:
-            log.debug("cookie delete failed", exc_info=True)
     _clear_session()
 
 
 def logout_everyone() -> None:
-    """ "Alle abmelden": rotate the cookie key and revoke every session."""
+    """ "Alle abmelden": rotate the key and end every session of every user."""
     with session_scope() as session:
         auth.rotate_cookie_key(session)
     _clear_session()

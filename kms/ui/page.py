@@ -38,14 +38,19 @@ class PageContext:
 
 
 def configure() -> None:
-    """Page config shared by app.py and pages run directly by deep link."""
-    st.set_page_config(page_title="KMS", page_icon=":material/business_center:", layout="wide")
+    """Page config shared by app.py and pages run directly by deep link.
+
+    The favicon is an emoji, which the browser draws from a data: URL: a Material icon name
+    would be fetched from Google's font server (the CSP blocks other origins anyway), and
+    an image file would be served from /media, which needs a login (kms.web).
+    """
+    st.set_page_config(page_title="KMS", page_icon="💼", layout="wide")
 
 
 def login_required() -> ui_auth.CurrentUser | None:
     """Migrate, then show banner + setup/login when nobody is logged in."""
     ensure_migrated()
-    user = ui_auth.current_user()
+    user = ui_auth.resume_from_cookie()
     if user is not None:
         return ui_auth.gate()
     render_banner()

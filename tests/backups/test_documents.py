@@ -21,6 +21,7 @@ from kms.db import session_scope
 from kms.errors import KmsError
 from kms.modules.documents import service as documents
 from kms.modules.documents.models import Document, DocumentBlob
+from kms.modules.documents.routes import stream_url
 from tests.backups.helpers import (
     archive_members,
     archives_on_disk,
@@ -51,7 +52,7 @@ def test_a_new_backup_is_a_document_of_type_backup_outside_files(db_url: str) ->
         assert (doc.doc_type, doc.source, doc.retain_until) == ("backup", "generated", None)
         assert "verschlüsselt" in doc.title
         assert documents.path_of(doc) == backup.path
-        assert documents.stream_url(doc) == f"/api/backups/download/{backup.name}"
+        assert stream_url(doc) == f"/api/backups/download/{backup.name}"
         page = documents.list_documents(s, doc_types=["backup"])
         assert [d.filename for d in page.items] == [backup.name]
         assert documents.list_documents(s, hide_backups=True).total == 0

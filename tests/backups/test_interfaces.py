@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
-import asyncio
 import time
 from pathlib import Path
-from typing import Any
 
-import jwt
 import pytest
 
 from kms import auth
@@ -16,6 +13,7 @@ from kms.backups.service import create_backup, list_backups
 from kms.backups.worker import WORKER
 from kms.cli import main
 from kms.db import session_scope
+from tests import web_support
 from tests.backups.helpers import (
     PASSWORD,
     archives_on_disk,
@@ -25,49 +23,13 @@ from tests.backups.helpers import (
     rewrite,
     wipe,
 )
+from tests.web_support import session_cookie
 
 
 def call(path: str, cookie: str | None, method: str = "GET") -> tuple[int, dict[str, str], bytes]:
-    """Run the download route as Starlette would, collecting status, headers and body."""
-    from starlette.requests import Request
-
-    headers = [(b"cookie", f"{auth.COOKIE_NAME}={cookie}".encode())] if cookie else []
+    """Run the download route as Starlette would."""
     name = path.rsplit("/", 1)[-1]
-    scope = {
-        "type": "http",
-        "method": method,
-        "path": path,
-        "headers": headers,
-        "query_string": b"",
-        "path_params": {"name": name},
-    }
-    sent: list[dict[str, Any]] = []
-
-    requested: list[bool] = []
-
-    async def receive() -> dict[str, Any]:
-        if requested:  # the client stays connected until the response is complete
-            await asyncio.Event().wait()
-        requested.append(True)
-        return {"type": "http.request", "body": b"", "more_body": False}
-
-    async def send(message: dict[str, Any]) -> None:
-        sent.append(message)
-
-    async def run() -> None:
-        response = await download(Request(scope, receive))
-        await response(scope, receive, send)
-
-    asyncio.run(run())
-    start = sent[0]
-    body = b"".join(m.get("body", b"") for m in sent[1:])
-    return start["status"], {k.decode(): v.decode() for k, v in start["headers"]}, body
-
-
-def cookie_for(username: str) -> str:
-    """A cookie as streamlit-authenticator issues it now (exp = issue time + expiry)."""
-    exp = time.time() + auth.COOKIE_EXPIRY_DAYS * 86400
-    return jwt.encode({"username": username, "exp_date": exp}, auth.cookie_key(), "HS256")
+    return web_support.call(download, path, cookie, path_params={"name": name}, method=method)
 
 
 def test_download_needs_a_valid_login_cookie(db_url: str) -> None:
@@ -76,14 +38,12 @@ def test_download_needs_a_valid_login_cookie(db_url: str) -> None:
     backup = create_backup()
     url = download_url(backup.name)
     assert call(url, None)[0] == 401
-    forged = jwt.encode({"username": "erika", "exp_date": time.time() + 99}, "x" * 40, "HS256")
-    assert call(url, forged)[0] == 401
-    assert call(url, cookie_for("niemand"))[0] == 401
-    issued = cookie_for("erika")
+    assert call(url, "x" * 43)[0] == 401
+    issued = session_cookie("erika")
     status, headers, body = call(url, issued)
     assert status == 200 and body == backup.path.read_bytes()
     assert "attachment" in headers["content-disposition"]
-    assert call(download_url("..%2Fsecrets%2Fcookie_key"), cookie_for("erika"))[0] == 404
+    assert call(download_url("..%2Fsecrets%2Fcookie_key"), session_cookie("erika"))[0] == 404
     time.sleep(0.01)
     with session_scope() as s:
         auth.revoke_sessions(s, "erika")

@@ -84,7 +84,8 @@ def heading(page) -> list[str]:  # type: ignore[no-untyped-def]
 
 
 def test_scenario_a_login_gate_bookmarks_and_every_page(browser, tmp_path):
-    """Deep links show only the login; login lands on the bookmark; every page renders."""
+    """Deep links show only the login; login lands on the bookmark; every page renders, and
+    none trips the Content-Security-Policy."""
     from playwright.sync_api import expect
 
     with kms_server(tmp_path / "data", demo=True) as server:
@@ -102,6 +103,8 @@ def test_scenario_a_login_gate_bookmarks_and_every_page(browser, tmp_path):
             page.context.close()
 
         page = open_fresh(browser, f"{server.url}/personen")
+        console: list[str] = []
+        page.on("console", lambda message: console.append(message.text))
         log_in(page)
         expect(page.locator("h1")).to_have_text("Personen")
         assert page.url.endswith("/personen")
@@ -114,6 +117,8 @@ def test_scenario_a_login_gate_bookmarks_and_every_page(browser, tmp_path):
             expect(page.get_by_text(BANNER)).to_be_visible()
             assert "unerwarteter Fehler" not in page.locator("body").inner_text()
             page.screenshot(path=str(SCREENSHOTS / f"{spec.url_path}.png"))
+        # Every page works under the Content-Security-Policy: the browser blocked nothing.
+        assert not [text for text in console if "Content Security Policy" in text], console
         page.context.close()
 
         page = open_fresh(browser, server.url)
@@ -127,7 +132,11 @@ def test_scenario_a_login_gate_bookmarks_and_every_page(browser, tmp_path):
         log_in(page)
         expect(page.locator("h1")).to_have_text("Einstellungen")
         assert page.url.endswith("/einstellungen")
-        # The login cookie was stored: a reload keeps the user logged in on the same page.
+        # The server set the session cookie, out of reach of the page's scripts (no HTTPS
+        # here, so not Secure); a reload keeps the user logged in on the same page.
+        cookie = browser_support.session_cookie(page)
+        assert (cookie["secure"], cookie["httpOnly"], cookie["sameSite"]) == (False, True, "Strict")
+        assert "kms_session" not in page.evaluate("document.cookie")
         page.reload()
         settle(page)
         expect(page.locator("h1")).to_have_text("Einstellungen")
@@ -143,7 +152,8 @@ def test_scenario_a_login_gate_bookmarks_and_every_page(browser, tmp_path):
 
 
 def test_scenario_b_first_run_setup_with_the_console_code(browser, tmp_path):
-    """A fresh instance asks for the console's code; a wrong one fails, the right one works."""
+    """A fresh instance asks for the console's code; a wrong one fails, the right one logs
+    the new owner in for good (a reload keeps the session)."""
     from playwright.sync_api import expect
 
     with kms_server(tmp_path / "data", demo=False) as server:
@@ -167,4 +177,10 @@ def test_scenario_b_first_run_setup_with_the_console_code(browser, tmp_path):
         expect(page.locator("h1")).to_have_text("Tutorial Ersteinrichtung")
         expect(page.get_by_text("1 von 3 Schritten erledigt")).to_be_visible()
         page.screenshot(path=str(SCREENSHOTS / "setup.png"))
+        # Creating the owner is a login that lasts: the first reload keeps the owner in.
+        browser_support.session_cookie(page)
+        page.reload()
+        settle(page)
+        expect(page.locator("h1")).to_have_text("Tutorial Ersteinrichtung")
+        assert page.get_by_role("button", name="Anmelden").count() == 0
         page.context.close()

@@ -68,7 +68,8 @@ def server(kms_env: Path) -> Iterator[tuple[str, int]]:
 
 
 def test_issue_and_download_an_invoice(server: tuple[str, int], tmp_path: Path) -> None:
-    """Log in, open the draft, ▶ abschließen with confirmation, download the PDF/A-3, view it."""
+    """Log in, open the draft, ▶ abschließen with confirmation, download the PDF/A-3, view it;
+    the download link gives the file to the logged-in browser only."""
     from playwright.sync_api import expect
 
     expect.set_options(timeout=20_000)
@@ -101,6 +102,14 @@ def test_issue_and_download_an_invoice(server: tuple[str, int], tmp_path: Path) 
             target = tmp_path / "rechnung.pdf"
             info.value.save_as(target)
             settle(page)  # the download reruns the page
+            # The file is there only for a logged-in browser: with the session cookie the
+            # bytes, without it (the link alone) 401.
+            link = info.value.url
+            assert "/media/" in link, link
+            assert page.context.request.get(link).body() == target.read_bytes()
+            stranger = browser.new_context()
+            assert stranger.request.get(link).status == 401
+            stranger.close()
             page.screenshot(path=str(SCREENSHOTS / "rechnungen.png"), full_page=True)
         except BaseException:
             page.screenshot(path=str(tmp_path / "rechnungen-failure.png"), full_page=True)

@@ -4,18 +4,13 @@ from __future__ import annotations
 
 import bcrypt
 import pytest
-import streamlit_authenticator.params
 
 from tests.ui_helpers import create_owner
 
 
 @pytest.fixture(autouse=True)
 def fast_login(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Cheap bcrypt rounds and no pre-login pause: page tests show the login form many times.
-
-    The pause lets a real browser's cookie component answer; AppTest has no cookies.
-    """
-    monkeypatch.setattr(streamlit_authenticator.params, "PRE_LOGIN_SLEEP_TIME", 0)
+    """Cheap bcrypt rounds: page tests log in many times."""
     gensalt = bcrypt.gensalt
     monkeypatch.setattr(bcrypt, "gensalt", lambda rounds=4, prefix=b"2b": gensalt(4, prefix))
 

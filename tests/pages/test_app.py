@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import time
 
 import pytest
@@ -77,6 +78,10 @@ def test_right_setup_code_creates_the_owner_and_opens_the_tutorial(fresh, url_pa
         user = auth.get_user(session, "erika")
         assert (user.is_owner, user.display_name) == (True, "Erika Mustermann")
     assert not (get_config().secrets_dir / "setup_token").exists()
+    # Creating the owner is a login: the tutorial offers the ticket for the session cookie,
+    # so the first reload keeps the new owner logged in.
+    [image] = _ticket_images(at)
+    assert image.startswith('<img src="/api/session/')
 
 
 def test_before_login_app_shows_only_the_login_form(owner, demo):
@@ -92,7 +97,7 @@ def test_wrong_password_is_refused_in_german(owner):
     ui.click(at, "Anmelden")
     assert ui.values(at.error) == ["Benutzername oder Passwort ist falsch."]
     assert not at.title
-    assert not at.session_state["authentication_status"]
+    assert "authentication_status" not in at.session_state
 
 
 @pytest.mark.parametrize(
@@ -110,46 +115,41 @@ def _main_layout(at) -> list[tuple[str, str]]:
     return [(type(e).__name__, str(getattr(e, "type", ""))) for e in at.main.children.values()]
 
 
-def test_login_form_keeps_its_place_when_the_cookie_component_reruns(owner):
-    """The library's cookie reader is drawn once and reruns the page when it answers: the
-    login form must not move then, or the browser rebuilds it and loses what was typed."""
+def _ticket_images(at) -> list[str]:  # type: ignore[no-untyped-def]
+    return [e.proto.body for e in at.main.children.values() if type(e).__name__ == "Html"]
+
+
+def test_login_form_draws_no_component_that_could_rerun_the_page(owner):
+    """Before login no custom component (no cookie reader) is drawn: nothing reruns the
+    page behind the user's back, so the form keeps what was typed."""
     at = ui.open_page("einstellungen", user=None).run()
     first = _main_layout(at)
     assert ("UnknownElement", "component_instance") not in first
-    components = [
-        e
-        for block in at.main.children.values()
-        for e in getattr(block, "children", {}).values()
-        if type(e).__name__ == "UnknownElement"
-    ]
-    assert [c.proto.component_name for c in components] == [
-        "extra_streamlit_components.CookieManager.cookie_manager"
-    ]
     at.run()
     assert _main_layout(at) == first
     assert [w.label for w in at.text_input] == ["Benutzername", "Passwort"]
 
 
 @pytest.mark.parametrize("url_path", ["einstellungen", "dokumente", "rechnungen"])
-def test_login_cookie_is_drawn_below_the_page_so_its_rerun_moves_nothing(owner, url_path):
-    """The cookie component reruns the page once it is stored and is then gone: drawn last,
-    every element above keeps its place (an expander or list the user opened stays open)."""
+def test_login_offers_its_cookie_ticket_last_and_only_until_redeemed(owner, url_path):
+    """After login the page ends with one invisible image that fetches the session cookie;
+    once the server redeemed the ticket it is gone, and everything above keeps its place."""
     at = ui.open_page(url_path, user=None).run()
     ui.fill(at, {"Benutzername": ui.OWNER, "Passwort": ui.OWNER_PASSWORD})
     ui.click(at, "Anmelden")
     first = _main_layout(at)
-    components = [e for e in at.main.children.values() if type(e).__name__ == "UnknownElement"]
-    assert [c.proto.component_name for c in components] == [
-        "extra_streamlit_components.CookieManager.cookie_manager"
-    ]
-    assert '"method": "set"' in components[0].proto.json_args
-    assert first[-1] == ("UnknownElement", "component_instance")
-    at.run()  # the rerun the component asks for once the browser stored the cookie
-    second = _main_layout(at)
-    assert ("UnknownElement", "component_instance") not in second
-    assert first[: len(second)] == second
+    [image] = _ticket_images(at)
+    match = re.fullmatch(r'<img src="/api/session/([\w-]+)" alt="" width="1" height="1">', image)
+    assert match, image
+    assert first[-1][0] == "Html"
+    at.run()  # not redeemed yet: the same image again, nothing moved
+    assert _main_layout(at) == first and _ticket_images(at) == [image]
+    with session_scope() as session:
+        assert auth.redeem_ticket(session, match.group(1), "unbekannt") is not None
     at.run()
-    assert _main_layout(at) == second
+    second = _main_layout(at)
+    assert _ticket_images(at) == []
+    assert first[: len(second)] == second == first[:-1]
 
 
 def test_default_page_is_the_setup_until_it_is_done(owner):
@@ -176,6 +176,21 @@ def test_revoked_session_must_log_in_again(owner):
     at.session_state["kms_login_at"] = time.time() - 3600
     with session_scope() as session:
         auth.revoke_sessions(session, ui.OWNER)
+    at.run()
+    assert ui.values(at.warning) == ["Ihre Sitzung wurde beendet. Bitte melden Sie sich erneut an."]
+    assert not at.title
+    assert [w.label for w in at.text_input] == ["Benutzername", "Passwort"]
+
+
+@pytest.mark.parametrize(
+    ("idle", "age"), [(31 * 60, 3600), (60, 12 * 3600 + 60)], ids=["idle", "too-old"]
+)
+def test_idle_or_too_old_session_must_log_in_again(owner, idle, age):
+    """30 minutes without a click, or 12 hours after login however busy: the next click
+    ends the session with the German notice and shows the login form."""
+    at = ui.open_page("start")
+    at.session_state["kms_login_at"] = time.time() - age
+    at.session_state["kms_seen_at"] = time.time() - idle
     at.run()
     assert ui.values(at.warning) == ["Ihre Sitzung wurde beendet. Bitte melden Sie sich erneut an."]
     assert not at.title

@@ -38,6 +38,7 @@ from kms.modules.contacts.models import (
     Tag,
     contact_tags,
 )
+from kms.rendering.glyphs import validate_printable
 from kms.types import utcnow
 from kms.validation import (
     optional,
@@ -45,7 +46,6 @@ from kms.validation import (
     validate_leitweg_id,
     validate_phone,
     validate_postcode,
-    validate_printable,
     validate_vat_id,
     validate_website,
 )

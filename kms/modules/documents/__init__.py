@@ -22,6 +22,7 @@ SPEC = ModuleSpec(
     contact_panel="kms.modules.documents.ui.panel",
     contact_references="kms.modules.documents.service.count_for_contact",
     contact_export="kms.modules.documents.service.export_for_contact",
+    routes="kms.modules.documents.routes.routes",
     pages=(
         PageSpec(
             "pages/dokumente.py",

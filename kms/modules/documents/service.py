@@ -516,12 +516,6 @@ def open_stream(document: Document) -> BinaryIO:
     return storage.open_file(document.blob.storage_name)
 
 
-def stream_url(document: Document) -> str | None:
-    """The authenticated route that streams a file kept outside the documents store
-    (backup archives, which may be gigabytes); None for ordinary documents."""
-    return storage.external_url(document.blob.storage_name)
-
-
 def read_bytes(document: Document) -> bytes:
     """The whole file (for downloads of ordinary documents; large ones use open_stream)."""
     with open_stream(document) as fh:
@@ -916,7 +910,6 @@ __all__ = [
     "path_of",
     "register_type",
     "store_generated",
-    "stream_url",
     "sweep_orphans",
     "update_document",
     "upload",

@@ -16,7 +16,7 @@ import streamlit as st
 from kms.db import session_scope
 from kms.errors import KmsError
 from kms.formatting import count_noun, format_date
-from kms.modules.documents import service
+from kms.modules.documents import routes, service
 from kms.modules.documents.filetypes import KINDS
 from kms.types import today
 from kms.ui.forms import saving
@@ -40,13 +40,12 @@ class _Detail:
     size: str
     sha256: str
     mime: str
-    download_mime: str
     tags: list[str]
     title_raw: str
     contact_ids: list[int]
     is_upload: bool
     retention: str
-    stream_url: str | None  # large files kept outside the store (backups) stream by route
+    stream_url: str  # the logged-in streaming route (documents or backups)
 
 
 def _labels() -> dict[str, str]:
@@ -336,13 +335,12 @@ def document_detail(document_id: int, *, read_only: bool = False) -> None:
             size=service.format_size(doc.blob.size),
             sha256=doc.blob.sha256,
             mime=doc.blob.mime_type,
-            download_mime=service.download_mime(doc),
             tags=doc.tag_names,
             title_raw=doc.title,
             contact_ids=doc.contact_ids,
             is_upload=doc.source == "upload",
             retention=_retention_text(doc.retain_until),
-            stream_url=service.stream_url(doc),
+            stream_url=routes.stream_url(doc),
         )
     st.subheader(plain(info.title), anchor=False)
     st.caption(
@@ -357,19 +355,9 @@ def document_detail(document_id: int, *, read_only: bool = False) -> None:
         st.caption(plain("Schlagwörter: " + ", ".join(info.tags)))
     st.caption(f"SHA-256: {info.sha256}")
     c1, c2, _ = st.columns([1, 1, 4])
-    if info.stream_url:
-        # Streamed from disk by an authenticated route, never read into memory.
-        c1.link_button("Herunterladen", info.stream_url, icon=":material/download:")
-    else:
-        c1.download_button(
-            "Herunterladen",
-            data=lambda: path.read_bytes(),
-            file_name=info.filename,
-            mime=info.download_mime,
-            icon=":material/download:",
-            on_click="ignore",
-            key=f"doc_download_{document_id}",
-        )
+    # Streamed from disk by the logged-in route (kms.web), never read into memory and
+    # never offered under an unauthenticated /media link.
+    c1.link_button("Herunterladen", info.stream_url, icon=":material/download:")
     if c2.button(
         "Löschen",
         icon=":material/delete:",

@@ -32,8 +32,9 @@ from kms.modules.invoices.models import (
     Payment,
 )
 from kms.modules.settings.taxation import regime_on
+from kms.rendering.glyphs import validate_printable
 from kms.types import today
-from kms.validation import parse_decimal, parse_money, validate_leitweg_id, validate_printable
+from kms.validation import parse_decimal, parse_money, validate_leitweg_id
 
 ENTITY = "invoice"
 UNIT_CODES = {u.code: u.label for u in GERMAN_UNITS}

@@ -46,9 +46,10 @@ from kms.modules.letters.addressing import (
 from kms.modules.letters.models import DRAFT, SENT, Letter, LetterTemplate, MailMerge
 from kms.modules.settings.service import get_profile, logo_bytes
 from kms.rendering.errors import RenderError
+from kms.rendering.glyphs import validate_printable
 from kms.rendering.letter import Company, LetterData, render_letter, render_letters_combined
 from kms.types import today, utcnow
-from kms.validation import validate_email, validate_printable
+from kms.validation import validate_email
 
 SUBJECT_MAX = 300
 NAME_MAX = 120

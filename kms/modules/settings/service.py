@@ -18,6 +18,7 @@ from kms.errors import ConflictError, FieldErrors, KmsError, ValidationError
 from kms.mail import SmtpSettings
 from kms.models import KeyValue
 from kms.modules.settings.models import CompanyProfile
+from kms.rendering.glyphs import validate_printable
 from kms.secretbox import decrypt, encrypt
 from kms.validation import (
     LEGAL_FORMS,
@@ -29,7 +30,6 @@ from kms.validation import (
     validate_iban,
     validate_phone,
     validate_postcode,
-    validate_printable,
     validate_register_court,
     validate_register_number,
     validate_tax_number,
