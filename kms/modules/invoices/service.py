@@ -12,7 +12,18 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import BigInteger, and_, case, exists, func, literal, or_, select, type_coerce
+from sqlalchemy import (
+    BigInteger,
+    and_,
+    case,
+    exists,
+    func,
+    literal,
+    or_,
+    outerjoin,
+    select,
+    type_coerce,
+)
 from sqlalchemy.orm import Session, aliased
 from sqlalchemy.orm.exc import StaleDataError
 from sqlalchemy.sql.elements import ColumnElement
@@ -461,11 +472,10 @@ def raw_cents(column: Any) -> ColumnElement[int]:
     return type_coerce(column, BigInteger())
 
 
-def status_expr(day: date) -> ColumnElement[str]:
-    """The status of every row as SQL: derived from dates and payments, never stored."""
-    storno = aliased(Invoice)
-    cancelled = exists().where(storno.cancels_id == Invoice.id)
-    paid = paid_expr(Invoice.id)
+def _status_case(
+    day: date, paid: ColumnElement[Any], cancelled: ColumnElement[bool]
+) -> ColumnElement[str]:
+    """The derived status from the row, its settled cents and whether a Storno cancels it."""
     gross = raw_cents(Invoice.gross_total)
     return case(
         (Invoice.issued_at.is_(None), literal("entwurf")),
@@ -476,6 +486,48 @@ def status_expr(day: date) -> ColumnElement[str]:
         (paid > 0, literal("teilweise")),
         else_=literal("offen"),
     )
+
+
+def status_expr(day: date) -> ColumnElement[str]:
+    """The status of one row as SQL (correlated subqueries: for a single invoice only;
+    lists and sums use `status_source`)."""
+    storno = aliased(Invoice)
+    return _status_case(day, paid_expr(Invoice.id), exists().where(storno.cancels_id == Invoice.id))
+
+
+@dataclass(frozen=True)
+class StatusSource:
+    """Invoices joined once to their payment totals and their Storno, for lists and sums.
+
+    One aggregate over the payments and one outer join replace the per-row subqueries, so
+    a list or the Übersicht reads payments once instead of once per invoice and column.
+    """
+
+    source: Any  # FromClause: invoices ⟕ paid totals ⟕ Storno
+    status: ColumnElement[str]
+    paid: ColumnElement[Any]  # settled integer cents (0 without payments)
+
+
+def status_source(day: date) -> StatusSource:
+    """`Invoice` with its derived status and settled cents as joinable columns."""
+    paid = (
+        select(
+            Payment.invoice_id.label("invoice_id"),
+            func.sum(
+                raw_cents(Payment.amount)
+                - raw_cents(Payment.overpayment)
+                + raw_cents(Payment.skonto)
+            ).label("cents"),
+        )
+        .group_by(Payment.invoice_id)
+        .subquery("paid_totals")
+    )
+    storno = aliased(Invoice, name="storno")
+    source = outerjoin(Invoice, paid, paid.c.invoice_id == Invoice.id).outerjoin(
+        storno, storno.cancels_id == Invoice.id
+    )
+    paid_cents = func.coalesce(paid.c.cents, 0)
+    return StatusSource(source, _status_case(day, paid_cents, storno.id.is_not(None)), paid_cents)
 
 
 def status_of(session: Session, invoice: Invoice, day: date | None = None) -> str:
@@ -561,11 +613,10 @@ def list_invoices(
     from kms.modules.invoices.models import Sending
 
     day = day or today()
-    status_col = status_expr(day).label("status")
-    paid = paid_expr(Invoice.id)
+    facts = status_source(day)
     gross_cents = raw_cents(Invoice.gross_total)
     open_col = case(
-        (status_col.element.in_(["offen", "teilweise", "ueberfaellig"]), gross_cents - paid),
+        (facts.status.in_(["offen", "teilweise", "ueberfaellig"]), gross_cents - facts.paid),
         else_=0,
     )
     customer = case(
@@ -573,10 +624,13 @@ def list_invoices(
         else_=func.trim(Contact.first_name + literal(" ") + Contact.last_name),
     )
     sent = exists().where(Sending.invoice_id == Invoice.id, Sending.reminder_id.is_(None))
-    base = select(Invoice.id).join(Contact, Contact.id == Invoice.contact_id)
+    terms = fold(search).split()
+    # Contacts are joined for the list's customer name, and for sums only when searching.
+    source = facts.source.join(Contact, Contact.id == Invoice.contact_id)
+    stats_source = source if terms else facts.source
     conditions: list[ColumnElement[bool]] = []
     if status:
-        conditions.append(status_col.element == status)
+        conditions.append(facts.status == status)
     if year:
         # Drafts have no Rechnungsdatum yet, so a year filter shows issued documents only.
         conditions.append(
@@ -584,7 +638,7 @@ def list_invoices(
         )
     if contact_id:
         conditions.append(Invoice.contact_id == contact_id)
-    for term in fold(search).split():
+    for term in terms:
         conditions.append(
             or_(
                 Invoice.search_key.contains(term, autoescape=True),
@@ -592,19 +646,42 @@ def list_invoices(
                 Contact.search_key.contains(term, autoescape=True),
             )
         )
-    filtered = base.where(*conditions).subquery()
     # The sum counts issued invoices that stand (not drafts, cancellations or cancelled ones).
-    counted = status_col.element.in_(["offen", "teilweise", "ueberfaellig", "bezahlt"])
+    counted = facts.status.in_(["offen", "teilweise", "ueberfaellig", "bezahlt"])
     stats = session.execute(
         select(
             func.count(),
             func.coalesce(func.sum(case((counted, gross_cents), else_=0)), 0),
             func.coalesce(func.sum(open_col), 0),
         )
-        .select_from(Invoice)
-        .where(Invoice.id.in_(select(filtered.c.id)))
+        .select_from(stats_source)
+        .where(*conditions)
     ).one()
     page = max(1, page)
+    order = (Invoice.issued_at.is_not(None), Invoice.issue_date.desc(), Invoice.id.desc())
+    # Page the ids first; the per-row columns (status, open, sent) then cover one page only.
+    # The ids need the payments and Storno join only to filter by status.
+    id_source = stats_source if status else Invoice.__table__
+    if terms and not status:
+        id_source = Invoice.__table__.join(Contact, Contact.id == Invoice.contact_id)
+    page_ids = (
+        select(Invoice.id)
+        .select_from(id_source)
+        .where(*conditions)
+        .order_by(*order)
+        .offset((page - 1) * page_size)
+        .limit(page_size)
+        .subquery("page_ids")
+    )
+    # For one page the per-row subqueries are cheaper than the aggregate over all payments.
+    row_status = status_expr(day)
+    row_open = case(
+        (
+            row_status.in_(["offen", "teilweise", "ueberfaellig"]),
+            gross_cents - paid_expr(Invoice.id),
+        ),
+        else_=0,
+    )
     rows = session.execute(
         select(
             Invoice.id,
@@ -615,15 +692,16 @@ def list_invoices(
             customer,
             Invoice.contact_id,
             Invoice.gross_total,
-            open_col,
-            status_col,
+            row_open,
+            row_status,
             sent,
         )
-        .join(Contact, Contact.id == Invoice.contact_id)
-        .where(Invoice.id.in_(select(filtered.c.id)))
-        .order_by(Invoice.issued_at.is_not(None), Invoice.issue_date.desc(), Invoice.id.desc())
-        .offset((page - 1) * page_size)
-        .limit(page_size)
+        .select_from(
+            Invoice.__table__.join(Contact, Contact.id == Invoice.contact_id).join(
+                page_ids, page_ids.c.id == Invoice.id
+            )
+        )
+        .order_by(*order)
     ).all()
     items = [
         InvoiceRow(
