@@ -45,9 +45,12 @@ format: install-dev
 	$(PY) -m ruff format .
 	$(PY) -m ruff check --fix .
 
-## bench: benchmarks (list paging, sums) with pytest-benchmark
+## bench: every measurement against its floor (docs/performance.md); writes bench/results.json
+## SCALE=large for the large instance (generated once into $(BENCH_DIR), then reused)
+SCALE ?= small
+BENCH_DIR ?= /tmp/kms-bench
 bench: install-dev
-	$(PY) -m pytest benchmarks --benchmark-only -p no:cacheprovider
+	$(PY) -m bench.run --scale $(SCALE) --workdir $(BENCH_DIR)
 
 clean-venv:
 	rm -rf $(VENV)

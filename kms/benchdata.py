@@ -280,12 +280,14 @@ def _at(day: date, rng: random.Random) -> datetime:
     return local.astimezone(UTC)
 
 
-def generate(scale_name: str, *, seed: int = SEED, today: date | None = None) -> Report:
+def generate(scale: str | Scale, *, seed: int = SEED, today: date | None = None) -> Report:
     """Fill an empty instance with benchmark data; refuses one that has business data."""
     from kms.db import session_scope
 
-    if scale_name not in SCALES:
+    if isinstance(scale, str) and scale not in SCALES:
         raise KmsError("Bitte --scale large oder --scale small angeben.")
+    sizes = SCALES[scale] if isinstance(scale, str) else scale
+    scale_name = scale if isinstance(scale, str) else "custom"
     started = time.perf_counter()
     with session_scope() as session:
         if is_bench_instance(session):
@@ -296,7 +298,7 @@ def generate(scale_name: str, *, seed: int = SEED, today: date | None = None) ->
                 "Benchmark-Daten werden nur in eine leere Instanz geschrieben."
             )
         rng = random.Random(seed)  # noqa: S311 - reproducible fiction, not security
-        counts = _fill(session, SCALES[scale_name], rng, today)
+        counts = _fill(session, sizes, rng, today)
         _mark(session, scale_name, seed)
     return Report(scale_name, counts, time.perf_counter() - started)
 
