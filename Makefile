@@ -49,8 +49,9 @@ format: install-dev
 ## SCALE=large for the large instance (generated once into $(BENCH_DIR), then reused)
 SCALE ?= small
 BENCH_DIR ?= /tmp/kms-bench
+BENCH_ARGS ?=
 bench: install-dev
-	$(PY) -m bench.run --scale $(SCALE) --workdir $(BENCH_DIR)
+	$(PY) -m bench.run --scale $(SCALE) --workdir $(BENCH_DIR) $(BENCH_ARGS)
 
 clean-venv:
 	rm -rf $(VENV)
