@@ -204,6 +204,12 @@ class _Blobs:
         self.rows: list[dict[str, Any]] = []
         self.by_sha: dict[str, int] = {}
 
+    def remove_files(self) -> None:
+        from kms.modules.documents import storage
+
+        for row in self.rows:
+            storage.path_for(row["storage_name"]).unlink(missing_ok=True)
+
     def add(self, content: bytes, mime: str, ext: str, created: datetime) -> int:
         from kms.modules.documents import storage
 
@@ -298,8 +304,14 @@ def generate(scale: str | Scale, *, seed: int = SEED, today: date | None = None)
                 "Benchmark-Daten werden nur in eine leere Instanz geschrieben."
             )
         rng = random.Random(seed)  # noqa: S311 - reproducible fiction, not security
-        counts = _fill(session, sizes, rng, today)
-        _mark(session, scale_name, seed)
+        blobs = _Blobs()
+        try:
+            counts = _fill(session, sizes, rng, today, blobs)
+            _mark(session, scale_name, seed)
+            session.flush()
+        except BaseException:
+            blobs.remove_files()  # the rows roll back; their files must not stay behind
+            raise
     return Report(scale_name, counts, time.perf_counter() - started)
 
 
@@ -343,7 +355,9 @@ def _settings(session: Session, first_day: date) -> None:
     session.flush()
 
 
-def _fill(session: Session, scale: Scale, rng: random.Random, today: date | None) -> dict:
+def _fill(
+    session: Session, scale: Scale, rng: random.Random, today: date | None, blobs: _Blobs
+) -> dict:
     from kms.audit import AuditEvent
     from kms.modules.documents.models import Document, DocumentBlob, DocumentContact, DocumentTag
     from kms.modules.invoices.models import InvoiceFile
@@ -353,7 +367,7 @@ def _fill(session: Session, scale: Scale, rng: random.Random, today: date | None
     day0 = today or local_today()
     first_day = date(day0.year - scale.years + 1, 1, 1)
     _settings(session, first_day)
-    log, blobs, docs = _Audit(session), _Blobs(), _Docs()
+    log, docs = _Audit(session), _Docs()
     contacts = _contacts(session, scale, rng, _at(first_day, rng))
     issued, files = _invoices(session, scale, rng, contacts, first_day, day0, log, blobs, docs)
     payments = _payments(session, scale, rng, issued, day0, log)

@@ -143,3 +143,21 @@ def test_regression_check_flags_changes_over_twenty_percent() -> None:
     ]
     assert bench.regressions(results(1.1, 5.0), results(1.0, 1.0)) == []
     assert bench.regressions(results(1.0, 1.0), None) == []
+
+
+def test_a_failure_midway_leaves_no_rows_and_no_files(monkeypatch: pytest.MonkeyPatch) -> None:
+    """If generation fails after files were written, rows roll back and the files go too."""
+    from kms.config import get_config
+
+    def broken(*_args, **_kwargs):  # type: ignore[no-untyped-def]
+        raise RuntimeError("disk full")
+
+    monkeypatch.setattr("kms.benchdata._letters", broken)
+    with pytest.raises(RuntimeError):
+        generate(TINY)
+    with session_scope(write=False) as s:
+        assert s.scalar(select(func.count()).select_from(Contact)) == 0
+        assert s.get(KeyValue, FLAG_KEY) is None
+    stored = get_config().files_dir / "documents"
+    left = [p for p in stored.rglob("*") if p.is_file()] if stored.exists() else []
+    assert left == []
