@@ -28,7 +28,7 @@ from tests.invoices.conftest import line
 
 TODAY = date(2026, 6, 15)
 TINY = Scale(contacts=40, invoices=400, lines=1000, payments=240, documents=5, letters=5, years=2)
-CENT = Decimal("0.01")
+STANDING = ("offen", "teilweise", "ueberfaellig", "bezahlt")
 
 
 @dataclass
@@ -206,7 +206,28 @@ def test_search_matches_the_python_reference(instance: Session, search: str) -> 
     chosen = [r for r in refs if all(t in r.search for t in terms)]
     page = service.list_invoices(instance, search=search, day=TODAY, page_size=500)
     assert sorted(r.id for r in page.items) == sorted(r.id for r in chosen)
+    assert page.total == len(chosen)
     assert page.sum_open == sum((r.open(TODAY) for r in chosen), Decimal("0.00"))
+    assert page.sum_gross == sum(
+        (r.gross for r in chosen if r.status(TODAY) in STANDING), Decimal("0.00")
+    )
+
+
+def test_one_customers_list_matches_the_python_reference(instance: Session) -> None:
+    """The contact panel's list (one customer, sums over per-row subqueries) agrees too."""
+    refs = reference(instance)
+    by_contact = {}
+    for invoice in instance.scalars(select(Invoice)):
+        by_contact.setdefault(invoice.contact_id, []).append(invoice.id)
+    contact_id = max(by_contact, key=lambda c: len(by_contact[c]))
+    chosen = [r for r in refs if r.id in set(by_contact[contact_id])]
+    page = service.list_invoices(instance, contact_id=contact_id, day=TODAY, page_size=500)
+    assert [r.id for r in page.items] == [r.id for r in list_order(chosen)]
+    assert [r.status for r in page.items] == [r.status(TODAY) for r in list_order(chosen)]
+    assert page.sum_open == sum((r.open(TODAY) for r in chosen), Decimal("0.00"))
+    assert page.sum_gross == sum(
+        (r.gross for r in chosen if r.status(TODAY) in STANDING), Decimal("0.00")
+    )
 
 
 def test_single_invoice_status_agrees_with_the_list(instance: Session) -> None:

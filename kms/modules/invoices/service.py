@@ -19,10 +19,10 @@ from sqlalchemy import (
     exists,
     func,
     literal,
-    or_,
     outerjoin,
     select,
     type_coerce,
+    union,
 )
 from sqlalchemy.orm import Session, aliased
 from sqlalchemy.orm.exc import StaleDataError
@@ -625,9 +625,6 @@ def list_invoices(
     )
     sent = exists().where(Sending.invoice_id == Invoice.id, Sending.reminder_id.is_(None))
     terms = fold(search).split()
-    # Contacts are joined for the list's customer name, and for sums only when searching.
-    source = facts.source.join(Contact, Contact.id == Invoice.contact_id)
-    stats_source = source if terms else facts.source
     conditions: list[ColumnElement[bool]] = []
     if status:
         conditions.append(facts.status == status)
@@ -639,40 +636,7 @@ def list_invoices(
     if contact_id:
         conditions.append(Invoice.contact_id == contact_id)
     for term in terms:
-        conditions.append(
-            or_(
-                Invoice.search_key.contains(term, autoescape=True),
-                func.lower(func.coalesce(Invoice.number, "")).contains(term, autoescape=True),
-                Contact.search_key.contains(term, autoescape=True),
-            )
-        )
-    # The sum counts issued invoices that stand (not drafts, cancellations or cancelled ones).
-    counted = facts.status.in_(["offen", "teilweise", "ueberfaellig", "bezahlt"])
-    stats = session.execute(
-        select(
-            func.count(),
-            func.coalesce(func.sum(case((counted, gross_cents), else_=0)), 0),
-            func.coalesce(func.sum(open_col), 0),
-        )
-        .select_from(stats_source)
-        .where(*conditions)
-    ).one()
-    page = max(1, page)
-    order = (Invoice.issued_at.is_not(None), Invoice.issue_date.desc(), Invoice.id.desc())
-    # Page the ids first; the per-row columns (status, open, sent) then cover one page only.
-    # The ids need the payments and Storno join only to filter by status.
-    id_source = stats_source if status else Invoice.__table__
-    if terms and not status:
-        id_source = Invoice.__table__.join(Contact, Contact.id == Invoice.contact_id)
-    page_ids = (
-        select(Invoice.id)
-        .select_from(id_source)
-        .where(*conditions)
-        .order_by(*order)
-        .offset((page - 1) * page_size)
-        .limit(page_size)
-        .subquery("page_ids")
-    )
+        conditions.append(Invoice.id.in_(_matching_ids(term)))
     # For one page the per-row subqueries are cheaper than the aggregate over all payments.
     row_status = status_expr(day)
     row_open = case(
@@ -681,6 +645,39 @@ def list_invoices(
             gross_cents - paid_expr(Invoice.id),
         ),
         else_=0,
+    )
+    # Sums: a search or a customer selects few rows, where per-row subqueries beat reading
+    # all payments; over (nearly) everything the aggregate join wins.
+    selective = bool(terms or contact_id) and not status
+    sum_status, sum_open, sum_source = (
+        (row_status, row_open, Invoice.__table__)
+        if selective
+        else (facts.status, open_col, facts.source)
+    )
+    # The sum counts issued invoices that stand (not drafts, cancellations or cancelled ones).
+    counted = sum_status.in_(["offen", "teilweise", "ueberfaellig", "bezahlt"])
+    stats = session.execute(
+        select(
+            func.count(),
+            func.coalesce(func.sum(case((counted, gross_cents), else_=0)), 0),
+            func.coalesce(func.sum(sum_open), 0),
+        )
+        .select_from(sum_source)
+        .where(*conditions)
+    ).one()
+    page = max(1, page)
+    order = (Invoice.issued_at.is_not(None), Invoice.issue_date.desc(), Invoice.id.desc())
+    # Page the ids first; the per-row columns (status, open, sent) then cover one page only.
+    # The ids need the payments and Storno join only to filter by status.
+    id_source = facts.source if status else Invoice.__table__
+    page_ids = (
+        select(Invoice.id)
+        .select_from(id_source)
+        .where(*conditions)
+        .order_by(*order)
+        .offset((page - 1) * page_size)
+        .limit(page_size)
+        .subquery("page_ids")
     )
     rows = session.execute(
         select(
@@ -721,6 +718,26 @@ def list_invoices(
     ]
     return InvoicePage(
         items, int(stats[0]), page, page_size, from_cents(stats[1]), from_cents(stats[2])
+    )
+
+
+def _matching_ids(term: str) -> Any:
+    """Ids of invoices whose search key, number or customer contains `term`.
+
+    A UNION of three narrow scans (the search_key and number indexes, and the customers'
+    search keys) instead of an OR over the wide invoice rows, which hold the frozen snapshot:
+    on 100,000 invoices that read every row and took seconds per search.
+    """
+    return union(
+        select(Invoice.id).where(Invoice.search_key.contains(term, autoescape=True)),
+        select(Invoice.id).where(
+            func.lower(func.coalesce(Invoice.number, "")).contains(term, autoescape=True)
+        ),
+        select(Invoice.id).where(
+            Invoice.contact_id.in_(
+                select(Contact.id).where(Contact.search_key.contains(term, autoescape=True))
+            )
+        ),
     )
 
 
