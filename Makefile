@@ -68,9 +68,13 @@ format: install-dev
 	$(PY) -m ruff format .
 	$(PY) -m ruff check --fix .
 
-## bench: benchmarks (list paging, sums) with pytest-benchmark
+## bench: every measurement against its floor (docs/performance.md); writes bench/results.json
+## SCALE=large for the large instance (generated once into $(BENCH_DIR), then reused)
+SCALE ?= small
+BENCH_DIR ?= /tmp/kms-bench
+BENCH_ARGS ?=
 bench: install-dev
-	$(PY) -m pytest benchmarks --benchmark-only -p no:cacheprovider
+	$(PY) -m bench.run --scale $(SCALE) --workdir $(BENCH_DIR) $(BENCH_ARGS)
 
 clean-venv:
 	rm -rf $(VENV)

@@ -277,6 +277,14 @@ def cmd_demo(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_bench_data(args: argparse.Namespace) -> int:
+    from kms.benchdata import generate
+
+    for line in generate(args.scale).lines():
+        _print(line)
+    return 0
+
+
 def cmd_serve(args: argparse.Namespace) -> int:
     from kms import auth
     from kms.config import get_config
@@ -575,6 +583,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = add(backup, "prune", cmd_backup_prune, "delete old backups (asks first)")
     p.add_argument("--yes", action="store_true", help="do not ask for confirmation")
 
+    p = add(sub, "bench-data", cmd_bench_data, "fill an empty instance with benchmark data")
+    p.add_argument("--scale", choices=["large", "small"], required=True)
     p = add(sub, "demo", cmd_demo, "load fictitious demo data")
     p.add_argument("--force", action="store_true")
     p = add(sub, "serve", cmd_serve, "migrate and start the server")

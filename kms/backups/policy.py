@@ -118,7 +118,12 @@ def prune(plan: PrunePlan) -> int:
 
 
 def business_days(session: Session, now: datetime, days: int = 7) -> int:
-    """On how many of the last `days` days (Berlin) business records were created or changed."""
+    """On how many of the last `days` days (Berlin) business records were created or changed.
+
+    One query: every business table's time stamps in the window (index range seeks on the
+    created_at/updated_at indexes), each mapped to its day by the Berlin midnights computed
+    here (so DST and both databases agree), and only the distinct day numbers come back.
+    """
     import_models()
     tables: set[sa.Table] = {
         mapper.local_table  # type: ignore[misc]
@@ -126,26 +131,33 @@ def business_days(session: Session, now: datetime, days: int = 7) -> int:
         if getattr(mapper.class_, "__business_data__", False)
     }
     today = now.astimezone(BERLIN).date()
-    active = 0
-    for i in range(days):
-        day = today - timedelta(days=i)
-        start = datetime.combine(day, datetime.min.time(), BERLIN)
-        end = start + timedelta(days=1)
-        for table in sorted(tables, key=lambda t: t.name):
-            stamps = [table.c[n] for n in ("created_at", "updated_at") if n in table.c]
-            if not stamps:
+    # starts[i] is the Berlin midnight that begins the day i days ago.
+    starts = [
+        datetime.combine(today - timedelta(days=i), datetime.min.time(), BERLIN)
+        for i in range(days)
+    ]
+    end = starts[0] + timedelta(days=1)
+    parts = []
+    for table in sorted(tables, key=lambda t: t.name):
+        for name in ("created_at", "updated_at"):
+            if name not in table.c:
                 continue
-            hit = session.scalar(
-                sa.select(sa.literal(1))
-                .select_from(table)
-                .where(sa.or_(*[sa.and_(c >= start, c < end) for c in stamps]))
-                .where(*activity_filter(table))  # a backup is not a day's business
-                .limit(1)
+            stamp = table.c[name]
+            day_index = sa.case(
+                *[(stamp >= start, sa.literal(i)) for i, start in enumerate(starts)],
+                else_=sa.literal(days),
             )
-            if hit:
-                active += 1
-                break
-    return active
+            parts.append(
+                sa.select(day_index.label("day"))
+                .select_from(table)
+                .where(stamp >= starts[-1], stamp < end, *activity_filter(table))
+                .distinct()
+            )
+    if not parts:
+        return 0
+    union = sa.union(*parts).subquery()
+    found = session.scalars(sa.select(union.c.day).distinct())
+    return len({int(day) for day in found if day is not None and int(day) < days})
 
 
 def freshness_warning(

@@ -141,3 +141,42 @@ def test_overview_figure_gives_the_newest_backups_age(db_url: str) -> None:
         "24.11.2026 23:30 · 2 Backups",
         True,
     )
+
+
+def test_business_days_asks_the_database_once(db_url: str) -> None:
+    """All tables and all seven days in one statement (it was one query per table and day)."""
+    from sqlalchemy import event
+
+    with session_scope() as s:
+        seen: list[str] = []
+        event.listen(s.get_bind(), "before_cursor_execute", lambda *a: seen.append(a[2]))
+        assert business_days(s, NOW - timedelta(days=400)) == 0
+        assert len([q for q in seen if q.lstrip().upper().startswith("SELECT")]) == 1
+
+
+def test_business_days_counts_berlin_days_and_changes(db_url: str) -> None:
+    """Berlin midnight splits days (23:59 and 00:00 are two days); a change to an old record
+    counts on the day of the change; activity older than the window does not count."""
+    from kms.types import BERLIN
+
+    midnight = datetime(2026, 11, 26, 0, 0, tzinfo=BERLIN)
+    old = NOW - timedelta(days=30)
+    with session_scope() as s:
+        s.add(Contact(last_name="A", created_at=midnight, updated_at=midnight))
+        s.add(
+            Contact(
+                last_name="B",
+                created_at=midnight - timedelta(minutes=1),
+                updated_at=midnight - timedelta(minutes=1),
+            )
+        )
+        s.add(Contact(last_name="C", created_at=old, updated_at=NOW - timedelta(days=3)))
+        s.add(
+            Contact(
+                last_name="D",
+                created_at=NOW - timedelta(days=7),
+                updated_at=NOW - timedelta(days=7),
+            )
+        )
+        s.flush()
+        assert business_days(s, NOW) == 3

@@ -109,8 +109,8 @@ class Contact(BusinessData, Base):
     # SQLite's binary collation would put "Müller" after "Zander".
     sort_key: Mapped[str] = mapped_column(String(300), default="", index=True)
     version: Mapped[int] = mapped_column(default=1)
-    created_at: Mapped[datetime] = mapped_column(default=utcnow)
-    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow, index=True)
 
     __mapper_args__ = {"version_id_col": version}
 

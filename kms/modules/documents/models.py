@@ -28,7 +28,7 @@ class DocumentBlob(BusinessData, Base):
     # Relative to files_dir/documents, e.g. "3f/3f9a…e1.pdf" (a random name per blob row,
     # so a blob deleted and re-created never shares a path with its predecessor).
     storage_name: Mapped[str] = mapped_column(String(200), unique=True)
-    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
 
 
 class Document(BusinessData, Base):
@@ -52,7 +52,7 @@ class Document(BusinessData, Base):
     search_key: Mapped[str] = mapped_column(String(1000), default="", index=True)
     created_by: Mapped[str] = mapped_column(String(64), default="")
     created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
-    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow, index=True)
 
     blob: Mapped[DocumentBlob] = relationship(lazy="joined")
     tags: Mapped[list[DocumentTag]] = relationship(

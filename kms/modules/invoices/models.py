@@ -117,8 +117,8 @@ class Invoice(BusinessData, Base):
     snapshot: Mapped[dict[str, Any] | None] = mapped_column(JSON, default=None)
     # Lower-cased number, customer name and texts for search alike on both databases.
     search_key: Mapped[str] = mapped_column(String(1000), default="", index=True)
-    created_at: Mapped[datetime] = mapped_column(default=utcnow)
-    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow, index=True)
     version: Mapped[int] = mapped_column(default=1)
 
     __mapper_args__ = {"version_id_col": version}
@@ -191,7 +191,7 @@ class InvoiceFile(BusinessData, Base):
     content: Mapped[bytes] = mapped_column(LargeBinary, deferred=True)
     # The Dokumente record once the documents module stores a copy (None until then).
     document_id: Mapped[int | None] = mapped_column(default=None)
-    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
 
 
 class Payment(BusinessData, Base):
@@ -214,7 +214,7 @@ class Payment(BusinessData, Base):
     # Net share of the payment for the § 19 Abs. 2 UStG turnover (received payments, net).
     net_amount: Mapped[Decimal] = mapped_column(Money(), default=Decimal("0.00"))
     note: Mapped[str] = mapped_column(String(200), default="")
-    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
     created_by: Mapped[str] = mapped_column(String(64), default="")
 
 
@@ -236,7 +236,7 @@ class Reminder(BusinessData, Base):
     lump_sum: Mapped[Decimal] = mapped_column(Money(), default=Decimal("0.00"))
     total: Mapped[Decimal] = mapped_column(Money())
     explanation: Mapped[str] = mapped_column(Text, default="")
-    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
     created_by: Mapped[str] = mapped_column(String(64), default="")
 
 

@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 
 from kms.formatting import count_noun, format_money
 from kms.modules.invoices.models import Invoice
-from kms.modules.invoices.service import from_cents, paid_expr, raw_cents, status_expr, today
+from kms.modules.invoices.service import from_cents, raw_cents, status_source, today
 from kms.registry import Figure
 
 OPEN = ("offen", "teilweise", "ueberfaellig")
@@ -28,15 +28,19 @@ def _invoices(count: int) -> str:
 def overview(session: Session, day: date | None = None) -> list[Figure]:
     """Offene Posten, Überfällig, Umsatz (netto) of the current year and Entwürfe."""
     day = day or today()
-    status = status_expr(day)
+    facts = status_source(day)
     gross = raw_cents(Invoice.gross_total)
     in_year = Invoice.issue_date.between(date(day.year, 1, 1), date(day.year, 12, 31))
-    per_invoice = select(
-        status.label("status"),
-        (gross - paid_expr(Invoice.id)).label("open_cents"),
-        case((in_year, raw_cents(Invoice.net_total)), else_=0).label("year_net_cents"),
-        case((in_year, 1), else_=0).label("in_year"),
-    ).subquery()
+    per_invoice = (
+        select(
+            facts.status.label("status"),
+            (gross - facts.paid).label("open_cents"),
+            case((in_year, raw_cents(Invoice.net_total)), else_=0).label("year_net_cents"),
+            case((in_year, 1), else_=0).label("in_year"),
+        )
+        .select_from(facts.source)
+        .subquery()
+    )
     rows = session.execute(
         select(
             per_invoice.c.status,

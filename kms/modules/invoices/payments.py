@@ -26,7 +26,7 @@ from kms.modules.invoices.service import (
     ENTITY,
     get_invoice,
     open_amount,
-    status_expr,
+    status_source,
     today,
 )
 from kms.notices import set_system_warning
@@ -189,15 +189,33 @@ def received_net(session: Session, year: int) -> Decimal:
     return total if isinstance(total, Decimal) else ZERO
 
 
-def overdue_invoices(session: Session, day: date) -> list[Invoice]:
-    """Issued invoices past their due date with an open amount (derived in SQL)."""
-    return list(
-        session.scalars(
-            select(Invoice)
-            .where(status_expr(day) == "ueberfaellig")
-            .order_by(Invoice.due_date, Invoice.id)
+@dataclass(frozen=True)
+class OverdueInvoice:
+    """What the overdue automatism needs of an overdue invoice."""
+
+    id: int
+    number: str | None
+    due_date: date | None
+
+
+def overdue_invoices(session: Session, day: date) -> list[OverdueInvoice]:
+    """Issued invoices past their due date with an open amount, oldest due first.
+
+    Derived in SQL over one payments aggregate; only three columns per invoice are read
+    (no invoice objects with their lines: the automatism runs on every instance size).
+    """
+    facts = status_source(day)
+    rows = session.execute(
+        select(Invoice.id, Invoice.number, Invoice.due_date)
+        .select_from(facts.source)
+        .where(
+            Invoice.issued_at.is_not(None),
+            Invoice.due_date < day,
+            facts.status == "ueberfaellig",
         )
-    )
+        .order_by(Invoice.due_date, Invoice.id)
+    ).all()
+    return [OverdueInvoice(r[0], r[1], r[2]) for r in rows]
 
 
 def overdue_watch(session: Session, now: datetime) -> str:

@@ -25,17 +25,20 @@ from kms.mail import MailError
 from kms.modules.invoices import (
     FUNCTIONS,
     config,
-    dunning,
-    issuing,
-    mailing,
     payments,
     service,
     storage,
 )
 from kms.modules.invoices.models import PAYMENT_METHODS, InvoiceFile, InvoiceLine
 from kms.ui.forms import labels_of, saving
+from kms.ui.lazy import LazyModule
 from kms.ui.page import PageContext
 from kms.ui.text import plain
+
+# PDF, e-invoice and mail code loads when a dialog or the detail first needs it.
+dunning = LazyModule("kms.modules.invoices.dunning")
+issuing = LazyModule("kms.modules.invoices.issuing")
+mailing = LazyModule("kms.modules.invoices.mailing")
 
 FN = {f.key.removeprefix("invoices_"): f.key for f in FUNCTIONS}
 PAGE_SIZE = 25

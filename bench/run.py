@@ -1,0 +1,703 @@
+"""`make bench`: every measurement of docs/performance.md against a floor from the same run.
+
+    python -m bench.run [--scale small|large] [--runs 7] [--warmups 2] [--skip backup,…]
+    python -m bench.run --once            # one pass, no budgets (the CI smoke test)
+
+Each figure is the median, min and max of `--runs` timed runs after `--warmups` untimed
+ones, and its ratio to a floor measured in the same process and run (absolute times drift
+on shared machines; ratios drift far less). SQLite always; PostgreSQL as well when
+KMS_TEST_POSTGRES_URL is set (a fresh schema per run). Results go to bench/results.json with
+n, cores, RAM, database versions and the git SHA; a regression check compares every ratio
+with the last committed results.json and flags changes over 20 %.
+
+Instances: the benchmark instance (`python -m kms bench-data`, generated once per data dir
+and reused) and an empty instance (the same login and company data, no business data).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import shutil
+import statistics
+import subprocess
+import sys
+import tarfile
+import tempfile
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+RESULTS = ROOT / "bench" / "results.json"
+REGRESSION = 0.20
+PAGES = (
+    "start",
+    "personen",
+    "organisationen",
+    "dokumente",
+    "rechnungen",
+    "schreiben",
+    "einstellungen",
+    "hilfe",
+    "fehlermeldungen",
+)
+GROUPS = ("pages", "queries", "issue", "backup", "login", "process")
+NOT_YET_MEASURED = (
+    "the largest list page in Chromium (websocket + Arrow) vs. an empty instance",
+    "peak RSS of the server: 5 sessions visiting every page plus one backup",
+    "cold start to the first page rendered in Chromium",
+    "backup restore (and the safety backup timed separately)",
+    "one migration on the large instance",
+)
+
+
+@dataclass
+class Stat:
+    """Timings of one thing in seconds."""
+
+    samples: list[float]
+
+    @property
+    def median(self) -> float:
+        return statistics.median(self.samples)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "median": round(self.median, 6),
+            "min": round(min(self.samples), 6),
+            "max": round(max(self.samples), 6),
+            "n": len(self.samples),
+        }
+
+
+@dataclass
+class Row:
+    """One line of the table: a measurement, its floor and the budget it is held to."""
+
+    key: str
+    label: str
+    value: Stat
+    floor: Stat | None = None
+    floor_label: str = ""
+    budget: str = ""
+
+    @property
+    def ratio(self) -> float | None:
+        if self.floor is None or self.floor.median <= 0:
+            return None
+        return self.value.median / self.floor.median
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "label": self.label,
+            **self.value.as_dict(),
+            "floor": self.floor.as_dict() if self.floor else None,
+            "floor_label": self.floor_label,
+            "ratio": round(self.ratio, 3) if self.ratio is not None else None,
+            "budget": self.budget,
+        }
+
+
+@dataclass
+class Settings:
+    runs: int
+    warmups: int
+    scale: str
+    skip: set[str] = field(default_factory=set)
+
+
+def timed(
+    fn: Callable[[], Any], settings: Settings, setup: Callable[[], Any] | None = None
+) -> Stat:
+    """Warm-ups, then timed runs; `setup` (untimed) runs before each call."""
+    samples = []
+    for n in range(settings.warmups + settings.runs):
+        if setup is not None:
+            setup()
+        started = time.perf_counter()
+        fn()
+        elapsed = time.perf_counter() - started
+        if n >= settings.warmups:
+            samples.append(elapsed)
+    return Stat(samples)
+
+
+# --- instances ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Instance:
+    """A data dir and its database URL."""
+
+    name: str
+    data: Path
+    url: str
+
+
+@contextmanager
+def use(instance: Instance) -> Iterator[None]:
+    """Point KMS (config, engines) at an instance for the duration of the block."""
+    from kms.config import reset_config
+    from kms.db import dispose_engines
+
+    saved = {k: os.environ.get(k) for k in ("KMS_DATA_DIR", "KMS_DATABASE_URL")}
+    os.environ["KMS_DATA_DIR"] = str(instance.data)
+    os.environ["KMS_DATABASE_URL"] = instance.url
+    reset_config()
+    dispose_engines()
+    try:
+        yield
+    finally:
+        dispose_engines()
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+        reset_config()
+
+
+def _pg_schema_url(base: str, label: str) -> str:
+    """A new schema on the PostgreSQL server for this run."""
+    from sqlalchemy import create_engine, text
+
+    schema = f"bench_{label}_{uuid.uuid4().hex[:8]}"
+    engine = create_engine(base)
+    with engine.begin() as conn:
+        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+    engine.dispose()
+    sep = "&" if "?" in base else "?"
+    return f"{base}{sep}options=-csearch_path%3D{schema}"
+
+
+def prepare(workdir: Path, database: str, scale: str) -> tuple[Instance, Instance]:
+    """The benchmark instance (generated once, then reused) and an empty one."""
+    from kms.benchdata import generate, is_bench_instance
+    from kms.db import ensure_migrated, session_scope
+
+    base = workdir / f"{database}-{scale}"
+    if database == "sqlite":
+        bench = Instance("bench", base / "bench", f"sqlite:///{base / 'bench' / 'kms.sqlite3'}")
+        empty_dir = base / f"empty-{uuid.uuid4().hex[:6]}"
+        empty = Instance("empty", empty_dir, f"sqlite:///{empty_dir / 'kms.sqlite3'}")
+    else:
+        pg = os.environ["KMS_TEST_POSTGRES_URL"]
+        marker = base / "bench" / "postgres-url"
+        url = marker.read_text() if marker.exists() else _pg_schema_url(pg, scale)
+        bench = Instance("bench", base / "bench", url)
+        empty_dir = base / f"empty-{uuid.uuid4().hex[:6]}"
+        empty = Instance("empty", empty_dir, _pg_schema_url(pg, "empty"))
+        marker.parent.mkdir(parents=True, exist_ok=True)
+        marker.write_text(url)
+    bench.data.mkdir(parents=True, exist_ok=True)
+    with use(bench):
+        ensure_migrated()
+        with session_scope(write=False) as session:
+            ready = is_bench_instance(session)
+        if not ready:
+            report = generate(scale)
+            print("  " + report.lines()[0], flush=True)
+    empty.data.mkdir(parents=True, exist_ok=True)
+    with use(empty):
+        ensure_migrated()
+        _empty_instance()
+    return bench, empty
+
+
+def _empty_instance() -> None:
+    """The bench login and the fictitious company, nothing else."""
+    from kms import auth
+    from kms.benchdata import BENCH_PASSWORD, BENCH_USER, _settings
+    from kms.db import session_scope
+    from kms.onboarding import mark_done
+    from kms.types import today
+
+    with session_scope() as session:
+        if not auth.has_users(session):
+            auth.create_user(
+                session,
+                username=BENCH_USER,
+                password=BENCH_PASSWORD,
+                display_name="Erika Mustermann (Benchmark)",
+                is_owner=True,
+            )
+        _settings(session, today().replace(month=1, day=1))
+        mark_done(session)
+
+
+# --- measurements ---------------------------------------------------------------------------
+
+
+def _apptest(url_path: str) -> Any:
+    """A logged-in AppTest of one page (the tests' own login helper)."""
+    from kms.benchdata import BENCH_USER
+    from tests import ui_helpers as ui
+
+    at = ui.open_page(url_path, user=None)
+    ui.log_in(at, BENCH_USER, "Erika Mustermann (Benchmark)")
+    at.default_timeout = 300
+    return at
+
+
+def page_rows(bench: Instance, empty: Instance, settings: Settings) -> list[Row]:
+    """Every page's rerun, logged in, default view, warm (AppTest) vs. the empty instance."""
+    rows = []
+    for url_path in PAGES:
+        stats = {}
+        for instance in (empty, bench):
+            with use(instance):
+                at = _apptest(url_path)
+                at.run()  # the first run imports the page; reruns are what a user waits for
+                if at.exception:
+                    raise RuntimeError(f"{url_path}: {[e.value for e in at.exception]}")
+                stats[instance.name] = timed(at.run, settings)
+        rows.append(
+            Row(
+                f"page.{url_path}",
+                f"page rerun {url_path}",
+                stats["bench"],
+                stats["empty"],
+                "same page, empty instance",
+                "≤ max(1.5 × floor, floor + 50 ms); median ≤ 300 ms",
+            )
+        )
+    return rows
+
+
+def query_rows(bench: Instance, settings: Settings) -> list[Row]:
+    """Searches, the invoice list, the overdue automatism and the Übersicht vs. bare SQL."""
+    from sqlalchemy import text
+
+    from kms.db import session_scope
+    from kms.modules.contacts.service import list_persons
+    from kms.modules.invoices import payments, service
+    from kms.registry import overview_providers
+    from kms.types import today
+
+    rows = []
+    with use(bench), session_scope(write=False) as session:
+        day = today()
+        number = session.scalar(text("SELECT max(number) FROM invoices WHERE kind = 'rechnung'"))
+        sql = session.execute
+
+        def bare(statement: str, **params: Any) -> Callable[[], Any]:
+            return lambda: sql(text(statement), params).all()
+
+        cases = [
+            (
+                "search.contacts",
+                'search Personen "müller"',
+                lambda: list_persons(session, search="müller"),
+                bare(
+                    "SELECT id FROM contacts WHERE kind = 'person' "
+                    "AND search_key LIKE :q ORDER BY sort_key LIMIT 25",
+                    q="%mueller%",
+                ),
+                "bare SQL query",
+                "≤ 300 ms; ≤ 5 × the query",
+            ),
+            (
+                "search.invoices",
+                "search Rechnungen by number",
+                lambda: service.list_invoices(session, search=number or "", day=day),
+                bare("SELECT id FROM invoices WHERE number = :n", n=number),
+                "bare SQL query",
+                "≤ 300 ms; ≤ 5 × the query",
+            ),
+            (
+                "list.invoices",
+                "Rechnungen list, first page with sums",
+                lambda: service.list_invoices(session, day=day),
+                bare("SELECT count(*), sum(gross_total) FROM invoices"),
+                "bare count and sum",
+                "reported",
+            ),
+            (
+                "overview",
+                "Übersicht key figures (all modules)",
+                lambda: [
+                    f for _t, provide in overview_providers(session) for f in provide(session)
+                ],
+                bare(
+                    "SELECT i.kind, count(*), sum(i.gross_total), sum(p.s) FROM invoices i "
+                    "LEFT JOIN (SELECT invoice_id, sum(amount) AS s FROM invoice_payments "
+                    "GROUP BY invoice_id) p ON p.invoice_id = i.id GROUP BY i.kind"
+                ),
+                "bare SQL aggregates",
+                "≤ 2 ×",
+            ),
+            (
+                "overdue",
+                "⊕ overdue: overdue_invoices()",
+                lambda: payments.overdue_invoices(session, day),
+                bare(
+                    "SELECT id FROM invoices WHERE issued_at IS NOT NULL AND due_date < :d",
+                    d=day,
+                ),
+                "bare SQL filter",
+                "reported",
+            ),
+        ]
+        for key, label, fn, floor, floor_label, budget in cases:
+            rows.append(
+                Row(key, label, timed(fn, settings), timed(floor, settings), floor_label, budget)
+            )
+    return rows
+
+
+def issue_rows(bench: Instance, settings: Settings) -> list[Row]:
+    """Issuing one invoice (number, PDF/A-3, XML, schematron) vs. rendering its PDF alone."""
+    from sqlalchemy import select
+
+    from kms.db import session_scope
+    from kms.modules.contacts.models import Contact
+    from kms.modules.invoices import issuing, service
+    from kms.types import today, utcnow
+
+    drafts: list[int] = []
+
+    def new_draft() -> None:
+        with session_scope() as session:
+            contact_id = session.scalar(
+                select(Contact.id).where(Contact.kind == "organisation").limit(1)
+            )
+            lines = [
+                {
+                    "description": "Beratung",
+                    "quantity": "2",
+                    "unit_code": "HUR",
+                    "unit_price": "95.00",
+                    "tax": "S19",
+                },
+                {
+                    "description": "Fachbuch",
+                    "quantity": "1",
+                    "unit_code": "C62",
+                    "unit_price": "39.00",
+                    "tax": "S7",
+                },
+            ]
+            draft = service.save_draft(
+                session, contact_id=contact_id, lines=lines, service_date_is_issue_date=True
+            )
+            drafts.append(draft.id)
+
+    with use(bench):
+        issue = timed(lambda: issuing.issue_invoice(drafts[-1], actor="bench"), settings, new_draft)
+        with session_scope(write=False) as session:
+            invoice = service.get_invoice(session, drafts[-1])
+            snapshot = invoice.snapshot or {}
+            doc = issuing.build_document(
+                invoice,
+                snapshot,
+                number=invoice.number or "",
+                issue_date=invoice.issue_date or today(),
+            )
+            render = timed(
+                lambda: issuing._render_files(session, invoice, doc, snapshot, utcnow()), settings
+            )
+    return [
+        Row(
+            "issue",
+            "issue one invoice (number, PDF/A-3, XML, schematron)",
+            issue,
+            render,
+            "rendering the same PDF + XML alone",
+            "≤ 1 s",
+        )
+    ]
+
+
+def _floor_dump(instance: Instance, out: Path) -> None:
+    """sqlite3 .backup (or pg_dump -Fc) plus a tar of the files: what a backup must approach."""
+    if instance.url.startswith("sqlite"):
+        import sqlite3
+
+        source = sqlite3.connect(instance.url.removeprefix("sqlite:///"))
+        target = sqlite3.connect(out / "db.sqlite3")
+        source.backup(target)
+        source.close()
+        target.close()
+    else:
+        url = instance.url.replace("postgresql+psycopg", "postgresql")
+        base, _, options = url.partition("?options=-csearch_path%3D")
+        subprocess.run(
+            ["pg_dump", "-Fc", "-n", options, "-f", str(out / "db.dump"), base], check=True
+        )
+    with tarfile.open(out / "files.tar", "w") as tar:
+        tar.add(instance.data / "files", arcname="files")
+
+
+def backup_rows(bench: Instance, settings: Settings) -> list[Row]:
+    """Backup create and verify vs. a database dump plus tar of the files."""
+    from kms.backups.restore import verify_backup
+    from kms.backups.service import create_backup
+    from kms.backups.store import delete_archive
+
+    made: list[Path] = []
+    with use(bench):
+
+        def create() -> None:
+            made.append(create_backup().path)
+
+        def cleanup() -> None:
+            while made:
+                delete_archive(made.pop())
+
+        create_stat = timed(create, settings, cleanup)
+        archive = made[-1]
+        verify_stat = timed(lambda: verify_backup(archive), settings)
+        cleanup()
+    with tempfile.TemporaryDirectory() as tmp:
+        floor = timed(lambda: _floor_dump(bench, Path(tmp)), settings)
+        with tarfile.open(Path(tmp) / "files.tar") as tar:
+            verify_floor = timed(tar.getmembers, settings)
+    return [
+        Row(
+            "backup.create", "backup create", create_stat, floor, "db dump + tar of files", "≤ 2 ×"
+        ),
+        Row(
+            "backup.verify",
+            "backup verify",
+            verify_stat,
+            verify_floor,
+            "tar -t of the files",
+            "≤ 1.5 ×",
+        ),
+    ]
+
+
+def login_rows(bench: Instance, settings: Settings) -> list[Row]:
+    """Login through the form up to the first page vs. one bcrypt verify."""
+    from kms import auth
+    from kms.benchdata import BENCH_PASSWORD, BENCH_USER
+    from kms.db import session_scope
+    from tests import ui_helpers as ui
+
+    with use(bench):
+        with session_scope(write=False) as session:
+            hashed = auth.get_user(session, BENCH_USER).password_hash
+
+        def login() -> None:
+            at = ui.open_app(user=None)
+            at.default_timeout = 300
+            ui.fill(at, {"Benutzername": BENCH_USER, "Passwort": BENCH_PASSWORD})
+            ui.click(at, "Anmelden")
+            if at.exception or "Übersicht" not in ui.values(at.title):
+                raise RuntimeError("login did not reach the Übersicht")
+
+        login_stat = timed(login, settings)
+        with session_scope() as session:
+            auth.unlock(session, BENCH_USER)
+    bcrypt_stat = timed(lambda: auth.verify_password(BENCH_PASSWORD, hashed), settings)
+    return [
+        Row(
+            "login",
+            "login (form, password check, first page; AppTest)",
+            login_stat,
+            bcrypt_stat,
+            "one bcrypt verify",
+            "≤ 1.5 s",
+        )
+    ]
+
+
+def process_rows(bench: Instance, settings: Settings) -> list[Row]:
+    """Fresh processes: `kms db upgrade` with nothing to do, and importing the pages' code."""
+    env = {**os.environ, "KMS_DATA_DIR": str(bench.data), "KMS_DATABASE_URL": bench.url}
+    python = sys.executable
+
+    def run(*args: str) -> Callable[[], None]:
+        return lambda: subprocess.run(
+            [python, *args], cwd=ROOT, env=env, check=True, capture_output=True
+        )
+
+    pages = "; ".join(
+        f"import {m}"
+        for m in (
+            "kms.ui.page",
+            "kms.modules.start.ui",
+            "kms.modules.invoices.ui",
+            "kms.modules.contacts.ui",
+        )
+    )
+    return [
+        Row(
+            "db.upgrade",
+            "python -m kms db upgrade, nothing to do",
+            timed(run("-m", "kms", "db", "upgrade"), settings),
+            timed(run("-c", "pass"), settings),
+            "python -c pass",
+            "≤ 2 s",
+        ),
+        Row(
+            "import.pages",
+            "import the page code (Übersicht, Rechnungen, Personen)",
+            timed(run("-c", pages), settings),
+            timed(run("-c", "import streamlit"), settings),
+            'python -c "import streamlit"',
+            "cold start ≤ 5 s",
+        ),
+    ]
+
+
+# --- report ---------------------------------------------------------------------------------
+
+
+def database_version(instance: Instance) -> str:
+    from sqlalchemy import text
+
+    from kms.db import session_scope
+
+    with use(instance), session_scope(write=False) as session:
+        if instance.url.startswith("sqlite"):
+            return "SQLite " + str(session.scalar(text("SELECT sqlite_version()")))
+        return str(session.scalar(text("SHOW server_version"))).join(("PostgreSQL ", ""))
+
+
+def machine() -> dict[str, Any]:
+    ram = 0
+    try:
+        ram = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (ValueError, OSError):  # pragma: no cover - not on Linux
+        pass
+    sha = subprocess.run(
+        ["git", "rev-parse", "HEAD"], cwd=ROOT, capture_output=True, text=True
+    ).stdout.strip()
+    return {
+        "git_sha": sha,
+        "cores": os.cpu_count(),
+        "ram_bytes": ram,
+        "python": platform.python_version(),
+        "platform": platform.platform(),
+        "load_average": [round(x, 2) for x in os.getloadavg()],
+        "at": datetime.now(UTC).isoformat(timespec="seconds"),
+    }
+
+
+def ms(seconds: float) -> str:
+    return f"{seconds * 1000:,.1f}".replace(",", " ")
+
+
+def print_table(database: str, rows: list[Row]) -> None:
+    print(f"\n{database}: median / min / max in ms; floor median; ratio; budget")
+    for row in rows:
+        v = row.value
+        floor = ms(row.floor.median) if row.floor else "—"
+        ratio = f"{row.ratio:.2f}×" if row.ratio is not None else "—"
+        print(
+            f"  {row.label[:52]:52s} {ms(v.median):>10} {ms(min(v.samples)):>10} "
+            f"{ms(max(v.samples)):>10} | {floor:>10} {ratio:>8} | {row.budget}"
+        )
+
+
+def regressions(results: dict[str, Any], previous: dict[str, Any] | None) -> list[str]:
+    """Ratios (or, without a floor, medians) that grew or shrank more than 20 %."""
+    flagged: list[str] = []
+    if not previous:
+        return flagged
+    for database, current in results.get("databases", {}).items():
+        before = previous.get("databases", {}).get(database, {}).get("rows", {})
+        for key, row in current["rows"].items():
+            old = before.get(key)
+            if not old:
+                continue
+            measure = "ratio" if row.get("ratio") and old.get("ratio") else "median"
+            if not old.get(measure):
+                continue
+            change = row[measure] / old[measure] - 1
+            if abs(change) > REGRESSION:
+                word = "slower" if change > 0 else "faster"
+                flagged.append(
+                    f"{database} {key}: {measure} {old[measure]:.3f} → {row[measure]:.3f} "
+                    f"({change:+.0%}, {word})"
+                )
+    return flagged
+
+
+def committed_results() -> dict[str, Any] | None:
+    shown = subprocess.run(
+        ["git", "show", "HEAD:bench/results.json"], cwd=ROOT, capture_output=True, text=True
+    )
+    return json.loads(shown.stdout) if shown.returncode == 0 and shown.stdout else None
+
+
+def run_all(settings: Settings, workdir: Path) -> dict[str, Any]:
+    databases = ["sqlite"] + (["postgresql"] if os.environ.get("KMS_TEST_POSTGRES_URL") else [])
+    results: dict[str, Any] = {
+        "machine": machine(),
+        "settings": {"runs": settings.runs, "warmups": settings.warmups, "scale": settings.scale},
+        "not_yet_measured": list(NOT_YET_MEASURED),
+        "databases": {},
+    }
+    os.environ.setdefault("KMS_SCHEDULER", "0")
+    from streamlit import logger
+
+    logger.set_log_level("error")  # AppTest outside a server warns about every script context
+    for database in databases:
+        print(f"preparing {database} ({settings.scale}) …", flush=True)
+        bench, empty = prepare(workdir, database, settings.scale)
+        rows: list[Row] = []
+        steps: list[tuple[str, Callable[..., list[Row]], tuple[Any, ...]]] = [
+            ("queries", query_rows, (bench, settings)),
+            ("pages", page_rows, (bench, empty, settings)),
+            ("issue", issue_rows, (bench, settings)),
+            ("login", login_rows, (bench, settings)),
+            ("backup", backup_rows, (bench, settings)),
+            ("process", process_rows, (bench, settings)),
+        ]
+        for group, step, step_args in steps:
+            if group in settings.skip:
+                continue
+            print(f"  {group} …", flush=True)
+            rows += step(*step_args)
+        print_table(database, rows)
+        results["databases"][database] = {
+            "version": database_version(bench),
+            "rows": {row.key: row.as_dict() for row in rows},
+        }
+        shutil.rmtree(empty.data, ignore_errors=True)
+    return results
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench.run", description=__doc__)
+    parser.add_argument("--scale", choices=["small", "large"], default="small")
+    parser.add_argument("--runs", type=int, default=7)
+    parser.add_argument("--warmups", type=int, default=2)
+    parser.add_argument("--once", action="store_true", help="one run, no warm-up, no file")
+    parser.add_argument("--skip", default="", help=f"comma-separated groups of {GROUPS}")
+    parser.add_argument("--workdir", type=Path, default=Path(tempfile.gettempdir()) / "kms-bench")
+    parser.add_argument("--output", type=Path, default=RESULTS)
+    args = parser.parse_args(argv)
+    settings = Settings(
+        runs=1 if args.once else max(7, args.runs),
+        warmups=0 if args.once else max(2, args.warmups),
+        scale=args.scale,
+        skip={s for s in args.skip.split(",") if s},
+    )
+    results = run_all(settings, args.workdir)
+    print("\nnot yet measured: " + "; ".join(NOT_YET_MEASURED))
+    if args.once:
+        return 0
+    flagged = regressions(results, committed_results())
+    for line in flagged:
+        print("CHANGE > 20 %: " + line)
+    if not flagged:
+        print("no change over 20 % against the committed bench/results.json")
+    args.output.parent.mkdir(parents=True, exist_ok=True)
+    args.output.write_text(json.dumps(results, indent=2, ensure_ascii=False) + "\n")
+    print(f"written {args.output}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
