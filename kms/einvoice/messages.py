@@ -10,6 +10,7 @@ GERMAN_MESSAGES: dict[str, str] = {
     # Layer XSD / syntax
     "XML": "Die Datei ist kein wohlgeformtes XML.",
     "XSD": "Die XML-Struktur entspricht nicht dem Schema (Factur-X EN 16931 XSD).",
+    "XSD-UBL": "Die XML-Struktur entspricht nicht dem Schema (OASIS UBL 2.1).",
     # EN 16931 core rules
     "BR-01": "Die Spezifikationskennung (BT-24) fehlt.",
     "BR-02": "Die Rechnungsnummer (BT-1) fehlt.",
