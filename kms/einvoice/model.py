@@ -44,6 +44,25 @@ class DocumentType(StrEnum):
     CORRECTED_INVOICE = "384"
 
 
+class EInvoiceFormat(StrEnum):
+    """The e-invoice a customer receives: Factur-X always, XRechnung on request."""
+
+    FACTURX = "facturx"  # ZUGFeRD/Factur-X: PDF/A-3 with embedded CII (EN 16931 profile)
+    XRECHNUNG_CII = "xrechnung_cii"  # plus XRechnung 3.0 as CII XML
+    XRECHNUNG_UBL = "xrechnung_ubl"  # plus XRechnung 3.0 as UBL 2.1 XML
+
+    @property
+    def xrechnung(self) -> bool:
+        return self is not EInvoiceFormat.FACTURX
+
+
+EINVOICE_FORMAT_LABELS: dict[str, str] = {
+    EInvoiceFormat.FACTURX.value: "ZUGFeRD/Factur-X (PDF mit eingebetteten Daten)",
+    EInvoiceFormat.XRECHNUNG_CII.value: "XRechnung (CII-XML) zusätzlich zum PDF",
+    EInvoiceFormat.XRECHNUNG_UBL.value: "XRechnung (UBL-XML) zusätzlich zum PDF",
+}
+
+
 class PaymentMeansCode(StrEnum):
     """Payment means type codes (UNTDID 4461, BT-81) we support."""
 

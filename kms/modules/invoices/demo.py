@@ -166,7 +166,7 @@ def load(session: Session) -> str:
         date(2025, 11, 3),
         [_line("Barrierefreiheitsprüfung Bürgerportal", "16", "95", "S19")],
         buyer_reference=LEITWEG_ID,
-        xrechnung=True,
+        einvoice_format="xrechnung_cii",
         period_start=date(2025, 10, 1),
         period_end=date(2025, 10, 31),
         service_date=None,
