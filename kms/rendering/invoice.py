@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
 
-from kms.einvoice.calc import LineAmounts, Totals, compute, skonto_amount
+from kms.einvoice.calc import AllowanceAmounts, LineAmounts, Totals, compute, skonto_amount
 from kms.einvoice.model import DocumentType, InvoiceDocument, TaxCategory, unit_label
 from kms.formatting import format_date, format_money, format_number, format_unit_price
 from kms.rendering.din5008 import (
@@ -297,10 +297,16 @@ def _sum_row(pdf: Din5008Pdf, label: str, value: str, style: str = "") -> None:
 
 
 def _totals(pdf: Din5008Pdf, doc: InvoiceDocument, totals: Totals) -> None:
-    """Net total, one row per VAT group (§ 14 Abs. 4 Nr. 8 UStG), gross total."""
-    pdf.ensure_space((len(totals.groups) + 3) * BODY_LH)
+    """Net total, one row per VAT group (§ 14 Abs. 4 Nr. 8 UStG), gross total; document
+    allowances and charges (BG-20/BG-21) get a row each between positions and net total."""
+    extras = len(totals.allowances) + (1 if totals.allowances else 0)
+    pdf.ensure_space((len(totals.groups) + extras + 3) * BODY_LH)
     pdf.ln(1.5)
-    _sum_row(pdf, "Summe netto", _signed(doc, totals.line_total))
+    if totals.allowances:
+        _sum_row(pdf, "Summe Positionen netto", _signed(doc, totals.line_total))
+        for extra in totals.allowances:
+            _allowance_row(pdf, _allowance_label(extra), _signed(doc, extra.signed))
+    _sum_row(pdf, "Summe netto", _signed(doc, totals.tax_basis))
     for group in totals.groups:
         if group.category is TaxCategory.STANDARD:
             label = f"zzgl. USt {format_number(group.rate)} % auf {_signed(doc, group.basis)}"
@@ -317,6 +323,38 @@ def _totals(pdf: Din5008Pdf, doc: InvoiceDocument, totals: Totals) -> None:
         _sum_row(pdf, "abzüglich bereits gezahlt", format_money(-totals.prepaid))
         _sum_row(pdf, "Zahlbetrag", format_money(totals.due), style="B")
     pdf.blank_line()
+
+
+_ALLOWANCE_X = TEXT_X + 30.0  # wider than the sum labels: reasons are free text
+
+
+def _allowance_row(pdf: Din5008Pdf, label: str, value: str) -> None:
+    """A document allowance or charge: label wrapped onto its own lines, amount on the first."""
+    pdf.set_font(FONT, "", 9.5)
+    width = TEXT_RIGHT - 30.0 - _ALLOWANCE_X
+    lines = pdf.multi_cell(width, BODY_LH, clean_line(label), dry_run=True, output="LINES")
+    lines = lines if isinstance(lines, list) and lines else [label]
+    pdf.ensure_space(len(lines) * BODY_LH)
+    y = pdf.get_y()
+    for index, text in enumerate(lines):
+        pdf.set_xy(_ALLOWANCE_X, y + index * BODY_LH)
+        pdf.cell(width, BODY_LH, text, align="R")
+    pdf.set_xy(TEXT_RIGHT - 30.0, y)
+    pdf.cell(30.0, BODY_LH, value, align="R")
+    pdf.set_y(y + len(lines) * BODY_LH)
+
+
+def _allowance_label(extra: AllowanceAmounts) -> str:
+    """ "abzüglich Gesamtrabatt 5 % von 117,99 € (19 % USt)" or "zuzüglich Versandkosten …"."""
+    item = extra.allowance
+    text = f"{'zuzüglich' if item.charge else 'abzüglich'} {item.reason}"
+    if item.percent is not None and extra.base is not None:
+        text += f" {format_number(item.percent)} % von {format_money(extra.base)}"
+    if item.tax_category is TaxCategory.STANDARD:
+        tax = f"{format_number(item.tax_rate)} % USt"
+    else:
+        tax = CATEGORY_LABELS.get(item.tax_category, item.tax_category.value)
+    return f"{text} ({tax})"
 
 
 def _notes(

@@ -7,6 +7,7 @@ import subprocess
 import sys
 from decimal import Decimal
 
+import pypdfium2
 import pytest
 from lxml import etree
 
@@ -223,3 +224,28 @@ def test_cli_export_of_missing_xrechnung_explains(session, make_draft, issue, tm
     assert result.returncode != 0
     assert "E-Rechnungsformat" in result.stdout + result.stderr
     assert not target.exists()
+
+
+def _pdf_text(pdf: bytes) -> str:
+    document = pypdfium2.PdfDocument(pdf)
+    return "".join(page.get_textpage().get_text_range() for page in document)
+
+
+def test_pdf_shows_a_row_per_allowance_and_charge(session, make_draft, issue) -> None:
+    """Under the positions: positions total, one row per allowance/charge, then net total."""
+    invoice = issue(make_draft(LINES, allowances=ALLOWANCES))
+    text = " ".join(_pdf_text(original_bytes(session, invoice.id, "pdf").content).split())
+    rows = [
+        "Summe Positionen netto 349,80 €",
+        "abzüglich Gesamtrabatt 5 % von 300,00 € (19 % USt) -15,00 €",
+        "abzüglich Treuerabatt Bücher (7 % USt) -2,00 €",
+        "zuzüglich Versandkosten (19 % USt) 4,90 €",
+        "zuzüglich Mindermengenzuschlag (7 % USt) 5,00 €",
+        "Summe netto 342,70 €",
+        "zzgl. USt 19 % auf 289,90 € 55,08 €",
+        "zzgl. USt 7 % auf 52,80 € 3,70 €",
+        "Rechnungsbetrag 401,48 €",
+    ]
+    positions = [text.find(row) for row in rows]
+    assert -1 not in positions, [r for r, p in zip(rows, positions, strict=True) if p < 0]
+    assert positions == sorted(positions)
