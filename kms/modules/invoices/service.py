@@ -250,6 +250,13 @@ def _clean_line(raw: dict[str, Any], index: int, allowed: tuple[str, ...]) -> di
     return out
 
 
+def _cell(value: Any) -> Any:
+    """An editor cell: None for empty and NaN (pandas fills empty cells with NaN)."""
+    if value is None or (isinstance(value, float) and value != value):
+        return None
+    return value
+
+
 def _truthy(value: Any) -> bool:
     """A checkbox or "Zuschlag"/"Rabatt" text as bool (True = charge)."""
     if isinstance(value, str):
@@ -261,6 +268,7 @@ def _clean_allowance(raw: dict[str, Any], index: int, allowed: tuple[str, ...]) 
     """Validate one document allowance or charge; messages name "Rabatt/Zuschlag n"."""
     pos = f"Rabatt/Zuschlag {index}"
     errors = FieldErrors()
+    raw = {k: _cell(v) for k, v in raw.items()}
     reason = " ".join(str(raw.get("reason") or "").split())[:200]
     preset = ALLOWANCE_PRESETS.get(reason)
     charge = _truthy(raw.get("charge")) if raw.get("charge") not in (None, "") else None
