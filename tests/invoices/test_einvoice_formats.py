@@ -249,3 +249,29 @@ def test_pdf_shows_a_row_per_allowance_and_charge(session, make_draft, issue) ->
     positions = [text.find(row) for row in rows]
     assert -1 not in positions, [r for r, p in zip(rows, positions, strict=True) if p < 0]
     assert positions == sorted(positions)
+
+
+def test_demo_shows_xrechnung_cii_and_ubl_and_allowances(capsys) -> None:
+    """The demo has XRechnung customers in both syntaxes (with a UBL CreditNote for the
+    Storno) and an invoice with allowances and charges; every stored XRechnung is valid."""
+    from sqlalchemy import select
+
+    from kms.cli import main
+    from kms.db import session_scope
+    from kms.modules.invoices.models import Invoice, InvoiceFile
+
+    assert main(["demo"]) == 0
+    with session_scope(write=False) as session:
+        files = session.scalars(
+            select(InvoiceFile).where(InvoiceFile.role == "xrechnung_xml")
+        ).all()
+        roots = sorted(etree.QName(etree.fromstring(f.content)).localname for f in files)
+        assert roots == ["CreditNote", "CrossIndustryInvoice", "Invoice", "Invoice", "Invoice"]
+        for f in files:
+            assert validate(f.content, xrechnung=True, include_warnings=True) == [], f.filename
+        with_extras = [i for i in session.scalars(select(Invoice)) if i.allowances]
+        assert len(with_extras) == 1
+        assert {a.tax_rate for a in with_extras[0].allowances} == {
+            Decimal("19.00"),
+            Decimal("7.00"),
+        }

@@ -131,7 +131,7 @@ def original_bytes(
 
 # Why an invoice has no XRechnung and how the next one gets one (UI and CLI).
 NO_XRECHNUNG_HINT = (
-    "Sie wurde im Format ZUGFeRD/Factur-X ausgestellt (PDF mit eingebetteten Daten). "
+    "Das Dokument wurde im Format ZUGFeRD/Factur-X ausgestellt (PDF mit eingebetteten Daten). "
     "Eine ausgestellte Rechnung bleibt, wie sie ist; damit künftige Rechnungen an diesen "
     "Kunden zusätzlich eine XRechnung (CII oder UBL) erhalten, wählen Sie beim Kunden das "
     "E-Rechnungsformat und tragen Sie die Leitweg-ID / Käuferreferenz ein."
