@@ -162,6 +162,8 @@ def clean_contact(
     data["notes"] = data["notes"].strip()
     errors = FieldErrors()
     for name, value in data.items():
+        if name == "einvoice_format":
+            continue  # a key or its German label; clean_einvoice_format decides
         limit = _max_length(name)
         if limit and len(value) > limit:
             errors.add(name, f"Höchstens {limit} Zeichen erlaubt (eingegeben: {len(value)}).")
