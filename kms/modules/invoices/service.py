@@ -135,7 +135,6 @@ ALLOWANCE_PRESETS: dict[str, tuple[bool, str]] = {
     "Mindermengenzuschlag": (True, ""),
 }
 ALLOWANCE_KINDS = {"amount": "€", "percent": "%"}
-ALLOWANCE_FIELDS = ("charge", "reason", "kind", "value", "tax")
 
 
 # --- lines and totals ---------------------------------------------------------------

@@ -592,7 +592,7 @@ def _line_frame(invoice) -> pd.DataFrame:  # type: ignore[no-untyped-def]
     return pd.DataFrame(rows)
 
 
-def _allowance_frame(invoice, tax_labels: list[str]) -> pd.DataFrame:  # type: ignore[no-untyped-def]
+def _allowance_frame(invoice) -> pd.DataFrame:  # type: ignore[no-untyped-def]
     rows = [
         {
             "Art": ALLOWANCE_DIRECTIONS[a.charge],
@@ -675,7 +675,7 @@ def draft_editor(ctx: PageContext) -> None:
         )
         st.markdown(f"**{LABELS['allowances']}** (auf die ganze Rechnung, je Steuersatz)")
         extras = st.data_editor(
-            _allowance_frame(invoice, tax_labels),
+            _allowance_frame(invoice),
             num_rows="dynamic",
             width="stretch",
             key=f"{key}_allowances",
