@@ -1,9 +1,10 @@
 """Invoice amounts, computed from the lines and never typed in (EN 16931 calculation model).
 
-Rounding follows EN 16931 and German practice: each line net amount is rounded half-up to
-cents, VAT is computed once per (category, rate) group on the sum of its line nets
-(BR-CO-17), and all document totals are sums of already rounded amounts, so they add
-up to the cent (BR-CO-10, -13, -14, -15, -16).
+Rounding follows EN 16931 and German practice: each line net amount and each document level
+allowance or charge is rounded half-up to cents, VAT is computed once per (category, rate)
+group on the sum of its line nets minus allowances plus charges (BR-CO-17, BR-S-08), and
+all document totals are sums of already rounded amounts, so they add up to the cent
+(BR-CO-10, -11, -12, -13, -14, -15, -16).
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 
-from kms.einvoice.model import InvoiceDocument, Line, Skonto, TaxCategory
+from kms.einvoice.model import DocumentAllowance, InvoiceDocument, Line, Skonto, TaxCategory
 
 CENT = Decimal("0.01")
 ZERO = Decimal("0.00")
@@ -52,6 +53,20 @@ class LineAmounts:
 
 
 @dataclass(frozen=True)
+class AllowanceAmounts:
+    """A computed document allowance or charge: base (BT-93/BT-100) and amount (BT-92/BT-99)."""
+
+    allowance: DocumentAllowance
+    base: Decimal | None
+    amount: Decimal
+
+    @property
+    def signed(self) -> Decimal:
+        """The amount as it changes the net total: charges add, allowances subtract."""
+        return self.amount if self.allowance.charge else -self.amount
+
+
+@dataclass(frozen=True)
 class TaxGroup:
     """One VAT breakdown (BG-23): taxable amount BT-116 and tax BT-117 per category and rate."""
 
@@ -74,11 +89,14 @@ class Totals:
     lines: tuple[LineAmounts, ...]
     groups: tuple[TaxGroup, ...]
     line_total: Decimal  # BT-106
-    tax_basis: Decimal  # BT-109 (no document level allowances/charges, so = BT-106)
+    tax_basis: Decimal  # BT-109 = BT-106 - BT-107 + BT-108
     tax_total: Decimal  # BT-110
     grand_total: Decimal  # BT-112
     prepaid: Decimal  # BT-113
     due: Decimal  # BT-115
+    allowances: tuple[AllowanceAmounts, ...] = ()  # BG-20 and BG-21, in document order
+    allowance_total: Decimal = ZERO  # BT-107
+    charge_total: Decimal = ZERO  # BT-108
 
 
 @dataclass(frozen=True)
@@ -126,14 +144,53 @@ def _group_key(category: TaxCategory, rate: Decimal) -> tuple[int, Decimal]:
     return (list(TaxCategory).index(category), -rate)
 
 
-def tax_groups(
-    amounts: Iterable[LineAmounts], reasons: dict[TaxCategory, str] | None = None
-) -> tuple[TaxGroup, ...]:
-    """VAT breakdown: sum line nets per (category, rate), then VAT once per group (BR-CO-17)."""
+def _key(category: TaxCategory, rate: Decimal) -> tuple[TaxCategory, Decimal]:
+    return (category, rate.normalize())
+
+
+def line_nets_by_group(
+    amounts: Iterable[LineAmounts],
+) -> dict[tuple[TaxCategory, Decimal], Decimal]:
+    """Sum of line net amounts per (category, rate)."""
     sums: dict[tuple[TaxCategory, Decimal], Decimal] = {}
     for a in amounts:
-        key = (a.line.tax_category, a.line.tax_rate.normalize())
+        key = _key(a.line.tax_category, a.line.tax_rate)
         sums[key] = sums.get(key, ZERO) + a.net
+    return sums
+
+
+def allowance_amounts(
+    allowances: Iterable[DocumentAllowance], amounts: Iterable[LineAmounts]
+) -> tuple[AllowanceAmounts, ...]:
+    """Amounts of document allowances and charges; a percent is taken of its base, which
+    defaults to the net total of the lines with the same VAT category and rate."""
+    nets = line_nets_by_group(amounts)
+    out = []
+    for a in allowances:
+        if a.percent is None:
+            out.append(AllowanceAmounts(a, a.base, cents(a.amount or ZERO)))
+            continue
+        base = a.base if a.base is not None else nets.get(_key(a.tax_category, a.tax_rate))
+        if not base:
+            raise ValueError(f"no base for {a.reason}: no lines with {a.tax_category} {a.tax_rate}")
+        out.append(AllowanceAmounts(a, base, percent_of(base, a.percent)))
+    return tuple(out)
+
+
+def tax_groups(
+    amounts: Iterable[LineAmounts],
+    reasons: dict[TaxCategory, str] | None = None,
+    allowances: Iterable[AllowanceAmounts] = (),
+) -> tuple[TaxGroup, ...]:
+    """VAT breakdown: line nets minus allowances plus charges per (category, rate), then
+    VAT once per group (BR-CO-17); a group's taxable amount must not become negative."""
+    sums = line_nets_by_group(amounts)
+    for a in allowances:
+        key = _key(a.allowance.tax_category, a.allowance.tax_rate)
+        sums[key] = sums.get(key, ZERO) + a.signed
+    for (category, rate), basis in sums.items():
+        if basis < 0:
+            raise ValueError(f"allowances exceed the taxable amount of {category} {rate}")
     ordered = sorted(sums.items(), key=lambda item: _group_key(*item[0]))
     return tuple(_group(cat, rate, basis, reasons or {}) for (cat, rate), basis in ordered)
 
@@ -152,20 +209,27 @@ def _group(
 def compute(doc: InvoiceDocument) -> Totals:
     """All amounts of an invoice from its lines; the totals add up to the cent."""
     lines = tuple(line_amounts(line) for line in doc.lines)
-    groups = tax_groups(lines, dict(doc.exemption_reasons))
+    extras = allowance_amounts(doc.allowances, lines)
+    groups = tax_groups(lines, dict(doc.exemption_reasons), extras)
     line_total = sum((a.net for a in lines), ZERO)
+    allowance_total = sum((a.amount for a in extras if not a.allowance.charge), ZERO)
+    charge_total = sum((a.amount for a in extras if a.allowance.charge), ZERO)
+    tax_basis = line_total - allowance_total + charge_total  # [BR-CO-13]
     tax_total = sum((g.tax for g in groups), ZERO)
-    grand_total = line_total + tax_total
+    grand_total = tax_basis + tax_total
     prepaid = cents(doc.prepaid)
     return Totals(
         lines=lines,
         groups=groups,
         line_total=line_total,
-        tax_basis=line_total,
+        tax_basis=tax_basis,
         tax_total=tax_total,
         grand_total=grand_total,
         prepaid=prepaid,
         due=grand_total - prepaid,
+        allowances=extras,
+        allowance_total=allowance_total,
+        charge_total=charge_total,
     )
 
 

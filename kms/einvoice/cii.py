@@ -13,7 +13,7 @@ from decimal import Decimal
 
 from lxml import etree
 
-from kms.einvoice.calc import LineAmounts, TaxGroup, Totals, compute
+from kms.einvoice.calc import AllowanceAmounts, LineAmounts, TaxGroup, Totals, compute
 from kms.einvoice.model import (
     InvoiceDocument,
     InvoiceReference,
@@ -230,12 +230,25 @@ def _address(el: etree._Element, party: Party) -> None:
     )
 
 
+def deliver_to(doc: InvoiceDocument) -> Party | None:
+    """The deliver-to party (BG-13) to transmit, also where it only repeats the buyer.
+
+    [BR-IC-12] a K invoice needs the deliver-to country. Without a delivery date (only a
+    Leistungszeitraum) the CII delivery block would have no content, but the D16B schema
+    requires it and [PEPPOL-EN16931-R008] forbids empty elements: the buyer's address as
+    deliver-to address (services are performed for the buyer) fills it, as FNFE advises.
+    """
+    if doc.ship_to is not None:
+        return doc.ship_to
+    if TaxCategory.INTRA_COMMUNITY in doc.categories() or doc.delivery_date is None:
+        return doc.buyer
+    return None
+
+
 def _delivery(transaction: etree._Element, doc: InvoiceDocument) -> None:
     """ApplicableHeaderTradeDelivery: deliver-to party BG-13 and delivery date BT-72."""
     delivery = _ram(transaction, "ApplicableHeaderTradeDelivery")
-    ship_to = doc.ship_to
-    if ship_to is None and TaxCategory.INTRA_COMMUNITY in doc.categories():
-        ship_to = doc.buyer  # [BR-IC-12] deliver-to country must be given for K
+    ship_to = deliver_to(doc)
     if ship_to is not None:
         party = _ram(delivery, "ShipToTradeParty")
         _ram(party, "Name", ship_to.name)
@@ -258,6 +271,8 @@ def _settlement(transaction: etree._Element, doc: InvoiceDocument, totals: Total
         _tax_group(settlement, group)
     if doc.period:
         _period(settlement, doc.period)
+    for extra in totals.allowances:
+        _document_allowance(settlement, extra)
     if doc.payment_terms:
         _payment_terms(settlement, doc.payment_terms, totals)
     _summation(settlement, totals, doc.currency)
@@ -291,6 +306,23 @@ def _tax_group(settlement: etree._Element, group: TaxGroup) -> None:
         _ram(tax, "ExemptionReasonCode", group.exemption.code)
     # [BR-48] allows omitting the rate for O, but [BR-DE-14] demands it: 0 satisfies both.
     _ram(tax, "RateApplicablePercent", number(group.rate))
+
+
+def _document_allowance(settlement: etree._Element, extra: AllowanceAmounts) -> None:
+    """SpecifiedTradeAllowanceCharge (BG-20 allowance / BG-21 charge) with its VAT."""
+    item = extra.allowance
+    el = _ram(settlement, "SpecifiedTradeAllowanceCharge")
+    _sub(_ram(el, "ChargeIndicator"), "udt", "Indicator", "true" if item.charge else "false")
+    if item.percent is not None and extra.base is not None:
+        _ram(el, "CalculationPercent", number(item.percent))
+        _ram(el, "BasisAmount", amount(extra.base))
+    _ram(el, "ActualAmount", amount(extra.amount))
+    _fields(el, ("ReasonCode", item.reason_code), ("Reason", item.reason.strip()))
+    tax = _ram(el, "CategoryTradeTax")
+    _ram(tax, "TypeCode", "VAT")
+    _ram(tax, "CategoryCode", item.tax_category.value)
+    if item.tax_category is not TaxCategory.NOT_SUBJECT:  # [BR-O-06] / [BR-O-07]
+        _ram(tax, "RateApplicablePercent", number(item.tax_rate))
 
 
 def _period(settlement: etree._Element, period: Period) -> None:
@@ -330,6 +362,10 @@ def _summation(settlement: etree._Element, totals: Totals, currency: str) -> Non
     """SpecifiedTradeSettlementHeaderMonetarySummation (BG-22)."""
     el = _ram(settlement, "SpecifiedTradeSettlementHeaderMonetarySummation")
     _ram(el, "LineTotalAmount", amount(totals.line_total))
+    if any(a.allowance.charge for a in totals.allowances):
+        _ram(el, "ChargeTotalAmount", amount(totals.charge_total))  # BT-108
+    if any(not a.allowance.charge for a in totals.allowances):
+        _ram(el, "AllowanceTotalAmount", amount(totals.allowance_total))  # BT-107
     _ram(el, "TaxBasisTotalAmount", amount(totals.tax_basis))
     # BT-110 needs the currency attribute in CII (it tells BT-110 from BT-111).
     _ram(el, "TaxTotalAmount", amount(totals.tax_total), currencyID=currency)

@@ -6,10 +6,20 @@ validator's own (English) message, so the list only needs the rules users actual
 
 from __future__ import annotations
 
+# Why XRechnung needs BT-10: shown next to the field, in refusals and in the CLI.
+BUYER_REFERENCE_EXPLANATION = (
+    "XRechnung verlangt eine Käuferreferenz (BT-10, Regel BR-DE-15): Öffentliche "
+    "Auftraggeber leiten eingehende E-Rechnungen anhand der Leitweg-ID an die zuständige "
+    "Stelle weiter, Unternehmen anhand einer vereinbarten Referenz (z. B. Bestell- oder "
+    "Kostenstellennummer). Ohne sie weist das Eingangsportal die Rechnung ab. Die Leitweg-ID "
+    "(z. B. 04011000-12345-03) bzw. die Referenz nennt Ihnen der Auftraggeber."
+)
+
 GERMAN_MESSAGES: dict[str, str] = {
     # Layer XSD / syntax
     "XML": "Die Datei ist kein wohlgeformtes XML.",
     "XSD": "Die XML-Struktur entspricht nicht dem Schema (Factur-X EN 16931 XSD).",
+    "XSD-UBL": "Die XML-Struktur entspricht nicht dem Schema (OASIS UBL 2.1).",
     # EN 16931 core rules
     "BR-01": "Die Spezifikationskennung (BT-24) fehlt.",
     "BR-02": "Die Rechnungsnummer (BT-1) fehlt.",

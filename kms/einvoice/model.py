@@ -1,8 +1,9 @@
 """Immutable input data for one electronic invoice (EN 16931 semantic model, German use).
 
 Only what a self-employed seller in Germany needs: one currency (EUR), line allowances,
-the VAT categories S/Z/E/AE/K/G/O, SEPA credit transfer and Skonto. Totals are never
-stored here; `kms.einvoice.calc` computes them from the lines.
+document level allowances and charges (BG-20/BG-21), the VAT categories S/Z/E/AE/K/G/O,
+SEPA credit transfer and Skonto. Totals are never stored here; `kms.einvoice.calc`
+computes them from the lines.
 """
 
 from __future__ import annotations
@@ -41,6 +42,25 @@ class DocumentType(StrEnum):
     # "Gutschrift" in the UI: under § 14 Abs. 2 UStG that word means self-billing (389).
     CREDIT_NOTE = "381"
     CORRECTED_INVOICE = "384"
+
+
+class EInvoiceFormat(StrEnum):
+    """The e-invoice a customer receives: Factur-X always, XRechnung on request."""
+
+    FACTURX = "facturx"  # ZUGFeRD/Factur-X: PDF/A-3 with embedded CII (EN 16931 profile)
+    XRECHNUNG_CII = "xrechnung_cii"  # plus XRechnung 3.0 as CII XML
+    XRECHNUNG_UBL = "xrechnung_ubl"  # plus XRechnung 3.0 as UBL 2.1 XML
+
+    @property
+    def xrechnung(self) -> bool:
+        return self is not EInvoiceFormat.FACTURX
+
+
+EINVOICE_FORMAT_LABELS: dict[str, str] = {
+    EInvoiceFormat.FACTURX.value: "ZUGFeRD/Factur-X (PDF mit eingebetteten Daten)",
+    EInvoiceFormat.XRECHNUNG_CII.value: "XRechnung (CII-XML) zusätzlich zum PDF",
+    EInvoiceFormat.XRECHNUNG_UBL.value: "XRechnung (UBL-XML) zusätzlich zum PDF",
+}
 
 
 class PaymentMeansCode(StrEnum):
@@ -86,6 +106,46 @@ class LineAllowance:
         _require_scale(self.amount, 2, "allowance amount")
 
 
+# Reason codes (BT-98 from UNTDID 5189, BT-105 from UNTDID 7161) for the usual German cases;
+# a reason text (BT-97/BT-104) is always written as well, so other cases need no code.
+ALLOWANCE_DISCOUNT = "95"  # UNTDID 5189: Discount (Gesamtrabatt)
+CHARGE_FREIGHT = "FC"  # UNTDID 7161: Freight service (Versandkosten)
+
+
+@dataclass(frozen=True)
+class DocumentAllowance:
+    """A document level allowance (BG-20, Rabatt) or charge (BG-21, Zuschlag) with its VAT.
+
+    Either a fixed net `amount` or a `percent` of a base; without an explicit `base` the
+    base is the net total of the lines with the same VAT category and rate.
+    """
+
+    charge: bool
+    reason: str
+    tax_category: TaxCategory
+    tax_rate: Decimal = Decimal("0")
+    amount: Decimal | None = None
+    percent: Decimal | None = None
+    base: Decimal | None = None
+    reason_code: str | None = None
+
+    def __post_init__(self) -> None:
+        if (self.percent is None) == (self.amount is None):
+            raise ValueError("DocumentAllowance needs exactly one of percent or amount")
+        _require_scale(self.amount, 2, "allowance/charge amount")
+        _require_scale(self.percent, 2, "allowance/charge percent")
+        _require_scale(self.base, 2, "allowance/charge base")
+        _require_scale(self.tax_rate, 2, "tax rate")
+        if (self.amount is not None and self.amount <= 0) or (
+            self.percent is not None and self.percent <= 0
+        ):
+            raise ValueError("allowance/charge must be positive (the indicator gives the sign)")
+        # [BR-33]/[BR-38] a reason text or code is mandatory
+        if not (self.reason.strip() or self.reason_code):
+            raise ValueError("allowance/charge needs a reason or reason code")
+        _check_rate(self.tax_category, self.tax_rate, "allowance/charge")
+
+
 @dataclass(frozen=True)
 class Line:
     """One invoice line (BG-25); the net amount is computed, never given."""
@@ -105,12 +165,7 @@ class Line:
         _require_scale(self.tax_rate, 2, "tax rate")
         if self.unit_price < 0:
             raise ValueError("unit price must not be negative (BR-27)")
-        # [BR-S-05] standard rate is > 0; [BR-Z-05], [BR-E-05], [BR-AE-05], [BR-IC-05],
-        # [BR-G-05]: the other categories have rate 0 (O carries none in the XML, BR-O-05).
-        if (self.tax_category is TaxCategory.STANDARD) != (self.tax_rate > 0):
-            raise ValueError(
-                f"line {self.id}: rate {self.tax_rate} invalid for {self.tax_category}"
-            )
+        _check_rate(self.tax_category, self.tax_rate, f"line {self.id}")
 
 
 @dataclass(frozen=True)
@@ -190,6 +245,7 @@ class InvoiceDocument:
     exemption_reasons: Mapping[TaxCategory, str] = field(
         default_factory=lambda: MappingProxyType({})
     )
+    allowances: tuple[DocumentAllowance, ...] = ()  # BG-20 and BG-21
     # BG-13/BG-15 deliver-to party; for K the CII builder falls back to the buyer, since
     # BR-IC-12 needs a deliver-to country and XRechnung then a city and post code too.
     ship_to: Party | None = None
@@ -205,8 +261,9 @@ class InvoiceDocument:
         )
 
     def categories(self) -> frozenset[TaxCategory]:
-        """The VAT categories used by the lines."""
-        return frozenset(line.tax_category for line in self.lines)
+        """The VAT categories used by the lines and the document allowances and charges."""
+        used = {line.tax_category for line in self.lines}
+        return frozenset(used | {a.tax_category for a in self.allowances})
 
 
 def cancellation_of(original: InvoiceDocument, *, number: str, issue_date: date) -> InvoiceDocument:
@@ -233,6 +290,7 @@ def cancellation_of(original: InvoiceDocument, *, number: str, issue_date: date)
         notes=(note, *original.notes),
         preceding_invoices=(reference,),
         exemption_reasons=original.exemption_reasons,
+        allowances=original.allowances,
         ship_to=original.ship_to,
     )
 
@@ -271,6 +329,13 @@ GERMAN_UNITS: tuple[Unit, ...] = (
 def unit_label(code: str) -> str:
     """German label for a Rec 20 code, or the code itself when it is not in the list."""
     return next((u.label for u in GERMAN_UNITS if u.code == code), code)
+
+
+def _check_rate(category: TaxCategory, rate: Decimal, what: str) -> None:
+    """[BR-S-05] the standard rate is > 0; [BR-Z-05], [BR-E-05], [BR-AE-05], [BR-IC-05],
+    [BR-G-05]: the other categories have rate 0 (O carries none in the XML, BR-O-05)."""
+    if (category is TaxCategory.STANDARD) != (rate > 0):
+        raise ValueError(f"{what}: rate {rate} invalid for {category}")
 
 
 def _require_scale(value: Decimal | None, places: int, what: str) -> None:

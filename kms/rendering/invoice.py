@@ -15,7 +15,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from decimal import Decimal
 
-from kms.einvoice.calc import LineAmounts, Totals, compute, skonto_amount
+from kms.einvoice.calc import AllowanceAmounts, LineAmounts, Totals, compute, skonto_amount
 from kms.einvoice.model import DocumentType, InvoiceDocument, TaxCategory, unit_label
 from kms.formatting import format_date, format_money, format_number, format_unit_price
 from kms.rendering.din5008 import (
@@ -326,18 +326,30 @@ _LABEL_W = TEXT_RIGHT - _LABEL_X - _VALUE_W
 SUM_PT, NOTE_PT = 9.5, 9.5
 
 
+_ALLOWANCE_X = TEXT_X + 30.0  # wider than the sum labels: reasons are free text
+
+
 @dataclass(frozen=True)
 class _SumRow:
     label: str
     value: str
     style: str = ""
     rule_above: bool = False
+    # A document allowance or charge: a wider label, right-aligned next to its amount.
+    wide: bool = False
+
+    @property
+    def box(self) -> tuple[float, float, str]:
+        """x, width and alignment of the label."""
+        if self.wide:
+            return _ALLOWANCE_X, TEXT_RIGHT - _VALUE_W - _ALLOWANCE_X, "R"
+        return _LABEL_X, _LABEL_W, "L"
 
 
 def _sum_row_height(pdf: Din5008Pdf, row: _SumRow) -> float:
     """Measured height of a totals row: its label may wrap (e.g. a long exemption reason)."""
     pdf.set_font(FONT, row.style, SUM_PT)
-    return len(pdf.wrap_lines(_LABEL_W, row.label)) * BODY_LH + (
+    return len(pdf.wrap_lines(row.box[1], row.label)) * BODY_LH + (
         RULE_GAP if row.rule_above else 0.0
     )
 
@@ -350,16 +362,25 @@ def _draw_sum_row(pdf: Din5008Pdf, row: _SumRow) -> None:
     height = _sum_row_height(pdf, replace(row, rule_above=False))
     y = pdf.get_y()
     pdf.set_font(FONT, row.style, SUM_PT)
-    pdf.set_xy(_LABEL_X, y)
-    pdf.multi_cell(_LABEL_W, BODY_LH, row.label, align="L")
+    x, width, align = row.box
+    pdf.set_xy(x, y)
+    pdf.multi_cell(width, BODY_LH, row.label, align=align)
     pdf.set_xy(TEXT_RIGHT - _VALUE_W, y)
     pdf.cell(_VALUE_W, BODY_LH, row.value, align="R")
     pdf.set_y(y + height)
 
 
 def _sum_rows(doc: InvoiceDocument, totals: Totals) -> list[_SumRow]:
-    """Net total, one row per VAT group (§ 14 Abs. 4 Nr. 8 UStG), gross total."""
-    rows = [_SumRow("Summe netto", _signed(doc, totals.line_total))]
+    """Net total, one row per VAT group (§ 14 Abs. 4 Nr. 8 UStG), gross total; document
+    allowances and charges (BG-20/BG-21) get a row each between positions and net total."""
+    rows = []
+    if totals.allowances:
+        rows.append(_SumRow("Summe Positionen netto", _signed(doc, totals.line_total)))
+        rows += [
+            _SumRow(_allowance_label(extra), _signed(doc, extra.signed), wide=True)
+            for extra in totals.allowances
+        ]
+    rows.append(_SumRow("Summe netto", _signed(doc, totals.tax_basis)))
     for group in totals.groups:
         if group.category is TaxCategory.STANDARD:
             label = f"zzgl. USt {format_number(group.rate)} % auf {_signed(doc, group.basis)}"
@@ -377,14 +398,25 @@ def _sum_rows(doc: InvoiceDocument, totals: Totals) -> list[_SumRow]:
 
 def _totals(pdf: Din5008Pdf, doc: InvoiceDocument, totals: Totals) -> None:
     """The totals block, kept together on one page; every row as high as its label needs."""
-    rows = [
-        _SumRow(clean_line(r.label), r.value, r.style, r.rule_above) for r in _sum_rows(doc, totals)
-    ]
+    rows = [replace(r, label=clean_line(r.label)) for r in _sum_rows(doc, totals)]
     pdf.ensure_space(1.5 + sum(_sum_row_height(pdf, row) for row in rows))
     pdf.ln(1.5)
     for row in rows:
         _draw_sum_row(pdf, row)
     pdf.blank_line()
+
+
+def _allowance_label(extra: AllowanceAmounts) -> str:
+    """ "abzüglich Gesamtrabatt 5 % von 117,99 € (19 % USt)" or "zuzüglich Versandkosten …"."""
+    item = extra.allowance
+    text = f"{'zuzüglich' if item.charge else 'abzüglich'} {item.reason}"
+    if item.percent is not None and extra.base is not None:
+        text += f" {format_number(item.percent)} % von {format_money(extra.base)}"
+    if item.tax_category is TaxCategory.STANDARD:
+        tax = f"{format_number(item.tax_rate)} % USt"
+    else:
+        tax = CATEGORY_LABELS.get(item.tax_category, item.tax_category.value)
+    return f"{text} ({tax})"
 
 
 def _notes(

@@ -262,3 +262,30 @@ def test_contact_with_only_a_letter_draft_offers_archive_on_the_page(login) -> N
     assert any("Schreiben \\(1\\)" in w.value for w in at.warning)
     assert not any(b.label == "Endgültig löschen" for b in at.button)
     assert "unerwartet" not in texts(at).lower()
+
+
+def test_organisation_form_sets_einvoice_format_and_explains_buyer_reference(login) -> None:
+    """The form offers the e-invoice format next to the Leitweg-ID, explains in German why
+    XRechnung needs it (BR-DE-15), and saves both; a bad Leitweg-ID is a field error."""
+    at = app("organisationen.py")
+    assert not at.exception
+    assert "BR-DE-15" in texts(at) and "Leitweg-ID" in texts(at)
+    form_inputs = [w for w in at.text_input if w.key and w.key.startswith("new_organisation_")]
+    by_label(form_inputs, "Name der Organisation").input("Stadtverwaltung Musterstadt")
+    by_label(form_inputs, "Leitweg-ID / Käuferreferenz").input("04011000-12345-99")
+    fmt = next(w for w in at.selectbox if w.key == "new_organisation_einvoice_format")
+    fmt.set_value("xrechnung_ubl")
+    next(b for b in at.button if b.label == "Anlegen").click()
+    at.run()
+    assert "Leitweg" in at.error[0].value  # wrong check digits
+    with session_scope(write=False) as s:
+        assert s.scalar(select(func.count()).select_from(Contact)) == 0
+    form_inputs = [w for w in at.text_input if w.key and w.key.startswith("new_organisation_")]
+    by_label(form_inputs, "Leitweg-ID / Käuferreferenz").input("04011000-12345-03")
+    next(b for b in at.button if b.label == "Anlegen").click()
+    at.run()
+    assert not at.exception
+    with session_scope(write=False) as s:
+        org = s.scalar(select(Contact))
+        assert (org.einvoice_format, org.buyer_reference) == ("xrechnung_ubl", "04011000-12345-03")
+    assert "XRechnung \\(UBL\\-XML\\)" in texts(at) or "XRechnung (UBL-XML)" in texts(at)

@@ -197,6 +197,7 @@ def _sample_contacts(session: Session) -> None:
         roles=["kunde", "lieferant"],
         tags=["Newsletter", "@wichtig"],
         website="musterfirma.example.org",
+        einvoice_format="xrechnung_ubl",
     )
     service.create_person(
         session,

@@ -7,6 +7,9 @@ from datetime import date
 from decimal import Decimal
 
 from kms.einvoice.model import (
+    ALLOWANCE_DISCOUNT,
+    CHARGE_FREIGHT,
+    DocumentAllowance,
     InvoiceDocument,
     Line,
     LineAllowance,
@@ -126,6 +129,22 @@ def not_subject() -> InvoiceDocument:
     return _single_line(6, line, note, seller=NOT_SUBJECT_SELLER, buyer=FOREIGN_BUYER)
 
 
+def allowances_charges() -> InvoiceDocument:
+    """S 19 % and 7 % with document level allowances and charges at both rates (BG-20/21)."""
+    s19 = (TaxCategory.STANDARD, Decimal("19"))
+    s7 = (TaxCategory.STANDARD, Decimal("7"))
+    extras = (
+        # 5 % of the 19 % lines (100.00 + 17.99 = 117.99) = 5.90
+        DocumentAllowance(False, "Gesamtrabatt", *s19, percent=Decimal("5"),
+                          reason_code=ALLOWANCE_DISCOUNT),
+        DocumentAllowance(False, "Treuerabatt Bücher", *s7, amount=Decimal("2.00")),
+        DocumentAllowance(True, "Versandkosten", *s19, amount=Decimal("4.90"),
+                          reason_code=CHARGE_FREIGHT),
+        DocumentAllowance(True, "Mindermengenzuschlag", *s7, amount=Decimal("5.00")),
+    )  # fmt: skip
+    return invoice(number="RE-2025-0007", allowances=extras)
+
+
 SAMPLES = {
     "standard_19_7": invoice,
     "exempt_19_ustg": exempt_small_business,
@@ -133,4 +152,5 @@ SAMPLES = {
     "intra_community": intra_community,
     "export": export,
     "not_subject": not_subject,
+    "allowances_charges": allowances_charges,
 }

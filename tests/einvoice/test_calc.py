@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 from kms.einvoice.calc import Exemption, compute, line_amounts, skonto_amount, skonto_shares
 from kms.einvoice.model import (
     GERMAN_UNITS,
+    DocumentAllowance,
     DocumentType,
     Line,
     LineAllowance,
@@ -21,7 +22,7 @@ from kms.einvoice.model import (
     cancellation_of,
     unit_label,
 )
-from tests.einvoice.samples import invoice
+from tests.einvoice.samples import allowances_charges, invoice
 
 S = TaxCategory.STANDARD
 
@@ -260,3 +261,70 @@ def test_negative_quantity_line_reduces_the_total() -> None:
     totals = compute(_doc(*lines))
     assert totals.lines[1].net == Decimal("-0.01")
     assert totals.line_total == Decimal("99.99")
+
+
+def test_document_allowances_and_charges_per_vat_group() -> None:
+    """BG-20/BG-21 change the taxable amount of their own VAT group; BT-107/108/109 add up."""
+    totals = compute(allowances_charges())
+    assert totals.line_total == Decimal("167.79")  # 100.00 + 17.99 + 49.80
+    assert [a.amount for a in totals.allowances] == [
+        Decimal("5.90"),  # 5 % of the 19 % lines 117.99, half-up
+        Decimal("2.00"),
+        Decimal("4.90"),
+        Decimal("5.00"),
+    ]
+    assert (totals.allowance_total, totals.charge_total) == (Decimal("7.90"), Decimal("9.90"))
+    assert totals.tax_basis == Decimal("169.79")  # [BR-CO-13] 167.79 - 7.90 + 9.90
+    groups = {g.rate: (g.basis, g.tax) for g in totals.groups}
+    assert groups == {
+        Decimal("19.00"): (Decimal("116.99"), Decimal("22.23")),
+        Decimal("7.00"): (Decimal("52.80"), Decimal("3.70")),
+    }
+    assert totals.grand_total == Decimal("195.72")
+
+
+def test_charge_may_open_a_vat_group_of_its_own() -> None:
+    """Shipping at 19 % on an invoice with only 7 % lines gives a second VAT group."""
+    line = Line("1", "Buch", Decimal("1"), "C62", Decimal("20.00"), S, Decimal("7"))
+    charge = DocumentAllowance(True, "Versandkosten", S, Decimal("19"), amount=Decimal("4.90"))
+    totals = compute(invoice(lines=(line,), allowances=(charge,)))
+    assert [(g.rate, g.basis, g.tax) for g in totals.groups] == [
+        (Decimal("19.00"), Decimal("4.90"), Decimal("0.93")),
+        (Decimal("7.00"), Decimal("20.00"), Decimal("1.40")),
+    ]
+    assert totals.grand_total == Decimal("27.23")
+
+
+@pytest.mark.parametrize(
+    ("allowance", "message"),
+    [
+        (
+            DocumentAllowance(False, "Rabatt", S, Decimal("19"), amount=Decimal("500.00")),
+            "exceed",
+        ),
+        (DocumentAllowance(False, "Rabatt", S, Decimal("16"), percent=Decimal("5")), "no base"),
+    ],
+)
+def test_document_allowance_without_room_is_rejected(
+    allowance: DocumentAllowance, message: str
+) -> None:
+    """An allowance larger than its VAT group, or a percent without lines to take it of."""
+    with pytest.raises(ValueError, match=message):
+        compute(invoice(allowances=(allowance,)))
+
+
+@pytest.mark.parametrize(
+    "kwargs",
+    [
+        {"amount": Decimal("1.00"), "percent": Decimal("5")},
+        {"amount": Decimal("-1.00")},
+        {"amount": Decimal("1.001")},
+        {"amount": Decimal("1.00"), "reason": " "},
+        {"amount": Decimal("1.00"), "tax_rate": Decimal("0")},
+    ],
+)
+def test_document_allowance_rejects_bad_input(kwargs: dict) -> None:
+    """Exactly one of amount/percent, positive, cents, a reason (BR-33), a valid rate."""
+    values = {"charge": False, "reason": "Rabatt", "tax_category": S, "tax_rate": Decimal("19")}
+    with pytest.raises(ValueError):
+        DocumentAllowance(**(values | kwargs))

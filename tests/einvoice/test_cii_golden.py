@@ -102,3 +102,70 @@ def test_cancellation_is_valid_and_references_original(xrechnung: bool) -> None:
     assert xpath(xml, f"string({ref}/ram:FormattedIssueDateTime/qdt:DateTimeString)") == "20250115"
     assert xpath(xml, "string(//rsm:ExchangedDocument/ram:TypeCode)") == "381"
     assert validate(xml, xrechnung=xrechnung) == []
+
+
+def empty_elements(xml: bytes) -> list[str]:
+    """Paths of elements with neither text nor child elements ([PEPPOL-EN16931-R008])."""
+    root = etree.fromstring(xml)
+    return [
+        root.getroottree().getpath(el)
+        for el in root.iter()
+        if len(el) == 0 and not (el.text or "").strip()
+    ]
+
+
+@pytest.mark.parametrize(("name", "xrechnung"), CASES)
+def test_no_empty_elements(name: str, xrechnung: bool) -> None:
+    """No sample writes an empty element; with only a Leistungszeitraum the schema-required
+    ApplicableHeaderTradeDelivery carries the buyer as deliver-to party instead."""
+    xml = build_xml(SAMPLES[name](), xrechnung=xrechnung)
+    assert empty_elements(xml) == []
+    storno = cancellation_of(SAMPLES[name](), number="ST-1", issue_date=date(2025, 2, 1))
+    assert empty_elements(build_xml(storno, xrechnung=xrechnung)) == []
+
+
+def test_period_only_invoice_delivers_to_the_buyer() -> None:
+    """Without delivery date the delivery block names the buyer's address (BG-15), never empty."""
+    doc = invoice()
+    assert doc.period is not None and doc.delivery_date is None
+    xml = build_xml(doc)
+    ship = "//ram:ApplicableHeaderTradeDelivery/ram:ShipToTradeParty"
+    assert xpath(xml, f"string({ship}/ram:Name)") == doc.buyer.name
+    assert xpath(xml, f"string({ship}/ram:PostalTradeAddress/ram:CityName)") == doc.buyer.city
+
+
+def test_allowances_and_charges_in_cii() -> None:
+    """BG-20/BG-21 are written with indicator, percent and base, reason, code and VAT; the
+    summation carries BT-107 and BT-108."""
+    xml = build_xml(SAMPLES["allowances_charges"]())
+    charges = xpath(xml, "//ram:ApplicableHeaderTradeSettlement/ram:SpecifiedTradeAllowanceCharge")
+    rows = [
+        (
+            c.xpath("string(ram:ChargeIndicator/udt:Indicator)", namespaces=NS),
+            c.xpath("string(ram:CalculationPercent)", namespaces=NS),
+            c.xpath("string(ram:BasisAmount)", namespaces=NS),
+            c.xpath("string(ram:ActualAmount)", namespaces=NS),
+            c.xpath("string(ram:ReasonCode)", namespaces=NS),
+            c.xpath("string(ram:Reason)", namespaces=NS),
+            c.xpath("string(ram:CategoryTradeTax/ram:RateApplicablePercent)", namespaces=NS),
+        )
+        for c in charges
+    ]
+    assert rows == [
+        ("false", "5", "117.99", "5.90", "95", "Gesamtrabatt", "19"),
+        ("false", "", "", "2.00", "", "Treuerabatt Bücher", "7"),
+        ("true", "", "", "4.90", "FC", "Versandkosten", "19"),
+        ("true", "", "", "5.00", "", "Mindermengenzuschlag", "7"),
+    ]
+    total = "//ram:SpecifiedTradeSettlementHeaderMonetarySummation"
+    assert xpath(xml, f"string({total}/ram:AllowanceTotalAmount)") == "7.90"
+    assert xpath(xml, f"string({total}/ram:ChargeTotalAmount)") == "9.90"
+    assert xpath(xml, f"string({total}/ram:TaxBasisTotalAmount)") == "169.79"
+
+
+def test_wrong_allowance_total_is_caught_by_schematron() -> None:
+    """The schematron really checks BT-107: a changed allowance total fails BR-CO-11."""
+    root = etree.fromstring(build_xml(SAMPLES["allowances_charges"]()))
+    root.xpath("//ram:AllowanceTotalAmount", namespaces=NS)[0].text = "7.00"
+    problems = validate(etree.tostring(root), xrechnung=False)
+    assert "BR-CO-11" in {p.rule for p in problems}

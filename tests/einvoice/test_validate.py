@@ -70,7 +70,12 @@ def test_schematron_reports_vat_total_mismatch() -> None:
 
 def test_untranslated_rule_keeps_schematron_text() -> None:
     """A rule without German text (here a Peppol warning) keeps the schematron's message."""
-    problems = validate(build_xml(invoice()), xrechnung=False, include_warnings=True)
+
+    def add_empty(header: etree._Element) -> None:
+        etree.SubElement(header, f"{{{NS['ram']}}}IncludedNote")
+
+    xml = edit(build_xml(invoice()), "//rsm:ExchangedDocument", add_empty)
+    problems = validate(xml, xrechnung=False, include_warnings=True)
     r008 = next(p for p in problems if p.rule == "PEPPOL-EN16931-R008")
     assert r008.severity == "warning"
     assert r008.message.startswith("[PEPPOL-EN16931-R008]-Document MUST not contain empty")

@@ -37,7 +37,7 @@ def test_issued_xml_validates_in_all_three_layers(session, make_draft, issue, cu
     session.commit()
     draft = make_draft(
         [line(), line("Buch", "2", "24.90", "S7", "C62")],
-        xrechnung=True,
+        einvoice_format="xrechnung_cii",
         buyer_reference=LEITWEG_ID,
         skonto_percent="2",
         skonto_days=10,
@@ -97,14 +97,14 @@ def test_incomplete_invoice_is_refused_with_every_rule(session, make_draft, cust
     """No service date, no buyer address, XRechnung without Leitweg-ID: all listed, no number."""
     customer.street = ""
     session.commit()
-    draft = make_draft(service_date=None, xrechnung=True)
+    draft = make_draft(service_date=None, einvoice_format="xrechnung_cii")
     with pytest.raises(issuing.IssueRefused) as err:
         issuing.prepare_issue(session, draft.id, issue_date=ISSUE_DAY)
     rules = {p.rule for p in err.value.problems}
     assert {"§14-4-1", "§14-4-6"} <= rules
     customer.street = "Beispielweg 2"
     session.commit()
-    draft = make_draft(xrechnung=True)
+    draft = make_draft(einvoice_format="xrechnung_cii")
     with pytest.raises(issuing.IssueRefused) as err:
         issuing.prepare_issue(session, draft.id, issue_date=ISSUE_DAY)
     assert "BR-DE-15" in {p.rule for p in err.value.problems}

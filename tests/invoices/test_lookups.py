@@ -37,7 +37,7 @@ def test_files_of_loads_the_originals_for_use_after_the_session(
     assert storage.has_xrechnung(session, plain.id) is False
     customer.buyer_reference = LEITWEG_ID
     session.commit()
-    public = issue(make_draft(xrechnung=True, buyer_reference=LEITWEG_ID))
+    public = issue(make_draft(einvoice_format="xrechnung_cii", buyer_reference=LEITWEG_ID))
     assert storage.has_xrechnung(session, public.id) is True
     files = storage.files_of(session, public.id)
     session.expunge_all()  # the page reads the bytes after its session closed

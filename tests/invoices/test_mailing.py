@@ -19,7 +19,7 @@ from tests.smtp_fixtures import free_port
 @pytest.fixture
 def invoice(session, make_draft, issue, customer):
     customer.buyer_reference = LEITWEG_ID
-    return issue(make_draft(xrechnung=True, buyer_reference=LEITWEG_ID))
+    return issue(make_draft(einvoice_format="xrechnung_cii", buyer_reference=LEITWEG_ID))
 
 
 def test_invoice_is_sent_with_originals_and_marked(session, invoice, smtp_server) -> None:

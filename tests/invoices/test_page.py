@@ -128,3 +128,47 @@ def test_positions_show_each_lines_discount(draft_id) -> None:
         ["5,00\xa0€ (Neukunde)", "45,00\xa0€"],
         ["", "100,00\xa0€"],
     ]
+
+
+def test_draft_editor_keeps_allowances_and_saves_the_chosen_format(draft_id) -> None:
+    """The editor shows the draft's allowances and charges; saving the form keeps them (the
+    UI mapping round-trips) and stores the chosen e-invoice format; the detail view lists
+    them with their amounts."""
+    allowances = [
+        {"reason": "Gesamtrabatt", "kind": "percent", "value": "5", "tax": "S19"},
+        {"reason": "Versandkosten", "kind": "amount", "value": "4,90", "tax": "S19"},
+    ]
+    with session_scope() as s:
+        invoice = s.get(Invoice, draft_id)
+        service.save_draft(
+            s,
+            invoice_id=draft_id,
+            version=invoice.version,
+            contact_id=invoice.contact_id,
+            service_date=service.today(),
+            lines=[line("Webdesign", "2", "100")],
+            allowances=allowances,
+        )
+    at = app()
+    at.session_state["inv_selected"] = draft_id
+    at.run()
+    assert not at.exception
+    [extras] = [d.value for d in at.dataframe if "Grund" in d.value.columns and "Betrag" in d.value]
+    assert extras[["Art", "Grund", "Wert", "Betrag"]].values.tolist() == [
+        ["Rabatt", "Gesamtrabatt", "5 %", "-10,00\xa0€"],
+        ["Zuschlag", "Versandkosten", "4,90\xa0€", "4,90\xa0€"],
+    ]
+    assert any("BR-DE-15" in str(c.value) for c in at.caption)  # explanation next to the field
+    fmt = next(w for w in at.selectbox if w.label == "E-Rechnungsformat")
+    fmt.set_value("xrechnung_ubl")
+    next(b for b in at.button if b.label == "Entwurf speichern").click().run()
+    assert not at.exception
+    assert any("gespeichert" in str(m.value) for m in at.success)
+    with session_scope(write=False) as s:
+        saved = s.get(Invoice, draft_id)
+        assert saved.einvoice_format == "xrechnung_ubl"
+        assert [(a.charge, a.reason, a.kind, str(a.value)) for a in saved.allowances] == [
+            (False, "Gesamtrabatt", "percent", "5.00"),
+            (True, "Versandkosten", "amount", "4.90"),
+        ]
+        assert str(saved.gross_total) == "231.93"  # (200 - 10 + 4.90) = 194.90, + 19 % 37.03

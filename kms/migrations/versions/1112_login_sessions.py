@@ -14,7 +14,7 @@ import kms.types
 
 
 revision: str = '1112'
-down_revision: str | Sequence[str] | None = '0601'
+down_revision: str | Sequence[str] | None = '0912'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

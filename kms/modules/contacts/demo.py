@@ -46,6 +46,7 @@ ORGANISATIONS: list[dict[str, Any]] = [
         "name": "Stadtverwaltung Musterstadt",
         "legal_form": "Körperschaft d. ö. R.",
         "buyer_reference": "04011000-12345-03",
+        "einvoice_format": "xrechnung_cii",
         "street": "Rathausplatz 1",
         "postcode": "12345",
         "city": "Musterstadt",

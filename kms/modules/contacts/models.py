@@ -80,8 +80,10 @@ class Contact(BusinessData, Base):
     # Organisations
     name: Mapped[str] = mapped_column(String(200), default="")
     legal_form: Mapped[str] = mapped_column(String(60), default="")
-    buyer_reference: Mapped[str] = mapped_column(String(60), default="")  # Leitweg-ID (BT-10)
     # Both
+    buyer_reference: Mapped[str] = mapped_column(String(60), default="")  # Leitweg-ID (BT-10)
+    # The e-invoice format this customer receives (kms.modules.invoices.models.EINVOICE_FORMATS).
+    einvoice_format: Mapped[str] = mapped_column(String(20), default="facturx")
     vat_id: Mapped[str] = mapped_column(String(20), default="")
     email: Mapped[str] = mapped_column(String(254), default="")
     phone: Mapped[str] = mapped_column(String(50), default="")

@@ -131,6 +131,7 @@ def anonymise_contact(session: Session, contact_id: int) -> Contact:
     blank.pop("customer_number")
     blank["organisation_id"] = None
     blank["country"] = blank["delivery_country"] = "DE"
+    blank["einvoice_format"] = "facturx"  # the default format, not an empty one
     for name, value in blank.items():
         setattr(contact, name, value)
     contact.organisation = None

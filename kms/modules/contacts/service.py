@@ -19,6 +19,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
+from kms.einvoice.model import EINVOICE_FORMAT_LABELS, EInvoiceFormat
 from kms.errors import (
     ConflictError,
     FieldErrors,
@@ -51,8 +52,10 @@ from kms.validation import (
 )
 
 PERSON_FIELDS = ("salutation", "title", "first_name", "last_name", "job_title", "organisation_id")
-ORGANISATION_FIELDS = ("name", "legal_form", "buyer_reference")
+ORGANISATION_FIELDS = ("name", "legal_form")
 COMMON_FIELDS = (
+    "buyer_reference",
+    "einvoice_format",
     "customer_number",
     "vat_id",
     "email",
@@ -81,6 +84,7 @@ FIELD_LABELS = {
     "name": "Name der Organisation",
     "legal_form": "Rechtsform",
     "buyer_reference": "Leitweg-ID / Käuferreferenz",
+    "einvoice_format": "E-Rechnungsformat",
     "customer_number": "Kundennummer",
     "vat_id": "USt-IdNr.",
     "email": "E-Mail",
@@ -159,6 +163,8 @@ def clean_contact(
     data["notes"] = data["notes"].strip()
     errors = FieldErrors()
     for name, value in data.items():
+        if name == "einvoice_format":
+            continue  # a key or its German label; clean_einvoice_format decides
         limit = _max_length(name)
         if limit and len(value) > limit:
             errors.add(name, f"Höchstens {limit} Zeichen erlaubt (eingegeben: {len(value)}).")
@@ -183,13 +189,15 @@ def clean_contact(
     else:
         if not data["name"]:
             errors.add("name", "Bitte geben Sie den Namen der Organisation ein.")
-        with errors.field("buyer_reference"):
-            # A Leitweg-ID always starts with its digit coarse part; anything else is a free
-            # buyer reference (BT-10), which EN 16931 leaves to the buyer.
-            if data["buyer_reference"][:1].isdigit():
-                data["buyer_reference"] = validate_leitweg_id(
-                    data["buyer_reference"], field="buyer_reference"
-                )
+    with errors.field("buyer_reference"):
+        # A Leitweg-ID always starts with its digit coarse part; anything else is a free
+        # buyer reference (BT-10), which EN 16931 leaves to the buyer.
+        if data["buyer_reference"][:1].isdigit():
+            data["buyer_reference"] = validate_leitweg_id(
+                data["buyer_reference"], field="buyer_reference"
+            )
+    with errors.field("einvoice_format"):
+        data["einvoice_format"] = clean_einvoice_format(data["einvoice_format"])
     _country(errors, data, "country")
     _country(errors, data, "delivery_country")
     for prefix in ("", "delivery_"):
@@ -215,6 +223,20 @@ def clean_contact(
         data["customer_number"] = _customer_number(session, data["customer_number"], contact_id)
     errors.raise_if_any()
     return data
+
+
+def clean_einvoice_format(value: str) -> str:
+    """An EInvoiceFormat value from its key or German label; empty means Factur-X."""
+    text = (value or "").strip()
+    if not text:
+        return EInvoiceFormat.FACTURX.value
+    for key, label in EINVOICE_FORMAT_LABELS.items():
+        if text.casefold() in (key, label.casefold()):
+            return key
+    raise ValidationError(
+        "einvoice_format",
+        "Bitte ein E-Rechnungsformat wählen: " + ", ".join(EINVOICE_FORMAT_LABELS.values()) + ".",
+    )
 
 
 def _organisation_ref(session: Session, value: Any, contact_id: int | None) -> int | None:

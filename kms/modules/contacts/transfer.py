@@ -14,6 +14,7 @@ Column headers are matched case-insensitively, ignoring spaces and punctuation
 | organisation | Firma | Firmenname, Unternehmen, Organisation, Organisationsname |
 | legal form | Rechtsform | – |
 | Leitweg-ID | Leitweg-ID | Käuferreferenz, Buyer Reference |
+| e-invoice format | E-Rechnungsformat | E-Rechnung, Rechnungsformat (key or label as exported) |
 | salutation | Anrede | – (Frau, Herr, divers, keine/leer) |
 | title | Titel | Akademischer Titel |
 | first name | Vorname | – |
@@ -62,6 +63,7 @@ from typing import Any
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
+from kms.einvoice.model import EINVOICE_FORMAT_LABELS
 from kms.errors import KmsError, ValidationError, ValidationErrors
 from kms.modules.contacts import service
 from kms.modules.contacts.models import KINDS, ROLES, SALUTATIONS, Contact
@@ -105,12 +107,15 @@ COLUMNS: dict[str, tuple[str, tuple[str, ...]]] = {
     "roles": ("Rollen", ("Rolle",)),
     "tags": ("Tags", ("Schlagworte", "Schlagwörter", "Stichwörter")),
     "notes": ("Notizen", ("Notiz", "Bemerkung", "Bemerkungen", "Kommentar")),
+    # Last, so the columns of earlier exports keep their place.
+    "einvoice_format": ("E-Rechnungsformat", ("E-Rechnung", "Rechnungsformat")),
 }
 EXPORT_FIELDS = [f for f in COLUMNS if f != "house_number"]
 ORG_ROW_FIELDS = (
     "customer_number",
     "legal_form",
     "buyer_reference",
+    "einvoice_format",
     "street",
     "address_extra",
     "postcode",
@@ -657,6 +662,9 @@ def neutralise(value: str) -> str:
 def _export_values(contact: Contact) -> dict[str, str]:
     values = {k: str(v or "") for k, v in service.contact_values(contact).items()}
     values["kind"] = KINDS[contact.kind]
+    values["einvoice_format"] = EINVOICE_FORMAT_LABELS.get(
+        contact.einvoice_format, contact.einvoice_format
+    )
     if not contact.delivery_street:
         values["delivery_country"] = ""
     if contact.kind == "organisation":

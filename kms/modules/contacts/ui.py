@@ -13,6 +13,8 @@ import pandas as pd
 import streamlit as st
 
 from kms.db import session_scope
+from kms.einvoice.messages import BUYER_REFERENCE_EXPLANATION
+from kms.einvoice.model import EINVOICE_FORMAT_LABELS
 from kms.errors import KmsError
 from kms.formatting import format_datetime
 from kms.functions import log_function_run
@@ -230,7 +232,6 @@ def _form_fields(
         c1, c2 = st.columns([3, 1])
         text(c1, "name")
         text(c2, "legal_form")
-        text(st, "buyer_reference", help="Leitweg-ID öffentlicher Auftraggeber (XRechnung, BT-10)")
     c1, c2, c3 = st.columns([1, 2, 2])
     text(
         c1,
@@ -257,6 +258,7 @@ def _form_fields(
     text(c2, "phone")
     text(c3, "website")
     text(c4, "vat_id")
+    _einvoice_fields(out, values, prefix, text)
     st.markdown("**Rechnungsadresse**")
     c1, c2 = st.columns(2)
     text(c1, "street")
@@ -275,6 +277,27 @@ def _form_fields(
         country(c3, "delivery_country")
     out["notes"] = st.text_area(labels["notes"], values.get("notes") or "", key=f"{prefix}_notes")
     return out
+
+
+def _einvoice_fields(out: dict[str, Any], values: dict[str, Any], prefix: str, text: Any) -> None:
+    """E-invoice format and buyer reference, with why XRechnung needs the reference."""
+    labels = service.FIELD_LABELS
+    formats = list(EINVOICE_FORMAT_LABELS)
+    current = values.get("einvoice_format") or formats[0]
+    c1, c2 = st.columns(2)
+    out["einvoice_format"] = c1.selectbox(
+        labels["einvoice_format"],
+        formats,
+        index=formats.index(current) if current in formats else 0,
+        format_func=lambda k: EINVOICE_FORMAT_LABELS[k],
+        key=f"{prefix}_einvoice_format",
+        help="Was dieser Kunde beim Abschließen einer Rechnung erhält. Das PDF mit "
+        "eingebetteten E-Rechnungsdaten (ZUGFeRD/Factur-X) gibt es immer; öffentliche "
+        "Auftraggeber verlangen meist zusätzlich eine XRechnung (CII oder UBL, wie vom "
+        "Eingangsportal gewünscht).",
+    )
+    text(c2, "buyer_reference", help=BUYER_REFERENCE_EXPLANATION)
+    st.caption(BUYER_REFERENCE_EXPLANATION)
 
 
 def new_form(ctx: PageContext, kind: str) -> None:
@@ -393,6 +416,8 @@ class _Snapshot:
                 facts.append((labels[name], values[name]))
         if values.get("vat_id"):
             facts.append((labels["vat_id"], values["vat_id"]))
+        fmt = values.get("einvoice_format") or ""
+        facts.append((labels["einvoice_format"], EINVOICE_FORMAT_LABELS.get(fmt, fmt)))
         address = _address(contact, "", countries)
         if address:
             facts.append(("Rechnungsadresse", address))

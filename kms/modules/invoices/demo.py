@@ -1,5 +1,7 @@
 """Demo invoices: a Kleinunternehmer year (2024), then Regelbesteuerung with S, AE and K lines,
-a public-sector customer with Leitweg-ID, and paid, partly paid, Skonto-paid, overdue,
+public-sector customers with Leitweg-ID (XRechnung CII and UBL), a business customer with
+XRechnung UBL and a Käuferreferenz (its Storno is a UBL CreditNote), an invoice with document
+level allowances and charges at two VAT rates, and paid, partly paid, Skonto-paid, overdue,
 reminded and cancelled examples. Idempotent: nothing is added once demo invoices exist.
 """
 
@@ -17,7 +19,9 @@ from kms.modules.invoices import dunning, issuing, payments, service
 from kms.modules.invoices.models import Invoice
 
 MARK = "Demo:"
+# Fictitious Leitweg-IDs whose check digits (ISO 7064 MOD 97-10) validate.
 LEITWEG_ID = "04011000-12345-03"
+LEITWEG_ID_KREIS = "08111000-4711-27"
 ORGANISATIONS = [
     {
         "name": "Musterfirma GmbH",
@@ -36,6 +40,9 @@ ORGANISATIONS = [
         "postcode": "50667",
         "city": "Köln",
         "email": "bau@example.org",
+        # A business customer whose invoice portal takes XRechnung UBL with its order key.
+        "einvoice_format": "xrechnung_ubl",
+        "buyer_reference": "BB-EINKAUF-2025",
     },
     {
         "name": "Voorbeeld B.V.",
@@ -48,11 +55,21 @@ ORGANISATIONS = [
     },
     {
         "name": "Stadtverwaltung Musterstadt",
+        "einvoice_format": "xrechnung_cii",
         "buyer_reference": LEITWEG_ID,
         "street": "Rathausplatz 1",
         "postcode": "12345",
         "city": "Musterstadt",
         "email": "rechnungseingang@example.org",
+    },
+    {
+        "name": "Landratsamt Beispielkreis",
+        "einvoice_format": "xrechnung_ubl",
+        "buyer_reference": LEITWEG_ID_KREIS,
+        "street": "Kreisstraße 5",
+        "postcode": "54321",
+        "city": "Beispielhausen",
+        "email": "e-rechnung@landratsamt.example.org",
     },
 ]
 
@@ -104,7 +121,7 @@ def load(session: Session) -> str:
     if session.scalar(select(Invoice.id).where(Invoice.closing_text.startswith(MARK))):
         return "Rechnungen (bereits vorhanden)"
     orgs = [_organisation(session, values) for values in ORGANISATIONS]
-    firm, builder, dutch, city = orgs
+    firm, builder, dutch, city, district = orgs
     # Private customers with their own address (persons of an organisation are billed there).
     max_ = _person(session, "juergen.mueller@example.org") or firm
     lena = _person(session, "anna@example.org") or firm
@@ -165,8 +182,6 @@ def load(session: Session) -> str:
         city,
         date(2025, 11, 3),
         [_line("Barrierefreiheitsprüfung Bürgerportal", "16", "95", "S19")],
-        buyer_reference=LEITWEG_ID,
-        xrechnung=True,
         period_start=date(2025, 10, 1),
         period_end=date(2025, 10, 31),
         service_date=None,
@@ -174,7 +189,29 @@ def load(session: Session) -> str:
     payments.record_payment(
         session, public.id, paid_on=date(2025, 11, 28), amount=public.gross_total, actor="demo"
     )
-    count += 4
+    # XRechnung UBL with Gesamtrabatt, Versandkosten and a book discount at 19 % and 7 %.
+    district_invoice = _issue(
+        session,
+        district,
+        date(2025, 12, 1),
+        [
+            _line("Schulung Barrierefreiheit (Tagessatz)", "2", "780", "S19", "DAY"),
+            _line("Fachbuch Barrierefreiheit", "12", "24.90", "S7", "C62"),
+        ],
+        allowances=[
+            {"reason": "Gesamtrabatt", "kind": "percent", "value": "5", "tax": "S19"},
+            {"reason": "Versandkosten", "kind": "amount", "value": "6.90", "tax": "S19"},
+            {"reason": "Mengenrabatt Bücher", "kind": "percent", "value": "10", "tax": "S7"},
+        ],
+    )
+    payments.record_payment(
+        session,
+        district_invoice.id,
+        paid_on=date(2025, 12, 15),
+        amount=district_invoice.gross_total,
+        actor="demo",
+    )
+    count += 5
 
     # This year: Skonto-paid, partly paid, cancelled and corrected, overdue and reminded.
     base = max(date(today.year, 1, 5), today - timedelta(days=120))

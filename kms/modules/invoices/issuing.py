@@ -25,7 +25,9 @@ from kms.db import session_scope
 from kms.einvoice.calc import compute
 from kms.einvoice.cii import build_xml
 from kms.einvoice.facturx_pdf import embed
+from kms.einvoice.messages import BUYER_REFERENCE_EXPLANATION
 from kms.einvoice.model import (
+    EInvoiceFormat,
     InvoiceDocument,
     Party,
     PaymentMeans,
@@ -35,6 +37,7 @@ from kms.einvoice.model import (
     TaxCategory,
     cancellation_of,
 )
+from kms.einvoice.ubl import build_ubl
 from kms.einvoice.validate import validate
 from kms.errors import ConflictError, KmsError
 from kms.formatting import format_date
@@ -44,6 +47,7 @@ from kms.modules.invoices.models import (
     KIND_CANCELLATION,
     KIND_INVOICE,
     Invoice,
+    InvoiceAllowance,
     InvoiceFile,
     InvoiceLine,
 )
@@ -55,6 +59,7 @@ from kms.modules.invoices.service import (
     compute_totals,
     get_invoice,
     tax_key,
+    to_einvoice_allowance,
     to_einvoice_line,
     today,
 )
@@ -216,6 +221,8 @@ def make_snapshot(session: Session, invoice: Invoice) -> dict[str, Any]:
         "customer_number": contact.customer_number or "",
         "consumer": consumer,
         "buyer_email": contact.email,
+        # The customer's BT-10, used when the draft names none of its own.
+        "buyer_reference": contact.buyer_reference,
         "buyer_kind": contact.kind,
         "legal_form": profile.legal_form,
         "representative": profile.representative,
@@ -273,11 +280,22 @@ def build_document(
         lines=lines,
         delivery_date=delivery,
         period=period,
-        buyer_reference=invoice.buyer_reference or None,
+        buyer_reference=invoice.buyer_reference or snapshot.get("buyer_reference") or None,
         payment_means=means,
         payment_terms=PaymentTerms(due_date=due, text=terms_text, skonto=skonto),
         payment_reference=number,
+        allowances=tuple(to_einvoice_allowance(row) for row in invoice.allowances),
     )
+
+
+def xrechnung_xml(invoice: Invoice, doc: InvoiceDocument) -> bytes | None:
+    """The XRechnung in the syntax chosen for the invoice, or None for Factur-X only."""
+    chosen = EInvoiceFormat(invoice.einvoice_format)
+    if chosen is EInvoiceFormat.XRECHNUNG_UBL:
+        return build_ubl(doc)
+    if chosen is EInvoiceFormat.XRECHNUNG_CII:
+        return build_xml(doc, xrechnung=True)
+    return None
 
 
 # --- completeness -------------------------------------------------------------------
@@ -336,6 +354,15 @@ def check_completeness(
                 "§14-4-6",
                 "Leistungsdatum oder Leistungszeitraum fehlt (oder "
                 "„Leistungsdatum entspricht Rechnungsdatum“ wählen).",
+            )
+        )
+    if invoice.xrechnung and not (invoice.buyer_reference or snapshot.get("buyer_reference")):
+        # [BR-DE-15] checked here first, so the user reads why and where to enter it.
+        problems.append(
+            _p(
+                "BR-DE-15",
+                f"{BUYER_REFERENCE_EXPLANATION} Bitte beim Kunden (Kunden → Leitweg-ID / "
+                "Käuferreferenz) oder im Entwurf eintragen.",
             )
         )
     if not profile.iban:
@@ -438,8 +465,9 @@ def prepare_issue(session: Session, invoice_id: int, *, issue_date: date | None 
         # EN 16931 (and XRechnung) validation of the exact XML, number still a placeholder.
         doc = build_document(invoice, snapshot, number=PLACEHOLDER_NUMBER, issue_date=day)
         problems += _xml_problems(build_xml(doc), xrechnung=False)
-        if invoice.xrechnung:
-            problems += _xml_problems(build_xml(doc, xrechnung=True), xrechnung=True)
+        xrechnung = xrechnung_xml(invoice, doc)
+        if xrechnung is not None:
+            problems += _xml_problems(xrechnung, xrechnung=True)
     if problems:
         raise IssueRefused(_unique(problems))
     return Prepared(invoice.id, invoice.version, day, snapshot)
@@ -517,13 +545,15 @@ def _render_files(
             role="facturx_xml", filename="factur-x.xml", mime_type="application/xml", content=xml
         ),
     ]
-    if invoice.xrechnung:
+    xrechnung = xrechnung_xml(invoice, doc)
+    if xrechnung is not None:
+        ubl = invoice.einvoice_format == EInvoiceFormat.XRECHNUNG_UBL
         files.append(
             InvoiceFile(
                 role="xrechnung_xml",
-                filename=f"{stem}-xrechnung.xml",
+                filename=f"{stem}-xrechnung{'-ubl' if ubl else ''}.xml",
                 mime_type="application/xml",
-                content=build_xml(doc, xrechnung=True),
+                content=xrechnung,
             )
         )
     return files
@@ -645,6 +675,7 @@ def cancel(
         **{k: getattr(original, k) for k in _COPIED},
     )
     storno.lines = [_copy_line(line) for line in original.lines]
+    storno.allowances = [_copy_allowance(row) for row in original.allowances]
     storno.net_total, storno.tax_total, storno.gross_total = compute_totals(storno)
     storno.search_key = original.search_key
     session.add(storno)
@@ -669,7 +700,7 @@ _COPIED = (
     "period_end",
     "payment_term_days",
     "buyer_reference",
-    "xrechnung",
+    "einvoice_format",
 )
 _LINE_COPIED = (
     "position",
@@ -685,8 +716,24 @@ _LINE_COPIED = (
 )
 
 
+_ALLOWANCE_COPIED = (
+    "position",
+    "charge",
+    "reason",
+    "reason_code",
+    "kind",
+    "value",
+    "tax_category",
+    "tax_rate",
+)
+
+
 def _copy_line(line: InvoiceLine) -> InvoiceLine:
     return InvoiceLine(**{k: getattr(line, k) for k in _LINE_COPIED})
+
+
+def _copy_allowance(row: InvoiceAllowance) -> InvoiceAllowance:
+    return InvoiceAllowance(**{k: getattr(row, k) for k in _ALLOWANCE_COPIED})
 
 
 def correct(
@@ -706,6 +753,7 @@ def correct(
         **{k: getattr(original, k) for k in _COPIED},
     )
     draft.lines = [_copy_line(line) for line in original.lines]
+    draft.allowances = [_copy_allowance(row) for row in original.allowances]
     draft.net_total, draft.tax_total, draft.gross_total = compute_totals(draft)
     draft.search_key = original.search_key.removeprefix(f"{(original.number or '').lower()} ")
     session.add(draft)

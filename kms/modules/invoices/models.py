@@ -26,6 +26,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 
+from kms.einvoice.model import EInvoiceFormat
 from kms.errors import KmsError
 from kms.models import Base, BusinessData
 from kms.types import Money, Quantity, utcnow
@@ -35,6 +36,9 @@ KIND_CANCELLATION = "storno"
 KINDS = {KIND_INVOICE: "Rechnung", KIND_CANCELLATION: "Stornorechnung"}
 
 DISCOUNT_KINDS = {"": "kein Rabatt", "percent": "Prozent", "amount": "Betrag"}
+# The e-invoice a customer receives (chosen per contact, frozen into each invoice): the
+# Factur-X/ZUGFeRD PDF always; XRechnung additionally as plain XML in CII or UBL syntax.
+DEFAULT_EINVOICE_FORMAT = EInvoiceFormat.FACTURX.value
 PAYMENT_METHODS = {
     "ueberweisung": "Überweisung",
     "bar": "Bar",
@@ -103,7 +107,8 @@ class Invoice(BusinessData, Base):
     intro_text: Mapped[str] = mapped_column(Text, default="")
     closing_text: Mapped[str] = mapped_column(Text, default="")
     buyer_reference: Mapped[str] = mapped_column(String(60), default="")
-    xrechnung: Mapped[bool] = mapped_column(default=False)
+    # An EInvoiceFormat value; a new draft takes the customer's format.
+    einvoice_format: Mapped[str] = mapped_column(String(20), default=DEFAULT_EINVOICE_FORMAT)
     # Computed from the lines on every save (never typed); kept for SQL lists and sums.
     net_total: Mapped[Decimal] = mapped_column(Money(), default=Decimal("0.00"))
     tax_total: Mapped[Decimal] = mapped_column(Money(), default=Decimal("0.00"))
@@ -129,6 +134,17 @@ class Invoice(BusinessData, Base):
         cascade="all, delete-orphan",
         lazy="selectin",
     )
+    allowances: Mapped[list[InvoiceAllowance]] = relationship(
+        back_populates="invoice",
+        order_by="InvoiceAllowance.position",
+        cascade="all, delete-orphan",
+        lazy="selectin",
+    )
+
+    @property
+    def xrechnung(self) -> bool:
+        """Whether an XRechnung (CII or UBL) is produced at issuing."""
+        return self.einvoice_format != DEFAULT_EINVOICE_FORMAT
 
     @property
     def is_issued(self) -> bool:
@@ -168,6 +184,32 @@ class InvoiceLine(BusinessData, Base):
     net: Mapped[Decimal] = mapped_column(Money(), default=Decimal("0.00"))
 
     invoice: Mapped[Invoice] = relationship(back_populates="lines")
+
+
+class InvoiceAllowance(BusinessData, Base):
+    """A document level allowance (Rabatt, BG-20) or charge (Zuschlag, BG-21) with its VAT.
+
+    `kind` is "amount" (net euros) or "percent" (of the net lines with the same VAT);
+    `amount` is computed on every save, like a line's net amount.
+    """
+
+    __tablename__ = "invoice_allowances"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    invoice_id: Mapped[int] = mapped_column(
+        ForeignKey("invoices.id", ondelete="CASCADE"), index=True
+    )
+    position: Mapped[int] = mapped_column(default=1)
+    charge: Mapped[bool] = mapped_column(default=False)
+    reason: Mapped[str] = mapped_column(String(200), default="")
+    reason_code: Mapped[str] = mapped_column(String(10), default="")
+    kind: Mapped[str] = mapped_column(String(10), default="amount")
+    value: Mapped[Decimal] = mapped_column(Money(), default=Decimal("0.00"))
+    tax_category: Mapped[str] = mapped_column(String(2), default="S")
+    tax_rate: Mapped[Decimal] = mapped_column(Money(), default=Decimal("19.00"))
+    amount: Mapped[Decimal] = mapped_column(Money(), default=Decimal("0.00"))
+
+    invoice: Mapped[Invoice] = relationship(back_populates="allowances")
 
 
 class InvoiceFile(BusinessData, Base):
@@ -306,24 +348,24 @@ def _refuse_changes_to_issued(session: Session, _ctx: Any, _instances: Any) -> N
                 raise ImmutableInvoiceError()
             if session.is_modified(obj, include_collections=False) and _was_issued(obj):
                 raise ImmutableInvoiceError()
-        elif isinstance(obj, InvoiceLine | InvoiceFile):
+        elif isinstance(obj, InvoiceLine | InvoiceAllowance | InvoiceFile):
             if obj in session.deleted or session.is_modified(obj, include_collections=False):
                 if isinstance(obj, InvoiceFile) or _line_frozen(session, obj):
                     raise ImmutableInvoiceError()
     for obj in session.new:
-        if isinstance(obj, InvoiceLine) and _line_frozen(session, obj):
+        if isinstance(obj, InvoiceLine | InvoiceAllowance) and _line_frozen(session, obj):
             raise ImmutableInvoiceError()
 
 
-def _line_frozen(session: Session, line: InvoiceLine) -> bool:
-    """A line belongs to an issued invoice (as stored in the database)."""
+def _line_frozen(session: Session, line: InvoiceLine | InvoiceAllowance) -> bool:
+    """A line or allowance belongs to an issued invoice (as stored in the database)."""
     invoice = line.invoice
     if invoice is None and line.invoice_id is not None:
         invoice = session.get(Invoice, line.invoice_id)
     return invoice is not None and _was_issued(invoice)
 
 
-for _model in (Invoice, InvoiceLine, InvoiceFile):
+for _model in (Invoice, InvoiceLine, InvoiceAllowance, InvoiceFile):
     # Bulk or core-level updates bypass before_flush; these catch the ORM unit of work too.
     @event.listens_for(_model, "before_update")
     def _no_update(_mapper: Any, _conn: Any, target: Any) -> None:
@@ -335,7 +377,7 @@ for _model in (Invoice, InvoiceLine, InvoiceFile):
 
     @event.listens_for(_model, "before_delete")
     def _no_delete(_mapper: Any, _conn: Any, target: Any) -> None:
-        invoice = target.invoice if isinstance(target, InvoiceLine) else None
+        invoice = target.invoice if isinstance(target, InvoiceLine | InvoiceAllowance) else None
         if isinstance(target, Invoice):
             invoice = target
         if isinstance(target, InvoiceFile) or (invoice is not None and invoice.is_issued):

@@ -29,16 +29,26 @@ from sqlalchemy.orm.exc import StaleDataError
 from sqlalchemy.sql.elements import ColumnElement
 
 from kms import audit
-from kms.einvoice.calc import line_amounts, tax_groups
-from kms.einvoice.model import GERMAN_UNITS, Line, LineAllowance, TaxCategory
+from kms.einvoice.calc import allowance_amounts, line_amounts, tax_groups
+from kms.einvoice.model import (
+    ALLOWANCE_DISCOUNT,
+    CHARGE_FREIGHT,
+    GERMAN_UNITS,
+    DocumentAllowance,
+    Line,
+    LineAllowance,
+    TaxCategory,
+)
 from kms.errors import ConflictError, FieldErrors, KmsError, NotFoundError, ValidationError
 from kms.modules.contacts.models import Contact
+from kms.modules.contacts.service import clean_einvoice_format
 from kms.modules.contacts.service import search_key as fold
 from kms.modules.invoices.models import (
     KIND_CANCELLATION,
     KIND_INVOICE,
     ImmutableInvoiceError,
     Invoice,
+    InvoiceAllowance,
     InvoiceLine,
     Payment,
 )
@@ -102,7 +112,7 @@ DRAFT_FIELDS = (
     "intro_text",
     "closing_text",
     "buyer_reference",
-    "xrechnung",
+    "einvoice_format",
 )
 LINE_FIELDS = (
     "description",
@@ -122,11 +132,21 @@ def allowed_tax_options(session: Session, day: date) -> tuple[str, ...]:
     return OPTIONS_BY_REGIME.get(regime.kind, ()) if regime is not None else ()
 
 
-def tax_key(line: InvoiceLine) -> str:
+def tax_key(line: InvoiceLine | InvoiceAllowance) -> str:
     """The drop-down key of a stored line, e.g. "S19"."""
     if line.tax_category == TaxCategory.STANDARD.value:
         return f"S{int(line.tax_rate)}" if line.tax_rate == int(line.tax_rate) else "S19"
     return line.tax_category
+
+
+# Document level allowances (Rabatt, BG-20) and charges (Zuschlag, BG-21) a German seller
+# commonly uses, with their reason codes (UNTDID 5189 / 7161); any other reason is free text.
+ALLOWANCE_PRESETS: dict[str, tuple[bool, str]] = {
+    "Gesamtrabatt": (False, ALLOWANCE_DISCOUNT),
+    "Versandkosten": (True, CHARGE_FREIGHT),
+    "Mindermengenzuschlag": (True, ""),
+}
+ALLOWANCE_KINDS = {"amount": "€", "percent": "%"}
 
 
 # --- lines and totals ---------------------------------------------------------------
@@ -148,6 +168,20 @@ def to_einvoice_line(line: InvoiceLine, number: int) -> Line:
         tax_category=TaxCategory(line.tax_category),
         tax_rate=line.tax_rate,
         allowance=allowance,
+    )
+
+
+def to_einvoice_allowance(row: InvoiceAllowance) -> DocumentAllowance:
+    """The EN 16931 document allowance or charge of a stored row."""
+    value = row.value
+    return DocumentAllowance(
+        charge=row.charge,
+        reason=row.reason,
+        tax_category=TaxCategory(row.tax_category),
+        tax_rate=row.tax_rate,
+        amount=value if row.kind == "amount" else None,
+        percent=value if row.kind == "percent" else None,
+        reason_code=row.reason_code or None,
     )
 
 
@@ -229,8 +263,72 @@ def _clean_line(raw: dict[str, Any], index: int, allowed: tuple[str, ...]) -> di
     return out
 
 
+def _cell(value: Any) -> Any:
+    """An editor cell: None for empty and NaN (pandas fills empty cells with NaN)."""
+    if value is None or (isinstance(value, float) and value != value):
+        return None
+    return value
+
+
+def _truthy(value: Any) -> bool:
+    """A checkbox or "Zuschlag"/"Rabatt" text as bool (True = charge)."""
+    if isinstance(value, str):
+        return value.strip().casefold() in ("zuschlag", "true", "1", "ja")
+    return bool(value)
+
+
+def _clean_allowance(raw: dict[str, Any], index: int, allowed: tuple[str, ...]) -> dict[str, Any]:
+    """Validate one document allowance or charge; messages name "Rabatt/Zuschlag n"."""
+    pos = f"Rabatt/Zuschlag {index}"
+    errors = FieldErrors()
+    raw = {k: _cell(v) for k, v in raw.items()}
+    reason = " ".join(str(raw.get("reason") or "").split())[:200]
+    preset = ALLOWANCE_PRESETS.get(reason)
+    charge = _truthy(raw.get("charge")) if raw.get("charge") not in (None, "") else None
+    if charge is None:
+        charge = preset[0] if preset else False
+    out: dict[str, Any] = {"position": index, "charge": charge, "reason": reason}
+    # The code only where the preset's direction matches (a "Versandkosten" allowance is odd).
+    out["reason_code"] = preset[1] if preset and preset[0] == charge else ""
+    with errors.field(f"allowance{index}.reason"):
+        if not reason:  # [BR-33] / [BR-38] a reason text or code is mandatory
+            raise ValidationError(
+                "reason", f"{pos}: Bitte einen Grund angeben (z. B. Gesamtrabatt, Versandkosten)."
+            )
+    with errors.field(f"allowance{index}.value"):
+        kind = str(raw.get("kind") or "amount")
+        kind = next((k for k, label in ALLOWANCE_KINDS.items() if kind in (k, label)), "")
+        if not kind:
+            raise ValidationError("kind", f"{pos}: Bitte € (Betrag) oder % wählen.")
+        value = _decimal(raw.get("value"), "value", 2)
+        if value is None or value <= 0:
+            raise ValidationError("value", f"{pos}: Bitte einen Betrag oder Prozentsatz über 0.")
+        if kind == "percent" and value > 100:
+            raise ValidationError("value", f"{pos}: Höchstens 100 %.")
+        out["kind"], out["value"] = kind, value
+    with errors.field(f"allowance{index}.tax"):
+        key = str(raw.get("tax") or "")
+        key = next((k for k, o in TAX_OPTIONS.items() if key in (k, o.label)), key)
+        if key not in allowed:
+            raise ValidationError(
+                "tax",
+                f"{pos}: Bitte den Steuersatz wählen, den Ihre Besteuerung am Rechnungsdatum "
+                "erlaubt (der Rabatt oder Zuschlag gehört zu den Positionen dieses Satzes).",
+            )
+        option = TAX_OPTIONS[key]
+        out["tax_category"], out["tax_rate"] = option.category.value, option.rate
+    for name, message in errors.errors.items():
+        if not message.startswith(pos):
+            errors.errors[name] = f"{pos}: {message}"
+    errors.raise_if_any()
+    return out
+
+
 def compute_totals(invoice: Invoice) -> tuple[Decimal, Decimal, Decimal]:
-    """(net, VAT, gross) of an invoice from its lines; sets each line's computed net."""
+    """(net, VAT, gross) of an invoice; sets each line's net and each allowance's amount.
+
+    "net" is the taxable total (BT-109): line nets minus allowances plus charges.
+    """
     amounts = []
     for number, line in enumerate(invoice.lines, start=1):
         try:
@@ -241,8 +339,29 @@ def compute_totals(invoice: Invoice) -> tuple[Decimal, Decimal, Decimal]:
             ) from exc
         line.net = result.net
         amounts.append(result)
-    groups = tax_groups(amounts)
-    net = sum((a.net for a in amounts), ZERO)
+    rows = list(invoice.allowances)
+    extras = []
+    for number, row in enumerate(rows, start=1):
+        try:
+            (extra,) = allowance_amounts([to_einvoice_allowance(row)], amounts)
+        except ValueError as exc:
+            raise ValidationError(
+                "allowances",
+                f"Rabatt/Zuschlag {number}: Es gibt keine Position mit "
+                f"„{TAX_OPTIONS[tax_key(row)].label}“, von der die Prozente berechnet werden "
+                "können. Bitte einen Betrag in € angeben oder den Steuersatz ändern.",
+            ) from exc
+        row.amount = extra.amount
+        extras.append(extra)
+    try:
+        groups = tax_groups(amounts, allowances=extras)
+    except ValueError as exc:
+        raise ValidationError(
+            "allowances",
+            "Die Rabatte sind höher als die Positionen desselben Steuersatzes: der Betrag "
+            "eines Steuersatzes darf nicht negativ werden.",
+        ) from exc
+    net = sum((a.net for a in amounts), ZERO) + sum((e.signed for e in extras), ZERO)
     tax = sum((g.tax for g in groups), ZERO)
     return net, tax, net + tax
 
@@ -254,6 +373,7 @@ def _clean_draft(session: Session, values: dict[str, Any], allowed: tuple[str, .
     """Validate the header fields of a draft; all problems at once."""
     errors = FieldErrors()
     out: dict[str, Any] = {}
+    contact = None
     with errors.field("contact_id"):
         contact_id = values.get("contact_id")
         contact = session.get(Contact, int(contact_id)) if contact_id else None
@@ -305,20 +425,41 @@ def _clean_draft(session: Session, values: dict[str, Any], allowed: tuple[str, .
         out[name] = str(values.get(name) or "").strip()
         with errors.field(name):
             validate_printable(out[name], field=name)
+    with errors.field("einvoice_format"):
+        chosen = values.get("einvoice_format")
+        if not chosen and contact is not None:
+            chosen = contact.einvoice_format  # the customer's format is the default
+        out["einvoice_format"] = clean_einvoice_format(str(chosen or ""))
     with errors.field("buyer_reference"):
         reference = str(values.get("buyer_reference") or "").strip()
-        xrechnung = bool(values.get("xrechnung"))
+        xrechnung = out.get("einvoice_format", "facturx") != "facturx"
         if reference and xrechnung and reference[0].isdigit():
             reference = validate_leitweg_id(reference, field="buyer_reference")
-        out["buyer_reference"], out["xrechnung"] = reference[:60], xrechnung
+        out["buyer_reference"] = reference[:60]
     raw_lines = list(values.get("lines") or [])
     cleaned_lines = []
     for index, raw in enumerate(_non_empty(raw_lines), start=1):
         with errors.field(f"line{index}"):
             cleaned_lines.append(_clean_line(raw, index, allowed))
     out["lines"] = cleaned_lines
+    cleaned_allowances = []
+    for index, raw in enumerate(_non_empty_allowances(values.get("allowances")), start=1):
+        with errors.field(f"allowance{index}"):
+            cleaned_allowances.append(_clean_allowance(raw, index, allowed))
+    out["allowances"] = cleaned_allowances
     errors.raise_if_any()
     return out
+
+
+def _non_empty_allowances(rows: Any) -> list[dict[str, Any]]:
+    """Drop allowance rows the editor left without reason and value."""
+
+    def filled(row: dict[str, Any]) -> bool:
+        return any(
+            str(row.get(k) or "").strip() not in ("", "nan", "None") for k in ("reason", "value")
+        )
+
+    return [r for r in list(rows or []) if filled(r)]
 
 
 def _non_empty(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -343,7 +484,7 @@ def save_draft(
     **values: Any,
 ) -> Invoice:
     """Create or update a draft; totals are recomputed, never taken from the caller."""
-    unknown = set(values) - {*DRAFT_FIELDS, "lines"}
+    unknown = set(values) - {*DRAFT_FIELDS, "lines", "allowances"}
     if unknown:  # totals and numbers are never taken from the caller
         raise TypeError(f"save_draft() got unexpected fields {sorted(unknown)}")
     day = as_of or today()
@@ -369,9 +510,11 @@ def save_draft(
             )
         action = "updated"
     lines = data.pop("lines")
+    allowances = data.pop("allowances")
     for key, value in data.items():
         setattr(invoice, key, value)
     invoice.lines = [InvoiceLine(**line) for line in lines]
+    invoice.allowances = [InvoiceAllowance(**row) for row in allowances]
     invoice.net_total, invoice.tax_total, invoice.gross_total = compute_totals(invoice)
     contact = session.get(Contact, invoice.contact_id)
     invoice.search_key = fold(

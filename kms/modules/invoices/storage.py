@@ -122,5 +122,17 @@ def original_bytes(
     file = session.scalar(stmt)
     if file is None:
         names = {"pdf": "PDF", "facturx_xml": "Factur-X-XML", "xrechnung_xml": "XRechnung"}
-        raise NotFoundError(f"Zu diesem Dokument gibt es keine {names.get(role, role)}-Datei.")
+        message = f"Zu diesem Dokument gibt es keine {names.get(role, role)}-Datei."
+        if role == "xrechnung_xml" and reminder_id is None:
+            message += " " + NO_XRECHNUNG_HINT
+        raise NotFoundError(message)
     return file
+
+
+# Why an invoice has no XRechnung and how the next one gets one (UI and CLI).
+NO_XRECHNUNG_HINT = (
+    "Das Dokument wurde im Format ZUGFeRD/Factur-X ausgestellt (PDF mit eingebetteten Daten). "
+    "Eine ausgestellte Rechnung bleibt, wie sie ist; damit künftige Rechnungen an diesen "
+    "Kunden zusätzlich eine XRechnung (CII oder UBL) erhalten, wählen Sie beim Kunden das "
+    "E-Rechnungsformat und tragen Sie die Leitweg-ID / Käuferreferenz ein."
+)

@@ -11,7 +11,8 @@ import streamlit as st
 
 from kms.audit import history
 from kms.db import session_scope
-from kms.einvoice.model import GERMAN_UNITS
+from kms.einvoice.messages import BUYER_REFERENCE_EXPLANATION
+from kms.einvoice.model import EINVOICE_FORMAT_LABELS, GERMAN_UNITS
 from kms.formatting import (
     count_noun,
     format_date,
@@ -29,7 +30,12 @@ from kms.modules.invoices import (
     service,
     storage,
 )
-from kms.modules.invoices.models import PAYMENT_METHODS, InvoiceFile, InvoiceLine
+from kms.modules.invoices.models import (
+    PAYMENT_METHODS,
+    InvoiceAllowance,
+    InvoiceFile,
+    InvoiceLine,
+)
 from kms.ui.forms import labels_of, saving
 from kms.ui.lazy import LazyModule
 from kms.ui.page import PageContext
@@ -46,12 +52,16 @@ SELECTED = "inv_selected"
 UNIT_LABELS = [u.label for u in GERMAN_UNITS]
 UNIT_BY_LABEL = {u.label: u.code for u in GERMAN_UNITS}
 DISCOUNTS = {"": "—", "percent": "%", "amount": "€"}
+ALLOWANCE_DIRECTIONS = {False: "Rabatt", True: "Zuschlag"}
+FORMAT_CHOICES = {"": "wie beim Kunden hinterlegt", **EINVOICE_FORMAT_LABELS}
 LABELS = {
     "contact_id": "Kunde",
     "period_end": "Leistungszeitraum",
     "payment_term_days": "Zahlungsziel",
     "skonto_percent": "Skonto",
     "buyer_reference": "Käuferreferenz / Leitweg-ID",
+    "einvoice_format": "E-Rechnungsformat",
+    "allowances": "Rabatte und Zuschläge",
     "amount": "Betrag",
     "paid_on": "Zahlungsdatum",
     "skonto": "Skonto",
@@ -425,6 +435,21 @@ def _discount_text(line: InvoiceLine) -> str:
     return f"{amount} ({line.discount_reason})" if line.discount_reason else amount
 
 
+def _file_label(file: InvoiceFile) -> str:
+    """Download button text; the XRechnung names its syntax."""
+    if file.role == "xrechnung_xml":
+        return "XRechnung (UBL)" if file.filename.endswith("-ubl.xml") else "XRechnung (CII)"
+    labels = {"pdf": "PDF (Factur-X)", "facturx_xml": "Factur-X-XML"}
+    return labels.get(file.role, file.role)
+
+
+def _allowance_value(row: InvoiceAllowance) -> str:
+    """ "5 %" or "4,90 €"."""
+    if row.kind == "percent":
+        return f"{format_number(row.value)} %"
+    return format_money(row.value)
+
+
 def invoice_detail(invoice_id: int) -> None:
     with session_scope(write=False) as session:
         invoice = service.get_invoice(session, invoice_id)
@@ -448,12 +473,15 @@ def invoice_detail(invoice_id: int) -> None:
             "Entwurf: bearbeiten unter „Entwurf bearbeiten“; abschließen mit ▶ in der Seitenleiste."
         )
     invoice_files = [f for f in files if f.reminder_id is None]
-    labels = {"pdf": "PDF (Factur-X)", "facturx_xml": "Factur-X-XML", "xrechnung_xml": "XRechnung"}
     if invoice_files:
         cols = st.columns(len(invoice_files))
         for col, f in zip(cols, invoice_files, strict=True):
             with col:
-                _download(labels.get(f.role, f.role), f, f"dl_{f.id}")
+                _download(_file_label(f), f, f"dl_{f.id}")
+    st.caption(
+        f"{LABELS['einvoice_format']}: "
+        f"{EINVOICE_FORMAT_LABELS.get(invoice.einvoice_format, invoice.einvoice_format)}"
+    )
     if invoice.lines:
         discounted = any(ln.discount_kind for ln in invoice.lines)
         st.dataframe(
@@ -470,6 +498,24 @@ def invoice_detail(invoice_id: int) -> None:
                         "Netto": format_money(ln.net),
                     }
                     for i, ln in enumerate(invoice.lines, 1)
+                ]
+            ),
+            hide_index=True,
+            width="stretch",
+        )
+    if invoice.allowances:
+        st.markdown(f"**{LABELS['allowances']}**")
+        st.dataframe(
+            pd.DataFrame(
+                [
+                    {
+                        "Art": ALLOWANCE_DIRECTIONS[a.charge],
+                        "Grund": a.reason,
+                        "Wert": _allowance_value(a),
+                        "Steuer": service.TAX_OPTIONS[service.tax_key(a)].label,
+                        "Betrag": format_money(a.amount if a.charge else -a.amount),
+                    }
+                    for a in invoice.allowances
                 ]
             ),
             hide_index=True,
@@ -549,6 +595,21 @@ def _line_frame(invoice) -> pd.DataFrame:  # type: ignore[no-untyped-def]
     return pd.DataFrame(rows)
 
 
+def _allowance_frame(invoice) -> pd.DataFrame:  # type: ignore[no-untyped-def]
+    rows = [
+        {
+            "Art": ALLOWANCE_DIRECTIONS[a.charge],
+            "Grund": a.reason,
+            "Wert": format_number(a.value),
+            "Einheit": service.ALLOWANCE_KINDS[a.kind],
+            "Steuer": service.TAX_OPTIONS[service.tax_key(a)].label,
+        }
+        for a in (invoice.allowances if invoice is not None else [])
+    ]
+    columns = ["Art", "Grund", "Wert", "Einheit", "Steuer"]
+    return pd.DataFrame(rows, columns=columns).astype("object")
+
+
 def draft_editor(ctx: PageContext) -> None:
     invoice_id = _selected()
     with session_scope(write=False) as session:
@@ -615,6 +676,31 @@ def draft_editor(ctx: PageContext) -> None:
                 "Rabattgrund": st.column_config.TextColumn(),
             },
         )
+        st.markdown(f"**{LABELS['allowances']}** (auf die ganze Rechnung, je Steuersatz)")
+        extras = st.data_editor(
+            _allowance_frame(invoice),
+            num_rows="dynamic",
+            width="stretch",
+            key=f"{key}_allowances",
+            column_config={
+                "Art": st.column_config.SelectboxColumn(
+                    options=list(ALLOWANCE_DIRECTIONS.values())
+                ),
+                "Grund": st.column_config.TextColumn(
+                    width="large",
+                    help="z. B. " + ", ".join(service.ALLOWANCE_PRESETS) + " (Pflichtangabe)",
+                ),
+                "Wert": st.column_config.TextColumn(help="z. B. 4,90 oder 5"),
+                "Einheit": st.column_config.SelectboxColumn(
+                    options=list(service.ALLOWANCE_KINDS.values())
+                ),
+                "Steuer": st.column_config.SelectboxColumn(
+                    options=tax_labels,
+                    help="Der Steuersatz der Positionen, auf die sich Rabatt oder Zuschlag "
+                    "bezieht; Prozente werden von diesen Positionen berechnet.",
+                ),
+            },
+        )
         c1, c2, c3 = st.columns(3)
         term = c1.number_input(
             "Zahlungsziel (Tage)", 0, 365, value=invoice.payment_term_days if invoice else 14
@@ -636,13 +722,21 @@ def draft_editor(ctx: PageContext) -> None:
         )
         closing = st.text_area("Schlusstext", value=invoice.closing_text if invoice else "")
         c1, c2 = st.columns(2)
-        reference = c1.text_input(
-            LABELS["buyer_reference"], value=invoice.buyer_reference if invoice else ""
+        formats = list(FORMAT_CHOICES)
+        einvoice_format = c1.selectbox(
+            LABELS["einvoice_format"],
+            formats,
+            index=formats.index(invoice.einvoice_format) if invoice else 0,
+            format_func=labels_of(FORMAT_CHOICES),
+            help="Vorgabe ist das Format, das beim Kunden hinterlegt ist.",
         )
-        xrechnung = c2.checkbox(
-            "zusätzlich XRechnung erzeugen (öffentliche Auftraggeber)",
-            value=invoice.xrechnung if invoice else False,
+        reference = c2.text_input(
+            LABELS["buyer_reference"],
+            value=invoice.buyer_reference if invoice else "",
+            placeholder="leer: Angabe beim Kunden",
+            help=BUYER_REFERENCE_EXPLANATION,
         )
+        st.caption(BUYER_REFERENCE_EXPLANATION)
         submitted = st.form_submit_button("Entwurf speichern", type="primary")
     if submitted:
         rows = [
@@ -674,8 +768,26 @@ def draft_editor(ctx: PageContext) -> None:
             "intro_text": intro,
             "closing_text": closing,
             "buyer_reference": reference,
-            "xrechnung": xrechnung,
+            "einvoice_format": einvoice_format,
             "lines": rows,
+            "allowances": [
+                {
+                    # None when the cell is empty: the service then goes by the reason
+                    # (Versandkosten is a charge, Gesamtrabatt an allowance).
+                    "charge": {v: k for k, v in ALLOWANCE_DIRECTIONS.items()}.get(r.get("Art")),
+                    "reason": r.get("Grund"),
+                    "value": r.get("Wert"),
+                    "kind": next(
+                        (k for k, v in service.ALLOWANCE_KINDS.items() if v == r.get("Einheit")),
+                        "amount",
+                    ),
+                    "tax": next(
+                        (k for k in allowed if service.TAX_OPTIONS[k].label == r.get("Steuer")),
+                        "",
+                    ),
+                }
+                for r in extras.to_dict("records")
+            ],
         }
         with saving(LABELS) as result, session_scope() as session:
             saved = service.save_draft(
