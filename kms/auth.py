@@ -16,7 +16,9 @@ from sqlalchemy.orm import Session
 from kms.config import get_config, read_or_create_secret, write_secret
 from kms.errors import KmsError
 from kms.models import LoginAttempt, User
+from kms.permissions import Permission, require_permission
 from kms.types import utcnow
+from kms.validation import validate_email
 
 COOKIE_NAME = "kms_auth"
 COOKIE_EXPIRY_DAYS = 1.0
@@ -74,8 +76,21 @@ def create_user(
     display_name: str = "",
     email: str = "",
     is_owner: bool = False,
+    role: str | None = None,
 ) -> User:
-    """Create a login; the first one is the owner."""
+    """Create a login; the owner (and a login without a role) is an Inhaber."""
+    from kms.permissions import Role
+
+    try:
+        role = Role(role or Role.OWNER)
+    except ValueError:
+        raise KmsError(
+            f"Die Rolle „{role}“ gibt es nicht (inhaber, mitarbeiter, steuerberater)."
+        ) from None
+    if is_owner and role is not Role.OWNER:
+        raise KmsError("Der Inhaber-Zugang hat die Rolle Inhaber.")
+    if email.strip():
+        email = validate_email(email)
     username = normalize_username(username)
     if not USERNAME_RE.match(username):
         raise KmsError(
@@ -90,6 +105,7 @@ def create_user(
         email=email.strip(),
         password_hash=hash_password(password),
         is_owner=is_owner,
+        role=role.value,
     )
     session.add(user)
     session.flush()
@@ -117,8 +133,11 @@ def has_users(session: Session) -> bool:
 
 
 def credentials(session: Session) -> dict[str, dict[str, dict[str, Any]]]:
-    """The credentials mapping streamlit-authenticator expects (hashes only)."""
-    users = session.scalars(select(User).order_by(User.id))
+    """The credentials mapping streamlit-authenticator expects (hashes only).
+
+    Deactivated logins are left out, so the library cannot log them in at all.
+    """
+    users = session.scalars(select(User).where(User.active.is_(True)).order_by(User.id))
     return {
         "usernames": {
             u.username: {
@@ -127,7 +146,7 @@ def credentials(session: Session) -> dict[str, dict[str, dict[str, Any]]]:
                 "password": u.password_hash,
                 "first_name": u.display_name,
                 "last_name": "",
-                "roles": ["owner"] if u.is_owner else ["staff"],
+                "roles": [u.role],
                 "failed_login_attempts": 0,
                 "logged_in": False,
             }
@@ -236,6 +255,7 @@ def cookie_key() -> str:
 
 def rotate_cookie_key(session: Session) -> None:
     """ "Alle abmelden": a new key invalidates every cookie at once."""
+    require_permission(Permission.USERS, session)
     if get_config().cookie_key_env:
         raise KmsError(
             "Der Cookie-Schlüssel kommt aus KMS_COOKIE_KEY; bitte dort ändern und neu starten."
@@ -258,7 +278,7 @@ def token_is_valid(session: Session, token: dict[str, object]) -> bool:
     if not isinstance(username, str) or not isinstance(exp, int | float):
         return False
     user = session.scalar(select(User).where(User.username == username))
-    if user is None:
+    if user is None or not user.active:
         return False
     issued = exp - COOKIE_EXPIRY_DAYS * 86400
     return issued >= user.sessions_valid_after.timestamp() and exp > utcnow().timestamp()

@@ -561,8 +561,12 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     args = build_parser().parse_args(argv)
+    from kms.permissions import SYSTEM, acting_as
+
+    # The CLI is the operator's door: it acts as the system, with every right (README).
     try:
-        return int(args.handler(args))
+        with acting_as(SYSTEM):
+            return int(args.handler(args))
     except KmsError as exc:
         sys.stderr.write(f"Fehler: {exc.message}\n")
         return 2

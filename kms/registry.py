@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from kms.functions import AutomatismSpec, FunctionSpec
+from kms.permissions import Permission
 
 # Navigation sections in the order of the manual.
 SECTIONS = ("", "Kunden", "Rechnungen & Schreiben", "Finanzen", "Zusatzmodule", "Sonstiges")
@@ -22,6 +23,8 @@ class PageSpec:
     url_path: str
     section: str
     functions: tuple[FunctionSpec, ...] = ()
+    # What the acting user needs to open the page; None: every logged-in user.
+    permission: Permission | None = None
 
 
 @dataclass(frozen=True)

@@ -52,7 +52,7 @@ def test_passwords_are_stored_as_bcrypt_hashes_only(session: Session) -> None:
     assert not auth.verify_password(PASSWORD + "x", user.password_hash)
     creds = auth.credentials(session)["usernames"]["erika"]
     assert creds["password"] == user.password_hash
-    assert creds["roles"] == ["owner"]
+    assert creds["roles"] == ["inhaber"]
 
 
 @pytest.mark.parametrize(

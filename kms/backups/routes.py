@@ -13,6 +13,7 @@ from kms import auth
 from kms.backups.errors import BackupError
 from kms.backups.store import find_backup
 from kms.db import session_scope
+from kms.permissions import Permission, acting_as, may
 
 DOWNLOAD_PATH = "/api/backups/download/{name}"
 
@@ -22,23 +23,31 @@ def download_url(name: str) -> str:
     return DOWNLOAD_PATH.replace("{name}", name)
 
 
-def logged_in(request: Request) -> bool:
-    """The login cookie is a valid, unrevoked HS256 JWT of an existing user."""
+def logged_in(request: Request) -> str | None:
+    """The username if the login cookie is a valid, unrevoked HS256 JWT of an active user."""
     token = request.cookies.get(auth.COOKIE_NAME)
     if not token:
-        return False
+        return None
     try:
         claims: dict[str, Any] = jwt.decode(token, auth.cookie_key(), algorithms=["HS256"])
     except jwt.PyJWTError:
-        return False
+        return None
     with session_scope(write=False) as session:
-        return auth.token_is_valid(session, claims)
+        return str(claims["username"]) if auth.token_is_valid(session, claims) else None
 
 
 async def download(request: Request) -> Response:
     """GET/HEAD a backup by name; Starlette streams the file in chunks and serves Range."""
-    if not logged_in(request):
+    username = logged_in(request)
+    if not username:
         return PlainTextResponse("Bitte melden Sie sich bei KMS an.", status_code=401)
+    # A backup holds every record and the password hashes: only roles that manage backups.
+    with acting_as(username), session_scope(write=False) as session:
+        if not may(session, Permission.BACKUPS):
+            return PlainTextResponse(
+                "Keine Berechtigung: Backups darf nur die Rolle Inhaber herunterladen.",
+                status_code=403,
+            )
     try:
         backup = find_backup(request.path_params["name"])
     except BackupError as exc:
