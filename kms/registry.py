@@ -77,6 +77,7 @@ MODULE_PATHS = (
     "kms.modules.invoices",
     "kms.modules.letters",
     "kms.modules.bugreports",
+    "kms.modules.users",
     "kms.modules.help",
     "kms.backups",
 )

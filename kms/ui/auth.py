@@ -132,7 +132,8 @@ def _still_valid(username: str) -> bool:
             user = auth.get_user(session, username)
         except KmsError:
             return False
-        return login_at >= user.sessions_valid_after.timestamp()
+        # A deactivated login's open sessions end at its next click (roles feature).
+        return user.active and login_at >= user.sessions_valid_after.timestamp()
 
 
 def _clear_session() -> None:
@@ -244,6 +245,16 @@ def _setup_form() -> None:
     if tutorial is None:  # pragma: no cover - the help module is always registered
         st.rerun()
     st.switch_page(tutorial.script)
+
+
+def renew_session() -> None:
+    """Keep this browser logged in after its own password change revoked the old sessions.
+
+    (Roles feature: the cookie handling may change; this only restarts the session clock
+    and asks for a fresh cookie like a login does.)
+    """
+    st.session_state["kms_login_at"] = datetime.now(UTC).timestamp()
+    st.session_state["_kms_set_cookie"] = True
 
 
 def logout(user: CurrentUser) -> None:
