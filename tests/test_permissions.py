@@ -133,7 +133,7 @@ def _mail_merge(s: Session, w: World) -> int:
 
 
 def _plan(s: Session) -> Any:
-    return transfer.plan_import(s, "Vorname;Nachname\nErika;Beispiel\n".encode())
+    return transfer.plan_import(s, b"Vorname;Nachname\nErika;Beispiel\n")
 
 
 @dataclass(frozen=True)
