@@ -295,3 +295,15 @@ def test_own_password_follows_the_strength_rules(team):
     ui.click(at, "Passwort ändern")
     assert any("mindestens 10 Zeichen" in e for e in ui.values(at.error))
     assert auth.verify_password(PASSWORD, _user(STAFF).password_hash)
+
+
+def test_the_overview_links_only_to_pages_the_role_may_open(team, demo):
+    """Übersicht: the tax adviser gets no Kunden or Briefe tiles that would lead to a page
+    refusing him; the employee keeps them."""
+    adviser = ui.open_page("start", user=ADVISER).run()
+    ui.assert_page_shown(adviser, "Übersicht")
+    targets = {link.value for link in adviser.main.get("page_link")}
+    assert "Zu Rechnungen" in targets
+    assert not {"Zu Personen", "Zu Schreiben", "Zur Ersteinrichtung"} & targets
+    staff = ui.open_page("start", user=STAFF).run()
+    assert {"Zu Personen", "Zu Schreiben"} <= {link.value for link in staff.main.get("page_link")}
