@@ -34,6 +34,7 @@ from kms.modules.bugreports import service as bugreports
 from kms.modules.contacts import privacy, transfer
 from kms.modules.contacts import service as contacts
 from kms.modules.documents import service as documents
+from kms.modules.invoices import config as invoice_config
 from kms.modules.invoices import dunning, issuing, mailing, payments
 from kms.modules.invoices import service as invoices
 from kms.modules.invoices.models import Invoice
@@ -276,6 +277,11 @@ ROWS: list[tuple[str, str, Factory]] = [
         "kms.modules.invoices.issuing:correct",
         "IM",
         lambda s, w: lambda s: issuing.correct(s, w.issued_id, issue_date=date(2026, 3, 3)),
+    ),
+    (
+        "kms.modules.invoices.config:save_settings",
+        "I",  # number formats, base rate, mail texts: the owner's configuration
+        lambda s, w: lambda s: invoice_config.save_settings(s, reminder_days=10),
     ),
     # Schreiben
     ("kms.modules.letters.service:create_letter", "IM", lambda s, w: lambda s: _letter(s, w)),

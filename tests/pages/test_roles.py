@@ -307,3 +307,20 @@ def test_the_overview_links_only_to_pages_the_role_may_open(team, demo):
     assert not {"Zu Personen", "Zu Schreiben", "Zur Ersteinrichtung"} & targets
     staff = ui.open_page("start", user=STAFF).run()
     assert {"Zu Personen", "Zu Schreiben"} <= {link.value for link in staff.main.get("page_link")}
+
+
+def test_read_only_roles_get_no_write_forms(team, demo):
+    """The tax adviser's Rechnungen has only the list tab and Dokumente no upload, settings
+    or backup section; the employee may draft invoices and upload but not configure."""
+    adviser = ui.open_page("rechnungen", user=ADVISER).run()
+    assert [t.label for t in adviser.tabs] == ["Rechnungen"]
+    staff = ui.open_page("rechnungen", user=STAFF).run()
+    assert [t.label for t in staff.tabs] == ["Rechnungen", "Entwurf bearbeiten"]
+    docs = ui.open_page("dokumente", user=ADVISER).run()
+    ui.assert_page_shown(docs, "Dokumente")
+    labels = [e.label for e in docs.expander]
+    assert not {"Dokumente hochladen", "Einstellungen für Dokumente"} & set(labels)
+    assert "Backup" not in " ".join(ui.values(docs.subheader))
+    staff_docs = ui.open_page("dokumente", user=STAFF).run()
+    assert "Dokumente hochladen" in [e.label for e in staff_docs.expander]
+    assert "Einstellungen für Dokumente" not in [e.label for e in staff_docs.expander]
