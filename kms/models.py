@@ -55,6 +55,7 @@ class User(Base):
     display_name: Mapped[str] = mapped_column(String(200))
     email: Mapped[str] = mapped_column(String(254), default="")
     password_hash: Mapped[str] = mapped_column(String(100))
+    # The login created by the first-run setup; what a login may do comes from `role`.
     is_owner: Mapped[bool] = mapped_column(default=False)
     # kms.permissions.Role: inhaber | mitarbeiter | steuerberater (what the login may do).
     role: Mapped[str] = mapped_column(String(20), default="inhaber", server_default="inhaber")
