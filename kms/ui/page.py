@@ -8,13 +8,12 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 import streamlit as st
-from streamlit.runtime.scriptrunner import get_script_run_ctx
 from streamlit.runtime.scriptrunner_utils.exceptions import ScriptControlException
 
 from kms.db import ensure_migrated, session_scope
 from kms.errors import KmsError
 from kms.models import ErrorLog
-from kms.permissions import Permission, granted, set_ui_provider
+from kms.permissions import Permission, granted
 from kms.registry import PageSpec, page_by_url
 from kms.ui import auth as ui_auth
 from kms.ui.chrome import render_banner, render_functions, render_navigation, render_support
@@ -25,18 +24,6 @@ NO_PERMISSION = (
     "Keine Berechtigung: Ihre Rolle darf die Seite „{title}“ nicht öffnen. Bitte wenden Sie "
     "sich an den Inhaber, wenn Sie sie brauchen."
 )
-
-
-def _logged_in_username() -> str | None:
-    """Who acts in this Streamlit run (page, callback or fragment): the logged-in user."""
-    if get_script_run_ctx(suppress_warning=True) is None:
-        return None
-    user = ui_auth.current_user()
-    return user.username if user is not None else None
-
-
-# Services learn the acting user from here (kms.permissions); see its module docstring.
-set_ui_provider(_logged_in_username)
 
 
 def user_permissions() -> frozenset[Permission]:
