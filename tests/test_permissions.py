@@ -664,3 +664,16 @@ def test_a_deactivated_login_and_an_unknown_name_are_refused(world: World) -> No
     for name, message in (("anna", "deaktiviert"), ("niemand", "nicht angemeldet")):
         with acting_as(name), pytest.raises(PermissionDenied, match=message):
             require_permission(Permission.CONTACTS_READ)
+
+
+def test_every_function_and_page_declares_what_it_needs() -> None:
+    """Every ▶ function names a permission; only Übersicht, Mein Zugang and Hilfe are open to
+    every logged-in user."""
+    from kms.registry import functions, pages
+
+    assert [f.key for f in functions() if f.permission is None] == []
+    assert sorted(p.url_path for p in pages() if p.permission is None) == [
+        "hilfe",
+        "konto",
+        "start",
+    ]
