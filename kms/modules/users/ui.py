@@ -93,7 +93,8 @@ def _edit(choices: list[tuple[str, str, str, bool]], me: str) -> None:
         name: f"{name} – {display} ({ROLE_OPTIONS.get(role, role)}"
         + ("" if active else ", deaktiviert")
         + ")"
-        for name, display, role, active in choices
+        # One's own login last: the picker opens on someone the owner can change.
+        for name, display, role, active in sorted(choices, key=lambda c: c[0] == me)
     }
     username = st.selectbox(
         "Benutzer", list(labels), format_func=labels_of(labels), key="users_pick"
