@@ -677,3 +677,31 @@ def test_every_function_and_page_declares_what_it_needs() -> None:
         "konto",
         "start",
     ]
+
+
+def test_logins_from_before_roles_become_inhaber(db_url: str) -> None:
+    """Migration 1113: every existing login (owner or not) becomes an active Inhaber."""
+    from alembic import command
+    from sqlalchemy import create_engine, text
+
+    from kms.db import alembic_config, dispose_engines
+
+    cfg = alembic_config(db_url)
+    command.upgrade(cfg, "0601")
+    engine = create_engine(db_url)
+    with engine.begin() as conn:
+        for name, owner in (("erika", True), ("max", False)):
+            conn.execute(
+                text(
+                    "INSERT INTO users (username, display_name, email, password_hash, is_owner,"
+                    " sessions_valid_after, created_at) VALUES (:u, :u, '', 'x', :o, :t, :t)"
+                ),
+                {"u": name, "o": owner, "t": "2026-01-01 00:00:00+00:00"},
+            )
+    engine.dispose()
+    command.upgrade(cfg, "head")
+    dispose_engines()
+    with session_scope(write=False) as s:
+        for name in ("erika", "max"):
+            user = auth.get_user(s, name)
+            assert (user.role, user.active) == ("inhaber", True)
