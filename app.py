@@ -6,9 +6,10 @@ from streamlit.runtime.scriptrunner import get_script_run_ctx
 from kms.config import ROOT
 from kms.db import ensure_migrated
 from kms.onboarding import onboarding_done
+from kms.permissions import Permission
 from kms.registry import SECTIONS, pages
 from kms.ui.auth import current_user, resume_from_cookie
-from kms.ui.page import configure, login_required
+from kms.ui.page import configure, login_required, user_permissions
 
 configure()
 ensure_migrated()
@@ -21,6 +22,8 @@ resume_from_cookie()
 # browser which page it is on does that rerun keep a bookmarked URL. The page then runs
 # after login, so the user lands where the bookmark points.
 default = "start" if current_user() is None or onboarding_done() else "ersteinrichtung"
+if default == "ersteinrichtung" and Permission.SETTINGS not in user_permissions():
+    default = "start"  # the first-run steps are the owner's (roles)
 sections: dict[str, list[st.Page]] = {name: [] for name in SECTIONS}
 for spec in pages():
     sections[spec.section].append(

@@ -19,7 +19,9 @@ from sqlalchemy.orm import Session
 from kms.config import get_config, read_or_create_secret, write_secret
 from kms.errors import KmsError
 from kms.models import LoginAttempt, LoginSession, User
+from kms.permissions import Permission, require_permission
 from kms.types import utcnow
+from kms.validation import validate_email
 
 SESSION_COOKIE = "kms_session"
 MAX_PASSWORD_BYTES = 72  # bcrypt ignores (bcrypt 5: refuses) everything beyond 72 bytes
@@ -76,8 +78,21 @@ def create_user(
     display_name: str = "",
     email: str = "",
     is_owner: bool = False,
+    role: str | None = None,
 ) -> User:
-    """Create a login; the first one is the owner."""
+    """Create a login; the owner (and a login without a role) is an Inhaber."""
+    from kms.permissions import Role
+
+    try:
+        role = Role(role or Role.OWNER)
+    except ValueError:
+        raise KmsError(
+            f"Die Rolle „{role}“ gibt es nicht (inhaber, mitarbeiter, steuerberater)."
+        ) from None
+    if is_owner and role is not Role.OWNER:
+        raise KmsError("Der Inhaber-Zugang hat die Rolle Inhaber.")
+    if email.strip():
+        email = validate_email(email)
     username = normalize_username(username)
     if not USERNAME_RE.match(username):
         raise KmsError(
@@ -92,6 +107,7 @@ def create_user(
         email=email.strip(),
         password_hash=hash_password(password),
         is_owner=is_owner,
+        role=role.value,
     )
     session.add(user)
     session.flush()
@@ -211,6 +227,8 @@ def check_login(
     user = session.scalar(select(User).where(User.username == normalize_username(username)))
     # An unknown name costs the same bcrypt time as a known one (no user enumeration by timing).
     ok = verify_password(password, user.password_hash if user else _dummy_hash()) and bool(user)
+    # A deactivated login is answered like a wrong password (and counts as a failed attempt).
+    ok = ok and user is not None and user.active
     record_attempt(session, username, client, ok, now)
     if user is not None and ok:
         return user
@@ -254,11 +272,13 @@ def session_limits() -> tuple[timedelta, timedelta]:
 def session_alive(
     user: User, created_at: datetime, last_seen_at: datetime, now: datetime | None = None
 ) -> bool:
-    """Unrevoked (not older than the user's last logout), not idle too long, not too old."""
+    """An active login's session: unrevoked (not older than the user's last logout), not
+    idle too long, not too old. A deactivated login's sessions end at once."""
     now = now or utcnow()
     idle, max_age = session_limits()
     return (
-        created_at >= user.sessions_valid_after
+        user.active
+        and created_at >= user.sessions_valid_after
         and now - last_seen_at <= idle
         and now - created_at <= max_age
     )
@@ -376,6 +396,7 @@ def cookie_key() -> str:
 
 def rotate_cookie_key(session: Session) -> None:
     """ "Alle abmelden": a new key, and every session of every user ends at once."""
+    require_permission(Permission.USERS, session)
     if get_config().cookie_key_env:
         raise KmsError(
             "Der Cookie-Schlüssel kommt aus KMS_COOKIE_KEY; bitte dort ändern und neu starten."

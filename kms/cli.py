@@ -36,22 +36,64 @@ def cmd_db_upgrade(_args: argparse.Namespace) -> int:
 
 
 def cmd_user_create(args: argparse.Namespace) -> int:
+    """`user add` / `user create`: a login with a role; the first one is the owner."""
     from kms import auth
+    from kms.modules.users import service
+    from kms.permissions import ROLE_LABELS, Role
 
     password = _prompt_password(args)
     with session_scope() as session:
-        owner = args.owner or not auth.has_users(session)
-        user = auth.create_user(
-            session,
-            username=args.username,
-            password=password,
-            display_name=args.name or "",
-            email=args.email or "",
-            is_owner=owner,
-        )
-        _print(f"Benutzer „{user.username}“ angelegt{' (Inhaber/in)' if owner else ''}.")
-    if owner:
+        first = not auth.has_users(session)
+        owner = getattr(args, "owner", False) or first
+        role = service.parse_role(args.role or (Role.OWNER if owner else Role.STAFF))
+        if first and role is not Role.OWNER:
+            raise KmsError("Der erste Zugang ist der Inhaber-Zugang: bitte --role inhaber.")
+        if first:
+            user = auth.create_user(
+                session,
+                username=args.username,
+                password=password,
+                display_name=args.name or "",
+                email=args.email or "",
+                is_owner=True,
+            )
+        else:
+            user = service.create(
+                session,
+                username=args.username,
+                password=password,
+                role=role,
+                display_name=args.name or "",
+                email=args.email or "",
+            )
+        _print(f"Benutzer „{user.username}“ angelegt ({ROLE_LABELS[role]}).")
+    if first:
         auth.consume_setup_token()
+    return 0
+
+
+def cmd_user_role(args: argparse.Namespace) -> int:
+    from kms.modules.users import service
+    from kms.permissions import ROLE_LABELS
+
+    with session_scope() as session:
+        user = service.change_role(session, args.username, args.role)
+        _print(
+            f"„{user.username}“ hat jetzt die Rolle {ROLE_LABELS[service.parse_role(user.role)]}."
+        )
+    return 0
+
+
+def cmd_user_deactivate(args: argparse.Namespace) -> int:
+    from kms.modules.users import service
+
+    with session_scope() as session:
+        if args.activate:
+            user = service.reactivate(session, args.username)
+            _print(f"„{user.username}“ kann sich wieder anmelden.")
+        else:
+            user = service.deactivate(session, args.username)
+            _print(f"„{user.username}“ ist deaktiviert; seine Anmeldungen sind beendet.")
     return 0
 
 
@@ -80,11 +122,13 @@ def cmd_user_list(_args: argparse.Namespace) -> int:
     from sqlalchemy import select
 
     from kms.models import User
+    from kms.permissions import ROLE_LABELS, Role
 
     with session_scope(write=False) as session:
         for user in session.scalars(select(User).order_by(User.id)):
-            role = "Inhaber/in" if user.is_owner else "Mitarbeiter/in"
-            _print(f"{user.username}\t{user.display_name}\t{role}")
+            role = ROLE_LABELS[Role(user.role)]
+            status = "" if user.active else "\tdeaktiviert"
+            _print(f"{user.username}\t{user.display_name}\t{role}{status}")
     return 0
 
 
@@ -493,6 +537,8 @@ def _licence_gated(spec: Any, add: Any) -> Any:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from kms.permissions import Role
+
     parser = argparse.ArgumentParser(prog="python -m kms", description="KMS command line")
     sub = parser.add_subparsers(dest="command", required=True)
 
@@ -505,12 +551,25 @@ def build_parser() -> argparse.ArgumentParser:
     add(db, "upgrade", cmd_db_upgrade, "apply migrations")
 
     user = sub.add_parser("user", help="logins").add_subparsers(dest="user_cmd", required=True)
-    p = add(user, "create", cmd_user_create, "create a login (password prompted)")
+    roles = [r.value for r in Role]
+    for name, help_ in (
+        ("add", "create a login with a role (password prompted; the first login is the owner)"),
+        ("create", "same as add; --owner means --role inhaber, default role mitarbeiter"),
+    ):
+        p = add(user, name, cmd_user_create, help_)
+        p.add_argument("username")
+        p.add_argument("--role", choices=roles, help="what the login may do")
+        p.add_argument("--name", help="display name")
+        p.add_argument("--email", help="e-mail address (validated)")
+        if name == "create":
+            p.add_argument("--owner", action="store_true", help="same as --role inhaber")
+        p.add_argument("--password-stdin", action="store_true", help="read the password")
+    p = add(user, "role", cmd_user_role, "change a login's role (never the last Inhaber)")
     p.add_argument("username")
-    p.add_argument("--name")
-    p.add_argument("--email")
-    p.add_argument("--owner", action="store_true")
-    p.add_argument("--password-stdin", action="store_true")
+    p.add_argument("role", choices=roles)
+    p = add(user, "deactivate", cmd_user_deactivate, "switch a login off and end its sessions")
+    p.add_argument("username")
+    p.add_argument("--activate", action="store_true", help="allow the login again")
     p = add(user, "passwd", cmd_user_passwd, "change a password")
     p.add_argument("username")
     p.add_argument("--password-stdin", action="store_true")
@@ -596,12 +655,16 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     args = build_parser().parse_args(argv)
-    try:
-        if args.handler is not cmd_serve:  # the server starts itself (its lifespan)
-            from kms.registry import start
+    from kms.permissions import SYSTEM, acting_as
 
-            start()
-        return int(args.handler(args))
+    # The CLI is the operator's door: it acts as the system, with every right (README).
+    try:
+        with acting_as(SYSTEM):
+            if args.handler is not cmd_serve:  # the server starts itself (its lifespan)
+                from kms.registry import start
+
+                start()
+            return int(args.handler(args))
     except KmsError as exc:
         sys.stderr.write(f"Fehler: {exc.message}\n")
         return 2

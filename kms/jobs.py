@@ -32,6 +32,7 @@ from sqlalchemy.orm import Mapped, Session, mapped_column
 from kms.db import session_scope
 from kms.errors import KmsError, NotFoundError
 from kms.models import Base
+from kms.permissions import carry
 from kms.types import utcnow
 
 log = logging.getLogger(__name__)
@@ -145,7 +146,7 @@ def start_job(
 
     def submit(_session: Session) -> None:
         event.remove(session, "after_rollback", forget)
-        _futures[job_id] = _executor().submit(run_job, job_id, work, **arguments)
+        _futures[job_id] = _executor().submit(carry(run_job), job_id, work, **arguments)
 
     def forget(_session: Session) -> None:
         event.remove(session, "after_commit", submit)

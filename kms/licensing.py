@@ -26,6 +26,7 @@ from sqlalchemy.orm import Session
 from kms.errors import KmsError
 from kms.models import KeyValue
 from kms.notices import set_system_warning
+from kms.permissions import Permission, require_permission
 from kms.types import BERLIN, today
 
 LICENCES_KEY = "licences.installed"
@@ -109,6 +110,7 @@ def verify(token: str) -> Licence:
 
 def install(session: Session, token: str) -> Licence:
     """Verify and store a licence (replacing an older one for the same module)."""
+    require_permission(Permission.LICENCES, session)
     licence = verify(token)
     row = session.get(KeyValue, LICENCES_KEY)
     tokens = dict(row.value or {}) if row is not None else {}

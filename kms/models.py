@@ -6,6 +6,7 @@ from datetime import datetime
 from typing import Any, ClassVar
 
 from sqlalchemy import JSON, ForeignKey, Index, MetaData, String, Text
+from sqlalchemy import true as sa_true
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from kms.types import UTCDateTime, utcnow
@@ -54,7 +55,12 @@ class User(Base):
     display_name: Mapped[str] = mapped_column(String(200))
     email: Mapped[str] = mapped_column(String(254), default="")
     password_hash: Mapped[str] = mapped_column(String(100))
+    # The login created by the first-run setup; what a login may do comes from `role`.
     is_owner: Mapped[bool] = mapped_column(default=False)
+    # kms.permissions.Role: inhaber | mitarbeiter | steuerberater (what the login may do).
+    role: Mapped[str] = mapped_column(String(20), default="inhaber", server_default="inhaber")
+    # A deactivated login cannot log in; its open sessions end at the next click.
+    active: Mapped[bool] = mapped_column(default=True, server_default=sa_true())
     # Login cookies issued before this instant are refused (logout revokes them).
     sessions_valid_after: Mapped[datetime] = mapped_column(default=utcnow)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)

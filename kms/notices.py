@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 from kms.errors import KmsError, ReadOnlyError
 from kms.formatting import format_datetime
 from kms.models import KeyValue, Notice
+from kms.permissions import Permission, require_permission
 from kms.types import BERLIN, utcnow
 
 WARN_BEFORE = timedelta(minutes=30)
@@ -56,6 +57,7 @@ def add_notice(
     end: str | datetime | None = None,
 ) -> Notice:
     """Create a notice or maintenance window after checking its fields."""
+    require_permission(Permission.SETTINGS, session)
     text = (text or "").strip()
     if not text:
         raise KmsError("Der Hinweistext darf nicht leer sein.")
@@ -78,6 +80,7 @@ def add_notice(
 
 def remove_notice(session: Session, notice_id: int) -> None:
     """Delete a notice or window by id."""
+    require_permission(Permission.SETTINGS, session)
     notice = session.get(Notice, notice_id)
     if notice is None:
         raise KmsError(f"Hinweis {notice_id} gibt es nicht.")

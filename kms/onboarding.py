@@ -9,6 +9,7 @@ from sqlalchemy.orm import Session
 
 from kms.db import session_scope
 from kms.models import KeyValue
+from kms.permissions import Permission, require_permission
 
 DONE_KEY = "onboarding.done"
 
@@ -42,6 +43,7 @@ def steps(session: Session) -> Steps:
 
 def mark_done(session: Session, done: bool = True) -> None:
     """Finish (or, for the tutorial, reopen) the first-run setup."""
+    require_permission(Permission.SETTINGS, session)
     row = session.get(KeyValue, DONE_KEY)
     if row is None:
         session.add(KeyValue(key=DONE_KEY, value=done))

@@ -10,6 +10,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from kms.functions import AutomatismSpec, FunctionSpec
+from kms.permissions import Permission
 
 # Navigation sections in the order of the manual.
 SECTIONS = ("", "Kunden", "Rechnungen & Schreiben", "Finanzen", "Zusatzmodule", "Sonstiges")
@@ -25,6 +26,8 @@ class PageSpec:
     url_path: str
     section: str
     functions: tuple[FunctionSpec, ...] = ()
+    # What the acting user needs to open the page; None: every logged-in user.
+    permission: Permission | None = None
 
 
 @dataclass(frozen=True)
@@ -94,6 +97,7 @@ MODULE_PATHS = (
     "kms.modules.invoices",
     "kms.modules.letters",
     "kms.modules.bugreports",
+    "kms.modules.users",
     "kms.modules.help",
     "kms.backups",
 )

@@ -8,6 +8,7 @@ from sqlalchemy.orm import Session
 
 from kms.db import session_scope
 from kms.models import KeyValue
+from kms.permissions import Permission, require_permission
 
 SUPPORT_KEY = "support.contact"
 FIELDS = ("name", "email", "phone")
@@ -23,6 +24,7 @@ def support_contact() -> dict[str, str]:
 
 def set_support_contact(session: Session, **values: str) -> None:
     """Store the support contact (operator: `python -m kms support set`)."""
+    require_permission(Permission.SETTINGS, session)
     row = session.get(KeyValue, SUPPORT_KEY)
     current = dict(row.value) if row is not None and row.value else {}
     current.update({k: v.strip() for k, v in values.items() if k in FIELDS and v is not None})

@@ -24,6 +24,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from kms import auth
 from kms.config import get_config
 from kms.db import session_scope
+from kms.permissions import Permission, PermissionDenied, acting_as, require_permission
 from kms.types import utcnow
 
 # A transparent 1×1 GIF: what the page's invisible ticket image receives with its cookie.
@@ -177,22 +178,34 @@ def request_user(request: Request) -> str | None:
     return live.username
 
 
+Handler = Callable[[Request, str], Awaitable[Response]]
+
+
 def login_required(
-    handler: Callable[[Request, str], Awaitable[Response]],
-) -> Callable[[Request], Awaitable[Response]]:
-    """Wrap a route handler: 401 without a live session, else handler(request, username)."""
+    permission: Permission,
+) -> Callable[[Handler], Callable[[Request], Awaitable[Response]]]:
+    """Guard a route: 401 without a live session, 403 when the user's role lacks
+    `permission`, else handler(request, username), run as that user (kms.permissions)."""
 
-    async def route(request: Request) -> Response:
-        username = request_user(request)
-        if username is None:
-            return PlainTextResponse(
-                LOGIN_REQUIRED, status_code=401, headers={"Cache-Control": "no-store"}
-            )
-        return await handler(request, username)
+    def wrap(handler: Handler) -> Callable[[Request], Awaitable[Response]]:
+        async def route(request: Request) -> Response:
+            no_store = {"Cache-Control": "no-store"}
+            username = request_user(request)
+            if username is None:
+                return PlainTextResponse(LOGIN_REQUIRED, status_code=401, headers=no_store)
+            with acting_as(username):
+                try:
+                    with session_scope(write=False) as session:
+                        require_permission(permission, session)
+                except PermissionDenied as exc:
+                    return PlainTextResponse(exc.message, status_code=403, headers=no_store)
+                return await handler(request, username)
 
-    route.__name__ = handler.__name__
-    route.__doc__ = handler.__doc__
-    return route
+        route.__name__ = handler.__name__
+        route.__doc__ = handler.__doc__
+        return route
+
+    return wrap
 
 
 async def redeem(request: Request) -> Response:

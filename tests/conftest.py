@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 
 from kms.config import reset_config
 from kms.db import dispose_engines, ensure_migrated, session_factory
+from kms.permissions import SYSTEM, acting_as
 from tests.smtp_fixtures import (  # noqa: F401 - pytest discovers fixtures by name
     smtp_server,
     smtp_server_auth,
@@ -42,6 +43,17 @@ def kms_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
     yield data
     dispose_engines()
     reset_config()
+
+
+@pytest.fixture(autouse=True)
+def system_actor() -> Iterator[None]:
+    """Tests call services directly, as the CLI does: as the system (all rights).
+
+    Page tests run their scripts in Streamlit's own thread, where the logged-in user acts;
+    role tests switch actors with kms.permissions.acting_as.
+    """
+    with acting_as(SYSTEM):
+        yield
 
 
 def _create_schema() -> tuple[str, str]:

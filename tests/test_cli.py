@@ -57,11 +57,11 @@ def test_user_create_makes_the_first_user_the_owner(cli: Run, db_url: str) -> No
     token = auth.setup_token()
     assert _create(cli, "erika", "--name", "Erika Mustermann") == (
         0,
-        "Benutzer „erika“ angelegt (Inhaber/in).\n",
+        "Benutzer „erika“ angelegt (Inhaber).\n",
         "",
     )
     assert not auth.check_setup_token(token)
-    assert _create(cli, "max") == (0, "Benutzer „max“ angelegt.\n", "")
+    assert _create(cli, "max") == (0, "Benutzer „max“ angelegt (Mitarbeiter).\n", "")
     with session_scope(write=False) as session:
         erika, max_ = auth.get_user(session, "erika"), auth.get_user(session, "max")
         assert (erika.is_owner, erika.display_name, max_.is_owner) == (
@@ -71,7 +71,7 @@ def test_user_create_makes_the_first_user_the_owner(cli: Run, db_url: str) -> No
         )
         assert auth.verify_password(PASSWORD, erika.password_hash)
     code, out, _err = cli("user", "list")
-    assert (code, out) == (0, "erika\tErika Mustermann\tInhaber/in\nmax\tmax\tMitarbeiter/in\n")
+    assert (code, out) == (0, "erika\tErika Mustermann\tInhaber\nmax\tmax\tMitarbeiter\n")
 
 
 @pytest.mark.parametrize(
@@ -356,9 +356,9 @@ def _kms(*argv: str, stdin: str = "") -> subprocess.CompletedProcess[str]:
 def test_the_command_line_works_as_a_real_process() -> None:
     """`python -m kms` creates a user from stdin, lists it, and exits 2 on a bad notice."""
     created = _kms("user", "create", "erika", "--password-stdin", stdin=PASSWORD + "\n")
-    assert (created.returncode, created.stdout) == (0, "Benutzer „erika“ angelegt (Inhaber/in).\n")
+    assert (created.returncode, created.stdout) == (0, "Benutzer „erika“ angelegt (Inhaber).\n")
     listed = _kms("user", "list")
-    assert listed.stdout == "erika\terika\tInhaber/in\n"
+    assert listed.stdout == "erika\terika\tInhaber\n"
     bad = _kms("notice", "add", "--text", "x", "--maintenance", "--start", "bald", "--end", "nie")
     assert bad.returncode == 2 and bad.stdout == ""
     assert bad.stderr == (

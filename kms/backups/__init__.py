@@ -7,6 +7,7 @@ The ▶ functions belong to the Dokumente page (module Kunden): its PageSpec lis
 from datetime import timedelta
 
 from kms.functions import AutomatismSpec, FunctionSpec
+from kms.permissions import Permission
 from kms.registry import ModuleSpec
 
 
@@ -26,6 +27,7 @@ CREATE = FunctionSpec(
     key="backup_create",
     label="Backup erzeugen",
     page="dokumente",
+    permission=Permission.BACKUPS,
     description="Sichert Datenbank und alle gespeicherten Dateien in ein Archiv mit "
     "Prüfsummen, auf Wunsch mit Passphrase verschlüsselt.",
 )
@@ -33,6 +35,7 @@ RESTORE = FunctionSpec(
     key="backup_restore",
     label="Backup wiederherstellen",
     page="dokumente",
+    permission=Permission.BACKUPS,
     description="Prüft ein Backup, zeigt, was verloren ginge, sichert den jetzigen Stand und "
     "ersetzt dann alle Daten durch die des Backups.",
 )
@@ -40,6 +43,7 @@ PRUNE = FunctionSpec(
     key="backup_prune",
     label="Alte Backups löschen",
     page="dokumente",
+    permission=Permission.BACKUPS,
     description="Löscht alte Backups und behält je Tag der letzten 7 Tage und je Woche der "
     "letzten 4 Wochen das neueste (einstellbar) sowie immer das neueste Backup.",
 )

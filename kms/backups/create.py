@@ -42,6 +42,7 @@ from kms.config import ensure_dirs, get_config
 from kms.db import ensure_migrated, get_engine
 from kms.models import Base
 from kms.notices import RESTORE_KEY
+from kms.permissions import Permission, require_permission
 from kms.registry import import_models
 from kms.types import utcnow
 
@@ -65,6 +66,7 @@ def create_backup(
     every file a row refers to is already there. The archive is written to a temp file,
     fsynced and then linked into place: no half-written backup ever carries a backup name.
     """
+    require_permission(Permission.BACKUPS)
     from kms.backups.documents import sync_locked
     from kms.backups.journal import recover_locked
 

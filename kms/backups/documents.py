@@ -35,6 +35,7 @@ from kms.backups.store import (
 )
 from kms.config import get_config
 from kms.errors import KmsError
+from kms.permissions import Permission, require_permission
 from kms.types import BERLIN
 
 log = logging.getLogger(__name__)
@@ -236,6 +237,7 @@ def sync_now() -> tuple[int, int] | None:
 def delete_backup_document(session: Session, document: Any) -> str:
     """Dokumente's delete for a backup: never the newest backup, not while one runs; the
     archive goes after the transaction commits (DocumentType.delete_with)."""
+    require_permission(Permission.BACKUPS, session)
     from kms.modules.documents import storage
     from kms.modules.documents.models import DocumentBlob
 

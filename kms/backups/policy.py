@@ -13,6 +13,7 @@ from kms.backups.documents import activity_filter
 from kms.backups.errors import BackupError
 from kms.backups.store import BackupInfo, delete_archive, exclusive, list_backups
 from kms.models import Base, KeyValue
+from kms.permissions import Permission, require_permission
 from kms.registry import import_models
 
 BERLIN = ZoneInfo("Europe/Berlin")
@@ -42,6 +43,7 @@ def save_settings(
     session: Session, *, auto_daily: bool, keep_days: int, keep_weeks: int, keep_safety_days: int
 ) -> BackupSettings:
     """Check and store the settings."""
+    require_permission(Permission.BACKUPS, session)
     for value, label, low, high in (
         (keep_days, "Tage", 1, 365),
         (keep_weeks, "Wochen", 0, 260),
@@ -102,6 +104,7 @@ def prune(plan: PrunePlan) -> int:
 
     Their documents leave Dokumente in the same step (kms.backups.documents).
     """
+    require_permission(Permission.BACKUPS)
     from kms.backups.documents import sync_locked
 
     keep = {b.name for b in plan.keep}

@@ -59,6 +59,7 @@ from kms.db import (
 )
 from kms.models import Base, KeyValue
 from kms.notices import RESTORE_KEY, SKIP_GUARD
+from kms.permissions import Permission, require_permission
 from kms.registry import import_models
 
 log = logging.getLogger(__name__)
@@ -191,6 +192,7 @@ def prepare_restore(
     path: Path, *, passphrase: str | None = None, progress: ProgressCallback = None
 ) -> RestorePlan:
     """Read, check and stage a backup; returns the plan with what would be lost."""
+    require_permission(Permission.BACKUPS)
     with exclusive():
         return _prepare_locked(path, passphrase=passphrase, progress=progress)
 
@@ -341,6 +343,7 @@ def apply_restore(
     progress: ProgressCallback = None,
 ) -> RestoreResult:
     """Replace the instance's data with the prepared backup (after a safety backup)."""
+    require_permission(Permission.BACKUPS)
     if (confirmation or "").strip() != CONFIRM_WORD:
         raise BackupError(f"Zur Bestätigung bitte genau „{CONFIRM_WORD}“ eingeben.")
     if not plan.work.is_dir():

@@ -8,6 +8,7 @@ from starlette.routing import BaseRoute, Route
 
 from kms.backups.errors import BackupError
 from kms.backups.store import find_backup
+from kms.permissions import Permission
 from kms.web import login_required
 
 DOWNLOAD_PATH = "/api/backups/download/{name}"
@@ -18,7 +19,8 @@ def download_url(name: str) -> str:
     return DOWNLOAD_PATH.replace("{name}", name)
 
 
-@login_required
+# A backup holds every record and the password hashes: only roles that manage backups.
+@login_required(Permission.BACKUPS)
 async def download(request: Request, _username: str) -> Response:
     """GET/HEAD a backup by name; Starlette streams the file in chunks and serves Range."""
     try:

@@ -18,6 +18,7 @@ from typing import Any
 
 from kms.backups.errors import BUSY, BackupError
 from kms.errors import KmsError
+from kms.permissions import carry
 from kms.types import utcnow
 
 log = logging.getLogger(__name__)
@@ -70,8 +71,9 @@ class Worker:
                 raise BackupError(BUSY)
             job = Job(kind=kind, label=label, username=username)
             self.job = job
+        # The job acts as the user who started it (its services check that user's role).
         thread = threading.Thread(
-            target=self._run, args=(job, action, on_done), name=f"kms-{kind}", daemon=True
+            target=carry(self._run), args=(job, action, on_done), name=f"kms-{kind}", daemon=True
         )
         thread.start()
         return job

@@ -253,6 +253,13 @@ def _setup_form() -> None:
     st.switch_page(tutorial.script)
 
 
+def renew_session() -> None:
+    """Keep this browser logged in after its own password change ended every session: a new
+    server-side session, and the ticket that fetches its new cookie, as after a login."""
+    with session_scope() as session:
+        _start_session(auth.get_user(session, st.session_state["username"]), session)
+
+
 def logout(user: CurrentUser) -> None:
     """Log out here and end this user's sessions in every browser."""
     with session_scope() as session:

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import streamlit as st
 
 from kms.db import session_scope
 from kms.functions import FunctionSpec
 from kms.notices import banner
+from kms.permissions import Permission
 from kms.support import support_contact
 from kms.ui.text import plain
 
@@ -33,13 +36,14 @@ def render_banner() -> bool:
     return state.read_only
 
 
-def render_navigation() -> None:
-    """Sectioned page links in the sidebar, built from the module registry."""
+def render_navigation(may_open: Callable[[Permission | None], bool]) -> None:
+    """Sectioned page links in the sidebar: only the pages the user's role may open."""
     from kms.registry import SECTIONS, pages
 
     by_section: dict[str, list] = {name: [] for name in SECTIONS}
     for page in pages():
-        by_section[page.section].append(page)
+        if may_open(page.permission):
+            by_section[page.section].append(page)
     with st.sidebar:
         for section, items in by_section.items():
             if not items:

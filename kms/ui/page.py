@@ -13,11 +13,23 @@ from streamlit.runtime.scriptrunner_utils.exceptions import ScriptControlExcepti
 from kms.db import ensure_migrated, session_scope
 from kms.errors import KmsError
 from kms.models import ErrorLog
+from kms.permissions import Permission, granted
 from kms.registry import PageSpec, page_by_url
 from kms.ui import auth as ui_auth
 from kms.ui.chrome import render_banner, render_functions, render_navigation, render_support
 
 log = logging.getLogger(__name__)
+
+NO_PERMISSION = (
+    "Keine Berechtigung: Ihre Rolle darf die Seite „{title}“ nicht öffnen. Bitte wenden Sie "
+    "sich an den Inhaber, wenn Sie sie brauchen."
+)
+
+
+def user_permissions() -> frozenset[Permission]:
+    """What the logged-in user's role allows, read once per run (role changes apply at once)."""
+    with session_scope(write=False) as session:
+        return granted(session)
 
 
 @dataclass
@@ -27,6 +39,11 @@ class PageContext:
     user: ui_auth.CurrentUser
     page: PageSpec
     read_only: bool
+    permissions: frozenset[Permission] = frozenset(Permission)
+
+    def may(self, permission: Permission | None) -> bool:
+        """True if the user's role allows `permission` (to hide what a service would refuse)."""
+        return permission is None or permission in self.permissions
 
     def function_requested(self, key: str) -> bool:
         """True while the sidebar function `key` was clicked and not yet closed."""
@@ -100,17 +117,25 @@ def run_page(url_path: str, render: Callable[[PageContext], None]) -> None:
         if user is None:
             st.stop()
         read_only = render_banner()
-        render_navigation()
+        permissions = user_permissions()
+        ctx = PageContext(user=user, page=page, read_only=read_only, permissions=permissions)
+        render_navigation(ctx.may)
         with st.sidebar:
             st.caption(f"Angemeldet als {user.display_name or user.username}")
             if st.button("Abmelden", key="kms_logout", icon=":material/logout:"):
                 ui_auth.logout(user)
                 st.rerun()
-        render_functions(page.functions)
+        allowed = ctx.may(page.permission)
+        if allowed:
+            render_functions(tuple(f for f in page.functions if ctx.may(f.permission)))
         render_support()
         st.title(page.title)
+        if not allowed:
+            # A deep link or bookmark to a page the role may not open: say so, show nothing.
+            st.error(NO_PERMISSION.format(title=page.title), icon=":material/block:")
+            return
         _require_licence(page)
-        render(PageContext(user=user, page=page, read_only=read_only))
+        render(ctx)
         ui_auth.set_pending_cookie()
     except ScriptControlException:
         raise

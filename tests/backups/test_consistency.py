@@ -14,6 +14,7 @@ from kms.backups.service import apply_restore, create_backup, prepare_restore
 from kms.db import dispose_engines, ensure_migrated, session_scope
 from kms.modules.bugreports.models import BugReport
 from kms.modules.contacts.models import Contact
+from kms.permissions import carry
 from tests.backups.helpers import head_revision, make_data, table_rows
 
 PROBE = """\"\"\"probe: a later migration that changes data\"\"\"
@@ -59,7 +60,7 @@ def test_backup_never_holds_half_a_transaction(db_url: str, monkeypatch) -> None
         return original(*args, **kwargs)
 
     monkeypatch.setattr(create, "dump_table", slow_dump)
-    thread = threading.Thread(target=writer)
+    thread = threading.Thread(target=carry(writer))
     thread.start()
     try:
         while written["n"] < 3:

@@ -138,6 +138,9 @@ def app():  # type: ignore[no-untyped-def]
     from streamlit.testing.v1 import AppTest
 
     at = AppTest.from_string(SCRIPT, default_timeout=30)
+    # The script skips run_page's login gate; services still need a logged-in user (roles).
+    at.session_state["authentication_status"] = True
+    at.session_state["username"] = "erika"
     return at
 
 
@@ -229,6 +232,8 @@ def test_page_restore_shows_losses_and_needs_the_typed_word(ui_user: None) -> No
     backup = create_backup()
     rows = db_snapshot()
     wipe()
+    with session_scope() as s:  # the Inhaber who restores is a login of today's data (roles)
+        auth.create_user(s, username="erika", password=PASSWORD, display_name="Erika")
     at = app().run()
     at.session_state["fn_open_backup_restore"] = True
     at.run()

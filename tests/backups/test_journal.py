@@ -40,8 +40,10 @@ RESTORE = """
 import sys
 from pathlib import Path
 from kms.backups.service import apply_restore, prepare_restore
-plan = prepare_restore(Path(sys.argv[1]))
-apply_restore(plan, confirmation="WIEDERHERSTELLEN", username="erika")
+from kms.permissions import SYSTEM, acting_as
+with acting_as(SYSTEM):  # as `python -m kms backup restore` does
+    plan = prepare_restore(Path(sys.argv[1]))
+    apply_restore(plan, confirmation="WIEDERHERSTELLEN", username="erika")
 """
 # Steps before the database swap roll back; from the swap on, the restore is completed.
 ROLLED_BACK = ("begun", "safety", "files_out", "files")

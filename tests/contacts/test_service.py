@@ -12,6 +12,7 @@ from kms.db import session_factory, session_scope
 from kms.errors import ConflictError, KmsError, ValidationErrors
 from kms.modules.contacts import privacy, service
 from kms.modules.contacts.models import Contact, Tag
+from kms.permissions import carry
 
 GOOD = [
     ("person", {"last_name": "Mustermann"}),
@@ -233,7 +234,7 @@ def test_customer_numbers_are_unique_under_concurrent_creation(db_url: str) -> N
         except BaseException as exc:  # noqa: BLE001 - reported below
             errors.append(exc)
 
-    threads = [threading.Thread(target=worker, args=(n,)) for n in range(8)]
+    threads = [threading.Thread(target=carry(worker), args=(n,)) for n in range(8)]
     for t in threads:
         t.start()
     for t in threads:

@@ -238,7 +238,11 @@ def test_contact_panel_lists_only_that_contacts_documents(erika: int) -> None:
 
         panel(contact_id)
 
-    at = AppTest.from_function(script, args=(erika,), default_timeout=30).run()
+    at = AppTest.from_function(script, args=(erika,), default_timeout=30)
+    # The panel runs inside a contact page, after the login gate: erika is logged in (roles).
+    at.session_state["authentication_status"] = True
+    at.session_state["username"] = "erika"
+    at.run()
     assert not at.exception
     assert [b.label for b in at.button] == ["Alle Dokumente dieses Kontakts", "Hochladen"]
     assert list(at.dataframe[0].value["Dateiname"]) == ["erika.pdf"]

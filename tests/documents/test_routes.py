@@ -49,3 +49,24 @@ def test_route_is_registered_through_the_module_spec() -> None:
     assert any(
         getattr(r, "path", "") == "/api/documents/{document_id:int}/download" for r in routes()
     )
+
+
+def test_document_download_follows_the_role() -> None:
+    """Each role that reads documents gets the file, even the read-only Steuerberater; a
+    deactivated login's cookie gets 401."""
+    from kms.modules.users import service as users
+    from kms.permissions import Role
+
+    ensure_migrated()
+    content = samples.pdf("Vertrag")
+    with session_scope() as session:
+        auth.create_user(session, username="olga", password=PASSWORD, role=Role.OWNER)
+        auth.create_user(session, username="stefan", password=PASSWORD, role=Role.ADVISER)
+        doc_id = service.upload(session, content=content, filename="Vertrag.pdf").document.id
+    for name in ("olga", "stefan"):
+        status, _headers, body = get(doc_id, web_support.session_cookie(name))
+        assert (status, body) == (200, content)
+    cookie = web_support.session_cookie("stefan")
+    with session_scope() as session:
+        users.deactivate(session, "stefan")
+    assert get(doc_id, cookie)[0] == 401

@@ -8,6 +8,7 @@ from sqlalchemy import select
 
 from kms.modules.invoices import issuing
 from kms.modules.invoices.models import Invoice, NumberCounter
+from kms.permissions import carry
 from tests.invoices.conftest import ISSUE_DAY
 
 THREADS = 6
@@ -26,7 +27,7 @@ def test_parallel_issuing_never_duplicates_or_skips(session, make_draft, db_url)
         except BaseException as exc:  # noqa: BLE001 - collected and asserted below
             errors.append(exc)
 
-    threads = [threading.Thread(target=work, args=(d,)) for d in drafts]
+    threads = [threading.Thread(target=carry(work), args=(d,)) for d in drafts]
     for t in threads:
         t.start()
     for t in threads:
@@ -55,7 +56,7 @@ def test_same_draft_issued_twice_at_once_gets_one_number(session, make_draft, db
         except Exception as exc:  # noqa: BLE001 - the loser's German message is asserted
             outcomes.append(getattr(exc, "message", repr(exc)))
 
-    threads = [threading.Thread(target=work) for _ in range(2)]
+    threads = [threading.Thread(target=carry(work)) for _ in range(2)]
     for t in threads:
         t.start()
     for t in threads:

@@ -1,6 +1,7 @@
 """Fehlermeldungen: write bug reports and send them to support."""
 
 from kms.functions import FunctionSpec
+from kms.permissions import Permission
 from kms.registry import ModuleSpec, PageSpec
 
 SEND = FunctionSpec(
@@ -8,6 +9,7 @@ SEND = FunctionSpec(
     label="Fehlermeldung versenden",
     page="fehlermeldungen",
     description="Sendet eine Fehlermeldung mit der KMS-Version per E-Mail an den Support.",
+    permission=Permission.BUGREPORTS,
 )
 
 SPEC = ModuleSpec(
@@ -23,6 +25,7 @@ SPEC = ModuleSpec(
             "fehlermeldungen",
             "Sonstiges",
             functions=(SEND,),
+            permission=Permission.BUGREPORTS,
         ),
     ),
 )

@@ -12,6 +12,7 @@ import kms
 from kms.errors import FieldErrors, KmsError, NotFoundError, ValidationError
 from kms.mail import Attachment, MailError, build_message, send_message
 from kms.modules.bugreports.models import BugReport
+from kms.permissions import Permission, require_permission
 from kms.support import support_contact
 from kms.types import utcnow
 
@@ -28,6 +29,7 @@ def create_report(
     username: str = "",
 ) -> BugReport:
     """Save a new report (not yet sent)."""
+    require_permission(Permission.BUGREPORTS, session)
     errors = FieldErrors()
     with errors.field("title"):
         if not title.strip():
@@ -93,6 +95,7 @@ def _version_info() -> bytes:
 
 def send_report(session: Session, report_id: int, **smtp_kwargs: Any) -> BugReport:
     """▶ Fehlermeldung versenden: e-mail to support; on failure the report stays unsent."""
+    require_permission(Permission.BUGREPORTS, session)
     from kms.modules.settings.service import smtp_settings
 
     report = session.get(BugReport, report_id)

@@ -1,6 +1,7 @@
 """Kunden: Personen and Organisationen (one contacts table)."""
 
 from kms.modules.contacts.functions import ORGANISATION_FUNCTIONS, PERSON_FUNCTIONS
+from kms.permissions import Permission
 from kms.registry import ModuleSpec, PageSpec
 
 SPEC = ModuleSpec(
@@ -16,6 +17,7 @@ SPEC = ModuleSpec(
             "personen",
             "Kunden",
             functions=PERSON_FUNCTIONS,
+            permission=Permission.CONTACTS_READ,
         ),
         PageSpec(
             "pages/organisationen.py",
@@ -24,6 +26,7 @@ SPEC = ModuleSpec(
             "organisationen",
             "Kunden",
             functions=ORGANISATION_FUNCTIONS,
+            permission=Permission.CONTACTS_READ,
         ),
     ),
     overview="kms.modules.contacts.overview.overview",

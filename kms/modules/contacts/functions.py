@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from kms.functions import FunctionSpec
+from kms.permissions import Permission
 
 
 def functions(page: str, kind: str) -> tuple[FunctionSpec, ...]:
@@ -15,12 +16,14 @@ def functions(page: str, kind: str) -> tuple[FunctionSpec, ...]:
             page,
             "Kontakte aus einer CSV-Datei übernehmen: erst Vorschau mit Fehlern je Zeile, dann "
             "alles oder nichts.",
+            Permission.CONTACTS_WRITE,
         ),
         FunctionSpec(
             f"{page}_export",
             "Export (CSV/Excel)",
             page,
             f"{many} als CSV (Excel-tauglich) oder XLSX herunterladen.",
+            Permission.EXPORT,
         ),
     )
     if kind == "organisation":
@@ -31,6 +34,7 @@ def functions(page: str, kind: str) -> tuple[FunctionSpec, ...]:
                 "Kundennummern-Format",
                 page,
                 "Aufbau neuer Kundennummern festlegen, z. B. K-{NNNNN}.",
+                Permission.CONTACTS_WRITE,
             ),
         )
     return (
@@ -40,6 +44,7 @@ def functions(page: str, kind: str) -> tuple[FunctionSpec, ...]:
             "Auskunft (Art. 15 DSGVO)",
             page,
             "Alles, was KMS über die geöffnete Person gespeichert hat, als ZIP herunterladen.",
+            Permission.EXPORT,
         ),
         FunctionSpec(
             f"{page}_anonymisieren",
@@ -47,6 +52,7 @@ def functions(page: str, kind: str) -> tuple[FunctionSpec, ...]:
             page,
             "Personenbezogene Daten der geöffneten Person löschen; Verweise (z. B. Rechnungen) "
             "bleiben gültig.",
+            Permission.CONTACTS_WRITE,
         ),
     )
 

@@ -19,6 +19,7 @@ from kms.errors import KmsError
 from kms.modules.contacts import service
 from kms.modules.contacts.models import KINDS, ROLES, Contact
 from kms.modules.contacts.transfer import vcard
+from kms.permissions import Permission, require_permission
 from kms.types import utcnow
 
 ANONYMISED_NAME = "Anonymisiert"
@@ -74,6 +75,8 @@ def _safe(name: str) -> str:
 
 def subject_access(session: Session, contact_id: int) -> bytes:
     """A ZIP with auskunft.json (contacts + every registered module), a vCard and files."""
+    require_permission(Permission.CONTACTS_READ, session)
+    require_permission(Permission.EXPORT, session)
     from kms.registry import contact_exporters
 
     contact = service.get_contact(session, contact_id)
@@ -120,6 +123,7 @@ def anonymise_contact(session: Session, contact_id: int) -> Contact:
     stay (they identify no one). Issued invoices keep their own frozen recipient copy, which
     §147 AO and §14b UStG require to be retained.
     """
+    require_permission(Permission.CONTACTS_WRITE, session)
     contact = service.get_contact(session, contact_id)
     if contact.is_owner:
         raise KmsError("Ihre eigene Person (Inhaber/in) kann nicht anonymisiert werden.")

@@ -39,6 +39,7 @@ from kms.modules.contacts.models import (
     Tag,
     contact_tags,
 )
+from kms.permissions import Permission, require_permission
 from kms.rendering.glyphs import validate_printable
 from kms.types import utcnow
 from kms.validation import (
@@ -328,6 +329,7 @@ def check_number_format(fmt: str) -> str:
 
 def set_customer_number_format(session: Session, fmt: str) -> str:
     """Store a new customer-number format after checking it."""
+    require_permission(Permission.CONTACTS_WRITE, session)
     fmt = check_number_format(fmt)
     row = session.get(KeyValue, NUMBER_FORMAT_KEY)
     if row is None:
@@ -485,6 +487,7 @@ def create_contact(
     A customer number is drawn from the counter when the contact has the role Kunde and none
     was given.
     """
+    require_permission(Permission.CONTACTS_WRITE, session)
     errors = FieldErrors()
     data = _collect(errors, lambda: clean_contact(session, kind, values))
     role_set: set[str] = set()
@@ -561,6 +564,7 @@ def update_contact(
     Fields not given keep their value; `roles`/`tags` None keeps them too. Nothing is written
     when anything is invalid or when the version is stale (ConflictError).
     """
+    require_permission(Permission.CONTACTS_WRITE, session)
     contact = get_contact(session, contact_id)
     if contact.anonymised_at is not None:
         raise ConflictError("Dieser Kontakt wurde anonymisiert und kann nicht bearbeitet werden.")
@@ -748,6 +752,7 @@ def reference_counts(session: Session, contact_id: int) -> dict[str, int]:
 
 def archive_contact(session: Session, contact_id: int, *, archived: bool = True) -> Contact:
     """Archive (or restore) a contact: hidden from lists and pickers, its references intact."""
+    require_permission(Permission.CONTACTS_WRITE, session)
     contact = get_contact(session, contact_id)
     contact.archived_at = (contact.archived_at or utcnow()) if archived else None
     session.flush()
@@ -756,6 +761,7 @@ def archive_contact(session: Session, contact_id: int, *, archived: bool = True)
 
 def delete_contact(session: Session, contact_id: int) -> str:
     """Delete a contact nothing refers to; returns its name. Referenced ones must be archived."""
+    require_permission(Permission.CONTACTS_WRITE, session)
     contact = get_contact(session, contact_id)
     if contact.is_owner:
         raise KmsError("Ihre eigene Person (Inhaber/in) kann nicht gelöscht werden.")

@@ -67,6 +67,7 @@ from kms.einvoice.model import EINVOICE_FORMAT_LABELS
 from kms.errors import KmsError, ValidationError, ValidationErrors
 from kms.modules.contacts import service
 from kms.modules.contacts.models import KINDS, ROLES, SALUTATIONS, Contact
+from kms.permissions import Permission, require_permission
 
 MAX_IMPORT_BYTES = 10_000_000
 MAX_IMPORT_ROWS = 20_000
@@ -594,6 +595,7 @@ def apply_import(session: Session, plan: ImportPlan) -> ImportPlan:
 
     Organisations first, so a person's row may name an organisation further down the file.
     """
+    require_permission(Permission.CONTACTS_WRITE, session)
     if not plan.ok:
         raise KmsError(
             f"Der Import wurde nicht ausgeführt: {len(plan.problems)} Problem(e) in der Datei. "
@@ -679,6 +681,8 @@ def _export_values(contact: Contact) -> dict[str, str]:
 
 def export_rows(session: Session, **filters: Any) -> Iterator[list[str]]:
     """Header, then one neutralised row per contact (filters as in list_contacts)."""
+    require_permission(Permission.CONTACTS_READ, session)
+    require_permission(Permission.EXPORT, session)
     yield [COLUMNS[f][0] for f in EXPORT_FIELDS]
     stmt = service.filtered(**filters).order_by(Contact.kind, Contact.sort_key, Contact.id)
     for contact in session.scalars(stmt.execution_options(yield_per=500)):

@@ -20,6 +20,7 @@ from kms.formatting import format_datetime
 from kms.functions import log_function_run
 from kms.modules.contacts import privacy, service, transfer
 from kms.modules.contacts.models import KINDS, ROLES, SALUTATIONS, Contact
+from kms.permissions import carry
 from kms.registry import contact_panels
 from kms.ui.forms import saving
 from kms.ui.page import PageContext
@@ -668,7 +669,8 @@ def _export_panel(kind: str) -> None:
                     return transfer.export_xlsx(session, **filters)
                 return transfer.export_csv(session, **filters)
 
-        return make
+        # Streamlit runs a deferred download outside the script run: carry who asked for it.
+        return carry(make)
 
     name = "kontakte" if scope is None else text.many.lower()
     c1, c2 = st.columns(2)
@@ -733,7 +735,7 @@ def _access_panel(ctx: PageContext, page: str) -> None:
 
     st.download_button(
         "Auskunft herunterladen (ZIP)",
-        make,
+        carry(make),
         file_name=file_name,
         mime="application/zip",
         type="primary",

@@ -4,6 +4,7 @@ from datetime import timedelta
 
 from kms.backups import FUNCTIONS as BACKUP_FUNCTIONS
 from kms.functions import AutomatismSpec
+from kms.permissions import Permission
 from kms.registry import ModuleSpec, PageSpec
 
 
@@ -31,6 +32,7 @@ SPEC = ModuleSpec(
             "dokumente",
             "Kunden",
             functions=BACKUP_FUNCTIONS,  # ▶ Backup erzeugen / wiederherstellen / löschen
+            permission=Permission.DOCUMENTS_READ,
         ),
     ),
     automatisms=(

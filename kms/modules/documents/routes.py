@@ -9,6 +9,7 @@ from starlette.routing import BaseRoute, Route
 from kms.db import session_scope
 from kms.errors import KmsError
 from kms.modules.documents import service
+from kms.permissions import Permission
 from kms.web import login_required
 
 DOWNLOAD_PATH = "/api/documents/{document_id:int}/download"
@@ -25,7 +26,7 @@ def stream_url(document: service.Document) -> str:
     return service.storage.external_url(document.blob.storage_name) or download_url(document.id)
 
 
-@login_required
+@login_required(Permission.DOCUMENTS_READ)
 async def download(request: Request, _username: str) -> Response:
     """GET/HEAD a document as an attachment; Starlette streams it in chunks and serves Range."""
     with session_scope(write=False) as session:

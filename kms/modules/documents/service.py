@@ -46,6 +46,7 @@ from kms.modules.documents.filetypes import (
     kind_for_mime,
 )
 from kms.modules.documents.models import Document, DocumentBlob, DocumentContact, DocumentTag
+from kms.permissions import Permission, require_permission
 from kms.types import today as local_today
 from kms.types import utcnow
 
@@ -147,6 +148,7 @@ def max_upload_mb(session: Session) -> int:
 
 def set_max_upload_mb(session: Session, megabytes: Any) -> int:
     """Change the upload size limit (1 to 200 MB)."""
+    require_permission(Permission.SETTINGS, session)
     try:
         value = int(megabytes)
     except (TypeError, ValueError):
@@ -345,6 +347,7 @@ def upload(
     new contacts and tags instead of a second copy. Raises FileRefused with a German
     message naming the file.
     """
+    require_permission(Permission.DOCUMENTS_WRITE, session)
     name = clean_filename(filename)
     dtype = get_type(doc_type)
     if not dtype.user_selectable:
@@ -731,6 +734,7 @@ def update_document(
     issued_on: date | None = None,
 ) -> Document:
     """Change title, tags, contacts; type and date of uploads only, never shortening retention."""
+    require_permission(Permission.DOCUMENTS_WRITE, session)
     doc = get_document(session, document_id)
     if title is not None:
         doc.title = clean_filename(title, max_length=200) if title.strip() else ""
@@ -773,6 +777,7 @@ def delete_document(session: Session, document_id: int, *, today: date | None = 
     Returns the document's name. The record goes in the caller's transaction; the file is
     removed only once that transaction has committed.
     """
+    require_permission(Permission.DOCUMENTS_WRITE, session)
     doc = get_document(session, document_id)
     if is_retained(doc, today):
         raise KmsError(retention_message(doc))

@@ -1,5 +1,6 @@
 """Hilfe and Tutorial Ersteinrichtung."""
 
+from kms.permissions import Permission
 from kms.registry import ModuleSpec, PageSpec
 
 SPEC = ModuleSpec(
@@ -13,6 +14,7 @@ SPEC = ModuleSpec(
             ":material/school:",
             "ersteinrichtung",
             "Sonstiges",
+            permission=Permission.SETTINGS,
         ),
         PageSpec("pages/hilfe.py", "Hilfe", ":material/help:", "hilfe", "Sonstiges"),
     ),

@@ -3,6 +3,7 @@
 from datetime import timedelta
 
 from kms.functions import AutomatismSpec, FunctionSpec
+from kms.permissions import Permission
 from kms.registry import ModuleSpec, PageSpec
 
 
@@ -14,7 +15,11 @@ def _overdue_watch(session, now):  # type: ignore[no-untyped-def]
 
 def _fn(key: str, label: str, description: str) -> FunctionSpec:
     return FunctionSpec(
-        key=f"invoices_{key}", label=label, page="rechnungen", description=description
+        key=f"invoices_{key}",
+        label=label,
+        page="rechnungen",
+        description=description,
+        permission=Permission.INVOICES_WRITE,
     )
 
 
@@ -74,6 +79,7 @@ SPEC = ModuleSpec(
             "rechnungen",
             "Rechnungen & Schreiben",
             functions=FUNCTIONS,
+            permission=Permission.INVOICES_READ,
         ),
     ),
     automatisms=(

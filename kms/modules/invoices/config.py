@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 
 from kms.errors import FieldErrors, ValidationError
 from kms.models import KeyValue
+from kms.permissions import Permission, require_permission
 
 SETTINGS_KEY = "invoices.settings"
 RANGE_INVOICE = "rechnung"
@@ -113,6 +114,7 @@ def format_number(fmt: str, year: int, counter: int) -> str:
 
 def save_settings(session: Session, **values: Any) -> InvoiceSettings:
     """Validate and store; every problem is reported per field at once."""
+    require_permission(Permission.SETTINGS, session)
     current = get_settings(session)
     merged = {**asdict(current), **values}
     errors = FieldErrors()

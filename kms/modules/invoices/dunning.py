@@ -33,6 +33,7 @@ from kms.modules.invoices.models import Invoice, InvoiceFile, Reminder
 from kms.modules.invoices.service import ENTITY, get_invoice, open_amount, today
 from kms.modules.invoices.storage import store_file
 from kms.modules.settings.service import get_profile, logo_bytes
+from kms.permissions import Permission, require_permission
 from kms.rendering.din5008 import RenderError
 from kms.rendering.girocode import MAX_NAME, GiroCode
 from kms.rendering.letter import LetterData, render_letter
@@ -211,6 +212,7 @@ def create_reminder(
     actor: str = "",
 ) -> Reminder:
     """Write a reminder or dunning letter, store the PDF original, log it."""
+    require_permission(Permission.INVOICES_WRITE, session)
     invoice = get_invoice(session, invoice_id)
     if not invoice.is_issued or invoice.is_cancellation:
         raise KmsError("Mahnungen gibt es nur zu abgeschlossenen Rechnungen.")

@@ -67,6 +67,7 @@ from kms.modules.invoices.storage import store_file
 from kms.modules.settings.models import CompanyProfile
 from kms.modules.settings.service import get_profile, logo_bytes
 from kms.modules.settings.taxation import assert_kleinunternehmer_invoice_allowed, regime_on
+from kms.permissions import Permission, require_permission
 from kms.rendering.din5008 import RenderError, build_address_lines
 from kms.rendering.girocode import MAX_NAME, GiroCode
 from kms.rendering.invoice import InvoiceLayout, render_invoice
@@ -455,6 +456,7 @@ class Prepared:
 
 def prepare_issue(session: Session, invoice_id: int, *, issue_date: date | None = None) -> Prepared:
     """Check everything with a placeholder number; raise IssueRefused listing all problems."""
+    require_permission(Permission.INVOICES_WRITE, session)
     invoice = get_invoice(session, invoice_id)
     if invoice.is_issued:
         raise KmsError(f"{invoice.label} ist bereits abgeschlossen.")
@@ -561,6 +563,7 @@ def _render_files(
 
 def issue(session: Session, prepared: Prepared, *, actor: str = "") -> Invoice:
     """Take the number and store the originals (inside the caller's short transaction)."""
+    require_permission(Permission.INVOICES_WRITE, session)
     invoice = _lock(session, prepared.invoice_id)
     if invoice.is_issued:
         raise KmsError(f"{invoice.label} wurde inzwischen abgeschlossen.")
@@ -658,6 +661,7 @@ def cancel(
     session: Session, invoice_id: int, *, actor: str = "", issue_date: date | None = None
 ) -> Invoice:
     """▶ Stornieren: a Stornorechnung (type 381, BG-3 reference) from its own number range."""
+    require_permission(Permission.INVOICES_WRITE, session)
     original = _lock(session, invoice_id)
     if not original.is_issued:
         raise KmsError("Ein Entwurf wird nicht storniert, sondern gelöscht.")
@@ -740,6 +744,7 @@ def correct(
     session: Session, invoice_id: int, *, actor: str = "", issue_date: date | None = None
 ) -> tuple[Invoice, Invoice]:
     """▶ Korrigieren: Storno plus a new draft prefilled from the original."""
+    require_permission(Permission.INVOICES_WRITE, session)
     storno = cancel(session, invoice_id, actor=actor, issue_date=issue_date)
     original = get_invoice(session, invoice_id)
     draft = Invoice(

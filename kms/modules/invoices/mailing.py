@@ -24,6 +24,7 @@ from kms.modules.invoices.models import KINDS, Invoice, Reminder, Sending
 from kms.modules.invoices.service import ENTITY, get_invoice
 from kms.modules.invoices.storage import original_bytes
 from kms.modules.settings.service import smtp_settings
+from kms.permissions import Permission, require_permission
 from kms.validation import validate_email
 
 
@@ -98,6 +99,7 @@ def send_invoice_mail(
     ssl_context: Any = None,
 ) -> Sending:
     """Send and then record; raises MailError (German) and records nothing on failure."""
+    require_permission(Permission.INVOICES_WRITE, session)
     invoice = get_invoice(session, invoice_id)
     if not invoice.is_issued:
         raise KmsError("Ein Entwurf kann nicht versendet werden; bitte zuerst abschließen.")

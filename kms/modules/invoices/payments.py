@@ -30,6 +30,7 @@ from kms.modules.invoices.service import (
     today,
 )
 from kms.notices import set_system_warning
+from kms.permissions import Permission, require_permission
 from kms.types import BERLIN
 from kms.validation import parse_money
 
@@ -88,6 +89,7 @@ def record_payment(
     actor: str = "",
 ) -> Payment:
     """Record a received payment; refuse more than is open unless booked as overpayment."""
+    require_permission(Permission.INVOICES_WRITE, session)
     invoice = get_invoice(session, invoice_id)
     if not invoice.is_issued or invoice.is_cancellation:
         raise KmsError("Zahlungen gibt es nur zu abgeschlossenen Rechnungen.")

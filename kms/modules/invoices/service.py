@@ -53,6 +53,7 @@ from kms.modules.invoices.models import (
     Payment,
 )
 from kms.modules.settings.taxation import regime_on
+from kms.permissions import Permission, require_permission
 from kms.rendering.glyphs import validate_printable
 from kms.types import today
 from kms.validation import parse_decimal, parse_money, validate_leitweg_id
@@ -484,6 +485,7 @@ def save_draft(
     **values: Any,
 ) -> Invoice:
     """Create or update a draft; totals are recomputed, never taken from the caller."""
+    require_permission(Permission.INVOICES_WRITE, session)
     unknown = set(values) - {*DRAFT_FIELDS, "lines", "allowances"}
     if unknown:  # totals and numbers are never taken from the caller
         raise TypeError(f"save_draft() got unexpected fields {sorted(unknown)}")
@@ -539,6 +541,7 @@ def save_draft(
 
 def delete_draft(session: Session, invoice_id: int, *, actor: str = "") -> None:
     """Delete a draft (it has no number yet); issued invoices are refused."""
+    require_permission(Permission.INVOICES_WRITE, session)
     invoice = get_invoice(session, invoice_id)
     if invoice.is_issued:
         raise ImmutableInvoiceError()

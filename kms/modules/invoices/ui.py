@@ -36,6 +36,7 @@ from kms.modules.invoices.models import (
     InvoiceFile,
     InvoiceLine,
 )
+from kms.permissions import Permission
 from kms.ui.forms import labels_of, saving
 from kms.ui.lazy import LazyModule
 from kms.ui.page import PageContext
@@ -882,22 +883,27 @@ def render_invoices_page(ctx: PageContext) -> None:
         if ctx.function_requested(FN[name]):
             dialog(ctx)
             break
-    tab_list, tab_draft, tab_settings = st.tabs(
-        ["Rechnungen", "Entwurf bearbeiten", "Einstellungen"]
-    )
-    with tab_list:
+    # Tabs a role may not use are left out (the services refuse them anyway).
+    may_draft, may_configure = ctx.may(Permission.INVOICES_WRITE), ctx.may(Permission.SETTINGS)
+    names = ["Rechnungen"]
+    names += ["Entwurf bearbeiten"] if may_draft else []
+    names += ["Einstellungen"] if may_configure else []
+    tabs = iter(st.tabs(names))
+    with next(tabs):
         invoice_list()
         selected = _selected()
         if selected is not None:
             st.divider()
             invoice_detail(selected)
-    with tab_draft:
-        if st.button("Neuer Entwurf", key="draft_new", icon=":material/add:"):
-            st.session_state.pop(SELECTED, None)
-            st.rerun()
-        draft_editor(ctx)
-    with tab_settings:
-        settings_form()
+    if may_draft:
+        with next(tabs):
+            if st.button("Neuer Entwurf", key="draft_new", icon=":material/add:"):
+                st.session_state.pop(SELECTED, None)
+                st.rerun()
+            draft_editor(ctx)
+    if may_configure:
+        with next(tabs):
+            settings_form()
 
 
 # --- contact detail view -------------------------------------------------------------

@@ -1,6 +1,7 @@
 """Schreiben: DIN 5008 letters to contacts, templates, Serienbrief and e-mail."""
 
 from kms.functions import FunctionSpec
+from kms.permissions import Permission
 from kms.registry import ModuleSpec, PageSpec
 
 PAGE = "schreiben"
@@ -10,12 +11,14 @@ MAIL_MERGE = FunctionSpec(
     PAGE,
     "Eine Vorlage an eine gefilterte Gruppe von Kontakten: ein PDF je Empfänger und ein "
     "Gesamt-PDF zum Drucken; Empfänger ohne Anschrift werden übersprungen und aufgelistet.",
+    Permission.LETTERS_WRITE,
 )
 MARK_SENT = FunctionSpec(
     "letters.mark_sent",
     "Als versendet markieren",
     PAGE,
     "Der ausgewählte Entwurf wurde per Post verschickt: sein PDF wird endgültig gespeichert.",
+    Permission.LETTERS_WRITE,
 )
 SEND_EMAIL = FunctionSpec(
     "letters.send_email",
@@ -23,12 +26,14 @@ SEND_EMAIL = FunctionSpec(
     PAGE,
     "Den ausgewählten Entwurf als PDF-Anhang über Ihren Mailserver senden; danach ist er "
     "versendet und unveränderlich.",
+    Permission.LETTERS_WRITE,
 )
 COPY = FunctionSpec(
     "letters.copy",
     "Als neuen Entwurf kopieren",
     PAGE,
     "Den ausgewählten Brief als neuen, bearbeitbaren Entwurf mit heutigem Datum kopieren.",
+    Permission.LETTERS_WRITE,
 )
 
 SPEC = ModuleSpec(
@@ -48,6 +53,7 @@ SPEC = ModuleSpec(
             PAGE,
             "Rechnungen & Schreiben",
             functions=(MAIL_MERGE, MARK_SENT, SEND_EMAIL, COPY),
+            permission=Permission.LETTERS_READ,
         ),
     ),
     overview="kms.modules.letters.overview.overview",

@@ -45,6 +45,7 @@ from kms.modules.letters.addressing import (
 )
 from kms.modules.letters.models import DRAFT, SENT, Letter, LetterTemplate, MailMerge
 from kms.modules.settings.service import get_profile, logo_bytes
+from kms.permissions import Permission, require_permission
 from kms.rendering.errors import RenderError
 from kms.rendering.glyphs import validate_printable
 from kms.rendering.letter import Company, LetterData, render_letter, render_letters_combined
@@ -241,6 +242,7 @@ def _store(letter: Letter, given: LetterInput, composed: Composed, pdf: bytes) -
 
 def create_letter(session: Session, *, actor: str = "", **values: Any) -> Letter:
     """Check, render and save a new draft; the PDF of its content is stored with it."""
+    require_permission(Permission.LETTERS_WRITE, session)
     given = LetterInput.from_values(values)
     composed = _compose_checked(session, given)
     pdf = _render(composed.data)
@@ -296,6 +298,7 @@ def update_letter(
     session: Session, letter_id: int, *, version: int, actor: str = "", **values: Any
 ) -> Letter:
     """Save a changed draft (optimistic locking); sent letters are refused."""
+    require_permission(Permission.LETTERS_WRITE, session)
     letter = _editable(session, letter_id, version)
     given = LetterInput.from_values(values)
     composed = _compose_checked(session, given)
@@ -314,6 +317,7 @@ def update_letter(
 
 def delete_draft(session: Session, letter_id: int, *, version: int, actor: str = "") -> None:
     """Delete a draft; sent letters stay for good."""
+    require_permission(Permission.LETTERS_WRITE, session)
     letter = _editable(session, letter_id, version)
     record(
         session,
@@ -393,6 +397,7 @@ def _freeze(session: Session, letter: Letter, *, via: str, to: str, actor: str) 
 
 def mark_sent(session: Session, letter_id: int, *, version: int, actor: str = "") -> Letter:
     """▶ Als versendet markieren: freeze the stored PDF (sent by post)."""
+    require_permission(Permission.LETTERS_WRITE, session)
     letter = _editable(session, letter_id, version)
     _freeze(session, letter, via="post", to="", actor=actor)
     return letter
@@ -422,6 +427,7 @@ def send_by_email(
     ssl_context: Any = None,
 ) -> Letter:
     """▶ Per E-Mail senden: mail the stored PDF, then freeze it; on any failure nothing changes."""
+    require_permission(Permission.LETTERS_WRITE, session)
     from kms.modules.settings.service import smtp_settings
 
     letter = _editable(session, letter_id, version)
@@ -450,6 +456,7 @@ def send_by_email(
 
 def copy_as_draft(session: Session, letter_id: int, *, actor: str = "") -> Letter:
     """▶ Als neuen Entwurf kopieren: a new, editable letter dated today."""
+    require_permission(Permission.LETTERS_WRITE, session)
     original = get_letter(session, letter_id)
     values = {
         k: getattr(original, k) for k in LetterInput.__dataclass_fields__ if k != "letter_date"
@@ -560,6 +567,7 @@ def _name_taken(session: Session, name: str, own_id: int | None) -> None:
 
 def create_template(session: Session, *, actor: str = "", **values: Any) -> LetterTemplate:
     """A new Vorlage; unknown placeholders are refused with their names."""
+    require_permission(Permission.LETTERS_WRITE, session)
     data = _clean_template(values)
     _name_taken(session, data["name"], None)
     template = LetterTemplate(**data)
@@ -584,6 +592,7 @@ def update_template(
     session: Session, template_id: int, *, version: int, actor: str = "", **values: Any
 ) -> LetterTemplate:
     """Save a changed Vorlage (optimistic locking)."""
+    require_permission(Permission.LETTERS_WRITE, session)
     template = get_template(session, template_id)
     data = _clean_template(values)
     if template.version != version:
@@ -600,6 +609,7 @@ def update_template(
 
 def delete_template(session: Session, template_id: int, *, version: int, actor: str = "") -> None:
     """Delete a Vorlage; letters written from it keep their text."""
+    require_permission(Permission.LETTERS_WRITE, session)
     template = get_template(session, template_id)
     if template.version != version:
         raise ConflictError("Diese Vorlage wurde inzwischen geändert. Bitte neu laden.")
@@ -685,6 +695,7 @@ def start_mail_merge(
     actor: str = "",
 ) -> int:
     """▶ Serienbrief: check; the work starts in the background when `session` commits."""
+    require_permission(Permission.LETTERS_WRITE, session)
     from kms.jobs import start_job
 
     template = get_template(session, template_id)
@@ -853,6 +864,7 @@ def mail_merge_zip(session: Session, merge_id: int) -> bytes:
 
 def mark_mail_merge_sent(session: Session, merge_id: int, *, actor: str = "") -> int:
     """Mark every still unsent letter of a Serienbrief as sent by post; returns how many."""
+    require_permission(Permission.LETTERS_WRITE, session)
     get_mail_merge(session, merge_id)
     letters = session.scalars(
         select(Letter).where(Letter.mail_merge_id == merge_id, Letter.status == DRAFT)

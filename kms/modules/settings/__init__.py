@@ -4,6 +4,7 @@ from datetime import timedelta
 
 from kms.functions import AutomatismSpec
 from kms.notices import maintenance_switch
+from kms.permissions import Permission
 from kms.registry import ModuleSpec, PageSpec
 
 
@@ -31,6 +32,7 @@ SPEC = ModuleSpec(
             ":material/settings:",
             "einstellungen",
             "Sonstiges",
+            permission=Permission.SETTINGS,
         ),
     ),
     automatisms=(

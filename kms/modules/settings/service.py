@@ -18,6 +18,7 @@ from kms.errors import ConflictError, FieldErrors, KmsError, ValidationError
 from kms.mail import SmtpSettings
 from kms.models import KeyValue
 from kms.modules.settings.models import CompanyProfile
+from kms.permissions import Permission, require_permission
 from kms.rendering.glyphs import validate_printable
 from kms.secretbox import decrypt, encrypt
 from kms.validation import (
@@ -159,6 +160,7 @@ def _clean_profile(values: dict[str, Any]) -> dict[str, Any]:
 
 def save_profile(session: Session, *, version: int, **values: Any) -> CompanyProfile:
     """Validate and save; refuse if someone saved a newer version meanwhile."""
+    require_permission(Permission.SETTINGS, session)
     data = _clean_profile(values)
     profile = session.scalar(select(CompanyProfile).limit(1))
     current = profile.version if profile is not None else 0
@@ -178,6 +180,7 @@ def save_profile(session: Session, *, version: int, **values: Any) -> CompanyPro
 
 def save_logo(session: Session, content: bytes) -> CompanyProfile:
     """Store a PNG/JPEG logo (≤ 1 MB) under a content-derived name; never overwrite a file."""
+    require_permission(Permission.SETTINGS, session)
     from PIL import Image, UnidentifiedImageError
 
     if not content:
@@ -258,6 +261,7 @@ def save_smtp(
     password: str | None = None,
 ) -> None:
     """Save SMTP settings; the password is stored encrypted (None keeps the old one)."""
+    require_permission(Permission.SETTINGS, session)
     errors = FieldErrors()
     with errors.field("host"):
         if not host.strip() or " " in host.strip():

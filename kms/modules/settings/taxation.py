@@ -21,6 +21,7 @@ from kms.errors import KmsError
 from kms.models import KeyValue
 from kms.modules.settings.models import CompanyProfile, TaxRegime
 from kms.notices import set_system_warning
+from kms.permissions import Permission, require_permission
 from kms.types import BERLIN
 
 PREVIOUS_YEAR_LIMIT = Decimal("25000.00")
@@ -68,6 +69,7 @@ def set_regime(
     note: str = "",
 ) -> TaxRegime:
     """Add (or replace) the regime starting on a date."""
+    require_permission(Permission.SETTINGS, session)
     if kind not in REGIMES:
         raise KmsError("Bitte wählen Sie Regelbesteuerung oder Kleinunternehmer.")
     if filing_period not in FILING_PERIODS:
@@ -85,6 +87,7 @@ def set_regime(
 
 def delete_regime(session: Session, regime_id: int) -> None:
     """Remove a regime period (the issue of invoices refers to dates, not to rows)."""
+    require_permission(Permission.SETTINGS, session)
     row = session.get(TaxRegime, regime_id)
     if row is None:
         raise KmsError("Diesen Eintrag gibt es nicht mehr.")
@@ -99,6 +102,7 @@ def declared_turnover(session: Session) -> dict[int, Decimal]:
 
 def set_declared_turnover(session: Session, year: int, amount: Decimal | None) -> None:
     """Store (or with None remove) the hand-entered turnover of a year."""
+    require_permission(Permission.SETTINGS, session)
     if amount is not None and amount < 0:
         raise KmsError("Der Umsatz darf nicht negativ sein.")
     row = session.get(KeyValue, DECLARED_KEY)

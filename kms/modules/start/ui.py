@@ -6,6 +6,7 @@ import streamlit as st
 
 from kms import onboarding
 from kms.db import session_scope
+from kms.permissions import Permission
 from kms.registry import Figure, overview_providers, page_by_url
 from kms.ui.page import PageContext
 
@@ -17,10 +18,13 @@ def render_overview(ctx: PageContext) -> None:
     with session_scope(write=False) as session:
         progress = onboarding.steps(session)
         figures = [
-            figure for _title, provide in overview_providers(session) for figure in provide(session)
+            figure
+            for _title, provide in overview_providers(session)
+            for figure in provide(session)
+            if _may_see(ctx, figure)
         ]
     st.write(f"Willkommen, {ctx.user.display_name or ctx.user.username}.")
-    if not progress.done:
+    if not progress.done and ctx.may(Permission.SETTINGS):
         st.info("Die Ersteinrichtung ist noch nicht abgeschlossen.")
         st.page_link("pages/ersteinrichtung.py", label="Zur Ersteinrichtung", icon="▶️")
     for start in range(0, len(figures), COLUMNS):
@@ -29,6 +33,12 @@ def render_overview(ctx: PageContext) -> None:
         ):
             with column:
                 _tile(figure)
+
+
+def _may_see(ctx: PageContext, figure: Figure) -> bool:
+    """A figure belongs to its page: shown only to roles that may open that page (roles)."""
+    page = page_by_url(figure.page) if figure.page else None
+    return page is None or ctx.may(page.permission)
 
 
 def _tile(figure: Figure) -> None:

@@ -1,0 +1,709 @@
+"""Roles: every write service, called as Inhaber, Mitarbeiter and Steuerberater.
+
+ROWS names each guarded service with who may call it (I = Inhaber, M = Mitarbeiter,
+S = Steuerberater, written out from the product owner's matrix, not derived from the code)
+and a factory that prepares what the call needs (as the system) and returns the call. A test
+per role calls them all; another proves ROWS lists exactly the functions in kms/ that call
+require_permission, so a new write service cannot slip past the matrix.
+"""
+
+from __future__ import annotations
+
+import ast
+import itertools
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from kms import auth, licensing, notices, onboarding, support
+from kms.backups import create as backup_create
+from kms.backups import documents as backup_documents
+from kms.backups import policy as backup_policy
+from kms.backups import restore as backup_restore
+from kms.config import ROOT
+from kms.db import session_scope
+from kms.errors import KmsError
+from kms.modules.bugreports import service as bugreports
+from kms.modules.contacts import privacy, transfer
+from kms.modules.contacts import service as contacts
+from kms.modules.documents import service as documents
+from kms.modules.invoices import config as invoice_config
+from kms.modules.invoices import dunning, issuing, mailing, payments
+from kms.modules.invoices import service as invoices
+from kms.modules.invoices.models import Invoice
+from kms.modules.letters import service as letters
+from kms.modules.settings import demo as settings_demo
+from kms.modules.settings import service as settings
+from kms.modules.settings import taxation
+from kms.modules.users import service as users
+from kms.permissions import (
+    ROLE_PERMISSIONS,
+    SYSTEM,
+    Permission,
+    PermissionDenied,
+    Role,
+    acting_as,
+    require_permission,
+)
+
+PASSWORD = "Muster-Passwort-2026"
+LOGINS = {Role.OWNER: "erika", Role.STAFF: "max", Role.ADVISER: "stefan"}
+LETTER = {Role.OWNER: "I", Role.STAFF: "M", Role.ADVISER: "S"}
+_names = itertools.count()
+
+
+@dataclass
+class World:
+    """Records the system created before the calls: a customer and an issued invoice."""
+
+    person_id: int
+    issued_id: int
+
+
+Call = Callable[[Session], object]
+Factory = Callable[[Session, World], Call]
+
+
+def _person(s: Session) -> int:
+    return contacts.create_person(
+        s,
+        first_name="Max",
+        last_name=f"Mustermann{next(_names)}",
+        street="Beispielweg 7",
+        postcode="10115",
+        city="Berlin",
+        email="max@example.org",
+    ).id
+
+
+def _line() -> dict[str, Any]:
+    return {
+        "description": "Webdesign",
+        "quantity": "3",
+        "unit_code": "HUR",
+        "unit_price": "100.00",
+        "tax": "S19",
+    }
+
+
+def _draft(s: Session, w: World) -> Invoice:
+    return invoices.save_draft(
+        s,
+        contact_id=w.person_id,
+        lines=[_line()],
+        service_date=date(2026, 2, 27),
+        payment_term_days=14,
+        as_of=date(2026, 3, 2),
+    )
+
+
+def _letter(s: Session, w: World) -> Any:
+    return letters.create_letter(
+        s, contact_id=w.person_id, subject="Angebot", body="Hallo", letter_date=date(2026, 3, 2)
+    )
+
+
+def _template(s: Session) -> Any:
+    return letters.create_template(s, name=f"Vorlage {next(_names)}", subject="Hallo", body="Text")
+
+
+def _document(s: Session) -> Any:
+    return documents.upload(s, content=b"Hallo Welt\n", filename=f"n{next(_names)}.txt").document
+
+
+def _login(s: Session, role: Role = Role.STAFF) -> str:
+    name = f"ziel{next(_names)}"
+    users.create(s, username=name, password=PASSWORD, role=role, display_name="Ziel")
+    return name
+
+
+def _mail_merge(s: Session, w: World) -> int:
+    return letters.start_mail_merge(
+        s,
+        template_id=_template(s).id,
+        flt=letters.RecipientFilter(kind="person"),
+        letter_date=date(2026, 3, 2),
+    )
+
+
+def _plan(s: Session) -> Any:
+    return transfer.plan_import(s, b"Vorname;Nachname\nErika;Beispiel\n")
+
+
+@dataclass(frozen=True)
+class FakePlan:
+    """A restore plan whose confirmation is wrong: refused after the permission check."""
+
+    work: Path = Path("/nonexistent")
+
+
+# (module:function, who may, factory). Factories run as the system; the call they return
+# runs as the role under test.
+ROWS: list[tuple[str, str, Factory]] = [
+    # Kontakte
+    (
+        "kms.modules.contacts.service:create_contact",
+        "IM",
+        lambda s, w: lambda s: contacts.create_contact(s, kind="person", last_name="Neu"),
+    ),
+    (
+        "kms.modules.contacts.service:update_contact",
+        "IM",
+        lambda s, w: (
+            lambda cid: (
+                lambda s: contacts.update_contact(
+                    s, cid, version=contacts.get_contact(s, cid).version, city="Köln"
+                )
+            )
+        )(_person(s)),
+    ),
+    (
+        "kms.modules.contacts.service:archive_contact",
+        "IM",
+        lambda s, w: (lambda cid: lambda s: contacts.archive_contact(s, cid))(_person(s)),
+    ),
+    (
+        "kms.modules.contacts.service:delete_contact",
+        "IM",
+        lambda s, w: (lambda cid: lambda s: contacts.delete_contact(s, cid))(_person(s)),
+    ),
+    (
+        "kms.modules.contacts.service:set_customer_number_format",
+        "IM",
+        lambda s, w: lambda s: contacts.set_customer_number_format(s, "K-{NNNNN}"),
+    ),
+    (
+        "kms.modules.contacts.transfer:apply_import",
+        "IM",
+        lambda s, w: (lambda plan: lambda s: transfer.apply_import(s, plan))(_plan(s)),
+    ),
+    (
+        "kms.modules.contacts.transfer:export_rows",
+        "IM",  # the tax adviser may export, but contacts are not theirs to read
+        lambda s, w: lambda s: list(transfer.export_rows(s)),
+    ),
+    (
+        "kms.modules.contacts.privacy:subject_access",
+        "IM",
+        lambda s, w: lambda s: privacy.subject_access(s, w.person_id),
+    ),
+    (
+        "kms.modules.contacts.privacy:anonymise_contact",
+        "IM",
+        lambda s, w: (lambda cid: lambda s: privacy.anonymise_contact(s, cid))(_person(s)),
+    ),
+    # Dokumente
+    (
+        "kms.modules.documents.service:upload",
+        "IM",
+        lambda s, w: lambda s: documents.upload(s, content=b"Text\n", filename="neu.txt"),
+    ),
+    (
+        "kms.modules.documents.service:update_document",
+        "IM",
+        lambda s, w: (lambda did: lambda s: documents.update_document(s, did, title="Neu"))(
+            _document(s).id
+        ),
+    ),
+    (
+        "kms.modules.documents.service:delete_document",
+        "IM",
+        lambda s, w: (lambda did: lambda s: documents.delete_document(s, did))(_document(s).id),
+    ),
+    (
+        "kms.modules.documents.service:set_max_upload_mb",
+        "I",
+        lambda s, w: lambda s: documents.set_max_upload_mb(s, 10),
+    ),
+    # Rechnungen
+    ("kms.modules.invoices.service:save_draft", "IM", lambda s, w: lambda s: _draft(s, w)),
+    (
+        "kms.modules.invoices.service:delete_draft",
+        "IM",
+        lambda s, w: (lambda iid: lambda s: invoices.delete_draft(s, iid))(_draft(s, w).id),
+    ),
+    (
+        "kms.modules.invoices.issuing:prepare_issue",
+        "IM",
+        lambda s, w: (
+            lambda iid: lambda s: issuing.prepare_issue(s, iid, issue_date=date(2026, 3, 2))
+        )(_draft(s, w).id),
+    ),
+    (
+        "kms.modules.invoices.issuing:issue",
+        "IM",
+        lambda s, w: (lambda prepared: lambda s: issuing.issue(s, prepared))(
+            issuing.prepare_issue(s, _draft(s, w).id, issue_date=date(2026, 3, 2))
+        ),
+    ),
+    (
+        "kms.modules.invoices.payments:record_payment",
+        "IM",
+        lambda s, w: (
+            lambda s: payments.record_payment(
+                s, w.issued_id, paid_on=date(2026, 3, 5), amount=Decimal("10.00")
+            )
+        ),
+    ),
+    (
+        "kms.modules.invoices.dunning:create_reminder",
+        "IM",
+        lambda s, w: (
+            lambda s: dunning.create_reminder(s, w.issued_id, letter_date=date(2026, 4, 30))
+        ),
+    ),
+    (
+        "kms.modules.invoices.mailing:send_invoice_mail",
+        "IM",
+        lambda s, w: (
+            lambda s: mailing.send_invoice_mail(
+                s, w.issued_id, to="max@example.org", subject="Rechnung", body="Anbei"
+            )
+        ),
+    ),
+    (
+        "kms.modules.invoices.issuing:cancel",
+        "IM",
+        lambda s, w: lambda s: issuing.cancel(s, w.issued_id, issue_date=date(2026, 3, 3)),
+    ),
+    (
+        "kms.modules.invoices.issuing:correct",
+        "IM",
+        lambda s, w: lambda s: issuing.correct(s, w.issued_id, issue_date=date(2026, 3, 3)),
+    ),
+    (
+        "kms.modules.invoices.config:save_settings",
+        "I",  # number formats, base rate, mail texts: the owner's configuration
+        lambda s, w: lambda s: invoice_config.save_settings(s, reminder_days=10),
+    ),
+    # Schreiben
+    ("kms.modules.letters.service:create_letter", "IM", lambda s, w: lambda s: _letter(s, w)),
+    (
+        "kms.modules.letters.service:update_letter",
+        "IM",
+        lambda s, w: (
+            lambda letter: (
+                lambda s: letters.update_letter(
+                    s, letter.id, version=letter.version, subject="Neu", contact_id=w.person_id
+                )
+            )
+        )(_letter(s, w)),
+    ),
+    (
+        "kms.modules.letters.service:delete_draft",
+        "IM",
+        lambda s, w: (
+            lambda letter: lambda s: letters.delete_draft(s, letter.id, version=letter.version)
+        )(_letter(s, w)),
+    ),
+    (
+        "kms.modules.letters.service:mark_sent",
+        "IM",
+        lambda s, w: (
+            lambda letter: lambda s: letters.mark_sent(s, letter.id, version=letter.version)
+        )(_letter(s, w)),
+    ),
+    (
+        "kms.modules.letters.service:send_by_email",
+        "IM",
+        lambda s, w: (
+            lambda letter: (
+                lambda s: letters.send_by_email(
+                    s, letter.id, version=letter.version, to="max@example.org", text="Anbei"
+                )
+            )
+        )(_letter(s, w)),
+    ),
+    (
+        "kms.modules.letters.service:copy_as_draft",
+        "IM",
+        lambda s, w: (lambda lid: lambda s: letters.copy_as_draft(s, lid))(_letter(s, w).id),
+    ),
+    ("kms.modules.letters.service:create_template", "IM", lambda s, w: lambda s: _template(s)),
+    (
+        "kms.modules.letters.service:update_template",
+        "IM",
+        lambda s, w: (
+            lambda t: (
+                lambda s: letters.update_template(
+                    s, t.id, version=t.version, name=t.name, subject="Neu", body="Neu"
+                )
+            )
+        )(_template(s)),
+    ),
+    (
+        "kms.modules.letters.service:delete_template",
+        "IM",
+        lambda s, w: (lambda t: lambda s: letters.delete_template(s, t.id, version=t.version))(
+            _template(s)
+        ),
+    ),
+    (
+        "kms.modules.letters.service:start_mail_merge",
+        "IM",
+        lambda s, w: lambda s: _mail_merge(s, w),
+    ),
+    (
+        "kms.modules.letters.service:mark_mail_merge_sent",
+        "IM",
+        lambda s, w: lambda s: letters.mark_mail_merge_sent(s, 999_999),
+    ),
+    # Einstellungen
+    (
+        "kms.modules.settings.service:save_profile",
+        "I",
+        lambda s, w: (
+            lambda s: settings.save_profile(
+                s, version=settings.get_profile(s).version, company_name="Muster GmbH"
+            )
+        ),
+    ),
+    (
+        "kms.modules.settings.service:save_logo",
+        "I",
+        lambda s, w: lambda s: settings.save_logo(s, b"kein Bild"),
+    ),
+    (
+        "kms.modules.settings.service:save_smtp",
+        "I",
+        lambda s, w: (
+            lambda s: settings.save_smtp(
+                s,
+                host="mail.example.org",
+                port=587,
+                security="starttls",
+                username="kms",
+                sender_address="kms@example.org",
+            )
+        ),
+    ),
+    (
+        "kms.modules.settings.taxation:set_regime",
+        "I",
+        lambda s, w: lambda s: taxation.set_regime(s, valid_from=date(2027, 1, 1), kind="regel"),
+    ),
+    (
+        "kms.modules.settings.taxation:delete_regime",
+        "I",
+        lambda s, w: (lambda rid: lambda s: taxation.delete_regime(s, rid))(
+            taxation.set_regime(s, valid_from=date(2028, 1, 1), kind="regel").id
+        ),
+    ),
+    (
+        "kms.modules.settings.taxation:set_declared_turnover",
+        "I",
+        lambda s, w: lambda s: taxation.set_declared_turnover(s, 2025, Decimal("1000.00")),
+    ),
+    (
+        "kms.support:set_support_contact",
+        "I",
+        lambda s, w: lambda s: support.set_support_contact(s, name="Support"),
+    ),
+    ("kms.onboarding:mark_done", "I", lambda s, w: lambda s: onboarding.mark_done(s)),
+    # Backups
+    (
+        "kms.backups.create:create_backup",
+        "I",
+        lambda s, w: lambda s: backup_create.create_backup(kind="manual"),
+    ),
+    (
+        "kms.backups.restore:prepare_restore",
+        "I",
+        lambda s, w: lambda s: backup_restore.prepare_restore(Path("/nonexistent.tar")),
+    ),
+    (
+        "kms.backups.restore:apply_restore",
+        "I",
+        lambda s, w: lambda s: backup_restore.apply_restore(FakePlan(), confirmation="nein"),  # type: ignore[arg-type]
+    ),
+    (
+        "kms.backups.policy:prune",
+        "I",
+        lambda s, w: lambda s: backup_policy.prune(backup_policy.PrunePlan(keep=[], delete=[])),
+    ),
+    (
+        "kms.backups.policy:save_settings",
+        "I",
+        lambda s, w: (
+            lambda s: backup_policy.save_settings(
+                s, auto_daily=True, keep_days=7, keep_weeks=4, keep_safety_days=30
+            )
+        ),
+    ),
+    (
+        "kms.backups.documents:delete_backup_document",
+        "I",
+        lambda s, w: (
+            lambda did: (
+                lambda s: backup_documents.delete_backup_document(s, documents.get_document(s, did))
+            )
+        )(_document(s).id),
+    ),
+    # Hinweise, Fehlermeldungen, Lizenzen
+    (
+        "kms.notices:add_notice",
+        "I",
+        lambda s, w: lambda s: notices.add_notice(s, text="Wartung"),
+    ),
+    (
+        "kms.notices:remove_notice",
+        "I",
+        lambda s, w: (lambda nid: lambda s: notices.remove_notice(s, nid))(
+            notices.add_notice(s, text="Alt").id
+        ),
+    ),
+    (
+        "kms.modules.bugreports.service:create_report",
+        "IM",
+        lambda s, w: lambda s: bugreports.create_report(s, title="Fehler", description="Kaputt"),
+    ),
+    (
+        "kms.modules.bugreports.service:send_report",
+        "IM",
+        lambda s, w: (lambda rid: lambda s: bugreports.send_report(s, rid))(
+            bugreports.create_report(s, title="Fehler", description="Kaputt").id
+        ),
+    ),
+    ("kms.licensing:install", "I", lambda s, w: lambda s: licensing.install(s, "kein.token")),
+    # Benutzer
+    ("kms.auth:rotate_cookie_key", "I", lambda s, w: lambda s: auth.rotate_cookie_key(s)),
+    ("kms.modules.users.service:list_users", "I", lambda s, w: lambda s: users.list_users(s)),
+    (
+        "kms.modules.users.service:create",
+        "I",
+        lambda s, w: (
+            lambda s: users.create(
+                s, username=f"neu{next(_names)}", password=PASSWORD, role="steuerberater"
+            )
+        ),
+    ),
+    (
+        "kms.modules.users.service:change_role",
+        "I",
+        lambda s, w: (lambda name: lambda s: users.change_role(s, name, "steuerberater"))(
+            _login(s)
+        ),
+    ),
+    (
+        "kms.modules.users.service:reset_password",
+        "I",
+        lambda s, w: (
+            lambda name: (
+                lambda s: users.reset_password(s, name, "Neu-Passwort-2026", "Neu-Passwort-2026")
+            )
+        )(_login(s)),
+    ),
+    (
+        "kms.modules.users.service:deactivate",
+        "I",
+        lambda s, w: (lambda name: lambda s: users.deactivate(s, name))(_login(s)),
+    ),
+    (
+        "kms.modules.users.service:reactivate",
+        "I",
+        lambda s, w: (lambda name: lambda s: users.reactivate(s, name))(
+            (lambda n: (users.deactivate(s, n), n)[1])(_login(s))
+        ),
+    ),
+]
+
+
+@pytest.fixture
+def world() -> Iterator[World]:
+    """The three logins, the demo seller, a customer and one issued invoice."""
+    with session_scope() as s:
+        auth.create_user(s, username="erika", password=PASSWORD, is_owner=True)
+        for role in (Role.STAFF, Role.ADVISER):
+            auth.create_user(s, username=LOGINS[role], password=PASSWORD, role=role)
+        settings_demo.load(s)
+        person_id = _person(s)
+        draft_id = _draft(s, World(person_id, 0)).id
+    issued = issuing.issue_invoice(draft_id, issue_date=date(2026, 3, 2))
+    yield World(person_id=person_id, issued_id=issued.id)
+
+
+def _outcome(call: Call, role: Role) -> str:
+    """ "refused", "ok", or the German message of another domain error, as `role`."""
+    try:
+        with acting_as(LOGINS[role]), session_scope() as s:
+            call(s)
+    except PermissionDenied as exc:
+        assert exc.message.startswith("Keine Berechtigung: Ihre Rolle")
+        assert ROLE_NAMES[role] in exc.message
+        return "refused"
+    except KmsError as exc:
+        # Past the permission check (it is each service's first statement, see below):
+        # e.g. no mail server configured, a restore plan that does not exist.
+        return f"allowed ({exc.message[:60]})"
+    return "ok"
+
+
+ROLE_NAMES = {Role.OWNER: "Inhaber", Role.STAFF: "Mitarbeiter", Role.ADVISER: "Steuerberater"}
+
+
+@pytest.mark.parametrize("role", list(Role))
+def test_every_write_service_allows_and_refuses_exactly_per_role(role: Role, world: World) -> None:
+    """Each guarded service runs for the roles the matrix names and refuses every other."""
+    wrong: list[str] = []
+    ran = 0
+    for name, who, factory in ROWS:
+        with acting_as(SYSTEM), session_scope() as s:
+            call = factory(s, world)
+        outcome = _outcome(call, role)
+        expected_allowed = LETTER[role] in who
+        if expected_allowed == (outcome == "refused"):
+            wrong.append(
+                f"{name}: expected {'allowed' if expected_allowed else 'refused'}, got {outcome}"
+            )
+        ran += outcome == "ok"
+    assert wrong == []
+    # The factories are real calls: most allowed calls also succeed completely.
+    if role is Role.OWNER:
+        assert ran >= len(ROWS) - 12
+
+
+def test_refused_calls_write_nothing(world: World) -> None:
+    """A refused write leaves the database as it was (the whole transaction rolls back)."""
+    from kms.modules.contacts.models import Contact
+
+    with session_scope(write=False) as s:
+        before = len(s.scalars(select(Contact.id)).all())
+    assert (
+        _outcome(lambda s: contacts.create_contact(s, kind="person", last_name="X"), Role.ADVISER)
+        == "refused"
+    )
+    with session_scope(write=False) as s:
+        assert len(s.scalars(select(Contact.id)).all()) == before
+
+
+def test_the_matrix_rows_match_the_product_owners_roles() -> None:
+    """Inhaber may everything; Mitarbeiter no settings/users/backups/licences; Steuerberater
+    only reads reports, exports, documents and invoices."""
+    assert ROLE_PERMISSIONS[Role.OWNER] == frozenset(Permission)
+    assert {p.value for p in ROLE_PERMISSIONS[Role.ADVISER]} == {
+        "reports.read",
+        "export",
+        "documents.read",
+        "invoices.read",
+    }
+    assert (
+        not {
+            Permission.SETTINGS,
+            Permission.USERS,
+            Permission.BACKUPS,
+            Permission.LICENCES,
+        }
+        & ROLE_PERMISSIONS[Role.STAFF]
+    )
+
+
+def _guarded_functions() -> dict[str, bool]:
+    """Every top-level function in kms/ that calls require_permission, and whether that
+    call is its first statement (after the docstring)."""
+    found: dict[str, bool] = {}
+    for path in sorted((ROOT / "kms").rglob("*.py")):
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        module = ".".join(path.relative_to(ROOT).with_suffix("").parts)
+        for node in tree.body:
+            if not isinstance(node, ast.FunctionDef):
+                continue
+            calls = [
+                n
+                for n in ast.walk(node)
+                if isinstance(n, ast.Call)
+                and isinstance(n.func, ast.Name)
+                and n.func.id == "require_permission"
+            ]
+            # kms.web's login_required is the HTTP gate of the download routes, tested per
+            # route (tests/documents/test_routes.py, tests/backups/test_download_roles.py).
+            if not calls or module in ("kms.permissions", "kms.web"):
+                continue
+            body = node.body
+            if body and isinstance(body[0], ast.Expr) and isinstance(body[0].value, ast.Constant):
+                body = body[1:]
+            first = body[0]
+            inner = first.value if isinstance(first, ast.Assign | ast.Expr) else None
+            found[f"{module}:{node.name}"] = (
+                isinstance(inner, ast.Call)
+                and isinstance(inner.func, ast.Name)
+                and inner.func.id == "require_permission"
+            )
+    return found
+
+
+def test_the_matrix_lists_every_guarded_service_and_the_check_comes_first() -> None:
+    """A new write service with a permission check must get a matrix row (and vice versa);
+    the check is the service's first statement, so nothing happens before it."""
+    guarded = _guarded_functions()
+    assert sorted(guarded) == sorted(name for name, _who, _f in ROWS)
+    assert [name for name, first in guarded.items() if not first] == []
+
+
+def test_nobody_acting_is_refused() -> None:
+    """Outside the CLI, an automatism or a logged-in page, every check fails closed."""
+    from kms.permissions import _acting
+
+    token = _acting.set(None)
+    try:
+        with pytest.raises(PermissionDenied, match="nicht angemeldet"):
+            require_permission(Permission.CONTACTS_WRITE)
+    finally:
+        _acting.reset(token)
+
+
+def test_a_deactivated_login_and_an_unknown_name_are_refused(world: World) -> None:
+    """A deactivated Inhaber has no rights left; a username that does not exist none either."""
+    with session_scope() as s:
+        auth.create_user(s, username="anna", password=PASSWORD, role=Role.OWNER)
+        users.deactivate(s, "anna")
+    for name, message in (("anna", "deaktiviert"), ("niemand", "nicht angemeldet")):
+        with acting_as(name), pytest.raises(PermissionDenied, match=message):
+            require_permission(Permission.CONTACTS_READ)
+
+
+def test_every_function_and_page_declares_what_it_needs() -> None:
+    """Every ▶ function names a permission; only Übersicht, Mein Zugang and Hilfe are open to
+    every logged-in user."""
+    from kms.registry import functions, pages
+
+    assert [f.key for f in functions() if f.permission is None] == []
+    assert sorted(p.url_path for p in pages() if p.permission is None) == [
+        "hilfe",
+        "konto",
+        "start",
+    ]
+
+
+def test_logins_from_before_roles_become_inhaber(db_url: str) -> None:
+    """Migration 1113: every existing login (owner or not) becomes an active Inhaber."""
+    from alembic import command
+    from sqlalchemy import create_engine, text
+
+    from kms.db import alembic_config, dispose_engines
+
+    cfg = alembic_config(db_url)
+    command.upgrade(cfg, "0601")
+    engine = create_engine(db_url)
+    with engine.begin() as conn:
+        for name, owner in (("erika", True), ("max", False)):
+            conn.execute(
+                text(
+                    "INSERT INTO users (username, display_name, email, password_hash, is_owner,"
+                    " sessions_valid_after, created_at) VALUES (:u, :u, '', 'x', :o, :t, :t)"
+                ),
+                {"u": name, "o": owner, "t": "2026-01-01 00:00:00+00:00"},
+            )
+    engine.dispose()
+    command.upgrade(cfg, "head")
+    dispose_engines()
+    with session_scope(write=False) as s:
+        for name in ("erika", "max"):
+            user = auth.get_user(s, name)
+            assert (user.role, user.active) == ("inhaber", True)
