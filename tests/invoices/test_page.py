@@ -15,6 +15,7 @@ from kms.modules.invoices import service
 from kms.modules.invoices.models import Invoice
 from kms.modules.settings import demo as settings_demo
 from tests.invoices.conftest import line, organisation
+from tests.ui_helpers import values
 
 
 @pytest.fixture
@@ -128,3 +129,28 @@ def test_positions_show_each_lines_discount(draft_id) -> None:
         ["5,00\xa0€ (Neukunde)", "45,00\xa0€"],
         ["", "100,00\xa0€"],
     ]
+
+
+def test_draft_with_a_negative_total_is_kept_but_flagged(draft_id) -> None:
+    """A draft below 0 € stays a draft (nothing typed is lost), its detail says why it cannot
+    be issued, and ▶ Rechnung abschließen refuses it with that reason and takes no number."""
+    with session_scope() as session:
+        draft = service.get_invoice(session, draft_id)
+        service.save_draft(
+            session,
+            invoice_id=draft_id,
+            contact_id=draft.contact_id,
+            service_date=service.today(),
+            lines=[line("Webdesign", "-2", "100")],
+        )
+    at = app()
+    at.session_state["inv_selected"] = draft_id
+    at.run()
+    assert any("-238,00" in w and "über 0" in w for w in values(at.warning)), values(at.warning)
+    next(b for b in at.button if b.label == "▶ Rechnung abschließen").click().run()
+    next(b for b in at.button if b.key == "issue_go").click().run()
+    assert not at.exception
+    assert "Die Rechnung kann noch nicht abgeschlossen werden:" in values(at.error)
+    assert any("muss einen Betrag über 0" in m for m in values(at.markdown))
+    with session_scope(write=False) as s:
+        assert s.get(Invoice, draft_id).number is None

@@ -21,6 +21,7 @@ from kms import audit
 from kms.einvoice.calc import line_amounts, tax_groups
 from kms.einvoice.model import GERMAN_UNITS, Line, LineAllowance, TaxCategory
 from kms.errors import ConflictError, FieldErrors, KmsError, NotFoundError, ValidationError
+from kms.formatting import format_money
 from kms.modules.contacts.models import Contact
 from kms.modules.contacts.service import search_key as fold
 from kms.modules.invoices.models import (
@@ -231,6 +232,16 @@ def compute_totals(invoice: Invoice) -> tuple[Decimal, Decimal, Decimal]:
     net = sum((a.net for a in amounts), ZERO)
     tax = sum((g.tax for g in groups), ZERO)
     return net, tax, net + tax
+
+
+def total_problem(gross: Decimal) -> str:
+    """Why an invoice total of zero or below cannot be issued (German, for every path)."""
+    return (
+        f"Der Rechnungsbetrag ist {format_money(gross)}: eine Rechnung muss einen Betrag über "
+        "0 € haben. Einzelne Positionen dürfen negativ sein (z. B. ein Abzug), die Summe nicht. "
+        "Eine Gutschrift an den Kunden entsteht durch ▶ Stornieren oder ▶ Korrigieren der "
+        "ursprünglichen Rechnung."
+    )
 
 
 # --- drafts -------------------------------------------------------------------------

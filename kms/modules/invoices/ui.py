@@ -444,6 +444,9 @@ def invoice_detail(invoice_id: int) -> None:
         st.info(
             "Entwurf: bearbeiten unter „Entwurf bearbeiten“; abschließen mit ▶ in der Seitenleiste."
         )
+        if invoice.gross_total <= 0:
+            # The draft is kept as typed; only issuing and sending refuse it.
+            st.warning(service.total_problem(invoice.gross_total))
     invoice_files = [f for f in files if f.reminder_id is None]
     labels = {"pdf": "PDF (Factur-X)", "facturx_xml": "Factur-X-XML", "xrechnung_xml": "XRechnung"}
     if invoice_files:
@@ -686,9 +689,15 @@ def draft_editor(ctx: PageContext) -> None:
         if result["ok"]:
             st.session_state[SELECTED] = saved_id
             st.success(
-                f"Entwurf {saved_id} gespeichert: {format_money(total)} brutto. "
-                "Zum Ausstellen ▶ „Rechnung abschließen“ in der Seitenleiste."
+                f"Entwurf {saved_id} gespeichert: {format_money(total)} brutto."
+                + (
+                    " Zum Ausstellen ▶ „Rechnung abschließen“ in der Seitenleiste."
+                    if total > 0
+                    else ""
+                )
             )
+            if total <= 0:
+                st.warning(service.total_problem(total))
     if invoice is not None:
         if st.button("Entwurf löschen", key="draft_delete", icon=":material/delete:"):
             st.session_state["inv_confirm_delete"] = invoice.id
