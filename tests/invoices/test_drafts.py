@@ -159,3 +159,36 @@ def test_rounding_with_awkward_quantities_and_prices(session, customer, rows) ->
     assert draft.tax_total == vat
     assert draft.gross_total == draft.net_total + vat
     session.rollback()
+
+
+@pytest.mark.parametrize(
+    "half",
+    [
+        {"tax": "S19"},
+        {"unit_code": "HUR", "tax": "S7"},
+        {"discount_reason": "Treuerabatt"},
+    ],
+    ids=["only-tax", "unit-and-tax", "only-discount-reason"],
+)
+def test_half_filled_row_is_named_not_dropped(session, customer, half) -> None:
+    """A second row with only some cells chosen is reported as Position 2; nothing is saved
+    (so the page keeps both rows as typed)."""
+    blank = {"description": "", "quantity": "", "unit_code": "", "unit_price": "", "tax": ""}
+    with pytest.raises(ValidationErrors) as err:
+        service.save_draft(
+            session,
+            contact_id=customer.id,
+            as_of=ISSUE_DAY,
+            lines=[line(), {**blank, **half}],
+        )
+    assert "Position 2:" in err.value.message
+    assert session.scalar(select(Invoice.id)) is None
+
+
+def test_completely_empty_rows_are_ignored(session, customer) -> None:
+    """A row left entirely empty (as the editor sends an unused one) is not a position."""
+    empty = {"description": None, "quantity": None, "unit_code": "", "tax": "", "unit_price": ""}
+    draft = service.save_draft(
+        session, contact_id=customer.id, as_of=ISSUE_DAY, lines=[line(), empty]
+    )
+    assert len(draft.lines) == 1

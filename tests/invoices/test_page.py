@@ -15,7 +15,7 @@ from kms.modules.invoices import service
 from kms.modules.invoices.models import Invoice
 from kms.modules.settings import demo as settings_demo
 from tests.invoices.conftest import line, organisation
-from tests.ui_helpers import values
+from tests.ui_helpers import edit_table, values
 
 
 @pytest.fixture
@@ -154,3 +154,23 @@ def test_draft_with_a_negative_total_is_kept_but_flagged(draft_id) -> None:
     assert any("muss einen Betrag über 0" in m for m in values(at.markdown))
     with session_scope(write=False) as s:
         assert s.get(Invoice, draft_id).number is None
+
+
+def test_half_filled_second_row_is_named_and_the_draft_kept(draft_id) -> None:
+    """A second row with description, Menge and Preis but no Steuer reaches the service (the
+    editor has no required column the browser would drop it for): "Position 2" is named and
+    the draft keeps its one saved line."""
+    at = app()
+    at.session_state["inv_selected"] = draft_id
+    at.run()
+    edit_table(
+        at,
+        f"draft_{draft_id}_lines",
+        added_rows=[{"Beschreibung": "Fahrtkosten", "Menge": "1", "Einzelpreis": "30"}],
+    )
+    next(b for b in at.button if b.label == "Entwurf speichern").click().run()
+    assert not at.exception
+    assert any("Position 2" in e and "Steuersatz" in e for e in values(at.error)), values(at.error)
+    assert not at.success
+    with session_scope(write=False) as s:
+        assert [ln.description for ln in s.get(Invoice, draft_id).lines] == ["Webdesign"]

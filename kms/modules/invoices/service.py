@@ -20,7 +20,14 @@ from sqlalchemy.sql.elements import ColumnElement
 from kms import audit
 from kms.einvoice.calc import line_amounts, tax_groups
 from kms.einvoice.model import GERMAN_UNITS, Line, LineAllowance, TaxCategory
-from kms.errors import ConflictError, FieldErrors, KmsError, NotFoundError, ValidationError
+from kms.errors import (
+    ConflictError,
+    FieldErrors,
+    KmsError,
+    NotFoundError,
+    ValidationError,
+    ValidationErrors,
+)
 from kms.formatting import format_money
 from kms.modules.contacts.models import Contact
 from kms.modules.contacts.service import search_key as fold
@@ -309,21 +316,22 @@ def _clean_draft(session: Session, values: dict[str, Any], allowed: tuple[str, .
     raw_lines = list(values.get("lines") or [])
     cleaned_lines = []
     for index, raw in enumerate(_non_empty(raw_lines), start=1):
-        with errors.field(f"line{index}"):
+        try:
             cleaned_lines.append(_clean_line(raw, index, allowed))
+        except ValidationErrors as exc:  # every problem of every position, each named
+            for name, message in exc.errors.items():
+                errors.add(name, message)
     out["lines"] = cleaned_lines
     errors.raise_if_any()
     return out
 
 
 def _non_empty(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Drop rows the editor left completely empty."""
+    """Drop rows the editor left completely empty; a row with anything typed or chosen in it
+    is checked (and an incomplete one named), never dropped."""
 
     def filled(row: dict[str, Any]) -> bool:
-        return any(
-            str(row.get(k) or "").strip() not in ("", "nan", "None")
-            for k in ("description", "quantity", "unit_price")
-        )
+        return any(str(row.get(k) or "").strip() not in ("", "nan", "None") for k in LINE_FIELDS)
 
     return [r for r in rows if filled(r)]
 

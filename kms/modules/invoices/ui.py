@@ -604,12 +604,15 @@ def draft_editor(ctx: PageContext) -> None:
             num_rows="dynamic",
             width="stretch",
             key=f"{key}_lines",
+            # No column is `required`: Streamlit's browser side silently leaves out a new row
+            # with an empty required cell, so a half-filled row would vanish on saving. The
+            # service checks every row instead and names the incomplete one.
             column_config={
-                "Beschreibung": st.column_config.TextColumn(required=True, width="large"),
+                "Beschreibung": st.column_config.TextColumn(width="large"),
                 "Menge": st.column_config.TextColumn(help="z. B. 2,5"),
-                "Einheit": st.column_config.SelectboxColumn(options=UNIT_LABELS, required=True),
+                "Einheit": st.column_config.SelectboxColumn(options=UNIT_LABELS),
                 "Einzelpreis": st.column_config.TextColumn(help="netto, bis 4 Nachkommastellen"),
-                "Steuer": st.column_config.SelectboxColumn(options=tax_labels, required=True),
+                "Steuer": st.column_config.SelectboxColumn(options=tax_labels),
                 "Rabatt": st.column_config.SelectboxColumn(options=list(DISCOUNTS.values())),
                 "Rabattwert": st.column_config.TextColumn(),
                 "Rabattgrund": st.column_config.TextColumn(),
