@@ -11,6 +11,7 @@ from typing import Any
 
 from kms.db import session_scope, upgrade
 from kms.errors import KmsError
+from kms.formatting import format_size
 
 Handler = Callable[[argparse.Namespace], int]
 
@@ -354,17 +355,11 @@ def _backups(n: int) -> str:
     return f"{n} Backup" if n == 1 else f"{n} Backups"
 
 
-def _size(n: int) -> str:
-    from kms.backups.store import format_size
-
-    return format_size(n)
-
-
 def cmd_backup_create(args: argparse.Namespace) -> int:
     from kms.backups.service import create_backup
 
     info = create_backup(passphrase=_backup_passphrase(args), progress=_progress)
-    _print(f"Backup erzeugt: {info.path} ({_size(info.size)}).")
+    _print(f"Backup erzeugt: {info.path} ({format_size(info.size)}).")
     return 0
 
 
@@ -377,7 +372,9 @@ def cmd_backup_list(_args: argparse.Namespace) -> int:
         _print("Noch keine Backups.")
     for b in backups:
         lock = "\tverschlüsselt" if b.encrypted else ""
-        _print(f"{b.name}\t{format_local(b.created_at)}\t{b.kind_label}\t{_size(b.size)}{lock}")
+        _print(
+            f"{b.name}\t{format_local(b.created_at)}\t{b.kind_label}\t{format_size(b.size)}{lock}"
+        )
     return 0
 
 
@@ -456,7 +453,7 @@ def cmd_backup_prune(args: argparse.Namespace) -> int:
         return 0
     _print(f"Gelöscht werden {_backups(len(plan.delete))} ({len(plan.keep)} bleiben):")
     for b in plan.delete:
-        _print(f"  {b.name}\t{format_local(b.created_at)}\t{_size(b.size)}")
+        _print(f"  {b.name}\t{format_local(b.created_at)}\t{format_size(b.size)}")
     if not args.yes:
         if not sys.stdin.isatty():
             raise KmsError("Ohne Terminal bitte mit --yes bestätigen.")

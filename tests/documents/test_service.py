@@ -167,7 +167,7 @@ def test_size_limit_comes_from_the_setting(session: Session) -> None:
     assert service.max_upload_mb(session) == service.DEFAULT_MAX_UPLOAD_MB
     service.set_max_upload_mb(session, 1)
     session.commit()
-    limit = 1024 * 1024
+    limit = 1_000_000  # 1 MB in the one unit KMS uses (kms.formatting.MEGABYTE)
     big = b"x" * (limit + 1)
     with pytest.raises(FileRefused) as err:
         service.upload(session, content=big, filename="gross.txt")

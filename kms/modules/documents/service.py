@@ -32,7 +32,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from kms.errors import KmsError, NotFoundError, ValidationError
-from kms.formatting import format_date
+from kms.formatting import MEGABYTE, format_date, format_size
 from kms.models import KeyValue
 from kms.modules.contacts.models import Contact
 from kms.modules.contacts.service import search_key as contact_search_key
@@ -162,15 +162,6 @@ def set_max_upload_mb(session: Session, megabytes: Any) -> int:
         row.value = value
     session.flush()
     return value
-
-
-def format_size(size: int) -> str:
-    """1,2 MB / 830 KB / 12 Bytes."""
-    if size >= 1024 * 1024:
-        return f"{size / 1024 / 1024:.1f} MB".replace(".", ",")
-    if size >= 1024:
-        return f"{round(size / 1024)} KB"
-    return f"{size} Bytes"
 
 
 # --- storing ----------------------------------------------------------------------------
@@ -352,7 +343,7 @@ def upload(
     fh = io.BytesIO(content) if isinstance(content, bytes | bytearray) else content
     size = _size_of(fh)
     limit_mb = max_upload_mb(session)
-    if size > limit_mb * 1024 * 1024:
+    if size > limit_mb * MEGABYTE:
         raise FileRefused(
             f"„{name}“ ist {format_size(size)} groß; erlaubt sind höchstens {limit_mb} MB "
             "(änderbar auf der Seite Dokumente unter „Einstellungen für Dokumente“)."

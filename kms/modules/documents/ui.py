@@ -15,7 +15,7 @@ import streamlit as st
 
 from kms.db import session_scope
 from kms.errors import KmsError
-from kms.formatting import count_noun, format_date
+from kms.formatting import count_noun, format_date, format_size
 from kms.modules.documents import service
 from kms.modules.documents.filetypes import KINDS
 from kms.types import today
@@ -154,7 +154,7 @@ def _rows(result: service.DocumentPage) -> pd.DataFrame:
                 "Typ": labels.get(d.doc_type, d.doc_type),
                 "Kontakte": ", ".join(result.contacts.get(d.id, [])),
                 "Schlagwörter": ", ".join(d.tag_names),
-                "Größe": service.format_size(d.blob.size),
+                "Größe": format_size(d.blob.size),
                 "Aufbewahren bis": format_date(d.retain_until) if d.retain_until else "–",
             }
             for d in result.items
@@ -333,7 +333,7 @@ def document_detail(document_id: int, *, read_only: bool = False) -> None:
             type_label=labels.get(doc.doc_type, doc.doc_type),
             doc_type=doc.doc_type,
             issued_on=doc.issued_on,
-            size=service.format_size(doc.blob.size),
+            size=format_size(doc.blob.size),
             sha256=doc.blob.sha256,
             mime=doc.blob.mime_type,
             download_mime=service.download_mime(doc),
