@@ -174,3 +174,21 @@ def test_half_filled_second_row_is_named_and_the_draft_kept(draft_id) -> None:
     assert not at.success
     with session_scope(write=False) as s:
         assert [ln.description for ln in s.get(Invoice, draft_id).lines] == ["Webdesign"]
+
+
+def test_picker_names_the_invoice_shown_after_korrigieren(draft_id) -> None:
+    """Picked invoice → ▶ Korrigieren selects the new draft: the "Rechnung öffnen" picker then
+    names that draft, the one whose detail is shown, not the corrected invoice."""
+    from kms.modules.invoices import issuing
+
+    issued = issuing.issue_invoice(draft_id, actor="test")
+    at = app()
+    at.selectbox(key="inv_pick").set_value(issued.id).run()
+    assert at.subheader[0].value.startswith(f"Rechnung {issued.number}")
+    next(b for b in at.button if b.label == "▶ Korrigieren").click().run()
+    next(b for b in at.button if b.key == "correct_go").click().run()
+    assert not at.exception
+    new_draft = at.session_state["inv_selected"]
+    assert new_draft != issued.id
+    assert at.subheader[0].value.startswith(f"Entwurf {new_draft}")
+    assert at.selectbox(key="inv_pick").value == new_draft

@@ -389,11 +389,13 @@ def invoice_list() -> None:
         )
     options = {r.id: f"{r.number or f'Entwurf {r.id}'} – {r.customer}" for r in page.items}
     current = _selected()
+    # The picker shows the invoice shown below, also when a dialog (Korrigieren, abschließen)
+    # or "Neuer Entwurf" changed the selection: its own state would keep the old pick.
+    st.session_state["inv_pick"] = current if current in options else None
     st.selectbox(
         "Rechnung öffnen",
         list(options),
         format_func=labels_of(options),
-        index=list(options).index(current) if current in options else None,
         placeholder="Rechnung auswählen …",
         key="inv_pick",
         on_change=_pick,
