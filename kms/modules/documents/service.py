@@ -20,6 +20,8 @@ records are removed after commit (see storage.py).
 from __future__ import annotations
 
 import io
+import re
+import unicodedata
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -262,6 +264,32 @@ def _store_blob(
     return blob
 
 
+TITLE_MAX = 200  # Document.title
+
+
+def clean_title(title: str, *, strict: bool = True) -> str:
+    """A title as typed, minus control and bidi characters (unlike a file name, "/" stays).
+
+    Longer than TITLE_MAX: a German ValidationError for what a user typed (`strict`), a
+    visible "…" for titles KMS makes itself (letter subjects may be longer)."""
+    text = unicodedata.normalize("NFC", str(title or ""))
+    text = "".join(
+        " " if unicodedata.category(c) in ("Cc", "Zl", "Zp") else c
+        for c in text
+        if unicodedata.category(c) not in ("Cf", "Cs", "Co", "Cn")
+    )
+    text = re.sub(r"\s+", " ", text).strip()
+    if len(text) > TITLE_MAX:
+        if strict:
+            raise ValidationError(
+                "title",
+                f"Der Titel hat {len(text)} Zeichen; erlaubt sind höchstens {TITLE_MAX}. "
+                "Bitte kürzen (nichts wurde gespeichert).",
+            )
+        text = text[: TITLE_MAX - 1].rstrip() + "…"
+    return text
+
+
 def _new_document(
     session: Session,
     *,
@@ -281,7 +309,7 @@ def _new_document(
         doc_type=doc_type,
         source=source,
         filename=filename,
-        title=clean_filename(title, max_length=200) if title.strip() else "",
+        title=clean_title(title, strict=False),
         issued_on=issued,
         retain_until=retention_end(doc_type, issued),
         created_by=created_by,
@@ -337,6 +365,7 @@ def upload(
     message naming the file.
     """
     name = clean_filename(filename)
+    title = clean_title(title)  # checked before anything is stored
     dtype = get_type(doc_type)
     if not dtype.user_selectable:
         raise ValidationError("doc_type", f"Dokumente vom Typ „{dtype.label}“ erzeugt KMS selbst.")
@@ -730,7 +759,7 @@ def update_document(
     """Change title, tags, contacts; type and date of uploads only, never shortening retention."""
     doc = get_document(session, document_id)
     if title is not None:
-        doc.title = clean_filename(title, max_length=200) if title.strip() else ""
+        doc.title = clean_title(title)
     if tags is not None:
         wanted = clean_tags(tags)
         doc.tags = [t for t in doc.tags if t.name in wanted]
