@@ -17,6 +17,7 @@ from kms.config import get_config, read_or_create_secret, write_secret
 from kms.errors import KmsError
 from kms.models import LoginAttempt, User
 from kms.types import utcnow
+from kms.validation import validate_email
 
 COOKIE_NAME = "kms_auth"
 COOKIE_EXPIRY_DAYS = 1.0
@@ -84,6 +85,8 @@ def create_user(
         )
     if session.scalar(select(User.id).where(User.username == username)) is not None:
         raise KmsError(f"Den Benutzernamen „{username}“ gibt es schon.")
+    if email.strip():  # optional, but if given it must be usable (setup form, CLI)
+        email = validate_email(email)
     user = User(
         username=username,
         display_name=display_name.strip() or username,

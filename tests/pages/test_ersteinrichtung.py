@@ -63,3 +63,29 @@ def test_unexpected_error_shows_number_not_traceback(owner, monkeypatch):
     cause = ui.break_function(monkeypatch, "kms.onboarding.steps")
     at = ui.open_page("ersteinrichtung").run()
     ui.assert_unexpected_error(at, "ersteinrichtung", cause)
+
+
+def test_setup_form_refuses_a_bad_owner_email_and_keeps_the_input():
+    """Inhaber-Zugang with "erika@" as e-mail: German message, no login, the input stays."""
+    from kms import auth
+    from kms.db import ensure_migrated
+    from kms.models import User
+
+    ensure_migrated()
+    at = ui.open_app(user=None)
+    ui.fill(
+        at,
+        {
+            "Einrichtungscode": auth.setup_token(),
+            "Ihr Name": "Erika Mustermann",
+            "Benutzername": "erika",
+            "E-Mail (optional)": "erika@",
+            "Passwort": ui.OWNER_PASSWORD,
+            "Passwort wiederholen": ui.OWNER_PASSWORD,
+        },
+    )
+    ui.click(at, "Inhaber-Zugang anlegen")
+    assert any("E-Mail-Adresse „erika@“ ist ungültig" in e for e in ui.values(at.error))
+    assert ui.input_values(at)["E-Mail (optional)"] == "erika@"
+    with session_scope(write=False) as session:
+        assert session.scalar(select(User.id)) is None
