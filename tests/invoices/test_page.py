@@ -192,3 +192,32 @@ def test_picker_names_the_invoice_shown_after_korrigieren(draft_id) -> None:
     assert new_draft != issued.id
     assert at.subheader[0].value.startswith(f"Entwurf {new_draft}")
     assert at.selectbox(key="inv_pick").value == new_draft
+
+
+def test_without_besteuerung_the_editor_offers_it_in_a_dialog() -> None:
+    """No Besteuerung yet: the editor says so before anything can be typed (no draft to
+    lose), and "Besteuerung festlegen" opens the setting in a dialog on this page; once
+    saved, the draft form is there with the tax options of that Besteuerung."""
+    with session_scope() as session:
+        auth.create_user(
+            session,
+            username="erika",
+            password="sehr-geheim-2026",
+            display_name="Erika M.",
+            is_owner=True,
+        )
+        organisation(session, "Musterfirma GmbH")
+    at = app()
+    assert not at.exception
+    assert any("keine Besteuerung hinterlegt" in w for w in values(at.warning))
+    assert "Entwurf speichern" not in [b.label for b in at.button]
+    next(b for b in at.button if b.key == "inv_tax_open").click().run()
+    ui_click = next(b for b in at.button if b.label == "Besteuerung speichern")
+    ui_click.click().run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert "Besteuerung gespeichert." in values(at.success)
+    assert "Entwurf speichern" in [b.label for b in at.button]
+    assert not any("keine Besteuerung hinterlegt" in w for w in values(at.warning))
+    [editor] = at.data_editor
+    assert "19 % USt" in editor.proto.columns
+    assert editor.value["Steuer"].tolist() == ["19 % USt"]  # prefilled, not "None"

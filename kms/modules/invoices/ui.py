@@ -33,6 +33,7 @@ from kms.modules.invoices import (
     storage,
 )
 from kms.modules.invoices.models import PAYMENT_METHODS, InvoiceFile, InvoiceLine
+from kms.modules.settings import ui as settings_ui
 from kms.ui.forms import labels_of, saving
 from kms.ui.page import PageContext
 from kms.ui.text import plain
@@ -520,7 +521,7 @@ def _contact_options() -> dict[int, str]:
         return service.customer_choices(session)
 
 
-def _line_frame(invoice) -> pd.DataFrame:  # type: ignore[no-untyped-def]
+def _line_frame(invoice, default_tax: str) -> pd.DataFrame:  # type: ignore[no-untyped-def]
     lines = invoice.lines if invoice is not None else []
     rows = [
         {
@@ -542,13 +543,44 @@ def _line_frame(invoice) -> pd.DataFrame:  # type: ignore[no-untyped-def]
                 "Menge": "1",
                 "Einheit": "Stunde",
                 "Einzelpreis": "",
-                "Steuer": None,
+                "Steuer": default_tax,  # the first option of the Besteuerung, never "None"
                 "Rabatt": "—",
                 "Rabattwert": "",
                 "Rabattgrund": "",
             }
         ]
     return pd.DataFrame(rows)
+
+
+TAX_DIALOG = "inv_tax_dialog"
+
+
+def _close_tax_dialog() -> None:
+    st.session_state.pop(TAX_DIALOG, None)
+
+
+@st.dialog("Besteuerung festlegen", on_dismiss=_close_tax_dialog)
+def taxation_dialog() -> None:
+    """The Einstellungen form for the Besteuerung, right here: the Rechnungen page (and what
+    is on it) stays where it is."""
+    if settings_ui.regime_form("invoice_regime"):
+        _close_tax_dialog()
+        st.session_state["inv_flash"] = "Besteuerung gespeichert."
+        st.rerun()
+
+
+def _needs_taxation() -> None:
+    """Without a Besteuerung no draft can be saved: say so before anything is typed, and
+    offer the setting in a dialog instead of a trip to Einstellungen."""
+    st.warning(
+        "Für heute ist keine Besteuerung hinterlegt: ohne sie ist unklar, ob Rechnungen "
+        "Umsatzsteuer ausweisen. Bitte legen Sie sie zuerst fest; danach steht hier der "
+        "Entwurf."
+    )
+    if st.button("Besteuerung festlegen", key="inv_tax_open", type="primary"):
+        st.session_state[TAX_DIALOG] = True
+    if st.session_state.get(TAX_DIALOG):
+        taxation_dialog()
 
 
 def draft_editor(ctx: PageContext) -> None:
@@ -561,6 +593,9 @@ def draft_editor(ctx: PageContext) -> None:
     contacts = _contact_options()
     if not contacts:
         st.info("Bitte legen Sie zuerst einen Kunden an (Kunden → Personen).")
+        return
+    if not allowed:
+        _needs_taxation()
         return
     key = f"draft_{invoice.id if invoice else 'new'}"
     st.caption(f"Entwurf {invoice.id} bearbeiten" if invoice else "Neuer Entwurf")
@@ -602,7 +637,7 @@ def draft_editor(ctx: PageContext) -> None:
             format="DD.MM.YYYY",
         )
         lines = st.data_editor(
-            _line_frame(invoice),
+            _line_frame(invoice, tax_labels[0]),
             num_rows="dynamic",
             width="stretch",
             key=f"{key}_lines",
