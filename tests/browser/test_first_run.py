@@ -57,6 +57,8 @@ def test_first_run_tutorial_links_and_besteuerung(browser, tmp_path):  # noqa: F
         page.get_by_role("button", name="Besteuerung speichern").click()
         settle(page)
         expect(page.get_by_text("2 von 4 Schritten erledigt")).to_be_visible()
+        # Only the Person form is left: no empty frame where the Besteuerung form was.
+        expect(page.locator('[data-testid="stForm"]')).to_have_count(1)
         page.screenshot(path=str(tmp_path / "tutorial.png"), full_page=True)
         page.get_by_role("link", name="Hilfe").click()
         settle(page)

@@ -49,8 +49,11 @@ def render_onboarding_page(ctx: PageContext) -> None:
         "Kleinunternehmer (§ 19 UStG) ab einem Datum: davon hängt ab, ob Rechnungen "
         "Umsatzsteuer ausweisen."
     )
-    if not progress.taxation and settings_ui.regime_form("onboarding_regime"):
-        st.rerun()
+    # A slot of its own: after saving, the rerun leaves it empty instead of drawing the next
+    # step into the place where the form's frame was.
+    with st.container(key="onboarding_taxation"):
+        if not progress.taxation and settings_ui.regime_form("onboarding_regime"):
+            st.rerun()
     st.markdown(
         f"{mark(progress.person)} **4. Sich selbst als Person anlegen** – für "
         "Absenderangaben und als Ansprechperson."
