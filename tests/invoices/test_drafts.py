@@ -164,11 +164,11 @@ def test_rounding_with_awkward_quantities_and_prices(session, customer, rows) ->
 @pytest.mark.parametrize(
     "half",
     [
-        {"tax": "S19"},
-        {"unit_code": "HUR", "tax": "S7"},
+        {"description": "Fahrtkosten", "quantity": "1", "unit_price": "30"},
+        {"unit_price": "30", "tax": "S19"},
         {"discount_reason": "Treuerabatt"},
     ],
-    ids=["only-tax", "unit-and-tax", "only-discount-reason"],
+    ids=["no-unit-no-tax", "only-price", "only-discount-reason"],
 )
 def test_half_filled_row_is_named_not_dropped(session, customer, half) -> None:
     """A second row with only some cells chosen is reported as Position 2; nothing is saved
@@ -185,10 +185,21 @@ def test_half_filled_row_is_named_not_dropped(session, customer, half) -> None:
     assert session.scalar(select(Invoice.id)) is None
 
 
-def test_completely_empty_rows_are_ignored(session, customer) -> None:
-    """A row left entirely empty (as the editor sends an unused one) is not a position."""
-    empty = {"description": None, "quantity": None, "unit_code": "", "tax": "", "unit_price": ""}
+def test_rows_nobody_typed_into_are_ignored(session, customer) -> None:
+    """An unused row (empty cells as NaN, or only the prefilled unit and tax) is no position."""
+    nan = float("nan")
+    empty = {"description": None, "quantity": nan, "unit_code": "", "tax": "", "unit_price": nan}
+    prefilled = {**empty, "unit_code": "HUR", "tax": "S19", "discount_kind": ""}
     draft = service.save_draft(
-        session, contact_id=customer.id, as_of=ISSUE_DAY, lines=[line(), empty]
+        session, contact_id=customer.id, as_of=ISSUE_DAY, lines=[line(), empty, prefilled]
     )
     assert len(draft.lines) == 1
+
+
+def test_empty_cells_of_a_typed_row_are_empty_not_nan(session, customer) -> None:
+    """A new row's untouched text cells arrive as NaN: they count as empty, never as "nan"."""
+    nan = float("nan")
+    row = {**line(), "discount_value": nan, "discount_reason": nan}
+    draft = service.save_draft(session, contact_id=customer.id, as_of=ISSUE_DAY, lines=[row])
+    assert draft.lines[0].discount_value is None
+    assert draft.lines[0].discount_reason == ""

@@ -150,9 +150,18 @@ def to_einvoice_line(line: InvoiceLine, number: int) -> Line:
 def _decimal(value: Any, field: str, places: int) -> Decimal | None:
     if value is None or (isinstance(value, str) and not value.strip()):
         return None
+    if isinstance(value, float) and value != value:  # NaN: an empty cell of a new row
+        return None
     if isinstance(value, float):
         value = str(value)  # st.data_editor returns floats; their text form is what was typed
     return parse_decimal(value, max_scale=places, field=field)
+
+
+def _text(value: Any) -> str:
+    """A typed text cell; None and NaN (an untouched cell of a new editor row) are empty."""
+    if value is None or (isinstance(value, float) and value != value):
+        return ""
+    return str(value).strip()
 
 
 def _clean_line(raw: dict[str, Any], index: int, allowed: tuple[str, ...]) -> dict[str, Any]:
@@ -160,7 +169,7 @@ def _clean_line(raw: dict[str, Any], index: int, allowed: tuple[str, ...]) -> di
     pos = f"Position {index}"
     errors = FieldErrors()
     out: dict[str, Any] = {"position": index}
-    out["description"] = str(raw.get("description") or "").strip()
+    out["description"] = _text(raw.get("description"))
     with errors.field(f"line{index}.description"):
         if not out["description"]:
             raise ValidationError("description", f"{pos}: Bitte eine Beschreibung angeben.")
@@ -208,7 +217,7 @@ def _clean_line(raw: dict[str, Any], index: int, allowed: tuple[str, ...]) -> di
     if not kind or value is None:
         kind, value = "", None
     out["discount_kind"], out["discount_value"] = kind, value
-    out["discount_reason"] = str(raw.get("discount_reason") or "").strip()[:200]
+    out["discount_reason"] = _text(raw.get("discount_reason"))[:200]
     with errors.field(f"line{index}.discount_reason"):
         # [BR-42] every line allowance needs a reason.
         if kind and not out["discount_reason"]:
@@ -326,12 +335,16 @@ def _clean_draft(session: Session, values: dict[str, Any], allowed: tuple[str, .
     return out
 
 
+# What a user types into a row; unit, tax and discount kind come prefilled in a new row.
+TYPED_LINE_FIELDS = ("description", "quantity", "unit_price", "discount_value", "discount_reason")
+
+
 def _non_empty(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Drop rows the editor left completely empty; a row with anything typed or chosen in it
-    is checked (and an incomplete one named), never dropped."""
+    """Drop rows nobody typed into; a row with anything typed in it is checked (and an
+    incomplete one named), never dropped."""
 
     def filled(row: dict[str, Any]) -> bool:
-        return any(str(row.get(k) or "").strip() not in ("", "nan", "None") for k in LINE_FIELDS)
+        return any(_text(row.get(k)) not in ("", "None") for k in TYPED_LINE_FIELDS)
 
     return [r for r in rows if filled(r)]
 

@@ -645,14 +645,21 @@ def draft_editor(ctx: PageContext) -> None:
             # with an empty required cell, so a half-filled row would vanish on saving. The
             # service checks every row instead and names the incomplete one.
             column_config={
-                "Beschreibung": st.column_config.TextColumn(width="large"),
-                "Menge": st.column_config.TextColumn(help="z. B. 2,5"),
-                "Einheit": st.column_config.SelectboxColumn(options=UNIT_LABELS),
-                "Einzelpreis": st.column_config.TextColumn(help="netto, bis 4 Nachkommastellen"),
-                "Steuer": st.column_config.SelectboxColumn(options=tax_labels),
-                "Rabatt": st.column_config.SelectboxColumn(options=list(DISCOUNTS.values())),
-                "Rabattwert": st.column_config.TextColumn(),
-                "Rabattgrund": st.column_config.TextColumn(),
+                "Beschreibung": st.column_config.TextColumn(width="large", default=""),
+                "Menge": st.column_config.TextColumn(help="z. B. 2,5", default=""),
+                # Defaults for added rows: an empty cell of a new row is drawn as "None".
+                "Einheit": st.column_config.SelectboxColumn(options=UNIT_LABELS, default="Stunde"),
+                "Einzelpreis": st.column_config.TextColumn(
+                    help="netto, bis 4 Nachkommastellen", default=""
+                ),
+                "Steuer": st.column_config.SelectboxColumn(
+                    options=tax_labels, default=tax_labels[0]
+                ),
+                "Rabatt": st.column_config.SelectboxColumn(
+                    options=list(DISCOUNTS.values()), default=DISCOUNTS[""]
+                ),
+                "Rabattwert": st.column_config.TextColumn(default=""),
+                "Rabattgrund": st.column_config.TextColumn(default=""),
             },
         )
         c1, c2, c3 = st.columns(3)
@@ -700,7 +707,8 @@ def draft_editor(ctx: PageContext) -> None:
                 "discount_value": r.get("Rabattwert"),
                 "discount_reason": r.get("Rabattgrund"),
             }
-            for r in lines.to_dict("records")
+            # Cells of added rows come back as NaN (a float), which is no typed value.
+            for r in lines.astype(object).where(lines.notna(), None).to_dict("records")
         ]
         values: dict[str, Any] = {
             "contact_id": contact_id,
