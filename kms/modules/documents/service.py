@@ -20,8 +20,6 @@ records are removed after commit (see storage.py).
 from __future__ import annotations
 
 import io
-import re
-import unicodedata
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -44,6 +42,7 @@ from kms.modules.documents.filetypes import (
     FileKind,
     FileRefused,
     clean_filename,
+    clean_text,
     detect,
     kind_for_mime,
 )
@@ -272,13 +271,7 @@ def clean_title(title: str, *, strict: bool = True) -> str:
 
     Longer than TITLE_MAX: a German ValidationError for what a user typed (`strict`), a
     visible "…" for titles KMS makes itself (letter subjects may be longer)."""
-    text = unicodedata.normalize("NFC", str(title or ""))
-    text = "".join(
-        " " if unicodedata.category(c) in ("Cc", "Zl", "Zp") else c
-        for c in text
-        if unicodedata.category(c) not in ("Cf", "Cs", "Co", "Cn")
-    )
-    text = re.sub(r"\s+", " ", text).strip()
+    text = clean_text(title)
     if len(text) > TITLE_MAX:
         if strict:
             raise ValidationError(
