@@ -101,6 +101,8 @@ def create_user(
         )
     if session.scalar(select(User.id).where(User.username == username)) is not None:
         raise KmsError(f"Den Benutzernamen „{username}“ gibt es schon.")
+    if email.strip():  # optional, but if given it must be usable (setup form, CLI)
+        email = validate_email(email)
     user = User(
         username=username,
         display_name=display_name.strip() or username,

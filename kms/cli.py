@@ -11,6 +11,7 @@ from typing import Any
 
 from kms.db import session_scope, upgrade
 from kms.errors import KmsError
+from kms.formatting import format_size
 
 Handler = Callable[[argparse.Namespace], int]
 
@@ -177,7 +178,10 @@ def cmd_notice_list(_args: argparse.Namespace) -> int:
     from kms.notices import format_local, list_notices
 
     with session_scope(write=False) as session:
-        for n in list_notices(session):
+        notices = list_notices(session)
+        if not notices:
+            _print("Keine Hinweise und keine Wartungsfenster.")
+        for n in notices:
             kind = "Wartung" if n.is_maintenance else n.level
             span = ""
             if n.starts_at or n.ends_at:
@@ -243,8 +247,11 @@ def cmd_license_list(_args: argparse.Namespace) -> int:
     from kms.licensing import installed
 
     with session_scope(write=False) as session:
-        for module, licence in installed(session).items():
-            _print(f"{module}\t{licence.licensee}\tbis {licence.valid_until:%d.%m.%Y}")
+        licences = installed(session)
+    if not licences:
+        _print("Keine Lizenzen installiert.")
+    for module, licence in licences.items():
+        _print(f"{module}\t{licence.licensee}\tbis {licence.valid_until:%d.%m.%Y}")
     return 0
 
 
@@ -400,17 +407,11 @@ def _backups(n: int) -> str:
     return f"{n} Backup" if n == 1 else f"{n} Backups"
 
 
-def _size(n: int) -> str:
-    from kms.backups.store import format_size
-
-    return format_size(n)
-
-
 def cmd_backup_create(args: argparse.Namespace) -> int:
     from kms.backups.service import create_backup
 
     info = create_backup(passphrase=_backup_passphrase(args), progress=_progress)
-    _print(f"Backup erzeugt: {info.path} ({_size(info.size)}).")
+    _print(f"Backup erzeugt: {info.path} ({format_size(info.size)}).")
     return 0
 
 
@@ -418,9 +419,14 @@ def cmd_backup_list(_args: argparse.Namespace) -> int:
     from kms.backups.service import list_backups
     from kms.notices import format_local
 
-    for b in list_backups():
+    backups = list_backups()
+    if not backups:
+        _print("Noch keine Backups.")
+    for b in backups:
         lock = "\tverschlüsselt" if b.encrypted else ""
-        _print(f"{b.name}\t{format_local(b.created_at)}\t{b.kind_label}\t{_size(b.size)}{lock}")
+        _print(
+            f"{b.name}\t{format_local(b.created_at)}\t{b.kind_label}\t{format_size(b.size)}{lock}"
+        )
     return 0
 
 
@@ -499,7 +505,7 @@ def cmd_backup_prune(args: argparse.Namespace) -> int:
         return 0
     _print(f"Gelöscht werden {_backups(len(plan.delete))} ({len(plan.keep)} bleiben):")
     for b in plan.delete:
-        _print(f"  {b.name}\t{format_local(b.created_at)}\t{_size(b.size)}")
+        _print(f"  {b.name}\t{format_local(b.created_at)}\t{format_size(b.size)}")
     if not args.yes:
         if not sys.stdin.isatty():
             raise KmsError("Ohne Terminal bitte mit --yes bestätigen.")
@@ -510,14 +516,14 @@ def cmd_backup_prune(args: argparse.Namespace) -> int:
     return 0
 
 
-def register_module_commands(sub: Any, add: Any) -> None:
+def register_module_commands(sub: Any, add: Any, groups: Any) -> None:
     """Each module's commands (ModuleSpec.cli); a licensed add-on's refuse while it is locked."""
     from kms.registry import modules, resolve
 
     for spec in modules():
         if not spec.cli:
             continue
-        resolve(spec.cli)(sub, _licence_gated(spec, add) if spec.licensed else add)
+        resolve(spec.cli)(sub, _licence_gated(spec, add) if spec.licensed else add, groups)
 
 
 def _licence_gated(spec: Any, add: Any) -> Any:
@@ -536,119 +542,158 @@ def _licence_gated(spec: Any, add: Any) -> Any:
     return gated_add
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse with German headings and -h text; used for every (sub)command."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("add_help", False)
+        kwargs.setdefault("formatter_class", _Formatter)
+        super().__init__(*args, **kwargs)
+        self._positionals.title = "Argumente"
+        self._optionals.title = "Optionen"
+        self.add_argument("-h", "--help", action="help", help="diese Hilfe anzeigen und beenden")
+
+
+class _Formatter(argparse.RawDescriptionHelpFormatter):
+    def add_usage(self, usage: Any, actions: Any, groups: Any, prefix: str | None = None) -> None:
+        super().add_usage(usage, actions, groups, "Aufruf: " if prefix is None else prefix)
+
+
+def _environment_text() -> str:
+    from kms.config import ENVIRONMENT
+
+    width = max(len(v.name) for v in ENVIRONMENT)
+    lines = [f"  {v.name.ljust(width)}  {v.meaning}" for v in ENVIRONMENT]
+    return "Umgebungsvariablen:\n" + "\n".join(lines)
+
+
+def _groups(parent: argparse._SubParsersAction, name: str, help_: str, dest: str):  # type: ignore[type-arg]
+    """A command group such as `user` whose subcommands are required."""
+    group = parent.add_parser(name, help=help_, description=help_)
+    return group.add_subparsers(dest=dest, required=True, title="Befehle", metavar="BEFEHL")
+
+
 def build_parser() -> argparse.ArgumentParser:
     from kms.permissions import Role
 
-    parser = argparse.ArgumentParser(prog="python -m kms", description="KMS command line")
-    sub = parser.add_subparsers(dest="command", required=True)
+    parser = _Parser(
+        prog="python -m kms",
+        description="KMS auf der Kommandozeile: Betrieb, Benutzer, Hinweise, Backups, Daten.",
+        epilog=_environment_text(),
+    )
+    sub = parser.add_subparsers(dest="command", required=True, title="Befehle", metavar="BEFEHL")
 
     def add(parent: argparse._SubParsersAction, name: str, handler: Handler, help_: str):  # type: ignore[type-arg]
-        p = parent.add_parser(name, help=help_)
+        p = parent.add_parser(name, help=help_, description=help_)
         p.set_defaults(handler=handler)
         return p
 
-    db = sub.add_parser("db", help="database").add_subparsers(dest="db_cmd", required=True)
-    add(db, "upgrade", cmd_db_upgrade, "apply migrations")
+    db = _groups(sub, "db", "Datenbank", "db_cmd")
+    add(db, "upgrade", cmd_db_upgrade, "Migrationen anwenden (geschieht auch beim Start)")
 
-    user = sub.add_parser("user", help="logins").add_subparsers(dest="user_cmd", required=True)
+    user = _groups(sub, "user", "Benutzer und Anmeldungen", "user_cmd")
     roles = [r.value for r in Role]
     for name, help_ in (
-        ("add", "create a login with a role (password prompted; the first login is the owner)"),
-        ("create", "same as add; --owner means --role inhaber, default role mitarbeiter"),
+        ("add", "Benutzer mit Rolle anlegen (Passwort wird abgefragt; der erste ist Inhaber)"),
+        ("create", "wie add; --owner heißt --role inhaber, sonst Rolle mitarbeiter"),
     ):
         p = add(user, name, cmd_user_create, help_)
-        p.add_argument("username")
-        p.add_argument("--role", choices=roles, help="what the login may do")
-        p.add_argument("--name", help="display name")
-        p.add_argument("--email", help="e-mail address (validated)")
+        p.add_argument("username", help="Benutzername")
+        p.add_argument("--role", choices=roles, help="was der Benutzer darf")
+        p.add_argument("--name", help="angezeigter Name")
+        p.add_argument("--email", help="E-Mail-Adresse (wird geprüft)")
         if name == "create":
-            p.add_argument("--owner", action="store_true", help="same as --role inhaber")
-        p.add_argument("--password-stdin", action="store_true", help="read the password")
-    p = add(user, "role", cmd_user_role, "change a login's role (never the last Inhaber)")
-    p.add_argument("username")
-    p.add_argument("role", choices=roles)
-    p = add(user, "deactivate", cmd_user_deactivate, "switch a login off and end its sessions")
-    p.add_argument("username")
-    p.add_argument("--activate", action="store_true", help="allow the login again")
-    p = add(user, "passwd", cmd_user_passwd, "change a password")
-    p.add_argument("username")
-    p.add_argument("--password-stdin", action="store_true")
-    p = add(user, "unlock", cmd_user_unlock, "lift the login back-off")
-    p.add_argument("username", nargs="?")
-    p.add_argument("--client", help="only this client address")
-    add(user, "list", cmd_user_list, "list logins")
-    add(user, "logout-all", cmd_logout_all, "end every session (rotates the cookie key)")
-    add(sub, "setup-token", cmd_setup_token, "show the one-time setup code")
+            p.add_argument("--owner", action="store_true", help="wie --role inhaber")
+        p.add_argument("--password-stdin", action="store_true", help="Passwort von stdin lesen")
+    p = add(user, "role", cmd_user_role, "Rolle ändern (nie beim letzten aktiven Inhaber)")
+    p.add_argument("username", help="Benutzername")
+    p.add_argument("role", choices=roles, help="neue Rolle")
+    p = add(user, "deactivate", cmd_user_deactivate, "Zugang abschalten, Anmeldungen beenden")
+    p.add_argument("username", help="Benutzername")
+    p.add_argument("--activate", action="store_true", help="Zugang wieder erlauben")
+    p = add(user, "passwd", cmd_user_passwd, "Passwort ändern (beendet dessen Anmeldungen)")
+    p.add_argument("username", help="Benutzername")
+    p.add_argument("--password-stdin", action="store_true", help="Passwort von stdin lesen")
+    p = add(user, "unlock", cmd_user_unlock, "Anmeldesperre nach Fehlversuchen aufheben")
+    p.add_argument("username", nargs="?", help="nur für diesen Benutzer")
+    p.add_argument("--client", help="nur für diese Client-Adresse")
+    add(user, "list", cmd_user_list, "Benutzer mit Rolle und Status auflisten")
+    add(user, "logout-all", cmd_logout_all, "alle abmelden (neuer Cookie-Schlüssel)")
+    add(sub, "setup-token", cmd_setup_token, "einen neuen einmaligen Einrichtungscode ausgeben")
 
-    notice = sub.add_parser("notice", help="banner").add_subparsers(dest="n_cmd", required=True)
-    p = add(notice, "add", cmd_notice_add, "add a notice or maintenance window")
-    p.add_argument("--text", required=True)
-    p.add_argument("--level", default="info", choices=["info", "warning"])
-    p.add_argument("--maintenance", action="store_true")
-    p.add_argument("--start", help="ISO time; without offset: Europe/Berlin")
-    p.add_argument("--end", help="ISO time; without offset: Europe/Berlin")
-    add(notice, "list", cmd_notice_list, "list notices")
-    p = add(notice, "remove", cmd_notice_remove, "remove a notice")
-    p.add_argument("id", type=int)
-
-    auto = sub.add_parser("automatisms", help="⊕").add_subparsers(dest="a_cmd", required=True)
-    add(auto, "run-due", cmd_automatisms_run_due, "run what is due (for cron)")
-    add(auto, "list", cmd_automatisms_list, "list automatisms")
-
-    audit = sub.add_parser("audit", help="audit log").add_subparsers(dest="au_cmd", required=True)
-    add(audit, "verify", cmd_audit_verify, "check the hash chain")
-
-    lic = sub.add_parser("license", help="add-on licences").add_subparsers(
-        dest="l_cmd", required=True
-    )
-    p = add(lic, "install", cmd_license_install, "install a licence token (file or -)")
-    p.add_argument("file")
-    add(lic, "list", cmd_license_list, "list installed licences")
-
-    support = sub.add_parser("support", help="support contact")
-    ssub = support.add_subparsers(dest="s_cmd", required=True)
-    p = add(ssub, "set", cmd_support_set, "set the support contact")
-    p.add_argument("--name")
-    p.add_argument("--email")
-    p.add_argument("--phone")
-
-    contacts = sub.add_parser("contacts", help="Kunden: persons and organisations")
-    csub = contacts.add_subparsers(dest="c_cmd", required=True)
-    p = add(csub, "import", cmd_contacts_import, "import contacts from CSV (all or nothing)")
-    p.add_argument("file")
-    p.add_argument("--dry-run", action="store_true", help="check only, save nothing")
+    notice = _groups(sub, "notice", "Hinweise und Wartungsfenster im Banner", "n_cmd")
+    p = add(notice, "add", cmd_notice_add, "Hinweis oder Wartungsfenster anlegen")
+    p.add_argument("--text", required=True, help="Text des Hinweises")
     p.add_argument(
-        "--skip-duplicates", action="store_true", help="skip rows already in KMS instead of failing"
+        "--level", default="info", choices=["info", "warning"], help="Stufe (Standard: info)"
     )
-    p = add(csub, "export", cmd_contacts_export, "export contacts to CSV or XLSX")
-    p.add_argument("--format", choices=["csv", "xlsx"], default="csv")
-    p.add_argument("-o", "--output", required=True)
-    p.add_argument("--kind", choices=["person", "organisation"])
-    p.add_argument("--archived", action="store_true", help="include archived contacts")
-    p.add_argument("--force", action="store_true", help="overwrite an existing file")
-    register_module_commands(sub, add)
-    backup = sub.add_parser("backup", help="backups").add_subparsers(dest="b_cmd", required=True)
-    p = add(backup, "create", cmd_backup_create, "create a backup of database and files")
-    p.add_argument("--encrypt", action="store_true", help="encrypt with a passphrase")
-    p.add_argument("--passphrase-stdin", action="store_true")
-    add(backup, "list", cmd_backup_list, "list backups")
-    p = add(backup, "verify", cmd_backup_verify, "check an archive without restoring it")
-    p.add_argument("file")
-    p.add_argument("--passphrase-stdin", action="store_true")
-    p = add(backup, "restore", cmd_backup_restore, "restore a backup (asks first)")
-    p.add_argument("file")
-    p.add_argument("--yes", action="store_true", help="do not ask for confirmation")
-    p.add_argument("--passphrase-stdin", action="store_true")
-    p = add(backup, "prune", cmd_backup_prune, "delete old backups (asks first)")
-    p.add_argument("--yes", action="store_true", help="do not ask for confirmation")
+    p.add_argument("--maintenance", action="store_true", help="als Wartungsfenster")
+    p.add_argument("--start", help="Beginn, ISO-Zeit; ohne Zeitzone: Europe/Berlin")
+    p.add_argument("--end", help="Ende, ISO-Zeit; ohne Zeitzone: Europe/Berlin")
+    add(notice, "list", cmd_notice_list, "Hinweise auflisten")
+    p = add(notice, "remove", cmd_notice_remove, "Hinweis entfernen")
+    p.add_argument("id", type=int, help="Nummer aus notice list")
 
-    p = add(sub, "bench-data", cmd_bench_data, "fill an empty instance with benchmark data")
-    p.add_argument("--scale", choices=["large", "small"], required=True)
-    p = add(sub, "demo", cmd_demo, "load fictitious demo data")
-    p.add_argument("--force", action="store_true")
-    p = add(sub, "serve", cmd_serve, "migrate and start the server")
-    p.add_argument("--port", type=int, default=8501)
-    p.add_argument("--address", default="localhost")
+    auto = _groups(sub, "automatisms", "⊕ Automatismen", "a_cmd")
+    add(auto, "run-due", cmd_automatisms_run_due, "fällige Automatismen ausführen (für cron)")
+    add(auto, "list", cmd_automatisms_list, "Automatismen mit Zeitplan auflisten")
+
+    audit = _groups(sub, "audit", "Prüfprotokoll", "au_cmd")
+    add(audit, "verify", cmd_audit_verify, "Hash-Kette des Prüfprotokolls prüfen")
+
+    lic = _groups(sub, "license", "Lizenzen für Zusatzmodule", "l_cmd")
+    p = add(lic, "install", cmd_license_install, "Lizenz installieren (Datei oder - für stdin)")
+    p.add_argument("file", help="Lizenzdatei oder -")
+    add(lic, "list", cmd_license_list, "installierte Lizenzen auflisten")
+
+    ssub = _groups(sub, "support", "Support-Kontakt in der Seitenleiste", "s_cmd")
+    p = add(ssub, "set", cmd_support_set, "Support-Kontakt setzen")
+    p.add_argument("--name", help="Name")
+    p.add_argument("--email", help="E-Mail-Adresse")
+    p.add_argument("--phone", help="Telefonnummer")
+
+    csub = _groups(sub, "contacts", "Kunden: Personen und Organisationen", "c_cmd")
+    p = add(csub, "import", cmd_contacts_import, "Kontakte aus CSV importieren (alle oder keine)")
+    p.add_argument("file", help="CSV-Datei")
+    p.add_argument("--dry-run", action="store_true", help="nur prüfen, nichts speichern")
+    p.add_argument(
+        "--skip-duplicates",
+        action="store_true",
+        help="vorhandene Kontakte überspringen statt abzubrechen",
+    )
+    p = add(csub, "export", cmd_contacts_export, "Kontakte als CSV oder XLSX exportieren")
+    p.add_argument("--format", choices=["csv", "xlsx"], default="csv", help="Dateiformat")
+    p.add_argument("-o", "--output", required=True, help="Zieldatei")
+    p.add_argument("--kind", choices=["person", "organisation"], help="nur Personen/Organisationen")
+    p.add_argument("--archived", action="store_true", help="archivierte Kontakte einschließen")
+    p.add_argument("--force", action="store_true", help="vorhandene Datei überschreiben")
+    register_module_commands(sub, add, _groups)
+    backup = _groups(sub, "backup", "Backups", "b_cmd")
+    p = add(backup, "create", cmd_backup_create, "Backup von Datenbank und Dateien erzeugen")
+    p.add_argument("--encrypt", action="store_true", help="mit Passphrase verschlüsseln")
+    p.add_argument("--passphrase-stdin", action="store_true", help="Passphrase von stdin lesen")
+    add(backup, "list", cmd_backup_list, "Backups auflisten")
+    p = add(backup, "verify", cmd_backup_verify, "Backup prüfen, ohne wiederherzustellen")
+    p.add_argument("file", help="Backup-Datei")
+    p.add_argument("--passphrase-stdin", action="store_true", help="Passphrase von stdin lesen")
+    p = add(backup, "restore", cmd_backup_restore, "Backup wiederherstellen (fragt vorher)")
+    p.add_argument("file", help="Backup-Datei")
+    p.add_argument("--yes", action="store_true", help="ohne Rückfrage")
+    p.add_argument("--passphrase-stdin", action="store_true", help="Passphrase von stdin lesen")
+    p = add(backup, "prune", cmd_backup_prune, "alte Backups löschen (fragt vorher)")
+    p.add_argument("--yes", action="store_true", help="ohne Rückfrage")
+
+    p = add(sub, "bench-data", cmd_bench_data, "leere Instanz mit Benchmark-Daten füllen")
+    p.add_argument("--scale", choices=["large", "small"], required=True, help="Umfang")
+    p = add(sub, "demo", cmd_demo, "erfundene Demodaten laden (Login demo / demo-kms-2026)")
+    p.add_argument(
+        "--force",
+        action="store_true",
+        help="auch in eine Instanz mit Daten oder in PostgreSQL laden (fügt hinzu)",
+    )
+    p = add(sub, "serve", cmd_serve, "migrieren und den Server starten")
+    p.add_argument("--port", type=int, default=8501, help="Port (Standard: 8501)")
+    p.add_argument("--address", default="localhost", help="Adresse (Standard: localhost)")
     return parser
 
 

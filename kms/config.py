@@ -12,6 +12,45 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 @dataclass(frozen=True)
+class EnvVar:
+    """One environment variable KMS reads: its name and what it does (German, for --help)."""
+
+    name: str
+    meaning: str
+
+
+# Every KMS_* variable read anywhere in kms/ (a test greps the code against this list);
+# `python -m kms --help` and the README's Configuration table show them.
+ENVIRONMENT = (
+    EnvVar("KMS_DATA_DIR", "Ordner für alle Laufzeitdaten (Standard: ./data)"),
+    EnvVar("KMS_DATABASE_URL", "SQLAlchemy-URL der Datenbank (Standard: SQLite im Datenordner)"),
+    EnvVar("KMS_COOKIE_KEY", "Schlüssel der Anmelde-Cookies, mind. 32 Byte (sonst zufällig)"),
+    EnvVar("KMS_SECRET_KEY", "Schlüssel für gespeicherte Geheimnisse wie das SMTP-Passwort"),
+    EnvVar("KMS_SCHEDULER", "0 schaltet die Automatismen im Serverprozess ab (dann cron)"),
+    EnvVar("KMS_SCHEDULER_INTERVAL", "Takt der Automatismen in Sekunden (Standard: 20)"),
+    EnvVar("KMS_SMTP_HOST", "Mailserver des Betreibers (überschreibt Einstellungen)"),
+    EnvVar("KMS_SMTP_PORT", "Port des Mailservers"),
+    EnvVar("KMS_SMTP_SECURITY", "starttls, ssl oder none"),
+    EnvVar("KMS_SMTP_USER", "Benutzername am Mailserver"),
+    EnvVar("KMS_SMTP_PASSWORD", "Passwort am Mailserver"),
+    EnvVar("KMS_SMTP_SENDER", "Absenderadresse"),
+    EnvVar("KMS_SUPPORT_NAME", "Support-Kontakt in der Seitenleiste: Name"),
+    EnvVar("KMS_SUPPORT_EMAIL", "Support-Kontakt: E-Mail"),
+    EnvVar("KMS_SUPPORT_PHONE", "Support-Kontakt: Telefon"),
+    EnvVar("KMS_LICENSE_PUBLIC_KEYS", "öffentliche Schlüssel für Lizenzen (base64url, mit Komma)"),
+    EnvVar(
+        "KMS_TRUSTED_PROXIES", "Reverse-Proxys (Adressen/CIDR, mit Komma), deren X-Forwarded-* gilt"
+    ),
+    EnvVar(
+        "KMS_SESSION_IDLE_MINUTES", "Abmeldung nach so vielen Minuten ohne Aktivität (Standard: 30)"
+    ),
+    EnvVar(
+        "KMS_SESSION_MAX_HOURS", "Abmeldung spätestens so viele Stunden nach der Anmeldung (12)"
+    ),
+)
+
+
+@dataclass(frozen=True)
 class Config:
     """Where KMS keeps its state and which database it talks to."""
 

@@ -48,6 +48,24 @@ def format_unit_price(value: Decimal) -> str:
     return format_decimal(value, format="#,##0.00##", locale=LOCALE)
 
 
+# One unit for file sizes everywhere (documents, backups, CLI, upload limits): decimal SI
+# prefixes, 1 kB = 1000 bytes, as disks and most file managers count.
+KILO = 1000
+MEGABYTE = KILO * KILO
+
+
+def format_size(size: int) -> str:
+    """12 Byte, 1,5 kB, 10,8 MB, 2,0 GB (decimal units: 1 MB = 1.000.000 bytes)."""
+    if size < KILO:
+        return f"{size} Byte"
+    value = Decimal(size)
+    for unit in ("kB", "MB", "GB", "TB"):
+        value /= KILO
+        if value < KILO or unit == "TB":
+            return f"{format_decimal(value, format='#,##0.0', locale=LOCALE)} {unit}"
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
 def count_noun(count: int, singular: str, plural: str) -> str:
     """ "1 Rechnung", "0 Rechnungen", "2 Rechnungen": German number agreement for counts."""
     return f"{count} {singular if count == 1 else plural}"

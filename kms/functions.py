@@ -138,6 +138,15 @@ def run_automatism(
     return message
 
 
+def run_soon(key: str) -> None:
+    """Make an automatism due now, so that its next tick re-judges a state that just changed
+    (a new backup: the reminder must not keep saying there is none)."""
+    with session_scope() as session:
+        state = session.get(AutomatismState, key)
+        if state is not None and state.next_run_at is not None:
+            state.next_run_at = utcnow()
+
+
 def run_due(now: datetime | None = None) -> dict[str, str]:
     """Run every due automatism once; return {key: summary} of those that ran."""
     from kms.registry import usable_automatisms

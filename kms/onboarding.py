@@ -1,4 +1,5 @@
-"""Ersteinrichtung: which first-run steps are done (owner login, Einstellungen, own Person)."""
+"""Ersteinrichtung: which first-run steps are done (owner login, Einstellungen, Besteuerung,
+own Person)."""
 
 from __future__ import annotations
 
@@ -22,13 +23,14 @@ class Steps:
     settings: bool
     person: bool
     done: bool
+    taxation: bool = False  # a Besteuerung (Regel/Klein from a date) exists
 
 
 def steps(session: Session) -> Steps:
     """Look up what has been set up so far."""
     from kms.auth import has_users
     from kms.modules.contacts.models import Contact as Person
-    from kms.modules.settings.models import CompanyProfile
+    from kms.modules.settings.models import CompanyProfile, TaxRegime
 
     profile = session.scalar(select(CompanyProfile).limit(1))
     person = session.scalar(select(Person.id).where(Person.is_owner.is_(True)).limit(1))
@@ -38,6 +40,7 @@ def steps(session: Session) -> Steps:
         settings=bool(profile and profile.company_name and profile.city),
         person=person is not None,
         done=bool(row and row.value),
+        taxation=session.scalar(select(TaxRegime.id).limit(1)) is not None,
     )
 
 

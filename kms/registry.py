@@ -75,7 +75,7 @@ class ModuleSpec:
     overview: str | None = None
     # Keys of the modules this one builds on; the registry orders modules after them.
     requires: tuple[str, ...] = ()
-    # Dotted path to `register(subparsers, add)`: the module's `python -m kms` commands.
+    # Dotted path to `register(subparsers, add, groups)`: the module's `python -m kms` commands.
     cli: str | None = None
     # Dotted path to a kms.backups.hooks.MonotonicCounter: numbers that never go backwards
     # across a restore (invoice number ranges).

@@ -1,4 +1,4 @@
-"""Ersteinrichtung / Tutorial: owner login → Einstellungen → own Person → fertig."""
+"""Ersteinrichtung / Tutorial: owner login → Einstellungen → Besteuerung → own Person → fertig."""
 
 from kms.modules.help.ui import render_onboarding_page
 from kms.ui.page import PageContext, run_page

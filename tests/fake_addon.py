@@ -59,9 +59,9 @@ def _cli_ping(_args: Any) -> int:
     return 0
 
 
-def register_cli(sub: Any, add: Any) -> None:
-    group = sub.add_parser("fakeaddon", help="stand-in add-on").add_subparsers(required=True)
-    add(group, "ping", _cli_ping, "record a call")
+def register_cli(sub: Any, add: Any, groups: Any) -> None:
+    group = groups(sub, "fakeaddon", "Zusatzmodul zum Testen", "fakeaddon_cmd")
+    add(group, "ping", _cli_ping, "einen Aufruf vermerken")
 
 
 def routes() -> list[Route]:

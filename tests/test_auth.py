@@ -501,3 +501,17 @@ def test_browser_setup_needs_the_token_and_consumes_it() -> None:
         assert auth.get_user(session, "erika").is_owner
     assert not (get_config().secrets_dir / "setup_token").exists()
     assert not auth.check_setup_token(token)
+
+
+@pytest.mark.parametrize("email", ["erika@", "erika at example.org", "@example.org"])
+def test_owner_email_is_validated_when_given(session: Session, email: str) -> None:
+    """The optional e-mail of a login (setup form, CLI) is checked: German error, no user."""
+    from kms.errors import ValidationError
+
+    with pytest.raises(ValidationError, match=r"E-Mail-Adresse .* ist ungültig"):
+        auth.create_user(session, username="erika", password="Sommer-Regen-2026", email=email)
+    assert not auth.has_users(session)
+    user = auth.create_user(
+        session, username="erika", password="Sommer-Regen-2026", email=" erika@Example.ORG "
+    )
+    assert user.email == "erika@example.org"

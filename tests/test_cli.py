@@ -367,3 +367,88 @@ def test_the_command_line_works_as_a_real_process() -> None:
     with session_scope(write=False) as session:
         assert session.scalar(select(func.count(Notice.id))) == 0
         assert auth.verify_password(PASSWORD, auth.get_user(session, "erika").password_hash)
+
+
+def _commands(parser=None, path=()):  # type: ignore[no-untyped-def]
+    """(path, parser) of every command and subcommand of `python -m kms`."""
+    import argparse
+
+    from kms.cli import build_parser
+
+    parser = parser or build_parser()
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            helps = {a.dest: a.help for a in action._choices_actions}
+            for name, child in action.choices.items():
+                yield (*path, name), child, helps.get(name)
+                yield from _commands(child, (*path, name))
+
+
+def test_every_command_and_option_has_a_help_text() -> None:
+    """Walking the argparse tree: every (sub)command and every argument and flag explains
+    itself (demo --force had none)."""
+    import argparse
+
+    missing = []
+    for path, parser, help_ in _commands():
+        if not help_:
+            missing.append(" ".join(path))
+        for action in parser._actions:
+            if isinstance(action, argparse._SubParsersAction):
+                continue  # its commands are checked one by one
+            if not action.help:
+                missing.append(f"{' '.join(path)} {'/'.join(action.option_strings) or action.dest}")
+    assert missing == []
+
+
+def test_every_environment_variable_kms_reads_is_registered_and_documented() -> None:
+    """Every KMS_* variable read in kms/ is registered in kms.config.ENVIRONMENT (which --help
+    prints) and appears in the README (variables read by name prefix included)."""
+    import re
+
+    from kms.config import ENVIRONMENT
+
+    registered = {v.name for v in ENVIRONMENT}
+    read = set()
+    for path in (ROOT / "kms").rglob("*.py"):
+        read |= set(re.findall(r"KMS_[A-Z_]+", path.read_text(encoding="utf-8")))
+    read = {n for n in read if not n.startswith("KMS_TEST_")}  # test hooks, not configuration
+    for name in sorted(read):
+        if name.endswith("_"):  # f"KMS_SUPPORT_{field}": some registered name has the prefix
+            assert any(r.startswith(name) for r in registered), name
+        else:
+            assert name in registered, name
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    for name in registered:
+        assert name in readme, name
+
+
+def test_help_output_lists_the_variables_in_german(capsys: pytest.CaptureFixture[str]) -> None:
+    """`python -m kms --help` ends with "Umgebungsvariablen:" and names each with its meaning."""
+    from kms.config import ENVIRONMENT
+
+    with pytest.raises(SystemExit):
+        main(["--help"])
+    out = capsys.readouterr().out
+    assert "Umgebungsvariablen:" in out and "Aufruf: python -m kms" in out
+    for var in ENVIRONMENT:
+        assert var.name in out and var.meaning in " ".join(out.split())
+    with pytest.raises(SystemExit):
+        main(["demo", "--help"])
+    demo = " ".join(capsys.readouterr().out.split())
+    assert "Aufruf: python -m kms demo" in demo and "--force auch in eine Instanz" in demo
+
+
+def test_readme_shows_every_command_with_an_example() -> None:
+    """Each leaf command appears in the README as `python -m kms <command> …`."""
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    leaves = [path for path, parser, _ in _commands() if parser._subparsers is None]
+    missing = [" ".join(p) for p in leaves if f"python -m kms {' '.join(p)}" not in readme]
+    assert missing == []
+
+
+def test_empty_lists_say_so(cli: Run) -> None:
+    """`license list`, `notice list` and `backup list` on a fresh instance say there is none."""
+    assert cli("license", "list")[:2] == (0, "Keine Lizenzen installiert.\n")
+    assert cli("notice", "list")[:2] == (0, "Keine Hinweise und keine Wartungsfenster.\n")
+    assert cli("backup", "list")[:2] == (0, "Noch keine Backups.\n")

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from datetime import date
+
 from sqlalchemy.orm import Session
 
 from kms import auth
 from kms.modules.contacts.service import create_person
 from kms.modules.settings.service import save_profile
+from kms.modules.settings.taxation import set_regime
 from kms.onboarding import Steps, mark_done, onboarding_done, steps
 from tests.modules.test_settings import SOLE_TRADER
 
@@ -18,6 +21,8 @@ def test_steps_follow_what_has_been_set_up(session: Session) -> None:
     save_profile(session, version=0, **SOLE_TRADER)
     create_person(session, first_name="Erika", last_name="Mustermann", is_owner=True)
     assert steps(session) == Steps(owner=True, settings=True, person=True, done=False)
+    set_regime(session, valid_from=date(2026, 1, 1), kind="regel", cash_basis=False)
+    assert steps(session).taxation
     mark_done(session)
     session.commit()
     assert steps(session).done and onboarding_done()

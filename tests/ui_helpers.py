@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 import time
+from typing import Any
 
 from streamlit.testing.v1 import AppTest
 
@@ -195,3 +196,63 @@ def assert_refused(at: AppTest, message: str, typed: dict[str, str]) -> None:
     assert not at.success
     current = input_values(at)
     assert {label: current[label] for label in typed} == typed
+
+
+# --- st.data_editor ---------------------------------------------------------------------------
+
+
+def edit_table(at: AppTest, key: str, *, added_rows: list[dict[str, object]]) -> None:
+    """Stage rows added in the `st.data_editor` with this key, as the browser sends them.
+
+    AppTest has no data editor widget, so this swaps the editor's node for one that serializes
+    the editing state. It keeps the one rule of Streamlit's browser side (DataFrame.js, toJson)
+    that matters to an app: an added row with an empty cell in a `required` column is not sent.
+    """
+    import json
+
+    from streamlit.proto.WidgetStates_pb2 import WidgetState
+    from streamlit.testing.v1.element_tree import Widget
+
+    class _Editor(Widget):
+        def __init__(self, proto: Any, root: Any) -> None:
+            super().__init__(proto, root)
+            self.type = "data_editor"
+
+        @property
+        def _widget_state(self) -> WidgetState:
+            required = [
+                name
+                for name, cfg in json.loads(self.proto.columns or "{}").items()
+                if cfg.get("required") and not cfg.get("disabled")
+            ]
+            sent = [
+                row
+                for row in self._value or []
+                if all(row.get(name) not in (None, "") for name in required)
+            ]
+            state = WidgetState(id=self.id)
+            state.string_value = json.dumps(
+                {"edited_rows": {}, "added_rows": sent, "deleted_rows": []}
+            )
+            return state
+
+        @property
+        def id(self) -> str:  # type: ignore[override]
+            return str(self.proto.id)
+
+        @property
+        def value(self) -> object:
+            return self._value
+
+    stack = [at._tree]
+    while stack:
+        node = stack.pop()
+        for name, child in getattr(node, "children", {}).items():
+            proto = getattr(child, "proto", None)
+            if getattr(proto, "editing_mode", 0) and str(proto.id).endswith(f"-{key}"):
+                editor = _Editor(proto, child.root)
+                editor._value = added_rows
+                node.children[name] = editor
+                return
+            stack.append(child)
+    raise AssertionError(f"no data editor with key {key!r}")

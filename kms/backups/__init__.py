@@ -49,6 +49,8 @@ PRUNE = FunctionSpec(
 )
 FUNCTIONS = (CREATE, RESTORE, PRUNE)
 
+WATCH_KEY = "backup_watch"  # re-run soon after every new backup (kms.backups.create)
+
 SPEC = ModuleSpec(
     key="backups",
     title="Backups",
@@ -57,15 +59,8 @@ SPEC = ModuleSpec(
     # Finishes a restore that a killed process left, then lists the archives in Dokumente.
     on_start="kms.backups.documents.sync_now",
     automatisms=(
-        AutomatismSpec(
-            key="backup_watch",
-            label="An Backups erinnern",
-            description="Warnt im Hinweisbanner, wenn das neueste Backup älter als 7 Tage ist "
-            "(älter als 1 Tag, wenn an 3 der letzten 7 Tage Geschäftsdaten gespeichert wurden).",
-            interval=timedelta(hours=1),
-            run=_watch,
-            runs_in_maintenance=True,
-        ),
+        # The daily backup first: in one tick the reminder then judges the backup just made
+        # (Hilfe showed "Es gibt noch kein Backup" beside "Tägliches Backup … erzeugt").
         AutomatismSpec(
             key="backup_daily",
             label="Tägliches Backup",
@@ -73,6 +68,15 @@ SPEC = ModuleSpec(
             "den Aufbewahrungsregeln (abschaltbar unter Dokumente → Backups).",
             interval=timedelta(hours=1),
             run=_daily,
+        ),
+        AutomatismSpec(
+            key=WATCH_KEY,
+            label="An Backups erinnern",
+            description="Warnt im Hinweisbanner, wenn das neueste Backup älter als 7 Tage ist "
+            "(älter als 1 Tag, wenn an 3 der letzten 7 Tage Geschäftsdaten gespeichert wurden).",
+            interval=timedelta(hours=1),
+            run=_watch,
+            runs_in_maintenance=True,
         ),
     ),
     overview="kms.backups.overview.overview",

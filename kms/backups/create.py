@@ -13,7 +13,7 @@ from sqlalchemy.engine import Connection, make_url
 from sqlalchemy.orm import Session
 
 import kms
-from kms.backups import hooks
+from kms.backups import WATCH_KEY, hooks
 from kms.backups.archive import (
     DATA_PREFIX,
     DB_PREFIX,
@@ -40,6 +40,7 @@ from kms.backups.store import (
 )
 from kms.config import ensure_dirs, get_config
 from kms.db import ensure_migrated, get_engine
+from kms.functions import run_soon
 from kms.models import Base
 from kms.notices import RESTORE_KEY
 from kms.permissions import Permission, require_permission
@@ -74,6 +75,7 @@ def create_backup(
         recover_locked()  # a restore a killed process left is finished before the snapshot
         info = create_locked(kind=kind, passphrase=passphrase, progress=progress)
         sync_locked()  # the new archive appears in Dokumente as a document of type Backup
+    run_soon(WATCH_KEY)  # the reminder re-judges within a tick instead of within an hour
     return info
 
 

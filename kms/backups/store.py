@@ -233,19 +233,3 @@ class Tracker:
     def _emit(self) -> None:
         if self.callback is not None:
             self.callback(self.phase, min(1.0, self.done / self.total))
-
-
-def format_size(n: int) -> str:
-    """1.536 → "1,5 KB": sizes as a German reader expects them (decimal units)."""
-    from decimal import Decimal
-
-    from kms.formatting import format_number
-
-    if n < 1000:
-        return f"{n} Byte"
-    value = Decimal(n)
-    for unit in ("KB", "MB", "GB", "TB"):
-        value /= 1000
-        if value < 1000 or unit == "TB":
-            return f"{format_number(value, 1)} {unit}"
-    raise AssertionError("unreachable")  # pragma: no cover

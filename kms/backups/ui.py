@@ -20,12 +20,11 @@ import streamlit as st
 from kms.backups import CREATE, PRUNE, RESTORE
 from kms.backups import service as backups
 from kms.backups.documents import sync_now
-from kms.backups.store import RESTORE_PREFIX, backups_dir, format_size, remove
+from kms.backups.store import RESTORE_PREFIX, backups_dir, remove
 from kms.backups.worker import WORKER, Job
 from kms.db import session_scope
-from kms.formatting import format_datetime
+from kms.formatting import format_datetime, format_size
 from kms.modules.documents.service import BACKUP
-from kms.modules.documents.service import format_size as document_size
 from kms.types import utcnow
 from kms.ui.forms import saving
 from kms.ui.text import plain
@@ -175,7 +174,7 @@ def _backup_summary() -> None:
     c1.caption(
         f"{len(items)} Backup{'s' if len(items) != 1 else ''} in der Dokumentliste (Typ "
         f"„Backup“), das neueste vom {format_datetime(newest.created_at)} Uhr "
-        f"({newest.kind_label}, {document_size(newest.size)}). Herunterladen und Löschen dort "
+        f"({newest.kind_label}, {format_size(newest.size)}). Herunterladen und Löschen dort "
         "beim einzelnen Backup; das neueste Backup bleibt immer erhalten."
     )
     c2.button(

@@ -185,11 +185,15 @@ def tax_groups(
     """VAT breakdown: line nets minus allowances plus charges per (category, rate), then
     VAT once per group (BR-CO-17); a group's taxable amount must not become negative."""
     sums = line_nets_by_group(amounts)
+    touched = set()
     for a in allowances:
         key = _key(a.allowance.tax_category, a.allowance.tax_rate)
         sums[key] = sums.get(key, ZERO) + a.signed
+        touched.add(key)
+    # Only allowances are checked here: a draft whose lines alone sum below zero is kept
+    # (issuing refuses it with its own German reason).
     for (category, rate), basis in sums.items():
-        if basis < 0:
+        if basis < 0 and (category, rate) in touched:
             raise ValueError(f"allowances exceed the taxable amount of {category} {rate}")
     ordered = sorted(sums.items(), key=lambda item: _group_key(*item[0]))
     return tuple(_group(cat, rate, basis, reasons or {}) for (cat, rate), basis in ordered)

@@ -6,6 +6,7 @@ from collections.abc import Callable
 
 import streamlit as st
 
+from kms.config import ROOT
 from kms.db import session_scope
 from kms.functions import FunctionSpec
 from kms.notices import banner
@@ -51,7 +52,13 @@ def render_navigation(may_open: Callable[[Permission | None], bool]) -> None:
             if section:
                 st.caption(section)
             for page in items:
-                st.page_link(page.script, label=page.title, icon=page.icon)
+                # A Page object that is never the default: Streamlit gives the default page's
+                # link an empty href, which the browser resolves to the page that is open
+                # (during the Ersteinrichtung "Tutorial Ersteinrichtung" led to /einstellungen).
+                target = st.Page(
+                    ROOT / page.script, title=page.title, icon=page.icon, url_path=page.url_path
+                )
+                st.page_link(target, label=page.title, icon=page.icon)
 
 
 def render_support() -> None:

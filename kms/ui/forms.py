@@ -21,8 +21,12 @@ def labels_of(mapping: Mapping[Any, str]) -> Callable[[Any], str]:
 
 
 def show_field_errors(errors: Mapping[str, str], labels: Mapping[str, str]) -> None:
-    """One error box listing every invalid field with its German message."""
-    lines = [f"- **{plain(labels.get(f, f))}:** {plain(m)}" for f, m in errors.items()]
+    """One error box listing every invalid field with its German message (a field without a
+    label shows only its message: an internal name such as "line2.tax" is no German word)."""
+    lines = [
+        f"- **{plain(labels[f])}:** {plain(m)}" if f in labels else f"- {plain(m)}"
+        for f, m in errors.items()
+    ]
     st.error("Bitte korrigieren Sie:\n" + "\n".join(lines), icon=":material/error:")
 
 

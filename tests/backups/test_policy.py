@@ -180,3 +180,31 @@ def test_business_days_counts_berlin_days_and_changes(db_url: str) -> None:
         )
         s.flush()
         assert business_days(s, NOW) == 3
+
+
+def test_reminder_judges_after_the_daily_backup_of_the_same_tick(db_url: str) -> None:
+    """Both ⊕ due at once without any backup: the daily backup runs first, so Hilfe does not
+    show "Es gibt noch kein Backup" beside "Tägliches Backup … erzeugt"."""
+    from kms.functions import run_due
+
+    results = run_due(datetime.now(UTC))
+    assert "erzeugt" in results["backup_daily"]
+    assert results["backup_watch"] == "Backups sind aktuell."
+    with session_scope(write=False) as s:
+        assert banner(s).system_warnings == []
+
+
+def test_a_new_backup_makes_the_reminder_due_again(db_url: str) -> None:
+    """After the reminder warned, any new backup (here by hand) makes it run at the next tick."""
+    from kms.functions import run_due
+    from kms.models import AutomatismState
+
+    with session_scope() as s:
+        save_settings(s, auto_daily=False, keep_days=7, keep_weeks=4, keep_safety_days=30)
+    first = run_due(datetime.now(UTC))
+    assert first["backup_watch"].startswith("Es gibt noch kein Backup")
+    create_backup()
+    with session_scope(write=False) as s:
+        assert s.get(AutomatismState, "backup_watch").next_run_at <= datetime.now(UTC)
+    again = run_due(datetime.now(UTC))
+    assert again["backup_watch"] == "Backups sind aktuell."

@@ -175,7 +175,7 @@ def test_scenario_b_first_run_setup_with_the_console_code(browser, tmp_path):
 
         submit(server.setup_code())
         expect(page.locator("h1")).to_have_text("Tutorial Ersteinrichtung")
-        expect(page.get_by_text("1 von 3 Schritten erledigt")).to_be_visible()
+        expect(page.get_by_text("1 von 4 Schritten erledigt")).to_be_visible()
         page.screenshot(path=str(SCREENSHOTS / "setup.png"))
         # Creating the owner is a login that lasts: the first reload keeps the owner in.
         browser_support.session_cookie(page)

@@ -70,7 +70,7 @@ def test_upload_a_pdf_to_a_contact_and_preview_it(server: str, tmp_path: Path) -
             expect(option).to_be_visible()
             option.click()
             page.keyboard.press("Escape")
-            page.get_by_label("Titel (optional)").fill("Angebot Fotoshooting")
+            page.get_by_role("textbox", name="Titel (optional)").fill("Angebot Fotoshooting")
             page.get_by_role("button", name="Hochladen").click()
             expect(
                 page.get_by_text("„Angebot Fotoshooting.pdf“ wurde gespeichert.")

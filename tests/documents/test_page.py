@@ -265,3 +265,57 @@ def test_list_opened_from_a_contact_is_filtered_to_that_contact(erika: int) -> N
     at = open_page(doc_contact=other)
     assert not at.exception
     assert list(at.dataframe[0].value["Dateiname"]) == ["max.pdf"]
+
+
+def test_contact_panel_lists_an_upload_at_once(erika: int) -> None:
+    """The first upload to a contact: right after "Hochladen" the panel lists it, and no longer
+    says "Noch keine Dokumente zu diesem Kontakt." (it did until a reload)."""
+
+    def script(contact_id: int) -> None:
+        from kms.modules.documents.ui import panel
+
+        panel(contact_id)
+
+    at = AppTest.from_function(script, args=(erika,), default_timeout=30).run()
+    assert "Noch keine Dokumente zu diesem Kontakt." in _texts(at.caption)
+    at.file_uploader(key=f"doc_panel_upload_{erika}_files").set_value(
+        ("Notiz.txt", "Rückruf am Montag".encode(), "text/plain")
+    )
+    at = click(at, "Hochladen")
+    assert not at.exception
+    assert "Noch keine Dokumente zu diesem Kontakt." not in _texts(at.caption)
+    assert list(at.dataframe[0].value["Dateiname"]) == ["Notiz.txt"]
+    assert _texts(at.success) == ["„Notiz.txt“ wurde gespeichert."]
+
+
+def test_title_applies_to_every_file_of_a_multi_upload(erika: int) -> None:
+    """Two files with the title "Vertrag 2026/01": both carry it, "/" included."""
+    at = open_page()
+    at.file_uploader(key="doc_upload_files").set_value(
+        [
+            ("a.txt", b"Seite eins", "text/plain"),
+            ("b.txt", b"Seite zwei", "text/plain"),
+        ]
+    )
+    at.text_input(key="doc_upload_title").input("Vertrag 2026/01")
+    at = click(at, "Hochladen")
+    assert not at.exception
+    table = at.dataframe[0].value
+    assert sorted(zip(table["Titel"], table["Dateiname"], strict=True)) == [
+        ("Vertrag 2026/01", "a.txt"),
+        ("Vertrag 2026/01", "b.txt"),
+    ]
+
+
+def test_too_long_title_is_refused_with_a_message(erika: int) -> None:
+    """A 250-character title is not cut silently: a German message names the length and
+    nothing is stored."""
+    title = "Protokoll " + "x" * 240
+    at = open_page()
+    at.file_uploader(key="doc_upload_files").set_value(("a.txt", b"Inhalt", "text/plain"))
+    at.text_input(key="doc_upload_title").input(title)
+    at = click(at, "Hochladen")
+    assert not at.exception
+    assert any("250 Zeichen" in e and "höchstens 200" in e for e in _texts(at.error))
+    with session_scope(write=False) as session:
+        assert session.scalar(select(Document.id)) is None

@@ -167,7 +167,7 @@ def test_size_limit_comes_from_the_setting(session: Session) -> None:
     assert service.max_upload_mb(session) == service.DEFAULT_MAX_UPLOAD_MB
     service.set_max_upload_mb(session, 1)
     session.commit()
-    limit = 1024 * 1024
+    limit = 1_000_000  # 1 MB in the one unit KMS uses (kms.formatting.MEGABYTE)
     big = b"x" * (limit + 1)
     with pytest.raises(FileRefused) as err:
         service.upload(session, content=big, filename="gross.txt")
@@ -704,3 +704,16 @@ def test_concurrent_identical_adoption_uses_the_existing_file(
     assert doc.blob_id == first.blob_id
     assert not source.exists()
     assert stored_files() == [service.path_of(first)]
+
+
+def test_titles_keep_slashes_and_are_refused_not_cut_when_too_long(session: Session) -> None:
+    """A title is text, not a file name: "A/B" stays; over 200 characters is a German error
+    on upload and on edit (nothing stored or changed); KMS's own long titles end in "…"."""
+    doc = service.upload(session, content=b"x", filename="a.txt", title="Angebot A/B").document
+    assert doc.title == "Angebot A/B"
+    with pytest.raises(ValidationError, match="201 Zeichen; erlaubt sind höchstens 200"):
+        service.upload(session, content=b"y", filename="b.txt", title="t" * 201)
+    with pytest.raises(ValidationError, match="höchstens 200"):
+        service.update_document(session, doc.id, title="t" * 300)
+    assert doc.title == "Angebot A/B"
+    assert service.clean_title("s" * 300, strict=False) == "s" * 199 + "…"

@@ -159,3 +159,47 @@ def test_rounding_with_awkward_quantities_and_prices(session, customer, rows) ->
     assert draft.tax_total == vat
     assert draft.gross_total == draft.net_total + vat
     session.rollback()
+
+
+@pytest.mark.parametrize(
+    "half",
+    [
+        {"description": "Fahrtkosten", "quantity": "1", "unit_price": "30"},
+        {"unit_price": "30", "tax": "S19"},
+        {"discount_reason": "Treuerabatt"},
+    ],
+    ids=["no-unit-no-tax", "only-price", "only-discount-reason"],
+)
+def test_half_filled_row_is_named_not_dropped(session, customer, half) -> None:
+    """A second row with only some cells chosen is reported as Position 2; nothing is saved
+    (so the page keeps both rows as typed)."""
+    blank = {"description": "", "quantity": "", "unit_code": "", "unit_price": "", "tax": ""}
+    with pytest.raises(ValidationErrors) as err:
+        service.save_draft(
+            session,
+            contact_id=customer.id,
+            as_of=ISSUE_DAY,
+            lines=[line(), {**blank, **half}],
+        )
+    assert "Position 2:" in err.value.message
+    assert session.scalar(select(Invoice.id)) is None
+
+
+def test_rows_nobody_typed_into_are_ignored(session, customer) -> None:
+    """An unused row (empty cells as NaN, or only the prefilled unit and tax) is no position."""
+    nan = float("nan")
+    empty = {"description": None, "quantity": nan, "unit_code": "", "tax": "", "unit_price": nan}
+    prefilled = {**empty, "unit_code": "HUR", "tax": "S19", "discount_kind": ""}
+    draft = service.save_draft(
+        session, contact_id=customer.id, as_of=ISSUE_DAY, lines=[line(), empty, prefilled]
+    )
+    assert len(draft.lines) == 1
+
+
+def test_empty_cells_of_a_typed_row_are_empty_not_nan(session, customer) -> None:
+    """A new row's untouched text cells arrive as NaN: they count as empty, never as "nan"."""
+    nan = float("nan")
+    row = {**line(), "discount_value": nan, "discount_reason": nan}
+    draft = service.save_draft(session, contact_id=customer.id, as_of=ISSUE_DAY, lines=[row])
+    assert draft.lines[0].discount_value is None
+    assert draft.lines[0].discount_reason == ""

@@ -241,3 +241,50 @@ def test_customer_with_a_name_wider_than_the_address_field_can_be_invoiced(
     with pdfplumber.open(io.BytesIO(original_bytes(session, invoice.id, "pdf").content)) as pdf:
         text = pdf.pages[0].extract_text()
     assert recipient[0] in text and recipient[1] in text
+
+
+@pytest.mark.parametrize(
+    ("quantities", "gross"),
+    [(["-2"], "-238.00"), (["3", "-3"], "0.00")],
+    ids=["negative", "zero"],
+)
+def test_total_of_zero_or_below_is_refused_and_takes_no_number(
+    session, make_draft, db_url, quantities, gross
+) -> None:
+    """A draft whose total is negative or 0 € may be saved, but issuing is refused with a
+    German reason (Storno/Korrektur are the way to credit), and no number is taken."""
+    draft = make_draft([line(quantity=q) for q in quantities])
+    assert draft.gross_total == Decimal(gross)
+    session.commit()
+    with pytest.raises(issuing.IssueRefused) as err:
+        issuing.issue_invoice(draft.id, actor="test", issue_date=ISSUE_DAY, url=db_url)
+    (problem,) = [p for p in err.value.problems if p.rule == "BETRAG"]
+    assert "muss einen Betrag über 0" in problem.message
+    assert "Stornieren" in problem.message
+    session.expire_all()
+    refreshed = session.get(Invoice, draft.id)
+    assert refreshed.number is None and not refreshed.is_issued
+    # A later, valid invoice gets the first number of the year: nothing was used up.
+    fine = make_draft()
+    session.commit()
+    issued = issuing.issue_invoice(fine.id, actor="test", issue_date=ISSUE_DAY, url=db_url)
+    assert issued.number.endswith("0001")
+
+
+def test_negative_line_as_deduction_is_fine(session, make_draft, issue) -> None:
+    """A negative position (e.g. a credited deposit) is allowed while the total stays positive."""
+    draft = make_draft([line(), line(description="Abzug Anzahlung", quantity="-1", price="50")])
+    invoice = issue(draft)
+    assert invoice.number and invoice.gross_total == Decimal("297.50")
+
+
+def test_issue_step_refuses_a_non_positive_total_even_with_a_hand_made_check(
+    session, make_draft
+) -> None:
+    """issue() itself refuses a total ≤ 0, so no caller can skip prepare_issue's check."""
+    draft = make_draft([line(quantity="-2")])
+    prepared = issuing.Prepared(draft.id, draft.version, ISSUE_DAY, {})
+    with pytest.raises(issuing.IssueRefused) as err:
+        issuing.issue(session, prepared, actor="test")
+    assert [p.rule for p in err.value.problems] == ["BETRAG"]
+    session.rollback()

@@ -89,3 +89,34 @@ def test_dunning_letter_is_sent(session, invoice, smtp_server) -> None:
     assert [p.get_filename() for p in received.message.iter_attachments()] == [
         f"{invoice.number}-erinnerung.pdf"
     ]
+
+
+def test_invoice_with_a_total_below_zero_is_not_mailed(session, invoice, smtp_server) -> None:
+    """An invoice issued with a negative total before issuing refused it is not sent either:
+    German reason, nothing delivered, nothing recorded."""
+    from decimal import Decimal
+
+    from kms.errors import KmsError
+    from kms.modules.invoices.models import Invoice
+
+    table = Invoice.__table__
+    # Core update: what an older KMS left in the database (the ORM guard forbids this now).
+    session.connection().execute(
+        table.update().where(table.c.id == invoice.id).values(gross_total=Decimal("-203.49"))
+    )
+    session.commit()
+    session.expire_all()
+    with pytest.raises(KmsError):
+        mailing.mail_draft(session, invoice.id)
+    with pytest.raises(KmsError) as err:
+        mailing.send_invoice_mail(
+            session,
+            invoice.id,
+            to="einkauf@example.org",
+            subject="Rechnung",
+            body="Text",
+            settings=smtp_server.settings(),
+        )
+    assert "muss einen Betrag über 0" in err.value.message
+    assert smtp_server.messages == []
+    assert session.scalars(select(Sending)).all() == []

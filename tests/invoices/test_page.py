@@ -15,6 +15,7 @@ from kms.modules.invoices import service
 from kms.modules.invoices.models import Invoice
 from kms.modules.settings import demo as settings_demo
 from tests.invoices.conftest import line, organisation
+from tests.ui_helpers import edit_table, values
 
 
 @pytest.fixture
@@ -172,3 +173,96 @@ def test_draft_editor_keeps_allowances_and_saves_the_chosen_format(draft_id) -> 
             (True, "Versandkosten", "amount", "4.90"),
         ]
         assert str(saved.gross_total) == "231.93"  # (200 - 10 + 4.90) = 194.90, + 19 % 37.03
+
+
+def test_draft_with_a_negative_total_is_kept_but_flagged(draft_id) -> None:
+    """A draft below 0 € stays a draft (nothing typed is lost), its detail says why it cannot
+    be issued, and ▶ Rechnung abschließen refuses it with that reason and takes no number."""
+    with session_scope() as session:
+        draft = service.get_invoice(session, draft_id)
+        service.save_draft(
+            session,
+            invoice_id=draft_id,
+            contact_id=draft.contact_id,
+            service_date=service.today(),
+            lines=[line("Webdesign", "-2", "100")],
+        )
+    at = app()
+    at.session_state["inv_selected"] = draft_id
+    at.run()
+    assert any("-238,00" in w and "über 0" in w for w in values(at.warning)), values(at.warning)
+    next(b for b in at.button if b.label == "▶ Rechnung abschließen").click().run()
+    next(b for b in at.button if b.key == "issue_go").click().run()
+    assert not at.exception
+    assert "Die Rechnung kann noch nicht abgeschlossen werden:" in values(at.error)
+    assert any("muss einen Betrag über 0" in m for m in values(at.markdown))
+    with session_scope(write=False) as s:
+        assert s.get(Invoice, draft_id).number is None
+
+
+def test_half_filled_second_row_is_named_and_the_draft_kept(draft_id) -> None:
+    """A second row with description, Menge and Preis but no Steuer reaches the service (the
+    editor has no required column the browser would drop it for): "Position 2" is named and
+    the draft keeps its one saved line."""
+    at = app()
+    at.session_state["inv_selected"] = draft_id
+    at.run()
+    edit_table(
+        at,
+        f"draft_{draft_id}_lines",
+        added_rows=[{"Beschreibung": "Fahrtkosten", "Menge": "1", "Einzelpreis": "30"}],
+    )
+    next(b for b in at.button if b.label == "Entwurf speichern").click().run()
+    assert not at.exception
+    assert any("Position 2" in e and "Steuersatz" in e for e in values(at.error)), values(at.error)
+    assert not at.success
+    with session_scope(write=False) as s:
+        assert [ln.description for ln in s.get(Invoice, draft_id).lines] == ["Webdesign"]
+
+
+def test_picker_names_the_invoice_shown_after_korrigieren(draft_id) -> None:
+    """Picked invoice → ▶ Korrigieren selects the new draft: the "Rechnung öffnen" picker then
+    names that draft, the one whose detail is shown, not the corrected invoice."""
+    from kms.modules.invoices import issuing
+
+    issued = issuing.issue_invoice(draft_id, actor="test")
+    at = app()
+    at.selectbox(key="inv_pick").set_value(issued.id).run()
+    assert at.subheader[0].value.startswith(f"Rechnung {issued.number}")
+    next(b for b in at.button if b.label == "▶ Korrigieren").click().run()
+    next(b for b in at.button if b.key == "correct_go").click().run()
+    assert not at.exception
+    new_draft = at.session_state["inv_selected"]
+    assert new_draft != issued.id
+    assert at.subheader[0].value.startswith(f"Entwurf {new_draft}")
+    assert at.selectbox(key="inv_pick").value == new_draft
+
+
+def test_without_besteuerung_the_editor_offers_it_in_a_dialog() -> None:
+    """No Besteuerung yet: the editor says so before anything can be typed (no draft to
+    lose), and "Besteuerung festlegen" opens the setting in a dialog on this page; once
+    saved, the draft form is there with the tax options of that Besteuerung."""
+    with session_scope() as session:
+        auth.create_user(
+            session,
+            username="erika",
+            password="sehr-geheim-2026",
+            display_name="Erika M.",
+            is_owner=True,
+        )
+        organisation(session, "Musterfirma GmbH")
+    at = app()
+    assert not at.exception
+    assert any("keine Besteuerung hinterlegt" in w for w in values(at.warning))
+    assert "Entwurf speichern" not in [b.label for b in at.button]
+    next(b for b in at.button if b.key == "inv_tax_open").click().run()
+    ui_click = next(b for b in at.button if b.label == "Besteuerung speichern")
+    ui_click.click().run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert "Besteuerung gespeichert." in values(at.success)
+    assert "Entwurf speichern" in [b.label for b in at.button]
+    assert not any("keine Besteuerung hinterlegt" in w for w in values(at.warning))
+    # The positions' editor (the allowances and charges have their own, below it).
+    [editor] = [e for e in at.data_editor if "Beschreibung" in e.value.columns]
+    assert "19 % USt" in editor.proto.columns
+    assert editor.value["Steuer"].tolist() == ["19 % USt"]  # prefilled, not "None"

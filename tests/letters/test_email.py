@@ -143,3 +143,30 @@ def test_missing_mail_server_and_bad_address_are_explained(session: Session, dra
             session, draft.id, version=draft.version, to="max@example.org", text="x"
         )
     assert session.get(Letter, draft.id).status == DRAFT
+
+
+def test_empty_placeholder_is_not_mailed_until_accepted(
+    session: Session, make_contact, smtp_server
+) -> None:
+    """Per E-Mail senden refuses a letter whose {firma} is empty: no mail, still a draft."""
+    max_ = make_contact(first_name="Max", last_name="Mustermann", email="max@example.org")
+    letter = service.create_letter(
+        session,
+        contact_id=max_.id,
+        subject="Entwürfe",
+        letter_date=date(2026, 11, 26),
+        body="die drei Entwürfe für {firma}.",
+    )
+    session.commit()
+    kwargs = {"version": letter.version, "to": "max@example.org", "text": "Anbei."}
+    with pytest.raises(service.EmptyPlaceholdersError, match=r"\{firma\}"):
+        service.send_by_email(session, letter.id, smtp=smtp_server.settings(), **kwargs)
+    session.rollback()
+    assert smtp_server.messages == []
+    assert session.get(Letter, letter.id).status == DRAFT
+    service.send_by_email(
+        session, letter.id, smtp=smtp_server.settings(), accept_empty=True, **kwargs
+    )
+    session.commit()
+    assert len(smtp_server.messages) == 1
+    assert session.get(Letter, letter.id).status == SENT

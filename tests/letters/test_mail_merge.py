@@ -157,3 +157,32 @@ def test_whole_mail_merge_can_be_marked_sent(session: Session, newsletter) -> No
     assert service.mark_mail_merge_sent(session, merge.id, actor="erika") == 2
     statuses = session.scalars(select(Letter.status).where(Letter.mail_merge_id == merge.id))
     assert set(statuses) == {SENT}
+
+
+def test_mail_merge_with_empty_placeholders_is_not_marked_sent_until_accepted(
+    session: Session, newsletter
+) -> None:
+    """{vorname} is empty for the organisation: marking the run sent names the placeholder
+    and the recipient and freezes nothing; accepted, every letter is sent."""
+    template = service.create_template(
+        session, name="Persönlich", subject="Hallo {vorname}", body=TEXT
+    )
+    session.commit()
+    job_id = service.start_mail_merge(
+        session,
+        template_id=template.id,
+        flt=service.RecipientFilter(tag="Newsletter"),
+        letter_date=date(2026, 11, 26),
+    )
+    session.commit()
+    wait_for_row(job_id)
+    session.expire_all()
+    merge = session.scalar(select(MailMerge).where(MailMerge.job_id == job_id))
+    with pytest.raises(service.EmptyPlaceholdersError) as caught:
+        service.mark_mail_merge_sent(session, merge.id, actor="erika")
+    assert caught.value.names == ["vorname"]
+    assert "Beispiel Handels GmbH" in caught.value.message
+    session.rollback()
+    statuses = session.scalars(select(Letter.status).where(Letter.mail_merge_id == merge.id))
+    assert set(statuses) == {DRAFT}
+    assert service.mark_mail_merge_sent(session, merge.id, accept_empty=True) == 2

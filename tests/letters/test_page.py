@@ -237,3 +237,32 @@ def test_deleting_a_draft_asks_first(setup: dict[str, int]) -> None:
     assert "Der Entwurf wurde gelöscht." in texts(at.success)
     with session_scope(write=False) as session:
         assert session.get(Letter, letter_id) is None
+
+
+def test_marking_sent_lists_empty_placeholders_and_asks(setup: dict[str, int]) -> None:
+    """{firma} of a person stays empty: the dialog names it; without the tick the letter is
+    not sent (German error, still a draft); ticked, it is marked sent."""
+    with session_scope() as session:
+        letter_id = service.create_letter(
+            session,
+            contact_id=setup["max"],
+            subject="Entwürfe",
+            letter_date=date(2026, 11, 26),
+            body="die drei Entwürfe für {firma}.",
+        ).id
+    at = open_page()
+    at.selectbox(key="letters_pick").set_value(letter_id).run()
+    at.button(key="letters_btn_sent").click().run()
+    ok(at)
+    assert any("{firma} (Organisation des Empfängers)" in t for t in texts(at.warning))
+    at.button(key="letters_sent_yes").click().run()
+    ok(at)
+    assert any("Platzhalter leer" in t for t in texts(at.error)), texts(at.error)
+    with session_scope(write=False) as session:
+        assert session.get(Letter, letter_id).status == DRAFT
+    at.checkbox(key="letters_sent_accept_empty").check().run()
+    at.button(key="letters_sent_yes").click().run()
+    ok(at)
+    assert "„Entwürfe“ ist als versendet markiert." in texts(at.success)
+    with session_scope(write=False) as session:
+        assert session.get(Letter, letter_id).status == SENT

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import date
 
 import pytest
@@ -239,3 +240,33 @@ def test_sent_letter_is_filed_in_dokumente_for_its_contact(session: Session, eri
     assert [link.contact_id for link in document.contact_links] == [erika.id]
     assert documents.read_bytes(document) == letter.pdf
     assert documents.count_for_contact(session, erika.id) == 1
+
+
+def test_empty_placeholder_stops_marking_sent_until_accepted(session: Session, erika) -> None:
+    """{firma} for a person without an organisation: ▶ Als versendet markieren is refused
+    naming the placeholder; the letter stays a draft; accepted, it is sent and audited."""
+    values = letter_values(erika.id, body="anbei die drei Entwürfe für {firma}.")
+    letter = service.create_letter(session, **values)
+    session.commit()
+    assert service.empty_placeholders(session, letter) == ["firma"]
+    with pytest.raises(service.EmptyPlaceholdersError) as caught:
+        service.mark_sent(session, letter.id, version=letter.version)
+    assert caught.value.names == ["firma"]
+    assert "{firma} (Organisation des Empfängers)" in caught.value.message
+    session.rollback()
+    assert session.get(Letter, letter.id).status == DRAFT
+    service.mark_sent(session, letter.id, version=letter.version, accept_empty=True)
+    session.commit()
+    assert session.get(Letter, letter.id).status == SENT
+    event = session.scalars(
+        select(AuditEvent).where(AuditEvent.entity == "letter", AuditEvent.action == "sent")
+    ).one()
+    assert json.loads(event.payload)["empty_placeholders"] == ["firma"]
+
+
+def test_filled_placeholders_need_no_confirmation(session: Session, erika) -> None:
+    """Every placeholder has a value: nothing to confirm, the letter is sent at once."""
+    letter = service.create_letter(session, **letter_values(erika.id))
+    assert service.empty_placeholders(session, letter) == []
+    service.mark_sent(session, letter.id, version=letter.version)
+    assert letter.status == SENT

@@ -125,3 +125,36 @@ def test_unexpected_error_shows_number_not_traceback(owner, monkeypatch):
     cause = ui.break_function(monkeypatch, "kms.modules.settings.service.get_profile")
     at = ui.open_page("einstellungen").run()
     ui.assert_unexpected_error(at, "einstellungen", cause)
+
+
+def test_saved_besteuerung_replaces_the_missing_hint(owner):
+    """Saving the first Besteuerung: "Besteuerung gespeichert." and the new row, and no longer
+    "Noch keine Besteuerung hinterlegt." on the same screen."""
+    at = ui.open_page("einstellungen").run()
+    tab = at.tabs[1]
+    assert "Noch keine Besteuerung hinterlegt." in ui.values(tab.warning)
+    ui.click(at, "Besteuerung speichern", within=tab)
+    tab = at.tabs[1]
+    assert not at.exception
+    assert "Besteuerung gespeichert." in ui.values(tab.success)
+    assert "Noch keine Besteuerung hinterlegt." not in ui.values(at.warning)
+    assert tab.dataframe[0].value["Besteuerung"].tolist() == ["Regelbesteuerung"]
+
+
+def test_during_the_setup_einstellungen_lead_back_to_the_tutorial(owner):
+    """Until the Ersteinrichtung is finished, Einstellungen (and the "Firmendaten gespeichert."
+    message) link back to it; afterwards the link is gone."""
+    from kms.onboarding import mark_done
+
+    at = submit_company({})
+    assert "Firmendaten gespeichert." in ui.values(at.success)
+    links = [
+        p for p in at.get("page_link") if p.proto.label == "Zurück zum Tutorial Ersteinrichtung"
+    ]
+    assert len(links) == 2 and links[0].proto.page == "ersteinrichtung"
+    with session_scope() as session:
+        mark_done(session)
+    at = ui.open_page("einstellungen").run()
+    assert not [
+        p for p in at.get("page_link") if "Tutorial" in p.proto.label and "Zurück" in p.proto.label
+    ]

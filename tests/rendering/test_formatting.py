@@ -7,7 +7,14 @@ from decimal import Decimal
 
 import pytest
 
-from kms.formatting import count_noun, format_date, format_iban, format_money, format_unit_price
+from kms.formatting import (
+    count_noun,
+    format_date,
+    format_iban,
+    format_money,
+    format_size,
+    format_unit_price,
+)
 
 NBSP = "\xa0"
 
@@ -72,3 +79,34 @@ def test_count_noun_agrees_with_the_number():
         "1 Rechnung",
         "2 Rechnungen",
     ]
+
+
+@pytest.mark.parametrize(
+    ("size", "text"),
+    [
+        (12, "12 Byte"),
+        (1_536, "1,5 kB"),
+        (10_800_000, "10,8 MB"),
+        (10_800_000 * 1024 // 1000, "11,1 MB"),
+        (2_000_000_000, "2,0 GB"),
+    ],
+)
+def test_one_size_unit_everywhere(size: int, text: str) -> None:
+    """Sizes use decimal units (1 MB = 1.000.000 bytes) with a German comma."""
+    assert format_size(size) == text
+
+
+def test_documents_backups_and_cli_share_the_size_helper() -> None:
+    """No module formats sizes itself: one helper, so one backup shows one size everywhere."""
+    import re
+
+    from kms.config import ROOT
+
+    own = []
+    for path in (ROOT / "kms").rglob("*.py"):
+        text = path.read_text(encoding="utf-8")
+        if path.name != "formatting.py" and re.search(r"def \w*size\w*\(.*int\) -> str", text):
+            own.append(str(path.relative_to(ROOT)))
+        if re.search(r"/ 1024\b|1024 \* 1024", text) and path.name != "storage.py":
+            own.append(f"{path.relative_to(ROOT)} (1024)")
+    assert own == []

@@ -123,20 +123,27 @@ class FileRefused(KmsError):
     """An upload that KMS does not store; the message names the file and says why."""
 
 
+def clean_text(text: str) -> str:
+    """User text as one line: NFC, no control or bidi characters, single spaces, stripped.
+
+    "rechnung\u202egpj.exe" loses the right-to-left override that would make it look like
+    "rechnungexe.jpg"."""
+    text = unicodedata.normalize("NFC", str(text or ""))
+    text = "".join(
+        " " if unicodedata.category(c) in ("Cc", "Zl", "Zp") else c
+        for c in text
+        if unicodedata.category(c) not in ("Cf", "Cs", "Co", "Cn")
+    )
+    return re.sub(r"\s+", " ", text).strip()
+
+
 def clean_filename(name: str, *, max_length: int = 120) -> str:
     """A display name from user input: no directories, control or bidi characters, bounded.
 
-    "../../etc/passwd" becomes "passwd"; "rechnung\u202egpj.exe" loses the right-to-left
-    override that would make it look like "rechnungexe.jpg". The result is metadata only.
+    "../../etc/passwd" becomes "passwd" (see clean_text for the rest). Metadata only.
     """
-    name = unicodedata.normalize("NFC", str(name or ""))
-    name = re.split(r"[/\\]", name)[-1]
-    name = "".join(
-        " " if unicodedata.category(c) in ("Cc", "Zl", "Zp") else c
-        for c in name
-        if unicodedata.category(c) not in ("Cf", "Cs", "Co", "Cn")
-    )
-    name = re.sub(r"\s+", " ", name).strip(" .")
+    name = re.split(r"[/\\]", unicodedata.normalize("NFC", str(name or "")))[-1]
+    name = clean_text(name).strip(" .")
     if not name:
         return "datei"
     if len(name) > max_length:

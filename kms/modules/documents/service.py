@@ -32,7 +32,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from kms.errors import KmsError, NotFoundError, ValidationError
-from kms.formatting import format_date
+from kms.formatting import MEGABYTE, format_date, format_size
 from kms.models import KeyValue
 from kms.modules.contacts.models import Contact
 from kms.modules.contacts.service import search_key as contact_search_key
@@ -42,6 +42,7 @@ from kms.modules.documents.filetypes import (
     FileKind,
     FileRefused,
     clean_filename,
+    clean_text,
     detect,
     kind_for_mime,
 )
@@ -166,15 +167,6 @@ def set_max_upload_mb(session: Session, megabytes: Any) -> int:
     return value
 
 
-def format_size(size: int) -> str:
-    """1,2 MB / 830 KB / 12 Bytes."""
-    if size >= 1024 * 1024:
-        return f"{size / 1024 / 1024:.1f} MB".replace(".", ",")
-    if size >= 1024:
-        return f"{round(size / 1024)} KB"
-    return f"{size} Bytes"
-
-
 # --- storing ----------------------------------------------------------------------------
 
 
@@ -273,6 +265,26 @@ def _store_blob(
     return blob
 
 
+TITLE_MAX = 200  # Document.title
+
+
+def clean_title(title: str, *, strict: bool = True) -> str:
+    """A title as typed, minus control and bidi characters (unlike a file name, "/" stays).
+
+    Longer than TITLE_MAX: a German ValidationError for what a user typed (`strict`), a
+    visible "…" for titles KMS makes itself (letter subjects may be longer)."""
+    text = clean_text(title)
+    if len(text) > TITLE_MAX:
+        if strict:
+            raise ValidationError(
+                "title",
+                f"Der Titel hat {len(text)} Zeichen; erlaubt sind höchstens {TITLE_MAX}. "
+                "Bitte kürzen (nichts wurde gespeichert).",
+            )
+        text = text[: TITLE_MAX - 1].rstrip() + "…"
+    return text
+
+
 def _new_document(
     session: Session,
     *,
@@ -292,7 +304,7 @@ def _new_document(
         doc_type=doc_type,
         source=source,
         filename=filename,
-        title=clean_filename(title, max_length=200) if title.strip() else "",
+        title=clean_title(title, strict=False),
         issued_on=issued,
         retain_until=retention_end(doc_type, issued),
         created_by=created_by,
@@ -349,13 +361,14 @@ def upload(
     """
     require_permission(Permission.DOCUMENTS_WRITE, session)
     name = clean_filename(filename)
+    title = clean_title(title)  # checked before anything is stored
     dtype = get_type(doc_type)
     if not dtype.user_selectable:
         raise ValidationError("doc_type", f"Dokumente vom Typ „{dtype.label}“ erzeugt KMS selbst.")
     fh = io.BytesIO(content) if isinstance(content, bytes | bytearray) else content
     size = _size_of(fh)
     limit_mb = max_upload_mb(session)
-    if size > limit_mb * 1024 * 1024:
+    if size > limit_mb * MEGABYTE:
         raise FileRefused(
             f"„{name}“ ist {format_size(size)} groß; erlaubt sind höchstens {limit_mb} MB "
             "(änderbar auf der Seite Dokumente unter „Einstellungen für Dokumente“)."
@@ -737,7 +750,7 @@ def update_document(
     require_permission(Permission.DOCUMENTS_WRITE, session)
     doc = get_document(session, document_id)
     if title is not None:
-        doc.title = clean_filename(title, max_length=200) if title.strip() else ""
+        doc.title = clean_title(title)
     if tags is not None:
         wanted = clean_tags(tags)
         doc.tags = [t for t in doc.tags if t.name in wanted]

@@ -15,7 +15,7 @@ import streamlit as st
 
 from kms.db import session_scope
 from kms.errors import KmsError
-from kms.formatting import count_noun, format_date
+from kms.formatting import count_noun, format_date, format_size
 from kms.modules.documents import routes, service
 from kms.modules.documents.filetypes import KINDS
 from kms.types import today
@@ -77,6 +77,7 @@ def show_flash() -> None:
 def upload_form(key: str, *, contact_id: int | None = None, username: str = "") -> None:
     """Upload one or many files; each is checked and stored on its own (one bad file
     does not stop the others)."""
+    upload_flash(key)
     with session_scope(write=False) as session:
         limit_mb = service.max_upload_mb(session)
         choices = {} if contact_id is not None else service.contact_choices(session, limit=500)
@@ -116,7 +117,12 @@ def upload_form(key: str, *, contact_id: int | None = None, username: str = "") 
                 placeholder="Person oder Organisation wählen …",
             )
         c1, c2 = st.columns(2)
-        title = c1.text_input("Titel (optional)", key=f"{key}_title", max_chars=200)
+        title = c1.text_input(
+            "Titel (optional)",
+            key=f"{key}_title",
+            help="Gilt für jede der hochgeladenen Dateien; höchstens "
+            f"{service.TITLE_MAX} Zeichen (ohne Titel zeigt die Liste den Dateinamen).",
+        )
         tags = c2.text_input("Schlagwörter (durch Komma getrennt)", key=f"{key}_tags")
         submitted = st.form_submit_button("Hochladen", type="primary", icon=":material/upload:")
     if not submitted:
@@ -124,8 +130,10 @@ def upload_form(key: str, *, contact_id: int | None = None, username: str = "") 
     if not files:
         st.warning("Bitte wählen Sie mindestens eine Datei aus.")
         return
+    done: list[str] = []
+    failed = False
     for file in files:
-        with saving() as result, session_scope() as session:
+        with saving({"title": "Titel"}) as result, session_scope() as session:
             outcome = service.upload(
                 session,
                 content=file,
@@ -133,13 +141,27 @@ def upload_form(key: str, *, contact_id: int | None = None, username: str = "") 
                 doc_type=str(doc_type),
                 contact_ids=contact_ids,
                 tags=tags,
-                title=title if len(files) == 1 else "",
+                title=title,
                 issued_on=issued_on,
                 created_by=username,
             )
             message = outcome.message
         if result["ok"]:
-            st.success(plain(message), icon=":material/check_circle:")
+            done.append(message)
+        failed = failed or not result["ok"]
+    if done and not failed:
+        # Rerun so that every list on the page (a contact's "Noch keine Dokumente …" above
+        # this form included) shows the new files; the outcome follows as a flash.
+        st.session_state[f"{key}_flash"] = done
+        st.rerun()
+    for message in done:  # beside the errors, which a rerun would wipe
+        st.success(plain(message), icon=":material/check_circle:")
+
+
+def upload_flash(key: str) -> None:
+    """What the last upload of form `key` stored, shown once after its rerun."""
+    for message in st.session_state.pop(f"{key}_flash", []):
+        st.success(plain(message), icon=":material/check_circle:")
 
 
 def _rows(result: service.DocumentPage) -> pd.DataFrame:
@@ -153,7 +175,7 @@ def _rows(result: service.DocumentPage) -> pd.DataFrame:
                 "Typ": labels.get(d.doc_type, d.doc_type),
                 "Kontakte": ", ".join(result.contacts.get(d.id, [])),
                 "Schlagwörter": ", ".join(d.tag_names),
-                "Größe": service.format_size(d.blob.size),
+                "Größe": format_size(d.blob.size),
                 "Aufbewahren bis": format_date(d.retain_until) if d.retain_until else "–",
             }
             for d in result.items
@@ -332,7 +354,7 @@ def document_detail(document_id: int, *, read_only: bool = False) -> None:
             type_label=labels.get(doc.doc_type, doc.doc_type),
             doc_type=doc.doc_type,
             issued_on=doc.issued_on,
-            size=service.format_size(doc.blob.size),
+            size=format_size(doc.blob.size),
             sha256=doc.blob.sha256,
             mime=doc.blob.mime_type,
             tags=doc.tag_names,
@@ -371,7 +393,9 @@ def document_detail(document_id: int, *, read_only: bool = False) -> None:
     if st.session_state.get(DELETE_FLAG) == document_id:
         _confirm_delete(document_id, info.title)
     with st.expander("Angaben ändern"), st.form(f"doc_edit_{document_id}"):
-        title = st.text_input("Titel", info.title_raw, max_chars=200)
+        title = st.text_input(
+            "Titel", info.title_raw, help=f"höchstens {service.TITLE_MAX} Zeichen"
+        )
         tags = st.text_input("Schlagwörter (durch Komma getrennt)", ", ".join(info.tags))
         contact_ids = st.multiselect(
             "Kontakte",
@@ -391,7 +415,7 @@ def document_detail(document_id: int, *, read_only: bool = False) -> None:
             )
             issued_on = c2.date_input("Datum des Dokuments", info.issued_on, format="DD.MM.YYYY")
         if st.form_submit_button("Speichern", type="primary"):
-            with saving() as result, session_scope() as session:
+            with saving({"title": "Titel"}) as result, session_scope() as session:
                 service.update_document(
                     session,
                     document_id,

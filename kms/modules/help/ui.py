@@ -1,7 +1,7 @@
 """Streamlit parts of Hilfe and Tutorial Ersteinrichtung.
 
-Ersteinrichtung: owner login → Einstellungen → own Person → fertig. Hilfe: every function (▶)
-and automatism (⊕) with its schedule, last and next run.
+Ersteinrichtung: owner login → Einstellungen → Besteuerung → own Person → fertig. Hilfe:
+every function (▶) and automatism (⊕) with its schedule, last and next run.
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ from kms.db import session_scope
 from kms.formatting import format_datetime
 from kms.modules.contacts import service as contacts
 from kms.modules.contacts.models import SALUTATIONS
+from kms.modules.settings import ui as settings_ui
 from kms.registry import automatisms, pages
 from kms.ui.forms import labels_of, saving
 from kms.ui.page import PageContext
@@ -27,15 +28,15 @@ def mark(done: bool) -> str:
 
 
 def render_onboarding_page(ctx: PageContext) -> None:
-    """The Tutorial Ersteinrichtung: three steps, each with its link or form."""
+    """The Tutorial Ersteinrichtung: four steps, each with its link or form."""
     with session_scope(write=False) as session:
         progress = onboarding.steps(session)
     st.write(
-        "In drei Schritten ist KMS eingerichtet. Sie können diese Schritte später jederzeit "
+        "In vier Schritten ist KMS eingerichtet. Sie können diese Schritte später jederzeit "
         "unter Sonstiges → Tutorial Ersteinrichtung wiederholen."
     )
-    done = sum([progress.owner, progress.settings, progress.person])
-    st.progress(done / 3, text=f"{done} von 3 Schritten erledigt")
+    done = sum([progress.owner, progress.settings, progress.taxation, progress.person])
+    st.progress(done / 4, text=f"{done} von 4 Schritten erledigt")
     st.markdown(f"{mark(progress.owner)} **1. Inhaber-Zugang anlegen** – erledigt.")
     st.markdown(
         f"{mark(progress.settings)} **2. Firmendaten eintragen** – Name, Anschrift, "
@@ -44,7 +45,17 @@ def render_onboarding_page(ctx: PageContext) -> None:
     if not progress.settings:
         st.page_link("pages/einstellungen.py", label="Zu den Einstellungen", icon="▶️")
     st.markdown(
-        f"{mark(progress.person)} **3. Sich selbst als Person anlegen** – für "
+        f"{mark(progress.taxation)} **3. Besteuerung festlegen** – Regelbesteuerung oder "
+        "Kleinunternehmer (§ 19 UStG) ab einem Datum: davon hängt ab, ob Rechnungen "
+        "Umsatzsteuer ausweisen."
+    )
+    # A slot of its own: after saving, the rerun leaves it empty instead of drawing the next
+    # step into the place where the form's frame was.
+    with st.container(key="onboarding_taxation"):
+        if not progress.taxation and settings_ui.regime_form("onboarding_regime"):
+            st.rerun()
+    st.markdown(
+        f"{mark(progress.person)} **4. Sich selbst als Person anlegen** – für "
         "Absenderangaben und als Ansprechperson."
     )
     if not progress.person:
@@ -71,7 +82,7 @@ def render_onboarding_page(ctx: PageContext) -> None:
                         )
                 if r["ok"]:
                     st.rerun()
-    if progress.settings and progress.person and not progress.done:
+    if progress.settings and progress.taxation and progress.person and not progress.done:
         st.success("Alles eingerichtet.")
         if st.button("Ersteinrichtung abschließen", type="primary"):
             with session_scope() as session:

@@ -86,17 +86,17 @@ def cmd_delete_draft(args: argparse.Namespace) -> int:
     return 0
 
 
-def register(sub: Any, add: Any) -> None:
+def register(sub: Any, add: Any, groups: Any) -> None:
     """Add the `invoice` command group to the main parser."""
-    group = sub.add_parser("invoice", help="invoices").add_subparsers(dest="i_cmd", required=True)
-    p = add(group, "list", cmd_list, "list invoices (tab separated)")
+    group = groups(sub, "invoice", "Rechnungen", "i_cmd")
+    p = add(group, "list", cmd_list, "Rechnungen auflisten (tabulatorgetrennt)")
     p.add_argument("--status", help="entwurf, offen, teilweise, bezahlt, ueberfaellig, …")
-    p.add_argument("--year", type=int)
-    p.add_argument("--search")
-    p = add(group, "export", cmd_export, "write the original PDF or XML of an issued invoice")
-    p.add_argument("number")
-    p.add_argument("--format", choices=sorted(FORMATS), default="facturx")
-    p.add_argument("-o", "--output", required=True)
-    p.add_argument("--force", action="store_true", help="overwrite an existing file")
-    p = add(group, "delete-draft", cmd_delete_draft, "delete a draft (issued invoices: refused)")
-    p.add_argument("id", type=int)
+    p.add_argument("--year", type=int, help="nur dieses Jahr")
+    p.add_argument("--search", help="Suchbegriff (Nummer, Kunde, Position)")
+    p = add(group, "export", cmd_export, "Original-PDF oder -XML einer Rechnung schreiben")
+    p.add_argument("number", help="Rechnungsnummer")
+    p.add_argument("--format", choices=sorted(FORMATS), default="facturx", help="Dateiformat")
+    p.add_argument("-o", "--output", required=True, help="Zieldatei")
+    p.add_argument("--force", action="store_true", help="vorhandene Datei überschreiben")
+    p = add(group, "delete-draft", cmd_delete_draft, "Entwurf löschen (Rechnungen: abgelehnt)")
+    p.add_argument("id", type=int, help="Nummer des Entwurfs")

@@ -62,6 +62,7 @@ from kms.modules.invoices.service import (
     to_einvoice_allowance,
     to_einvoice_line,
     today,
+    total_problem,
 )
 from kms.modules.invoices.storage import store_file
 from kms.modules.settings.models import CompanyProfile
@@ -348,6 +349,8 @@ def check_completeness(
         problems.append(_p("DIN5008", snapshot["address_problem"]))
     if not invoice.lines:
         problems.append(_p("§14-4-5", "Die Rechnung hat keine Positionen."))
+    elif invoice.gross_total <= 0:
+        problems.append(_p("BETRAG", total_problem(invoice.gross_total)))
     has_period = invoice.period_start is not None and invoice.period_end is not None
     if not (invoice.service_date or invoice.service_date_is_issue_date or has_period):
         problems.append(
@@ -571,6 +574,8 @@ def issue(session: Session, prepared: Prepared, *, actor: str = "") -> Invoice:
         raise ConflictError(
             "Der Entwurf wurde nach der Prüfung geändert. Bitte noch einmal abschließen."
         )
+    if invoice.gross_total <= 0:  # also when a caller built `prepared` by hand
+        raise IssueRefused([_p("BETRAG", total_problem(invoice.gross_total))])
     return _finalize(
         session,
         invoice,

@@ -21,7 +21,7 @@ from kms.mail import Attachment, SmtpSettings, build_message, send_message
 from kms.modules.invoices.config import get_settings
 from kms.modules.invoices.dunning import LEVELS
 from kms.modules.invoices.models import KINDS, Invoice, Reminder, Sending
-from kms.modules.invoices.service import ENTITY, get_invoice
+from kms.modules.invoices.service import ENTITY, get_invoice, total_problem
 from kms.modules.invoices.storage import original_bytes
 from kms.modules.settings.service import smtp_settings
 from kms.permissions import Permission, require_permission
@@ -44,11 +44,18 @@ class _Safe(dict[str, Any]):
         return "{" + key + "}"
 
 
+def _check_sendable(invoice: Invoice) -> None:
+    if not invoice.is_issued:
+        raise KmsError("Ein Entwurf kann nicht versendet werden; bitte zuerst abschließen.")
+    if not invoice.is_cancellation and invoice.gross_total <= 0:
+        # Issued before issuing refused such totals: a credit is a Storno, not an invoice.
+        raise KmsError(total_problem(invoice.gross_total))
+
+
 def mail_draft(session: Session, invoice_id: int, reminder_id: int | None = None) -> MailDraft:
     """Recipient, subject and text from the template in the settings."""
     invoice = get_invoice(session, invoice_id)
-    if not invoice.is_issued:
-        raise KmsError("Ein Entwurf kann nicht versendet werden; bitte zuerst abschließen.")
+    _check_sendable(invoice)
     settings = get_settings(session)
     snapshot = invoice.snapshot or {}
     document = KINDS[invoice.kind]
@@ -101,8 +108,7 @@ def send_invoice_mail(
     """Send and then record; raises MailError (German) and records nothing on failure."""
     require_permission(Permission.INVOICES_WRITE, session)
     invoice = get_invoice(session, invoice_id)
-    if not invoice.is_issued:
-        raise KmsError("Ein Entwurf kann nicht versendet werden; bitte zuerst abschließen.")
+    _check_sendable(invoice)
     recipients = [a.strip() for a in to.replace(";", ",").split(",") if a.strip()]
     if not recipients:
         raise ValidationError("to", "Bitte eine E-Mail-Adresse des Empfängers angeben.")

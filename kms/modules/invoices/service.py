@@ -39,7 +39,15 @@ from kms.einvoice.model import (
     LineAllowance,
     TaxCategory,
 )
-from kms.errors import ConflictError, FieldErrors, KmsError, NotFoundError, ValidationError
+from kms.errors import (
+    ConflictError,
+    FieldErrors,
+    KmsError,
+    NotFoundError,
+    ValidationError,
+    ValidationErrors,
+)
+from kms.formatting import format_money
 from kms.modules.contacts.models import Contact
 from kms.modules.contacts.service import clean_einvoice_format
 from kms.modules.contacts.service import search_key as fold
@@ -189,9 +197,18 @@ def to_einvoice_allowance(row: InvoiceAllowance) -> DocumentAllowance:
 def _decimal(value: Any, field: str, places: int) -> Decimal | None:
     if value is None or (isinstance(value, str) and not value.strip()):
         return None
+    if isinstance(value, float) and value != value:  # NaN: an empty cell of a new row
+        return None
     if isinstance(value, float):
         value = str(value)  # st.data_editor returns floats; their text form is what was typed
     return parse_decimal(value, max_scale=places, field=field)
+
+
+def _text(value: Any) -> str:
+    """A typed text cell; None and NaN (an untouched cell of a new editor row) are empty."""
+    if value is None or (isinstance(value, float) and value != value):
+        return ""
+    return str(value).strip()
 
 
 def _clean_line(raw: dict[str, Any], index: int, allowed: tuple[str, ...]) -> dict[str, Any]:
@@ -199,7 +216,7 @@ def _clean_line(raw: dict[str, Any], index: int, allowed: tuple[str, ...]) -> di
     pos = f"Position {index}"
     errors = FieldErrors()
     out: dict[str, Any] = {"position": index}
-    out["description"] = str(raw.get("description") or "").strip()
+    out["description"] = _text(raw.get("description"))
     with errors.field(f"line{index}.description"):
         if not out["description"]:
             raise ValidationError("description", f"{pos}: Bitte eine Beschreibung angeben.")
@@ -248,7 +265,7 @@ def _clean_line(raw: dict[str, Any], index: int, allowed: tuple[str, ...]) -> di
     if not kind or value is None:
         kind, value = "", None
     out["discount_kind"], out["discount_value"] = kind, value
-    out["discount_reason"] = str(raw.get("discount_reason") or "").strip()[:200]
+    out["discount_reason"] = _text(raw.get("discount_reason"))[:200]
     with errors.field(f"line{index}.discount_reason"):
         # [BR-42] every line allowance needs a reason.
         if kind and not out["discount_reason"]:
@@ -367,6 +384,16 @@ def compute_totals(invoice: Invoice) -> tuple[Decimal, Decimal, Decimal]:
     return net, tax, net + tax
 
 
+def total_problem(gross: Decimal) -> str:
+    """Why an invoice total of zero or below cannot be issued (German, for every path)."""
+    return (
+        f"Der Rechnungsbetrag ist {format_money(gross)}: eine Rechnung muss einen Betrag über "
+        "0 € haben. Einzelne Positionen dürfen negativ sein (z. B. ein Abzug), die Summe nicht. "
+        "Eine Gutschrift an den Kunden entsteht durch ▶ Stornieren oder ▶ Korrigieren der "
+        "ursprünglichen Rechnung."
+    )
+
+
 # --- drafts -------------------------------------------------------------------------
 
 
@@ -440,8 +467,11 @@ def _clean_draft(session: Session, values: dict[str, Any], allowed: tuple[str, .
     raw_lines = list(values.get("lines") or [])
     cleaned_lines = []
     for index, raw in enumerate(_non_empty(raw_lines), start=1):
-        with errors.field(f"line{index}"):
+        try:
             cleaned_lines.append(_clean_line(raw, index, allowed))
+        except ValidationErrors as exc:  # every problem of every position, each named
+            for name, message in exc.errors.items():
+                errors.add(name, message)
     out["lines"] = cleaned_lines
     cleaned_allowances = []
     for index, raw in enumerate(_non_empty_allowances(values.get("allowances")), start=1):
@@ -463,14 +493,16 @@ def _non_empty_allowances(rows: Any) -> list[dict[str, Any]]:
     return [r for r in list(rows or []) if filled(r)]
 
 
+# What a user types into a row; unit, tax and discount kind come prefilled in a new row.
+TYPED_LINE_FIELDS = ("description", "quantity", "unit_price", "discount_value", "discount_reason")
+
+
 def _non_empty(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Drop rows the editor left completely empty."""
+    """Drop rows nobody typed into; a row with anything typed in it is checked (and an
+    incomplete one named), never dropped."""
 
     def filled(row: dict[str, Any]) -> bool:
-        return any(
-            str(row.get(k) or "").strip() not in ("", "nan", "None")
-            for k in ("description", "quantity", "unit_price")
-        )
+        return any(_text(row.get(k)) not in ("", "None") for k in TYPED_LINE_FIELDS)
 
     return [r for r in rows if filled(r)]
 

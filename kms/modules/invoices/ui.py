@@ -36,6 +36,7 @@ from kms.modules.invoices.models import (
     InvoiceFile,
     InvoiceLine,
 )
+from kms.modules.settings import ui as settings_ui
 from kms.permissions import Permission
 from kms.ui.forms import labels_of, saving
 from kms.ui.lazy import LazyModule
@@ -403,11 +404,13 @@ def invoice_list() -> None:
         )
     options = {r.id: f"{r.number or f'Entwurf {r.id}'} – {r.customer}" for r in page.items}
     current = _selected()
+    # The picker shows the invoice shown below, also when a dialog (Korrigieren, abschließen)
+    # or "Neuer Entwurf" changed the selection: its own state would keep the old pick.
+    st.session_state["inv_pick"] = current if current in options else None
     st.selectbox(
         "Rechnung öffnen",
         list(options),
         format_func=labels_of(options),
-        index=list(options).index(current) if current in options else None,
         placeholder="Rechnung auswählen …",
         key="inv_pick",
         on_change=_pick,
@@ -473,6 +476,9 @@ def invoice_detail(invoice_id: int) -> None:
         st.info(
             "Entwurf: bearbeiten unter „Entwurf bearbeiten“; abschließen mit ▶ in der Seitenleiste."
         )
+        if invoice.gross_total <= 0:
+            # The draft is kept as typed; only issuing and sending refuse it.
+            st.warning(service.total_problem(invoice.gross_total))
     invoice_files = [f for f in files if f.reminder_id is None]
     if invoice_files:
         cols = st.columns(len(invoice_files))
@@ -565,7 +571,7 @@ def _contact_options() -> dict[int, str]:
         return service.customer_choices(session)
 
 
-def _line_frame(invoice) -> pd.DataFrame:  # type: ignore[no-untyped-def]
+def _line_frame(invoice, default_tax: str) -> pd.DataFrame:  # type: ignore[no-untyped-def]
     lines = invoice.lines if invoice is not None else []
     rows = [
         {
@@ -587,7 +593,7 @@ def _line_frame(invoice) -> pd.DataFrame:  # type: ignore[no-untyped-def]
                 "Menge": "1",
                 "Einheit": "Stunde",
                 "Einzelpreis": "",
-                "Steuer": None,
+                "Steuer": default_tax,  # the first option of the Besteuerung, never "None"
                 "Rabatt": "—",
                 "Rabattwert": "",
                 "Rabattgrund": "",
@@ -611,6 +617,37 @@ def _allowance_frame(invoice) -> pd.DataFrame:  # type: ignore[no-untyped-def]
     return pd.DataFrame(rows, columns=columns).astype("object")
 
 
+TAX_DIALOG = "inv_tax_dialog"
+
+
+def _close_tax_dialog() -> None:
+    st.session_state.pop(TAX_DIALOG, None)
+
+
+@st.dialog("Besteuerung festlegen", on_dismiss=_close_tax_dialog)
+def taxation_dialog() -> None:
+    """The Einstellungen form for the Besteuerung, right here: the Rechnungen page (and what
+    is on it) stays where it is."""
+    if settings_ui.regime_form("invoice_regime"):
+        _close_tax_dialog()
+        st.session_state["inv_flash"] = "Besteuerung gespeichert."
+        st.rerun()
+
+
+def _needs_taxation() -> None:
+    """Without a Besteuerung no draft can be saved: say so before anything is typed, and
+    offer the setting in a dialog instead of a trip to Einstellungen."""
+    st.warning(
+        "Für heute ist keine Besteuerung hinterlegt: ohne sie ist unklar, ob Rechnungen "
+        "Umsatzsteuer ausweisen. Bitte legen Sie sie zuerst fest; danach steht hier der "
+        "Entwurf."
+    )
+    if st.button("Besteuerung festlegen", key="inv_tax_open", type="primary"):
+        st.session_state[TAX_DIALOG] = True
+    if st.session_state.get(TAX_DIALOG):
+        taxation_dialog()
+
+
 def draft_editor(ctx: PageContext) -> None:
     invoice_id = _selected()
     with session_scope(write=False) as session:
@@ -621,6 +658,9 @@ def draft_editor(ctx: PageContext) -> None:
     contacts = _contact_options()
     if not contacts:
         st.info("Bitte legen Sie zuerst einen Kunden an (Kunden → Personen).")
+        return
+    if not allowed:
+        _needs_taxation()
         return
     key = f"draft_{invoice.id if invoice else 'new'}"
     st.caption(f"Entwurf {invoice.id} bearbeiten" if invoice else "Neuer Entwurf")
@@ -662,19 +702,29 @@ def draft_editor(ctx: PageContext) -> None:
             format="DD.MM.YYYY",
         )
         lines = st.data_editor(
-            _line_frame(invoice),
+            _line_frame(invoice, tax_labels[0]),
             num_rows="dynamic",
             width="stretch",
             key=f"{key}_lines",
+            # No column is `required`: Streamlit's browser side silently leaves out a new row
+            # with an empty required cell, so a half-filled row would vanish on saving. The
+            # service checks every row instead and names the incomplete one.
             column_config={
-                "Beschreibung": st.column_config.TextColumn(required=True, width="large"),
-                "Menge": st.column_config.TextColumn(help="z. B. 2,5"),
-                "Einheit": st.column_config.SelectboxColumn(options=UNIT_LABELS, required=True),
-                "Einzelpreis": st.column_config.TextColumn(help="netto, bis 4 Nachkommastellen"),
-                "Steuer": st.column_config.SelectboxColumn(options=tax_labels, required=True),
-                "Rabatt": st.column_config.SelectboxColumn(options=list(DISCOUNTS.values())),
-                "Rabattwert": st.column_config.TextColumn(),
-                "Rabattgrund": st.column_config.TextColumn(),
+                "Beschreibung": st.column_config.TextColumn(width="large", default=""),
+                "Menge": st.column_config.TextColumn(help="z. B. 2,5", default=""),
+                # Defaults for added rows: an empty cell of a new row is drawn as "None".
+                "Einheit": st.column_config.SelectboxColumn(options=UNIT_LABELS, default="Stunde"),
+                "Einzelpreis": st.column_config.TextColumn(
+                    help="netto, bis 4 Nachkommastellen", default=""
+                ),
+                "Steuer": st.column_config.SelectboxColumn(
+                    options=tax_labels, default=tax_labels[0]
+                ),
+                "Rabatt": st.column_config.SelectboxColumn(
+                    options=list(DISCOUNTS.values()), default=DISCOUNTS[""]
+                ),
+                "Rabattwert": st.column_config.TextColumn(default=""),
+                "Rabattgrund": st.column_config.TextColumn(default=""),
             },
         )
         st.markdown(f"**{LABELS['allowances']}** (auf die ganze Rechnung, je Steuersatz)")
@@ -755,7 +805,8 @@ def draft_editor(ctx: PageContext) -> None:
                 "discount_value": r.get("Rabattwert"),
                 "discount_reason": r.get("Rabattgrund"),
             }
-            for r in lines.to_dict("records")
+            # Cells of added rows come back as NaN (a float), which is no typed value.
+            for r in lines.astype(object).where(lines.notna(), None).to_dict("records")
         ]
         values: dict[str, Any] = {
             "contact_id": contact_id,
@@ -802,9 +853,15 @@ def draft_editor(ctx: PageContext) -> None:
         if result["ok"]:
             st.session_state[SELECTED] = saved_id
             st.success(
-                f"Entwurf {saved_id} gespeichert: {format_money(total)} brutto. "
-                "Zum Ausstellen ▶ „Rechnung abschließen“ in der Seitenleiste."
+                f"Entwurf {saved_id} gespeichert: {format_money(total)} brutto."
+                + (
+                    " Zum Ausstellen ▶ „Rechnung abschließen“ in der Seitenleiste."
+                    if total > 0
+                    else ""
+                )
             )
+            if total <= 0:
+                st.warning(service.total_problem(total))
     if invoice is not None:
         if st.button("Entwurf löschen", key="draft_delete", icon=":material/delete:"):
             st.session_state["inv_confirm_delete"] = invoice.id

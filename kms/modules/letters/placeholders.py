@@ -97,6 +97,18 @@ def check(text: str, field: str = "body", *, available: Iterable[str] | None = N
         )
 
 
+def empty_in(texts: Iterable[str], values: Mapping[str, str]) -> list[str]:
+    """Placeholders used in `texts` that `values` fills with nothing (e.g. {firma} for a
+    person without an organisation), in order of first use; unknown names are left to check()."""
+    used = dict.fromkeys(name for text in texts for name in placeholders_in(text))
+    return [name for name in used if name in values and not str(values[name]).strip()]
+
+
+def describe_empty(names: Iterable[str]) -> str:
+    """ "{firma} (Organisation des Empfängers)": the empty placeholders as a German list."""
+    return ", ".join(f"{{{name}}} ({PLACEHOLDERS[name]})" for name in names)
+
+
 def fill(text: str, values: Mapping[str, str], field: str = "body") -> str:
     """Replace every placeholder by its value; unknown or unavailable ones raise first."""
     check(text, field, available=values.keys())
@@ -112,6 +124,8 @@ __all__ = [
     "LETTER_PLACEHOLDERS",
     "PLACEHOLDERS",
     "check",
+    "describe_empty",
+    "empty_in",
     "fill",
     "placeholders_in",
 ]

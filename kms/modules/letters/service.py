@@ -61,6 +61,19 @@ class LetterLockedError(KmsError):
     """The letter was sent; its PDF is the original and cannot change any more."""
 
 
+class EmptyPlaceholdersError(KmsError):
+    """Placeholders of the letter resolve to nothing; `.names` lists them (without braces)."""
+
+    def __init__(self, names: list[str], recipients: list[str] | None = None) -> None:
+        self.names = names
+        where = f" (bei {', '.join(recipients)})" if recipients else ""
+        super().__init__(
+            f"Im Brief bleiben Platzhalter leer, weil der Empfänger dazu nichts hat{where}: "
+            f"{placeholders.describe_empty(names)}. An diesen Stellen stünde nichts. Bitte den "
+            "Text anpassen oder bestätigen, dass der Brief trotzdem so versendet wird."
+        )
+
+
 # --- sender -------------------------------------------------------------------------------
 
 
@@ -373,9 +386,27 @@ def _register_document(session: Session, letter: Letter) -> None:
     letter.document_id = document.id
 
 
-def _freeze(session: Session, letter: Letter, *, via: str, to: str, actor: str) -> None:
-    """Mark sent: from now on letter.pdf is the original (no re-render, no edit)."""
+TEXT_FIELDS = ("subject", "salutation", "body", "closing", "signature", "attachments")
+
+
+def empty_placeholders(session: Session, letter: Letter) -> list[str]:
+    """Placeholders of the letter's texts that are filled with nothing for its recipient."""
+    company = sender(session)
+    values = placeholder_values(letter.contact, company, letter.letter_date or today())
+    return placeholders.empty_in((getattr(letter, f) or "" for f in TEXT_FIELDS), values)
+
+
+def _freeze(
+    session: Session, letter: Letter, *, via: str, to: str, actor: str, accept_empty: bool
+) -> None:
+    """Mark sent: from now on letter.pdf is the original (no re-render, no edit).
+
+    Refused while placeholders resolve to nothing ("für ." in print), unless the user has
+    seen them and accepted (`accept_empty`)."""
     assert letter.pdf is not None  # noqa: S101 - drafts always carry their PDF
+    empty = empty_placeholders(session, letter)
+    if empty and not accept_empty:
+        raise EmptyPlaceholdersError(empty)
     letter.status = SENT
     letter.sent_at = utcnow()
     letter.sent_via = via
@@ -383,6 +414,7 @@ def _freeze(session: Session, letter: Letter, *, via: str, to: str, actor: str) 
     letter.pdf_sha256 = hashlib.sha256(letter.pdf).hexdigest()
     _flush(session)
     _register_document(session, letter)
+    extra: dict[str, Any] = {"empty_placeholders": empty} if empty else {}
     record(
         session,
         entity="letter",
@@ -392,14 +424,17 @@ def _freeze(session: Session, letter: Letter, *, via: str, to: str, actor: str) 
         via=via,
         to=to,
         sha256=letter.pdf_sha256,
+        **extra,
     )
 
 
-def mark_sent(session: Session, letter_id: int, *, version: int, actor: str = "") -> Letter:
+def mark_sent(
+    session: Session, letter_id: int, *, version: int, actor: str = "", accept_empty: bool = False
+) -> Letter:
     """▶ Als versendet markieren: freeze the stored PDF (sent by post)."""
     require_permission(Permission.LETTERS_WRITE, session)
     letter = _editable(session, letter_id, version)
-    _freeze(session, letter, via="post", to="", actor=actor)
+    _freeze(session, letter, via="post", to="", actor=actor, accept_empty=accept_empty)
     return letter
 
 
@@ -423,6 +458,7 @@ def send_by_email(
     to: str,
     text: str,
     actor: str = "",
+    accept_empty: bool = False,
     smtp: SmtpSettings | None = None,
     ssl_context: Any = None,
 ) -> Letter:
@@ -449,7 +485,7 @@ def send_by_email(
     )
     # Freeze (and file in Dokumente) first, send last: a MailError propagates and the caller's
     # transaction rolls back, so the letter stays a draft and nothing is filed.
-    _freeze(session, letter, via="email", to=to, actor=actor)
+    _freeze(session, letter, via="email", to=to, actor=actor, accept_empty=accept_empty)
     send_message(settings, message, ssl_context=ssl_context)
     return letter
 
@@ -862,19 +898,29 @@ def mail_merge_zip(session: Session, merge_id: int) -> bytes:
     return out.getvalue()
 
 
-def mark_mail_merge_sent(session: Session, merge_id: int, *, actor: str = "") -> int:
-    """Mark every still unsent letter of a Serienbrief as sent by post; returns how many."""
+def mark_mail_merge_sent(
+    session: Session, merge_id: int, *, actor: str = "", accept_empty: bool = False
+) -> int:
+    """Mark every still unsent letter of a Serienbrief as sent by post; returns how many.
+    Refused (naming the recipients) while placeholders stay empty, unless accepted."""
     require_permission(Permission.LETTERS_WRITE, session)
     get_mail_merge(session, merge_id)
     letters = session.scalars(
         select(Letter).where(Letter.mail_merge_id == merge_id, Letter.status == DRAFT)
     ).all()
+    if not accept_empty:
+        empty = {letter.id: empty_placeholders(session, letter) for letter in letters}
+        if any(empty.values()):
+            names = list(dict.fromkeys(n for found in empty.values() for n in found))
+            who = [(ln.recipient_lines.splitlines() or ["?"])[0] for ln in letters if empty[ln.id]]
+            raise EmptyPlaceholdersError(names, who)
     for letter in letters:
-        _freeze(session, letter, via="post", to="", actor=actor)
+        _freeze(session, letter, via="post", to="", actor=actor, accept_empty=True)
     return len(letters)
 
 
 __all__ = [
+    "EmptyPlaceholdersError",
     "LetterInput",
     "LetterLockedError",
     "LetterPage",
@@ -885,6 +931,7 @@ __all__ = [
     "create_template",
     "delete_draft",
     "delete_template",
+    "empty_placeholders",
     "get_letter",
     "get_mail_merge",
     "get_template",

@@ -19,7 +19,7 @@ from kms.modules.contacts.models import KINDS, ROLES
 from kms.modules.letters import COPY, MAIL_MERGE, MARK_SENT, SEND_EMAIL, service
 from kms.modules.letters.models import DRAFT, SENT, SENT_VIA_LABELS
 from kms.modules.letters.models import STATUS_LABELS as LETTER_STATUS
-from kms.modules.letters.placeholders import PLACEHOLDERS
+from kms.modules.letters.placeholders import PLACEHOLDERS, describe_empty
 from kms.rendering.preview import page_count, page_png
 from kms.ui.forms import attempt, labels_of, saving
 from kms.ui.page import PageContext
@@ -496,11 +496,24 @@ def _close(ctx: PageContext, key: str) -> None:
     st.rerun()
 
 
+def accept_empty_placeholders(empty: list[str], key: str) -> bool:
+    """List the placeholders that stay empty and ask to go ahead anyway (True: nothing to ask,
+    or the user ticked it); the service refuses unless told so."""
+    if not empty:
+        return True
+    st.warning(
+        "Diese Platzhalter bleiben für diesen Empfänger leer, im Brief stünde dort nichts: "
+        f"{plain(describe_empty(empty))}. Zum Ändern den Entwurf bearbeiten."
+    )
+    return st.checkbox("Trotzdem so versenden", key=key)
+
+
 @st.dialog("Als versendet markieren")
 def mark_sent_dialog(ctx: PageContext, letter_id: int) -> None:
     with session_scope(write=False) as session:
         letter = service.get_letter(session, letter_id)
         subject, version, sent = letter.printed_subject, letter.version, letter.is_sent
+        empty = [] if sent else service.empty_placeholders(session, letter)
     if sent:
         st.info("Dieser Brief ist bereits versendet.")
         if st.button("Schließen", key="letters_sent_close"):
@@ -510,11 +523,16 @@ def mark_sent_dialog(ctx: PageContext, letter_id: int) -> None:
         f"„{plain(subject)}“ als per Post versendet markieren? Danach ist das gespeicherte PDF "
         "endgültig und der Brief nicht mehr änderbar (eine Kopie bleibt möglich)."
     )
+    accepted = accept_empty_placeholders(empty, "letters_sent_accept_empty")
     c1, c2 = st.columns(2)
     if c1.button("Ja, als versendet markieren", type="primary", key="letters_sent_yes"):
         done = run_write(
             lambda session: service.mark_sent(
-                session, letter_id, version=version, actor=ctx.user.username
+                session,
+                letter_id,
+                version=version,
+                actor=ctx.user.username,
+                accept_empty=accepted,
             )
         )
         if done is not None:
@@ -531,6 +549,7 @@ def email_dialog(ctx: PageContext, letter_id: int) -> None:
         subject, version, sent = letter.printed_subject, letter.version, letter.is_sent
         email = letter.contact.email if letter.contact else ""
         text = service.default_mail_text(session, letter)
+        empty = [] if sent else service.empty_placeholders(session, letter)
     if sent:
         st.info("Dieser Brief ist bereits versendet.")
         if st.button("Schließen", key="letters_mail_close"):
@@ -539,11 +558,18 @@ def email_dialog(ctx: PageContext, letter_id: int) -> None:
     st.caption(f"Der Brief „{plain(subject)}“ geht als PDF-Anhang über Ihren Mailserver hinaus.")
     to = st.text_input(LABELS["to"], value=email, key="letters_mail_to")
     body = st.text_area(LABELS["text"], value=text, key="letters_mail_text", height=180)
+    accepted = accept_empty_placeholders(empty, "letters_mail_accept_empty")
     c1, c2 = st.columns(2)
     if c1.button("Senden", type="primary", key="letters_mail_send", icon=":material/send:"):
         done = run_write(
             lambda session: service.send_by_email(
-                session, letter_id, version=version, to=to, text=body, actor=ctx.user.username
+                session,
+                letter_id,
+                version=version,
+                to=to,
+                text=body,
+                actor=ctx.user.username,
+                accept_empty=accepted,
             )
         )
         if done is not None:

@@ -11,6 +11,7 @@ import streamlit as st
 from kms.db import session_scope
 from kms.formatting import format_date, format_money
 from kms.modules.settings import service, taxation
+from kms.onboarding import onboarding_done
 from kms.types import today
 from kms.ui import auth as ui_auth
 from kms.ui.forms import labels_of, saving
@@ -117,6 +118,7 @@ def section_company() -> None:
         if result["ok"]:
             st.session_state["company_version"] = new_version
             st.success("Firmendaten gespeichert.")
+            back_to_tutorial()
     st.subheader("Logo")
     upload = st.file_uploader("Logo (PNG oder JPEG, höchstens 1 MB)", type=["png", "jpg", "jpeg"])
     if upload is not None and st.button("Logo übernehmen"):
@@ -130,8 +132,42 @@ def section_company() -> None:
         st.image(logo, width=200, caption="Aktuelles Logo")
 
 
+TAX_FLASH = "settings_tax_flash"
+
+
+def regime_form(key: str) -> bool:
+    """The Besteuerung form (Regelbesteuerung or Kleinunternehmer from a date); True once
+    saved. Einstellungen, the Ersteinrichtung and the invoice editor's dialog all use it."""
+    with st.form(key):
+        c1, c2 = st.columns(2)
+        valid_from = c1.date_input("Gültig ab", date(today().year, 1, 1), format="DD.MM.YYYY")
+        kind = c2.radio("Besteuerung", list(taxation.REGIMES), format_func=taxation.REGIMES.get)
+        c1, c2 = st.columns(2)
+        cash = c1.radio("Versteuerung (nur Regelbesteuerung)", ["Soll", "Ist"]) == "Ist"
+        period = c2.selectbox(
+            "Voranmeldungszeitraum",
+            list(taxation.FILING_PERIODS),
+            format_func=labels_of(taxation.FILING_PERIODS),
+            index=1,
+        )
+        if st.form_submit_button("Besteuerung speichern", type="primary"):
+            with saving(LABELS) as result, session_scope() as session:
+                taxation.set_regime(
+                    session,
+                    valid_from=valid_from,
+                    kind=kind,
+                    cash_basis=cash,
+                    filing_period=cast(str, period),  # never None: it has a default
+                )
+            return result["ok"]
+    return False
+
+
 def section_taxation() -> None:
     st.subheader("Besteuerung")
+    flash = st.session_state.pop(TAX_FLASH, None)
+    if flash:
+        st.success(flash)
     st.caption(
         "Die Besteuerung gilt ab einem Datum. Rechnungen richten sich nach der Besteuerung an "
         "ihrem Rechnungsdatum."
@@ -159,29 +195,10 @@ def section_taxation() -> None:
         )
     else:
         st.warning("Noch keine Besteuerung hinterlegt.")
-    with st.form("regime"):
-        c1, c2 = st.columns(2)
-        valid_from = c1.date_input("Gültig ab", date(today().year, 1, 1), format="DD.MM.YYYY")
-        kind = c2.radio("Besteuerung", list(taxation.REGIMES), format_func=taxation.REGIMES.get)
-        c1, c2 = st.columns(2)
-        cash = c1.radio("Versteuerung (nur Regelbesteuerung)", ["Soll", "Ist"]) == "Ist"
-        period = c2.selectbox(
-            "Voranmeldungszeitraum",
-            list(taxation.FILING_PERIODS),
-            format_func=labels_of(taxation.FILING_PERIODS),
-            index=1,
-        )
-        if st.form_submit_button("Besteuerung speichern"):
-            with saving(LABELS) as result, session_scope() as session:
-                taxation.set_regime(
-                    session,
-                    valid_from=valid_from,
-                    kind=kind,
-                    cash_basis=cash,
-                    filing_period=cast(str, period),  # never None: it has a default
-                )
-            if result["ok"]:
-                st.success("Besteuerung gespeichert.")
+    if regime_form("regime"):
+        # Rerun so that the table above shows the new row (and no "noch keine" warning).
+        st.session_state[TAX_FLASH] = "Besteuerung gespeichert."
+        st.rerun()
     st.markdown("**Umsatz nach § 19 Abs. 2 UStG** (vereinnahmte Entgelte, netto)")
     c1, c2, c3 = st.columns(3)
     c1.metric(f"Vorjahr {status.year - 1}", format_money(status.previous_year))
@@ -256,8 +273,19 @@ def section_security(ctx: PageContext) -> None:
         st.rerun()
 
 
+def back_to_tutorial() -> None:
+    """While the Ersteinrichtung is open: the way back to it."""
+    if not onboarding_done():
+        st.page_link(
+            "pages/ersteinrichtung.py",
+            label="Zurück zum Tutorial Ersteinrichtung",
+            icon=":material/school:",
+        )
+
+
 def render_settings_page(ctx: PageContext) -> None:
     """The Einstellungen page: one tab per section."""
+    back_to_tutorial()
     tabs = st.tabs(["Firmendaten", "Besteuerung", "Mailserver", "Sicherheit"])
     with tabs[0]:
         section_company()
