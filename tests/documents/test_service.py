@@ -703,3 +703,16 @@ def test_concurrent_identical_adoption_uses_the_existing_file(
     assert doc.blob_id == first.blob_id
     assert not source.exists()
     assert stored_files() == [service.path_of(first)]
+
+
+def test_an_oversized_pdf_page_is_stored_but_not_previewed(session: Session) -> None:
+    """The 440-byte PDF with a 225 × 20,000 pt page is stored; its preview is refused in German."""
+    from tests.rendering.test_preview_bounds import tall_pdf
+
+    stored = service.upload(session, content=tall_pdf(20_000), filename="lang.pdf")
+    session.commit()
+    path = service.path_of(stored.document)
+    assert path.read_bytes() == tall_pdf(20_000)
+    assert service.pdf_page_count(stored.document) == 1
+    with pytest.raises(KmsError, match="keine Vorschau: die Seite oder das Bild ist zu groß"):
+        service.render_pdf_page(path, 0)

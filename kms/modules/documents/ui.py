@@ -18,6 +18,7 @@ from kms.errors import KmsError
 from kms.formatting import count_noun, format_date
 from kms.modules.documents import service
 from kms.modules.documents.filetypes import KINDS
+from kms.rendering.preview import MAX_PREVIEW_PAGES
 from kms.types import today
 from kms.ui.forms import saving
 from kms.ui.text import plain
@@ -285,13 +286,16 @@ def _preview(doc_id: int, kind: str, path: Path, sha256: str, mime: str) -> None
             with session_scope(write=False) as session:
                 pages = service.pdf_page_count(service.get_document(session, doc_id))
             index = 0
-            if pages > 1:
+            shown = min(pages, MAX_PREVIEW_PAGES)
+            if shown < pages:
+                st.caption(f"Die Vorschau zeigt die ersten {shown} von {pages} Seiten.")
+            if shown > 1:
                 index = (
                     int(
                         st.number_input(
                             f"Seite (von {pages})",
                             min_value=1,
-                            max_value=pages,
+                            max_value=shown,
                             key=f"doc_preview_page_{doc_id}",
                         )
                     )
