@@ -8,6 +8,7 @@ import logging
 import sys
 from collections.abc import Callable, Sequence
 
+from kms.config import private_umask, secure_data_dir
 from kms.db import session_scope, upgrade
 from kms.errors import KmsError
 
@@ -560,6 +561,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    private_umask()  # every file this process creates under data/ is the owner's alone
+    secure_data_dir()
     args = build_parser().parse_args(argv)
     try:
         return int(args.handler(args))

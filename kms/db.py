@@ -169,6 +169,8 @@ def _after_start() -> None:
     until it has finished the instance stays read-only (the restore set the switch).
     """
     from kms.backups.journal import pending, recover_quietly
+    from kms.config import secure_data_dir
 
+    secure_data_dir()
     if pending():
         recover_quietly()

@@ -14,12 +14,13 @@ from starlette.responses import JSONResponse
 from starlette.routing import BaseRoute, Route
 
 import kms
-from kms.config import ROOT, get_config
+from kms.config import ROOT, get_config, private_umask
 from kms.db import ensure_migrated, session_scope
 from kms.registry import check, public_routes
 from kms.scheduler import Scheduler
 
 log = logging.getLogger("kms.server")
+private_umask()  # also when started as `streamlit run kms/server.py`, not through the CLI
 
 
 async def status(_request: Request) -> JSONResponse:

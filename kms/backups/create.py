@@ -38,7 +38,7 @@ from kms.backups.store import (
     remove,
     write_checksum,
 )
-from kms.config import ensure_dirs, get_config
+from kms.config import ensure_dirs, get_config, private_opener
 from kms.db import ensure_migrated, get_engine
 from kms.models import Base
 from kms.notices import RESTORE_KEY
@@ -98,7 +98,7 @@ def create_locked(
             total = sum((work / t.table).stat().st_size for t in tables)
             total += sum(path.stat().st_size for _rel, path in files)
             tracker.set_phase("Archiv schreiben", total=total)
-            with open(tmp, "wb", buffering=1 << 20) as fh:
+            with open(tmp, "wb", buffering=1 << 20, opener=private_opener) as fh:
                 hashing = HashingWriter(fh)
                 sink = EncryptingWriter(hashing, passphrase) if passphrase else hashing  # type: ignore[arg-type]
                 writer = ArchiveWriter(sink)  # type: ignore[arg-type]
