@@ -99,6 +99,7 @@ def cmd_logout_all(_args: argparse.Namespace) -> int:
 
 def cmd_setup_token(_args: argparse.Namespace) -> int:
     from kms import auth
+    from kms.formatting import format_datetime
 
     with session_scope(write=False) as session:
         if auth.has_users(session):
@@ -106,7 +107,13 @@ def cmd_setup_token(_args: argparse.Namespace) -> int:
                 "Es gibt bereits einen Inhaber-Zugang; ein Einrichtungscode wird nicht gebraucht."
             )
             return 0
-    _print(auth.setup_token())
+    # A new code every time: the console is the one place that may hand one out, and an
+    # earlier code that was seen somewhere stops working.
+    token = auth.setup_token(renew=True)
+    expires = auth.setup_token_expires()
+    assert expires is not None  # noqa: S101 - just written
+    _print(token)
+    _print(f"Gültig bis {format_datetime(expires)} (24 Stunden).")
     return 0
 
 

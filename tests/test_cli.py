@@ -143,10 +143,15 @@ def test_user_passwd_and_logout_all(cli: Run) -> None:
 
 
 def test_setup_token_is_shown_only_while_no_user_exists(cli: Run) -> None:
-    """The console shows the one-time code; once a login exists it says none is needed."""
+    """The console makes a new one-time code (the earlier one stops working) valid for 24
+    hours; once a login exists it says none is needed."""
+    earlier = auth.setup_token()
     code, out, _err = cli("setup-token")
-    assert code == 0 and out.strip() == auth.setup_token()
-    assert len(out.strip()) >= 16
+    token, validity = out.splitlines()
+    assert code == 0 and token == auth.setup_token() != earlier
+    assert len(token) >= 16
+    assert not auth.check_setup_token(earlier) and auth.check_setup_token(token)
+    assert validity.startswith("Gültig bis ") and validity.endswith(" (24 Stunden).")
     _create(cli)
     code, out, _err = cli("setup-token")
     assert code == 0 and "wird nicht gebraucht" in out
