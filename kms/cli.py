@@ -559,7 +559,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--yes", action="store_true", help="do not ask for confirmation")
 
     p = add(sub, "demo", cmd_demo, "load fictitious demo data")
-    p.add_argument("--force", action="store_true")
+    p.add_argument(
+        "--force", action="store_true", help="also on PostgreSQL (never into an instance with data)"
+    )
     p = add(sub, "serve", cmd_serve, "migrate and start the server")
     p.add_argument("--port", type=int, default=8501)
     p.add_argument("--address", default="localhost")

@@ -29,16 +29,23 @@ def _is_empty(session: Session) -> bool:
 
 
 def load_demo(*, force: bool = False) -> list[str]:
-    """Load every module's demo data; refuses a non-empty instance or PostgreSQL without force."""
+    """Load every module's demo data into a new instance, or again into one the demo made.
+
+    The demo login's password is published, so it never enters an instance that has a real
+    owner or real data, not even with `force`; `force` only allows PostgreSQL (a hosted
+    database is usually not meant for a demo).
+    """
     if not force and not get_config().is_sqlite:
         raise KmsError(
             "Demodaten werden in PostgreSQL nur mit --force geladen (gehostete Instanz?)."
         )
     loaded: list[str] = []
     with session_scope() as session:
-        if not force and not _is_empty(session):
+        if not _is_empty(session):
             raise KmsError(
-                "Diese Instanz enthält bereits Daten. Demodaten nur mit --force hinzufügen."
+                "Diese Instanz enthält bereits Daten oder einen Inhaber-Zugang. Die Demo mit "
+                "ihrer öffentlich bekannten Anmeldung lädt KMS nur in eine neue, leere Instanz "
+                "(auch nicht mit --force), z. B. mit KMS_DATA_DIR=./demo-data."
             )
         if session.scalar(select(auth.User.id).where(auth.User.username == DEMO_USER)) is None:
             auth.create_user(

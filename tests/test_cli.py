@@ -310,19 +310,29 @@ def test_demo_loads_once_and_is_idempotent(cli: Run) -> None:
         assert {c.id: c.version for c in session.scalars(select(Contact))} == versions
 
 
-def test_demo_refuses_an_instance_with_data(cli: Run) -> None:
-    """A real owner's instance gets no demo data unless forced; forced, the owner stays owner."""
+def test_demo_refuses_an_instance_with_a_real_owner_even_when_forced(cli: Run) -> None:
+    """A real owner's instance never gets the published demo login or demo data, not even
+    with --force; nothing changes."""
     _create(cli)
     before = _inventory()
-    code, out, err = cli("demo")
-    assert (code, out) == (2, "")
-    assert "enthält bereits Daten" in err and "--force" in err
-    assert _inventory() == before
-    assert cli("demo", "--force")[0] == 0
+    for argv in (("demo",), ("demo", "--force")):
+        code, out, err = cli(*argv)
+        assert (code, out) == (2, "")
+        assert "enthält bereits Daten oder einen Inhaber-Zugang" in err
+        assert "auch nicht mit --force" in err
+        assert _inventory() == before
     with session_scope(write=False) as session:
-        owners = session.scalars(select(User.username).where(User.is_owner.is_(True))).all()
-        assert owners == ["erika"]
-    _assert_every_demo_module_loaded(_inventory())
+        assert session.scalars(select(User.username)).all() == ["erika"]
+
+
+def test_demo_refuses_an_instance_with_real_data_but_no_login(cli: Run) -> None:
+    """Contacts imported before any login exists also keep the demo out, forced or not."""
+    with session_scope() as session:
+        session.add(Contact(kind="organisation", name="Muster GmbH"))
+    for argv in (("demo",), ("demo", "--force")):
+        assert cli(*argv)[0] == 2
+    with session_scope(write=False) as session:
+        assert session.scalar(select(func.count()).select_from(User)) == 0
 
 
 def test_demo_refuses_postgresql_without_force(cli: Run, db_url: str) -> None:
