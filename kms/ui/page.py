@@ -15,6 +15,7 @@ from kms.errors import KmsError
 from kms.models import ErrorLog
 from kms.registry import PageSpec, page_by_url
 from kms.ui import auth as ui_auth
+from kms.ui import inputs  # noqa: F401 - installs the input cleaning before any widget runs
 from kms.ui.chrome import render_banner, render_functions, render_navigation, render_support
 
 log = logging.getLogger(__name__)

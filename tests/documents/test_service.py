@@ -163,11 +163,12 @@ def test_refused_files_leave_neither_record_nor_file(
 
 
 def test_size_limit_comes_from_the_setting(session: Session) -> None:
-    """Files above the configured limit are refused; exactly the limit is fine."""
+    """Files above the configured limit are refused; exactly the limit is fine. 1 MB is
+    1,000,000 bytes, as the uploader widget counts it."""
     assert service.max_upload_mb(session) == service.DEFAULT_MAX_UPLOAD_MB
     service.set_max_upload_mb(session, 1)
     session.commit()
-    limit = 1024 * 1024
+    limit = 1_000_000
     big = b"x" * (limit + 1)
     with pytest.raises(FileRefused) as err:
         service.upload(session, content=big, filename="gross.txt")

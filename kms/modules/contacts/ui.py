@@ -20,6 +20,7 @@ from kms.modules.contacts import privacy, service, transfer
 from kms.modules.contacts.models import KINDS, ROLES, SALUTATIONS, Contact
 from kms.registry import contact_panels
 from kms.ui.forms import saving
+from kms.ui.inputs import int_param
 from kms.ui.page import PageContext
 from kms.ui.text import plain
 
@@ -48,11 +49,7 @@ TEXT = {
 
 
 def _selected_id() -> int | None:
-    raw = st.query_params.get("id")
-    try:
-        return int(raw) if raw else None
-    except ValueError:
-        return None
+    return int_param("id")
 
 
 def _open(contact_id: int) -> None:

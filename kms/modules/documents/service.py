@@ -137,7 +137,12 @@ def retention_end(doc_type: str, issued_on: date) -> date | None:
 
 MAX_UPLOAD_KEY = "documents.max_upload_mb"
 DEFAULT_MAX_UPLOAD_MB = 20
-HARD_MAX_UPLOAD_MB = 200  # server.maxUploadSize in .streamlit/config.toml
+# The one unit of every size KMS names: 1 MB = 1,000,000 bytes, as Streamlit's uploader
+# counts it ("20.0 MB" = 20,000,000 B). The uploader and upload() use the same number.
+BYTES_PER_MB = 1_000_000
+# server.maxUploadSize in .streamlit/config.toml (which Streamlit counts in MiB, so its
+# transport limit is always a little above ours); a test keeps the two equal.
+HARD_MAX_UPLOAD_MB = 200
 
 
 def max_upload_mb(session: Session) -> int:
@@ -166,11 +171,11 @@ def set_max_upload_mb(session: Session, megabytes: Any) -> int:
 
 
 def format_size(size: int) -> str:
-    """1,2 MB / 830 KB / 12 Bytes."""
-    if size >= 1024 * 1024:
-        return f"{size / 1024 / 1024:.1f} MB".replace(".", ",")
-    if size >= 1024:
-        return f"{round(size / 1024)} KB"
+    """1,2 MB / 830 KB / 12 Bytes (decimal units, like the upload limit)."""
+    if size >= BYTES_PER_MB:
+        return f"{size / BYTES_PER_MB:.1f} MB".replace(".", ",")
+    if size >= 1000:
+        return f"{round(size / 1000)} KB"
     return f"{size} Bytes"
 
 
@@ -353,7 +358,7 @@ def upload(
     fh = io.BytesIO(content) if isinstance(content, bytes | bytearray) else content
     size = _size_of(fh)
     limit_mb = max_upload_mb(session)
-    if size > limit_mb * 1024 * 1024:
+    if size > limit_mb * BYTES_PER_MB:
         raise FileRefused(
             f"„{name}“ ist {format_size(size)} groß; erlaubt sind höchstens {limit_mb} MB "
             "(änderbar auf der Seite Dokumente unter „Einstellungen für Dokumente“)."
