@@ -180,15 +180,27 @@ def cmd_automatisms_list(_args: argparse.Namespace) -> int:
 
 
 def cmd_audit_verify(_args: argparse.Namespace) -> int:
-    from kms.audit import verify
+    from kms.audit import compare_anchor, verify
+    from kms.backups.service import newest_audit_anchor
 
     with session_scope(write=False) as session:
         problems = verify(session)
+        found = newest_audit_anchor(session)
+        if found is not None:
+            problems += compare_anchor(session, found[1], f"das Backup {found[0].name}")
     for problem in problems:
-        _print(f"Eintrag {problem.event_id}: {problem.message}")
+        _print(
+            f"Eintrag {problem.event_id}: {problem.message}"
+            if problem.event_id
+            else problem.message
+        )
     if problems:
         return 1
-    _print("Prüfprotokoll ist vollständig und unverändert.")
+    compared = f" und mit dem Backup {found[0].name}" if found else ""
+    _print(
+        "Prüfprotokoll ist vollständig und unverändert (geprüft mit dem Anker in "
+        f"data/secrets{compared})."
+    )
     return 0
 
 

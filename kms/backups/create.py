@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import text
-from sqlalchemy.engine import Connection, make_url
+from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
 
 import kms
@@ -93,7 +93,7 @@ def create_locked(
         with disk_errors("Backup erzeugen"):
             work.mkdir()
             tracker.set_phase("Datenbank lesen", total=len(Base.metadata.tables))
-            tables, revision, audit_head = dump_database(work, tracker)
+            tables, revision, audit_head, audit_anchor = dump_database(work, tracker)
             files = list(data_files(config.data_dir, exclude={db_file} if db_file else set()))
             total = sum((work / t.table).stat().st_size for t in tables)
             total += sum(path.stat().st_size for _rel, path in files)
@@ -108,9 +108,11 @@ def create_locked(
                         writer.add_file(name, work / dump.table, tracker.advance)
                     for rel, path in files:
                         writer.add_file(DATA_PREFIX + rel, path, tracker.advance)
-                    writer.add_manifest(
-                        _manifest(kind, created_at, revision, audit_head, tables, writer.parts)
+                    manifest = _manifest(
+                        kind, created_at, revision, audit_head, tables, writer.parts
                     )
+                    manifest.audit_anchor = audit_anchor
+                    writer.add_manifest(manifest)
                 except BaseException:
                     writer.abort()
                     raise
@@ -160,8 +162,11 @@ def _manifest(
     )
 
 
-def dump_database(work: Path, tracker: Tracker) -> tuple[list[TableDump], str, str | None]:
-    """Every table of the models, its schema revision and the audit head, from one snapshot."""
+def dump_database(
+    work: Path, tracker: Tracker
+) -> tuple[list[TableDump], str, str | None, dict[str, Any] | None]:
+    """Every table of the models, its schema revision and the audit head (hash, and id with
+    hash as the anchor `kms audit verify` compares with), from one snapshot."""
     engine = get_engine()
     with engine.connect() as conn:
         if engine.dialect.name == "postgresql":
@@ -175,13 +180,10 @@ def dump_database(work: Path, tracker: Tracker) -> tuple[list[TableDump], str, s
                 skip = _skip_restore_flag if table.name == "key_values" else None
                 dumps.append(dump_table(conn, table, work / table.name, skip=skip))
                 tracker.advance(1)
-            audit_head = _audit_head(conn)
-    return dumps, revision, audit_head
-
-
-def _audit_head(conn: Connection) -> str | None:
-    with Session(bind=conn) as session:
-        return hooks.audit_head(session)
+            with Session(bind=conn) as session:
+                audit_head = hooks.audit_head(session)
+                audit_anchor = hooks.audit_anchor(session)
+    return dumps, revision, audit_head, audit_anchor
 
 
 def _skip_restore_flag(row: dict[str, object]) -> bool:
