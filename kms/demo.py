@@ -28,6 +28,18 @@ def _is_empty(session: Session) -> bool:
     return not has_contacts and not auth.has_users(session)
 
 
+def load_demo_data(session: Session) -> list[str]:
+    """Every module's demo data and a finished first-run setup, without any login (tests
+    and load_demo, which checks first that the instance may get the demo)."""
+    loaded: list[str] = []
+    for spec in modules():
+        if spec.demo:
+            loaded.append(resolve(spec.demo)(session))
+            session.flush()
+    mark_done(session)
+    return loaded
+
+
 def load_demo(*, force: bool = False) -> list[str]:
     """Load every module's demo data into a new instance, or again into one the demo made.
 
@@ -39,7 +51,6 @@ def load_demo(*, force: bool = False) -> list[str]:
         raise KmsError(
             "Demodaten werden in PostgreSQL nur mit --force geladen (gehostete Instanz?)."
         )
-    loaded: list[str] = []
     with session_scope() as session:
         if not _is_empty(session):
             raise KmsError(
@@ -56,11 +67,7 @@ def load_demo(*, force: bool = False) -> list[str]:
                 email="erika@example.org",
                 is_owner=not auth.has_users(session),
             )
-        for spec in modules():
-            if spec.demo:
-                loaded.append(resolve(spec.demo)(session))
-                session.flush()
-        mark_done(session)
+        loaded = load_demo_data(session)
         if session.get(KeyValue, MARKER_KEY) is None:
             session.add(KeyValue(key=MARKER_KEY, value=True))
     auth.consume_setup_token()

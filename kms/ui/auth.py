@@ -22,6 +22,7 @@ from kms.db import session_scope
 from kms.errors import KmsError
 from kms.registry import page_by_url
 from kms.types import utcnow
+from kms.ui.text import plain
 
 log = logging.getLogger(__name__)
 
@@ -176,7 +177,7 @@ def gate() -> CurrentUser | None:
             st.rerun()
         message = st.session_state.pop("kms_login_error", None)
         if message:
-            st.error(message)
+            st.error(plain(message))
         elif st.session_state.get("authentication_status") is False:
             st.error("Benutzername oder Passwort ist falsch.")
     return None
@@ -229,7 +230,7 @@ def _setup_form() -> None:
             )
             username, name = user.username, user.display_name
     except KmsError as exc:
-        st.error(exc.message)
+        st.error(plain(exc.message))
         return
     auth.consume_setup_token()
     st.session_state.update(

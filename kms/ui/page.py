@@ -17,6 +17,7 @@ from kms.registry import PageSpec, page_by_url
 from kms.ui import auth as ui_auth
 from kms.ui import inputs  # noqa: F401 - installs the input cleaning before any widget runs
 from kms.ui.chrome import render_banner, render_functions, render_navigation, render_support
+from kms.ui.text import plain
 
 log = logging.getLogger(__name__)
 
@@ -101,7 +102,7 @@ def run_page(url_path: str, render: Callable[[PageContext], None]) -> None:
         read_only = render_banner()
         render_navigation()
         with st.sidebar:
-            st.caption(f"Angemeldet als {user.display_name or user.username}")
+            st.caption(f"Angemeldet als {plain(user.display_name or user.username)}")
             if st.button("Abmelden", key="kms_logout", icon=":material/logout:"):
                 ui_auth.logout(user)
                 st.rerun()
@@ -114,6 +115,6 @@ def run_page(url_path: str, render: Callable[[PageContext], None]) -> None:
     except ScriptControlException:
         raise
     except KmsError as exc:
-        st.error(exc.message)
+        st.error(plain(exc.message))
     except Exception as exc:  # noqa: BLE001 - the user sees a message, the log the traceback
         report_unexpected(url_path, exc)

@@ -269,7 +269,7 @@ def _confirm_delete(document_id: int, name: str) -> None:
             with session_scope() as session:
                 deleted = service.delete_document(session, document_id)
         except KmsError as exc:
-            st.error(exc.message)
+            st.error(plain(exc.message))
             return
         _close_delete()
         st.session_state.pop("doc_pick", None)
@@ -316,7 +316,7 @@ def _preview(doc_id: int, kind: str, path: Path, sha256: str, mime: str) -> None
         else:
             st.info(service.PREVIEW_REFUSED)
     except KmsError as exc:
-        st.warning(exc.message)
+        st.warning(plain(exc.message))
 
 
 def document_detail(document_id: int, *, read_only: bool = False) -> None:
@@ -379,7 +379,7 @@ def document_detail(document_id: int, *, read_only: bool = False) -> None:
         icon=":material/delete:",
         key=f"doc_delete_{document_id}",
         disabled=retained or read_only,
-        help=retention_msg or None,
+        help=plain(retention_msg) if retention_msg else None,
     ):
         st.session_state[DELETE_FLAG] = document_id
     if retained:

@@ -8,6 +8,7 @@ from kms import onboarding
 from kms.db import session_scope
 from kms.registry import Figure, overview_providers, page_by_url
 from kms.ui.page import PageContext
+from kms.ui.text import plain
 
 COLUMNS = 4
 
@@ -19,7 +20,7 @@ def render_overview(ctx: PageContext) -> None:
         figures = [
             figure for _title, provide in overview_providers() for figure in provide(session)
         ]
-    st.write(f"Willkommen, {ctx.user.display_name or ctx.user.username}.")
+    st.write(f"Willkommen, {plain(ctx.user.display_name or ctx.user.username)}.")
     if not progress.done:
         st.info("Die Ersteinrichtung ist noch nicht abgeschlossen.")
         st.page_link("pages/ersteinrichtung.py", label="Zur Ersteinrichtung", icon="▶️")
@@ -33,11 +34,11 @@ def render_overview(ctx: PageContext) -> None:
 
 def _tile(figure: Figure) -> None:
     with st.container(border=True):
-        st.caption(figure.label)
-        value = f":orange[{figure.value}]" if figure.attention else figure.value
+        st.caption(plain(figure.label))
+        value = f":orange[{plain(figure.value)}]" if figure.attention else plain(figure.value)
         st.markdown(f"### {value}")
         if figure.detail:
-            st.caption(figure.detail)
+            st.caption(plain(figure.detail))
         page = page_by_url(figure.page) if figure.page else None
         if page is not None:
             st.page_link(page.script, label=f"Zu {page.title}", icon=":material/arrow_forward:")
