@@ -22,6 +22,7 @@ from kms.db import dispose_engines, session_scope
 from kms.errors import KmsError
 from kms.models import LoginAttempt, User
 from kms.types import utcnow
+from tests.ui_helpers import unescape
 
 PASSWORD = "Sommer-Regen-2026"
 OWNER_IP = "198.51.100.7"
@@ -478,7 +479,8 @@ def test_browser_setup_needs_the_token_and_consumes_it() -> None:
     at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=30).run().run()
     token = auth.setup_token()
     _submit_setup(at, "falsch")
-    assert [e.value for e in at.error] == [
+    # Shown as plain text (kms.ui.text.plain escapes Markdown), read as the user sees it.
+    assert [unescape(e.value) for e in at.error] == [
         "Der Einrichtungscode stimmt nicht. Er steht in der Konsole, in der KMS gestartet "
         "wurde, oder wird mit `python -m kms setup-token` angezeigt."
     ]
