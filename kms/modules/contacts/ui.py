@@ -333,7 +333,7 @@ def detail(ctx: PageContext, contact_id: int, kind: str) -> None:
     if st.session_state.get("contacts_delete") == contact_id:
         _delete_dialog(contact_id, kind)
 
-    st.subheader(plain(snapshot.name))
+    st.subheader(plain(snapshot.name), anchor=False)
     st.caption(plain(snapshot.caption))
     if snapshot.anonymised:
         st.info("Dieser Kontakt wurde anonymisiert; seine personenbezogenen Daten sind gelöscht.")

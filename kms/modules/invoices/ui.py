@@ -433,7 +433,7 @@ def invoice_detail(invoice_id: int) -> None:
         mails = mailing.sendings_of(session, invoice_id)
         events = history(session, "invoice", invoice_id)
         customer = service.customer_name(session, invoice)
-    st.subheader(f"{plain(invoice.label)} · {service.STATUS_LABELS[status]}")
+    st.subheader(f"{plain(invoice.label)} · {service.STATUS_LABELS[status]}", anchor=False)
     # A long customer name would be cut off in a metric tile; it gets its own line.
     st.markdown(f"Kunde: **{plain(customer)}**")
     c1, c2, c3 = st.columns(3)

@@ -376,7 +376,7 @@ def letter_detail(ctx: PageContext, letter_id: int) -> None:
             "pdf": letter.pdf,
             "sent_text": describe_sent(letter) if letter.is_sent else "",
         }
-    st.subheader(plain(info["subject"]))
+    st.subheader(plain(info["subject"]), anchor=False)
     buttons = st.columns(4)
     if info["sent"]:
         st.info(plain(info["sent_text"]), icon=":material/lock:")
