@@ -12,6 +12,7 @@ from streamlit.testing.v1 import AppTest
 
 from kms.db import session_scope
 from kms.registry import pages
+from kms.ui.text import plain
 from tests.ui_helpers import UNEXPECTED, open_page
 
 EVIL = "Beacon GmbH ![x](https:host?id) [Rechnung bezahlen](https:evil.example)"
@@ -144,4 +145,4 @@ def test_detail_views_render_the_name_literally(
         if getattr(n, "proto", None)
         for t in markdown_texts(n.proto)
     )
-    assert r"\[Rechnung bezahlen\]\(https\:evil\.example\)" in shown
+    assert plain("[Rechnung bezahlen](https:evil.example)") in shown
