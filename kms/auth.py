@@ -9,16 +9,18 @@ import math
 import re
 import secrets
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import bcrypt
 from sqlalchemy import ColumnElement, delete, func, select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from kms.config import get_config, read_or_create_secret, write_secret
 from kms.errors import KmsError
-from kms.models import LoginAttempt, LoginSession, User
+from kms.models import KeyValue, LoginAttempt, LoginSession, User
 from kms.permissions import Permission, require_permission
 from kms.types import utcnow
 from kms.validation import validate_email
@@ -35,6 +37,9 @@ WINDOW = timedelta(hours=24)
 # per address alone and per username alone get looser limits that still slow guessing.
 CLIENT_FREE_ATTEMPTS = 10
 USER_FREE_ATTEMPTS = 50
+SETUP_TOKEN_TTL = timedelta(hours=24)
+FIRST_OWNER_KEY = "auth.first_owner"
+OWNER_EXISTS = "Es gibt bereits einen Inhaber-Zugang. Bitte melden Sie sich an."
 USERNAME_RE = re.compile(r"^[a-z0-9][a-z0-9._-]{1,63}$")
 
 
@@ -418,20 +423,44 @@ def revoke_sessions(session: Session, username: str) -> None:
 # --- first-run setup -----------------------------------------------------------------
 
 
-def setup_token() -> str:
-    """The one-time token needed to create the owner in the browser."""
-    return read_or_create_secret("setup_token", nbytes=12)
+def _setup_token_path() -> Path:
+    return get_config().secrets_dir / "setup_token"
+
+
+def setup_token_expires() -> datetime | None:
+    """When the current setup code stops working (None if there is none)."""
+    try:
+        written = _setup_token_path().stat().st_mtime
+    except FileNotFoundError:
+        return None
+    return datetime.fromtimestamp(written, UTC) + SETUP_TOKEN_TTL
+
+
+def setup_token(*, renew: bool = False) -> str:
+    """The one-time code needed to create the owner in the browser (valid SETUP_TOKEN_TTL).
+
+    An expired code is replaced by a new one; `renew` replaces it in any case.
+    """
+    expires = setup_token_expires()
+    if not renew and expires is not None and expires > utcnow():
+        return _setup_token_path().read_text().strip()
+    value = secrets.token_urlsafe(12)
+    write_secret("setup_token", value)
+    return value
 
 
 def check_setup_token(candidate: str) -> bool:
-    """Constant-time comparison with the stored setup token."""
-    return hmac.compare_digest((candidate or "").strip().encode(), setup_token().encode())
+    """Constant-time comparison with the stored, unexpired setup code (never creates one)."""
+    expires = setup_token_expires()
+    if expires is None or expires <= utcnow():
+        return False
+    stored = _setup_token_path().read_text().strip()
+    return hmac.compare_digest((candidate or "").strip().encode(), stored.encode())
 
 
 def consume_setup_token() -> None:
     """The token is spent once the owner exists."""
-    path = get_config().secrets_dir / "setup_token"
-    path.unlink(missing_ok=True)
+    _setup_token_path().unlink(missing_ok=True)
 
 
 def create_owner_with_token(
@@ -446,7 +475,13 @@ def create_owner_with_token(
 ) -> User:
     """Browser setup: needs the console's token, works only while no user exists."""
     if has_users(session):
-        raise KmsError("Es gibt bereits einen Inhaber-Zugang. Bitte melden Sie sich an.")
+        raise KmsError(OWNER_EXISTS)
+    expires = setup_token_expires()
+    if expires is not None and expires <= utcnow():
+        raise KmsError(
+            "Der Einrichtungscode ist abgelaufen (er gilt 24 Stunden). Einen neuen zeigt "
+            "`python -m kms setup-token` in der Konsole an."
+        )
     if not check_setup_token(token):
         raise KmsError(
             "Der Einrichtungscode stimmt nicht. Er steht in der Konsole, in der KMS gestartet "
@@ -462,4 +497,12 @@ def create_owner_with_token(
         email=email,
         is_owner=True,
     )
+    # Two submissions of one code at the same moment both saw "no user yet": the key row
+    # lets only the first commit (the second waits on its primary key, then fails), on
+    # PostgreSQL as on SQLite, where BEGIN IMMEDIATE already serialises the two.
+    session.add(KeyValue(key=FIRST_OWNER_KEY, value=user.username))
+    try:
+        session.flush()
+    except IntegrityError as exc:
+        raise KmsError(OWNER_EXISTS) from exc
     return user

@@ -9,6 +9,7 @@ import sys
 from collections.abc import Callable, Sequence
 from typing import Any
 
+from kms.config import private_umask
 from kms.db import session_scope, upgrade
 from kms.errors import KmsError
 from kms.formatting import format_size
@@ -144,6 +145,7 @@ def cmd_logout_all(_args: argparse.Namespace) -> int:
 
 def cmd_setup_token(_args: argparse.Namespace) -> int:
     from kms import auth
+    from kms.formatting import format_datetime
 
     with session_scope(write=False) as session:
         if auth.has_users(session):
@@ -151,7 +153,13 @@ def cmd_setup_token(_args: argparse.Namespace) -> int:
                 "Es gibt bereits einen Inhaber-Zugang; ein Einrichtungscode wird nicht gebraucht."
             )
             return 0
-    _print(auth.setup_token())
+    # A new code every time: the console is the one place that may hand one out, and an
+    # earlier code that was seen somewhere stops working.
+    token = auth.setup_token(renew=True)
+    expires = auth.setup_token_expires()
+    assert expires is not None  # noqa: S101 - just written
+    _print(token)
+    _print(f"Gültig bis {format_datetime(expires)} (24 Stunden).")
     return 0
 
 
@@ -221,15 +229,27 @@ def cmd_automatisms_list(_args: argparse.Namespace) -> int:
 
 
 def cmd_audit_verify(_args: argparse.Namespace) -> int:
-    from kms.audit import verify
+    from kms.audit import compare_anchor, verify
+    from kms.backups.service import newest_audit_anchor
 
     with session_scope(write=False) as session:
         problems = verify(session)
+        found = newest_audit_anchor(session)
+        if found is not None:
+            problems += compare_anchor(session, found[1], f"das Backup {found[0].name}")
     for problem in problems:
-        _print(f"Eintrag {problem.event_id}: {problem.message}")
+        _print(
+            f"Eintrag {problem.event_id}: {problem.message}"
+            if problem.event_id
+            else problem.message
+        )
     if problems:
         return 1
-    _print("Prüfprotokoll ist vollständig und unverändert.")
+    compared = f" und mit dem Backup {found[0].name}" if found else ""
+    _print(
+        "Prüfprotokoll ist vollständig und unverändert (geprüft mit dem Anker in "
+        f"data/secrets{compared})."
+    )
     return 0
 
 
@@ -689,7 +709,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--force",
         action="store_true",
-        help="auch in eine Instanz mit Daten oder in PostgreSQL laden (fügt hinzu)",
+        help="auch in PostgreSQL laden (nie in eine Instanz mit echtem Inhaber oder Daten)",
     )
     p = add(sub, "serve", cmd_serve, "migrieren und den Server starten")
     p.add_argument("--port", type=int, default=8501, help="Port (Standard: 8501)")
@@ -699,6 +719,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    private_umask()  # every file this process creates under data/ is the owner's alone
     args = build_parser().parse_args(argv)
     from kms.permissions import SYSTEM, acting_as
 

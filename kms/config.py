@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import secrets
+import stat
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -113,13 +115,65 @@ def reset_config() -> None:
     get_config.cache_clear()
 
 
+# Everything under the data dir is the owner's alone: the database and backups hold bcrypt
+# hashes and customer data, so directories are 0700 and files 0600 (ASVS 4.0.3 V8.1, V14.1).
+PRIVATE_UMASK = 0o077
+PRIVATE_DIR, PRIVATE_FILE = 0o700, 0o600
+
+
+def private_umask() -> None:
+    """Process entries (CLI, server) create every new file 0600 and directory 0700."""
+    os.umask(PRIVATE_UMASK)
+
+
+def secure_data_dir() -> None:
+    """Start-up: tighten an existing instance's permissions, logged when anything changed."""
+    config = get_config()
+    changed = tighten_permissions(config)
+    if changed:
+        logging.getLogger("kms.config").warning(
+            "data dir %s: access restricted to the owner (0700/0600) for %d entries",
+            config.data_dir,
+            changed,
+        )
+
+
+def private_opener(path: str, flags: int) -> int:
+    """`open(…, opener=private_opener)`: the file is created 0600 whatever the umask."""
+    return os.open(path, flags, PRIVATE_FILE)
+
+
 def ensure_dirs(config: Config | None = None) -> None:
-    """Create the data directory layout; secrets readable by the owner only."""
+    """Create the data directory layout, readable by the owner only (whatever the umask)."""
     config = config or get_config()
-    config.data_dir.mkdir(parents=True, exist_ok=True)
-    config.files_dir.mkdir(parents=True, exist_ok=True)
-    config.secrets_dir.mkdir(parents=True, exist_ok=True)
-    config.secrets_dir.chmod(0o700)
+    for path in (config.data_dir, config.files_dir, config.secrets_dir):
+        path.mkdir(mode=PRIVATE_DIR, parents=True, exist_ok=True)
+    for path in (config.data_dir, config.files_dir, config.secrets_dir):
+        if path.stat().st_mode & 0o777 != PRIVATE_DIR:
+            path.chmod(PRIVATE_DIR)
+
+
+def tighten_permissions(config: Config | None = None) -> int:
+    """Make every directory under the data dir 0700 and every file 0600 (instances created
+    before this rule, or by a process with a loose umask); returns how many were changed."""
+    config = config or get_config()
+    changed = 0
+    if not config.data_dir.is_dir():
+        return 0
+    for root, dirs, files in os.walk(config.data_dir):
+        for name, mode in [(d, PRIVATE_DIR) for d in dirs] + [(f, PRIVATE_FILE) for f in files]:
+            path = os.path.join(root, name)
+            try:
+                current = os.lstat(path).st_mode
+                if not stat.S_ISLNK(current) and current & 0o777 != mode:
+                    os.chmod(path, mode)
+                    changed += 1
+            except FileNotFoundError:  # removed meanwhile (a temp file)
+                continue
+    if os.stat(config.data_dir).st_mode & 0o777 != PRIVATE_DIR:
+        os.chmod(config.data_dir, PRIVATE_DIR)
+        changed += 1
+    return changed
 
 
 def read_or_create_secret(name: str, *, nbytes: int = 48) -> str:

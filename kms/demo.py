@@ -28,17 +28,35 @@ def _is_empty(session: Session) -> bool:
     return not has_contacts and not auth.has_users(session)
 
 
+def load_demo_data(session: Session) -> list[str]:
+    """Every module's demo data and a finished first-run setup, without any login (tests
+    and load_demo, which checks first that the instance may get the demo)."""
+    loaded: list[str] = []
+    for spec in usable_modules(session):
+        if spec.demo:
+            loaded.append(resolve(spec.demo)(session))
+            session.flush()
+    mark_done(session)
+    return loaded
+
+
 def load_demo(*, force: bool = False) -> list[str]:
-    """Load every module's demo data; refuses a non-empty instance or PostgreSQL without force."""
+    """Load every module's demo data into a new instance, or again into one the demo made.
+
+    The demo login's password is published, so it never enters an instance that has a real
+    owner or real data, not even with `force`; `force` only allows PostgreSQL (a hosted
+    database is usually not meant for a demo).
+    """
     if not force and not get_config().is_sqlite:
         raise KmsError(
             "Demodaten werden in PostgreSQL nur mit --force geladen (gehostete Instanz?)."
         )
-    loaded: list[str] = []
     with session_scope() as session:
-        if not force and not _is_empty(session):
+        if not _is_empty(session):
             raise KmsError(
-                "Diese Instanz enthält bereits Daten. Demodaten nur mit --force hinzufügen."
+                "Diese Instanz enthält bereits Daten oder einen Inhaber-Zugang. Die Demo mit "
+                "ihrer öffentlich bekannten Anmeldung lädt KMS nur in eine neue, leere Instanz "
+                "(auch nicht mit --force), z. B. mit KMS_DATA_DIR=./demo-data."
             )
         if session.scalar(select(auth.User.id).where(auth.User.username == DEMO_USER)) is None:
             auth.create_user(
@@ -49,11 +67,7 @@ def load_demo(*, force: bool = False) -> list[str]:
                 email="erika@example.org",
                 is_owner=not auth.has_users(session),
             )
-        for spec in usable_modules(session):
-            if spec.demo:
-                loaded.append(resolve(spec.demo)(session))
-                session.flush()
-        mark_done(session)
+        loaded = load_demo_data(session)
         if session.get(KeyValue, MARKER_KEY) is None:
             session.add(KeyValue(key=MARKER_KEY, value=True))
     auth.consume_setup_token()

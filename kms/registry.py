@@ -256,9 +256,12 @@ def automatisms() -> list[AutomatismSpec]:
 
 
 def start(url: str | None = None) -> None:
-    """Process start (server, CLI): migrate, then every module's `on_start`, in order."""
+    """Process start (server, CLI): tighten the data dir's modes (an instance from before
+    0700/0600), migrate, then every module's `on_start`, in order."""
+    from kms.config import secure_data_dir
     from kms.db import ensure_migrated
 
+    secure_data_dir()
     ensure_migrated(url)
     for spec in modules():
         if spec.on_start:

@@ -15,7 +15,7 @@ from starlette.responses import JSONResponse
 from starlette.routing import BaseRoute, Route
 
 import kms
-from kms.config import ROOT, get_config
+from kms.config import ROOT, get_config, private_umask
 from kms.db import session_scope
 from kms.registry import check, public_routes, start
 from kms.scheduler import Scheduler
@@ -23,6 +23,7 @@ from kms.web import MediaLoginMiddleware, SecurityHeadersMiddleware, trust_confi
 from kms.web import routes as web_routes
 
 log = logging.getLogger("kms.server")
+private_umask()  # also when started as `streamlit run kms/server.py`, not through the CLI
 
 
 async def status(_request: Request) -> JSONResponse:

@@ -30,6 +30,7 @@ __all__ = [
     "LegalForm",
     "ValidationError",
     "ValidationErrors",
+    "clean_text",
     "format_iban",
     "get_legal_form",
     "optional",
@@ -502,4 +503,21 @@ def _url_problem(url: str) -> str | None:
     return _domain_problem((parts.hostname or "").lower())
 
 
-# --- Text that goes into PDF documents -------------------------------------------------------
+# Control characters (Unicode category Cc: NUL, ESC, DEL, C1 …) are never meaningful in a
+# typed field; NUL even breaks PostgreSQL text (ASVS 4.0.3 V5.1.3). Tabs become spaces in
+# one-line fields; text areas keep line breaks and tabs.
+_KEEP_MULTILINE = {"\n", "\t"}
+
+
+def clean_text(value: str, *, multiline: bool = False) -> str:
+    """Typed text without control characters (line breaks kept in multi-line fields)."""
+    if value.isprintable() and "\n" not in value:
+        return value
+    value = value.replace("\r\n", "\n").replace("\r", "\n")
+    if not multiline:
+        value = value.replace("\t", " ").replace("\n", " ")
+    return "".join(
+        ch
+        for ch in value
+        if (multiline and ch in _KEEP_MULTILINE) or unicodedata.category(ch) != "Cc"
+    )

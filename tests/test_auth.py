@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import contextlib
+import os
 import stat
+import threading
+import time
 from datetime import timedelta
 from pathlib import Path
 
 import bcrypt
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 from streamlit.testing.v1 import AppTest
 
@@ -18,6 +22,7 @@ from kms.db import dispose_engines, session_scope
 from kms.errors import KmsError
 from kms.models import LoginAttempt, User
 from kms.types import utcnow
+from tests.ui_helpers import unescape
 
 PASSWORD = "Sommer-Regen-2026"
 OWNER_IP = "198.51.100.7"
@@ -454,6 +459,66 @@ def test_mismatched_password_repeat_is_refused(session: Session) -> None:
         )
 
 
+def test_the_setup_code_expires_after_24_hours(session: Session) -> None:
+    """A code older than 24 hours is refused with a German hint to the console; the next
+    one the console shows works."""
+    token = auth.setup_token()
+    path = get_config().secrets_dir / "setup_token"
+    old = time.time() - auth.SETUP_TOKEN_TTL.total_seconds() - 60
+    os.utime(path, (old, old))
+    assert not auth.check_setup_token(token)
+    with pytest.raises(KmsError, match="Einrichtungscode ist abgelaufen"):
+        _create_owner(session, token)
+    assert not auth.has_users(session)
+    fresh = auth.setup_token()
+    assert fresh != token
+    assert _create_owner(session, fresh).is_owner
+
+
+def test_concurrent_setup_submissions_create_one_owner(
+    db_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Two submissions of one code at the same moment (different usernames) create exactly
+    one owner; the other gets the German "bereits" message, on PostgreSQL and SQLite."""
+    token = auth.setup_token()
+    both_checked = threading.Barrier(2)
+    real_hash = auth.hash_password
+
+    def hash_after_both_checked(password: str) -> str:
+        # Both requests have passed "no user yet" when they hash; on SQLite the second one
+        # is still waiting for the write lock, so the barrier times out there.
+        with contextlib.suppress(threading.BrokenBarrierError):
+            both_checked.wait(timeout=3)
+        return real_hash(password)
+
+    monkeypatch.setattr(auth, "hash_password", hash_after_both_checked)
+    outcomes: dict[str, str] = {}
+
+    def submit(username: str) -> None:
+        try:
+            with session_scope(db_url) as s:
+                auth.create_owner_with_token(
+                    s,
+                    token=token,
+                    username=username,
+                    password=PASSWORD,
+                    password_repeat=PASSWORD,
+                    display_name=username,
+                )
+            outcomes[username] = "created"
+        except KmsError as exc:
+            outcomes[username] = exc.message
+
+    threads = [threading.Thread(target=submit, args=(name,)) for name in ("erika", "eve")]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert sorted(outcomes.values()) == sorted(["created", auth.OWNER_EXISTS])
+    with session_scope(db_url, write=False) as s:
+        assert s.scalar(select(func.count()).select_from(User)) == 1
+
+
 def test_consumed_setup_token_is_gone() -> None:
     """After the owner exists the old code no longer matches and its file is deleted."""
     token = auth.setup_token()
@@ -488,7 +553,8 @@ def test_browser_setup_needs_the_token_and_consumes_it() -> None:
     at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=30).run().run()
     token = auth.setup_token()
     _submit_setup(at, "falsch")
-    assert [e.value for e in at.error] == [
+    # Shown as plain text (kms.ui.text.plain escapes Markdown), read as the user sees it.
+    assert [unescape(e.value) for e in at.error] == [
         "Der Einrichtungscode stimmt nicht. Er steht in der Konsole, in der KMS gestartet "
         "wurde, oder wird mit `python -m kms setup-token` angezeigt."
     ]

@@ -143,10 +143,15 @@ def test_user_passwd_and_logout_all(cli: Run) -> None:
 
 
 def test_setup_token_is_shown_only_while_no_user_exists(cli: Run) -> None:
-    """The console shows the one-time code; once a login exists it says none is needed."""
+    """The console makes a new one-time code (the earlier one stops working) valid for 24
+    hours; once a login exists it says none is needed."""
+    earlier = auth.setup_token()
     code, out, _err = cli("setup-token")
-    assert code == 0 and out.strip() == auth.setup_token()
-    assert len(out.strip()) >= 16
+    token, validity = out.splitlines()
+    assert code == 0 and token == auth.setup_token() != earlier
+    assert len(token) >= 16
+    assert not auth.check_setup_token(earlier) and auth.check_setup_token(token)
+    assert validity.startswith("Gültig bis ") and validity.endswith(" (24 Stunden).")
     _create(cli)
     code, out, _err = cli("setup-token")
     assert code == 0 and "wird nicht gebraucht" in out
@@ -305,19 +310,29 @@ def test_demo_loads_once_and_is_idempotent(cli: Run) -> None:
         assert {c.id: c.version for c in session.scalars(select(Contact))} == versions
 
 
-def test_demo_refuses_an_instance_with_data(cli: Run) -> None:
-    """A real owner's instance gets no demo data unless forced; forced, the owner stays owner."""
+def test_demo_refuses_an_instance_with_a_real_owner_even_when_forced(cli: Run) -> None:
+    """A real owner's instance never gets the published demo login or demo data, not even
+    with --force; nothing changes."""
     _create(cli)
     before = _inventory()
-    code, out, err = cli("demo")
-    assert (code, out) == (2, "")
-    assert "enthält bereits Daten" in err and "--force" in err
-    assert _inventory() == before
-    assert cli("demo", "--force")[0] == 0
+    for argv in (("demo",), ("demo", "--force")):
+        code, out, err = cli(*argv)
+        assert (code, out) == (2, "")
+        assert "enthält bereits Daten oder einen Inhaber-Zugang" in err
+        assert "auch nicht mit --force" in err
+        assert _inventory() == before
     with session_scope(write=False) as session:
-        owners = session.scalars(select(User.username).where(User.is_owner.is_(True))).all()
-        assert owners == ["erika"]
-    _assert_every_demo_module_loaded(_inventory())
+        assert session.scalars(select(User.username)).all() == ["erika"]
+
+
+def test_demo_refuses_an_instance_with_real_data_but_no_login(cli: Run) -> None:
+    """Contacts imported before any login exists also keep the demo out, forced or not."""
+    with session_scope() as session:
+        session.add(Contact(kind="organisation", name="Muster GmbH"))
+    for argv in (("demo",), ("demo", "--force")):
+        assert cli(*argv)[0] == 2
+    with session_scope(write=False) as session:
+        assert session.scalar(select(func.count()).select_from(User)) == 0
 
 
 def test_demo_refuses_postgresql_without_force(cli: Run, db_url: str) -> None:
@@ -436,7 +451,7 @@ def test_help_output_lists_the_variables_in_german(capsys: pytest.CaptureFixture
     with pytest.raises(SystemExit):
         main(["demo", "--help"])
     demo = " ".join(capsys.readouterr().out.split())
-    assert "Aufruf: python -m kms demo" in demo and "--force auch in eine Instanz" in demo
+    assert "Aufruf: python -m kms demo" in demo and "--force auch in PostgreSQL laden" in demo
 
 
 def test_readme_shows_every_command_with_an_example() -> None:

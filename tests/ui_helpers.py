@@ -75,8 +75,9 @@ def open_app(*, user: str | None = OWNER) -> AppTest:
 
 
 def unescape(markdown: str) -> str:
-    """Markdown text as the user reads it (kms.ui.text.plain escapes punctuation)."""
-    return re.sub(r"\\(.)", r"\1", markdown)
+    """Markdown text as the user reads it (kms.ui.text.plain escapes punctuation and puts
+    invisible word joiners into would-be autolinks)."""
+    return re.sub(r"\\(.)", r"\1", markdown).replace("\u2060", "")
 
 
 def values(elements) -> list[str]:  # type: ignore[no-untyped-def]

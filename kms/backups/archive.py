@@ -86,6 +86,8 @@ class Manifest:
     audit_head: str | None
     tables: list[dict[str, Any]] = field(default_factory=list)
     parts: list[dict[str, Any]] = field(default_factory=list)
+    # The newest audit entry {"id", "hash"} (since issue 11; older manifests lack it).
+    audit_anchor: dict[str, Any] | None = None
     format: str = FORMAT
     format_version: int = FORMAT_VERSION
 
@@ -106,7 +108,10 @@ class Manifest:
                 f"liest Format {FORMAT_VERSION}. Bitte KMS aktualisieren."
             )
         try:
-            manifest = cls(**{k: data[k] for k in cls.__dataclass_fields__})
+            optional = {"audit_anchor"}
+            manifest = cls(
+                **{k: data[k] for k in cls.__dataclass_fields__ if k in data or k not in optional}
+            )
         except (KeyError, TypeError) as exc:
             raise BackupError(DAMAGED + f" (Inhaltsverzeichnis unvollständig: {exc})") from exc
         for table in manifest.tables:

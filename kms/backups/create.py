@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import text
-from sqlalchemy.engine import Connection, make_url
+from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
 
 import kms
@@ -38,7 +38,7 @@ from kms.backups.store import (
     remove,
     write_checksum,
 )
-from kms.config import ensure_dirs, get_config
+from kms.config import ensure_dirs, get_config, private_opener
 from kms.db import ensure_migrated, get_engine
 from kms.functions import run_soon
 from kms.models import Base
@@ -97,12 +97,12 @@ def create_locked(
         with disk_errors("Backup erzeugen"):
             work.mkdir()
             tracker.set_phase("Datenbank lesen", total=len(Base.metadata.tables))
-            tables, revision, audit_head = dump_database(work, tracker)
+            tables, revision, audit_head, audit_anchor = dump_database(work, tracker)
             files = list(data_files(config.data_dir, exclude={db_file} if db_file else set()))
             total = sum((work / t.table).stat().st_size for t in tables)
             total += sum(path.stat().st_size for _rel, path in files)
             tracker.set_phase("Archiv schreiben", total=total)
-            with open(tmp, "wb", buffering=1 << 20) as fh:
+            with open(tmp, "wb", buffering=1 << 20, opener=private_opener) as fh:
                 hashing = HashingWriter(fh)
                 sink = EncryptingWriter(hashing, passphrase) if passphrase else hashing  # type: ignore[arg-type]
                 writer = ArchiveWriter(sink)  # type: ignore[arg-type]
@@ -112,9 +112,11 @@ def create_locked(
                         writer.add_file(name, work / dump.table, tracker.advance)
                     for rel, path in files:
                         writer.add_file(DATA_PREFIX + rel, path, tracker.advance)
-                    writer.add_manifest(
-                        _manifest(kind, created_at, revision, audit_head, tables, writer.parts)
+                    manifest = _manifest(
+                        kind, created_at, revision, audit_head, tables, writer.parts
                     )
+                    manifest.audit_anchor = audit_anchor
+                    writer.add_manifest(manifest)
                 except BaseException:
                     writer.abort()
                     raise
@@ -164,8 +166,11 @@ def _manifest(
     )
 
 
-def dump_database(work: Path, tracker: Tracker) -> tuple[list[TableDump], str, str | None]:
-    """Every table of the models, its schema revision and the audit head, from one snapshot."""
+def dump_database(
+    work: Path, tracker: Tracker
+) -> tuple[list[TableDump], str, str | None, dict[str, Any] | None]:
+    """Every table of the models, its schema revision and the audit head (hash, and id with
+    hash as the anchor `kms audit verify` compares with), from one snapshot."""
     engine = get_engine()
     with engine.connect() as conn:
         if engine.dialect.name == "postgresql":
@@ -179,13 +184,10 @@ def dump_database(work: Path, tracker: Tracker) -> tuple[list[TableDump], str, s
                 skip = _skip_restore_flag if table.name == "key_values" else None
                 dumps.append(dump_table(conn, table, work / table.name, skip=skip))
                 tracker.advance(1)
-            audit_head = _audit_head(conn)
-    return dumps, revision, audit_head
-
-
-def _audit_head(conn: Connection) -> str | None:
-    with Session(bind=conn) as session:
-        return hooks.audit_head(session)
+            with Session(bind=conn) as session:
+                audit_head = hooks.audit_head(session)
+                audit_anchor = hooks.audit_anchor(session)
+    return dumps, revision, audit_head, audit_anchor
 
 
 def _skip_restore_flag(row: dict[str, object]) -> bool:

@@ -77,6 +77,12 @@ def audit_head(session: Session) -> str | None:
     return AUDIT[0].head(session) if AUDIT else None
 
 
+def audit_anchor(session: Session) -> dict[str, Any] | None:
+    """The newest audit entry as {"id", "hash"} for the manifest (None if unknown)."""
+    anchor = getattr(AUDIT[0], "anchor", None) if AUDIT else None
+    return anchor(session) if anchor is not None else None
+
+
 def audit_record(session: Session, event: str, details: dict[str, Any]) -> bool:
     """Write to the audit log if one is registered; False otherwise."""
     if not AUDIT:
@@ -94,9 +100,18 @@ class _KmsAuditLog:
         value = head(session)
         return None if value == GENESIS else value
 
-    def record(self, session: Session, event: str, details: dict[str, Any]) -> None:
-        from kms.audit import record
+    def anchor(self, session: Session) -> dict[str, Any] | None:
+        from kms.audit import head_entry
 
+        entry = head_entry(session)
+        return None if entry is None else entry.to_dict()
+
+    def record(self, session: Session, event: str, details: dict[str, Any]) -> None:
+        from kms.audit import reanchor, record
+
+        if event.startswith("backup.restore"):
+            # The log was just replaced by the backup's: the anchor follows it, not forward.
+            reanchor(session)
         payload = dict(details)
         # Who did it belongs in the entry's actor, as for every other audit event.
         actor = payload.pop("user", None) or ""

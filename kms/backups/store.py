@@ -16,7 +16,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from kms.backups.errors import BUSY, BackupError
-from kms.config import get_config
+from kms.config import PRIVATE_DIR, get_config
 
 KINDS = {"manual": "von Hand", "auto": "automatisch", "safety": "Sicherung vor Wiederherstellung"}
 NAME_RE = re.compile(
@@ -34,7 +34,7 @@ CHECKSUM_SUFFIX = ".sha256"
 def backups_dir() -> Path:
     """data/backups: outside files/, never inside a backup."""
     path = get_config().data_dir / "backups"
-    path.mkdir(parents=True, exist_ok=True)
+    path.mkdir(mode=PRIVATE_DIR, parents=True, exist_ok=True)
     return path
 
 

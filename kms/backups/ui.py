@@ -87,7 +87,7 @@ def _job_panel(ctx: Any) -> None:
 
 def _job_result(job: Job, ctx: Any) -> None:
     if job.status == "fehler":
-        st.error(f"{job.label} fehlgeschlagen: {job.message}", icon=":material/error:")
+        st.error(f"{job.label} fehlgeschlagen: {plain(job.message)}", icon=":material/error:")
         if st.button("Meldung schließen", key="backup_job_clear"):
             WORKER.clear()
             st.rerun()

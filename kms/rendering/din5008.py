@@ -698,8 +698,10 @@ def pdfa_xmp(title: str, author: str, tool: str, created: datetime, compliance: 
 
 def _logo_image(data: bytes) -> Image.Image:
     """Decode PNG/JPEG logo bytes as RGB(A): PDF/A with an sRGB intent forbids CMYK images."""
+    from kms.rendering.preview import open_image_bounded
+
     try:
-        image = Image.open(BytesIO(data))
+        image = open_image_bounded(data)
         image.load()
     except (UnidentifiedImageError, OSError) as exc:
         raise RenderError("Das Logo ist kein lesbares PNG- oder JPEG-Bild.") from exc

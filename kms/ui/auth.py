@@ -24,6 +24,7 @@ from kms.errors import KmsError
 from kms.models import User
 from kms.registry import page_by_url
 from kms.types import utcnow
+from kms.ui.text import plain
 
 TICKET_URL = "/api/session/{ticket}"
 
@@ -243,7 +244,7 @@ def _setup_form() -> None:
             # The new owner stays logged in across a reload, like after any login.
             _start_session(user, session)
     except KmsError as exc:
-        st.error(exc.message)
+        st.error(plain(exc.message))
         return
     auth.consume_setup_token()
     # The new owner continues with the first-run steps, whatever URL showed the setup form.

@@ -40,7 +40,7 @@ def saving(labels: Mapping[str, str] | None = None) -> Iterator[dict[str, bool]]
     except ValidationErrors as exc:
         show_field_errors(exc.errors, labels or {})
     except KmsError as exc:
-        st.error(exc.message, icon=":material/error:")
+        st.error(plain(exc.message), icon=":material/error:")
 
 
 def attempt(action: Callable[[], T], labels: Mapping[str, str] | None = None) -> T | None:

@@ -16,7 +16,9 @@ from kms.models import ErrorLog
 from kms.permissions import Permission, granted
 from kms.registry import PageSpec, page_by_url
 from kms.ui import auth as ui_auth
+from kms.ui import inputs  # noqa: F401 - installs the input cleaning before any widget runs
 from kms.ui.chrome import render_banner, render_functions, render_navigation, render_support
+from kms.ui.text import plain
 
 log = logging.getLogger(__name__)
 
@@ -121,7 +123,7 @@ def run_page(url_path: str, render: Callable[[PageContext], None]) -> None:
         ctx = PageContext(user=user, page=page, read_only=read_only, permissions=permissions)
         render_navigation(ctx.may)
         with st.sidebar:
-            st.caption(f"Angemeldet als {user.display_name or user.username}")
+            st.caption(f"Angemeldet als {plain(user.display_name or user.username)}")
             if st.button("Abmelden", key="kms_logout", icon=":material/logout:"):
                 ui_auth.logout(user)
                 st.rerun()
@@ -140,6 +142,6 @@ def run_page(url_path: str, render: Callable[[PageContext], None]) -> None:
     except ScriptControlException:
         raise
     except KmsError as exc:
-        st.error(exc.message)
+        st.error(plain(exc.message))
     except Exception as exc:  # noqa: BLE001 - the user sees a message, the log the traceback
         report_unexpected(url_path, exc)

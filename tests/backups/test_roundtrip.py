@@ -11,6 +11,7 @@ from sqlalchemy import select
 
 from kms import audit
 from kms.backups import hooks
+from kms.backups.archive import read_archive
 from kms.backups.service import (
     BackupError,
     apply_restore,
@@ -263,6 +264,12 @@ def test_sqlite_backup_restores_into_postgres_and_back(monkeypatch: pytest.Monke
         assert db_snapshot() == pg_rows
         assert audit_problems() == []
         assert [e.entity_id for e in restore_events()] == [from_sqlite.name, from_postgres.name]
+        # The keyed chain and its anchors (file and the next backup's manifest) agree too.
+        again = create_backup()
+        from kms.cli import main
+
+        assert main(["audit", "verify"]) == 0
+        assert read_archive(again.path).manifest.audit_anchor is not None
     finally:
         from kms.db import dispose_engines
 

@@ -163,7 +163,8 @@ def test_refused_files_leave_neither_record_nor_file(
 
 
 def test_size_limit_comes_from_the_setting(session: Session) -> None:
-    """Files above the configured limit are refused; exactly the limit is fine."""
+    """Files above the configured limit are refused; exactly the limit is fine. 1 MB is
+    1,000,000 bytes, as the uploader widget counts it."""
     assert service.max_upload_mb(session) == service.DEFAULT_MAX_UPLOAD_MB
     service.set_max_upload_mb(session, 1)
     session.commit()
@@ -717,3 +718,16 @@ def test_titles_keep_slashes_and_are_refused_not_cut_when_too_long(session: Sess
         service.update_document(session, doc.id, title="t" * 300)
     assert doc.title == "Angebot A/B"
     assert service.clean_title("s" * 300, strict=False) == "s" * 199 + "…"
+
+
+def test_an_oversized_pdf_page_is_stored_but_not_previewed(session: Session) -> None:
+    """The 440-byte PDF with a 225 × 20,000 pt page is stored; its preview is refused in German."""
+    from tests.rendering.test_preview_bounds import tall_pdf
+
+    stored = service.upload(session, content=tall_pdf(20_000), filename="lang.pdf")
+    session.commit()
+    path = service.path_of(stored.document)
+    assert path.read_bytes() == tall_pdf(20_000)
+    assert service.pdf_page_count(stored.document) == 1
+    with pytest.raises(KmsError, match="keine Vorschau: die Seite oder das Bild ist zu groß"):
+        service.render_pdf_page(path, 0)

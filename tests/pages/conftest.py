@@ -25,9 +25,13 @@ def owner(request: pytest.FixtureRequest) -> str:
 
 @pytest.fixture
 def demo(request: pytest.FixtureRequest) -> None:
-    """The fictitious demo data (demo login, persons, company profile), onboarding done."""
-    from kms.demo import load_demo
+    """The fictitious demo data (persons, company profile, …), onboarding done; no demo
+    login (`kms demo` refuses an instance with a real owner)."""
+    from kms.db import ensure_migrated, session_scope
+    from kms.demo import load_demo_data
 
     if "db_url" in request.fixturenames:
         request.getfixturevalue("db_url")
-    load_demo(force=True)
+    ensure_migrated()
+    with session_scope() as session:
+        load_demo_data(session)

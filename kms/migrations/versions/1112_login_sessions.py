@@ -1,7 +1,7 @@
 """login sessions
 
 Revision ID: 1112
-Revises: 0601
+Revises: 1111
 Create Date: 2026-12-02 16:22:05.339658
 """
 
@@ -14,7 +14,7 @@ import kms.types
 
 
 revision: str = '1112'
-down_revision: str | Sequence[str] | None = '0912'
+down_revision: str | Sequence[str] | None = '1111'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

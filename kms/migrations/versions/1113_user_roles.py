@@ -3,7 +3,7 @@
 Existing logins become Inhaber (they had every right before roles existed).
 
 Revision ID: 1113
-Revises: 0601
+Revises: 1112
 Create Date: 2026-12-02 16:30:00
 """
 
@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = '1113'
-down_revision: str | Sequence[str] | None = '1211'
+down_revision: str | Sequence[str] | None = '1112'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

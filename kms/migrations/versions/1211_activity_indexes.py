@@ -1,7 +1,7 @@
 """indexes on created_at/updated_at for the backup freshness watch
 
 Revision ID: 1211
-Revises: 0601
+Revises: 1113
 Create Date: 2026-12-02 16:40:00
 
 `business_days` asks "was anything saved on these days?" over every business table; on a
@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from alembic import op
 
 revision: str = '1211'
-down_revision: str | Sequence[str] | None = '1112'
+down_revision: str | Sequence[str] | None = '1113'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -51,7 +51,7 @@ def send_dialog(ctx: PageContext) -> None:
                 error = exc.message  # the report keeps its last_error; commit that
         if error:
             st.error(
-                f"Nicht versendet: {error} Die Meldung bleibt gespeichert und kann erneut "
+                f"Nicht versendet: {plain(error)} Die Meldung bleibt gespeichert und kann erneut "
                 "versendet werden."
             )
             log_function_run(SEND.key, ctx.user.username, "fehler", error)

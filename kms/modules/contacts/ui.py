@@ -23,6 +23,7 @@ from kms.modules.contacts.models import KINDS, ROLES, SALUTATIONS, Contact
 from kms.permissions import carry
 from kms.registry import contact_panels
 from kms.ui.forms import saving
+from kms.ui.inputs import int_param
 from kms.ui.page import PageContext
 from kms.ui.text import plain
 
@@ -51,11 +52,7 @@ TEXT = {
 
 
 def _selected_id() -> int | None:
-    raw = st.query_params.get("id")
-    try:
-        return int(raw) if raw else None
-    except ValueError:
-        return None
+    return int_param("id")
 
 
 def _open(contact_id: int) -> None:
@@ -331,7 +328,7 @@ def detail(ctx: PageContext, contact_id: int, kind: str) -> None:
             snapshot = _Snapshot.of(contact)
             card = transfer.vcard(contact)
     except KmsError as exc:
-        st.error(exc.message)
+        st.error(plain(exc.message))
         if st.button("Zur Liste", icon=":material/arrow_back:"):
             _back_to_list(kind)
         return
@@ -360,7 +357,7 @@ def detail(ctx: PageContext, contact_id: int, kind: str) -> None:
     if st.session_state.get("contacts_delete") == contact_id:
         _delete_dialog(contact_id, kind)
 
-    st.subheader(snapshot.name)
+    st.subheader(plain(snapshot.name), anchor=False)
     st.caption(plain(snapshot.caption))
     if snapshot.anonymised:
         st.info("Dieser Kontakt wurde anonymisiert; seine personenbezogenen Daten sind gelöscht.")
@@ -468,7 +465,7 @@ def _overview(snapshot: _Snapshot, members: list[Contact]) -> None:
             org_id, org_name = snapshot.organisation
             st.page_link(
                 TEXT["organisation"].script,
-                label=org_name,
+                label=plain(org_name),
                 icon=":material/apartment:",
                 query_params={"id": str(org_id)},
             )
@@ -478,7 +475,7 @@ def _overview(snapshot: _Snapshot, members: list[Contact]) -> None:
                 label = person.display_name + (f" – {person.job_title}" if person.job_title else "")
                 st.page_link(
                     TEXT["person"].script,
-                    label=label,
+                    label=plain(label),
                     icon=":material/person:",
                     query_params={"id": str(person.id)},
                 )
@@ -553,7 +550,7 @@ def _delete_dialog(contact_id: int, kind: str) -> None:
             service.delete_contact(session, contact_id)
         if result["ok"]:
             _close_delete()
-            st.toast(f"„{name}“ wurde gelöscht.")
+            st.toast(f"„{plain(name)}“ wurde gelöscht.")
             _back_to_list(kind)
     if c2.button("Abbrechen", key="delete_cancel"):
         _close_delete()
@@ -706,7 +703,7 @@ def _number_panel(ctx: PageContext) -> None:
             service.set_customer_number_format(session, fmt)
             preview = service.preview_customer_number(session)
         if result["ok"]:
-            st.success(f"Gespeichert. Die nächste Kundennummer lautet {preview}.")
+            st.success(f"Gespeichert. Die nächste Kundennummer lautet {plain(preview)}.")
 
 
 def _current_person() -> int | None:

@@ -48,6 +48,7 @@ from kms.modules.documents.filetypes import (
 )
 from kms.modules.documents.models import Document, DocumentBlob, DocumentContact, DocumentTag
 from kms.permissions import Permission, require_permission
+from kms.rendering.errors import RenderError
 from kms.types import today as local_today
 from kms.types import utcnow
 
@@ -138,7 +139,11 @@ def retention_end(doc_type: str, issued_on: date) -> date | None:
 
 MAX_UPLOAD_KEY = "documents.max_upload_mb"
 DEFAULT_MAX_UPLOAD_MB = 20
-HARD_MAX_UPLOAD_MB = 200  # server.maxUploadSize in .streamlit/config.toml
+# Sizes use the one unit of kms.formatting: 1 MB = 1,000,000 bytes, as Streamlit's uploader
+# counts it ("20.0 MB" = 20,000,000 B). The uploader and upload() use the same number.
+# server.maxUploadSize in .streamlit/config.toml (which Streamlit counts in MiB, so its
+# transport limit is always a little above ours); a test keeps the two equal.
+HARD_MAX_UPLOAD_MB = 200
 
 
 def max_upload_mb(session: Session) -> int:
@@ -848,47 +853,31 @@ def preview_kind(document: Document) -> str:
 
 
 def pdf_page_count(document: Document) -> int:
-    import pypdfium2 as pdfium
+    """Pages of a stored PDF; a file that does not open gives a German message."""
+    from kms.rendering import preview
 
     try:
-        pdf = pdfium.PdfDocument(path_of(document))
-    except pdfium.PdfiumError as exc:
-        raise KmsError(
-            "Die PDF-Datei lässt sich nicht öffnen (beschädigt oder mit Passwort)."
-        ) from exc
-    try:
-        return len(pdf)
-    finally:
-        pdf.close()
+        return preview.page_count(path_of(document))
+    except RenderError as exc:
+        raise KmsError(str(exc)) from exc
 
 
 def render_pdf_page(path: Path, index: int, *, width: int = 900) -> bytes:
-    """One PDF page as PNG bytes, `width` pixels wide."""
-    import pypdfium2 as pdfium
+    """One PDF page as PNG bytes, `width` pixels wide, bounded in pixels, memory and time."""
+    from kms.rendering import preview
 
     try:
-        pdf = pdfium.PdfDocument(path)
-    except pdfium.PdfiumError as exc:
-        raise KmsError(
-            "Die PDF-Datei lässt sich nicht öffnen (beschädigt oder mit Passwort)."
-        ) from exc
-    try:
-        page = pdf[index]
-        scale = width / max(page.get_width(), 1)
-        image = page.render(scale=min(scale, 4.0)).to_pil()
-        out = io.BytesIO()
-        image.save(out, format="PNG", optimize=False)
-        return out.getvalue()
-    finally:
-        pdf.close()
+        return preview.page_png(path, index, width=width)
+    except RenderError as exc:
+        raise KmsError(str(exc)) from exc
 
 
 def render_image(path: Path, *, max_side: int = 1600) -> bytes:
     """The image re-encoded as a bounded PNG (never the uploaded bytes as they are)."""
-    from PIL import Image
+    from kms.rendering import preview
 
     try:
-        with Image.open(path) as original:
+        with preview.open_image_bounded(path) as original:
             original.seek(0)
             original.thumbnail((max_side, max_side))
             img = (
@@ -899,6 +888,8 @@ def render_image(path: Path, *, max_side: int = 1600) -> bytes:
             out = io.BytesIO()
             img.save(out, format="PNG")
             return out.getvalue()
+    except RenderError as exc:
+        raise KmsError(str(exc)) from exc
     except Exception as exc:
         raise KmsError("Das Bild lässt sich nicht anzeigen. Bitte laden Sie es herunter.") from exc
 

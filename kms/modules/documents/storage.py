@@ -31,7 +31,7 @@ from typing import BinaryIO
 from sqlalchemy import event, select
 from sqlalchemy.orm import Session
 
-from kms.config import get_config
+from kms.config import PRIVATE_DIR, get_config, private_opener
 from kms.errors import KmsError
 
 log = logging.getLogger(__name__)
@@ -83,7 +83,7 @@ def external_url(storage_name: str) -> str | None:
 def root() -> Path:
     """files_dir/documents, created on demand."""
     path = get_config().files_dir / "documents"
-    path.mkdir(parents=True, exist_ok=True)
+    path.mkdir(mode=PRIVATE_DIR, parents=True, exist_ok=True)
     return path
 
 
@@ -113,7 +113,7 @@ def new_storage_name(extension: str, *, folder: str = "") -> str:
 
 def _tmp_path() -> Path:
     tmp = root() / "tmp"
-    tmp.mkdir(exist_ok=True)
+    tmp.mkdir(mode=PRIVATE_DIR, exist_ok=True)
     return tmp / f"{uuid.uuid4().hex}.part"
 
 
@@ -136,7 +136,7 @@ def write_temp(source: BinaryIO) -> tuple[Path, str, int]:
     digest = hashlib.sha256()
     size = 0
     try:
-        with open(tmp, "xb") as out:
+        with open(tmp, "xb", opener=private_opener) as out:
             while chunk := source.read(CHUNK):
                 digest.update(chunk)
                 size += len(chunk)
@@ -157,7 +157,7 @@ def install(session: Session, source: Path, storage_name: str, *, keep_source: b
     (never through memory as a whole) and the original is removed after commit.
     """
     final = path_for(storage_name)
-    final.parent.mkdir(parents=True, exist_ok=True)
+    final.parent.mkdir(mode=PRIVATE_DIR, parents=True, exist_ok=True)
     restore_to: Path | None = source if keep_source else None
     try:
         os.replace(source, final)

@@ -18,6 +18,7 @@ from kms.errors import KmsError
 from kms.formatting import count_noun, format_date, format_size
 from kms.modules.documents import routes, service
 from kms.modules.documents.filetypes import KINDS
+from kms.rendering.preview import MAX_PREVIEW_PAGES
 from kms.types import today
 from kms.ui.forms import saving
 from kms.ui.text import plain
@@ -289,7 +290,7 @@ def _confirm_delete(document_id: int, name: str) -> None:
             with session_scope() as session:
                 deleted = service.delete_document(session, document_id)
         except KmsError as exc:
-            st.error(exc.message)
+            st.error(plain(exc.message))
             return
         _close_delete()
         st.session_state.pop("doc_pick", None)
@@ -306,13 +307,16 @@ def _preview(doc_id: int, kind: str, path: Path, sha256: str, mime: str) -> None
             with session_scope(write=False) as session:
                 pages = service.pdf_page_count(service.get_document(session, doc_id))
             index = 0
-            if pages > 1:
+            shown = min(pages, MAX_PREVIEW_PAGES)
+            if shown < pages:
+                st.caption(f"Die Vorschau zeigt die ersten {shown} von {pages} Seiten.")
+            if shown > 1:
                 index = (
                     int(
                         st.number_input(
                             f"Seite (von {pages})",
                             min_value=1,
-                            max_value=pages,
+                            max_value=shown,
                             key=f"doc_preview_page_{doc_id}",
                         )
                     )
@@ -333,7 +337,7 @@ def _preview(doc_id: int, kind: str, path: Path, sha256: str, mime: str) -> None
         else:
             st.info(service.PREVIEW_REFUSED)
     except KmsError as exc:
-        st.warning(exc.message)
+        st.warning(plain(exc.message))
 
 
 def document_detail(document_id: int, *, read_only: bool = False) -> None:
@@ -385,7 +389,7 @@ def document_detail(document_id: int, *, read_only: bool = False) -> None:
         icon=":material/delete:",
         key=f"doc_delete_{document_id}",
         disabled=retained or read_only,
-        help=retention_msg or None,
+        help=plain(retention_msg) if retention_msg else None,
     ):
         st.session_state[DELETE_FLAG] = document_id
     if retained:

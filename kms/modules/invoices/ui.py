@@ -127,7 +127,7 @@ def issue_dialog(ctx: PageContext) -> None:
         invoice = service.get_invoice(session, invoice_id)
         label, gross, issued = invoice.label, invoice.gross_total, invoice.is_issued
     if issued:
-        st.info(f"{label} ist bereits abgeschlossen.")
+        st.info(f"{plain(label)} ist bereits abgeschlossen.")
         return
     st.write(
         f"{plain(label)} über **{format_money(gross)}** wird geprüft, erhält die nächste "
@@ -330,7 +330,7 @@ def mail_dialog(ctx: PageContext) -> None:
             except MailError as exc:
                 error = exc.message
         if error:
-            st.error(f"Nicht gesendet: {error}")
+            st.error(f"Nicht gesendet: {plain(error)}")
             log_function_run(FN["mail"], ctx.user.username, "fehler", error)
         elif result["ok"]:
             _done(ctx, "mail", f"„{subject}“ wurde gesendet.")
@@ -465,7 +465,7 @@ def invoice_detail(invoice_id: int) -> None:
         mails = mailing.sendings_of(session, invoice_id)
         events = history(session, "invoice", invoice_id)
         customer = service.customer_name(session, invoice)
-    st.subheader(f"{invoice.label} · {service.STATUS_LABELS[status]}")
+    st.subheader(f"{plain(invoice.label)} · {service.STATUS_LABELS[status]}", anchor=False)
     # A long customer name would be cut off in a metric tile; it gets its own line.
     st.markdown(f"Kunde: **{plain(customer)}**")
     c1, c2, c3 = st.columns(3)

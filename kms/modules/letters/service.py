@@ -551,10 +551,10 @@ def list_letters(
     if mail_merge_id is not None:
         stmt = stmt.where(Letter.mail_merge_id == mail_merge_id)
     for term in search.lower().split():
-        like = f"%{term}%"
+        # autoescape: "%" and "_" typed by the user are matched literally, not as wildcards.
         stmt = stmt.where(
-            func.lower(Letter.printed_subject).like(like)
-            | func.lower(Letter.recipient_lines).like(like)
+            func.lower(Letter.printed_subject).contains(term, autoescape=True)
+            | func.lower(Letter.recipient_lines).contains(term, autoescape=True)
         )
     total = session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
     page = max(1, page)

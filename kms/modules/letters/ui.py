@@ -58,7 +58,7 @@ def flash(message: str) -> None:
 def show_flash() -> None:
     message = st.session_state.pop(FLASH, None)
     if message:
-        st.success(message, icon=":material/check_circle:")
+        st.success(plain(message), icon=":material/check_circle:")
 
 
 def run_action(action: Callable[[], T]) -> T | None:
@@ -246,7 +246,7 @@ def job_status(job_id: int, on_finished: Callable[[int], None]) -> None:
             still_active, pct, text = now.is_active, now.percent, now.message
         if active and not still_active:
             st.rerun()  # finished meanwhile: redraw the whole page once, without polling
-        st.progress(pct / 100, text=f"{pct} % – {text}")
+        st.progress(pct / 100, text=f"{pct} % – {plain(text)}")
 
     if stale:
         st.warning(
@@ -376,10 +376,10 @@ def letter_detail(ctx: PageContext, letter_id: int) -> None:
             "pdf": letter.pdf,
             "sent_text": describe_sent(letter) if letter.is_sent else "",
         }
-    st.subheader(info["subject"])
+    st.subheader(plain(info["subject"]), anchor=False)
     buttons = st.columns(4)
     if info["sent"]:
-        st.info(info["sent_text"], icon=":material/lock:")
+        st.info(plain(info["sent_text"]), icon=":material/lock:")
     else:
         # Callbacks set the flags before the rerun, so the dialog opens on this very click.
         buttons[0].button(

@@ -187,12 +187,20 @@ def save_logo(session: Session, content: bytes) -> CompanyProfile:
         raise KmsError("Die Logo-Datei ist leer.")
     if len(content) > LOGO_MAX_BYTES:
         raise KmsError("Das Logo ist größer als 1 MB. Bitte eine kleinere Datei wählen.")
+    from kms.rendering.errors import RenderError
+    from kms.rendering.preview import check_pixels
+
     try:
         with Image.open(io.BytesIO(content)) as img:
             kind = img.format
+            size = img.size
             img.verify()
-    except (UnidentifiedImageError, OSError, SyntaxError) as exc:
+    except (UnidentifiedImageError, OSError, SyntaxError, Image.DecompressionBombError) as exc:
         raise KmsError("Die Datei ist kein lesbares PNG- oder JPEG-Bild.") from exc
+    try:
+        check_pixels(*size)  # every letter and invoice decodes the logo
+    except RenderError as exc:
+        raise KmsError(str(exc)) from exc
     if kind not in LOGO_TYPES:
         raise KmsError("Als Logo sind nur PNG- und JPEG-Bilder erlaubt.")
     mime, ext = LOGO_TYPES[kind]

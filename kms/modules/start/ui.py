@@ -9,6 +9,7 @@ from kms.db import session_scope
 from kms.permissions import Permission
 from kms.registry import Figure, overview_providers, page_by_url
 from kms.ui.page import PageContext
+from kms.ui.text import plain
 
 COLUMNS = 4
 
@@ -23,7 +24,7 @@ def render_overview(ctx: PageContext) -> None:
             for figure in provide(session)
             if _may_see(ctx, figure)
         ]
-    st.write(f"Willkommen, {ctx.user.display_name or ctx.user.username}.")
+    st.write(f"Willkommen, {plain(ctx.user.display_name or ctx.user.username)}.")
     if not progress.done and ctx.may(Permission.SETTINGS):
         st.info("Die Ersteinrichtung ist noch nicht abgeschlossen.")
         st.page_link("pages/ersteinrichtung.py", label="Zur Ersteinrichtung", icon="▶️")
@@ -43,11 +44,11 @@ def _may_see(ctx: PageContext, figure: Figure) -> bool:
 
 def _tile(figure: Figure) -> None:
     with st.container(border=True):
-        st.caption(figure.label)
-        value = f":orange[{figure.value}]" if figure.attention else figure.value
+        st.caption(plain(figure.label))
+        value = f":orange[{plain(figure.value)}]" if figure.attention else plain(figure.value)
         st.markdown(f"### {value}")
         if figure.detail:
-            st.caption(figure.detail)
+            st.caption(plain(figure.detail))
         page = page_by_url(figure.page) if figure.page else None
         if page is not None:
             st.page_link(page.script, label=f"Zu {page.title}", icon=":material/arrow_forward:")
