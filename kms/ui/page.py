@@ -13,6 +13,7 @@ from streamlit.runtime.scriptrunner_utils.exceptions import ScriptControlExcepti
 from kms.db import ensure_migrated, session_scope
 from kms.errors import KmsError
 from kms.models import ErrorLog
+from kms.notices import PUBLIC, USERS
 from kms.registry import PageSpec, page_by_url
 from kms.ui import auth as ui_auth
 from kms.ui.chrome import render_banner, render_functions, render_navigation, render_support
@@ -48,7 +49,8 @@ def login_required() -> ui_auth.CurrentUser | None:
     user = ui_auth.current_user()
     if user is not None:
         return ui_auth.gate()
-    render_banner()
+    # Anyone can open the login page: the banner shows only what is public.
+    render_banner(PUBLIC)
     return ui_auth.gate()
 
 
@@ -97,7 +99,7 @@ def run_page(url_path: str, render: Callable[[PageContext], None]) -> None:
         user = login_required()
         if user is None:
             st.stop()
-        read_only = render_banner()
+        read_only = render_banner(USERS)
         render_navigation()
         with st.sidebar:
             st.caption(f"Angemeldet als {user.display_name or user.username}")
