@@ -6,6 +6,7 @@ import logging
 import traceback
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 
 import streamlit as st
 from streamlit.runtime.scriptrunner_utils.exceptions import ScriptControlException
@@ -38,9 +39,15 @@ class PageContext:
         st.session_state.pop(f"fn_open_{key}", None)
 
 
+# The favicon is a file of KMS's own. A ":material/…:" page icon makes the browser fetch an
+# SVG from fonts.gstatic.com and an emoji one needs no file but looks different per system;
+# Streamlit inlines a local SVG as a data: URI, so showing it sends no request anywhere.
+FAVICON = Path(__file__).parent / "static" / "favicon.svg"
+
+
 def configure() -> None:
     """Page config shared by app.py and pages run directly by deep link."""
-    st.set_page_config(page_title="KMS", page_icon=":material/business_center:", layout="wide")
+    st.set_page_config(page_title="KMS", page_icon=FAVICON, layout="wide")
 
 
 def login_required() -> ui_auth.CurrentUser | None:

@@ -33,7 +33,7 @@ from kms.modules.invoices import (
     storage,
 )
 from kms.modules.invoices.models import PAYMENT_METHODS, InvoiceFile, InvoiceLine
-from kms.ui.forms import labels_of, saving
+from kms.ui.forms import CHOOSE, labels_of, saving
 from kms.ui.page import PageContext
 from kms.ui.text import plain
 
@@ -202,7 +202,10 @@ def payment_dialog(ctx: PageContext) -> None:
         paid_on = st.date_input(LABELS["paid_on"], value=service.today(), format="DD.MM.YYYY")
         amount = st.text_input(LABELS["amount"], value=format_number(open_now))
         method = st.selectbox(
-            "Zahlungsart", list(PAYMENT_METHODS), format_func=labels_of(PAYMENT_METHODS)
+            "Zahlungsart",
+            list(PAYMENT_METHODS),
+            format_func=labels_of(PAYMENT_METHODS),
+            placeholder=CHOOSE,
         )
         skonto = st.checkbox("mit Skonto", disabled=offer is None)
         over = st.checkbox("Mehrbetrag als Überzahlung buchen")
@@ -279,7 +282,11 @@ def mail_dialog(ctx: PageContext) -> None:
             r.id: dunning.LEVELS[r.level] for r in letters
         }
     which = st.selectbox(
-        "Dokument", list(options), format_func=labels_of(options), key="mail_which"
+        "Dokument",
+        list(options),
+        format_func=labels_of(options),
+        key="mail_which",
+        placeholder=CHOOSE,
     )
     reminder_id = which or None
     with saving(LABELS) as result, session_scope(write=False) as session:
@@ -340,12 +347,20 @@ def invoice_list() -> None:
     c1, c2, c3 = st.columns([1, 1, 2])
     statuses = {"": "alle", **service.STATUS_LABELS}
     status = c1.selectbox(
-        "Status", list(statuses), format_func=labels_of(statuses), key="inv_status"
+        "Status",
+        list(statuses),
+        format_func=labels_of(statuses),
+        key="inv_status",
+        placeholder=CHOOSE,
     )
     with session_scope(write=False) as session:
         years = service.invoice_years(session)
     year = c2.selectbox(
-        "Jahr", [0, *years], format_func=lambda y: str(y) if y else "alle", key="inv_year"
+        "Jahr",
+        [0, *years],
+        format_func=lambda y: str(y) if y else "alle",
+        key="inv_year",
+        placeholder=CHOOSE,
     )
     search = c3.text_input("Suche (Nummer, Kunde, Position)", key="inv_search")
     page_no = int(st.session_state.get("inv_page", 1))
@@ -515,7 +530,7 @@ def _contact_options() -> dict[int, str]:
         return service.customer_choices(session)
 
 
-def _line_frame(invoice) -> pd.DataFrame:  # type: ignore[no-untyped-def]
+def _line_frame(invoice, default_tax: str) -> pd.DataFrame:  # type: ignore[no-untyped-def]
     lines = invoice.lines if invoice is not None else []
     rows = [
         {
@@ -537,7 +552,7 @@ def _line_frame(invoice) -> pd.DataFrame:  # type: ignore[no-untyped-def]
                 "Menge": "1",
                 "Einheit": "Stunde",
                 "Einzelpreis": "",
-                "Steuer": None,
+                "Steuer": default_tax,
                 "Rabatt": "—",
                 "Rabattwert": "",
                 "Rabattgrund": "",
@@ -596,20 +611,32 @@ def draft_editor(ctx: PageContext) -> None:
             value=(invoice.period_end if invoice else None) or today,
             format="DD.MM.YYYY",
         )
+        # Every cell has a value and a default for new rows: the editor draws a missing value
+        # as "None", and a required column's empty cell says "Please fill out this cell.";
+        # an incomplete row is reported by the service in German instead.
+        default_tax = tax_labels[0] if tax_labels else ""
         lines = st.data_editor(
-            _line_frame(invoice),
+            _line_frame(invoice, default_tax),
             num_rows="dynamic",
             width="stretch",
             key=f"{key}_lines",
             column_config={
-                "Beschreibung": st.column_config.TextColumn(required=True, width="large"),
-                "Menge": st.column_config.TextColumn(help="z. B. 2,5"),
-                "Einheit": st.column_config.SelectboxColumn(options=UNIT_LABELS, required=True),
-                "Einzelpreis": st.column_config.TextColumn(help="netto, bis 4 Nachkommastellen"),
-                "Steuer": st.column_config.SelectboxColumn(options=tax_labels, required=True),
-                "Rabatt": st.column_config.SelectboxColumn(options=list(DISCOUNTS.values())),
-                "Rabattwert": st.column_config.TextColumn(),
-                "Rabattgrund": st.column_config.TextColumn(),
+                "Beschreibung": st.column_config.TextColumn(default="", width="large"),
+                "Menge": st.column_config.TextColumn(default="", help="z. B. 2,5"),
+                "Einheit": st.column_config.SelectboxColumn(
+                    options=UNIT_LABELS, required=True, default="Stunde"
+                ),
+                "Einzelpreis": st.column_config.TextColumn(
+                    default="", help="netto, bis 4 Nachkommastellen"
+                ),
+                "Steuer": st.column_config.SelectboxColumn(
+                    options=tax_labels, required=True, default=default_tax or None
+                ),
+                "Rabatt": st.column_config.SelectboxColumn(
+                    options=list(DISCOUNTS.values()), required=True, default="—"
+                ),
+                "Rabattwert": st.column_config.TextColumn(default=""),
+                "Rabattgrund": st.column_config.TextColumn(default=""),
             },
         )
         c1, c2, c3 = st.columns(3)

@@ -12,7 +12,7 @@ from kms.db import session_scope
 from kms.formatting import format_date, format_money
 from kms.modules.settings import service, taxation
 from kms.ui import auth as ui_auth
-from kms.ui.forms import labels_of, saving
+from kms.ui.forms import CHOOSE, labels_of, saving
 from kms.ui.page import PageContext
 from kms.validation import parse_money
 
@@ -56,6 +56,7 @@ def company_form(profile) -> dict | None:  # type: ignore[no-untyped-def]
             LABELS["legal_form"],
             forms,
             index=forms.index(profile.legal_form) if profile.legal_form in forms else 0,
+            placeholder=CHOOSE,
         )
         v["representative"] = st.text_input(LABELS["representative"], profile.representative)
         c1, c2 = st.columns(2)
@@ -117,7 +118,8 @@ def section_company() -> None:
             st.session_state["company_version"] = new_version
             st.success("Firmendaten gespeichert.")
     st.subheader("Logo")
-    upload = st.file_uploader("Logo (PNG oder JPEG, höchstens 1 MB)", type=["png", "jpg", "jpeg"])
+    # No type=: service.save_logo checks the image itself and answers in German.
+    upload = st.file_uploader("Logo (PNG oder JPEG, höchstens 1 MB)")
     if upload is not None and st.button("Logo übernehmen"):
         with saving() as result, session_scope() as session:
             service.save_logo(session, upload.getvalue())
@@ -169,6 +171,7 @@ def section_taxation() -> None:
             list(taxation.FILING_PERIODS),
             format_func=labels_of(taxation.FILING_PERIODS),
             index=1,
+            placeholder=CHOOSE,
         )
         if st.form_submit_button("Besteuerung speichern"):
             with saving(LABELS) as result, session_scope() as session:
@@ -214,6 +217,7 @@ def section_mail() -> None:
             list(service.SECURITY),
             index=list(service.SECURITY).index(current.security),
             format_func=labels_of({"starttls": "STARTTLS", "ssl": "SSL/TLS", "none": "keine"}),
+            placeholder=CHOOSE,
         )
         c1, c2 = st.columns(2)
         username = c1.text_input("Benutzername", current.username)
