@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, Literal
 
 from sqlalchemy import event, or_, select
 from sqlalchemy.orm import Session
@@ -19,6 +19,15 @@ WARN_BEFORE = timedelta(minutes=30)
 LEVELS = ("info", "warning")
 RESTORE_KEY = "instance.read_only"
 SYSTEM_WARNINGS_KEY = "banner.system_warnings"
+
+# Who may read a banner line. The login page and every deep link show the banner to anyone
+# who opens the address, so only the operator's notices and maintenance windows are PUBLIC;
+# what a module's automatism finds (overdue invoice numbers, turnover, backups) names business
+# data and is shown to logged-in USERS only.
+Audience = Literal["public", "users"]
+PUBLIC: Audience = "public"
+USERS: Audience = "users"
+AUDIENCES: tuple[Audience, ...] = (PUBLIC, USERS)
 
 
 def parse_local_time(value: str) -> datetime:
@@ -132,8 +141,11 @@ def span(notice: Notice) -> tuple[datetime, datetime]:
     return notice.starts_at, notice.ends_at
 
 
-def banner(session: Session, now: datetime | None = None) -> Banner:
-    """Collect current notices, the next or active window, and system warnings."""
+def banner(session: Session, now: datetime | None = None, *, audience: Audience = PUBLIC) -> Banner:
+    """Collect current notices, the next or active window, and the system warnings that
+    `audience` may read (PUBLIC, the default, gets no module warnings)."""
+    if audience not in AUDIENCES:
+        raise ValueError(f"unknown banner audience {audience!r}")
     now = now or utcnow()
     rows = session.scalars(
         select(Notice)
@@ -154,7 +166,12 @@ def banner(session: Session, now: datetime | None = None) -> Banner:
         result.window_soon = span(result.next_window)[0] - now <= WARN_BEFORE
     result.restore_running = bool(_get(session, RESTORE_KEY))
     warnings = _get(session, SYSTEM_WARNINGS_KEY) or {}
-    result.system_warnings = [(w["level"], w["text"]) for _, w in sorted(warnings.items())]
+    result.system_warnings = [
+        (w["level"], w["text"])
+        for _, w in sorted(warnings.items())
+        # Warnings stored before audiences existed carry none: they are module warnings.
+        if audience == USERS or w.get("audience", USERS) == PUBLIC
+    ]
     return result
 
 
@@ -164,13 +181,21 @@ def is_read_only(session: Session, now: datetime | None = None) -> bool:
 
 
 def set_system_warning(
-    session: Session, key: str, text: str | None, level: str = "warning"
+    session: Session,
+    key: str,
+    text: str | None,
+    level: str = "warning",
+    *,
+    audience: Audience = USERS,
 ) -> None:
-    """Show (or with text=None clear) a warning that an automatism raises in the banner."""
+    """Show (or with text=None clear) a warning that an automatism raises in the banner;
+    by default only logged-in users see it (see PUBLIC/USERS)."""
+    if audience not in AUDIENCES:
+        raise ValueError(f"unknown banner audience {audience!r}")
     row = session.get(KeyValue, SYSTEM_WARNINGS_KEY)
     warnings = dict(row.value) if row is not None and row.value else {}
     if text:
-        warnings[key] = {"level": level, "text": text}
+        warnings[key] = {"level": level, "text": text, "audience": audience}
     else:
         warnings.pop(key, None)
     if row is None:

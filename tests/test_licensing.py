@@ -9,7 +9,7 @@ from sqlalchemy.orm import Session
 
 from kms import licensing
 from kms.errors import KmsError
-from kms.notices import banner
+from kms.notices import USERS, banner
 
 
 @pytest.fixture
@@ -73,7 +73,9 @@ def test_licence_watch_warns_before_expiry_in_the_banner(
     message = licensing.licence_watch(session, now)
     session.commit()
     assert "in 10 Tagen" in message
-    assert any("Podcasts" in text for _, text in banner(session, now).system_warnings)
+    assert any(
+        "Podcasts" in text for _, text in banner(session, now, audience=USERS).system_warnings
+    )
 
 
 def test_a_licence_ends_at_midnight_in_germany_not_in_utc(

@@ -18,7 +18,10 @@ from kms.modules.contacts.models import Contact
 from kms.modules.contacts.service import create_person, update_person
 from kms.modules.settings.models import CompanyProfile
 from kms.notices import (
+    PUBLIC,
     RESTORE_KEY,
+    SYSTEM_WARNINGS_KEY,
+    USERS,
     add_notice,
     banner,
     format_local,
@@ -208,10 +211,59 @@ def test_system_warnings_are_set_and_cleared(session: Session) -> None:
     """An automatism's warning appears in the banner until it is cleared."""
     set_system_warning(session, "probe", "Speicherplatz knapp")
     session.commit()
-    assert banner(session).system_warnings == [("warning", "Speicherplatz knapp")]
+    assert banner(session, audience=USERS).system_warnings == [("warning", "Speicherplatz knapp")]
     set_system_warning(session, "probe", None)
     session.commit()
+    assert banner(session, audience=USERS).system_warnings == []
+
+
+def test_module_warnings_are_for_logged_in_users_only(session: Session) -> None:
+    """Before login (the public banner) a module's warning never shows; operator notices,
+    windows and warnings raised for the public do; logged-in users see everything."""
+    add_notice(session, text="Neue Version ab Montag")
+    add_notice(
+        session, text="Update", maintenance=True, start="2026-12-20T22:00", end="2026-12-20T23:00"
+    )
+    set_system_warning(session, "invoices_overdue", "2 Rechnungen sind überfällig: RE-2026-0003")
+    set_system_warning(session, "disk", "Speicher fast voll", audience=PUBLIC)
+    session.commit()
+    now = utc(2026, 12, 1)
+
+    public = banner(session, now)  # the default is the cautious one
+    assert public.system_warnings == [("warning", "Speicher fast voll")]
+    assert [n.text for n in public.notices] == ["Neue Version ab Montag"]
+    assert public.next_window is not None
+    assert banner(session, now, audience=PUBLIC).system_warnings == public.system_warnings
+
+    users = banner(session, now, audience=USERS)
+    assert sorted(text for _, text in users.system_warnings) == [
+        "2 Rechnungen sind überfällig: RE-2026-0003",
+        "Speicher fast voll",
+    ]
+    assert [n.text for n in users.notices] == ["Neue Version ab Montag"]
+
+
+def test_warnings_stored_without_an_audience_stay_private(session: Session) -> None:
+    """A warning written before audiences existed (no key in its JSON) is a module warning."""
+    session.add(
+        KeyValue(
+            key=SYSTEM_WARNINGS_KEY,
+            value={"invoices_overdue": {"level": "warning", "text": "RE-2026-0004 überfällig"}},
+        )
+    )
+    session.commit()
     assert banner(session).system_warnings == []
+    assert banner(session, audience=USERS).system_warnings == [
+        ("warning", "RE-2026-0004 überfällig")
+    ]
+
+
+def test_an_unknown_audience_is_a_programming_error(session: Session) -> None:
+    """A typo in the audience must not fall back to showing everything or nothing silently."""
+    with pytest.raises(ValueError, match="audience"):
+        banner(session, audience="everyone")  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="audience"):
+        set_system_warning(session, "x", "y", audience="all")  # type: ignore[arg-type]
 
 
 # --- read-only guard -----------------------------------------------------------------------

@@ -9,16 +9,17 @@ import streamlit as st
 from kms.config import ROOT
 from kms.db import session_scope
 from kms.functions import FunctionSpec
-from kms.notices import banner
+from kms.notices import Audience, banner
 from kms.permissions import Permission
 from kms.support import support_contact
 from kms.ui.text import plain
 
 
-def render_banner() -> bool:
-    """Hinweise und Wartungsfenster at the top; returns True while KMS is read-only."""
+def render_banner(audience: Audience) -> bool:
+    """Hinweise und Wartungsfenster at the top, as far as `audience` may read them;
+    returns True while KMS is read-only."""
     with session_scope(write=False) as session:
-        state = banner(session)
+        state = banner(session, audience=audience)
     box = st.container(key="kms_banner")
     with box:
         for notice in state.notices:

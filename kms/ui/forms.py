@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import Any, TypeVar, cast
 
@@ -13,11 +13,32 @@ from kms.ui.text import plain
 
 T = TypeVar("T")
 
+# Streamlit's own placeholders ("Choose an option", "No options to select", "Choose options")
+# are English; every selectbox and multiselect passes this one instead.
+CHOOSE = "Bitte auswählen …"
+
 
 def labels_of(mapping: Mapping[Any, str]) -> Callable[[Any], str]:
     """A selectbox `format_func` naming each option by `mapping`: it is `mapping.get` itself
     (typed for mypy), so a stale value from an earlier run formats as None instead of raising."""
     return cast("Callable[[Any], str]", mapping.get)
+
+
+def has_extension(name: str, extensions: Sequence[str], what: str) -> bool:
+    """True if the uploaded file's name ends in one of `extensions`; else a German error.
+
+    Uploaders take no `type=`: Streamlit would refuse other files with an English message
+    ("text/html files are not allowed."), so the page checks the name and names `what` it takes.
+    """
+    suffix = name.rsplit(".", 1)[-1].lower() if "." in name else ""
+    if suffix in extensions:
+        return True
+    allowed = " oder ".join(f".{ext}" for ext in extensions)
+    st.error(
+        f"„{plain(name)}“ kann hier nicht verwendet werden: erlaubt sind nur {what} ({allowed}).",
+        icon=":material/error:",
+    )
+    return False
 
 
 def show_field_errors(errors: Mapping[str, str], labels: Mapping[str, str]) -> None:

@@ -6,6 +6,7 @@ import logging
 import traceback
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 
 import streamlit as st
 from streamlit.runtime.scriptrunner_utils.exceptions import ScriptControlException
@@ -13,6 +14,7 @@ from streamlit.runtime.scriptrunner_utils.exceptions import ScriptControlExcepti
 from kms.db import ensure_migrated, session_scope
 from kms.errors import KmsError
 from kms.models import ErrorLog
+from kms.notices import PUBLIC, USERS
 from kms.permissions import Permission, granted
 from kms.registry import PageSpec, page_by_url
 from kms.ui import auth as ui_auth
@@ -56,14 +58,20 @@ class PageContext:
         st.session_state.pop(f"fn_open_{key}", None)
 
 
+# The favicon is a file of KMS's own. A ":material/…:" page icon makes the browser fetch an
+# SVG from fonts.gstatic.com and an emoji one needs no file but looks different per system;
+# Streamlit inlines a local SVG as a data: URI, so showing it sends no request anywhere.
+FAVICON = Path(__file__).parent / "static" / "favicon.svg"
+
+
 def configure() -> None:
     """Page config shared by app.py and pages run directly by deep link.
 
-    The favicon is an emoji, which the browser draws from a data: URL: a Material icon name
-    would be fetched from Google's font server (the CSP blocks other origins anyway), and
-    an image file would be served from /media, which needs a login (kms.web).
+    The favicon is KMS's own SVG, which Streamlit hands to the browser as a data: URL: a
+    Material icon name would be fetched from Google's font server (the CSP blocks other
+    origins anyway), and a file served from /media would need a login (kms.web).
     """
-    st.set_page_config(page_title="KMS", page_icon="💼", layout="wide")
+    st.set_page_config(page_title="KMS", page_icon=FAVICON, layout="wide")
 
 
 def login_required() -> ui_auth.CurrentUser | None:
@@ -72,7 +80,8 @@ def login_required() -> ui_auth.CurrentUser | None:
     user = ui_auth.resume_from_cookie()
     if user is not None:
         return ui_auth.gate()
-    render_banner()
+    # Anyone can open the login page: the banner shows only what is public.
+    render_banner(PUBLIC)
     return ui_auth.gate()
 
 
@@ -118,7 +127,7 @@ def run_page(url_path: str, render: Callable[[PageContext], None]) -> None:
         user = login_required()
         if user is None:
             st.stop()
-        read_only = render_banner()
+        read_only = render_banner(USERS)
         permissions = user_permissions()
         ctx = PageContext(user=user, page=page, read_only=read_only, permissions=permissions)
         render_navigation(ctx.may)

@@ -11,7 +11,7 @@ from kms.backups.service import create_backup, list_backups, save_settings
 from kms.backups.store import BackupInfo, backups_dir
 from kms.db import session_scope
 from kms.modules.contacts.models import Contact
-from kms.notices import banner
+from kms.notices import USERS, banner
 
 NOW = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)  # a Thursday
 
@@ -77,12 +77,14 @@ def test_banner_warns_without_recent_backup_and_clears_after_one(db_url: str) ->
     with session_scope() as s:
         watch(s, NOW)
     with session_scope(write=False) as s:
-        assert any("noch kein Backup" in text for _, text in banner(s).system_warnings)
+        assert any(
+            "noch kein Backup" in text for _, text in banner(s, audience=USERS).system_warnings
+        )
     create_backup()
     with session_scope() as s:
         watch(s, datetime.now(UTC))
     with session_scope(write=False) as s:
-        assert banner(s).system_warnings == []
+        assert banner(s, audience=USERS).system_warnings == []
 
 
 def test_daily_work_shortens_the_limit_to_one_day(db_url: str) -> None:
@@ -90,13 +92,13 @@ def test_daily_work_shortens_the_limit_to_one_day(db_url: str) -> None:
     (backups_dir() / "kms-backup-20261124T100000Z-manual.tar").write_bytes(b"x")
     with session_scope() as s:
         watch(s, NOW)
-        assert banner(s).system_warnings == []
+        assert banner(s, audience=USERS).system_warnings == []
         for days_ago in (0, 1, 4):
             s.add(Contact(last_name="Kunde", created_at=NOW - timedelta(days=days_ago)))
         s.flush()
         assert business_days(s, NOW) == 3
         watch(s, NOW)
-        warnings = banner(s).system_warnings
+        warnings = banner(s, audience=USERS).system_warnings
     assert len(warnings) == 1 and "2 Tage alt" in warnings[0][1]
 
 

@@ -199,6 +199,23 @@ def test_import_preview_shows_row_errors_and_imports_nothing(login) -> None:
     assert any("2 Personen und 1 Organisationen importiert" in m.value for m in at.success)
 
 
+def test_import_refuses_a_file_that_is_not_csv_in_german(login) -> None:
+    """The uploader takes any file (Streamlit's own type filter answers in English); a file
+    that is not .csv or .txt gets a German message and nothing is read or imported."""
+    at = app("organisationen.py")
+    next(b for b in at.button if b.label == "▶ Import (CSV)").click()
+    at.run()
+    assert list(at.file_uploader[0].proto.type) == []
+    page = b"<html><body>Firma;E-Mail</body></html>"
+    at.file_uploader[0].set_value(("kontakte.html", page, "text/html"))
+    at.run()
+    assert not at.exception
+    [error] = [e.value for e in at.error]
+    assert "kontakte\\.html" in error and "nur CSV-Dateien (.csv oder .txt)" in error, error
+    assert not at.dataframe
+    assert not [b for b in at.button if b.label.endswith("Zeilen importieren")]
+
+
 def test_anonymise_needs_confirmation(login) -> None:
     """▶ Anonymisieren opens a dialog; the button works only after the confirmation tick."""
     with session_scope() as s:

@@ -276,7 +276,11 @@ def test_contact_panel_lists_an_upload_at_once(erika: int) -> None:
 
         panel(contact_id)
 
-    at = AppTest.from_function(script, args=(erika,), default_timeout=30).run()
+    at = AppTest.from_function(script, args=(erika,), default_timeout=30)
+    # The panel runs inside a contact page, after the login gate: erika is logged in (roles).
+    at.session_state["authentication_status"] = True
+    at.session_state["username"] = "erika"
+    at.run()
     assert "Noch keine Dokumente zu diesem Kontakt." in _texts(at.caption)
     at.file_uploader(key=f"doc_panel_upload_{erika}_files").set_value(
         ("Notiz.txt", "Rückruf am Montag".encode(), "text/plain")

@@ -14,6 +14,7 @@ from kms.db import session_scope
 from kms.modules.invoices import service
 from kms.modules.invoices.models import Invoice
 from kms.modules.settings import demo as settings_demo
+from kms.ui.text import plain
 from tests.invoices.conftest import line, organisation
 from tests.ui_helpers import edit_table, values
 
@@ -228,13 +229,14 @@ def test_picker_names_the_invoice_shown_after_korrigieren(draft_id) -> None:
     issued = issuing.issue_invoice(draft_id, actor="test")
     at = app()
     at.selectbox(key="inv_pick").set_value(issued.id).run()
-    assert at.subheader[0].value.startswith(f"Rechnung {issued.number}")
+    # Headings show user text escaped for Markdown (kms.ui.text.plain).
+    assert at.subheader[0].value.startswith(plain(f"Rechnung {issued.number}"))
     next(b for b in at.button if b.label == "▶ Korrigieren").click().run()
     next(b for b in at.button if b.key == "correct_go").click().run()
     assert not at.exception
     new_draft = at.session_state["inv_selected"]
     assert new_draft != issued.id
-    assert at.subheader[0].value.startswith(f"Entwurf {new_draft}")
+    assert at.subheader[0].value.startswith(plain(f"Entwurf {new_draft}"))
     assert at.selectbox(key="inv_pick").value == new_draft
 
 

@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 from kms.errors import KmsError
 from kms.modules.settings import taxation
 from kms.modules.settings.models import CompanyProfile
-from kms.notices import banner
+from kms.notices import USERS, banner
 
 EUR = "\u00a0€"  # Babel puts a non-breaking space before the euro sign
 YEAR = 2026
@@ -212,7 +212,7 @@ NOW = datetime(YEAR, 11, 26, 12, tzinfo=UTC)
 
 def _warnings(session: Session) -> list[str]:
     session.flush()
-    return [text for _level, text in banner(session).system_warnings]
+    return [text for _level, text in banner(session, audience=USERS).system_warnings]
 
 
 @pytest.mark.parametrize(

@@ -206,3 +206,32 @@ def test_logout_returns_to_the_login_form(owner):
     assert not at.title
     assert [w.label for w in at.text_input] == ["Benutzername", "Passwort"]
     assert len(at.sidebar) == 0
+
+
+def test_banner_keeps_business_data_behind_the_login(owner, demo):
+    """After ⊕ Überfällige Rechnungen ran, the login page and every deep link show the operator's
+    notice and the maintenance sentence but no invoice number; after login the warning shows."""
+    from kms.functions import run_automatism
+    from kms.notices import USERS, add_notice, banner
+    from kms.registry import automatisms
+
+    [overdue] = [a for a in automatisms() if a.key == "invoices_overdue"]
+    assert run_automatism(overdue, force=True)
+    with session_scope() as session:
+        add_notice(session, text="Heute Abend neue Version")
+        [(_, warning)] = [
+            (level, text)
+            for level, text in banner(session, audience=USERS).system_warnings
+            if "überfällig" in text
+        ]
+    numbers = re.findall(r"RE-\d{4}-\d{4}", warning)
+    assert numbers, warning  # the demo has overdue invoices, so the check below can fail
+    for url_path in DEEP_LINKS:
+        at = ui.open_page(url_path, user=None).run()
+        shown = ui.everything(at)
+        assert "Heute Abend neue Version" in ui.banner_text(at), url_path
+        assert "überfällig" not in shown, url_path
+        for number in numbers:
+            assert number not in shown, (url_path, number)
+    at = ui.open_page("start").run()
+    assert warning in ui.banner_text(at)

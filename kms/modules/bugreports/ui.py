@@ -13,7 +13,7 @@ from kms.functions import log_function_run
 from kms.mail import MailError
 from kms.modules.bugreports import SEND, service
 from kms.registry import pages
-from kms.ui.forms import labels_of, saving
+from kms.ui.forms import CHOOSE, labels_of, saving
 from kms.ui.page import PageContext
 from kms.ui.text import plain
 
@@ -37,7 +37,9 @@ def send_dialog(ctx: PageContext) -> None:
             ctx.close_function(SEND.key)
             st.rerun()
         return
-    chosen = st.selectbox("Fehlermeldung", list(options), format_func=labels_of(options))
+    chosen = st.selectbox(
+        "Fehlermeldung", list(options), format_func=labels_of(options), placeholder=CHOOSE
+    )
     c1, c2 = st.columns(2)
     if c2.button("Abbrechen"):
         ctx.close_function(SEND.key)
@@ -70,7 +72,7 @@ def render_bugreports_page(ctx: PageContext) -> None:
             description = st.text_area(LABELS["description"])
             steps = st.text_area("Schritte zum Nachvollziehen", placeholder="1. …\n2. …")
             page_titles = ["", *[p.title for p in pages()]]
-            page = st.selectbox("Betroffene Seite", page_titles)
+            page = st.selectbox("Betroffene Seite", page_titles, placeholder=CHOOSE)
             submitted = st.form_submit_button("Speichern", type="primary")
         if submitted:
             with saving(LABELS) as result, session_scope() as session:

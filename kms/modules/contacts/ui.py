@@ -22,7 +22,7 @@ from kms.modules.contacts import privacy, service, transfer
 from kms.modules.contacts.models import KINDS, ROLES, SALUTATIONS, Contact
 from kms.permissions import carry
 from kms.registry import contact_panels
-from kms.ui.forms import saving
+from kms.ui.forms import CHOOSE, has_extension, saving
 from kms.ui.inputs import int_param
 from kms.ui.page import PageContext
 from kms.ui.text import plain
@@ -95,18 +95,33 @@ def list_view(kind: str) -> None:
         "Suche (Name, E-Mail, Nummer, PLZ, Ort)", key=f"{kind}_search", placeholder="z. B. müller"
     )
     role = c2.selectbox(
-        "Rolle", [None, *ROLES], key=f"{kind}_role", format_func=lambda r: ROLES.get(r, "alle")
+        "Rolle",
+        [None, *ROLES],
+        key=f"{kind}_role",
+        format_func=lambda r: ROLES.get(r, "alle"),
+        placeholder=CHOOSE,
     )
-    tag = c3.selectbox("Tag", [None, *tags], key=f"{kind}_tag", format_func=lambda t: t or "alle")
+    tag = c3.selectbox(
+        "Tag",
+        [None, *tags],
+        key=f"{kind}_tag",
+        format_func=lambda t: t or "alle",
+        placeholder=CHOOSE,
+    )
     archived = c4.selectbox(
         "Archiv",
         list(service.ARCHIVE_FILTERS),
         key=f"{kind}_archived",
         format_func=lambda k: service.ARCHIVE_FILTERS[k],
+        placeholder=CHOOSE,
     )
     sort_keys: list[str] = list(service.SORT_LABELS)
     sort = c5.selectbox(
-        "Sortierung", sort_keys, key=f"{kind}_sort", format_func=lambda k: service.SORT_LABELS[k]
+        "Sortierung",
+        sort_keys,
+        key=f"{kind}_sort",
+        format_func=lambda k: service.SORT_LABELS[k],
+        placeholder=CHOOSE,
     )
     page_key = f"{kind}_page"
     signature = (search, role, tag, archived, sort)
@@ -199,6 +214,7 @@ def _form_fields(
             index=options.index(current) if current in options else options.index("DE"),
             format_func=lambda c: f"{countries[c]} ({c})",
             key=f"{prefix}_{name}",
+            placeholder=CHOOSE,
         )
 
     if kind == "person":
@@ -209,6 +225,7 @@ def _form_fields(
             index=list(SALUTATIONS).index(values.get("salutation") or ""),
             format_func=lambda k: SALUTATIONS[k],
             key=f"{prefix}_salutation",
+            placeholder=CHOOSE,
         )
         text(c2, "title")
         text(c3, "first_name")
@@ -225,6 +242,7 @@ def _form_fields(
             index=org_ids.index(current_org) if current_org in org_ids else 0,
             format_func=lambda i: orgs.get(i, "(archiviert)") if i else "keine",
             key=f"{prefix}_organisation_id",
+            placeholder=CHOOSE,
         )
     else:
         c1, c2 = st.columns([3, 1])
@@ -242,6 +260,7 @@ def _form_fields(
         default=sorted(roles),
         format_func=lambda k: ROLES[k],
         key=f"{prefix}_roles",
+        placeholder=CHOOSE,
     )
     out["tags"] = c3.multiselect(
         labels["tags"],
@@ -289,6 +308,7 @@ def _einvoice_fields(out: dict[str, Any], values: dict[str, Any], prefix: str, t
         index=formats.index(current) if current in formats else 0,
         format_func=lambda k: EINVOICE_FORMAT_LABELS[k],
         key=f"{prefix}_einvoice_format",
+        placeholder=CHOOSE,
         help="Was dieser Kunde beim Abschließen einer Rechnung erhält. Das PDF mit "
         "eingebetteten E-Rechnungsdaten (ZUGFeRD/Factur-X) gibt es immer; öffentliche "
         "Auftraggeber verlangen meist zusätzlich eine XRechnung (CII oder UBL, wie vom "
@@ -592,12 +612,12 @@ def _import_panel(ctx: PageContext, key: str) -> None:
         "Anrede, Vorname, Nachname, Straße, PLZ, Ort, Land, E-Mail, Telefon, Kundennummer, "
         "USt-IdNr., Rollen, Tags. Importiert wird nur, wenn keine Zeile fehlerhaft ist."
     )
-    upload = st.file_uploader("CSV-Datei", type=["csv", "txt"], key=f"{key}_file")
+    upload = st.file_uploader("CSV-Datei (.csv oder .txt)", key=f"{key}_file")
     skip = st.checkbox(
         "Kontakte, die es schon gibt, überspringen (statt als Fehler zu melden)",
         key=f"{key}_skip",
     )
-    if upload is None:
+    if upload is None or not has_extension(upload.name, ("csv", "txt"), "CSV-Dateien"):
         return
     data = upload.getvalue()
     with session_scope(write=False) as session:

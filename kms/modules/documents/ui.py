@@ -17,16 +17,15 @@ from kms.db import session_scope
 from kms.errors import KmsError
 from kms.formatting import count_noun, format_date, format_size
 from kms.modules.documents import routes, service
-from kms.modules.documents.filetypes import KINDS
+from kms.modules.documents.filetypes import ALLOWED_TEXT
 from kms.rendering.preview import MAX_PREVIEW_PAGES
 from kms.types import today
-from kms.ui.forms import saving
+from kms.ui.forms import CHOOSE, saving
 from kms.ui.text import plain
 
 PAGE_SIZE = 25
 DELETE_FLAG = "doc_delete_pending"
 FLASH = "doc_flash"
-UPLOAD_EXTENSIONS = sorted({ext.lstrip(".") for kind in KINDS.values() for ext in kind.extensions})
 
 
 @dataclass(frozen=True)
@@ -87,7 +86,9 @@ def upload_form(key: str, *, contact_id: int | None = None, username: str = "") 
         files = st.file_uploader(
             f"Dateien (höchstens {limit_mb} MB je Datei)",
             accept_multiple_files=True,
-            type=UPLOAD_EXTENSIONS,
+            # No type=: Streamlit would refuse other files in English; the service checks
+            # each file's type and content and answers in German.
+            help=f"Erlaubt sind {ALLOWED_TEXT}.",
             max_upload_size=limit_mb,
             key=f"{key}_files",
         )
@@ -100,6 +101,7 @@ def upload_form(key: str, *, contact_id: int | None = None, username: str = "") 
             help="Rechnungen und Eingangsrechnungen bewahrt KMS 8 Jahre auf, Bücher 10 Jahre, "
             "Briefe und Mahnungen 6 Jahre (§ 147 AO, § 14b UStG); so lange lassen sie sich "
             "nicht löschen. Upload und Sonstiges haben keine Aufbewahrungsfrist.",
+            placeholder=CHOOSE,
         )
         issued_on = c2.date_input(
             "Datum des Dokuments",
@@ -220,6 +222,7 @@ def document_list() -> int | None:
         list(service.SORTS),
         format_func=lambda k: service.SORTS[k][0],
         key="doc_sort",
+        placeholder=CHOOSE,
     )
     hide_backups = st.checkbox(
         "Backups ausblenden",
@@ -406,6 +409,7 @@ def document_detail(document_id: int, *, read_only: bool = False) -> None:
             list(choices),
             default=info.contact_ids,
             format_func=lambda i: choices.get(i, str(i)),
+            placeholder=CHOOSE,
         )
         doc_type, issued_on = None, None
         if info.is_upload:
@@ -416,6 +420,7 @@ def document_detail(document_id: int, *, read_only: bool = False) -> None:
                 selectable,
                 index=selectable.index(info.doc_type) if info.doc_type in selectable else 0,
                 format_func=service.type_label,
+                placeholder=CHOOSE,
             )
             issued_on = c2.date_input("Datum des Dokuments", info.issued_on, format="DD.MM.YYYY")
         if st.form_submit_button("Speichern", type="primary"):

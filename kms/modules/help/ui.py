@@ -16,7 +16,7 @@ from kms.modules.contacts import service as contacts
 from kms.modules.contacts.models import SALUTATIONS
 from kms.modules.settings import ui as settings_ui
 from kms.registry import automatisms, pages
-from kms.ui.forms import labels_of, saving
+from kms.ui.forms import CHOOSE, labels_of, saving
 from kms.ui.page import PageContext
 
 # --- Tutorial Ersteinrichtung ---------------------------------------------------------------
@@ -62,7 +62,11 @@ def render_onboarding_page(ctx: PageContext) -> None:
         with st.form("owner_person"):
             c1, c2, c3 = st.columns([1, 2, 2])
             salutation = c1.selectbox(
-                "Anrede", list(SALUTATIONS), format_func=labels_of(SALUTATIONS), index=0
+                "Anrede",
+                list(SALUTATIONS),
+                format_func=labels_of(SALUTATIONS),
+                index=0,
+                placeholder=CHOOSE,
             )
             first = c2.text_input("Vorname")
             last = c3.text_input("Nachname")

@@ -38,7 +38,7 @@ from kms.modules.invoices.models import (
 )
 from kms.modules.settings import ui as settings_ui
 from kms.permissions import Permission
-from kms.ui.forms import labels_of, saving
+from kms.ui.forms import CHOOSE, labels_of, saving
 from kms.ui.lazy import LazyModule
 from kms.ui.page import PageContext
 from kms.ui.text import plain
@@ -217,7 +217,10 @@ def payment_dialog(ctx: PageContext) -> None:
         paid_on = st.date_input(LABELS["paid_on"], value=service.today(), format="DD.MM.YYYY")
         amount = st.text_input(LABELS["amount"], value=format_number(open_now))
         method = st.selectbox(
-            "Zahlungsart", list(PAYMENT_METHODS), format_func=labels_of(PAYMENT_METHODS)
+            "Zahlungsart",
+            list(PAYMENT_METHODS),
+            format_func=labels_of(PAYMENT_METHODS),
+            placeholder=CHOOSE,
         )
         skonto = st.checkbox("mit Skonto", disabled=offer is None)
         over = st.checkbox("Mehrbetrag als Überzahlung buchen")
@@ -294,7 +297,11 @@ def mail_dialog(ctx: PageContext) -> None:
             r.id: dunning.LEVELS[r.level] for r in letters
         }
     which = st.selectbox(
-        "Dokument", list(options), format_func=labels_of(options), key="mail_which"
+        "Dokument",
+        list(options),
+        format_func=labels_of(options),
+        key="mail_which",
+        placeholder=CHOOSE,
     )
     reminder_id = which or None
     with saving(LABELS) as result, session_scope(write=False) as session:
@@ -355,12 +362,20 @@ def invoice_list() -> None:
     c1, c2, c3 = st.columns([1, 1, 2])
     statuses = {"": "alle", **service.STATUS_LABELS}
     status = c1.selectbox(
-        "Status", list(statuses), format_func=labels_of(statuses), key="inv_status"
+        "Status",
+        list(statuses),
+        format_func=labels_of(statuses),
+        key="inv_status",
+        placeholder=CHOOSE,
     )
     with session_scope(write=False) as session:
         years = service.invoice_years(session)
     year = c2.selectbox(
-        "Jahr", [0, *years], format_func=lambda y: str(y) if y else "alle", key="inv_year"
+        "Jahr",
+        [0, *years],
+        format_func=lambda y: str(y) if y else "alle",
+        key="inv_year",
+        placeholder=CHOOSE,
     )
     search = c3.text_input("Suche (Nummer, Kunde, Position)", key="inv_search")
     page_no = int(st.session_state.get("inv_page", 1))
@@ -701,6 +716,9 @@ def draft_editor(ctx: PageContext) -> None:
             value=(invoice.period_end if invoice else None) or today,
             format="DD.MM.YYYY",
         )
+        # Every cell has a value and a default for new rows: the editor draws a missing value
+        # as "None", and a required column's empty cell says "Please fill out this cell.";
+        # an incomplete row is reported by the service in German instead.
         lines = st.data_editor(
             _line_frame(invoice, tax_labels[0]),
             num_rows="dynamic",
@@ -734,19 +752,24 @@ def draft_editor(ctx: PageContext) -> None:
             width="stretch",
             key=f"{key}_allowances",
             column_config={
+                # Defaults for added rows: an empty cell of a new row is drawn as "None".
                 "Art": st.column_config.SelectboxColumn(
-                    options=list(ALLOWANCE_DIRECTIONS.values())
+                    options=list(ALLOWANCE_DIRECTIONS.values()),
+                    default=next(iter(ALLOWANCE_DIRECTIONS.values())),
                 ),
                 "Grund": st.column_config.TextColumn(
                     width="large",
+                    default="",
                     help="z. B. " + ", ".join(service.ALLOWANCE_PRESETS) + " (Pflichtangabe)",
                 ),
-                "Wert": st.column_config.TextColumn(help="z. B. 4,90 oder 5"),
+                "Wert": st.column_config.TextColumn(default="", help="z. B. 4,90 oder 5"),
                 "Einheit": st.column_config.SelectboxColumn(
-                    options=list(service.ALLOWANCE_KINDS.values())
+                    options=list(service.ALLOWANCE_KINDS.values()),
+                    default=next(iter(service.ALLOWANCE_KINDS.values())),
                 ),
                 "Steuer": st.column_config.SelectboxColumn(
                     options=tax_labels,
+                    default=tax_labels[0],
                     help="Der Steuersatz der Positionen, auf die sich Rabatt oder Zuschlag "
                     "bezieht; Prozente werden von diesen Positionen berechnet.",
                 ),
@@ -779,6 +802,7 @@ def draft_editor(ctx: PageContext) -> None:
             formats,
             index=formats.index(invoice.einvoice_format) if invoice else 0,
             format_func=labels_of(FORMAT_CHOICES),
+            placeholder=CHOOSE,
             help="Vorgabe ist das Format, das beim Kunden hinterlegt ist.",
         )
         reference = c2.text_input(

@@ -21,7 +21,7 @@ from kms.modules.letters.models import DRAFT, SENT, SENT_VIA_LABELS
 from kms.modules.letters.models import STATUS_LABELS as LETTER_STATUS
 from kms.modules.letters.placeholders import PLACEHOLDERS, describe_empty
 from kms.rendering.preview import page_count, page_png
-from kms.ui.forms import attempt, labels_of, saving
+from kms.ui.forms import CHOOSE, attempt, labels_of, saving
 from kms.ui.page import PageContext
 from kms.ui.text import plain
 
@@ -329,6 +329,7 @@ def letter_list() -> None:
         ["", DRAFT, SENT],
         format_func=lambda s: LETTER_STATUS.get(s, "alle"),
         key="letters_status",
+        placeholder=CHOOSE,
     )
     page_no = int(st.session_state.get("letters_page", 1))
     with session_scope(write=False) as session:
@@ -590,17 +591,33 @@ def mail_merge_dialog(ctx: PageContext) -> None:
             _close(ctx, MAIL_MERGE.key)
         return
     template_id = st.selectbox(
-        "Vorlage", list(templates), format_func=labels_of(templates), key="merge_template"
+        "Vorlage",
+        list(templates),
+        format_func=labels_of(templates),
+        key="merge_template",
+        placeholder=CHOOSE,
     )
     c1, c2, c3 = st.columns(3)
     tag = c1.selectbox(
-        "Schlagwort", ["", *tags], format_func=lambda t: t or "alle", key="merge_tag"
+        "Schlagwort",
+        ["", *tags],
+        format_func=lambda t: t or "alle",
+        key="merge_tag",
+        placeholder=CHOOSE,
     )
     role = c2.selectbox(
-        "Rolle", ["", *ROLES], format_func=lambda r: ROLES.get(r, "alle"), key="merge_role"
+        "Rolle",
+        ["", *ROLES],
+        format_func=lambda r: ROLES.get(r, "alle"),
+        key="merge_role",
+        placeholder=CHOOSE,
     )
     kind = c3.selectbox(
-        "Art", ["", *KINDS], format_func=lambda k: KINDS.get(k, "alle"), key="merge_kind"
+        "Art",
+        ["", *KINDS],
+        format_func=lambda k: KINDS.get(k, "alle"),
+        key="merge_kind",
+        placeholder=CHOOSE,
     )
     letter_date = st.date_input(
         "Briefdatum", value=service.today(), format="DD.MM.YYYY", key="merge_date"
@@ -692,7 +709,9 @@ def templates(ctx: PageContext) -> None:
             for t in service.list_templates(session)
         ]
     options = {0: "Neue Vorlage", **{i[0]: i[1] for i in items}}
-    chosen = st.selectbox("Vorlage", list(options), format_func=labels_of(options), key="tpl_pick")
+    chosen = st.selectbox(
+        "Vorlage", list(options), format_func=labels_of(options), key="tpl_pick", placeholder=CHOOSE
+    )
     current = next((i for i in items if i[0] == chosen), None)
     values = (
         dict(zip(("name", "subject", "body", "attachments"), current[1:5], strict=True))

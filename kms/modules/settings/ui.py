@@ -14,7 +14,7 @@ from kms.modules.settings import service, taxation
 from kms.onboarding import onboarding_done
 from kms.types import today
 from kms.ui import auth as ui_auth
-from kms.ui.forms import labels_of, saving
+from kms.ui.forms import CHOOSE, labels_of, saving
 from kms.ui.page import PageContext
 from kms.validation import parse_money
 
@@ -58,6 +58,7 @@ def company_form(profile) -> dict | None:  # type: ignore[no-untyped-def]
             LABELS["legal_form"],
             forms,
             index=forms.index(profile.legal_form) if profile.legal_form in forms else 0,
+            placeholder=CHOOSE,
         )
         v["representative"] = st.text_input(LABELS["representative"], profile.representative)
         c1, c2 = st.columns(2)
@@ -120,7 +121,8 @@ def section_company() -> None:
             st.success("Firmendaten gespeichert.")
             back_to_tutorial()
     st.subheader("Logo")
-    upload = st.file_uploader("Logo (PNG oder JPEG, höchstens 1 MB)", type=["png", "jpg", "jpeg"])
+    # No type=: service.save_logo checks the image itself and answers in German.
+    upload = st.file_uploader("Logo (PNG oder JPEG, höchstens 1 MB)")
     if upload is not None and st.button("Logo übernehmen"):
         with saving() as result, session_scope() as session:
             service.save_logo(session, upload.getvalue())
@@ -149,6 +151,7 @@ def regime_form(key: str) -> bool:
             list(taxation.FILING_PERIODS),
             format_func=labels_of(taxation.FILING_PERIODS),
             index=1,
+            placeholder=CHOOSE,
         )
         if st.form_submit_button("Besteuerung speichern", type="primary"):
             with saving(LABELS) as result, session_scope() as session:
@@ -232,6 +235,7 @@ def section_mail() -> None:
             list(service.SECURITY),
             index=list(service.SECURITY).index(current.security),
             format_func=labels_of({"starttls": "STARTTLS", "ssl": "SSL/TLS", "none": "keine"}),
+            placeholder=CHOOSE,
         )
         c1, c2 = st.columns(2)
         username = c1.text_input("Benutzername", current.username)

@@ -10,7 +10,7 @@ from kms.formatting import format_datetime
 from kms.modules.users import service
 from kms.permissions import ROLE_LABELS, Role
 from kms.ui import auth as ui_auth
-from kms.ui.forms import labels_of, saving
+from kms.ui.forms import CHOOSE, labels_of, saving
 from kms.ui.page import PageContext
 from kms.ui.text import plain
 
@@ -57,6 +57,7 @@ def _create_form() -> None:
                 index=1,
                 format_func=labels_of(ROLE_OPTIONS),
                 key="users_new_role",
+                placeholder=CHOOSE,
                 help=ROLE_HELP,
             )
             password = c1.text_input("Erstes Passwort", type="password", key="users_new_pw")
@@ -97,7 +98,11 @@ def _edit(choices: list[tuple[str, str, str, bool]], me: str) -> None:
         for name, display, role, active in sorted(choices, key=lambda c: c[0] == me)
     }
     username = st.selectbox(
-        "Benutzer", list(labels), format_func=labels_of(labels), key="users_pick"
+        "Benutzer",
+        list(labels),
+        format_func=labels_of(labels),
+        key="users_pick",
+        placeholder=CHOOSE,
     )
     if username is None:
         return
@@ -118,6 +123,7 @@ def _edit(choices: list[tuple[str, str, str, bool]], me: str) -> None:
             index=list(ROLE_OPTIONS).index(role) if role in ROLE_OPTIONS else 0,
             format_func=labels_of(ROLE_OPTIONS),
             key=f"users_role_pick_{username}",
+            placeholder=CHOOSE,
             help=ROLE_HELP,
         )
         if st.form_submit_button("Rolle speichern"):
