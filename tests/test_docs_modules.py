@@ -41,6 +41,21 @@ def example_files() -> dict[str, str]:
     return dict(FILE_BLOCK.findall(DOC.read_text()))
 
 
+def check_in_scratch_copy(scratch: Path, files: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    """Write the example's files beside a copy of pages/ and run registry.check() there."""
+    shutil.copytree(ROOT / "pages", scratch / "pages")
+    for name, code in files.items():
+        (scratch / name).parent.mkdir(parents=True, exist_ok=True)
+        (scratch / name).write_text(code)
+    return subprocess.run(
+        [sys.executable, "-c", CHECK, str(scratch)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
 def test_the_example_module_passes_the_registry_check(tmp_path: Path) -> None:
     """The four files of the worked example make a module that check() accepts as it is."""
     files = example_files()
@@ -50,17 +65,7 @@ def test_the_example_module_passes_the_registry_check(tmp_path: Path) -> None:
         "kms/modules/notes/service.py",
         "pages/notizen.py",
     }
-    shutil.copytree(ROOT / "pages", tmp_path / "pages")
-    for name, code in files.items():
-        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
-        (tmp_path / name).write_text(code)
-    result = subprocess.run(
-        [sys.executable, "-c", CHECK, str(tmp_path)],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    result = check_in_scratch_copy(tmp_path, files)
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip().splitlines()[-1] == "OK"
 
@@ -70,17 +75,7 @@ def test_without_its_contact_hooks_the_example_is_refused(tmp_path: Path) -> Non
     files = example_files()
     init = files["kms/modules/notes/__init__.py"]
     files["kms/modules/notes/__init__.py"] = re.sub(r"\n\s*contact_export=[^\n]*", "", init)
-    shutil.copytree(ROOT / "pages", tmp_path / "pages")
-    for name, code in files.items():
-        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
-        (tmp_path / name).write_text(code)
-    result = subprocess.run(
-        [sys.executable, "-c", CHECK, str(tmp_path)],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    result = check_in_scratch_copy(tmp_path, files)
     assert "the spec lacks contact_export" in result.stdout
 
 
