@@ -97,3 +97,25 @@ def utcnow() -> datetime:
 def today() -> date:
     """Today's date in Germany (what an invoice or letter is dated)."""
     return utcnow().astimezone(BERLIN).date()
+
+
+# --- money helpers: the one place for cents ---------------------------------------------
+
+CENT = Decimal("0.01")
+
+
+def cents(value: Decimal) -> Decimal:
+    """Round half-up to exactly two decimal places (EN 16931 amounts, § 14 UStG)."""
+    return value.quantize(CENT, rounding=ROUND_HALF_UP)
+
+
+def raw_cents(column: Any) -> Any:
+    """A Money column as its stored integer cents (for SQL arithmetic and sums)."""
+    from sqlalchemy import type_coerce
+
+    return type_coerce(column, BigInteger())
+
+
+def from_cents(value: Any) -> Decimal:
+    """Integer cents from SQL (or None) as a Decimal euro amount."""
+    return (Decimal(int(value or 0)) / 100).quantize(CENT)

@@ -11,11 +11,11 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
 
 from kms.einvoice.model import DocumentAllowance, InvoiceDocument, Line, Skonto, TaxCategory
+from kms.types import CENT, cents
 
-CENT = Decimal("0.01")
 ZERO = Decimal("0.00")
 HUNDRED = Decimal(100)
 
@@ -109,11 +109,6 @@ class SkontoShare:
     discount: Decimal
     net_reduction: Decimal
     tax_reduction: Decimal
-
-
-def cents(value: Decimal) -> Decimal:
-    """Round half-up to exactly two decimal places."""
-    return value.quantize(CENT, rounding=ROUND_HALF_UP)
 
 
 def percent_of(value: Decimal, percent: Decimal) -> Decimal:

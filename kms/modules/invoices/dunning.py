@@ -24,7 +24,6 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from kms import audit
-from kms.einvoice.calc import cents
 from kms.errors import KmsError, ValidationError
 from kms.formatting import format_date, format_money, format_number
 from kms.modules.invoices.config import get_settings
@@ -37,7 +36,7 @@ from kms.permissions import Permission, require_permission
 from kms.rendering.din5008 import RenderError
 from kms.rendering.girocode import MAX_NAME, GiroCode
 from kms.rendering.letter import LetterData, render_letter
-from kms.types import utcnow
+from kms.types import cents, utcnow
 
 LEVELS = {
     0: "Zahlungserinnerung",

@@ -14,8 +14,9 @@ from sqlalchemy.orm import Session
 
 from kms.formatting import count_noun, format_money
 from kms.modules.invoices.models import Invoice
-from kms.modules.invoices.service import from_cents, raw_cents, status_source, today
+from kms.modules.invoices.service import status_source, today
 from kms.registry import Figure
+from kms.types import from_cents, raw_cents
 
 OPEN = ("offen", "teilweise", "ueberfaellig")
 STANDING = (*OPEN, "bezahlt")

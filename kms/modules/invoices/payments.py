@@ -12,7 +12,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from kms import audit
-from kms.einvoice.calc import cents, compute, skonto_shares
+from kms.einvoice.calc import compute, skonto_shares
 from kms.einvoice.model import Skonto
 from kms.errors import KmsError, ValidationError
 from kms.formatting import format_date, format_money
@@ -31,7 +31,7 @@ from kms.modules.invoices.service import (
 )
 from kms.notices import set_system_warning
 from kms.permissions import Permission, require_permission
-from kms.types import BERLIN
+from kms.types import BERLIN, cents
 from kms.validation import parse_money
 
 ZERO = Decimal("0.00")

@@ -13,7 +13,6 @@ from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import (
-    BigInteger,
     and_,
     case,
     exists,
@@ -21,7 +20,6 @@ from sqlalchemy import (
     literal,
     outerjoin,
     select,
-    type_coerce,
     union,
 )
 from sqlalchemy.orm import Session, aliased
@@ -63,7 +61,7 @@ from kms.modules.invoices.models import (
 from kms.modules.settings.taxation import regime_on
 from kms.permissions import Permission, require_permission
 from kms.rendering.glyphs import validate_printable
-from kms.types import today
+from kms.types import from_cents, raw_cents, today
 from kms.validation import parse_decimal, parse_money, validate_leitweg_id
 
 ENTITY = "invoice"
@@ -650,11 +648,6 @@ def paid_expr(invoice_id: Any) -> ColumnElement[Any]:
     )
 
 
-def raw_cents(column: Any) -> ColumnElement[int]:
-    """A Money column as its stored integer cents (for SQL arithmetic and sums)."""
-    return type_coerce(column, BigInteger())
-
-
 def _status_case(
     day: date, paid: ColumnElement[Any], cancelled: ColumnElement[bool]
 ) -> ColumnElement[str]:
@@ -774,11 +767,6 @@ class InvoicePage:
     @property
     def pages(self) -> int:
         return max(1, -(-self.total // self.page_size))
-
-
-def from_cents(value: Any) -> Decimal:
-    """Integer cents from SQL (or None) as a Decimal euro amount."""
-    return (Decimal(int(value or 0)) / 100).quantize(Decimal("0.01"))
 
 
 def list_invoices(
