@@ -169,7 +169,8 @@ def write_anchor(anchor: Anchor, *, force: bool = False) -> None:
 
 
 def reanchor(session: Session) -> None:
-    """After a restore: the anchor follows the restored log's head (at the next commit)."""
+    """The anchor follows the log's head at the next commit: after a restore, and after the
+    benchmark generator inserted its chain in bulk (kms.benchdata)."""
     entry = head_entry(session)
     if entry is not None:
         session.info[_PENDING_ANCHOR] = (entry, True)

@@ -9,7 +9,7 @@ from kms import auth
 from kms.config import get_config
 from kms.db import session_scope
 from kms.errors import KmsError
-from kms.models import KeyValue
+from kms.models import KeyValue, set_value
 from kms.onboarding import mark_done
 from kms.registry import resolve, usable_modules
 
@@ -68,8 +68,7 @@ def load_demo(*, force: bool = False) -> list[str]:
                 is_owner=not auth.has_users(session),
             )
         loaded = load_demo_data(session)
-        if session.get(KeyValue, MARKER_KEY) is None:
-            session.add(KeyValue(key=MARKER_KEY, value=True))
+        set_value(session, MARKER_KEY, True)
     auth.consume_setup_token()
     return [
         "Demodaten geladen: " + ", ".join(loaded) + ".",

@@ -24,7 +24,7 @@ from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 from sqlalchemy.orm import Session
 
 from kms.errors import KmsError
-from kms.models import KeyValue
+from kms.models import get_value, set_value
 from kms.notices import set_system_warning
 from kms.permissions import Permission, require_permission
 from kms.types import BERLIN, today
@@ -112,21 +112,16 @@ def install(session: Session, token: str) -> Licence:
     """Verify and store a licence (replacing an older one for the same module)."""
     require_permission(Permission.LICENCES, session)
     licence = verify(token)
-    row = session.get(KeyValue, LICENCES_KEY)
-    tokens = dict(row.value or {}) if row is not None else {}
+    tokens = dict(get_value(session, LICENCES_KEY) or {})
     tokens[licence.module] = licence.token
-    if row is None:
-        session.add(KeyValue(key=LICENCES_KEY, value=tokens))
-    else:
-        row.value = tokens
+    set_value(session, LICENCES_KEY, tokens)
     return licence
 
 
 def installed(session: Session) -> dict[str, Licence]:
     """Installed licences that still verify, by module."""
-    row = session.get(KeyValue, LICENCES_KEY)
     result: dict[str, Licence] = {}
-    for module, token in (row.value or {}).items() if row is not None else []:
+    for module, token in (get_value(session, LICENCES_KEY) or {}).items():
         try:
             result[module] = verify(token)
         except KmsError:

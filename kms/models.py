@@ -7,7 +7,7 @@ from typing import Any, ClassVar
 
 from sqlalchemy import JSON, ForeignKey, Index, MetaData, String, Text
 from sqlalchemy import true as sa_true
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
 
 from kms.types import UTCDateTime, utcnow
 
@@ -121,6 +121,22 @@ class KeyValue(Base):
     key: Mapped[str] = mapped_column(String(100), primary_key=True)
     value: Mapped[Any] = mapped_column(JSON)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+def get_value(session: Session, key: str, default: Any = None) -> Any:
+    """The stored value of a key, or `default` when the key is missing or null."""
+    row = session.get(KeyValue, key)
+    return default if row is None or row.value is None else row.value
+
+
+def set_value(session: Session, key: str, value: Any) -> None:
+    """Store `value` under `key` (created on first use). Assign a new dict or list, never a
+    mutated one: the JSON column notices replacement, not mutation."""
+    row = session.get(KeyValue, key)
+    if row is None:
+        session.add(KeyValue(key=key, value=value))
+    else:
+        row.value = value
 
 
 class AutomatismState(Base):

@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from kms.errors import KmsError, ReadOnlyError
 from kms.formatting import format_datetime
-from kms.models import KeyValue, Notice
+from kms.models import Notice, get_value, set_value
 from kms.permissions import Permission, require_permission
 from kms.types import BERLIN, utcnow
 
@@ -192,22 +192,17 @@ def set_system_warning(
     by default only logged-in users see it (see PUBLIC/USERS)."""
     if audience not in AUDIENCES:
         raise ValueError(f"unknown banner audience {audience!r}")
-    row = session.get(KeyValue, SYSTEM_WARNINGS_KEY)
-    warnings = dict(row.value) if row is not None and row.value else {}
+    warnings = dict(get_value(session, SYSTEM_WARNINGS_KEY) or {})
     if text:
         warnings[key] = {"level": level, "text": text, "audience": audience}
     else:
         warnings.pop(key, None)
-    if row is None:
-        session.add(KeyValue(key=SYSTEM_WARNINGS_KEY, value=warnings))
-    else:
-        row.value = warnings
+    set_value(session, SYSTEM_WARNINGS_KEY, warnings)
 
 
 def _get(session: Session, key: str) -> Any:
     with session.no_autoflush:
-        row = session.get(KeyValue, key)
-    return row.value if row is not None else None
+        return get_value(session, key)
 
 
 # Sessions that opt out (the guard's own queries, restore itself) set this flag.
@@ -244,12 +239,8 @@ def maintenance_switch(session: Session, now: datetime) -> str:
     """⊕ Switch read-only mode on at the start of a window and off at its end (logged)."""
     state = banner(session, now)
     active = state.active_window is not None
-    row = session.get(KeyValue, "maintenance.active")
-    was = bool(row.value) if row is not None else False
-    if row is None:
-        session.add(KeyValue(key="maintenance.active", value=active))
-    else:
-        row.value = active
+    was = bool(get_value(session, "maintenance.active"))
+    set_value(session, "maintenance.active", active)
     if active and not was:
         return "Wartungsfenster begonnen: KMS ist schreibgeschützt."
     if was and not active:

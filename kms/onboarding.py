@@ -9,7 +9,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from kms.db import session_scope
-from kms.models import KeyValue
+from kms.models import get_value, set_value
 from kms.permissions import Permission, require_permission
 
 DONE_KEY = "onboarding.done"
@@ -34,12 +34,11 @@ def steps(session: Session) -> Steps:
 
     profile = session.scalar(select(CompanyProfile).limit(1))
     person = session.scalar(select(Person.id).where(Person.is_owner.is_(True)).limit(1))
-    row = session.get(KeyValue, DONE_KEY)
     return Steps(
         owner=has_users(session),
         settings=bool(profile and profile.company_name and profile.city),
         person=person is not None,
-        done=bool(row and row.value),
+        done=bool(get_value(session, DONE_KEY)),
         taxation=session.scalar(select(TaxRegime.id).limit(1)) is not None,
     )
 
@@ -47,15 +46,10 @@ def steps(session: Session) -> Steps:
 def mark_done(session: Session, done: bool = True) -> None:
     """Finish (or, for the tutorial, reopen) the first-run setup."""
     require_permission(Permission.SETTINGS, session)
-    row = session.get(KeyValue, DONE_KEY)
-    if row is None:
-        session.add(KeyValue(key=DONE_KEY, value=done))
-    else:
-        row.value = done
+    set_value(session, DONE_KEY, done)
 
 
 def onboarding_done() -> bool:
     """True once the owner finished (or skipped) the first-run setup."""
     with session_scope(write=False) as session:
-        row = session.get(KeyValue, DONE_KEY)
-        return bool(row and row.value)
+        return bool(get_value(session, DONE_KEY))

@@ -23,7 +23,7 @@ from kms.models import KeyValue
 from kms.modules.contacts.models import Contact
 from kms.modules.invoices.models import Invoice, InvoiceLine, NumberCounter, Payment
 from kms.modules.letters.models import Letter
-from kms.notices import banner
+from kms.notices import USERS, banner
 
 TINY = Scale(contacts=30, invoices=200, lines=500, payments=120, documents=10, letters=10)
 
@@ -52,7 +52,8 @@ def test_small_instance_via_cli_is_complete_and_consistent(capsys) -> None:
         assert s.scalar(select(func.count()).select_from(Letter)) == small.letters
         assert audit.verify(s) == []
         assert s.get(KeyValue, FLAG_KEY).value["scale"] == "small"
-        assert any(text == BANNER_TEXT for _level, text in banner(s).system_warnings)
+        warnings = banner(s, audience=USERS).system_warnings  # shown after login
+        assert any(text == BANNER_TEXT for _level, text in warnings)
         numbers: dict[tuple[str, int], list[int]] = defaultdict(list)
         for number, day in s.execute(
             select(Invoice.number, Invoice.issue_date).order_by(Invoice.issue_date, Invoice.id)

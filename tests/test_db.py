@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 from decimal import Decimal
+from pathlib import Path
 
 import pytest
 from alembic.autogenerate import compare_metadata
@@ -99,3 +100,26 @@ def test_concurrent_sqlite_writers_queue_instead_of_failing() -> None:
     assert errors == []
     with session_scope() as session:
         assert session.get(KeyValue, "counter").value == 40
+
+
+def test_key_values_are_read_and_written_through_one_helper(db_url: str) -> None:
+    """get_value gives the default for a missing or null key; set_value creates, then
+    replaces; only kms.models touches KeyValue rows by hand for settings."""
+    from kms.models import get_value, set_value
+
+    with session_scope() as session:
+        assert get_value(session, "test.key", {"x": 1}) == {"x": 1}
+        set_value(session, "test.key", {"a": 1})
+    with session_scope() as session:
+        assert get_value(session, "test.key") == {"a": 1}
+        set_value(session, "test.key", None)
+    with session_scope(write=False) as session:
+        assert get_value(session, "test.key", "leer") == "leer"
+    root = Path(__file__).parents[1] / "kms"
+    hand_written = [
+        str(path.relative_to(root))
+        for path in root.rglob("*.py")
+        if "session.add(KeyValue(" in path.read_text(encoding="utf-8")
+    ]
+    # auth.py inserts its one-owner key on purpose: the second concurrent insert must fail.
+    assert sorted(hand_written) == ["auth.py", "models.py"]

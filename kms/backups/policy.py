@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 from kms.backups.documents import activity_filter
 from kms.backups.errors import BackupError
 from kms.backups.store import BackupInfo, delete_archive, exclusive, list_backups
-from kms.models import Base, KeyValue
+from kms.models import Base, get_value, set_value
 from kms.permissions import Permission, require_permission
 from kms.registry import import_models
 
@@ -33,8 +33,8 @@ class BackupSettings:
 
 def get_settings(session: Session) -> BackupSettings:
     """Stored settings; defaults (daily backup on) for a new instance."""
-    row = session.get(KeyValue, SETTINGS_KEY)
-    stored = row.value if row is not None and isinstance(row.value, dict) else {}
+    stored = get_value(session, SETTINGS_KEY)
+    stored = stored if isinstance(stored, dict) else {}
     known = BackupSettings.__dataclass_fields__
     return BackupSettings(**{k: v for k, v in stored.items() if k in known})
 
@@ -52,11 +52,7 @@ def save_settings(
         if not isinstance(value, int) or not low <= value <= high:
             raise BackupError(f"Aufbewahrung ({label}): bitte eine Zahl von {low} bis {high}.")
     settings = BackupSettings(bool(auto_daily), keep_days, keep_weeks, keep_safety_days)
-    row = session.get(KeyValue, SETTINGS_KEY)
-    if row is None:
-        session.add(KeyValue(key=SETTINGS_KEY, value=asdict(settings)))
-    else:
-        row.value = asdict(settings)
+    set_value(session, SETTINGS_KEY, asdict(settings))
     return settings
 
 

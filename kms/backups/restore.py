@@ -57,7 +57,7 @@ from kms.db import (
     get_engine,
     session_scope,
 )
-from kms.models import Base, KeyValue
+from kms.models import Base, KeyValue, set_value
 from kms.notices import RESTORE_KEY, SKIP_GUARD
 from kms.permissions import Permission, require_permission
 from kms.registry import import_models
@@ -399,13 +399,10 @@ def set_read_only(on: bool, url: str | None = None) -> None:
     """Switch every session to read-only (the banner and write guard honour the flag)."""
     with session_scope(url) as session:
         session.info[SKIP_GUARD] = True
-        row = session.get(KeyValue, RESTORE_KEY)
-        if on and row is None:
-            session.add(KeyValue(key=RESTORE_KEY, value=True))
-        elif on and row is not None:
-            row.value = True
-        elif row is not None:
-            session.delete(row)
+        if on:
+            set_value(session, RESTORE_KEY, True)
+        else:
+            session.execute(sa.delete(KeyValue).where(KeyValue.key == RESTORE_KEY))
 
 
 def _apply_locked(plan: RestorePlan, tracker: Tracker, username: str | None) -> RestoreResult:
@@ -479,11 +476,7 @@ def _apply_locked(plan: RestorePlan, tracker: Tracker, username: str | None) -> 
 def _set_key(url: str, key: str, value: Any) -> None:
     with session_scope(url) as session:
         session.info[SKIP_GUARD] = True
-        row = session.get(KeyValue, key)
-        if row is None:
-            session.add(KeyValue(key=key, value=value))
-        else:
-            row.value = value
+        set_value(session, key, value)
 
 
 def _swap_files(data_dir: Path, plan: RestorePlan):  # type: ignore[no-untyped-def]

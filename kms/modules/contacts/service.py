@@ -28,7 +28,7 @@ from kms.errors import (
     ValidationError,
     ValidationErrors,
 )
-from kms.models import KeyValue
+from kms.models import get_value, set_value
 from kms.modules.contacts.models import (
     KINDS,
     ROLES,
@@ -306,8 +306,7 @@ def clean_tags(tags: Iterable[str]) -> list[str]:
 
 def customer_number_format(session: Session) -> str:
     """The format for new customer numbers, e.g. "K-{NNNNN}" (a setting)."""
-    row = session.get(KeyValue, NUMBER_FORMAT_KEY)
-    return str(row.value) if row is not None and row.value else DEFAULT_NUMBER_FORMAT
+    return str(get_value(session, NUMBER_FORMAT_KEY) or DEFAULT_NUMBER_FORMAT)
 
 
 def check_number_format(fmt: str) -> str:
@@ -331,11 +330,7 @@ def set_customer_number_format(session: Session, fmt: str) -> str:
     """Store a new customer-number format after checking it."""
     require_permission(Permission.CONTACTS_WRITE, session)
     fmt = check_number_format(fmt)
-    row = session.get(KeyValue, NUMBER_FORMAT_KEY)
-    if row is None:
-        session.add(KeyValue(key=NUMBER_FORMAT_KEY, value=fmt))
-    else:
-        row.value = fmt
+    set_value(session, NUMBER_FORMAT_KEY, fmt)
     session.flush()
     return fmt
 

@@ -33,7 +33,7 @@ from sqlalchemy.orm import Session
 
 from kms.errors import KmsError, NotFoundError, ValidationError
 from kms.formatting import MEGABYTE, format_date, format_size
-from kms.models import KeyValue
+from kms.models import get_value, set_value
 from kms.modules.contacts.models import Contact
 from kms.modules.contacts.service import search_key as contact_search_key
 from kms.modules.documents import storage
@@ -148,8 +148,7 @@ HARD_MAX_UPLOAD_MB = 200
 
 def max_upload_mb(session: Session) -> int:
     """The upload size limit in MB (setting, default 20 MB)."""
-    row = session.get(KeyValue, MAX_UPLOAD_KEY)
-    return int(row.value) if row is not None and row.value else DEFAULT_MAX_UPLOAD_MB
+    return int(get_value(session, MAX_UPLOAD_KEY) or DEFAULT_MAX_UPLOAD_MB)
 
 
 def set_max_upload_mb(session: Session, megabytes: Any) -> int:
@@ -163,11 +162,7 @@ def set_max_upload_mb(session: Session, megabytes: Any) -> int:
         raise ValidationError(
             "max_upload_mb", f"Bitte eine Größe von 1 bis {HARD_MAX_UPLOAD_MB} MB angeben."
         )
-    row = session.get(KeyValue, MAX_UPLOAD_KEY)
-    if row is None:
-        session.add(KeyValue(key=MAX_UPLOAD_KEY, value=value))
-    else:
-        row.value = value
+    set_value(session, MAX_UPLOAD_KEY, value)
     session.flush()
     return value
 

@@ -15,7 +15,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from kms.errors import FieldErrors, ValidationError
-from kms.models import KeyValue
+from kms.models import get_value, set_value
 from kms.permissions import Permission, require_permission
 
 SETTINGS_KEY = "invoices.settings"
@@ -62,8 +62,7 @@ class InvoiceSettings:
 
 def get_settings(session: Session) -> InvoiceSettings:
     """The stored settings merged over the defaults."""
-    row = session.get(KeyValue, SETTINGS_KEY)
-    data: dict[str, Any] = dict(row.value) if row is not None and row.value else {}
+    data: dict[str, Any] = dict(get_value(session, SETTINGS_KEY) or {})
     base = InvoiceSettings()
     if "base_rate" in data:
         data["base_rate"] = Decimal(data["base_rate"])
@@ -156,11 +155,7 @@ def save_settings(session: Session, **values: Any) -> InvoiceSettings:
         "base_rate": str(merged["base_rate"]),
         "base_rate_since": merged["base_rate_since"].isoformat(),
     }
-    row = session.get(KeyValue, SETTINGS_KEY)
-    if row is None:
-        session.add(KeyValue(key=SETTINGS_KEY, value=stored))
-    else:
-        row.value = stored
+    set_value(session, SETTINGS_KEY, stored)
     session.flush()
     return get_settings(session)
 

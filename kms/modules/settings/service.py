@@ -16,7 +16,7 @@ from sqlalchemy.orm.exc import StaleDataError
 from kms.config import get_config
 from kms.errors import ConflictError, FieldErrors, KmsError, ValidationError
 from kms.mail import SmtpSettings
-from kms.models import KeyValue
+from kms.models import get_value, set_value
 from kms.modules.settings.models import CompanyProfile
 from kms.permissions import Permission, require_permission
 from kms.rendering.glyphs import validate_printable
@@ -244,8 +244,7 @@ class SmtpForm:
 
 def get_smtp_form(session: Session) -> SmtpForm:
     """Stored SMTP settings without the password."""
-    row = session.get(KeyValue, SMTP_KEY)
-    data = dict(row.value) if row is not None and row.value else {}
+    data = dict(get_value(session, SMTP_KEY) or {})
     return SmtpForm(
         host=data.get("host", ""),
         port=int(data.get("port", 587)),
@@ -283,8 +282,7 @@ def save_smtp(
     with errors.field("sender_address"):
         sender_address = validate_email(sender_address)
     errors.raise_if_any()
-    row = session.get(KeyValue, SMTP_KEY)
-    data = dict(row.value) if row is not None and row.value else {}
+    data = dict(get_value(session, SMTP_KEY) or {})
     data.update(
         host=host.strip(),
         port=int(port),
@@ -295,16 +293,12 @@ def save_smtp(
     )
     if password is not None:
         data["password_enc"] = encrypt(password) if password else ""
-    if row is None:
-        session.add(KeyValue(key=SMTP_KEY, value=data))
-    else:
-        row.value = data
+    set_value(session, SMTP_KEY, data)
 
 
 def smtp_settings(session: Session) -> SmtpSettings:
     """Settings to send with; KMS_SMTP_* variables (operator) override stored values."""
-    row = session.get(KeyValue, SMTP_KEY)
-    data = dict(row.value) if row is not None and row.value else {}
+    data = dict(get_value(session, SMTP_KEY) or {})
     env = os.environ
     host = env.get("KMS_SMTP_HOST") or data.get("host", "")
     sender = env.get("KMS_SMTP_SENDER") or data.get("sender_address", "")

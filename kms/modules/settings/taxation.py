@@ -18,7 +18,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from kms.errors import KmsError
-from kms.models import KeyValue
+from kms.models import get_value, set_value
 from kms.modules.settings.models import CompanyProfile, TaxRegime
 from kms.notices import set_system_warning
 from kms.permissions import Permission, require_permission
@@ -96,8 +96,7 @@ def delete_regime(session: Session, regime_id: int) -> None:
 
 def declared_turnover(session: Session) -> dict[int, Decimal]:
     """Turnover entered by hand for years KMS has no payments for (e.g. before KMS)."""
-    row = session.get(KeyValue, DECLARED_KEY)
-    return {int(y): Decimal(v) for y, v in (row.value or {}).items()} if row else {}
+    return {int(y): Decimal(v) for y, v in (get_value(session, DECLARED_KEY) or {}).items()}
 
 
 def set_declared_turnover(session: Session, year: int, amount: Decimal | None) -> None:
@@ -105,16 +104,12 @@ def set_declared_turnover(session: Session, year: int, amount: Decimal | None) -
     require_permission(Permission.SETTINGS, session)
     if amount is not None and amount < 0:
         raise KmsError("Der Umsatz darf nicht negativ sein.")
-    row = session.get(KeyValue, DECLARED_KEY)
-    values = dict(row.value or {}) if row else {}
+    values = dict(get_value(session, DECLARED_KEY) or {})
     if amount is None:
         values.pop(str(year), None)
     else:
         values[str(year)] = str(amount.quantize(Decimal("0.01")))
-    if row is None:
-        session.add(KeyValue(key=DECLARED_KEY, value=values))
-    else:
-        row.value = values
+    set_value(session, DECLARED_KEY, values)
 
 
 def turnover(session: Session, year: int) -> Decimal:
