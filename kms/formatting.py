@@ -38,6 +38,11 @@ def format_number(value: Decimal, places: int = 2) -> str:
     return format_decimal(value, format=f"#,##0.{'#' * places}", locale=LOCALE)
 
 
+def format_amount(value: Decimal) -> str:
+    """1.856,00: an amount with exactly two decimals and no € sign (a prefilled input)."""
+    return format_decimal(value, format="#,##0.00", locale=LOCALE)
+
+
 def format_unit_price(value: Decimal) -> str:
     """A net unit price as prices are written: two decimals at least, four at most.
 

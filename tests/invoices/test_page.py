@@ -268,3 +268,34 @@ def test_without_besteuerung_the_editor_offers_it_in_a_dialog() -> None:
     [editor] = [e for e in at.data_editor if "Beschreibung" in e.value.columns]
     assert "19 % USt" in editor.proto.columns
     assert editor.value["Steuer"].tolist() == ["19 % USt"]  # prefilled, not "None"
+
+
+def test_payment_dialog_prefills_the_open_amount_with_cents(draft_id) -> None:
+    """▶ Zahlung erfassen offers the open amount as written in Germany: "238,00", not "238"."""
+    from kms.modules.invoices import issuing
+
+    issued = issuing.issue_invoice(draft_id, actor="test")
+    at = app()
+    at.selectbox(key="inv_pick").set_value(issued.id).run()
+    next(b for b in at.button if b.label == "▶ Zahlung erfassen").click().run()
+    assert not at.exception
+    amount = next(t for t in at.text_input if t.label == "Betrag")
+    assert amount.value == "238,00"
+
+
+def test_dunning_dialog_refuses_an_invoice_that_is_not_yet_due(draft_id) -> None:
+    """▶ Mahnen on an invoice within its payment term says so, instead of previewing a
+    reminder that speaks of "fällig seit" a date still to come; nothing is written."""
+    from kms.modules.invoices import issuing
+    from kms.modules.invoices.models import Reminder
+
+    issued = issuing.issue_invoice(draft_id, actor="test")
+    at = app()
+    at.selectbox(key="inv_pick").set_value(issued.id).run()
+    next(b for b in at.button if b.label == "▶ Zahlungserinnerung/Mahnung").click().run()
+    assert not at.exception
+    assert any("noch nicht fällig" in i for i in values(at.info)), values(at.info)
+    assert not any("fällig seit" in m for m in values(at.markdown))
+    assert not any(b.key == "dunning_go" for b in at.button)
+    with session_scope(write=False) as s:
+        assert s.scalar(select(Reminder.id)) is None

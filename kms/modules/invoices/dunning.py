@@ -202,6 +202,20 @@ def next_level(session: Session, invoice_id: int) -> int:
     return 0 if highest is None else int(highest) + 1
 
 
+def refusal(session: Session, invoice: Invoice, day: date) -> str | None:
+    """Why no reminder can be written for the invoice on `day` (None: it can)."""
+    if not invoice.is_issued or invoice.is_cancellation:
+        return "Mahnungen gibt es nur zu abgeschlossenen Rechnungen."
+    if open_amount(session, invoice) <= 0:
+        return f"{invoice.label} ist bezahlt oder storniert: keine Mahnung nötig."
+    if invoice.due_date is None or day <= invoice.due_date:
+        return (
+            f"{invoice.label} ist noch nicht fällig (Zahlungsziel "
+            f"{format_date(invoice.due_date or day)})."
+        )
+    return None
+
+
 def create_reminder(
     session: Session,
     invoice_id: int,
@@ -213,16 +227,10 @@ def create_reminder(
     """Write a reminder or dunning letter, store the PDF original, log it."""
     require_permission(Permission.INVOICES_WRITE, session)
     invoice = get_invoice(session, invoice_id)
-    if not invoice.is_issued or invoice.is_cancellation:
-        raise KmsError("Mahnungen gibt es nur zu abgeschlossenen Rechnungen.")
     day = letter_date or today()
-    if open_amount(session, invoice) <= 0:
-        raise KmsError(f"{invoice.label} ist bezahlt oder storniert: keine Mahnung nötig.")
-    if invoice.due_date is None or day <= invoice.due_date:
-        raise KmsError(
-            f"{invoice.label} ist noch nicht fällig (Zahlungsziel "
-            f"{format_date(invoice.due_date or day)})."
-        )
+    reason = refusal(session, invoice, day)
+    if reason:
+        raise KmsError(reason)
     expected = next_level(session, invoice.id)
     level = expected if level is None else level
     if level not in LEVELS:

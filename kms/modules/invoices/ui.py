@@ -15,6 +15,7 @@ from kms.einvoice.messages import BUYER_REFERENCE_EXPLANATION
 from kms.einvoice.model import EINVOICE_FORMAT_LABELS, GERMAN_UNITS
 from kms.formatting import (
     count_noun,
+    format_amount,
     format_date,
     format_datetime,
     format_money,
@@ -215,7 +216,7 @@ def payment_dialog(ctx: PageContext) -> None:
         )
     with st.form("payment_form"):
         paid_on = st.date_input(LABELS["paid_on"], value=service.today(), format="DD.MM.YYYY")
-        amount = st.text_input(LABELS["amount"], value=format_number(open_now))
+        amount = st.text_input(LABELS["amount"], value=format_amount(open_now))
         method = st.selectbox(
             "Zahlungsart",
             list(PAYMENT_METHODS),
@@ -264,6 +265,13 @@ def dunning_dialog(ctx: PageContext) -> None:
     day = st.date_input(
         LABELS["letter_date"], value=service.today(), format="DD.MM.YYYY", key="dunning_date"
     )
+    with session_scope(write=False) as session:
+        reason = dunning.refusal(session, service.get_invoice(session, invoice_id), day)
+    if reason:
+        # No preview of charges for an invoice that cannot be dunned (it spoke of
+        # "fällig seit" a date still to come).
+        st.info(reason)
+        return
     with saving(LABELS), session_scope(write=False) as session:
         invoice = service.get_invoice(session, invoice_id)
         charges = dunning.compute_charges(session, invoice, level, day)
