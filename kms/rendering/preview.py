@@ -23,7 +23,7 @@ from kms.rendering.errors import RenderError
 MAX_PREVIEW_PIXELS = 16_000_000  # ~64 MB as RGBA; an A4 page at 300 dpi is 8.7 million
 MAX_PREVIEW_PAGES = 500
 PREVIEW_SECONDS = 20
-PREVIEW_MEMORY_BYTES = 1536 * 1024 * 1024  # address space of the rendering child
+PREVIEW_MEMORY_BYTES = 1536 * 2**20  # address space of the rendering child (1.5 GiB, an OS limit)
 
 TOO_LARGE = (
     "Für diese Datei zeigt KMS keine Vorschau: die Seite oder das Bild ist zu groß "
