@@ -76,7 +76,7 @@ def _get(path: str) -> tuple[int, str]:
 
 
 def _use_every_entry_point() -> None:
-    from kms.demo import load_demo
+    from kms.demo import load_demo_data
     from kms.modules.contacts import privacy, service
 
     with session_scope() as session:
@@ -90,7 +90,8 @@ def _use_every_entry_point() -> None:
     data = json.loads(zipfile.ZipFile(io.BytesIO(archive)).read("auskunft.json"))["Daten"]
     assert data["Zusatzmodul"] == ["ein Datensatz"]  # the Auskunft never locks
     run_due()
-    load_demo(force=True)
+    with session_scope() as session:
+        load_demo_data(session)
     cli.main(["fakeaddon", "ping"])
 
 

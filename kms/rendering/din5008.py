@@ -705,6 +705,8 @@ def _logo_image(data: bytes) -> Image.Image:
         image.load()
     except (UnidentifiedImageError, OSError) as exc:
         raise RenderError("Das Logo ist kein lesbares PNG- oder JPEG-Bild.") from exc
+    except RenderError as exc:  # unreadable or too many pixels: say it is about the logo
+        raise RenderError(f"Logo: {exc}") from exc
     has_alpha = image.mode in ("RGBA", "LA", "PA") or "transparency" in image.info
     return image.convert("RGBA" if has_alpha else "RGB")
 
