@@ -10,7 +10,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from kms.config import private_umask
-from kms.db import session_scope, upgrade
+from kms.db import ensure_migrated, session_scope, upgrade
 from kms.errors import KmsError
 from kms.formatting import format_size
 
@@ -32,7 +32,7 @@ def _prompt_password(args: argparse.Namespace) -> str:
 
 
 def cmd_db_upgrade(_args: argparse.Namespace) -> int:
-    upgrade()
+    ensure_migrated()  # main() already migrated at start; this call then costs nothing
     _print("Datenbank ist auf dem neuesten Stand.")
     return 0
 

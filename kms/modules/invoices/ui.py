@@ -270,7 +270,7 @@ def dunning_dialog(ctx: PageContext) -> None:
     if reason:
         # No preview of charges for an invoice that cannot be dunned (it spoke of
         # "fällig seit" a date still to come).
-        st.info(reason)
+        st.info(plain(reason))
         return
     with saving(LABELS), session_scope(write=False) as session:
         invoice = service.get_invoice(session, invoice_id)

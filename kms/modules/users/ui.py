@@ -198,7 +198,7 @@ def render_account_page(ctx: PageContext) -> None:
     """Mein Zugang: who I am, my role, and the form to change my own password."""
     done = st.session_state.pop(DONE, None)
     if done:
-        st.success(done)
+        st.success(plain(done))
     with session_scope(write=False) as session:
         from kms import auth
 
