@@ -25,7 +25,7 @@ $(DEV_STAMP): requirements.txt requirements-dev.txt | $(PY)
 # Tests: chromium (browser tests, never `playwright install`), poppler (PDF to PNG), nginx (the
 # reverse-proxy test, docs/deploy.md).
 SYSTEM_RUNTIME := fonts-symbola fonts-droid-fallback
-SYSTEM_TEST := $(SYSTEM_RUNTIME) chromium poppler-utils nginx
+SYSTEM_TEST := $(SYSTEM_RUNTIME) chromium poppler-utils nginx hledger
 define apt_ensure
 	@missing=""; for p in $(1); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
 	if [ -n "$$missing" ]; then \
