@@ -123,4 +123,20 @@ def test_list_filters_and_sums_in_sql(session, make_draft, issue, invoice) -> No
     assert [r.number for r in by_number.items] == [invoice.number]
     assert service.list_invoices(session, status="entwurf").page.items[0].number is None
     assert service.count_invoices_for_contact(session, invoice.contact_id) == 3
+
+
+def test_the_command_line_lists_every_invoice_with_the_sums(
+    session, make_draft, issue, invoice, capsys
+) -> None:
+    """`kms invoice list` walks the pages to the end and closes with the count and the sums."""
+    from kms.cli import main
+
+    second = issue(make_draft([line("Pflege", "1", "50")]))
+    payments.record_payment(session, second.id, paid_on=ISSUE_DAY, amount="59.50")
+    session.commit()
+    capsys.readouterr()
+    assert main(["invoice", "list"]) == 0
+    *rows, summary = capsys.readouterr().out.splitlines()
+    assert sorted(r.split("\t")[0] for r in rows) == sorted([invoice.number, second.number])
+    assert summary == "2 Rechnungen, Summe 297,50\xa0€, offen 238,00\xa0€"
     _ = date
