@@ -77,7 +77,8 @@ def test_list_shows_the_draft_and_issuing_asks_first(draft_id) -> None:
     ]
     assert "Rabatt" not in positions.columns  # no line has a discount
     assert "Kunde: **Musterfirma GmbH**" in [m.value for m in at.markdown]
-    assert any(c.value.startswith("1 Rechnung · Summe") for c in at.caption)
+    assert any(c.value.startswith("Summe 238,00") for c in at.caption)
+    assert "Seite (von 1, 1 Rechnung)" in [n.label for n in at.number_input]
 
 
 def test_incomplete_draft_lists_every_problem(draft_id) -> None:

@@ -112,16 +112,31 @@ def test_list_filters_and_sums_in_sql(session, make_draft, issue, invoice) -> No
     make_draft([line("Noch offen", "1", "10")])
     session.commit()
     everything = service.list_invoices(session, day=ISSUE_DAY)
-    assert everything.total == 3
+    assert everything.page.total == 3
     assert everything.sum_gross == Decimal("297.50")
     assert everything.sum_open == Decimal("238.00")
     paid = service.list_invoices(session, status="bezahlt", day=ISSUE_DAY)
-    assert [r.number for r in paid.items] == [second.number]
-    assert service.list_invoices(session, year=2025, day=ISSUE_DAY).total == 0
-    assert service.list_invoices(session, search="musterfirma", day=ISSUE_DAY).total == 3
-    assert [r.number for r in service.list_invoices(session, search="re-2026-0001").items] == [
-        invoice.number
-    ]
-    assert service.list_invoices(session, status="entwurf").items[0].number is None
+    assert [r.number for r in paid.page.items] == [second.number]
+    assert service.list_invoices(session, year=2025, day=ISSUE_DAY).page.total == 0
+    assert service.list_invoices(session, search="musterfirma", day=ISSUE_DAY).page.total == 3
+    by_number = service.list_invoices(session, search="re-2026-0001").page
+    assert [r.number for r in by_number.items] == [invoice.number]
+    assert service.list_invoices(session, status="entwurf").page.items[0].number is None
     assert service.count_invoices_for_contact(session, invoice.contact_id) == 3
+
+
+def test_the_command_line_lists_every_invoice_with_the_sums(
+    session, make_draft, issue, invoice, capsys
+) -> None:
+    """`kms invoice list` walks the pages to the end and closes with the count and the sums."""
+    from kms.cli import main
+
+    second = issue(make_draft([line("Pflege", "1", "50")]))
+    payments.record_payment(session, second.id, paid_on=ISSUE_DAY, amount="59.50")
+    session.commit()
+    capsys.readouterr()
+    assert main(["invoice", "list"]) == 0
+    *rows, summary = capsys.readouterr().out.splitlines()
+    assert sorted(r.split("\t")[0] for r in rows) == sorted([invoice.number, second.number])
+    assert summary == "2 Rechnungen, Summe 297,50\xa0€, offen 238,00\xa0€"
     _ = date

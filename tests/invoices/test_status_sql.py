@@ -179,17 +179,18 @@ def test_list_pages_and_sums_match_the_python_reference(instance: Session, statu
     for day in _days(refs):
         chosen = [r for r in refs if status is None or r.status(day) == status]
         ordered = list_order(chosen)
-        page = service.list_invoices(instance, status=status, day=day, page_size=20)
-        assert page.total == len(chosen)
+        found = service.list_invoices(instance, status=status, day=day, page_size=20)
+        assert found.page.total == len(chosen)
         standing = ("offen", "teilweise", "ueberfaellig", "bezahlt")
-        assert page.sum_gross == sum(
+        assert found.sum_gross == sum(
             (r.gross for r in chosen if r.status(day) in standing), Decimal("0.00")
         )
-        assert page.sum_open == sum((r.open(day) for r in chosen), Decimal("0.00"))
-        for number in sorted({1, (page.pages + 1) // 2, page.pages}):
+        assert found.sum_open == sum((r.open(day) for r in chosen), Decimal("0.00"))
+        pages = found.page.pages
+        for number in sorted({1, (pages + 1) // 2, pages}):
             rows = service.list_invoices(
                 instance, status=status, day=day, page=number, page_size=20
-            ).items
+            ).page.items
             expected = ordered[(number - 1) * 20 : number * 20]
             assert [(r.id, r.status, r.open, r.gross, r.customer) for r in rows] == [
                 (e.id, e.status(day), e.open(day), e.gross, e.customer) for e in expected
@@ -204,11 +205,11 @@ def test_search_matches_the_python_reference(instance: Session, search: str) -> 
     refs = reference(instance)
     terms = search_key(search).split()
     chosen = [r for r in refs if all(t in r.search for t in terms)]
-    page = service.list_invoices(instance, search=search, day=TODAY, page_size=500)
-    assert sorted(r.id for r in page.items) == sorted(r.id for r in chosen)
-    assert page.total == len(chosen)
-    assert page.sum_open == sum((r.open(TODAY) for r in chosen), Decimal("0.00"))
-    assert page.sum_gross == sum(
+    found = service.list_invoices(instance, search=search, day=TODAY, page_size=500)
+    assert sorted(r.id for r in found.page.items) == sorted(r.id for r in chosen)
+    assert found.page.total == len(chosen)
+    assert found.sum_open == sum((r.open(TODAY) for r in chosen), Decimal("0.00"))
+    assert found.sum_gross == sum(
         (r.gross for r in chosen if r.status(TODAY) in STANDING), Decimal("0.00")
     )
 
@@ -221,11 +222,11 @@ def test_one_customers_list_matches_the_python_reference(instance: Session) -> N
         by_contact.setdefault(invoice.contact_id, []).append(invoice.id)
     contact_id = max(by_contact, key=lambda c: len(by_contact[c]))
     chosen = [r for r in refs if r.id in set(by_contact[contact_id])]
-    page = service.list_invoices(instance, contact_id=contact_id, day=TODAY, page_size=500)
-    assert [r.id for r in page.items] == [r.id for r in list_order(chosen)]
-    assert [r.status for r in page.items] == [r.status(TODAY) for r in list_order(chosen)]
-    assert page.sum_open == sum((r.open(TODAY) for r in chosen), Decimal("0.00"))
-    assert page.sum_gross == sum(
+    found = service.list_invoices(instance, contact_id=contact_id, day=TODAY, page_size=500)
+    assert [r.id for r in found.page.items] == [r.id for r in list_order(chosen)]
+    assert [r.status for r in found.page.items] == [r.status(TODAY) for r in list_order(chosen)]
+    assert found.sum_open == sum((r.open(TODAY) for r in chosen), Decimal("0.00"))
+    assert found.sum_gross == sum(
         (r.gross for r in chosen if r.status(TODAY) in STANDING), Decimal("0.00")
     )
 
@@ -234,7 +235,8 @@ def test_single_invoice_status_agrees_with_the_list(instance: Session) -> None:
     """status_of (per-row subqueries) and the list (aggregate join) never disagree."""
     refs = reference(instance)
     listed = {
-        r.id: r.status for r in service.list_invoices(instance, day=TODAY, page_size=1000).items
+        r.id: r.status
+        for r in service.list_invoices(instance, day=TODAY, page_size=1000).page.items
     }
     for ref in refs[::7]:
         invoice = instance.get(Invoice, ref.id)

@@ -71,7 +71,8 @@ def test_empty_title_or_description_is_refused(
     with pytest.raises(ValidationErrors) as excinfo:
         create_report(session, title=title, description=description)
     assert set(excinfo.value.errors) == fields
-    assert list_reports(session) == ([], 0)
+    empty = list_reports(session)
+    assert (empty.items, empty.total, empty.pages) == ([], 0, 1)
 
 
 def test_reports_are_listed_newest_first_and_paged(session: Session) -> None:
@@ -79,11 +80,11 @@ def test_reports_are_listed_newest_first_and_paged(session: Session) -> None:
     for i in range(5):
         create_report(session, title=f"Fehler {i}", description="kaputt")
     session.commit()
-    page, total = list_reports(session, page=2, page_size=2)
-    assert total == 5
-    assert [r.title for r in page] == ["Fehler 2", "Fehler 1"]
-    assert list_reports(session, status="versendet") == ([], 0)
-    assert list_reports(session, status="offen")[1] == 5
+    page = list_reports(session, page=2, page_size=2)
+    assert (page.total, page.page, page.pages) == (5, 2, 3)
+    assert [r.title for r in page.items] == ["Fehler 2", "Fehler 1"]
+    assert list_reports(session, status="versendet").items == []
+    assert list_reports(session, status="offen").total == 5
 
 
 def test_a_report_is_sent_to_support_with_its_text_and_version(

@@ -5,13 +5,14 @@ from __future__ import annotations
 import platform
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 import kms
 from kms.errors import FieldErrors, KmsError, NotFoundError, ValidationError
 from kms.mail import Attachment, MailError, build_message, send_message
 from kms.modules.bugreports.models import BugReport
+from kms.paging import Page, paginate
 from kms.permissions import Permission, require_permission
 from kms.support import support_contact
 from kms.types import utcnow
@@ -54,18 +55,13 @@ def create_report(
 
 def list_reports(
     session: Session, *, status: str | None = None, page: int = 1, page_size: int = 20
-) -> tuple[list[BugReport], int]:
-    """Newest first, paged in SQL; returns the page and the total count."""
+) -> Page[BugReport]:
+    """Newest first, paged in SQL."""
     stmt = select(BugReport)
     if status:
         stmt = stmt.where(BugReport.status == status)
-    total = session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
-    rows = session.scalars(
-        stmt.order_by(BugReport.created_at.desc(), BugReport.id.desc())
-        .offset((max(page, 1) - 1) * page_size)
-        .limit(page_size)
-    )
-    return list(rows), total
+    stmt = stmt.order_by(BugReport.created_at.desc(), BugReport.id.desc())
+    return paginate(session, stmt, page=page, size=page_size)
 
 
 def _body(report: BugReport) -> str:

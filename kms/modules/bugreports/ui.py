@@ -15,6 +15,7 @@ from kms.modules.bugreports import SEND, service
 from kms.registry import pages
 from kms.ui.forms import CHOOSE, labels_of, saving
 from kms.ui.page import PageContext
+from kms.ui.paging import pager, requested_page
 from kms.ui.text import plain
 
 LABELS = {"title": "Titel", "description": "Beschreibung"}
@@ -29,8 +30,8 @@ def _forget_send_click() -> None:
 @st.dialog("▶ Fehlermeldung versenden", on_dismiss=_forget_send_click)
 def send_dialog(ctx: PageContext) -> None:
     with session_scope(write=False) as session:
-        unsent, _ = service.list_reports(session, status="offen", page_size=100)
-        options = {r.id: f"#{r.id} {r.title}" for r in unsent}
+        unsent = service.list_reports(session, status="offen", page_size=100)
+        options = {r.id: f"#{r.id} {r.title}" for r in unsent.items}
     if not options:
         st.info("Es gibt keine unversendeten Fehlermeldungen.")
         if st.button("Schließen"):
@@ -97,15 +98,15 @@ def render_bugreports_page(ctx: PageContext) -> None:
         key="bug_status",
         format_func=lambda s: "alle" if s == "alle" else service.STATUSES[s],
     )
-    page_no = int(st.session_state.get("bug_page", 1))
+    page_no = requested_page("bug_page", status)
     with session_scope(write=False) as session:
-        rows, total = service.list_reports(
+        reports = service.list_reports(
             session,
             status=None if status in (None, "alle") else status,
             page=page_no,
             page_size=PAGE_SIZE,
         )
-    if not total:
+    if not reports.total:
         st.info("Keine Fehlermeldungen.")
         return
     st.dataframe(
@@ -120,13 +121,10 @@ def render_bugreports_page(ctx: PageContext) -> None:
                     "Versendet": format_datetime(r.sent_at) if r.sent_at else "–",
                     "Letzter Fehler": r.last_error or "",
                 }
-                for r in rows
+                for r in reports.items
             ]
         ),
         hide_index=True,
         width="stretch",
     )
-    pages_total = max(1, -(-total // PAGE_SIZE))
-    if pages_total > 1:
-        st.number_input(f"Seite (von {pages_total})", 1, pages_total, key="bug_page")
-    st.caption(plain(f"{total} Fehlermeldungen"))
+    pager(reports, key="bug_page", one="Fehlermeldung", many="Fehlermeldungen")

@@ -10,7 +10,6 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
 from typing import Any
 
 from babel import Locale
@@ -39,6 +38,7 @@ from kms.modules.contacts.models import (
     Tag,
     contact_tags,
 )
+from kms.paging import Page, paginate
 from kms.permissions import Permission, require_permission
 from kms.rendering.glyphs import validate_printable
 from kms.types import utcnow
@@ -608,22 +608,6 @@ def update_person(session: Session, person_id: int, *, version: int, **values: A
 # --- lists -------------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class ContactPage:
-    """One page of a contact list and the total number of hits."""
-
-    items: list[Contact]
-    total: int
-    page: int
-    page_size: int
-
-    @property
-    def pages(self) -> int:
-        return max(1, -(-self.total // self.page_size))
-
-
-PersonPage = ContactPage
-
 SORTS = {
     "name": (Contact.sort_key, Contact.id),
     "nummer": (Contact.customer_number, Contact.id),
@@ -674,21 +658,13 @@ def list_contacts(
     page: int = 1,
     page_size: int = 25,
     **filters: Any,
-) -> ContactPage:
+) -> Page[Contact]:
     """Filter (see `filtered`), sort and page in SQL; never loads the whole table."""
-    stmt = filtered(**filters)
-    total = session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
-    page_size = max(1, page_size)
-    page = min(max(1, page), max(1, -(-total // page_size)))
-    items = session.scalars(
-        stmt.order_by(*SORTS.get(sort, SORTS["name"]))
-        .offset((page - 1) * page_size)
-        .limit(page_size)
-    ).all()
-    return ContactPage(list(items), total, page, page_size)
+    stmt = filtered(**filters).order_by(*SORTS.get(sort, SORTS["name"]))
+    return paginate(session, stmt, page=page, size=page_size)
 
 
-def list_persons(session: Session, **kwargs: Any) -> ContactPage:
+def list_persons(session: Session, **kwargs: Any) -> Page[Contact]:
     """A page of persons (see list_contacts)."""
     return list_contacts(session, kind="person", **kwargs)
 
@@ -776,7 +752,6 @@ def delete_contact(session: Session, contact_id: int) -> str:
 __all__ = [
     "FIELD_LABELS",
     "SORTS",
-    "ContactPage",
     "archive_contact",
     "clean_contact",
     "create_contact",

@@ -25,6 +25,7 @@ from kms.registry import contact_panels
 from kms.ui.forms import CHOOSE, has_extension, saving
 from kms.ui.inputs import int_param
 from kms.ui.page import PageContext
+from kms.ui.paging import pager, requested_page
 from kms.ui.text import plain
 
 PAGE_SIZE = 25
@@ -124,10 +125,7 @@ def list_view(kind: str) -> None:
         placeholder=CHOOSE,
     )
     page_key = f"{kind}_page"
-    signature = (search, role, tag, archived, sort)
-    if st.session_state.get(f"{kind}_filters") != signature:
-        st.session_state[f"{kind}_filters"] = signature
-        st.session_state[page_key] = 1
+    page_no = requested_page(page_key, (search, role, tag, archived, sort))
     with session_scope(write=False) as session:
         result = service.list_contacts(
             session,
@@ -137,7 +135,7 @@ def list_view(kind: str) -> None:
             tag=tag,
             archived=archived,
             sort=sort or "name",
-            page=int(st.session_state.get(page_key, 1)),
+            page=page_no,
             page_size=PAGE_SIZE,
         )
         rows = [_list_row(c, kind) for c in result.items]
@@ -157,14 +155,8 @@ def list_view(kind: str) -> None:
     )
     st.caption(f"{text.one} in der Tabelle anklicken, um sie zu öffnen und zu bearbeiten.")
     selected = event.selection.rows if event is not None else []
-    c1, c2 = st.columns([1, 4])
-    c1.number_input(
-        f"Seite (von {result.pages})",
-        min_value=1,
-        max_value=result.pages,
-        key=page_key,
-    )
-    c2.caption(f"{result.total} {text.many if result.total != 1 else text.one}")
+    c1, _ = st.columns([1, 4])
+    pager(result, key=page_key, one=text.one, many=text.many, where=c1)
     if selected:
         _open(ids[selected[0]])
 

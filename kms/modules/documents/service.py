@@ -47,6 +47,7 @@ from kms.modules.documents.filetypes import (
     kind_for_mime,
 )
 from kms.modules.documents.models import Document, DocumentBlob, DocumentContact, DocumentTag
+from kms.paging import Page, paginate
 from kms.permissions import Permission, require_permission
 from kms.rendering.errors import RenderError
 from kms.types import today as local_today
@@ -560,21 +561,6 @@ def download_headers(document: Document) -> dict[str, str]:
     }
 
 
-@dataclass(frozen=True)
-class DocumentPage:
-    """One page of the document list, the total hit count and the contacts per document."""
-
-    items: list[Document]
-    contacts: dict[int, list[str]]
-    total: int
-    page: int
-    page_size: int
-
-    @property
-    def pages(self) -> int:
-        return max(1, -(-self.total // self.page_size))
-
-
 _TITLE = func.lower(case((Document.title != "", Document.title), else_=Document.filename))
 SORTS: dict[str, tuple[str, tuple[Any, ...]]] = {
     "neu": ("Neueste zuerst", (Document.issued_on.desc(), Document.id.desc())),
@@ -626,21 +612,10 @@ def filtered(
 
 def list_documents(
     session: Session, *, page: int = 1, page_size: int = 25, sort: str = "neu", **filters: Any
-) -> DocumentPage:
-    """Filter, sort and page in SQL; contact names only for the documents on the page."""
-    stmt = filtered(**filters)
-    total = session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
-    page = max(1, min(page, max(1, -(-total // page_size))))
-    items = list(
-        session.scalars(
-            stmt.order_by(*SORTS.get(sort, SORTS["neu"])[1])
-            .offset((page - 1) * page_size)
-            .limit(page_size)
-        )
-    )
-    return DocumentPage(
-        items, contact_names(session, [d.id for d in items]), total, page, page_size
-    )
+) -> Page[Document]:
+    """Filter, sort and page in SQL (the page's contacts: `contact_names`)."""
+    stmt = filtered(**filters).order_by(*SORTS.get(sort, SORTS["neu"])[1])
+    return paginate(session, stmt, page=page, size=page_size)
 
 
 def contact_names(session: Session, document_ids: Sequence[int]) -> dict[int, list[str]]:

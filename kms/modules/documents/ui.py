@@ -15,12 +15,14 @@ import streamlit as st
 
 from kms.db import session_scope
 from kms.errors import KmsError
-from kms.formatting import count_noun, format_date, format_size
+from kms.formatting import format_date, format_size
 from kms.modules.documents import routes, service
 from kms.modules.documents.filetypes import ALLOWED_TEXT
+from kms.modules.documents.models import Document
 from kms.rendering.preview import MAX_PREVIEW_PAGES
 from kms.types import today
 from kms.ui.forms import CHOOSE, saving
+from kms.ui.paging import pager, requested_page
 from kms.ui.text import plain
 
 PAGE_SIZE = 25
@@ -167,7 +169,7 @@ def upload_flash(key: str) -> None:
         st.success(plain(message), icon=":material/check_circle:")
 
 
-def _rows(result: service.DocumentPage) -> pd.DataFrame:
+def _rows(documents: list[Document], contacts: dict[int, list[str]]) -> pd.DataFrame:
     labels = _labels()
     return pd.DataFrame(
         [
@@ -176,12 +178,12 @@ def _rows(result: service.DocumentPage) -> pd.DataFrame:
                 "Titel": d.display_title,
                 "Dateiname": d.filename,
                 "Typ": labels.get(d.doc_type, d.doc_type),
-                "Kontakte": ", ".join(result.contacts.get(d.id, [])),
+                "Kontakte": ", ".join(contacts.get(d.id, [])),
                 "Schlagwörter": ", ".join(d.tag_names),
                 "Größe": format_size(d.blob.size),
                 "Aufbewahren bis": format_date(d.retain_until) if d.retain_until else "–",
             }
-            for d in result.items
+            for d in documents
         ]
     )
 
@@ -230,7 +232,9 @@ def document_list() -> int | None:
         key="doc_hide_backups",
         help="Backups versperren sonst Ihre Sicht auf andere Dokumente.",
     )
-    page_no = int(st.session_state.get("doc_page", 1))
+    page_no = requested_page(
+        "doc_page", (search, types, contact_id, date_from, date_to, tag, sort, hide_backups)
+    )
     with session_scope(write=False) as session:
         result = service.list_documents(
             session,
@@ -245,6 +249,7 @@ def document_list() -> int | None:
             page=page_no,
             page_size=PAGE_SIZE,
         )
+        contacts = service.contact_names(session, [d.id for d in result.items])
         options = {d.id: pick_label(d.display_title, d.issued_on) for d in result.items}
     if result.total == 0:
         st.info(
@@ -253,14 +258,9 @@ def document_list() -> int | None:
             else "Noch keine Dokumente. Laden Sie oben Ihr erstes Dokument hoch."
         )
         return None
-    st.dataframe(_rows(result), hide_index=True, width="stretch", key="doc_table")
+    st.dataframe(_rows(result.items, contacts), hide_index=True, width="stretch", key="doc_table")
     c1, c2 = st.columns([1, 3])
-    c1.number_input(
-        f"Seite (von {result.pages}, {count_noun(result.total, 'Dokument', 'Dokumente')})",
-        min_value=1,
-        max_value=result.pages,
-        key="doc_page",
-    )
+    pager(result, key="doc_page", one="Dokument", many="Dokumente", where=c1)
     return c2.selectbox(
         "Dokument öffnen",
         list(options),
@@ -465,11 +465,12 @@ def panel(contact_id: int) -> None:
     """The contact detail view's Dokumente section: newest documents and an upload form."""
     with session_scope(write=False) as session:
         result = service.list_documents(session, contact_id=contact_id, page_size=10)
+        contacts = service.contact_names(session, [d.id for d in result.items])
     if result.total == 0:
         st.caption("Noch keine Dokumente zu diesem Kontakt.")
     else:
-        st.dataframe(_rows(result), hide_index=True, width="stretch")
-        if result.total > result.page_size:
+        st.dataframe(_rows(result.items, contacts), hide_index=True, width="stretch")
+        if result.total > result.size:
             st.caption(f"Die 10 neuesten von {result.total} Dokumenten.")
         if st.button(
             "Alle Dokumente dieses Kontakts",

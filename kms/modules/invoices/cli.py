@@ -27,7 +27,7 @@ def cmd_list(args: argparse.Namespace) -> int:
     with session_scope(write=False) as session:
         page_no, shown = 1, 0
         while True:
-            page = list_invoices(
+            found = list_invoices(
                 session,
                 status=args.status,
                 year=args.year,
@@ -35,7 +35,7 @@ def cmd_list(args: argparse.Namespace) -> int:
                 page=page_no,
                 page_size=200,
             )
-            for row in page.items:
+            for row in found.page.items:
                 _print(
                     "\t".join(
                         [
@@ -49,12 +49,12 @@ def cmd_list(args: argparse.Namespace) -> int:
                     )
                 )
                 shown += 1
-            if page_no >= page.pages:
+            if page_no >= found.page.pages:
                 break
             page_no += 1
         _print(
-            f"{shown} Rechnungen, Summe {format_money(page.sum_gross)}, "
-            f"offen {format_money(page.sum_open)}"
+            f"{shown} Rechnungen, Summe {format_money(found.sum_gross)}, "
+            f"offen {format_money(found.sum_open)}"
         )
     return 0
 

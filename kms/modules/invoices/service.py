@@ -59,6 +59,7 @@ from kms.modules.invoices.models import (
     Payment,
 )
 from kms.modules.settings.taxation import regime_on
+from kms.paging import Page, clamp
 from kms.permissions import Permission, require_permission
 from kms.rendering.glyphs import validate_printable
 from kms.types import from_cents, raw_cents, today
@@ -754,19 +755,12 @@ class InvoiceRow:
 
 
 @dataclass(frozen=True)
-class InvoicePage:
-    """One page of the list plus the sums over all matching rows."""
+class InvoiceList:
+    """One page of the invoice list plus the sums over all matching invoices."""
 
-    items: list[InvoiceRow]
-    total: int
-    page: int
-    page_size: int
+    page: Page[InvoiceRow]
     sum_gross: Decimal
     sum_open: Decimal
-
-    @property
-    def pages(self) -> int:
-        return max(1, -(-self.total // self.page_size))
 
 
 def list_invoices(
@@ -779,7 +773,7 @@ def list_invoices(
     page: int = 1,
     page_size: int = 25,
     day: date | None = None,
-) -> InvoicePage:
+) -> InvoiceList:
     """Filter, search, sum and page in SQL; newest first, drafts on top."""
     from kms.modules.invoices.models import Sending
 
@@ -836,7 +830,9 @@ def list_invoices(
         .select_from(sum_source)
         .where(*conditions)
     ).one()
-    page = max(1, page)
+    total = int(stats[0])
+    page_size = max(1, page_size)
+    page = clamp(page, total, page_size)
     order = (Invoice.issued_at.is_not(None), Invoice.issue_date.desc(), Invoice.id.desc())
     # Page the ids first; the per-row columns (status, open, sent) then cover one page only.
     # The ids need the payments and Storno join only to filter by status.
@@ -887,8 +883,8 @@ def list_invoices(
         )
         for r in rows
     ]
-    return InvoicePage(
-        items, int(stats[0]), page, page_size, from_cents(stats[1]), from_cents(stats[2])
+    return InvoiceList(
+        Page(items, total, page, page_size), from_cents(stats[1]), from_cents(stats[2])
     )
 
 

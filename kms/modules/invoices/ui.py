@@ -42,6 +42,7 @@ from kms.permissions import Permission
 from kms.ui.forms import CHOOSE, labels_of, saving
 from kms.ui.lazy import LazyModule
 from kms.ui.page import PageContext
+from kms.ui.paging import pager, requested_page
 from kms.ui.text import plain
 
 # PDF, e-invoice and mail code loads when a dialog or the detail first needs it.
@@ -386,9 +387,9 @@ def invoice_list() -> None:
         placeholder=CHOOSE,
     )
     search = c3.text_input("Suche (Nummer, Kunde, Position)", key="inv_search")
-    page_no = int(st.session_state.get("inv_page", 1))
+    page_no = requested_page("inv_page", (status, year, search))
     with session_scope(write=False) as session:
-        page = service.list_invoices(
+        found = service.list_invoices(
             session,
             status=status or None,
             year=year or None,
@@ -396,6 +397,7 @@ def invoice_list() -> None:
             page=page_no,
             page_size=PAGE_SIZE,
         )
+    page = found.page
     if page.total == 0:
         st.info(
             "Keine Rechnungen gefunden."
@@ -416,15 +418,8 @@ def invoice_list() -> None:
         for r in page.items
     ]
     st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch")
-    st.caption(
-        f"{count_noun(page.total, 'Rechnung', 'Rechnungen')} · "
-        f"Summe {format_money(page.sum_gross)} · "
-        f"offen {format_money(page.sum_open)}"
-    )
-    if page.pages > 1:
-        st.number_input(
-            f"Seite (von {page.pages})", min_value=1, max_value=page.pages, key="inv_page"
-        )
+    st.caption(f"Summe {format_money(found.sum_gross)} · offen {format_money(found.sum_open)}")
+    pager(page, key="inv_page", one="Rechnung", many="Rechnungen")
     options = {r.id: f"{r.number or f'Entwurf {r.id}'} – {r.customer}" for r in page.items}
     current = _selected()
     # The picker shows the invoice shown below, also when a dialog (Korrigieren, abschließen)
@@ -1001,7 +996,8 @@ def render_invoices_page(ctx: PageContext) -> None:
 def panel(contact_id: int) -> None:
     """The contact's invoices (newest 20) with status, and open/total sums."""
     with session_scope(write=False) as session:
-        page = service.list_invoices(session, contact_id=contact_id, page_size=20)
+        found = service.list_invoices(session, contact_id=contact_id, page_size=20)
+    page = found.page
     if page.total == 0:
         st.caption("Keine Rechnungen.")
         return
@@ -1022,6 +1018,7 @@ def panel(contact_id: int) -> None:
         width="stretch",
     )
     st.caption(
-        f"{page.total} Rechnungen · Summe {format_money(page.sum_gross)} · "
-        f"offen {format_money(page.sum_open)}"
+        f"{count_noun(page.total, 'Rechnung', 'Rechnungen')} · "
+        f"Summe {format_money(found.sum_gross)} · "
+        f"offen {format_money(found.sum_open)}"
     )

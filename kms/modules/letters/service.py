@@ -45,6 +45,7 @@ from kms.modules.letters.addressing import (
 )
 from kms.modules.letters.models import DRAFT, SENT, Letter, LetterTemplate, MailMerge
 from kms.modules.settings.service import get_profile, logo_bytes
+from kms.paging import Page, paginate
 from kms.permissions import Permission, require_permission
 from kms.rendering.errors import RenderError
 from kms.rendering.glyphs import validate_printable
@@ -516,20 +517,6 @@ def edit_values(letter: Letter) -> dict[str, Any]:
     return {k: getattr(letter, k) for k in LetterInput.__dataclass_fields__}
 
 
-@dataclass(frozen=True)
-class LetterPage:
-    """One page of a letter list and the total number of hits."""
-
-    items: list[Letter]
-    total: int
-    page: int
-    page_size: int
-
-    @property
-    def pages(self) -> int:
-        return max(1, -(-self.total // self.page_size))
-
-
 def list_letters(
     session: Session,
     *,
@@ -539,7 +526,7 @@ def list_letters(
     mail_merge_id: int | None = None,
     page: int = 1,
     page_size: int = 25,
-) -> LetterPage:
+) -> Page[Letter]:
     """Newest first; filtered and paged in SQL. The PDF column is not loaded."""
     from sqlalchemy.orm import defer
 
@@ -556,15 +543,12 @@ def list_letters(
             func.lower(Letter.printed_subject).contains(term, autoescape=True)
             | func.lower(Letter.recipient_lines).contains(term, autoescape=True)
         )
-    total = session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
-    page = max(1, page)
-    items = session.scalars(
-        stmt.options(defer(Letter.pdf))
-        .order_by(Letter.letter_date.desc(), Letter.id.desc())
-        .offset((page - 1) * page_size)
-        .limit(page_size)
-    ).all()
-    return LetterPage(list(items), total, page, page_size)
+    return paginate(
+        session,
+        stmt.options(defer(Letter.pdf)).order_by(Letter.letter_date.desc(), Letter.id.desc()),
+        page=page,
+        size=page_size,
+    )
 
 
 # --- templates ------------------------------------------------------------------------------
@@ -923,7 +907,6 @@ __all__ = [
     "EmptyPlaceholdersError",
     "LetterInput",
     "LetterLockedError",
-    "LetterPage",
     "RecipientFilter",
     "copy_as_draft",
     "count_recipients",

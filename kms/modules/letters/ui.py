@@ -23,6 +23,7 @@ from kms.modules.letters.placeholders import PLACEHOLDERS, describe_empty
 from kms.rendering.preview import page_count, page_png
 from kms.ui.forms import CHOOSE, attempt, labels_of, saving
 from kms.ui.page import PageContext
+from kms.ui.paging import pager, requested_page
 from kms.ui.text import plain
 
 LABELS = {
@@ -331,7 +332,7 @@ def letter_list() -> None:
         key="letters_status",
         placeholder=CHOOSE,
     )
-    page_no = int(st.session_state.get("letters_page", 1))
+    page_no = requested_page("letters_page", (search, status))
     with session_scope(write=False) as session:
         result = service.list_letters(
             session, search=search, status=status, page=page_no, page_size=PAGE_SIZE
@@ -350,9 +351,7 @@ def letter_list() -> None:
         st.info("Keine Briefe gefunden." if search or status else "Noch keine Briefe geschrieben.")
         return
     st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch")
-    c3.number_input(
-        f"Seite (von {result.pages})", min_value=1, max_value=result.pages, key="letters_page"
-    )
+    pager(result, key="letters_page", one="Brief", many="Briefe", where=c3)
     options = {r["Nr."]: f"{r['Datum']} – {r['Empfänger']}: {r['Betreff']}" for r in rows}
     st.selectbox(
         "Brief öffnen",
