@@ -159,6 +159,13 @@ class ReportSpec:
         return result
 
 
+def require_period(period: Period | None) -> Period:
+    """The period a report function needs (German error when a caller passed none)."""
+    if period is None:
+        raise ValidationError("period", "Für diesen Bericht fehlt der Zeitraum.")
+    return period
+
+
 def spec_problems(spec: ReportSpec) -> list[str]:
     """Mistakes in a declaration that registry.check() reports (besides the dotted paths)."""
     problems = []
