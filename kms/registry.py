@@ -100,6 +100,7 @@ MODULE_PATHS = (
     "kms.modules.settings",
     "kms.modules.invoices",
     "kms.modules.letters",
+    "kms.modules.reports",
     "kms.modules.bugreports",
     "kms.modules.users",
     "kms.modules.help",
