@@ -6,7 +6,7 @@ report` find them there. A report function has the signature
 `f(session: Session, period: Period | None) -> pandas.DataFrame` and returns exactly the
 declared columns, in order, with these values:
 
-- text: `str`; date: `datetime.date`; int: int64;
+- text: `str` (object or pandas' string dtype); date: `datetime.date`; int: int64;
 - money: `decimal.Decimal` quantized to 0.01 (object dtype), never float;
 - percent: `decimal.Decimal` in percentage points (19.00 means 19 %).
 
@@ -239,6 +239,8 @@ def frame(columns: Sequence[Column], rows: Iterable[Sequence[Any]]) -> pd.DataFr
 
 def frame_problems(spec: ReportSpec, df: pd.DataFrame) -> list[str]:
     """Where a report's DataFrame breaks the conventions (tests assert an empty list)."""
+    import pandas as pd
+
     problems = []
     names = [c.name for c in spec.columns]
     if list(df.columns) != names:
@@ -249,7 +251,9 @@ def frame_problems(spec: ReportSpec, df: pd.DataFrame) -> list[str]:
             if str(series.dtype) != "int64":
                 problems.append(f"{column.name}: dtype {series.dtype} instead of int64")
             continue
-        if series.dtype != object:
+        # Text may also use pandas' string dtype ("str" in pandas 3); the rest are objects.
+        text_dtype = column.kind == "text" and isinstance(series.dtype, pd.StringDtype)
+        if series.dtype != object and not text_dtype:
             problems.append(f"{column.name}: dtype {series.dtype} instead of object")
         for value in series:
             if column.kind in ("money", "percent"):

@@ -89,5 +89,10 @@ def test_frame_builds_the_agreed_dtypes_and_frame_problems_finds_floats() -> Non
     assert frame_problems(SPEC, frame(SPEC.columns, [])) == []
     df["Betrag"] = [1.5, 2.0]
     assert frame_problems(SPEC, df)[0] == "Betrag: dtype float64 instead of object"
+    df["Betrag"] = [Decimal("1.50"), Decimal("2.00")]
+    df["Name"] = df["Name"].astype("string")
+    assert frame_problems(SPEC, df) == []
+    df["Betrag"] = [Decimal("1.5"), Decimal("2.00")]
+    assert frame_problems(SPEC, df) == ["Betrag: Decimal('1.5') is not a valid money value"]
     with pytest.raises(TypeError, match="float instead of Decimal"):
         frame(SPEC.columns, [("x", None, 1, 1.5)])

@@ -219,7 +219,9 @@ def bucket(days_overdue: int) -> str:
     return next((label for limit, label in BUCKETS if days_overdue <= limit), OVER_90)
 
 
-def open_items(session: Session, period: Period | None = None, *, day: date | None = None) -> Any:
+def open_items(
+    session: Session, period: Period | None = None, *, day: date | None = None
+) -> pd.DataFrame:
     """Offene Posten on `day` (today): every invoice still open, partly paid or overdue."""
     day = day or today()
     facts = status_source(day)
