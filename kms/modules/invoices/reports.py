@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import date
+from decimal import Decimal
 from typing import Any
 
 import pandas as pd
@@ -33,7 +34,7 @@ from kms.modules.invoices.report_specs import (
 )
 from kms.modules.invoices.service import status_source
 from kms.reporting import MONTHS, TOTAL, Period, frame, require_period
-from kms.types import from_cents, raw_cents, today
+from kms.types import cents, from_cents, raw_cents, today
 
 # Stornorechnungen carry the original's (positive) amounts; in a revenue sum they count negative.
 SIGN = case((Invoice.kind == KIND_CANCELLATION, -1), else_=1)
@@ -322,19 +323,21 @@ def revenue_by_customer(session: Session, period: Period | None) -> pd.DataFrame
     total = sum(int(r[3] or 0) for r in rows)
 
     result: list[tuple[Any, ...]] = [
-        (name or "", number or "", int(count or 0), from_cents(cents), _percent(cents, total))
-        for name, number, count, cents in rows
+        (
+            name or "",
+            number or "",
+            int(count or 0),
+            from_cents(net_cents),
+            _percent(net_cents, total),
+        )
+        for name, number, count, net_cents in rows
     ]
     result.append((TOTAL, "", sum(r[2] for r in result), from_cents(total), _percent(total, total)))
     return frame(REVENUE_BY_CUSTOMER_COLUMNS, result)
 
 
-def _percent(part: int, whole: int) -> Any:
+def _percent(part: int, whole: int) -> Decimal:
     """part / whole in percent, rounded half up to 0.01 (0 when there is no whole)."""
-    from decimal import Decimal
-
-    from kms.types import cents
-
     if not whole:
         return Decimal("0.00")
     return cents(Decimal(int(part or 0)) * 100 / Decimal(whole))
