@@ -27,6 +27,17 @@ def format_date(value: date) -> str:
     return value.strftime("%d.%m.%Y")
 
 
+# A spreadsheet runs a cell starting with one of these as a formula (OWASP CSV injection).
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def neutralise(value: str) -> str:
+    """Prefix ' to text a spreadsheet would run as a formula (= + - @, tab, CR: OWASP CSV).
+
+    The one helper for every CSV/XLSX export (contacts, reports)."""
+    return "'" + value if value.startswith(FORMULA_START) else value
+
+
 def format_iban(iban: str) -> str:
     """Print an IBAN in groups of four for reading, e.g. "DE02 1203 0000 0000 2020 51"."""
     compact = "".join(iban.split()).upper()

@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 
 from kms.functions import AutomatismSpec, FunctionSpec
 from kms.permissions import Permission
+from kms.reporting import ReportSpec, spec_problems
 
 # Navigation sections in the order of the manual.
 SECTIONS = ("", "Kunden", "Rechnungen & Schreiben", "Finanzen", "Zusatzmodule", "Sonstiges")
@@ -86,6 +87,9 @@ class ModuleSpec:
     # Dotted path to `on_start() -> None`: work when the server or a CLI command starts, after
     # the migrations (finishing a restore that a killed process left). Never per session.
     on_start: str | None = None
+    # Its reports (kms.reporting.ReportSpec): the Berichte page, `kms.reports` and
+    # `python -m kms report` offer them; keys are unique across all modules.
+    reports: tuple[ReportSpec, ...] = ()
 
 
 # Built-in modules register exactly like add-ons will: a dotted path to a SPEC.
@@ -96,6 +100,7 @@ MODULE_PATHS = (
     "kms.modules.settings",
     "kms.modules.invoices",
     "kms.modules.letters",
+    "kms.modules.reports",
     "kms.modules.bugreports",
     "kms.modules.users",
     "kms.modules.help",
@@ -307,6 +312,41 @@ def check() -> list[str]:
     problems += contact_hook_problems(modules())
     problems += manifest_problems(modules())
     problems += route_problems(modules())
+    problems += report_problems(modules())
+    return problems
+
+
+def reports(session: Session | None = None) -> list[tuple[ModuleSpec, ReportSpec]]:
+    """(module, report) of every module, or of every usable module when a session is given."""
+    specs = modules() if session is None else usable_modules(session)
+    return [(spec, report) for spec in specs for report in spec.reports]
+
+
+def report_problems(specs: tuple[ModuleSpec, ...]) -> list[str]:
+    """Every report's function and note resolve, its declaration is sound, keys are unique."""
+    problems = []
+    keys: dict[str, str] = {}
+    for spec in specs:
+        for report in spec.reports:
+            where = f"module {spec.key!r}: report {report.key!r}"
+            if report.key in keys:
+                first = keys[report.key]
+                problems.append(
+                    f"{where}: duplicate report key, already declared by module {first!r}"
+                )
+            keys.setdefault(report.key, spec.key)
+            for name in ("function", "note"):
+                dotted = getattr(report, name)
+                if dotted is None:
+                    continue
+                try:
+                    target = resolve(dotted)
+                except (ImportError, AttributeError, ValueError) as exc:
+                    problems.append(f"{where}: {name} {dotted!r} does not resolve ({exc})")
+                    continue
+                if not callable(target):
+                    problems.append(f"{where}: {name} {dotted!r} is not callable")
+            problems += [f"module {spec.key!r}: {p}" for p in spec_problems(report)]
     return problems
 
 

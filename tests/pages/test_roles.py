@@ -24,11 +24,12 @@ NAVIGATION = {
         "Dokumente",
         "Rechnungen",
         "Schreiben",
+        "Berichte",
         "Fehlermeldungen",
         "Mein Zugang",
         "Hilfe",
     ],
-    ADVISER: ["Übersicht", "Dokumente", "Rechnungen", "Mein Zugang", "Hilfe"],
+    ADVISER: ["Übersicht", "Dokumente", "Rechnungen", "Berichte", "Mein Zugang", "Hilfe"],
 }
 
 

@@ -65,6 +65,8 @@ from sqlalchemy.orm import Session
 
 from kms.einvoice.model import EINVOICE_FORMAT_LABELS
 from kms.errors import KmsError, ValidationError, ValidationErrors
+from kms.formatting import FORMULA_START as _FORMULA_START
+from kms.formatting import neutralise
 from kms.modules.contacts import service
 from kms.modules.contacts.models import KINDS, ROLES, SALUTATIONS, Contact
 from kms.permissions import Permission, require_permission
@@ -140,7 +142,6 @@ PERSON_ROW_FIELDS = (
     "email",
     "phone",
 )
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
 def _header_key(text: str) -> str:
@@ -654,11 +655,6 @@ def import_contacts(
 
 
 # --- export ------------------------------------------------------------------------------------
-
-
-def neutralise(value: str) -> str:
-    """Prefix ' to text a spreadsheet would run as a formula (= + - @, tab, CR: OWASP CSV)."""
-    return "'" + value if value.startswith(_FORMULA_START) else value
 
 
 def _export_values(contact: Contact) -> dict[str, str]:

@@ -3,6 +3,7 @@
 from datetime import timedelta
 
 from kms.functions import AutomatismSpec, FunctionSpec
+from kms.modules.invoices.report_specs import REPORTS
 from kms.permissions import Permission
 from kms.registry import ModuleSpec, PageSpec
 
@@ -94,4 +95,5 @@ SPEC = ModuleSpec(
         ),
     ),
     overview="kms.modules.invoices.overview.overview",
+    reports=REPORTS,
 )
