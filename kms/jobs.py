@@ -323,18 +323,18 @@ def run_here(
     total: int = 0,
     username: str = "",
 ) -> int:
-    """Record and run a job in the calling thread now (the CLI, automatisms): the job shows
-    in the UI like a background one. A failure is recorded, then raised to the caller."""
+    """Record and run a job in the calling thread now (the CLI): the job shows in the UI
+    like a background one. A failure is recorded, then raised to the caller. Returns the
+    job's id in the database that is live afterwards (a restore may have renumbered it)."""
     with session_scope() as session:
         job = _new_job(kind, total=total, username=username)
         session.add(job)
         session.flush()
         job_id = job.id
-    _run(job_id, work, dict(params or {}), reraise=True)
-    return job_id
+    return _run(job_id, work, dict(params or {}), reraise=True).job_id
 
 
-def _run(job_id: int, work: Work, kwargs: dict[str, Any], *, reraise: bool) -> None:
+def _run(job_id: int, work: Work, kwargs: dict[str, Any], *, reraise: bool) -> JobHandle:
     with session_scope() as session:
         job = _get(session, job_id)
         job.token = job.token or uuid.uuid4().hex
@@ -358,6 +358,7 @@ def _run(job_id: int, work: Work, kwargs: dict[str, Any], *, reraise: bool) -> N
     finally:
         _alive.discard(handle.token)
         _futures.pop(job_id, None)
+    return handle
 
 
 def _finish(handle: JobHandle, status: str, message: str) -> None:
@@ -409,6 +410,12 @@ def wait(job_id: int, timeout: float | None = None) -> None:
         future.result(timeout=timeout)
 
 
+def wait_all(timeout: float | None = None) -> None:
+    """Block until every job started in this process has ended (CLI and tests)."""
+    for future in list(_futures.values()):
+        future.result(timeout=timeout)
+
+
 __all__ = [
     "FAILED",
     "FINISHED",
@@ -427,4 +434,5 @@ __all__ = [
     "running_jobs",
     "start_job",
     "wait",
+    "wait_all",
 ]

@@ -58,11 +58,23 @@ def _backups(n: int) -> str:
     return f"{n} Backup" if n == 1 else f"{n} Backups"
 
 
-def cmd_create(args: argparse.Namespace) -> int:
-    from kms.backups.service import create_backup
+def _job(job_id: int) -> tuple[str, dict[str, Any]]:
+    """Message and result of a job the command ran (found by id in the live database)."""
+    from kms.jobs import get_job
 
-    info = create_backup(passphrase=_backup_passphrase(args), progress=_progress)
-    _print(f"Backup erzeugt: {info.path} ({format_size(info.size)}).")
+    with session_scope(write=False) as session:
+        job = get_job(session, job_id)
+        return job.message, dict(job.result or {})
+
+
+def cmd_create(args: argparse.Namespace) -> int:
+    from kms.backups import worker
+    from kms.backups.store import backups_dir
+    from kms.jobs import run_here
+
+    params = {"passphrase": _backup_passphrase(args), "echo": _progress}
+    _message, result = _job(run_here(worker.CREATE, worker.create, params=params, total=1000))
+    _print(f"Backup erzeugt: {backups_dir() / result['name']} ({format_size(result['size'])}).")
     return 0
 
 
@@ -82,40 +94,41 @@ def cmd_list(_args: argparse.Namespace) -> int:
 
 
 def cmd_verify(args: argparse.Namespace) -> int:
-    from kms.backups.service import BackupError, verify_backup
-    from kms.notices import format_local
+    from kms.backups import worker
+    from kms.backups.service import BackupError
+    from kms.jobs import run_here
 
     path = _backup_file(args.file)
+    params = {"path": str(path), "passphrase": _backup_passphrase(args, path)}
     try:
-        manifest = verify_backup(path, passphrase=_backup_passphrase(args, path))  # type: ignore[arg-type]
+        job_id = run_here(worker.VERIFY, worker.verify, params=params, total=1000)
     except BackupError as exc:
         sys.stderr.write(f"Fehler: {exc.message}\n")
         for problem in exc.problems:
             sys.stderr.write(f"  - {problem}\n")
         return 1
-    from datetime import datetime
-
-    created = format_local(datetime.fromisoformat(manifest.created_at))
-    files = sum(1 for p in manifest.parts if p["path"].startswith("data/"))
-    rows = sum(int(t["rows"]) for t in manifest.tables)
-    _print(
-        f"Backup in Ordnung: KMS {manifest.kms_version}, Schema {manifest.schema_revision}, "
-        f"erstellt {created}, {len(manifest.tables)} Tabellen mit {rows} Zeilen, {files} Dateien."
-    )
+    _print(_job(job_id)[0])
     return 0
 
 
 def cmd_restore(args: argparse.Namespace) -> int:
-    from kms.backups.service import CONFIRM_WORD, apply_restore, discard_plan, prepare_restore
+    """Verify and stage (one job), show the losses, ask, then restore (a second job)."""
+    from kms.backups import worker
+    from kms.backups.service import CONFIRM_WORD
+    from kms.backups.store import backups_dir
+    from kms.jobs import get_job, run_here
     from kms.notices import format_local
 
     path = _backup_file(args.file)
-    plan = prepare_restore(
-        path,  # type: ignore[arg-type]
-        passphrase=_backup_passphrase(args, path),
-        progress=_progress,
-    )
+    params = {"path": str(path), "passphrase": _backup_passphrase(args, path), "echo": _progress}
+    job_id = run_here(worker.VERIFY, worker.prepare, params=params, total=1000)
+    with session_scope(write=False) as session:
+        token = get_job(session, job_id).token
+    plan = None
     try:
+        plan = worker.take_plan(token)
+        if plan is None:
+            raise KmsError(worker.PLAN_GONE)
         _print(f"Backup vom {format_local(plan.created_at)} Uhr ist geprüft und bereit.")
         if plan.losses or plan.files_removed:
             _print("Beim Wiederherstellen geht verloren, was seitdem gespeichert wurde:")
@@ -136,10 +149,19 @@ def cmd_restore(args: argparse.Namespace) -> int:
             if confirmation.strip() != CONFIRM_WORD:
                 _print("Abgebrochen; es wurde nichts geändert.")
                 return 1
-        result = apply_restore(plan, confirmation=confirmation, progress=_progress)
+        # The restore job takes the plan back from the waiting ones and always discards it.
+        worker.keep_plan(token, plan)
+        plan = None
+        params = {"plan_token": token, "confirmation": confirmation, "echo": _progress}
+        restore_id = run_here(worker.RESTORE, worker.restore, params=params, total=1000)
     finally:
-        discard_plan(plan)
-    _print(f"Wiederhergestellt. Der vorherige Stand ist gesichert in {result.safety_backup.path}.")
+        if plan is not None:
+            from kms.backups.service import discard_plan
+
+            discard_plan(plan)
+    # The restore's job row was carried into the restored database (run_here gives its id there).
+    safety = backups_dir() / _job(restore_id)[1]["safety_backup"]
+    _print(f"Wiederhergestellt. Der vorherige Stand ist gesichert in {safety}.")
     return 0
 
 

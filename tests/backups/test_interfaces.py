@@ -10,7 +10,8 @@ import pytest
 from kms import auth
 from kms.backups.routes import download, download_url
 from kms.backups.service import create_backup, list_backups
-from kms.backups.worker import WORKER
+from kms import jobs
+from kms.backups import worker
 from kms.cli import main
 from kms.db import session_scope
 from tests import web_support
@@ -149,7 +150,7 @@ def button(at, label: str):  # type: ignore[no-untyped-def]
 
 
 def finish(at):  # type: ignore[no-untyped-def]
-    WORKER.wait(60)
+    jobs.wait_all(60)
     at.run()
     return at
 
@@ -158,10 +159,9 @@ def finish(at):  # type: ignore[no-untyped-def]
 def ui_user(sqlite_session) -> None:  # type: ignore[no-untyped-def]
     auth.create_user(sqlite_session, username="erika", password=PASSWORD, display_name="Erika")
     sqlite_session.commit()
-    WORKER.job = None
     yield
-    WORKER.wait(60)
-    WORKER.job = None
+    jobs.wait_all(60)
+    worker.discard()  # a restore plan a test left waiting
 
 
 def test_page_creates_and_lists_a_backup(ui_user: None) -> None:
