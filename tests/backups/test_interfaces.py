@@ -7,11 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from kms import auth
+from kms import auth, jobs
+from kms.backups import worker
 from kms.backups.routes import download, download_url
 from kms.backups.service import create_backup, list_backups
-from kms import jobs
-from kms.backups import worker
 from kms.cli import main
 from kms.db import session_scope
 from tests import web_support
