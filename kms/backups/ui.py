@@ -26,7 +26,7 @@ from kms.backups.documents import sync_now
 from kms.backups.store import RESTORE_PREFIX, backups_dir
 from kms.db import session_scope
 from kms.formatting import format_datetime, format_size
-from kms.jobs import FAILED, Job, get_job_by_token, recent_jobs
+from kms.jobs import FAILED, Job, get_job_by_token, recent_jobs, running_jobs
 from kms.modules.documents.service import BACKUP
 from kms.types import utcnow
 from kms.ui.forms import saving
@@ -106,20 +106,24 @@ class _View:
 
 
 def _current() -> _View | None:
-    """The job to show: the newest backup job while it runs, else the one this session
-    started or watched (found by token, so also after a restore carried it over)."""
+    """The job to show: a backup job that runs (for everyone), else the one this session
+    started or watched (found by token, so also after a restore carried it over), else the
+    newest one if its process died lately (everyone learns it was abgebrochen)."""
     with session_scope(write=False) as session:
+        running = running_jobs(session, worker.KINDS)
+        if running:
+            return _View(running[0])
+        token = st.session_state.get(WATCHING)
+        watched = get_job_by_token(session, token) if token else None
+        if watched is not None:
+            return _View(watched)
         newest = recent_jobs(session, worker.KINDS, 1)
-        if newest and newest[0].is_active:
+        if newest and newest[0].is_stale():
             job = newest[0]
-            if not job.is_stale():
-                return _View(job)
             recent = utcnow() - job.heartbeat_at < SHOW_ABORTED
             if recent and job.token not in st.session_state.get(DISMISSED, ()):
-                return _View(job)  # its process died: everyone learns it was abgebrochen
-        token = st.session_state.get(WATCHING)
-        job = get_job_by_token(session, token) if token else None
-        return None if job is None else _View(job)
+                return _View(job)
+        return None
 
 
 def _dismiss(token: str) -> None:

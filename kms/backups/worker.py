@@ -63,11 +63,17 @@ def _progress(job: JobHandle, echo: ProgressCallback) -> Callable[[str, float], 
 # --- the work (runs in a job thread, or in the CLI's thread) --------------------------------
 
 
-def create(job: JobHandle, *, passphrase: str | None = None, echo: ProgressCallback = None) -> str:
-    """Backup erzeugen; the result names the archive."""
+def create(
+    job: JobHandle,
+    *,
+    passphrase: str | None = None,
+    kind: str = "manual",
+    echo: ProgressCallback = None,
+) -> str:
+    """Backup erzeugen (kind "auto": the daily automatism); the result names the archive."""
     from kms.backups.service import create_backup
 
-    info = create_backup(passphrase=passphrase, progress=_progress(job, echo))
+    info = create_backup(kind=kind, passphrase=passphrase, progress=_progress(job, echo))
     job.result(name=info.name, size=info.size)
     return f"Backup erzeugt: {info.name} ({format_size(info.size)})."
 

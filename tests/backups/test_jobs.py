@@ -243,3 +243,35 @@ def test_cli_verify_failure_is_recorded(db_url: str, tmp_path: Any) -> None:
         [job] = session.scalars(sa.select(Job))
         assert (job.kind, job.status) == (worker.VERIFY, FAILED)
         assert job.message and job.finished_at is not None and job.finished_at <= utcnow()
+
+
+def test_daily_backup_is_a_job_and_waits_for_a_running_one(db_url: str) -> None:
+    """⊕ Tägliches Backup runs as a backup job too; while another one runs it skips."""
+    from datetime import UTC, datetime
+
+    from kms.backups.automatisms import daily
+
+    gate = threading.Event()
+
+    def hold(_job: Any) -> str:
+        gate.wait(30)
+        return "gehalten"
+
+    with session_scope() as session:
+        jobs.start_job(session, worker.RESTORE, hold)
+    try:
+        with session_scope() as session:
+            assert daily(session, datetime.now(UTC)).startswith("Übersprungen")
+    finally:
+        gate.set()
+        jobs.wait_all(30)
+    assert list_backups() == []
+    with session_scope() as session:
+        message = daily(session, datetime.now(UTC))
+    [backup] = list_backups()
+    assert message.startswith(f"Backup {backup.name} erzeugt")
+    assert [(k, s) for _i, k, s in all_jobs()] == [
+        (worker.RESTORE, FINISHED),
+        (worker.CREATE, FINISHED),
+    ]
+    assert backup.kind == "auto"
