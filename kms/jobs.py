@@ -422,6 +422,7 @@ __all__ = [
     "QUEUED",
     "RUNNING",
     "STALE_LABEL",
+    "STALE_MESSAGE",
     "STATUS_LABELS",
     "Job",
     "JobHandle",
