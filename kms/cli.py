@@ -12,7 +12,6 @@ from typing import Any
 from kms.config import private_umask
 from kms.db import ensure_migrated, session_scope, upgrade
 from kms.errors import KmsError
-from kms.formatting import format_size
 
 Handler = Callable[[argparse.Namespace], int]
 
@@ -284,62 +283,6 @@ def cmd_support_set(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_contacts_import(args: argparse.Namespace) -> int:
-    from pathlib import Path
-
-    from kms.modules.contacts.transfer import import_contacts
-
-    try:
-        data = Path(args.file).read_bytes()
-    except OSError as exc:
-        raise KmsError(f"Die Datei „{args.file}“ lässt sich nicht lesen: {exc.strerror}.") from exc
-    with session_scope() as session:
-        plan = import_contacts(
-            session, data, dry_run=args.dry_run, skip_duplicates=args.skip_duplicates
-        )
-    for row, note in plan.warnings:
-        _print(f"Zeile {row}: {note}")
-    if not plan.ok:
-        for line in plan.problem_lines():
-            sys.stderr.write(line + "\n")
-        sys.stderr.write(
-            f"Nichts importiert: {len(plan.problems)} Problem(e). Bitte die Datei korrigieren.\n"
-        )
-        return 1
-    rows = sum(1 for r in plan.rows if not r.skipped)
-    if args.dry_run:
-        _print(f"Probelauf: {rows} Zeilen wären importierbar; nichts wurde gespeichert.")
-    else:
-        _print(
-            f"Importiert: {plan.created_persons} Personen, "
-            f"{plan.created_organisations} Organisationen."
-        )
-    return 0
-
-
-def cmd_contacts_export(args: argparse.Namespace) -> int:
-    import os
-    from pathlib import Path
-
-    from kms.modules.contacts.transfer import export_csv, export_xlsx
-
-    target = Path(args.output)
-    if target.exists() and not args.force:
-        raise KmsError(f"„{target}“ gibt es schon; mit --force überschreiben.")
-    with session_scope(write=False) as session:
-        export = export_xlsx if args.format == "xlsx" else export_csv
-        data = export(session, kind=args.kind, archived="all" if args.archived else "active")
-    tmp = target.with_name(f".{target.name}.part")
-    try:
-        tmp.write_bytes(data)
-        os.replace(tmp, target)
-    except OSError as exc:
-        tmp.unlink(missing_ok=True)
-        raise KmsError(f"„{target}“ lässt sich nicht schreiben: {exc.strerror}.") from exc
-    _print(f"Kontakte exportiert nach {target}.")
-    return 0
-
-
 def cmd_demo(args: argparse.Namespace) -> int:
     from kms.demo import load_demo
 
@@ -382,157 +325,6 @@ def cmd_serve(args: argparse.Namespace) -> int:
             "browser.gatherUsageStats": False,
         }
     )
-    return 0
-
-
-def _progress(phase: str, fraction: float) -> None:
-    """Progress on stderr (only on a terminal, so scripts' logs stay clean)."""
-    if sys.stderr.isatty():
-        sys.stderr.write(f"\r{phase}: {fraction * 100:5.1f} %\033[K")
-        if fraction >= 1:
-            sys.stderr.write("\n")
-        sys.stderr.flush()
-
-
-def _backup_passphrase(args: argparse.Namespace, path: object = None) -> str | None:
-    """The passphrase for a new (--encrypt) or an existing encrypted backup."""
-    from pathlib import Path
-
-    from kms.backups.crypto import is_encrypted
-
-    if path is not None:
-        with open(Path(str(path)), "rb") as fh:
-            if not is_encrypted(fh.read(8)):
-                return None
-    elif not args.encrypt:
-        return None
-    if args.passphrase_stdin:
-        return sys.stdin.readline().rstrip("\n")
-    first = getpass.getpass("Passphrase: ")
-    if path is None and first != getpass.getpass("Passphrase wiederholen: "):
-        raise KmsError("Die beiden Passphrasen stimmen nicht überein.")
-    return first
-
-
-def _backup_file(value: str) -> object:
-    from pathlib import Path
-
-    path = Path(value)
-    if not path.is_file():
-        raise KmsError(f"Die Datei „{value}“ gibt es nicht.")
-    return path
-
-
-def _backups(n: int) -> str:
-    return f"{n} Backup" if n == 1 else f"{n} Backups"
-
-
-def cmd_backup_create(args: argparse.Namespace) -> int:
-    from kms.backups.service import create_backup
-
-    info = create_backup(passphrase=_backup_passphrase(args), progress=_progress)
-    _print(f"Backup erzeugt: {info.path} ({format_size(info.size)}).")
-    return 0
-
-
-def cmd_backup_list(_args: argparse.Namespace) -> int:
-    from kms.backups.service import list_backups
-    from kms.notices import format_local
-
-    backups = list_backups()
-    if not backups:
-        _print("Noch keine Backups.")
-    for b in backups:
-        lock = "\tverschlüsselt" if b.encrypted else ""
-        _print(
-            f"{b.name}\t{format_local(b.created_at)}\t{b.kind_label}\t{format_size(b.size)}{lock}"
-        )
-    return 0
-
-
-def cmd_backup_verify(args: argparse.Namespace) -> int:
-    from kms.backups.service import BackupError, verify_backup
-    from kms.notices import format_local
-
-    path = _backup_file(args.file)
-    try:
-        manifest = verify_backup(path, passphrase=_backup_passphrase(args, path))  # type: ignore[arg-type]
-    except BackupError as exc:
-        sys.stderr.write(f"Fehler: {exc.message}\n")
-        for problem in exc.problems:
-            sys.stderr.write(f"  - {problem}\n")
-        return 1
-    from datetime import datetime
-
-    created = format_local(datetime.fromisoformat(manifest.created_at))
-    files = sum(1 for p in manifest.parts if p["path"].startswith("data/"))
-    rows = sum(int(t["rows"]) for t in manifest.tables)
-    _print(
-        f"Backup in Ordnung: KMS {manifest.kms_version}, Schema {manifest.schema_revision}, "
-        f"erstellt {created}, {len(manifest.tables)} Tabellen mit {rows} Zeilen, {files} Dateien."
-    )
-    return 0
-
-
-def cmd_backup_restore(args: argparse.Namespace) -> int:
-    from kms.backups.service import CONFIRM_WORD, apply_restore, discard_plan, prepare_restore
-    from kms.notices import format_local
-
-    path = _backup_file(args.file)
-    plan = prepare_restore(
-        path,  # type: ignore[arg-type]
-        passphrase=_backup_passphrase(args, path),
-        progress=_progress,
-    )
-    try:
-        _print(f"Backup vom {format_local(plan.created_at)} Uhr ist geprüft und bereit.")
-        if plan.losses or plan.files_removed:
-            _print("Beim Wiederherstellen geht verloren, was seitdem gespeichert wurde:")
-            for loss in plan.losses:
-                _print(
-                    f"  {loss.label}: {loss.newer_rows} neuer als das Backup "
-                    f"(jetzt {loss.current_rows}, im Backup {loss.backup_rows})"
-                )
-            if plan.files_removed:
-                _print(f"  Dateien, die es im Backup nicht gibt: {len(plan.files_removed)}")
-        else:
-            _print("Seit dem Backup wurde nichts Neues gespeichert.")
-        confirmation = CONFIRM_WORD if args.yes else ""
-        if not args.yes:
-            if not sys.stdin.isatty():
-                raise KmsError("Ohne Terminal bitte mit --yes bestätigen.")
-            confirmation = input(f"Zum Wiederherstellen „{CONFIRM_WORD}“ eingeben: ")
-            if confirmation.strip() != CONFIRM_WORD:
-                _print("Abgebrochen; es wurde nichts geändert.")
-                return 1
-        result = apply_restore(plan, confirmation=confirmation, progress=_progress)
-    finally:
-        discard_plan(plan)
-    _print(f"Wiederhergestellt. Der vorherige Stand ist gesichert in {result.safety_backup.path}.")
-    return 0
-
-
-def cmd_backup_prune(args: argparse.Namespace) -> int:
-    from kms.backups.service import get_settings, list_backups, plan_prune, prune
-    from kms.notices import format_local
-    from kms.types import utcnow
-
-    with session_scope(write=False) as session:
-        settings = get_settings(session)
-    plan = plan_prune(list_backups(), settings, utcnow())
-    if not plan.delete:
-        _print(f"Nichts zu löschen; {_backups(len(plan.keep))} bleiben.")
-        return 0
-    _print(f"Gelöscht werden {_backups(len(plan.delete))} ({len(plan.keep)} bleiben):")
-    for b in plan.delete:
-        _print(f"  {b.name}\t{format_local(b.created_at)}\t{format_size(b.size)}")
-    if not args.yes:
-        if not sys.stdin.isatty():
-            raise KmsError("Ohne Terminal bitte mit --yes bestätigen.")
-        if input("Löschen? [j/N] ").strip().lower() not in ("j", "ja", "y", "yes"):
-            _print("Abgebrochen; es wurde nichts gelöscht.")
-            return 1
-    _print(f"{_backups(prune(plan))} gelöscht.")
     return 0
 
 
@@ -672,37 +464,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--email", help="E-Mail-Adresse")
     p.add_argument("--phone", help="Telefonnummer")
 
-    csub = _groups(sub, "contacts", "Kunden: Personen und Organisationen", "c_cmd")
-    p = add(csub, "import", cmd_contacts_import, "Kontakte aus CSV importieren (alle oder keine)")
-    p.add_argument("file", help="CSV-Datei")
-    p.add_argument("--dry-run", action="store_true", help="nur prüfen, nichts speichern")
-    p.add_argument(
-        "--skip-duplicates",
-        action="store_true",
-        help="vorhandene Kontakte überspringen statt abzubrechen",
-    )
-    p = add(csub, "export", cmd_contacts_export, "Kontakte als CSV oder XLSX exportieren")
-    p.add_argument("--format", choices=["csv", "xlsx"], default="csv", help="Dateiformat")
-    p.add_argument("-o", "--output", required=True, help="Zieldatei")
-    p.add_argument("--kind", choices=["person", "organisation"], help="nur Personen/Organisationen")
-    p.add_argument("--archived", action="store_true", help="archivierte Kontakte einschließen")
-    p.add_argument("--force", action="store_true", help="vorhandene Datei überschreiben")
     register_module_commands(sub, add, _groups)
-    backup = _groups(sub, "backup", "Backups", "b_cmd")
-    p = add(backup, "create", cmd_backup_create, "Backup von Datenbank und Dateien erzeugen")
-    p.add_argument("--encrypt", action="store_true", help="mit Passphrase verschlüsseln")
-    p.add_argument("--passphrase-stdin", action="store_true", help="Passphrase von stdin lesen")
-    add(backup, "list", cmd_backup_list, "Backups auflisten")
-    p = add(backup, "verify", cmd_backup_verify, "Backup prüfen, ohne wiederherzustellen")
-    p.add_argument("file", help="Backup-Datei")
-    p.add_argument("--passphrase-stdin", action="store_true", help="Passphrase von stdin lesen")
-    p = add(backup, "restore", cmd_backup_restore, "Backup wiederherstellen (fragt vorher)")
-    p.add_argument("file", help="Backup-Datei")
-    p.add_argument("--yes", action="store_true", help="ohne Rückfrage")
-    p.add_argument("--passphrase-stdin", action="store_true", help="Passphrase von stdin lesen")
-    p = add(backup, "prune", cmd_backup_prune, "alte Backups löschen (fragt vorher)")
-    p.add_argument("--yes", action="store_true", help="ohne Rückfrage")
-
     p = add(sub, "bench-data", cmd_bench_data, "leere Instanz mit Benchmark-Daten füllen")
     p.add_argument("--scale", choices=["large", "small"], required=True, help="Umfang")
     p = add(sub, "demo", cmd_demo, "erfundene Demodaten laden (Login demo / demo-kms-2026)")

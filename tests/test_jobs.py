@@ -83,3 +83,76 @@ def test_silent_running_job_is_reported_stale() -> None:
     assert job.is_stale()
     job.heartbeat_at = utcnow()
     assert not job.is_stale()
+
+
+def test_job_of_a_process_that_is_gone_is_stale_at_once() -> None:
+    """Owner gone (a dead pid on this machine, a reboot, or this process not running it):
+    "abgebrochen" at once; another machine's job goes by its heartbeat."""
+    import os
+    import subprocess
+    import sys
+
+    from kms.types import utcnow
+
+    me = jobs.process_id()
+    host, boot, _pid, _token = me.split("|")
+    dead = subprocess.run(
+        [sys.executable, "-c", "import os; print(os.getpid())"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip()
+    fresh = utcnow()
+
+    def job(owner: str, key: str = "t") -> Job:
+        return Job(kind="x", status=jobs.RUNNING, heartbeat_at=fresh, owner=owner, token=key)
+
+    assert job(f"{host}|{boot}|{dead}|abc").is_stale()
+    if boot:
+        assert job(f"{host}|anderer-start|{os.getpid()}|abc").is_stale()
+    assert job(me, "laeuft-hier-nicht").is_stale()
+    assert job(me).status_label() == "abgebrochen"
+    assert not job(f"{host}|{boot}|{os.getppid()}|abc").is_stale()  # alive: heartbeat decides
+    elsewhere = job("anderer-rechner|b|1|x")
+    assert not elsewhere.is_stale() and elsewhere.status_label() == "läuft"
+    elsewhere.heartbeat_at = fresh - timedelta(minutes=11)
+    assert elsewhere.is_stale()
+
+
+def test_job_of_this_process_is_not_stale_however_long_it_is_silent(session: Session) -> None:
+    """A long step without progress (a large restore's swap) is no reason to call it stale."""
+    import threading
+
+    from kms.types import utcnow
+
+    gate = threading.Event()
+
+    def hold(job: JobHandle) -> str:
+        gate.wait(30)
+        return "durch"
+
+    job_id = jobs.start_job(session, "halten", hold)
+    session.commit()
+    try:
+        with session_scope() as s:
+            job = s.get(Job, job_id)
+            job.heartbeat_at = utcnow() - timedelta(hours=3)
+        with session_scope(write=False) as s:
+            job = s.get(Job, job_id)
+            assert job.is_active and not job.is_stale()
+    finally:
+        gate.set()
+    assert ended(job_id).message == "durch"
+
+
+def test_run_here_records_the_job_and_raises_its_error() -> None:
+    """The CLI's way: the job row like a background one; the caller still gets the error."""
+    job_id = jobs.run_here("zaehlen", count_to, params={"n": 2}, total=2)
+    with session_scope(write=False) as s:
+        job = s.get(Job, job_id)
+        assert (job.status, job.message, job.result) == (FINISHED, "2 gezählt", {"counted": 2})
+    with pytest.raises(KmsError):
+        jobs.run_here("kaputt", refuse)
+    with session_scope(write=False) as s:
+        failed = s.scalar(select(Job).where(Job.kind == "kaputt"))
+        assert (failed.status, failed.message) == (FAILED, "Die Vorlage gibt es nicht mehr.")

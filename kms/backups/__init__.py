@@ -80,4 +80,5 @@ SPEC = ModuleSpec(
         ),
     ),
     overview="kms.backups.overview.overview",
+    cli="kms.backups.cli.register",
 )

@@ -26,21 +26,29 @@ def daily(session: Session, now: datetime) -> str:
     The automatism's own session stays unused until the end: on SQLite its first
     statement would take the write lock for as long as the backup runs.
     """
-    from kms.backups.create import create_backup
+    from kms.backups import worker
+    from kms.jobs import get_job, run_here, running_jobs
 
+    skipped = "Übersprungen: Es läuft gerade eine andere Sicherung."
     with session_scope(write=False) as reading:
         settings = get_settings(reading)
+        busy = bool(running_jobs(reading, worker.KINDS))
     if not settings.auto_daily:
         return "Automatisches Backup ist ausgeschaltet."
     backups = list_backups()
     if backups and now - backups[0].created_at < timedelta(hours=23):
         return "Heute gibt es schon ein Backup."
+    if busy:
+        return skipped
     try:
-        created = create_backup(kind="auto")
+        # A job like ▶ Backup erzeugen: the Dokumente page shows its progress.
+        job_id = run_here(worker.CREATE, worker.create, params={"kind": "auto"}, total=1000)
     except BackupError as exc:
         if exc.message == BUSY:
-            return "Übersprungen: Es läuft gerade eine andere Sicherung."
+            return skipped
         raise
+    with session_scope(write=False) as reading:
+        name = get_job(reading, job_id).result["name"]
     deleted = prune(plan_prune(list_backups(), settings, now))
     set_system_warning(session, WARNING_KEY, None)
-    return f"Backup {created.name} erzeugt; {deleted} alte Backups gelöscht."
+    return f"Backup {name} erzeugt; {deleted} alte Backups gelöscht."

@@ -181,7 +181,7 @@ def dump_database(
             revision = conn.execute(text("SELECT version_num FROM alembic_version")).scalar_one()
             dumps = []
             for table in Base.metadata.sorted_tables:
-                skip = _skip_restore_flag if table.name == "key_values" else None
+                skip = SKIPS.get(table.name)
                 dumps.append(dump_table(conn, table, work / table.name, skip=skip))
                 tracker.advance(1)
             with Session(bind=conn) as session:
@@ -193,3 +193,15 @@ def dump_database(
 def _skip_restore_flag(row: dict[str, object]) -> bool:
     """The read-only flag of a running restore is state of the moment, not data."""
     return row.get("key") == RESTORE_KEY
+
+
+def _skip_running_backup_job(row: dict[str, object]) -> bool:
+    """The backup's own running job (and a restore's, for its safety backup) is state of the
+    moment too: restored, it would only show up as "abgebrochen". No row refers to them."""
+    return str(row.get("kind", "")).startswith("backup_") and row.get("status") in (
+        "queued",
+        "running",
+    )
+
+
+SKIPS = {"key_values": _skip_restore_flag, "jobs": _skip_running_backup_job}

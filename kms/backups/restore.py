@@ -20,7 +20,7 @@ import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import make_url
@@ -61,6 +61,9 @@ from kms.models import Base, KeyValue, set_value
 from kms.notices import RESTORE_KEY, SKIP_GUARD
 from kms.permissions import Permission, require_permission
 from kms.registry import import_models
+
+if TYPE_CHECKING:
+    from kms.jobs import JobHandle
 
 log = logging.getLogger(__name__)
 
@@ -341,8 +344,14 @@ def apply_restore(
     confirmation: str,
     username: str | None = None,
     progress: ProgressCallback = None,
+    job: JobHandle | None = None,
 ) -> RestoreResult:
-    """Replace the instance's data with the prepared backup (after a safety backup)."""
+    """Replace the instance's data with the prepared backup (after a safety backup).
+
+    `job`: the kms.jobs job this restore runs as; its row is copied into the restored
+    database just before the swap, so the job's final state lands in the database that is
+    live afterwards (and stays in the old one if the swap fails).
+    """
     require_permission(Permission.BACKUPS)
     if (confirmation or "").strip() != CONFIRM_WORD:
         raise BackupError(f"Zur Bestätigung bitte genau „{CONFIRM_WORD}“ eingeben.")
@@ -356,7 +365,7 @@ def apply_restore(
             discard_plan(plan)
             raise BackupError(journal.INTERRUPTED)
         try:
-            result = _apply_locked(plan, tracker, username)
+            result = _apply_locked(plan, tracker, username, job)
         except BaseException as exc:
             message = getattr(exc, "message", None) or f"Fehler: {exc!r}"
             log_restore(
@@ -405,7 +414,9 @@ def set_read_only(on: bool, url: str | None = None) -> None:
             session.execute(sa.delete(KeyValue).where(KeyValue.key == RESTORE_KEY))
 
 
-def _apply_locked(plan: RestorePlan, tracker: Tracker, username: str | None) -> RestoreResult:
+def _apply_locked(
+    plan: RestorePlan, tracker: Tracker, username: str | None, job: JobHandle | None = None
+) -> RestoreResult:
     config = get_config()
     # The journal comes first: a process killed from here on is rolled back or completed
     # at the next start (kms.backups.journal), never left half swapped.
@@ -438,6 +449,8 @@ def _apply_locked(plan: RestorePlan, tracker: Tracker, username: str | None) -> 
         incoming = sorted(p.name for p in plan.data_dir.iterdir()) if plan.data_dir.is_dir() else []
         journal.step(entry, "safety", safety=safety.name, counters=before, incoming=incoming)
         tracker.set_phase("Daten ersetzen", total=1)
+        if job is not None:
+            job.carry_to(plan.temp_url)  # the job's row lives on in the restored database
         with disk_errors("Backup wiederherstellen"):
             undo = _swap_files(config.data_dir, plan)
             try:

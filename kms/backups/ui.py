@@ -5,31 +5,38 @@ in the page's document list (kms.backups.documents); this section shows a runnin
 progress, the restore dialogs and a pointer to the backups in the list.
 
 A page calls `render_functions(ctx)`; its PageSpec lists `kms.backups.FUNCTIONS` so the
-sidebar shows the ▶ buttons. Work runs in kms.backups.worker; this module only starts
-jobs and polls their progress.
+sidebar shows the ▶ buttons. Work runs as kms.jobs jobs (kms.backups.worker); this module
+only starts them and polls the job row: the newest backup job, while it runs (for every
+user with the right), and its outcome for the browser session that started or watched it
+(remembered by the job's token, which a restore keeps).
 """
 
 from __future__ import annotations
 
 import uuid
+from datetime import datetime, timedelta
 from typing import Any
 
 import pandas as pd
 import streamlit as st
 
-from kms.backups import CREATE, PRUNE, RESTORE
+from kms.backups import CREATE, PRUNE, RESTORE, worker
 from kms.backups import service as backups
 from kms.backups.documents import sync_now
-from kms.backups.store import RESTORE_PREFIX, backups_dir, remove
-from kms.backups.worker import WORKER, Job
+from kms.backups.store import RESTORE_PREFIX, backups_dir
 from kms.db import session_scope
 from kms.formatting import format_datetime, format_size
+from kms.jobs import FAILED, Job, get_job_by_token, recent_jobs, running_jobs
 from kms.modules.documents.service import BACKUP
 from kms.types import utcnow
 from kms.ui.forms import saving
 from kms.ui.text import plain
 
 CONFIRM_FLAG = "backup_restore_confirm_open"
+WATCHING = "backup_job"  # token of the job this browser session started or watched
+DISMISSED = "backup_jobs_dismissed"  # tokens whose outcome this session has closed
+# A backup job whose process died is shown to everyone for this long ("abgebrochen").
+SHOW_ABORTED = timedelta(days=1)
 POLL_SECONDS = 1.0
 
 
@@ -64,73 +71,118 @@ def render_functions(ctx: Any) -> None:
 
 
 def _job_panel(ctx: Any) -> None:
-    job = WORKER.job
-    if job is None:
+    view = _current()
+    if view is None:
         return
 
-    @st.fragment(run_every=POLL_SECONDS if job.running else None)
+    @st.fragment(run_every=POLL_SECONDS if view.running else None)
     def panel() -> None:
-        current = WORKER.job
+        current = _current()
         if current is None:
             return
         if current.running:
-            st.progress(current.fraction, text=f"{current.label}: {current.phase}")
+            st.progress(current.percent / 100, text=f"{current.label}: {plain(current.message)}")
             st.caption("Sie können die Seite verlassen; die Arbeit läuft weiter.")
-            st.session_state["backup_watching"] = current.id
+            st.session_state[WATCHING] = current.token
+            st.session_state["backup_watching"] = current.token
             return
-        if st.session_state.pop("backup_watching", None) == current.id:
+        if st.session_state.pop("backup_watching", None) == current.token:
             st.rerun(scope="app")  # the list and the banner change once a job ends
-        _job_result(current, ctx)
+        _job_result(current)
 
     panel()
 
 
-def _job_result(job: Job, ctx: Any) -> None:
-    if job.status == "fehler":
-        st.error(f"{job.label} fehlgeschlagen: {plain(job.message)}", icon=":material/error:")
-        if st.button("Meldung schließen", key="backup_job_clear"):
-            WORKER.clear()
-            st.rerun()
-        return
-    if job.kind == "prepare":
-        _plan_summary(job.result)
-        return
-    if job.kind == "create":
-        st.success(f"Backup erzeugt: {job.result.name} ({format_size(job.result.size)}).")
-    elif job.kind == "restore":
-        result: backups.RestoreResult = job.result
-        st.success(
-            f"Das Backup vom {format_datetime(result.created_at)} Uhr ist wiederhergestellt. "
-            f"Der vorherige Stand ist gesichert als {result.safety_backup.name}."
+class _View:
+    """What the panel shows of one job row (read in one short session)."""
+
+    def __init__(self, job: Job) -> None:
+        self.token, self.kind, self.status = job.token, job.kind, job.status
+        self.label = worker.LABELS.get(job.kind, job.kind)
+        self.stale = job.is_stale()
+        self.running = job.is_active and not self.stale
+        self.percent, self.message = job.percent, job.message
+        self.result: dict[str, Any] = dict(job.result or {})
+
+
+def _current() -> _View | None:
+    """The job to show: a backup job that runs (for everyone), else the one this session
+    started or watched (found by token, so also after a restore carried it over), else the
+    newest one if its process died lately (everyone learns it was abgebrochen)."""
+    with session_scope(write=False) as session:
+        running = running_jobs(session, worker.KINDS)
+        if running:
+            return _View(running[0])
+        token = st.session_state.get(WATCHING)
+        watched = get_job_by_token(session, token) if token else None
+        if watched is not None:
+            return _View(watched)
+        newest = recent_jobs(session, worker.KINDS, 1)
+        if newest and newest[0].is_stale():
+            job = newest[0]
+            recent = utcnow() - job.heartbeat_at < SHOW_ABORTED
+            if recent and job.token not in st.session_state.get(DISMISSED, ()):
+                return _View(job)
+        return None
+
+
+def _dismiss(token: str) -> None:
+    st.session_state.pop(WATCHING, None)
+    st.session_state[DISMISSED] = [*st.session_state.get(DISMISSED, ()), token][-20:]
+
+
+def _job_result(job: _View) -> None:
+    if job.stale:
+        st.warning(
+            f"{job.label} wurde abgebrochen: Das Programm, in dem es lief, läuft nicht mehr "
+            "(Server neu gestartet?). Bitte starten Sie es erneut.",
+            icon=":material/warning:",
         )
+    elif job.status == FAILED:
+        st.error(f"{job.label} fehlgeschlagen: {plain(job.message)}", icon=":material/error:")
+    elif job.kind == worker.VERIFY:
+        _plan_summary(job)
+        return
+    else:
+        st.success(plain(job.message))
     if st.button("Meldung schließen", key="backup_job_clear"):
-        WORKER.clear()
+        _dismiss(job.token)
         st.rerun()
 
 
-def _plan_summary(plan: backups.RestorePlan) -> None:
+def _plan_summary(job: _View) -> None:
     """What the prepared restore would change, and the way on to the confirmation."""
+    if not worker.has_plan(job.token):
+        st.warning(worker.PLAN_GONE, icon=":material/warning:")
+        if st.button("Meldung schließen", key="backup_job_clear"):
+            _dismiss(job.token)
+            st.rerun()
+        return
+    summary = job.result
+    created = datetime.fromisoformat(summary["created_at"])
     st.info(
-        f"Das Backup vom {format_datetime(plan.created_at)} Uhr ist geprüft (Prüfsummen, "
+        f"Das Backup vom {format_datetime(created)} Uhr ist geprüft (Prüfsummen, "
         "Aufbau, Version) und bereit zur Wiederherstellung.",
         icon=":material/verified:",
     )
-    if plan.losses or plan.files_removed:
+    losses = summary.get("losses", [])
+    files_removed = int(summary.get("files_removed", 0))
+    if losses or files_removed:
         st.warning("Beim Wiederherstellen geht verloren, was seit dem Backup gespeichert wurde:")
         rows = [
             {
-                "Daten": loss.label,
-                "neuer als das Backup": loss.newer_rows,
-                "jetzt": loss.current_rows,
-                "im Backup": loss.backup_rows,
+                "Daten": loss["label"],
+                "neuer als das Backup": loss["newer"],
+                "jetzt": loss["current"],
+                "im Backup": loss["backup"],
             }
-            for loss in plan.losses
+            for loss in losses
         ]
-        if plan.files_removed:
+        if files_removed:
             rows.append(
                 {
                     "Daten": "Dateien, die es im Backup nicht gibt",
-                    "neuer als das Backup": len(plan.files_removed),
+                    "neuer als das Backup": files_removed,
                     "jetzt": None,
                     "im Backup": None,
                 }
@@ -143,8 +195,8 @@ def _plan_summary(plan: backups.RestorePlan) -> None:
         st.session_state[CONFIRM_FLAG] = True
         st.rerun()
     if c2.button("Abbrechen", key="backup_restore_cancel"):
-        backups.discard_plan(plan)
-        WORKER.clear()
+        worker.discard(job.token)
+        _dismiss(job.token)
         st.rerun()
 
 
@@ -212,14 +264,13 @@ def _settings_form() -> None:
 # --- dialogs --------------------------------------------------------------------------
 
 
-def _start(kind: str, label: str, action: Any, ctx: Any, on_done: Any = None) -> bool:
-    job = WORKER.job
-    if job is not None and job.kind == "prepare" and job.status == "fertig":
-        backups.discard_plan(job.result)  # a new job replaces the waiting restore
-        WORKER.clear()
-    with saving() as result:
-        WORKER.start(kind, label, action, username=ctx.user.username, on_done=on_done)
-    return result["ok"]
+def _start(begin: Any) -> bool:
+    """Start a job with `begin(session)` (returns its token); this session watches it."""
+    with saving() as result, session_scope() as session:
+        token = begin(session)
+    if result["ok"]:
+        st.session_state[WATCHING] = token
+    return bool(result["ok"])
 
 
 @st.dialog("Backup erzeugen", on_dismiss=lambda: _close(CREATE.key))
@@ -241,11 +292,12 @@ def _create_dialog(ctx: Any) -> None:
             st.error("Die Passphrase fehlt, oder die beiden Eingaben stimmen nicht überein.")
             return
         secret = passphrase if encrypt else None
+        username = ctx.user.username
 
-        def action(progress: Any) -> Any:
-            return backups.create_backup(passphrase=secret, progress=progress)
+        def begin(session: Any) -> str:
+            return worker.start_create(session, passphrase=secret, username=username)
 
-        if _start("create", "Backup erzeugen", action, ctx, on_done=_refresh_warning):
+        if _start(begin):
             _close(CREATE.key)
             st.rerun()
 
@@ -288,17 +340,15 @@ def _restore_dialog(ctx: Any) -> None:
             path.write_bytes(upload.getvalue())
         else:
             path = backups.find_backup(str(picked)).path
-        temp = path if upload is not None else None
         secret = passphrase or None
+        username = ctx.user.username
 
-        def action(progress: Any) -> Any:
-            try:
-                return backups.prepare_restore(path, passphrase=secret, progress=progress)
-            finally:
-                if temp is not None:
-                    remove(temp)
+        def begin(session: Any) -> str:
+            return worker.start_prepare(
+                session, path, passphrase=secret, temp=upload is not None, username=username
+            )
 
-        if _start("prepare", "Backup prüfen", action, ctx):
+        if _start(begin):
             st.session_state.pop("backup_rpass", None)
             _close(RESTORE.key)
             st.rerun()
@@ -306,14 +356,14 @@ def _restore_dialog(ctx: Any) -> None:
 
 @st.dialog("Wiederherstellen bestätigen", on_dismiss=lambda: st.session_state.pop(CONFIRM_FLAG))
 def _confirm_dialog(ctx: Any) -> None:
-    job = WORKER.job
-    if job is None or job.kind != "prepare" or job.status != "fertig":
+    job = _current()
+    if job is None or job.kind != worker.VERIFY or job.running or not worker.has_plan(job.token):
         st.session_state.pop(CONFIRM_FLAG, None)
         st.rerun()
         return
-    plan: backups.RestorePlan = job.result
+    created = datetime.fromisoformat(job.result["created_at"])
     st.warning(
-        f"Alle Daten werden durch den Stand vom {format_datetime(plan.created_at)} Uhr ersetzt. "
+        f"Alle Daten werden durch den Stand vom {format_datetime(created)} Uhr ersetzt. "
         "KMS sichert vorher den jetzigen Stand und ist währenddessen schreibgeschützt."
     )
     typed = st.text_input(
@@ -323,15 +373,13 @@ def _confirm_dialog(ctx: Any) -> None:
         if typed.strip() != backups.CONFIRM_WORD:
             st.error(f"Bitte genau „{backups.CONFIRM_WORD}“ eingeben.")
             return
-        WORKER.clear()
         username = ctx.user.username
+        plan_token = job.token
 
-        def action(progress: Any) -> Any:
-            return backups.apply_restore(
-                plan, confirmation=typed, username=username, progress=progress
-            )
+        def begin(session: Any) -> str:
+            return worker.start_restore(session, plan_token, confirmation=typed, username=username)
 
-        if _start("restore", "Backup wiederherstellen", action, ctx, on_done=_refresh_warning):
+        if _start(begin):
             st.session_state.pop(CONFIRM_FLAG, None)
             st.session_state.pop("backup_confirm_word", None)
             st.rerun()
@@ -376,11 +424,3 @@ def _prune_dialog() -> None:
     if c2.button("Abbrechen", key="backup_prune_cancel"):
         _close(PRUNE.key)
         st.rerun()
-
-
-def _refresh_warning(_job: Job) -> None:
-    """After a backup or restore, the banner's backup reminder is recomputed at once."""
-    from kms.backups.automatisms import watch
-
-    with session_scope() as session:
-        watch(session, utcnow())

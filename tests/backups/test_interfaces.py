@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from kms import auth
+from kms import auth, jobs
+from kms.backups import worker
 from kms.backups.routes import download, download_url
 from kms.backups.service import create_backup, list_backups
-from kms.backups.worker import WORKER
 from kms.cli import main
 from kms.db import session_scope
 from tests import web_support
@@ -149,7 +149,7 @@ def button(at, label: str):  # type: ignore[no-untyped-def]
 
 
 def finish(at):  # type: ignore[no-untyped-def]
-    WORKER.wait(60)
+    jobs.wait_all(60)
     at.run()
     return at
 
@@ -158,10 +158,9 @@ def finish(at):  # type: ignore[no-untyped-def]
 def ui_user(sqlite_session) -> None:  # type: ignore[no-untyped-def]
     auth.create_user(sqlite_session, username="erika", password=PASSWORD, display_name="Erika")
     sqlite_session.commit()
-    WORKER.job = None
     yield
-    WORKER.wait(60)
-    WORKER.job = None
+    jobs.wait_all(60)
+    worker.discard()  # a restore plan a test left waiting
 
 
 def test_page_creates_and_lists_a_backup(ui_user: None) -> None:
@@ -277,3 +276,44 @@ def test_page_prune_asks_before_deleting(ui_user: None) -> None:
     assert any(
         i.value == "Es gibt nichts zu löschen; das eine Backup wird behalten." for i in at.info
     )
+
+
+def test_page_shows_progress_from_the_job_row_and_a_dead_job_as_abgebrochen(
+    ui_user: None,
+) -> None:
+    """The section reads the `jobs` row: a running backup job with its phase and percent
+    (for every user), and one whose process died as abgebrochen, until closed."""
+    import threading
+
+    from kms.jobs import RUNNING, Job, JobHandle, process_id, start_job
+
+    gate = threading.Event()
+
+    def hold(job: JobHandle) -> str:
+        job.step("Archiv schreiben", 0.5)
+        gate.wait(30)
+        return "fertig"
+
+    with session_scope() as s:
+        start_job(s, worker.CREATE, hold, total=1000)
+    try:
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            with session_scope(write=False) as s:
+                if s.query(Job).filter(Job.message == "Archiv schreiben").count():
+                    break
+            time.sleep(0.05)
+        at = app().run()
+        [bar] = at.get("progress")
+        assert bar.proto.value == 50 and bar.proto.text == "Backup erzeugen: Archiv schreiben"
+    finally:
+        gate.set()
+        jobs.wait_all(30)
+    with session_scope() as s:  # a restore of this process that it no longer runs
+        s.add(Job(kind=worker.RESTORE, status=RUNNING, owner=process_id(), token="tot"))
+    at = app().run()
+    assert not at.get("progress")
+    [warning] = [w.value for w in at.warning if "abgebrochen" in w.value]
+    assert warning.startswith("Backup wiederherstellen wurde abgebrochen")
+    button(at, "Meldung schließen").click().run()
+    assert not [w for w in at.warning if "abgebrochen" in w.value]

@@ -30,4 +30,5 @@ SPEC = ModuleSpec(
         ),
     ),
     overview="kms.modules.contacts.overview.overview",
+    cli="kms.modules.contacts.cli.register",
 )

@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 from kms.db import session_scope
 from kms.errors import KmsError
 from kms.formatting import format_date, format_datetime
-from kms.jobs import STATUS_LABELS, get_job, recent_jobs
+from kms.jobs import STALE_MESSAGE, STATUS_LABELS, get_job, recent_jobs
 from kms.modules.contacts.models import KINDS, ROLES
 from kms.modules.letters import COPY, MAIL_MERGE, MARK_SENT, SEND_EMAIL, service
 from kms.modules.letters.models import DRAFT, SENT, SENT_VIA_LABELS
@@ -250,11 +250,7 @@ def job_status(job_id: int, on_finished: Callable[[int], None]) -> None:
         st.progress(pct / 100, text=f"{pct} % – {plain(text)}")
 
     if stale:
-        st.warning(
-            "Dieser Auftrag meldet sich seit Längerem nicht mehr (Server neu gestartet?). "
-            "Bitte starten Sie ihn erneut.",
-            icon=":material/warning:",
-        )
+        st.warning(STALE_MESSAGE, icon=":material/warning:")
     elif active:
         st.fragment(run_every=1.0)(body)()
     else:
