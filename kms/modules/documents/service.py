@@ -4,10 +4,13 @@ Public API for other modules (invoices, letters, backups):
 
 - ``store_generated(session, *, content, filename, doc_type, mime_type, contact_ids=(),
   issued_on=None, title="") -> Document``: bytes KMS produced (invoice PDF/XML, letters).
-- ``adopt_file(session, *, path, filename, doc_type, sha256, size, mime_type,
-  issued_on=None, title="") -> Document``: a large finished file is moved into the store,
-  never read into memory. (Backup archives do not use it: they stay in data/backups and are
-  listed through the external store "backups:", see kms.backups.documents.)
+- ``adopt_file(session, *, path, filename, doc_type, mime_type, sha256=None, size=None,
+  issued_on=None, title="", contact_ids=()) -> Document``: a large finished file is moved
+  into the store (hashed by streaming when no SHA-256 is given), never read into memory.
+  (Backup archives do not use it: they stay in data/backups and are listed through the
+  external store "backups:", see kms.backups.documents.)
+- ``read_verified(session, document_id, sha256) -> bytes``: the file of an original another
+  module keeps (invoice files, sent letters), checked against the SHA-256 it recorded.
 - ``open_stream(document) -> BinaryIO``, ``path_of(document) -> Path`` and
   ``download_headers(document)`` for streaming downloads.
 - ``register_type(DocumentType(...))`` adds a module's own document type.
@@ -19,6 +22,7 @@ records are removed after commit (see storage.py).
 
 from __future__ import annotations
 
+import hashlib
 import io
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -464,29 +468,40 @@ def adopt_file(
     path: Path,
     filename: str,
     doc_type: str,
-    sha256: str,
-    size: int,
     mime_type: str,
+    sha256: str | None = None,
+    size: int | None = None,
     issued_on: date | None = None,
     title: str = "",
+    contact_ids: Sequence[int] = (),
 ) -> Document:
-    """Move a finished large file (e.g. a backup archive) into the store without reading it.
+    """Move a finished large file (e.g. a backup archive) into the store without reading it
+    into memory.
 
-    `sha256` and `size` are what the caller computed while writing the file; the size is
-    checked against the file. The file is renamed into the store (copied in chunks across
-    file systems); if the transaction rolls back, it is moved back to `path`. Files of type
-    Backup adopted here go under files_dir/documents/backups/, which a backup run leaves
-    out; KMS's own archives are not adopted but listed where they are (kms.backups.documents).
+    Without `sha256` the file is hashed here, streamed in chunks. With it (what the caller
+    computed while writing the file) the hash is trusted and only the size is checked. The
+    file is renamed into the store (copied in chunks across file systems); if the
+    transaction rolls back, it is moved back to `path`. A stored file with the same hash is
+    reused and `path` is removed after commit. Files of type Backup adopted here go under
+    files_dir/documents/backups/, which a backup run leaves out; KMS's own archives are not
+    adopted but listed where they are (kms.backups.documents).
     """
     dtype = get_type(doc_type)
     path = Path(path)
-    sha = sha256.lower()
-    if len(sha) != 64 or any(c not in "0123456789abcdef" for c in sha):
-        raise KmsError("Ungültige SHA-256-Prüfsumme.")
     try:
         actual = path.stat().st_size
     except FileNotFoundError:
         raise KmsError(f"Die Datei {path.name} gibt es nicht.") from None
+    if sha256 is None:
+        sha256, hashed = storage.hash_file(path)
+        if size is not None and hashed != size:
+            raise KmsError(f"Die Datei {path.name} hat {hashed} statt {size} Bytes.")
+        size = hashed
+    sha = sha256.lower()
+    if len(sha) != 64 or any(c not in "0123456789abcdef" for c in sha):
+        raise KmsError("Ungültige SHA-256-Prüfsumme.")
+    if size is None:
+        size = actual
     if actual != size or size == 0:
         raise KmsError(f"Die Datei {path.name} hat {actual} statt {size} Bytes.")
     blob = _store_blob(
@@ -507,7 +522,7 @@ def adopt_file(
         filename=clean_filename(filename),
         title=title,
         issued_on=issued_on,
-        contact_ids=(),
+        contact_ids=_check_contacts(session, contact_ids),
     )
 
 
@@ -536,6 +551,33 @@ def read_bytes(document: Document) -> bytes:
     """The whole file (for downloads of ordinary documents; large ones use open_stream)."""
     with open_stream(document) as fh:
         return fh.read()
+
+
+class ChecksumMismatch(KmsError):
+    """A stored file no longer has the SHA-256 its owner recorded: never served."""
+
+
+def _mismatch(document: Document) -> ChecksumMismatch:
+    return ChecksumMismatch(
+        f"Die gespeicherte Datei „{document.filename}“ (Dokument {document.id}) stimmt nicht "
+        "mehr mit ihrer Prüfsumme (SHA-256) überein und wird deshalb nicht ausgegeben. Bitte "
+        "wenden Sie sich an den Support (Sonstiges → Fehlermeldungen) und spielen Sie "
+        "gegebenenfalls ein Backup ein."
+    )
+
+
+def read_verified(session: Session, document_id: int | None, sha256: str) -> bytes:
+    """The bytes of a document another module refers to, checked against the SHA-256 that
+    module recorded (and the blob's own hash); a mismatch is a German error, never the bytes.
+    """
+    if document_id is None:
+        raise NotFoundError("Zu diesem Beleg ist keine Datei in Dokumente gespeichert.")
+    document = get_document(session, document_id)
+    content = read_bytes(document)
+    actual = hashlib.sha256(content).hexdigest()
+    if actual != sha256.lower() or actual != document.blob.sha256:
+        raise _mismatch(document)
+    return content
 
 
 def download_mime(document: Document) -> str:
@@ -784,6 +826,35 @@ def update_document(
     return doc
 
 
+ORIGINAL_MESSAGE = (
+    "Dieses Dokument ist das Original eines ausgestellten Belegs (Rechnung, Mahnung oder "
+    "versendeter Brief). Es ist festgeschrieben (GoBD) und kann weder gelöscht noch ersetzt "
+    "werden."
+)
+
+
+def _referencing_columns() -> list[Any]:
+    """Columns of other tables whose foreign key to documents.id forbids deleting the document
+    (ondelete RESTRICT or unset): the originals of issued invoices and sent letters."""
+    from kms.models import Base
+
+    target = Document.__table__.c.id
+    found = []
+    for table in Base.metadata.tables.values():
+        for fk in table.foreign_keys:
+            if fk.column is target and (fk.ondelete or "").upper() not in ("CASCADE", "SET NULL"):
+                found.append(fk.parent)
+    return sorted(found, key=lambda c: (c.table.name, c.name))
+
+
+def is_original(session: Session, document_id: int) -> bool:
+    """Whether a module keeps this document as an issued original (never deleted/replaced)."""
+    return any(
+        session.scalar(select(column).where(column == document_id).limit(1)) is not None
+        for column in _referencing_columns()
+    )
+
+
 def delete_document(session: Session, document_id: int, *, today: date | None = None) -> str:
     """Delete a document whose retention is over; its file goes after commit if unshared.
 
@@ -792,6 +863,8 @@ def delete_document(session: Session, document_id: int, *, today: date | None = 
     """
     require_permission(Permission.DOCUMENTS_WRITE, session)
     doc = get_document(session, document_id)
+    if is_original(session, doc.id):
+        raise KmsError(ORIGINAL_MESSAGE)
     if is_retained(doc, today):
         raise KmsError(retention_message(doc))
     delete_with = get_type(doc.doc_type).delete_with if doc.doc_type in _TYPES else ""
@@ -909,9 +982,11 @@ __all__ = [
     "delete_document",
     "download_headers",
     "export_for_contact",
+    "is_original",
     "list_documents",
     "open_stream",
     "path_of",
+    "read_verified",
     "register_type",
     "store_generated",
     "sweep_orphans",

@@ -149,6 +149,17 @@ def write_temp(source: BinaryIO) -> tuple[Path, str, int]:
     return tmp, digest.hexdigest(), size
 
 
+def hash_file(path: Path) -> tuple[str, int]:
+    """(sha256, size) of a file, read in chunks (never whole into memory)."""
+    digest = hashlib.sha256()
+    size = 0
+    with open(path, "rb") as fh:
+        while chunk := fh.read(CHUNK):
+            digest.update(chunk)
+            size += len(chunk)
+    return digest.hexdigest(), size
+
+
 def install(session: Session, source: Path, storage_name: str, *, keep_source: bool) -> Path:
     """Move `source` to its final name; undone if the session rolls back.
 
