@@ -13,7 +13,8 @@ Public API for other modules (invoices, letters, backups):
   module keeps (invoice files, sent letters), checked against the SHA-256 it recorded.
 - ``open_stream(document) -> BinaryIO``, ``path_of(document) -> Path`` and
   ``download_headers(document)`` for streaming downloads.
-- ``register_type(DocumentType(...))`` adds a module's own document type.
+- Document types come from ``ModuleSpec.document_types`` (``kms.registry.DocumentType``);
+  ``register_type(DocumentType(...))`` adds one at run time.
 
 All of them work inside the caller's transaction: the caller commits (session_scope does).
 Files written for a transaction that rolls back are removed again; files of deleted
@@ -40,7 +41,7 @@ from kms.formatting import MEGABYTE, format_date, format_size
 from kms.models import get_value, set_value
 from kms.modules.contacts.models import Contact
 from kms.modules.contacts.service import search_key as contact_search_key
-from kms.modules.documents import storage
+from kms.modules.documents import retention, storage
 from kms.modules.documents.filetypes import (
     ACTIVE_CONTENT_MIMES,
     FileKind,
@@ -52,85 +53,61 @@ from kms.modules.documents.filetypes import (
 )
 from kms.modules.documents.models import Document, DocumentBlob, DocumentContact, DocumentTag
 from kms.permissions import Permission, require_permission
+from kms.registry import DocumentType
 from kms.rendering.errors import RenderError
 from kms.types import today as local_today
 from kms.types import utcnow
 
 # --- document types and retention -------------------------------------------------------
 
-# § 147 Abs. 3 AO (as amended by the BEG IV, from 1 January 2025): books and records
-# 10 years (Abs. 1 Nr. 1), Buchungsbelege incl. invoices 8 years (Abs. 1 Nr. 4), received
-# and sent business letters 6 years (Abs. 1 Nr. 2, 3); § 14b Abs. 1 UStG: invoices 8 years.
-# § 147 Abs. 4 AO / § 14b Abs. 1 Satz 3 UStG: the period starts at the end of the calendar
-# year in which the document was issued or received.
-_INVOICES = "§ 14b Abs. 1 UStG, § 147 Abs. 1 Nr. 4, Abs. 3 AO"
-_LETTERS = "§ 147 Abs. 1 Nr. 2 und 3, Abs. 3 AO"
-_BOOKS = "§ 147 Abs. 1 Nr. 1, Abs. 3 AO"
+# Retention periods and their legal basis: kms.modules.documents.retention.
+_INVOICES, _LETTERS, _BOOKS = retention.INVOICES, retention.LETTERS, retention.BOOKS
 
 
-@dataclass(frozen=True)
-class DocumentType:
-    """A kind of document with its German label and statutory retention (None = none)."""
-
-    key: str
-    label: str
-    retention_years: int | None = None
-    legal_basis: str = ""
-    user_selectable: bool = True  # offered when the user uploads
-    # Dotted path to `delete(session, document) -> str` for documents whose deletion follows
-    # their module's rules (backups: never the newest); "" deletes like any document.
-    delete_with: str = ""
+# The types and their retention are declared by the modules that file them
+# (ModuleSpec.document_types); Dokumente's own are in its SPEC. `register_type` adds one at
+# run time (tests, experiments); a module declares its types in its SPEC.
+_EXTRA: dict[str, DocumentType] = {}
 
 
-_TYPES: dict[str, DocumentType] = {}
+def _types() -> dict[str, DocumentType]:
+    from kms.registry import document_types as declared
+
+    found: dict[str, DocumentType] = {}
+    for doc_type in [*declared(), *_EXTRA.values()]:
+        found.setdefault(doc_type.key, doc_type)
+    # "Sonstiges" closes every list.
+    return dict(sorted(found.items(), key=lambda item: item[0] == "other"))
 
 
 def register_type(doc_type: DocumentType) -> DocumentType:
-    """Add a document type (modules call this at import); the same definition twice is fine."""
-    existing = _TYPES.get(doc_type.key)
+    """Add a document type at run time; the same definition twice is fine."""
+    existing = _types().get(doc_type.key)
     if existing is not None and existing != doc_type:
         raise ValueError(f"document type {doc_type.key!r} is already registered differently")
-    _TYPES[doc_type.key] = doc_type
+    _EXTRA[doc_type.key] = doc_type
     return doc_type
 
-
-for _t in (
-    DocumentType("upload", "Upload"),
-    DocumentType("invoice", "Rechnung", 8, _INVOICES),
-    DocumentType("cancellation", "Stornorechnung", 8, _INVOICES),
-    DocumentType("invoice_xml", "Rechnungs-XML", 8, _INVOICES),
-    DocumentType("received_invoice", "Eingangsrechnung", 8, _INVOICES),
-    DocumentType("books", "Bücher und Aufzeichnungen", 10, _BOOKS),
-    DocumentType("letter", "Brief", 6, _LETTERS),
-    DocumentType("dunning", "Mahnung", 6, _LETTERS),
-    DocumentType(
-        "backup",
-        "Backup",
-        user_selectable=False,
-        delete_with="kms.backups.documents.delete_backup_document",
-    ),
-    DocumentType("other", "Sonstiges"),
-):
-    register_type(_t)
 
 BACKUP = "backup"
 
 
 def document_types() -> list[DocumentType]:
-    """Every registered type in registration order."""
-    return list(_TYPES.values())
+    """Every declared type, module by module in registry order ("Sonstiges" last)."""
+    return list(_types().values())
 
 
 def get_type(key: str) -> DocumentType:
     """The type registered under `key`, or a German error."""
     try:
-        return _TYPES[key]
+        return _types()[key]
     except KeyError:
         raise ValidationError("doc_type", f"Unbekannter Dokumenttyp „{key}“.") from None
 
 
 def type_label(key: str) -> str:
-    return _TYPES[key].label if key in _TYPES else key
+    types = _types()
+    return types[key].label if key in types else key
 
 
 def retention_end(doc_type: str, issued_on: date) -> date | None:
@@ -764,7 +741,8 @@ def export_for_contact(session: Session, contact_id: int) -> list[dict[str, Any]
 
 def retention_message(document: Document) -> str:
     """Why the document cannot be deleted yet."""
-    basis = get_type(document.doc_type).legal_basis if document.doc_type in _TYPES else ""
+    known = _types()
+    basis = known[document.doc_type].legal_basis if document.doc_type in known else ""
     until = format_date(document.retain_until) if document.retain_until else ""
     return (
         f"Dieses Dokument ist aufbewahrungspflichtig bis {until}"
@@ -867,7 +845,8 @@ def delete_document(session: Session, document_id: int, *, today: date | None = 
         raise KmsError(ORIGINAL_MESSAGE)
     if is_retained(doc, today):
         raise KmsError(retention_message(doc))
-    delete_with = get_type(doc.doc_type).delete_with if doc.doc_type in _TYPES else ""
+    known = _types()
+    delete_with = known[doc.doc_type].delete_with if doc.doc_type in known else ""
     if delete_with:
         from kms.registry import resolve
 
