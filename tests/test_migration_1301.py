@@ -18,7 +18,8 @@ from alembic import command
 from kms.config import get_config
 from kms.db import alembic_config, dispose_engines, get_engine, session_scope
 
-MIGRATION = Path(__file__).parents[1] / "kms/migrations/versions/1301_generated_files_in_documents.py"
+VERSIONS = Path(__file__).parents[1] / "kms" / "migrations" / "versions"
+MIGRATION = VERSIONS / "1301_generated_files_in_documents.py"
 PDF_A = b"%PDF-1.7\n% Rechnung RE-2026-0001\n%%EOF\n"
 XML_A = b"<?xml version='1.0'?><rsm:CrossIndustryInvoice/>"
 PDF_STORNO = b"%PDF-1.7\n% Storno ST-2026-0001\n%%EOF\n"
@@ -167,11 +168,12 @@ def seed(url: str) -> dict[str, int]:
         )
         ids["doc_invoice_pdf"], ids["doc_letter_1"] = doc_a, doc_letter
         files = t["invoice_files"]
+        pdf, xml = "application/pdf", "application/xml"
         for key, invoice, reminder, role, name, mime, content, document in (
-            ("f_pdf", "invoice", None, "pdf", "RE-2026-0001.pdf", "application/pdf", PDF_A, doc_a),
-            ("f_xml", "invoice", None, "facturx_xml", "factur-x.xml", "application/xml", XML_A, None),
-            ("f_storno", "storno", None, "pdf", "ST-2026-0001.pdf", "application/pdf", PDF_STORNO, None),
-            ("f_rem", "invoice", "reminder", "pdf", "erinnerung.pdf", "application/pdf", PDF_REMINDER, None),
+            ("f_pdf", "invoice", None, "pdf", "RE-2026-0001.pdf", pdf, PDF_A, doc_a),
+            ("f_xml", "invoice", None, "facturx_xml", "factur-x.xml", xml, XML_A, None),
+            ("f_storno", "storno", None, "pdf", "ST-2026-0001.pdf", pdf, PDF_STORNO, None),
+            ("f_rem", "invoice", "reminder", "pdf", "erinnerung.pdf", pdf, PDF_REMINDER, None),
         ):
             ids[key] = insert(
                 conn,

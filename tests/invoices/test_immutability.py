@@ -100,9 +100,10 @@ def test_the_originals_live_once_in_dokumente(session, issued) -> None:
     for file in files:
         document = session.get(Document, file.document_id)
         assert document.blob.sha256 == file.sha256
-        assert storage.read(session, file).content == storage.original_bytes(
-            session, issued.id, file.role
-        ).content
+        assert (
+            storage.read(session, file).content
+            == storage.original_bytes(session, issued.id, file.role).content
+        )
     # One Dokumente record per original (the former extra copy in Dokumente is gone).
     assert session.scalar(select(func.count()).select_from(Document)) == len(files)
     assert session.scalar(select(func.count()).select_from(DocumentBlob)) == len(files)
