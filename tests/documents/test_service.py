@@ -643,6 +643,18 @@ def test_contact_export_holds_metadata_and_file(session: Session, contacts: list
     ]
 
 
+def test_a_file_changed_on_disk_is_refused_in_the_auskunft(
+    session: Session, contacts: list[int]
+) -> None:
+    """Every read checks the stored SHA-256: changed bytes are a German error, never sent."""
+    _seed(session, contacts)
+    session.commit()
+    [doc] = service.list_documents(session, contact_id=contacts[1]).items
+    service.path_of(doc).write_bytes(samples.pdf("Vertrag") + b"% geaendert")
+    with pytest.raises(service.ChecksumMismatch, match="Prüfsumme"):
+        service.export_for_contact(session, contacts[1])
+
+
 def test_downloads_are_attachments_and_active_content_is_not_sniffed(session: Session) -> None:
     """SVG goes as octet-stream attachment; non-ASCII names use RFC 5987 encoding."""
     svg = service.upload(session, content=samples.SVG, filename="grafik.svg").document

@@ -525,9 +525,13 @@ def open_stream(document: Document) -> BinaryIO:
 
 
 def read_bytes(document: Document) -> bytes:
-    """The whole file (for downloads of ordinary documents; large ones use open_stream)."""
+    """The whole file, checked against its SHA-256 (for downloads of ordinary documents and
+    the Auskunft; large ones use open_stream). A mismatch is a German error, never bytes."""
     with open_stream(document) as fh:
-        return fh.read()
+        content = fh.read()
+    if hashlib.sha256(content).hexdigest() != document.blob.sha256:
+        raise _mismatch(document)
+    return content
 
 
 class ChecksumMismatch(KmsError):
@@ -550,9 +554,8 @@ def read_verified(session: Session, document_id: int | None, sha256: str) -> byt
     if document_id is None:
         raise NotFoundError("Zu diesem Beleg ist keine Datei in Dokumente gespeichert.")
     document = get_document(session, document_id)
-    content = read_bytes(document)
-    actual = hashlib.sha256(content).hexdigest()
-    if actual != sha256.lower() or actual != document.blob.sha256:
+    content = read_bytes(document)  # checked against the blob's own hash
+    if document.blob.sha256 != sha256.lower():
         raise _mismatch(document)
     return content
 
