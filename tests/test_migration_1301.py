@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import importlib.util
+import shutil
 from collections.abc import Iterator
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -322,3 +323,27 @@ def test_bytes_that_do_not_match_their_hash_stop_the_migration(url_1211: str) ->
     with get_engine(url_1211).connect() as conn:
         assert conn.execute(sa.text("SELECT COUNT(*) FROM documents")).scalar_one() == 3
         assert conn.execute(sa.text("SELECT version_num FROM alembic_version")).scalar() == "1211"
+
+
+def test_a_restore_migrates_into_its_staged_files(url_1211: str, tmp_path: Path) -> None:
+    """Restoring an older backup migrates it beside the live data (kms.backups.restore sets
+    `kms_files_dir` to the staged files): the moved originals land there, not in the live
+    store that the swap replaces."""
+    import inspect
+
+    from kms.backups import restore
+
+    assert '"kms_files_dir"' in inspect.getsource(restore._build_database)
+    seed(url_1211)
+    live = get_config().files_dir / "documents"
+    before = stored_files(live)
+    staged = tmp_path / "staged" / "files"
+    shutil.copytree(live, staged / "documents")  # the backup's files, as extracted
+    cfg = alembic_config(url_1211)
+    cfg.set_main_option("kms_files_dir", str(staged))
+    command.upgrade(cfg, "head")
+    assert stored_files(live) == before
+    with get_engine(url_1211).connect() as conn:
+        names = set(conn.scalars(sa.text("SELECT storage_name FROM document_blobs")))
+    assert {str(p) for p in stored_files(staged / "documents")} == names
+    assert len(names) == len(before) + 3
