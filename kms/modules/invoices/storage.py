@@ -83,7 +83,7 @@ def store_file(
         mime_type=new.mime_type,
         contact_ids=tuple(contact_ids),
         issued_on=issued_on,
-        title=_title(title or new.filename, new.role, reminder_id),
+        title=title or _title(invoice, new),
     )
     # Inserted complete: an InvoiceFile row is never updated afterwards.
     file = InvoiceFile(
@@ -101,10 +101,11 @@ def store_file(
     return file
 
 
-def _title(title: str, role: str, reminder_id: int | None) -> str:
-    if role == "pdf" or reminder_id:
-        return title
-    return f"{title} ({ROLE_NAMES.get(role, role)})"
+def _title(invoice: Invoice, new: NewFile) -> str:
+    """ "RE-2026-0001.pdf" for the PDF, "RE-2026-0001 (XRechnung)" for an XML."""
+    if new.role == "pdf":
+        return new.filename
+    return f"{invoice.number or new.filename} ({ROLE_NAMES.get(new.role, new.role)})"
 
 
 def read(session: Session, file: InvoiceFile) -> StoredFile:
