@@ -612,7 +612,7 @@ class _InvoiceBuilder:
         self.files: list[dict[str, Any]] = []
         self.issued: list[_Issued] = []
         self.snapshots: dict[int, dict[str, Any]] = {}
-        self.groups: dict[int, tuple[int, bytes, bytes]] = {}
+        self.groups: dict[int, tuple[int, int, bytes, bytes]] = {}
 
     def _files(self, inv: _Issued, number: str, at: datetime) -> None:
         """One placeholder PDF/XML pair per BLOB_GROUP invoices, stored once."""
@@ -621,9 +621,11 @@ class _InvoiceBuilder:
             title = f"Platzhalter für bis zu {BLOB_GROUP} Rechnungen ab {number}"
             pdf, xml = _placeholder_pdf(title), _placeholder_xml(title)
             pdf_blob = self.blobs.add(pdf, "application/pdf", ".pdf", at)
-            self.groups[group] = (pdf_blob, pdf, xml)
-        pdf_blob, pdf, xml = self.groups[group]
+            xml_blob = self.blobs.add(xml, "application/xml", ".xml", at)
+            self.groups[group] = (pdf_blob, xml_blob, pdf, xml)
+        pdf_blob, xml_blob, pdf, xml = self.groups[group]
         doc_type = "cancellation" if inv.kind == "storno" else "invoice"
+        # The bytes live once, in Dokumente; invoice_files keep the document and the hash.
         doc_id = self.docs.add(
             blob_id=pdf_blob,
             doc_type=doc_type,
@@ -633,9 +635,18 @@ class _InvoiceBuilder:
             at=at,
             contact_id=inv.contact_id,
         )
+        xml_id = self.docs.add(
+            blob_id=xml_blob,
+            doc_type="invoice_xml",
+            source="generated",
+            filename="factur-x.xml",
+            day=inv.issue_date,
+            at=at,
+            contact_id=inv.contact_id,
+        )
         for role, name, mime, content, document_id in (
             ("pdf", f"{number}.pdf", "application/pdf", pdf, doc_id),
-            ("facturx_xml", "factur-x.xml", "application/xml", xml, None),
+            ("facturx_xml", "factur-x.xml", "application/xml", xml, xml_id),
         ):
             self.files.append(
                 {
@@ -646,7 +657,6 @@ class _InvoiceBuilder:
                     "mime_type": mime,
                     "sha256": hashlib.sha256(content).hexdigest(),
                     "size": len(content),
-                    "content": content,
                     "document_id": document_id,
                     "created_at": at,
                 }
@@ -987,7 +997,6 @@ def _letters(
                 "signature": "Erika Mustermann",
                 "body": "vielen Dank für Ihre Anfrage. Dies ist ein erfundener Benchmark-Brief.",
                 "status": "versendet",
-                "pdf": pdf,
                 "pdf_sha256": hashlib.sha256(pdf).hexdigest(),
                 "sent_at": at,
                 "sent_via": "post",

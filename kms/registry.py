@@ -45,6 +45,31 @@ class Figure:
 
 
 @dataclass(frozen=True)
+class DocumentType:
+    """A kind of Dokumente document a module files, with its German label and statutory
+    retention (None = none)."""
+
+    key: str
+    label: str
+    retention_years: int | None = None
+    legal_basis: str = ""
+    user_selectable: bool = True  # offered when the user uploads
+    # Dotted path to `delete(session, document) -> str` for documents whose deletion follows
+    # their module's rules (backups: never the newest); "" deletes like any document.
+    delete_with: str = ""
+
+
+@dataclass(frozen=True)
+class FileStore:
+    """Files a module keeps outside files_dir/documents that Dokumente still lists: their
+    storage name is "<key>:<file name>". Dotted paths, resolved on use."""
+
+    key: str
+    root: str  # () -> Path: the directory holding the store's files
+    url: str  # (file name) -> str: the authenticated route that streams a file
+
+
+@dataclass(frozen=True)
 class ModuleSpec:
     """A module's manifest: everything it contributes, and nothing plugs in any other way.
 
@@ -90,6 +115,10 @@ class ModuleSpec:
     # Its reports (kms.reporting.ReportSpec): the Berichte page, `kms.reports` and
     # `python -m kms report` offer them; keys are unique across all modules.
     reports: tuple[ReportSpec, ...] = ()
+    # The Dokumente types the module files (label, retention); Dokumente offers and checks them.
+    document_types: tuple[DocumentType, ...] = ()
+    # Stores of files the module keeps outside files_dir/documents but lists in Dokumente.
+    file_stores: tuple[FileStore, ...] = ()
 
 
 # Built-in modules register exactly like add-ons will: a dotted path to a SPEC.
@@ -283,6 +312,16 @@ def turnover_sources() -> list[Any]:
     return [resolve(spec.turnover_source) for spec in modules() if spec.turnover_source]
 
 
+def document_types() -> list[DocumentType]:
+    """Every module's document types, in registry order."""
+    return [t for spec in modules() for t in spec.document_types]
+
+
+def file_stores() -> dict[str, FileStore]:
+    """Every module's external file store by key."""
+    return {store.key: store for spec in modules() for store in spec.file_stores}
+
+
 def usable_automatisms(session: Session) -> list[AutomatismSpec]:
     """The automatisms of the modules that may run now (a locked add-on's stay idle)."""
     return [a for spec in usable_modules(session) for a in spec.automatisms]
@@ -406,6 +445,30 @@ def manifest_problems(specs: tuple[ModuleSpec, ...]) -> list[str]:
             for r in spec.requires
             if r not in keys
         ]
+        extra = [
+            (f"document type {t.key!r} delete_with", t.delete_with) for t in spec.document_types
+        ]
+        extra += [
+            (f"file store {f.key!r} {n}", getattr(f, n))
+            for f in spec.file_stores
+            for n in ("root", "url")
+        ]
+        for what, dotted in extra:
+            try:
+                if dotted:
+                    resolve(dotted)
+            except (ImportError, AttributeError) as exc:
+                problems.append(f"module {spec.key!r}: {what} {dotted!r} does not resolve ({exc})")
+        if (spec.document_types or spec.file_stores) and spec.key != "documents":
+            if "documents" not in spec.requires:
+                problems.append(
+                    f"module {spec.key!r} files documents but does not require 'documents'"
+                )
+    for kind, names in (
+        ("document type", [t.key for spec in specs for t in spec.document_types]),
+        ("file store", [f.key for spec in specs for f in spec.file_stores]),
+    ):
+        problems += [f"duplicate {kind} {k!r}" for k in sorted(set(names)) if names.count(k) > 1]
     order = [spec.key for spec in specs]
     for spec in specs:
         late = [r for r in spec.requires if r in keys and order.index(r) > order.index(spec.key)]

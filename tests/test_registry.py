@@ -174,6 +174,39 @@ def test_manifest_problems_name_unresolvable_paths_missing_and_circular_requirem
     assert manifest_problems((a, b)) == ["module 'a': circular requirement on b"]
 
 
+def test_document_types_and_file_stores_come_from_the_module_specs() -> None:
+    """Dokumente knows the types and stores the modules declare; check() refuses a duplicate,
+    an unresolvable path and a module that files documents without requiring Dokumente."""
+    from kms.modules.documents import service, storage
+    from kms.registry import DocumentType, FileStore, ModuleSpec, manifest_problems
+
+    owners = {t.key: s.key for s in registry.modules() for t in s.document_types}
+    assert owners["invoice"] == owners["dunning"] == "invoices"
+    assert owners["letter"] == "letters" and owners["backup"] == "backups"
+    assert owners["upload"] == "documents"
+    assert [t.key for t in service.document_types()][-1] == "other"
+    assert service.get_type("letter").retention_years == 6
+    assert storage.split_external("backups:a.tar") is not None
+    assert registry.file_stores()["backups"].root == "kms.backups.store.backups_dir"
+
+    docs = ModuleSpec(key="documents", title="Dokumente")
+    a = ModuleSpec(
+        key="a",
+        title="A",
+        requires=("documents",),
+        document_types=(DocumentType("offer", "Angebot", delete_with="tests.nichts.da"),),
+        file_stores=(FileStore("media", "tests.nichts.root", "tests.nichts.url"),),
+    )
+    b = ModuleSpec(key="b", title="B", document_types=(DocumentType("offer", "Offerte"),))
+    problems = manifest_problems((docs, a, b))
+    assert any(
+        "document type 'offer' delete_with 'tests.nichts.da' does not" in p for p in problems
+    )
+    assert any("file store 'media' root" in p for p in problems)
+    assert "module 'b' files documents but does not require 'documents'" in problems
+    assert "duplicate document type 'offer'" in problems
+
+
 def test_the_real_registry_declares_hooks_in_the_manifest() -> None:
     """Invoices declare their restore counter, §19 turnover and commands in their ModuleSpec."""
     from kms.backups.hooks import counters

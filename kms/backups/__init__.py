@@ -8,7 +8,7 @@ from datetime import timedelta
 
 from kms.functions import AutomatismSpec, FunctionSpec
 from kms.permissions import Permission
-from kms.registry import ModuleSpec
+from kms.registry import DocumentType, FileStore, ModuleSpec
 
 
 def _watch(session, now):  # type: ignore[no-untyped-def]
@@ -56,6 +56,18 @@ SPEC = ModuleSpec(
     title="Backups",
     requires=("documents",),
     routes="kms.backups.routes.routes",
+    # Archives stay in data/backups (the "backups" store) and are listed in Dokumente.
+    document_types=(
+        DocumentType(
+            "backup",
+            "Backup",
+            user_selectable=False,
+            delete_with="kms.backups.documents.delete_backup_document",
+        ),
+    ),
+    file_stores=(
+        FileStore("backups", "kms.backups.store.backups_dir", "kms.backups.routes.download_url"),
+    ),
     # Finishes a restore that a killed process left, then lists the archives in Dokumente.
     on_start="kms.backups.documents.sync_now",
     automatisms=(

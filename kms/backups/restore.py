@@ -260,6 +260,9 @@ def _build_database(plan: RestorePlan, tracker: Tracker) -> None:
     from alembic import command
 
     cfg = alembic_config(plan.temp_url)
+    # Data migrations that move bytes into files (1301: originals into Dokumente) write to
+    # the restored files, which are swapped in together with this database.
+    cfg.set_main_option("kms_files_dir", str(plan.data_dir / "files").replace("%", "%%"))
     command.upgrade(cfg, plan.manifest.schema_revision)
     engine = get_engine(plan.temp_url)
     metadata = sa.MetaData()

@@ -469,6 +469,57 @@ def test_adopt_file_moves_a_large_file_into_the_store(session: Session, tmp_path
         assert hashlib.sha256(fh.read()).hexdigest() == sha
 
 
+def test_adopt_file_hashes_by_streaming_and_reuses_a_stored_file(
+    session: Session, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Without a given SHA-256 the file is hashed in chunks (never read whole); a file with
+    the same bytes already in the store is reused and the adopted one goes after commit."""
+    from kms.modules.documents import storage
+
+    content = samples.pdf("Groß") + b"%" * (3 * storage.CHUNK)
+    first = tmp_path / "gross.pdf"
+    first.write_bytes(content)
+    reads: list[int] = []
+    real_open = open
+
+    class Counting:
+        def __init__(self, fh):  # type: ignore[no-untyped-def]
+            self.fh = fh
+
+        def read(self, size: int = -1) -> bytes:
+            reads.append(size)
+            return self.fh.read(size)
+
+        def __enter__(self):  # type: ignore[no-untyped-def]
+            return self
+
+        def __exit__(self, *exc: object) -> None:
+            self.fh.close()
+
+    def counting_open(path, mode="r", *args, **kwargs):  # type: ignore[no-untyped-def]
+        fh = real_open(path, mode, *args, **kwargs)
+        return Counting(fh) if Path(path) == first and mode == "rb" else fh
+
+    monkeypatch.setattr("builtins.open", counting_open)
+    doc = service.adopt_file(
+        session, path=first, filename="gross.pdf", doc_type="other", mime_type="application/pdf"
+    )
+    monkeypatch.undo()
+    session.commit()
+    assert reads and all(0 < size <= storage.CHUNK for size in reads)
+    assert doc.blob.sha256 == hashlib.sha256(content).hexdigest()
+    assert doc.blob.size == len(content)
+    second = tmp_path / "kopie.pdf"
+    second.write_bytes(content)
+    again = service.adopt_file(
+        session, path=second, filename="kopie.pdf", doc_type="other", mime_type="application/pdf"
+    )
+    session.commit()
+    assert again.blob_id == doc.blob_id
+    assert not second.exists()
+    assert len(stored_files()) == 1
+
+
 def test_adopted_file_goes_back_when_the_transaction_rolls_back(
     session: Session, tmp_path: Path
 ) -> None:
@@ -592,6 +643,18 @@ def test_contact_export_holds_metadata_and_file(session: Session, contacts: list
             "Datei": {"vertrag.pdf": samples.pdf("Vertrag")},
         }
     ]
+
+
+def test_a_file_changed_on_disk_is_refused_in_the_auskunft(
+    session: Session, contacts: list[int]
+) -> None:
+    """Every read checks the stored SHA-256: changed bytes are a German error, never sent."""
+    _seed(session, contacts)
+    session.commit()
+    [doc] = service.list_documents(session, contact_id=contacts[1]).items
+    service.path_of(doc).write_bytes(samples.pdf("Vertrag") + b"% geaendert")
+    with pytest.raises(service.ChecksumMismatch, match="Prüfsumme"):
+        service.export_for_contact(session, contacts[1])
 
 
 def test_downloads_are_attachments_and_active_content_is_not_sniffed(session: Session) -> None:

@@ -258,13 +258,15 @@ def test_demo_shows_xrechnung_cii_and_ubl_and_allowances(capsys) -> None:
 
     from kms.cli import main
     from kms.db import session_scope
+    from kms.modules.invoices import storage
     from kms.modules.invoices.models import Invoice, InvoiceFile
 
     assert main(["demo"]) == 0
     with session_scope(write=False) as session:
-        files = session.scalars(
-            select(InvoiceFile).where(InvoiceFile.role == "xrechnung_xml")
-        ).all()
+        files = [
+            storage.read(session, f)
+            for f in session.scalars(select(InvoiceFile).where(InvoiceFile.role == "xrechnung_xml"))
+        ]
         roots = sorted(etree.QName(etree.fromstring(f.content)).localname for f in files)
         assert roots == ["CreditNote", "CrossIndustryInvoice", "Invoice", "Invoice", "Invoice"]
         for f in files:

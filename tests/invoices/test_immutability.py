@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from datetime import date
 from decimal import Decimal
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from kms.cli import main
+from kms.errors import KmsError
 from kms.modules.invoices import service
 from kms.modules.invoices.models import ImmutableInvoiceError, Invoice, InvoiceFile, InvoiceLine
 from tests.invoices.conftest import line
@@ -84,3 +86,53 @@ def test_cli_refuses_deleting_an_issued_invoice(session, issued, capsys) -> None
     assert "nicht mehr geändert" in capsys.readouterr().err
     session.expire_all()
     assert session.get(Invoice, issued.id) is not None
+
+
+def test_the_originals_live_once_in_dokumente(session, issued) -> None:
+    """invoice_files keep the document and the hash, never the bytes; each original is one
+    Dokumente file whose bytes hash to what was recorded."""
+    from kms.modules.documents.models import Document, DocumentBlob
+    from kms.modules.invoices import storage
+
+    assert "content" not in InvoiceFile.__table__.c
+    files = session.scalars(select(InvoiceFile).where(InvoiceFile.invoice_id == issued.id)).all()
+    assert {f.role for f in files} >= {"pdf", "facturx_xml"}
+    for file in files:
+        document = session.get(Document, file.document_id)
+        assert document.blob.sha256 == file.sha256
+        assert (
+            storage.read(session, file).content
+            == storage.original_bytes(session, issued.id, file.role).content
+        )
+    # One Dokumente record per original (the former extra copy in Dokumente is gone).
+    assert session.scalar(select(func.count()).select_from(Document)) == len(files)
+    assert session.scalar(select(func.count()).select_from(DocumentBlob)) == len(files)
+
+
+def test_dokumente_refuses_to_delete_an_original_even_after_retention(session, issued) -> None:
+    """GoBD: the Dokumente record of an issued original can never be deleted."""
+    from kms.modules.documents import service as documents
+
+    file = session.scalar(select(InvoiceFile).where(InvoiceFile.role == "pdf"))
+    assert documents.is_original(session, file.document_id)
+    with pytest.raises(KmsError, match="festgeschrieben \\(GoBD\\)"):
+        documents.delete_document(session, file.document_id, today=date(2100, 1, 1))
+    assert documents.get_document(session, file.document_id) is not None
+
+
+def test_a_changed_file_is_refused_not_served(session, issued) -> None:
+    """If the stored bytes no longer hash to the recorded SHA-256, every reader gets a
+    German error instead of the bytes."""
+    from kms.modules.documents.models import Document
+    from kms.modules.documents.service import ChecksumMismatch, path_of
+    from kms.modules.invoices import mailing, storage
+
+    file = session.scalar(select(InvoiceFile).where(InvoiceFile.role == "pdf"))
+    path = path_of(session.get(Document, file.document_id))
+    path.write_bytes(path.read_bytes() + b"% manipuliert\n")
+    with pytest.raises(ChecksumMismatch, match="stimmt nicht mehr mit ihrer Prüfsumme"):
+        storage.original_bytes(session, issued.id, "pdf")
+    with pytest.raises(ChecksumMismatch):
+        storage.files_of(session, issued.id)
+    with pytest.raises(ChecksumMismatch):
+        mailing._attachments(session, issued, None, False)

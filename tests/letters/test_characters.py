@@ -36,7 +36,7 @@ def test_emoji_greek_cyrillic_and_cjk_are_in_the_saved_letter(session: Session, 
     letter = service.create_letter(
         session, **_values(contact.id, subject=f"Auftrag {PRINTABLE}", body=PRINTABLE)
     )
-    with pdfplumber.open(io.BytesIO(letter.pdf)) as pdf:
+    with pdfplumber.open(io.BytesIO(letter.draft_pdf)) as pdf:
         text = pdf.pages[0].extract_text()
     assert text.count(PRINTABLE) == 2
     assert "Frau Ἀλεξάνδρα Муstermann" in text

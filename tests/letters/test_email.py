@@ -41,7 +41,7 @@ def test_email_goes_out_with_the_stored_pdf_and_freezes_it(
     session: Session, draft: Letter, smtp_server_starttls
 ) -> None:
     """The owner's server gets one mail, the attachment is the stored PDF, the letter is sent."""
-    pdf = draft.pdf
+    pdf = draft.draft_pdf
     service.send_by_email(
         session,
         draft.id,
@@ -64,7 +64,9 @@ def test_email_goes_out_with_the_stored_pdf_and_freezes_it(
     session.expire_all()
     sent = session.get(Letter, draft.id)
     assert (sent.status, sent.sent_via, sent.sent_to) == (SENT, "email", "max@example.org")
-    assert sent.pdf == pdf
+    # The original now lives once, in Dokumente: the same bytes, hash-checked.
+    assert sent.draft_pdf is None
+    assert service.letter_pdf(session, sent.id) == pdf
     assert documents.count_for_contact(session, sent.contact_id) == 1
 
 

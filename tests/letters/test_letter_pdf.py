@@ -58,7 +58,7 @@ def test_foreign_organisation_with_contact_person_sits_in_the_address_zone(
         "1010 Wien",
         "ÖSTERREICH",
     ]
-    with open_pdf(letter.pdf) as pdf:
+    with open_pdf(letter.draft_pdf) as pdf:
         page = pdf.pages[0]
         words = [
             {**w, **{k: mm(w[k]) for k in ("x0", "x1", "top", "bottom")}}

@@ -109,7 +109,7 @@ def test_mail_merge_runs_in_the_background_and_reports_skipped_recipients(
             "Neuigkeiten für Beispiel Handels GmbH",
             "Neuigkeiten für Dr. Erika Muster",
         ]
-        singles = [letter.pdf for letter in letters]
+        singles = [letter.draft_pdf for letter in letters]
         combined = merge.combined_pdf
         archive = zipfile.ZipFile(io.BytesIO(service.mail_merge_zip(fresh, merge.id)))
         assert sorted(archive.read(n) for n in archive.namelist()) == sorted(singles)

@@ -52,7 +52,7 @@ def test_saved_draft_stores_its_pdf_and_what_was_typed(session: Session, erika) 
     assert letter.subject == "Ihr Auftrag, {vorname}"
     assert letter.printed_subject == "Ihr Auftrag, Erika"
     assert letter.recipient_lines.splitlines()[0] == "Frau Dr. Erika Muster"
-    assert letter.pdf.startswith(b"%PDF")
+    assert letter.draft_pdf.startswith(b"%PDF")
     assert actions(session, letter.id) == ["created"]
 
 
@@ -133,9 +133,10 @@ def test_draft_edits_use_optimistic_locking(session: Session, erika) -> None:
 def test_sent_letter_is_frozen_for_good(session: Session, erika) -> None:
     """After ▶ Als versendet markieren the bytes stay; edits and deletion are refused."""
     letter = service.create_letter(session, **letter_values(erika.id))
+    frozen = letter.draft_pdf
     service.mark_sent(session, letter.id, version=letter.version, actor="erika")
     session.commit()
-    frozen, version = letter.pdf, letter.version
+    version = letter.version
     erika.last_name = "Umbenannt"
     erika.street = "Neue Straße 9"
     session.commit()
@@ -151,7 +152,7 @@ def test_sent_letter_is_frozen_for_good(session: Session, erika) -> None:
     session.expire_all()
     stored = session.get(Letter, letter.id)
     assert stored.status == SENT
-    assert stored.pdf == frozen
+    assert stored.draft_pdf is None  # the original lives once, in Dokumente
     assert service.letter_pdf(session, letter.id) == frozen
     assert actions(session, letter.id) == ["created", "sent"]
 
@@ -229,6 +230,7 @@ def test_sent_letter_is_filed_in_dokumente_for_its_contact(session: Session, eri
     from kms.modules.documents import service as documents
 
     letter = service.create_letter(session, **letter_values(erika.id))
+    draft_pdf = letter.draft_pdf
     assert documents.count_for_contact(session, erika.id) == 0
     service.mark_sent(session, letter.id, version=letter.version)
     session.commit()
@@ -238,7 +240,8 @@ def test_sent_letter_is_filed_in_dokumente_for_its_contact(session: Session, eri
     assert document.issued_on == date(2026, 11, 26)
     assert document.retain_until == date(2032, 12, 31)
     assert [link.contact_id for link in document.contact_links] == [erika.id]
-    assert documents.read_bytes(document) == letter.pdf
+    assert documents.read_bytes(document) == draft_pdf
+    assert letter.draft_pdf is None and letter.pdf_sha256 == document.blob.sha256
     assert documents.count_for_contact(session, erika.id) == 1
 
 
@@ -270,3 +273,21 @@ def test_filled_placeholders_need_no_confirmation(session: Session, erika) -> No
     assert service.empty_placeholders(session, letter) == []
     service.mark_sent(session, letter.id, version=letter.version)
     assert letter.status == SENT
+
+
+def test_a_sent_letters_document_is_protected_and_checked(session: Session, erika) -> None:
+    """GoBD: Dokumente refuses to delete a sent letter's original, even after its retention;
+    a changed file is refused with a German error instead of being served."""
+    from kms.errors import KmsError
+    from kms.modules.documents import service as documents
+
+    letter = service.create_letter(session, **letter_values(erika.id))
+    service.mark_sent(session, letter.id, version=letter.version)
+    session.commit()
+    with pytest.raises(KmsError, match="festgeschrieben"):
+        documents.delete_document(session, letter.document_id, today=date(2100, 1, 1))
+    session.rollback()
+    path = documents.path_of(documents.get_document(session, letter.document_id))
+    path.write_bytes(b"%PDF-1.7 vertauscht")
+    with pytest.raises(documents.ChecksumMismatch, match="Prüfsumme"):
+        service.letter_pdf(session, letter.id)

@@ -1,7 +1,7 @@
 """jobs: owner process and token (stale detection, a row that survives a restore)
 
 Revision ID: 1302
-Revises: 1211
+Revises: 1301
 Create Date: 2026-12-02 21:00:00
 
 `owner` names the process that runs a job (host, boot id, pid, a per-process token), so a
@@ -16,7 +16,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = '1302'
-down_revision: str | Sequence[str] | None = '1211'
+down_revision: str | Sequence[str] | None = '1301'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

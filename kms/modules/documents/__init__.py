@@ -4,8 +4,9 @@ from datetime import timedelta
 
 from kms.backups import FUNCTIONS as BACKUP_FUNCTIONS
 from kms.functions import AutomatismSpec
+from kms.modules.documents import retention
 from kms.permissions import Permission
-from kms.registry import ModuleSpec, PageSpec
+from kms.registry import DocumentType, ModuleSpec, PageSpec
 
 
 def _sweep(session, now):  # type: ignore[no-untyped-def]
@@ -24,6 +25,15 @@ SPEC = ModuleSpec(
     contact_references="kms.modules.documents.service.count_for_contact",
     contact_export="kms.modules.documents.service.export_for_contact",
     routes="kms.modules.documents.routes.routes",
+    # Dokumente's own types; invoices, letters and backups declare theirs in their SPECs.
+    document_types=(
+        DocumentType("upload", "Upload"),
+        DocumentType(
+            "received_invoice", "Eingangsrechnung", retention.INVOICE_YEARS, retention.INVOICES
+        ),
+        DocumentType("books", "Bücher und Aufzeichnungen", retention.BOOK_YEARS, retention.BOOKS),
+        DocumentType("other", "Sonstiges"),
+    ),
     pages=(
         PageSpec(
             "pages/dokumente.py",

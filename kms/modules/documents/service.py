@@ -4,13 +4,17 @@ Public API for other modules (invoices, letters, backups):
 
 - ``store_generated(session, *, content, filename, doc_type, mime_type, contact_ids=(),
   issued_on=None, title="") -> Document``: bytes KMS produced (invoice PDF/XML, letters).
-- ``adopt_file(session, *, path, filename, doc_type, sha256, size, mime_type,
-  issued_on=None, title="") -> Document``: a large finished file is moved into the store,
-  never read into memory. (Backup archives do not use it: they stay in data/backups and are
-  listed through the external store "backups:", see kms.backups.documents.)
+- ``adopt_file(session, *, path, filename, doc_type, mime_type, sha256=None, size=None,
+  issued_on=None, title="", contact_ids=()) -> Document``: a large finished file is moved
+  into the store (hashed by streaming when no SHA-256 is given), never read into memory.
+  (Backup archives do not use it: they stay in data/backups and are listed through the
+  external store "backups:", see kms.backups.documents.)
+- ``read_verified(session, document_id, sha256) -> bytes``: the file of an original another
+  module keeps (invoice files, sent letters), checked against the SHA-256 it recorded.
 - ``open_stream(document) -> BinaryIO``, ``path_of(document) -> Path`` and
   ``download_headers(document)`` for streaming downloads.
-- ``register_type(DocumentType(...))`` adds a module's own document type.
+- Document types come from ``ModuleSpec.document_types`` (``kms.registry.DocumentType``);
+  ``register_type(DocumentType(...))`` adds one at run time.
 
 All of them work inside the caller's transaction: the caller commits (session_scope does).
 Files written for a transaction that rolls back are removed again; files of deleted
@@ -19,6 +23,7 @@ records are removed after commit (see storage.py).
 
 from __future__ import annotations
 
+import hashlib
 import io
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -36,7 +41,7 @@ from kms.formatting import MEGABYTE, format_date, format_size
 from kms.models import get_value, set_value
 from kms.modules.contacts.models import Contact
 from kms.modules.contacts.service import search_key as contact_search_key
-from kms.modules.documents import storage
+from kms.modules.documents import retention, storage
 from kms.modules.documents.filetypes import (
     ACTIVE_CONTENT_MIMES,
     FileKind,
@@ -49,85 +54,61 @@ from kms.modules.documents.filetypes import (
 from kms.modules.documents.models import Document, DocumentBlob, DocumentContact, DocumentTag
 from kms.paging import Page, paginate
 from kms.permissions import Permission, require_permission
+from kms.registry import DocumentType
 from kms.rendering.errors import RenderError
 from kms.types import today as local_today
 from kms.types import utcnow
 
 # --- document types and retention -------------------------------------------------------
 
-# § 147 Abs. 3 AO (as amended by the BEG IV, from 1 January 2025): books and records
-# 10 years (Abs. 1 Nr. 1), Buchungsbelege incl. invoices 8 years (Abs. 1 Nr. 4), received
-# and sent business letters 6 years (Abs. 1 Nr. 2, 3); § 14b Abs. 1 UStG: invoices 8 years.
-# § 147 Abs. 4 AO / § 14b Abs. 1 Satz 3 UStG: the period starts at the end of the calendar
-# year in which the document was issued or received.
-_INVOICES = "§ 14b Abs. 1 UStG, § 147 Abs. 1 Nr. 4, Abs. 3 AO"
-_LETTERS = "§ 147 Abs. 1 Nr. 2 und 3, Abs. 3 AO"
-_BOOKS = "§ 147 Abs. 1 Nr. 1, Abs. 3 AO"
+# Retention periods and their legal basis: kms.modules.documents.retention.
+_INVOICES, _LETTERS, _BOOKS = retention.INVOICES, retention.LETTERS, retention.BOOKS
 
 
-@dataclass(frozen=True)
-class DocumentType:
-    """A kind of document with its German label and statutory retention (None = none)."""
-
-    key: str
-    label: str
-    retention_years: int | None = None
-    legal_basis: str = ""
-    user_selectable: bool = True  # offered when the user uploads
-    # Dotted path to `delete(session, document) -> str` for documents whose deletion follows
-    # their module's rules (backups: never the newest); "" deletes like any document.
-    delete_with: str = ""
+# The types and their retention are declared by the modules that file them
+# (ModuleSpec.document_types); Dokumente's own are in its SPEC. `register_type` adds one at
+# run time (tests, experiments); a module declares its types in its SPEC.
+_EXTRA: dict[str, DocumentType] = {}
 
 
-_TYPES: dict[str, DocumentType] = {}
+def _types() -> dict[str, DocumentType]:
+    from kms.registry import document_types as declared
+
+    found: dict[str, DocumentType] = {}
+    for doc_type in [*declared(), *_EXTRA.values()]:
+        found.setdefault(doc_type.key, doc_type)
+    # "Sonstiges" closes every list.
+    return dict(sorted(found.items(), key=lambda item: item[0] == "other"))
 
 
 def register_type(doc_type: DocumentType) -> DocumentType:
-    """Add a document type (modules call this at import); the same definition twice is fine."""
-    existing = _TYPES.get(doc_type.key)
+    """Add a document type at run time; the same definition twice is fine."""
+    existing = _types().get(doc_type.key)
     if existing is not None and existing != doc_type:
         raise ValueError(f"document type {doc_type.key!r} is already registered differently")
-    _TYPES[doc_type.key] = doc_type
+    _EXTRA[doc_type.key] = doc_type
     return doc_type
 
-
-for _t in (
-    DocumentType("upload", "Upload"),
-    DocumentType("invoice", "Rechnung", 8, _INVOICES),
-    DocumentType("cancellation", "Stornorechnung", 8, _INVOICES),
-    DocumentType("invoice_xml", "Rechnungs-XML", 8, _INVOICES),
-    DocumentType("received_invoice", "Eingangsrechnung", 8, _INVOICES),
-    DocumentType("books", "Bücher und Aufzeichnungen", 10, _BOOKS),
-    DocumentType("letter", "Brief", 6, _LETTERS),
-    DocumentType("dunning", "Mahnung", 6, _LETTERS),
-    DocumentType(
-        "backup",
-        "Backup",
-        user_selectable=False,
-        delete_with="kms.backups.documents.delete_backup_document",
-    ),
-    DocumentType("other", "Sonstiges"),
-):
-    register_type(_t)
 
 BACKUP = "backup"
 
 
 def document_types() -> list[DocumentType]:
-    """Every registered type in registration order."""
-    return list(_TYPES.values())
+    """Every declared type, module by module in registry order ("Sonstiges" last)."""
+    return list(_types().values())
 
 
 def get_type(key: str) -> DocumentType:
     """The type registered under `key`, or a German error."""
     try:
-        return _TYPES[key]
+        return _types()[key]
     except KeyError:
         raise ValidationError("doc_type", f"Unbekannter Dokumenttyp „{key}“.") from None
 
 
 def type_label(key: str) -> str:
-    return _TYPES[key].label if key in _TYPES else key
+    types = _types()
+    return types[key].label if key in types else key
 
 
 def retention_end(doc_type: str, issued_on: date) -> date | None:
@@ -465,29 +446,40 @@ def adopt_file(
     path: Path,
     filename: str,
     doc_type: str,
-    sha256: str,
-    size: int,
     mime_type: str,
+    sha256: str | None = None,
+    size: int | None = None,
     issued_on: date | None = None,
     title: str = "",
+    contact_ids: Sequence[int] = (),
 ) -> Document:
-    """Move a finished large file (e.g. a backup archive) into the store without reading it.
+    """Move a finished large file (e.g. a backup archive) into the store without reading it
+    into memory.
 
-    `sha256` and `size` are what the caller computed while writing the file; the size is
-    checked against the file. The file is renamed into the store (copied in chunks across
-    file systems); if the transaction rolls back, it is moved back to `path`. Files of type
-    Backup adopted here go under files_dir/documents/backups/, which a backup run leaves
-    out; KMS's own archives are not adopted but listed where they are (kms.backups.documents).
+    Without `sha256` the file is hashed here, streamed in chunks. With it (what the caller
+    computed while writing the file) the hash is trusted and only the size is checked. The
+    file is renamed into the store (copied in chunks across file systems); if the
+    transaction rolls back, it is moved back to `path`. A stored file with the same hash is
+    reused and `path` is removed after commit. Files of type Backup adopted here go under
+    files_dir/documents/backups/, which a backup run leaves out; KMS's own archives are not
+    adopted but listed where they are (kms.backups.documents).
     """
     dtype = get_type(doc_type)
     path = Path(path)
-    sha = sha256.lower()
-    if len(sha) != 64 or any(c not in "0123456789abcdef" for c in sha):
-        raise KmsError("Ungültige SHA-256-Prüfsumme.")
     try:
         actual = path.stat().st_size
     except FileNotFoundError:
         raise KmsError(f"Die Datei {path.name} gibt es nicht.") from None
+    if sha256 is None:
+        sha256, hashed = storage.hash_file(path)
+        if size is not None and hashed != size:
+            raise KmsError(f"Die Datei {path.name} hat {hashed} statt {size} Bytes.")
+        size = hashed
+    sha = sha256.lower()
+    if len(sha) != 64 or any(c not in "0123456789abcdef" for c in sha):
+        raise KmsError("Ungültige SHA-256-Prüfsumme.")
+    if size is None:
+        size = actual
     if actual != size or size == 0:
         raise KmsError(f"Die Datei {path.name} hat {actual} statt {size} Bytes.")
     blob = _store_blob(
@@ -508,7 +500,7 @@ def adopt_file(
         filename=clean_filename(filename),
         title=title,
         issued_on=issued_on,
-        contact_ids=(),
+        contact_ids=_check_contacts(session, contact_ids),
     )
 
 
@@ -534,9 +526,39 @@ def open_stream(document: Document) -> BinaryIO:
 
 
 def read_bytes(document: Document) -> bytes:
-    """The whole file (for downloads of ordinary documents; large ones use open_stream)."""
+    """The whole file, checked against its SHA-256 (for downloads of ordinary documents and
+    the Auskunft; large ones use open_stream). A mismatch is a German error, never bytes."""
     with open_stream(document) as fh:
-        return fh.read()
+        content = fh.read()
+    if hashlib.sha256(content).hexdigest() != document.blob.sha256:
+        raise _mismatch(document)
+    return content
+
+
+class ChecksumMismatch(KmsError):
+    """A stored file no longer has the SHA-256 its owner recorded: never served."""
+
+
+def _mismatch(document: Document) -> ChecksumMismatch:
+    return ChecksumMismatch(
+        f"Die gespeicherte Datei „{document.filename}“ (Dokument {document.id}) stimmt nicht "
+        "mehr mit ihrer Prüfsumme (SHA-256) überein und wird deshalb nicht ausgegeben. Bitte "
+        "wenden Sie sich an den Support (Sonstiges → Fehlermeldungen) und spielen Sie "
+        "gegebenenfalls ein Backup ein."
+    )
+
+
+def read_verified(session: Session, document_id: int | None, sha256: str) -> bytes:
+    """The bytes of a document another module refers to, checked against the SHA-256 that
+    module recorded (and the blob's own hash); a mismatch is a German error, never the bytes.
+    """
+    if document_id is None:
+        raise NotFoundError("Zu diesem Beleg ist keine Datei in Dokumente gespeichert.")
+    document = get_document(session, document_id)
+    content = read_bytes(document)  # checked against the blob's own hash
+    if document.blob.sha256 != sha256.lower():
+        raise _mismatch(document)
+    return content
 
 
 def download_mime(document: Document) -> str:
@@ -697,7 +719,8 @@ def export_for_contact(session: Session, contact_id: int) -> list[dict[str, Any]
 
 def retention_message(document: Document) -> str:
     """Why the document cannot be deleted yet."""
-    basis = get_type(document.doc_type).legal_basis if document.doc_type in _TYPES else ""
+    known = _types()
+    basis = known[document.doc_type].legal_basis if document.doc_type in known else ""
     until = format_date(document.retain_until) if document.retain_until else ""
     return (
         f"Dieses Dokument ist aufbewahrungspflichtig bis {until}"
@@ -759,6 +782,35 @@ def update_document(
     return doc
 
 
+ORIGINAL_MESSAGE = (
+    "Dieses Dokument ist das Original eines ausgestellten Belegs (Rechnung, Mahnung oder "
+    "versendeter Brief). Es ist festgeschrieben (GoBD) und kann weder gelöscht noch ersetzt "
+    "werden."
+)
+
+
+def _referencing_columns() -> list[Any]:
+    """Columns of other tables whose foreign key to documents.id forbids deleting the document
+    (ondelete RESTRICT or unset): the originals of issued invoices and sent letters."""
+    from kms.models import Base
+
+    target = Document.__table__.c.id
+    found = []
+    for table in Base.metadata.tables.values():
+        for fk in table.foreign_keys:
+            if fk.column is target and (fk.ondelete or "").upper() not in ("CASCADE", "SET NULL"):
+                found.append(fk.parent)
+    return sorted(found, key=lambda c: (c.table.name, c.name))
+
+
+def is_original(session: Session, document_id: int) -> bool:
+    """Whether a module keeps this document as an issued original (never deleted/replaced)."""
+    return any(
+        session.scalar(select(column).where(column == document_id).limit(1)) is not None
+        for column in _referencing_columns()
+    )
+
+
 def delete_document(session: Session, document_id: int, *, today: date | None = None) -> str:
     """Delete a document whose retention is over; its file goes after commit if unshared.
 
@@ -767,9 +819,12 @@ def delete_document(session: Session, document_id: int, *, today: date | None = 
     """
     require_permission(Permission.DOCUMENTS_WRITE, session)
     doc = get_document(session, document_id)
+    if is_original(session, doc.id):
+        raise KmsError(ORIGINAL_MESSAGE)
     if is_retained(doc, today):
         raise KmsError(retention_message(doc))
-    delete_with = get_type(doc.doc_type).delete_with if doc.doc_type in _TYPES else ""
+    known = _types()
+    delete_with = known[doc.doc_type].delete_with if doc.doc_type in known else ""
     if delete_with:
         from kms.registry import resolve
 
@@ -884,9 +939,11 @@ __all__ = [
     "delete_document",
     "download_headers",
     "export_for_contact",
+    "is_original",
     "list_documents",
     "open_stream",
     "path_of",
+    "read_verified",
     "register_type",
     "store_generated",
     "sweep_orphans",

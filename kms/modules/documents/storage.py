@@ -10,8 +10,9 @@ So a record never points to a missing file, and a file without a record is swept
 
 External stores: a few files KMS keeps outside files_dir/documents are still listed as
 documents. Their storage name is "<store>:<file name>" (e.g. "backups:kms-backup-….tar",
-an archive in data/backups), resolved through EXTERNAL_STORES. The sweeper never touches
-them, and only the owning module deletes them (DocumentType.delete_with).
+an archive in data/backups), resolved through the stores modules declare
+(ModuleSpec.file_stores). The sweeper never touches them, and only the owning module
+deletes them (DocumentType.delete_with).
 """
 
 from __future__ import annotations
@@ -23,10 +24,9 @@ import os
 import shutil
 import uuid
 from collections.abc import Iterator
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import BinaryIO
+from typing import Any, BinaryIO
 
 from sqlalchemy import event, select
 from sqlalchemy.orm import Session
@@ -42,34 +42,29 @@ _NEW = "kms_documents_new_files"  # [(path, restore_to)] undone on rollback
 _UNLINK = "kms_documents_unlink_after_commit"  # [path] removed after commit
 
 
-@dataclass(frozen=True)
-class ExternalStore:
-    """Dotted paths (resolved on use, so no import order matters) of a store's functions."""
+def _stores() -> dict[str, Any]:
+    """The external stores modules declare (ModuleSpec.file_stores), by key."""
+    from kms.registry import file_stores
 
-    root: str  # () -> Path: the directory holding the store's files
-    url: str  # (file name) -> str: the authenticated route that streams a file
-
-
-EXTERNAL_STORES = {
-    "backups": ExternalStore("kms.backups.store.backups_dir", "kms.backups.routes.download_url"),
-}
+    return file_stores()
 
 
 def external_name(store: str, filename: str) -> str:
     """The storage name of a file in an external store."""
-    if store not in EXTERNAL_STORES or "/" in filename or not filename.strip("."):
+    if store not in _stores() or "/" in filename or not filename.strip("."):
         raise KmsError("Ungültiger Speicherort eines Dokuments.")
     return f"{store}:{filename}"
 
 
-def split_external(storage_name: str) -> tuple[ExternalStore, str] | None:
+def split_external(storage_name: str) -> tuple[Any, str] | None:
     """(store, file name) for an external storage name, None for the documents store."""
     store, sep, filename = storage_name.partition(":")
     if not sep:
         return None
-    if store not in EXTERNAL_STORES:
+    stores = _stores()
+    if store not in stores:
         raise KmsError("Ungültiger Speicherort eines Dokuments.")
-    return EXTERNAL_STORES[store], filename
+    return stores[store], filename
 
 
 def external_url(storage_name: str) -> str | None:
@@ -147,6 +142,17 @@ def write_temp(source: BinaryIO) -> tuple[Path, str, int]:
         tmp.unlink(missing_ok=True)
         raise
     return tmp, digest.hexdigest(), size
+
+
+def hash_file(path: Path) -> tuple[str, int]:
+    """(sha256, size) of a file, read in chunks (never whole into memory)."""
+    digest = hashlib.sha256()
+    size = 0
+    with open(path, "rb") as fh:
+        while chunk := fh.read(CHUNK):
+            digest.update(chunk)
+            size += len(chunk)
+    return digest.hexdigest(), size
 
 
 def install(session: Session, source: Path, storage_name: str, *, keep_source: bool) -> Path:

@@ -353,8 +353,16 @@ def document_detail(document_id: int, *, read_only: bool = False) -> None:
         choices = {**service.contact_choices(session, limit=500), **linked}
         path = service.path_of(doc)
         kind = service.preview_kind(doc)
-        retained = service.is_retained(doc)
-        retention_msg = service.retention_message(doc) if retained else ""
+        # An issued original (invoice, dunning letter, sent letter) is never deleted (GoBD).
+        original = service.is_original(session, doc.id)
+        retained = original or service.is_retained(doc)
+        retention_msg = (
+            service.ORIGINAL_MESSAGE
+            if original
+            else service.retention_message(doc)
+            if retained
+            else ""
+        )
         info = _Detail(
             title=doc.display_title,
             filename=doc.filename,

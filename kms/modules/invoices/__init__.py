@@ -4,8 +4,9 @@ from datetime import timedelta
 
 from kms.functions import AutomatismSpec, FunctionSpec
 from kms.modules.invoices.report_specs import REPORTS
+from kms.modules.documents import retention
 from kms.permissions import Permission
-from kms.registry import ModuleSpec, PageSpec
+from kms.registry import DocumentType, ModuleSpec, PageSpec
 
 
 def _overdue_watch(session, now):  # type: ignore[no-untyped-def]
@@ -72,6 +73,13 @@ SPEC = ModuleSpec(
     cli="kms.modules.invoices.cli.register",
     backup_counter="kms.modules.invoices.backup_hooks.COUNTER",
     turnover_source="kms.modules.invoices.payments.received_net",
+    # The originals of issued invoices and dunning letters, filed in Dokumente.
+    document_types=(
+        DocumentType("invoice", "Rechnung", retention.INVOICE_YEARS, retention.INVOICES),
+        DocumentType("cancellation", "Stornorechnung", retention.INVOICE_YEARS, retention.INVOICES),
+        DocumentType("invoice_xml", "Rechnungs-XML", retention.INVOICE_YEARS, retention.INVOICES),
+        DocumentType("dunning", "Mahnung", retention.LETTER_YEARS, retention.LETTERS),
+    ),
     pages=(
         PageSpec(
             "pages/rechnungen.py",

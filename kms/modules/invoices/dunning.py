@@ -28,9 +28,9 @@ from kms.errors import KmsError, ValidationError
 from kms.formatting import format_date, format_money, format_number
 from kms.modules.invoices.config import get_settings
 from kms.modules.invoices.issuing import company_from_snapshot
-from kms.modules.invoices.models import Invoice, InvoiceFile, Reminder
+from kms.modules.invoices.models import Invoice, Reminder
 from kms.modules.invoices.service import ENTITY, get_invoice, open_amount, today
-from kms.modules.invoices.storage import store_file
+from kms.modules.invoices.storage import NewFile, store_file
 from kms.modules.settings.service import get_profile, logo_bytes
 from kms.permissions import Permission, require_permission
 from kms.rendering.din5008 import RenderError
@@ -267,11 +267,10 @@ def create_reminder(
     session.flush()
     suffix = "erinnerung" if level == 0 else f"mahnung-{level}"
     stem = f"{(invoice.number or '').replace('/', '-')}-{suffix}"
-    file = InvoiceFile(role="pdf", filename=f"{stem}.pdf", mime_type="application/pdf", content=pdf)
-    store_file(
+    file = store_file(
         session,
         invoice,
-        file,
+        NewFile("pdf", f"{stem}.pdf", "application/pdf", pdf),
         contact_ids=(invoice.contact_id,),
         issued_on=day,
         reminder_id=reminder.id,

@@ -48,7 +48,6 @@ from kms.modules.invoices.models import (
     KIND_INVOICE,
     Invoice,
     InvoiceAllowance,
-    InvoiceFile,
     InvoiceLine,
 )
 from kms.modules.invoices.numbering import take_number
@@ -64,7 +63,7 @@ from kms.modules.invoices.service import (
     today,
     total_problem,
 )
-from kms.modules.invoices.storage import store_file
+from kms.modules.invoices.storage import NewFile, store_file
 from kms.modules.settings.models import CompanyProfile
 from kms.modules.settings.service import get_profile, logo_bytes
 from kms.modules.settings.taxation import assert_kleinunternehmer_invoice_allowed, regime_on
@@ -521,7 +520,7 @@ def _render_files(
     doc: InvoiceDocument,
     snapshot: dict[str, Any],
     created: datetime,
-) -> list[InvoiceFile]:
+) -> list[NewFile]:
     """Render PDF/A-3 + factur-x.xml (and XRechnung) once; these bytes are the originals."""
     logo = logo_bytes(get_profile(session))
     company = company_from_snapshot(snapshot, logo)
@@ -545,20 +544,18 @@ def _render_files(
     pdf = embed(visual, xml)
     stem = doc.number.replace("/", "-")
     files = [
-        InvoiceFile(role="pdf", filename=f"{stem}.pdf", mime_type="application/pdf", content=pdf),
-        InvoiceFile(
-            role="facturx_xml", filename="factur-x.xml", mime_type="application/xml", content=xml
-        ),
+        NewFile("pdf", f"{stem}.pdf", "application/pdf", pdf),
+        NewFile("facturx_xml", "factur-x.xml", "application/xml", xml),
     ]
     xrechnung = xrechnung_xml(invoice, doc)
     if xrechnung is not None:
         ubl = invoice.einvoice_format == EInvoiceFormat.XRECHNUNG_UBL
         files.append(
-            InvoiceFile(
-                role="xrechnung_xml",
-                filename=f"{stem}-xrechnung{'-ubl' if ubl else ''}.xml",
-                mime_type="application/xml",
-                content=xrechnung,
+            NewFile(
+                "xrechnung_xml",
+                f"{stem}-xrechnung{'-ubl' if ubl else ''}.xml",
+                "application/xml",
+                xrechnung,
             )
         )
     return files
@@ -618,8 +615,10 @@ def _finalize(
             f"Die Nummer {number} ist schon vergeben (Nummernformat geändert?). Bitte das "
             "Nummernformat in den Rechnungseinstellungen prüfen."
         ) from exc
-    for f in files:
+    stored = [
         store_file(session, invoice, f, contact_ids=(invoice.contact_id,), issued_on=day)
+        for f in files
+    ]
     audit.record(
         session,
         entity=ENTITY,
@@ -632,7 +631,7 @@ def _finalize(
         net=invoice.net_total,
         tax=invoice.tax_total,
         cancels=invoice.cancels_id,
-        files={f.role: f.sha256 for f in files},
+        files={f.role: f.sha256 for f in stored},
     )
     return invoice
 

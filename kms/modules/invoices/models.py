@@ -16,7 +16,6 @@ from sqlalchemy import (
     JSON,
     ForeignKey,
     Index,
-    LargeBinary,
     String,
     Text,
     UniqueConstraint,
@@ -213,7 +212,9 @@ class InvoiceAllowance(BusinessData, Base):
 
 
 class InvoiceFile(BusinessData, Base):
-    """An original file as issued (PDF, XML, dunning letter): bytes never re-rendered."""
+    """An original file as issued (PDF, XML, dunning letter): bytes never re-rendered.
+
+    The file itself is a Dokumente document; this row says which one and its SHA-256."""
 
     __tablename__ = "invoice_files"
     __table_args__ = (UniqueConstraint("invoice_id", "reminder_id", "role"),)
@@ -228,11 +229,14 @@ class InvoiceFile(BusinessData, Base):
     role: Mapped[str] = mapped_column(String(20))  # pdf | facturx_xml | xrechnung_xml
     filename: Mapped[str] = mapped_column(String(200))
     mime_type: Mapped[str] = mapped_column(String(60))
+    # The bytes live once, in Dokumente (document_id); sha256 is what was issued, and every
+    # read is checked against it (kms.modules.documents.service.read_verified).
     sha256: Mapped[str] = mapped_column(String(64))
     size: Mapped[int] = mapped_column(default=0)
-    content: Mapped[bytes] = mapped_column(LargeBinary, deferred=True)
-    # The Dokumente record once the documents module stores a copy (None until then).
-    document_id: Mapped[int | None] = mapped_column(default=None)
+    # RESTRICT: the Dokumente record of an original can never be deleted (GoBD).
+    document_id: Mapped[int] = mapped_column(
+        ForeignKey("documents.id", ondelete="RESTRICT"), index=True
+    )
     created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
 
 

@@ -34,7 +34,6 @@ from kms.modules.invoices import (
 from kms.modules.invoices.models import (
     PAYMENT_METHODS,
     InvoiceAllowance,
-    InvoiceFile,
     InvoiceLine,
 )
 from kms.modules.settings import ui as settings_ui
@@ -435,7 +434,7 @@ def invoice_list() -> None:
     )
 
 
-def _download(label: str, file: InvoiceFile, key: str) -> None:
+def _download(label: str, file: storage.StoredFile, key: str) -> None:
     st.download_button(
         label,
         data=file.content,
@@ -457,7 +456,7 @@ def _discount_text(line: InvoiceLine) -> str:
     return f"{amount} ({line.discount_reason})" if line.discount_reason else amount
 
 
-def _file_label(file: InvoiceFile) -> str:
+def _file_label(file: storage.StoredFile) -> str:
     """Download button text; the XRechnung names its syntax."""
     if file.role == "xrechnung_xml":
         return "XRechnung (UBL)" if file.filename.endswith("-ubl.xml") else "XRechnung (CII)"

@@ -1,8 +1,9 @@
 """Schreiben: DIN 5008 letters to contacts, templates, Serienbrief and e-mail."""
 
 from kms.functions import FunctionSpec
+from kms.modules.documents import retention
 from kms.permissions import Permission
-from kms.registry import ModuleSpec, PageSpec
+from kms.registry import DocumentType, ModuleSpec, PageSpec
 
 PAGE = "schreiben"
 MAIL_MERGE = FunctionSpec(
@@ -45,6 +46,8 @@ SPEC = ModuleSpec(
     contact_panel="kms.modules.letters.ui.panel",
     contact_references="kms.modules.letters.contact_hooks.count_for_contact",
     contact_export="kms.modules.letters.contact_hooks.export_for_contact",
+    # Sent letters, filed in Dokumente.
+    document_types=(DocumentType("letter", "Brief", retention.LETTER_YEARS, retention.LETTERS),),
     pages=(
         PageSpec(
             "pages/schreiben.py",

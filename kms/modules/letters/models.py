@@ -56,7 +56,7 @@ class MailMerge(BusinessData, Base):
 
 
 class Letter(BusinessData, Base):
-    """A letter; once sent, its stored PDF bytes are the original and never change."""
+    """A letter; once sent, its PDF (in Dokumente) is the original and never changes."""
 
     __tablename__ = "letters"
     __table_args__ = (Index("ix_letters_contact_date", "contact_id", "letter_date"),)
@@ -78,15 +78,19 @@ class Letter(BusinessData, Base):
     body: Mapped[str] = mapped_column(Text)
     attachments: Mapped[str] = mapped_column(Text, default="")  # one attachment per line
     status: Mapped[str] = mapped_column(String(12), default=DRAFT, index=True)
-    # PDF of the current content: refreshed on every save of a draft, frozen when sent.
-    pdf: Mapped[bytes | None] = mapped_column(LargeBinary, default=None)
+    # A draft's PDF of its current content, refreshed on every save. Sending freezes it: the
+    # bytes move to Dokumente (document_id) and this column becomes NULL, so the original
+    # exists exactly once.
+    draft_pdf: Mapped[bytes | None] = mapped_column(LargeBinary, default=None, deferred=True)
+    # SHA-256 of the draft's PDF, and once sent of the original; every read of a sent
+    # letter's PDF is checked against it.
     pdf_sha256: Mapped[str] = mapped_column(String(64), default="")
     sent_at: Mapped[datetime | None] = mapped_column(default=None)
     sent_via: Mapped[str] = mapped_column(String(10), default="")
     sent_to: Mapped[str] = mapped_column(String(254), default="")
-    # The Dokumente entry of a sent letter (set once the letter is registered there).
+    # The Dokumente entry holding a sent letter's PDF. RESTRICT: never deleted (GoBD).
     document_id: Mapped[int | None] = mapped_column(
-        ForeignKey("documents.id", ondelete="SET NULL"), default=None
+        ForeignKey("documents.id", ondelete="RESTRICT"), default=None, index=True
     )
     template_id: Mapped[int | None] = mapped_column(
         ForeignKey("letter_templates.id", ondelete="SET NULL"), default=None

@@ -1,8 +1,9 @@
 """Schreiben: write, preview, save, send and copy letters; templates; Serienbrief.
 
-A letter stores what the user typed (placeholders included) and the PDF of its current
-content. Saving a draft re-renders that PDF; sending (by post or e-mail) freezes it: the
-stored bytes are the original from then on, and every change is refused. A copy becomes a
+A letter stores what the user typed (placeholders included) and, while a draft, the PDF of
+its current content. Saving a draft re-renders that PDF; sending (by post or e-mail) freezes
+it: the bytes move to Dokumente, are the original from then on (read back only after a
+SHA-256 check), and every change is refused. A copy becomes a
 new draft. Every event goes to the audit log.
 """
 
@@ -250,7 +251,7 @@ def _store(letter: Letter, given: LetterInput, composed: Composed, pdf: bytes) -
     letter.template_id = given.template_id
     letter.printed_subject = composed.data.subject[:SUBJECT_MAX]
     letter.recipient_lines = "\n".join(composed.recipient_lines)
-    letter.pdf = pdf
+    letter.draft_pdf = pdf
     letter.pdf_sha256 = hashlib.sha256(pdf).hexdigest()
 
 
@@ -346,11 +347,20 @@ def delete_draft(session: Session, letter_id: int, *, version: int, actor: str =
 
 
 def letter_pdf(session: Session, letter_id: int) -> bytes:
-    """The stored PDF (the original once sent)."""
-    letter = get_letter(session, letter_id)
-    if letter.pdf is None:  # pragma: no cover - every save stores one
+    """The stored PDF: a draft's current one, a sent letter's original from Dokumente
+    (checked against its SHA-256; a mismatch is a German error, never other bytes)."""
+    return pdf_of(session, get_letter(session, letter_id))
+
+
+def pdf_of(session: Session, letter: Letter) -> bytes:
+    """The PDF of a loaded letter (see letter_pdf)."""
+    if letter.is_sent:
+        from kms.modules.documents.service import read_verified
+
+        return read_verified(session, letter.document_id, letter.pdf_sha256)
+    if letter.draft_pdf is None:  # pragma: no cover - every save stores one
         raise NotFoundError("Zu diesem Brief ist kein PDF gespeichert.")
-    return letter.pdf
+    return letter.draft_pdf
 
 
 _UMLAUTS = str.maketrans({"ä": "ae", "ö": "oe", "ü": "ue", "Ä": "Ae", "Ö": "Oe", "Ü": "Ue"})
@@ -373,10 +383,10 @@ def _register_document(session: Session, letter: Letter) -> None:
     """The one place a sent letter enters Dokumente (type Brief), linked to its contact."""
     from kms.modules.documents.service import store_generated
 
-    assert letter.pdf is not None  # noqa: S101 - only called for frozen letters
+    assert letter.draft_pdf is not None  # noqa: S101 - drafts always carry their PDF
     document = store_generated(
         session,
-        content=letter.pdf,
+        content=letter.draft_pdf,
         filename=pdf_filename(letter),
         doc_type="letter",
         mime_type="application/pdf",
@@ -385,6 +395,7 @@ def _register_document(session: Session, letter: Letter) -> None:
         title=letter.printed_subject,
     )
     letter.document_id = document.id
+    letter.draft_pdf = None  # the original lives once, in Dokumente
 
 
 TEXT_FIELDS = ("subject", "salutation", "body", "closing", "signature", "attachments")
@@ -400,11 +411,12 @@ def empty_placeholders(session: Session, letter: Letter) -> list[str]:
 def _freeze(
     session: Session, letter: Letter, *, via: str, to: str, actor: str, accept_empty: bool
 ) -> None:
-    """Mark sent: from now on letter.pdf is the original (no re-render, no edit).
+    """Mark sent: the draft's PDF moves to Dokumente and is the original from now on (no
+    re-render, no edit).
 
     Refused while placeholders resolve to nothing ("für ." in print), unless the user has
     seen them and accepted (`accept_empty`)."""
-    assert letter.pdf is not None  # noqa: S101 - drafts always carry their PDF
+    assert letter.draft_pdf is not None  # noqa: S101 - drafts always carry their PDF
     empty = empty_placeholders(session, letter)
     if empty and not accept_empty:
         raise EmptyPlaceholdersError(empty)
@@ -412,9 +424,9 @@ def _freeze(
     letter.sent_at = utcnow()
     letter.sent_via = via
     letter.sent_to = to
-    letter.pdf_sha256 = hashlib.sha256(letter.pdf).hexdigest()
-    _flush(session)
+    letter.pdf_sha256 = hashlib.sha256(letter.draft_pdf).hexdigest()
     _register_document(session, letter)
+    _flush(session)
     extra: dict[str, Any] = {"empty_placeholders": empty} if empty else {}
     record(
         session,
@@ -476,13 +488,13 @@ def send_by_email(
             raise ValidationError("text", "Bitte einen kurzen Begleittext eingeben.")
     errors.raise_if_any()
     settings = smtp or smtp_settings(session)
-    assert letter.pdf is not None  # noqa: S101 - drafts always carry their PDF
+    assert letter.draft_pdf is not None  # noqa: S101 - drafts always carry their PDF
     message = build_message(
         settings=settings,
         to=[to],
         subject=letter.printed_subject,
         body_text=text,
-        attachments=[Attachment(pdf_filename(letter), letter.pdf, "application/pdf")],
+        attachments=[Attachment(pdf_filename(letter), letter.draft_pdf, "application/pdf")],
     )
     # Freeze (and file in Dokumente) first, send last: a MailError propagates and the caller's
     # transaction rolls back, so the letter stays a draft and nothing is filed.
@@ -527,9 +539,7 @@ def list_letters(
     page: int = 1,
     page_size: int = 25,
 ) -> Page[Letter]:
-    """Newest first; filtered and paged in SQL. The PDF column is not loaded."""
-    from sqlalchemy.orm import defer
-
+    """Newest first; filtered and paged in SQL. The PDF column is not loaded (deferred)."""
     stmt = select(Letter)
     if contact_id is not None:
         stmt = stmt.where(Letter.contact_id == contact_id)
@@ -545,7 +555,7 @@ def list_letters(
         )
     return paginate(
         session,
-        stmt.options(defer(Letter.pdf)).order_by(Letter.letter_date.desc(), Letter.id.desc()),
+        stmt.order_by(Letter.letter_date.desc(), Letter.id.desc()),
         page=page,
         size=page_size,
     )
@@ -866,18 +876,28 @@ def mail_merge_for_job(session: Session, job_id: int) -> MailMerge | None:
 
 
 def mail_merge_zip(session: Session, merge_id: int) -> bytes:
-    """One PDF per recipient, zipped (streamed letter by letter from the database)."""
+    """One PDF per recipient, zipped (streamed letter by letter from the database; sent
+    letters' originals from Dokumente, hash-checked)."""
+    from kms.modules.documents.service import read_verified
+
     get_mail_merge(session, merge_id)
     out = io.BytesIO()
     with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as archive:
         rows = session.execute(
-            select(Letter.id, Letter.pdf, Letter.recipient_lines)
+            select(
+                Letter.id,
+                Letter.draft_pdf,
+                Letter.document_id,
+                Letter.pdf_sha256,
+                Letter.recipient_lines,
+            )
             .where(Letter.mail_merge_id == merge_id)
             .order_by(Letter.id)
             .execution_options(yield_per=50)
         )
-        for letter_id, pdf, lines in rows:
+        for letter_id, draft, document_id, sha256, lines in rows:
             who = _slug((lines.splitlines() or ["Brief"])[0], 50) or "Brief"
+            pdf = draft if document_id is None else read_verified(session, document_id, sha256)
             archive.writestr(f"{letter_id:05d}_{who}.pdf", pdf or b"")
     return out.getvalue()
 

@@ -369,7 +369,7 @@ def letter_detail(ctx: PageContext, letter_id: int) -> None:
             "sent": letter.is_sent,
             "version": letter.version,
             "filename": service.pdf_filename(letter),
-            "pdf": letter.pdf,
+            "pdf": service.pdf_of(session, letter),
             "sent_text": describe_sent(letter) if letter.is_sent else "",
         }
     st.subheader(plain(info["subject"]), anchor=False)
