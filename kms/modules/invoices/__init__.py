@@ -3,8 +3,8 @@
 from datetime import timedelta
 
 from kms.functions import AutomatismSpec, FunctionSpec
-from kms.modules.invoices.report_specs import REPORTS
 from kms.modules.documents import retention
+from kms.modules.invoices.report_specs import REPORTS
 from kms.permissions import Permission
 from kms.registry import DocumentType, ModuleSpec, PageSpec
 
