@@ -26,7 +26,7 @@ from sqlalchemy.orm import Session, aliased
 from sqlalchemy.orm.exc import StaleDataError
 from sqlalchemy.sql.elements import ColumnElement
 
-from kms import audit
+from kms import audit, querycache
 from kms.einvoice.calc import allowance_amounts, line_amounts, tax_groups
 from kms.einvoice.model import (
     ALLOWANCE_DISCOUNT,
@@ -827,7 +827,7 @@ def list_invoices(
     )
     # The sum counts issued invoices that stand (not drafts, cancellations or cancelled ones).
     counted = sum_status.in_(["offen", "teilweise", "ueberfaellig", "bezahlt"])
-    stats = session.execute(
+    stats_query = (
         select(
             func.count(),
             func.coalesce(func.sum(case((counted, gross_cents), else_=0)), 0),
@@ -835,7 +835,18 @@ def list_invoices(
         )
         .select_from(sum_source)
         .where(*conditions)
-    ).one()
+    )
+    if selective:
+        stats = tuple(session.execute(stats_query).one())
+    else:
+        # Over (nearly) all invoices the sums are the expensive part of every rerun: reuse
+        # them while invoices and payments are unchanged (kms.querycache).
+        stats = querycache.cached(
+            session,
+            ("invoices.list", status, year, day),
+            (Invoice.__table__, Payment.__table__),
+            lambda: tuple(session.execute(stats_query).one()),
+        )
     page = max(1, page)
     order = (Invoice.issued_at.is_not(None), Invoice.issue_date.desc(), Invoice.id.desc())
     # Page the ids first; the per-row columns (status, open, sent) then cover one page only.
@@ -914,5 +925,9 @@ def _matching_ids(term: str) -> Any:
 
 def invoice_years(session: Session) -> list[int]:
     """Years that have issued invoices, newest first (for the year filter)."""
-    years = {d.year for d in session.scalars(select(Invoice.issue_date).distinct()) if d}
-    return sorted(years, reverse=True)
+
+    def compute() -> list[int]:
+        years = {d.year for d in session.scalars(select(Invoice.issue_date).distinct()) if d}
+        return sorted(years, reverse=True)
+
+    return list(querycache.cached(session, "invoices.years", (Invoice.__table__,), compute))
