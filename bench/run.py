@@ -112,6 +112,7 @@ class Settings:
     warmups: int
     scale: str
     skip: set[str] = field(default_factory=set)
+    pages: tuple[str, ...] = PAGES
 
 
 def timed(
@@ -250,7 +251,7 @@ def _apptest(url_path: str) -> Any:
 def page_rows(bench: Instance, empty: Instance, settings: Settings) -> list[Row]:
     """Every page's rerun, logged in, default view, warm (AppTest) vs. the empty instance."""
     rows = []
-    for url_path in PAGES:
+    for url_path in settings.pages:
         stats = {}
         for instance in (empty, bench):
             with use(instance):
@@ -675,6 +676,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--warmups", type=int, default=2)
     parser.add_argument("--once", action="store_true", help="one run, no warm-up, no file")
     parser.add_argument("--skip", default="", help=f"comma-separated groups of {GROUPS}")
+    parser.add_argument("--only", default="", help="comma-separated groups to run (others skipped)")
+    parser.add_argument("--pages", default="", help=f"comma-separated pages of {PAGES}")
     parser.add_argument("--workdir", type=Path, default=Path(tempfile.gettempdir()) / "kms-bench")
     parser.add_argument("--output", type=Path, default=RESULTS)
     args = parser.parse_args(argv)
@@ -684,15 +687,34 @@ def main(argv: list[str] | None = None) -> int:
         scale=args.scale,
         skip={s for s in args.skip.split(",") if s},
     )
-    results = run_all(settings, args.workdir)
+    if args.only:
+        only = {s for s in args.only.split(",") if s}
+        settings.skip |= set(GROUPS) - only
+    if args.pages:
+        settings.pages = tuple(p for p in args.pages.split(",") if p)
+    if args.only or args.pages:
+        args.output = args.output if args.output != RESULTS else None
+    from kms.permissions import SYSTEM, acting_as
+
+    # Like the CLI, the benchmark acts as the system when it calls services directly (bulk data,
+    # drafts, backups); the pages it drives run as their logged-in user in Streamlit's thread.
+    with acting_as(SYSTEM):
+        results = run_all(settings, args.workdir)
     print("\nnot yet measured: " + "; ".join(NOT_YET_MEASURED))
     if args.once:
         return 0
-    flagged = regressions(results, committed_results())
+    committed = committed_results()
+    if committed and committed.get("settings", {}).get("scale") != settings.scale:
+        print(f"the committed bench/results.json is not a {settings.scale} run: not compared")
+        committed = None
+    flagged = regressions(results, committed)
     for line in flagged:
         print("CHANGE > 20 %: " + line)
     if not flagged:
         print("no change over 20 % against the committed bench/results.json")
+    if args.output is None:  # a partial run never replaces the committed full one
+        print("partial run: no results file written (give --output to keep it)")
+        return 0
     args.output.parent.mkdir(parents=True, exist_ok=True)
     args.output.write_text(json.dumps(results, indent=2, ensure_ascii=False) + "\n")
     print(f"written {args.output}")
