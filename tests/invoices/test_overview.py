@@ -114,3 +114,28 @@ def test_figures_are_reused_until_invoices_or_payments_change(session, make_draf
     assert _figures(session, ISSUE_DAY)["Rechnungsentwürfe"][0] == "0"
     issue(make_draft([line("Beratung", "1", "100.00")]))  # 119,00 gross
     assert open_figure() == (f"319,00{NBSP}€", "2 Rechnungen")
+
+
+def test_list_sums_are_reused_per_filter_and_never_for_searches(session, make_draft, issue) -> None:
+    """The Rechnungen list's count and sums come from the cache per status and year only; a
+    search or a customer (alone or with a status) is always counted afresh."""
+    from kms import querycache
+    from kms.modules.invoices import service
+
+    first = issue(make_draft([line("Beratung", "3", "100.00")]))  # 357,00
+    issue(make_draft([line("Fachbuch", "1", "24.90", "S7", "C62")]))  # 26,64
+    session.commit()
+    querycache.clear()
+
+    def listed(**filters) -> tuple[int, Decimal, Decimal]:
+        page = service.list_invoices(session, day=ISSUE_DAY, **filters)
+        session.commit()
+        return page.total, page.sum_gross, page.sum_open
+
+    assert listed(status="offen") == (2, Decimal("383.64"), Decimal("383.64"))
+    assert listed(status="offen", search=first.number) == (1, Decimal("357.00"), Decimal("357.00"))
+    assert listed(status="offen", contact_id=first.contact_id)[0] == 2
+    assert listed(status="offen") == (2, Decimal("383.64"), Decimal("383.64"))
+    assert listed(year=2026) == (2, Decimal("383.64"), Decimal("383.64"))
+    assert listed(year=2025) == (0, Decimal("0.00"), Decimal("0.00"))
+    assert querycache.stats() == {"hits": 1, "misses": 3}

@@ -836,11 +836,12 @@ def list_invoices(
         .select_from(sum_source)
         .where(*conditions)
     )
-    if selective:
+    if terms or contact_id:
         stats = tuple(session.execute(stats_query).one())
     else:
         # Over (nearly) all invoices the sums are the expensive part of every rerun: reuse
-        # them while invoices and payments are unchanged (kms.querycache).
+        # them while invoices and payments are unchanged (kms.querycache). The key holds
+        # every filter that can reach this branch.
         stats = querycache.cached(
             session,
             ("invoices.list", status, year, day),
