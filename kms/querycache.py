@@ -30,7 +30,7 @@ from collections.abc import Callable, Hashable
 from typing import Any, TypeVar
 
 from sqlalchemy import FromClause, event, func, select
-from sqlalchemy.orm import Session, SessionTransaction
+from sqlalchemy.orm import ORMExecuteState, Session, SessionTransaction
 
 T = TypeVar("T")
 
@@ -45,6 +45,13 @@ _stats = {"hits": 0, "misses": 0}
 @event.listens_for(Session, "after_flush")
 def _mark_written(session: Session, _ctx: Any) -> None:
     session.info[_WROTE] = True
+
+
+@event.listens_for(Session, "do_orm_execute")
+def _mark_statement(state: ORMExecuteState) -> None:
+    """Bulk and Core INSERT/UPDATE/DELETE through the session skip the flush: mark them too."""
+    if state.is_insert or state.is_update or state.is_delete:
+        state.session.info[_WROTE] = True
 
 
 @event.listens_for(Session, "after_transaction_end")

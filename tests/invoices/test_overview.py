@@ -85,8 +85,11 @@ def test_figures_are_reused_until_invoices_or_payments_change(session, make_draf
     """The sums are computed once while nothing changes, and follow every kind of write: a
     payment, a new and a deleted draft, an issued invoice; a rolled-back payment never
     reaches the cache, not even when a later payment takes its id."""
+    from sqlalchemy import update
+
     from kms import querycache
     from kms.modules.invoices import service
+    from kms.modules.invoices.models import Payment
 
     invoice = issue(make_draft([line("Beratung", "3", "100.00")]))  # 357,00 gross
     querycache.clear()
@@ -106,6 +109,12 @@ def test_figures_are_reused_until_invoices_or_payments_change(session, make_draf
     assert open_figure() == (f"357,00{NBSP}€", "1 Rechnung")
     payments.record_payment(session, invoice.id, paid_on=ISSUE_DAY, amount="157,00")
     assert open_figure() == (f"200,00{NBSP}€", "1 Rechnung")
+    # A bulk UPDATE through the session skips the flush: the cache stays out of it as well.
+    session.execute(update(Payment).where(Payment.id == -1).values(note=""))
+    counted = querycache.stats()
+    assert _figures(session, ISSUE_DAY)["Offene Rechnungen"][0] == f"200,00{NBSP}€"
+    assert querycache.stats() == counted  # neither looked up nor stored
+    session.rollback()
 
     draft = make_draft([line("Entwurf", "1", "5.00")])
     assert _figures(session, ISSUE_DAY)["Rechnungsentwürfe"][0] == "1"
