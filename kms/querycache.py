@@ -14,8 +14,9 @@ Why that is a correct invalidation:
   its own fingerprint;
 - the database URL is part of the key, so two instances never share an entry;
 - a result is only stored from a session that has not written anything yet in its
-  transaction: an uncommitted state that is rolled back could otherwise come back later
-  with the same fingerprint but different contents.
+  transaction (a flush, or an INSERT/UPDATE/DELETE statement through the session): an
+  uncommitted state that is rolled back could otherwise come back later with the same
+  fingerprint but different contents.
 
 Tables without `updated_at` must be insert-only (invoice payments are), otherwise they do
 not belong in a fingerprint. Callers put everything else the result depends on (the day for
