@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import fcntl
 import logging
+import re
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -139,13 +140,59 @@ def _migration_lock(engine: Engine) -> Iterator[None]:
 
 
 def upgrade(url: str | None = None) -> None:
-    """Apply all migrations up to head, under the cross-process lock."""
-    from alembic import command
+    """Apply all migrations up to head, under the cross-process lock.
 
+    A database already at head is recognised without alembic (`at_head`): importing alembic
+    and running its environment took most of a second on every start and `kms db upgrade`.
+    """
     url = url or get_config().database_url
     engine = get_engine(url)
+    if at_head(engine):
+        return
+    from alembic import command
+
     with _migration_lock(engine):
         command.upgrade(alembic_config(url), "head")
+
+
+_REVISION = re.compile(r"^revision\s*(?::[^=\n]*)?=\s*(['\"])([^'\"]+)\1\s*$", re.M)
+_DOWN = re.compile(r"^down_revision\s*(?::[^=\n]*)?=\s*(.+?)\s*$", re.M)
+
+
+def script_head() -> str | None:
+    """The one head revision of kms/migrations/versions, read from the files' `revision` and
+    `down_revision` lines; None when anything is unusual (merges, a second head, another
+    format), and then alembic decides."""
+    revisions: set[str] = set()
+    parents: set[str] = set()
+    for path in (ROOT / "kms" / "migrations" / "versions").glob("*.py"):
+        source = path.read_text(encoding="utf-8")
+        revision, down = _REVISION.search(source), _DOWN.search(source)
+        if revision is None or down is None:
+            return None
+        revisions.add(revision.group(2))
+        value = down.group(1)
+        if value == "None":
+            continue
+        quoted = re.fullmatch(r"(['\"])([^'\"]+)\1", value)
+        if quoted is None:
+            return None
+        parents.add(quoted.group(2))
+    heads = revisions - parents
+    return heads.pop() if len(heads) == 1 and parents <= revisions else None
+
+
+def at_head(engine: Engine) -> bool:
+    """Whether the database's alembic_version holds exactly the scripts' head."""
+    head = script_head()
+    if head is None:
+        return False
+    try:
+        with engine.connect() as conn:
+            versions = conn.execute(text("SELECT version_num FROM alembic_version")).scalars().all()
+    except Exception:  # noqa: BLE001 - no version table yet (a new database): alembic decides
+        return False
+    return list(versions) == [head]
 
 
 def ensure_migrated(url: str | None = None) -> None:

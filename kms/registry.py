@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import ast
 import importlib
+import importlib.util
 import inspect
+import sys
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy.orm import Session
@@ -332,8 +336,13 @@ def functions() -> list[FunctionSpec]:
     return [f for page in pages() for f in page.functions]
 
 
-def check() -> list[str]:
-    """Start-up checks: unique keys and URL paths, known sections, scripts that exist."""
+def check(*, imports: bool = True) -> list[str]:
+    """Start-up checks: unique keys and URL paths, known sections, scripts that exist.
+
+    `imports=False` (the server's start) checks the manifest's dotted paths without importing
+    them (`defines`): importing every module's UI, demo and PDF code took seconds before the
+    server could answer, and the pages import what they use anyway. Tests check with imports.
+    """
     from kms.config import ROOT
 
     problems: list[str] = []
@@ -349,7 +358,7 @@ def check() -> list[str]:
     keys = [a.key for a in automatisms()] + [f.key for f in functions()]
     problems += [f"duplicate function/automatism key {k!r}" for k in set(keys) if keys.count(k) > 1]
     problems += contact_hook_problems(modules())
-    problems += manifest_problems(modules())
+    problems += manifest_problems(modules(), imports=imports)
     problems += route_problems(modules())
     problems += report_problems(modules())
     return problems
@@ -427,14 +436,59 @@ DOTTED_FIELDS = (
 )
 
 
-def manifest_problems(specs: tuple[ModuleSpec, ...]) -> list[str]:
-    """Every dotted path resolves, every required module is registered, no cycles."""
+def defines(dotted: str) -> bool:
+    """Whether "package.module.name" names a module file that defines or imports `name` at
+    its top level, read from the source without importing it (loaded modules are asked)."""
+    module_path, _, name = dotted.rpartition(".")
+    loaded = sys.modules.get(module_path)
+    if loaded is not None:
+        return hasattr(loaded, name)
+    try:
+        found = importlib.util.find_spec(module_path)
+    except (ImportError, ValueError):
+        return False
+    if found is None:
+        return False
+    if found.origin is None or not found.origin.endswith(".py"):  # not plain source: import
+        return _imported_has(dotted)
+    tree = ast.parse(Path(found.origin).read_text(encoding="utf-8"))
+    names: set[str] = set()
+    for node in tree.body:
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
+            names.add(node.name)
+        elif isinstance(node, ast.Assign):
+            names.update(t.id for t in node.targets if isinstance(t, ast.Name))
+        elif isinstance(node, ast.AnnAssign) and isinstance(node.target, ast.Name):
+            names.add(node.target.id)
+        elif isinstance(node, ast.Import | ast.ImportFrom):
+            names.update((a.asname or a.name).split(".")[0] for a in node.names)
+    return name in names
+
+
+def _imported_has(dotted: str) -> bool:
+    try:
+        resolve(dotted)
+    except (ImportError, AttributeError):
+        return False
+    return True
+
+
+def manifest_problems(specs: tuple[ModuleSpec, ...], *, imports: bool = True) -> list[str]:
+    """Every dotted path resolves, every required module is registered, no cycles.
+
+    With `imports=False` a path counts as resolving when its module file defines the name
+    (`defines`), so nothing is imported (the server's start, see `check`).
+    """
     problems = []
     keys = {spec.key for spec in specs}
     for spec in specs:
         for name in DOTTED_FIELDS:
             dotted = getattr(spec, name)
             if dotted is None:
+                continue
+            if not imports:
+                if not defines(dotted):
+                    problems.append(f"module {spec.key!r}: {name} {dotted!r} does not resolve")
                 continue
             try:
                 resolve(dotted)

@@ -108,10 +108,11 @@ def test_same_seed_same_data(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) ->
 
 
 def test_one_pass_of_every_measurement(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """`python -m bench.run --once` prepares both instances and runs every measurement once."""
+    """`python -m bench.run --once` prepares both instances and runs every measurement once
+    (the Chromium rows have their own browser test: tests/browser/test_bench_browser.py)."""
     monkeypatch.delenv("KMS_TEST_POSTGRES_URL", raising=False)  # the smoke test stays on SQLite
     monkeypatch.setattr("kms.benchdata.SCALES", {**SCALES, "small": TINY})
-    settings = bench.Settings(runs=1, warmups=0, scale="small")
+    settings = bench.Settings(runs=1, warmups=0, scale="small", skip={"browser"})
     results = bench.run_all(settings, tmp_path)
     rows = results["databases"]["sqlite"]["rows"]
     expected = {f"page.{p}" for p in bench.PAGES} | {

@@ -123,3 +123,47 @@ def test_key_values_are_read_and_written_through_one_helper(db_url: str) -> None
     ]
     # auth.py inserts its one-owner key on purpose: the second concurrent insert must fail.
     assert sorted(hand_written) == ["auth.py", "models.py"]
+
+
+def test_script_head_agrees_with_alembic_and_a_database_at_head_skips_alembic(
+    db_url: str,
+) -> None:
+    """The head read from the migration files is alembic's own head; a migrated database is
+    recognised as at head, one revision behind is not."""
+    from alembic.script import ScriptDirectory
+
+    from kms.db import alembic_config, at_head, script_head, upgrade
+
+    scripts = ScriptDirectory.from_config(alembic_config(db_url))
+    head = scripts.get_current_head()
+    assert head is not None and script_head() == head
+    engine = get_engine(db_url)
+    upgrade(db_url)
+    assert at_head(engine)
+    behind = scripts.get_revision(head).down_revision
+    with engine.begin() as conn:
+        conn.execute(text("UPDATE alembic_version SET version_num = :v"), {"v": behind})
+    assert not at_head(engine)
+    with engine.begin() as conn:
+        conn.execute(text("UPDATE alembic_version SET version_num = :v"), {"v": head})
+    assert at_head(engine)
+
+
+def test_upgrade_at_head_does_not_import_alembic(tmp_path: Path) -> None:
+    """`kms db upgrade` and every start on a migrated database skip alembic's import."""
+    import os
+    import subprocess
+    import sys
+
+    from kms.config import ROOT
+
+    env = {**os.environ, "KMS_DATA_DIR": str(tmp_path / "data")}
+    env.pop("KMS_DATABASE_URL", None)
+    code = "import sys; from kms.db import upgrade; upgrade(); print('alembic' in sys.modules)"
+    runs = [
+        subprocess.run(
+            [sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True
+        ).stdout.strip()
+        for _ in range(2)
+    ]
+    assert runs == ["True", "False"]  # the first run migrates, the second finds it at head

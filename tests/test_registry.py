@@ -167,6 +167,13 @@ def test_manifest_problems_name_unresolvable_paths_missing_and_circular_requirem
     assert manifest_problems((broken,))[0].startswith(
         "module 'fakeaddon': overview 'tests.fake_addon.gibt_es_nicht' does not resolve"
     )
+    # The server's start checks the same without importing (the module file must define it).
+    assert manifest_problems((broken,), imports=False) == [
+        "module 'fakeaddon': overview 'tests.fake_addon.gibt_es_nicht' does not resolve"
+    ]
+    assert manifest_problems((fake_addon.SPEC,), imports=False) == []
+    missing_module = replace(fake_addon.SPEC, demo="tests.gibt_es_nicht.load")
+    assert manifest_problems((missing_module,), imports=False)[0].endswith("does not resolve")
     lonely = ModuleSpec(key="a", title="A", requires=("ledger",))
     assert manifest_problems((lonely,)) == ["module 'a' requires 'ledger', which is not registered"]
     a = ModuleSpec(key="a", title="A", requires=("b",))
@@ -217,6 +224,28 @@ def test_the_real_registry_declares_hooks_in_the_manifest() -> None:
     assert counters() == [COUNTER]
     assert turnover_sources() == [received_net]
     assert registry.check() == []
+
+
+def test_the_servers_start_check_imports_no_module_code() -> None:
+    """The server's check agrees with the importing one on the real registry and imports none
+    of the modules' UI, demo or PDF code (that made the cold start seconds slower)."""
+    import subprocess
+    import sys
+
+    from kms.config import ROOT
+
+    probe = (
+        "import sys; from kms.registry import check; "
+        "before = set(sys.modules); assert check(imports=False) == []; "
+        "new = set(sys.modules) - before; "
+        "print(sorted(m for m in new if m.split('.')[0] in ('fpdf', 'pandas', 'facturx')"
+        " or m.endswith(('.ui', '.demo'))))"
+    )
+    shown = subprocess.run(
+        [sys.executable, "-c", probe], cwd=ROOT, capture_output=True, text=True, check=True
+    )
+    assert shown.stdout.strip() == "[]"
+    assert registry.check(imports=False) == registry.check() == []
 
 
 def test_route_problems_name_reserved_prefixes_page_urls_and_foreign_paths(

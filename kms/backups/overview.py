@@ -13,12 +13,12 @@ from kms.types import BERLIN, utcnow
 
 def overview(session: Session, now: datetime | None = None) -> list[Figure]:
     """The newest backup's age; orange when the backup reminder would warn."""
-    from kms.backups.policy import freshness_warning
+    from kms.backups.policy import is_stale
     from kms.backups.store import list_backups
 
     now = now or utcnow()
     backups = list_backups()
-    attention = freshness_warning(session, now, backups) is not None
+    attention = is_stale(session, now, backups)  # what freshness_warning decides, cheaper
     if not backups:
         return [Figure("Letztes Backup", "noch keins", "▶ Backup erzeugen", "dokumente", attention)]
     newest = backups[0].created_at

@@ -159,6 +159,23 @@ def business_days(session: Session, now: datetime, days: int = 7) -> int:
     return len({int(day) for day in found if day is not None and int(day) < days})
 
 
+def is_stale(session: Session, now: datetime, backups: list[BackupInfo]) -> bool:
+    """Whether `freshness_warning` would warn, asking for the business days only when the
+    answer depends on them (the newest backup is between 1 and 7 days old).
+
+    The Übersicht needs only this yes/no on every rerun: with a daily backup, or none at
+    all, it costs no query.
+    """
+    if not backups:
+        return True
+    age = now - backups[0].created_at
+    if age <= timedelta(days=1):
+        return False
+    if age > timedelta(days=7):
+        return True
+    return business_days(session, now) >= 3
+
+
 def freshness_warning(
     session: Session, now: datetime, backups: list[BackupInfo] | None = None
 ) -> str | None:

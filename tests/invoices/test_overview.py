@@ -79,3 +79,72 @@ def test_figures_follow_payments_due_dates_and_cancellations(session, make_draft
 
 def test_invoices_register_their_figures_for_the_start_page(session: Session) -> None:
     assert ("Rechnungen", overview) in [(t, f) for t, f in overview_providers(session)]
+
+
+def test_figures_are_reused_until_invoices_or_payments_change(session, make_draft, issue) -> None:
+    """The sums are computed once while nothing changes, and follow every kind of write: a
+    payment, a new and a deleted draft, an issued invoice; a rolled-back payment never
+    reaches the cache, not even when a later payment takes its id."""
+    from sqlalchemy import update
+
+    from kms import querycache
+    from kms.modules.invoices import service
+    from kms.modules.invoices.models import Payment
+
+    invoice = issue(make_draft([line("Beratung", "3", "100.00")]))  # 357,00 gross
+    querycache.clear()
+
+    def open_figure() -> tuple[str, str]:
+        session.commit()
+        value, detail, _ = _figures(session, ISSUE_DAY)["Offene Rechnungen"]
+        return value, detail
+
+    assert open_figure() == (f"357,00{NBSP}€", "1 Rechnung")
+    assert open_figure() == (f"357,00{NBSP}€", "1 Rechnung")
+    assert querycache.stats() == {"hits": 1, "misses": 1}
+
+    payments.record_payment(session, invoice.id, paid_on=ISSUE_DAY, amount="57,00")
+    assert _figures(session, ISSUE_DAY)["Offene Rechnungen"][0] == f"300,00{NBSP}€"
+    session.rollback()  # computed inside the writing transaction: not stored
+    assert open_figure() == (f"357,00{NBSP}€", "1 Rechnung")
+    payments.record_payment(session, invoice.id, paid_on=ISSUE_DAY, amount="157,00")
+    assert open_figure() == (f"200,00{NBSP}€", "1 Rechnung")
+    # A bulk UPDATE through the session skips the flush: the cache stays out of it as well.
+    session.execute(update(Payment).where(Payment.id == -1).values(note=""))
+    counted = querycache.stats()
+    assert _figures(session, ISSUE_DAY)["Offene Rechnungen"][0] == f"200,00{NBSP}€"
+    assert querycache.stats() == counted  # neither looked up nor stored
+    session.rollback()
+
+    draft = make_draft([line("Entwurf", "1", "5.00")])
+    assert _figures(session, ISSUE_DAY)["Rechnungsentwürfe"][0] == "1"
+    service.delete_draft(session, draft.id)
+    session.commit()
+    assert _figures(session, ISSUE_DAY)["Rechnungsentwürfe"][0] == "0"
+    issue(make_draft([line("Beratung", "1", "100.00")]))  # 119,00 gross
+    assert open_figure() == (f"319,00{NBSP}€", "2 Rechnungen")
+
+
+def test_list_sums_are_reused_per_filter_and_never_for_searches(session, make_draft, issue) -> None:
+    """The Rechnungen list's count and sums come from the cache per status and year only; a
+    search or a customer (alone or with a status) is always counted afresh."""
+    from kms import querycache
+    from kms.modules.invoices import service
+
+    first = issue(make_draft([line("Beratung", "3", "100.00")]))  # 357,00
+    issue(make_draft([line("Fachbuch", "1", "24.90", "S7", "C62")]))  # 26,64
+    session.commit()
+    querycache.clear()
+
+    def listed(**filters) -> tuple[int, Decimal, Decimal]:
+        page = service.list_invoices(session, day=ISSUE_DAY, **filters)
+        session.commit()
+        return page.total, page.sum_gross, page.sum_open
+
+    assert listed(status="offen") == (2, Decimal("383.64"), Decimal("383.64"))
+    assert listed(status="offen", search=first.number) == (1, Decimal("357.00"), Decimal("357.00"))
+    assert listed(status="offen", contact_id=first.contact_id)[0] == 2
+    assert listed(status="offen") == (2, Decimal("383.64"), Decimal("383.64"))
+    assert listed(year=2026) == (2, Decimal("383.64"), Decimal("383.64"))
+    assert listed(year=2025) == (0, Decimal("0.00"), Decimal("0.00"))
+    assert querycache.stats() == {"hits": 1, "misses": 3}

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 from fpdf import FPDF
 
@@ -17,13 +19,39 @@ def _uncached_fonts(pdf: FPDF) -> None:
         pdf.add_font(FONT, style, str(font_file(style)))
 
 
-@pytest.mark.parametrize("paragraphs", [1, 12])
+# Common glyphs only (the cut-down font), every common character in all four styles, and
+# characters beyond them (Greek, Cyrillic, a ligature: the whole font).
+EXTRA_TEXT = [
+    "",
+    "Žofie Dvořák, Łódź; Ærø – „Grüße“ … 1.234,56 € ‰ ™ "
+    + "".join(chr(c) for c in range(0x20, 0x7F))
+    + "".join(chr(c) for c in range(0xA0, 0x180)),
+    "Ωμέγα Ж ﬁ Ǆ",
+]
+
+
+@pytest.mark.parametrize(("paragraphs", "extra"), [(1, 0), (12, 0), (1, 1), (1, 2)])
 def test_cached_fonts_give_byte_identical_pdfs(
-    monkeypatch: pytest.MonkeyPatch, paragraphs: int
+    monkeypatch: pytest.MonkeyPatch, paragraphs: int, extra: int
 ) -> None:
-    """A letter rendered with the shared font templates equals fpdf2's own path byte for byte."""
+    """A letter rendered with the shared font templates equals fpdf2's own path byte for byte,
+    whether its glyphs come from the cut-down common font or need the whole font."""
     letter = demo_letter(paragraphs)
+    if EXTRA_TEXT[extra]:
+        text = EXTRA_TEXT[extra]
+        body = f"{text}\n\n**{text}**\n\n*{text}*\n\n***{text}***\n\n{letter.body}"
+        letter = replace(letter, body=body)
+    sources: list[bytes] = []
+    source = din5008._source_tables
+    monkeypatch.setattr(
+        din5008,
+        "_source_tables",
+        lambda style, used: sources.append(source(style, used)) or sources[-1],
+    )
     cached = render_letter(letter, created_at=DEMO_CREATED_AT)
+    whole = [din5008._font_tables(style) for style in FONT_STYLES]
+    # Only the third text needs the whole font, and then only for the styles that draw it.
+    assert sources and (any(s in whole for s in sources) == (extra == 2))
     monkeypatch.setattr(din5008, "_add_fonts", _uncached_fonts)
     uncached = render_letter(letter, created_at=DEMO_CREATED_AT)
     assert cached == uncached

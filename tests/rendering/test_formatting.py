@@ -35,6 +35,25 @@ def test_format_money(amount, text):
     assert format_money(Decimal(amount)) == f"{text}{NBSP}€"
 
 
+def test_format_money_equals_babels_german_currency_format():
+    """The fast path gives exactly babel's de_DE EUR format, for amounts of every size and
+    sign, with half-up rounding of fractions of a cent."""
+    import random
+
+    from babel.numbers import format_currency
+
+    rng = random.Random(12)
+    amounts = [Decimal(v) for v in ("0", "-0.00", "-0.004", "0.005", "-0.005", "1E+3")]
+    for digits in range(1, 16):
+        for _ in range(40):
+            cents = rng.randrange(10**digits) * rng.choice((1, -1))
+            amounts.append(Decimal(cents).scaleb(-2))
+            amounts.append(Decimal(cents).scaleb(-3))
+    for amount in amounts:
+        rounded = amount.quantize(Decimal("0.01"), rounding="ROUND_HALF_UP")
+        assert format_money(amount) == format_currency(rounded, "EUR", locale="de_DE"), amount
+
+
 def test_format_money_refuses_float():
     """Floats are refused: money is Decimal everywhere."""
     with pytest.raises(TypeError):

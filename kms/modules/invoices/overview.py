@@ -1,7 +1,9 @@
 """Key figures of Rechnungen for the Übersicht page: open and overdue amounts, turnover, drafts.
 
 Everything is summed in SQL over the derived status (kms.modules.invoices.service), so the
-figures agree with the list's filters and sums to the cent.
+figures agree with the list's filters and sums to the cent. The sums are reused while
+invoices and payments are unchanged (kms.querycache), so a rerun of the Übersicht does not
+aggregate every invoice again.
 """
 
 from __future__ import annotations
@@ -12,8 +14,9 @@ from decimal import Decimal
 from sqlalchemy import case, func, select
 from sqlalchemy.orm import Session
 
+from kms import querycache
 from kms.formatting import count_noun, format_money
-from kms.modules.invoices.models import Invoice
+from kms.modules.invoices.models import Invoice, Payment
 from kms.modules.invoices.service import status_source, today
 from kms.registry import Figure
 from kms.types import from_cents, raw_cents
@@ -26,9 +29,8 @@ def _invoices(count: int) -> str:
     return count_noun(count, "Rechnung", "Rechnungen")
 
 
-def overview(session: Session, day: date | None = None) -> list[Figure]:
-    """Offene Posten, Überfällig, Umsatz (netto) of the current year and Entwürfe."""
-    day = day or today()
+def _by_status(session: Session, day: date) -> dict[str, tuple[int, int, int, int]]:
+    """Per derived status: count, open cents, net cents and count issued in `day`'s year."""
     facts = status_source(day)
     gross = raw_cents(Invoice.gross_total)
     in_year = Invoice.issue_date.between(date(day.year, 1, 1), date(day.year, 12, 31))
@@ -51,7 +53,18 @@ def overview(session: Session, day: date | None = None) -> list[Figure]:
             func.coalesce(func.sum(per_invoice.c.in_year), 0),
         ).group_by(per_invoice.c.status)
     ).all()
-    by_status = {r[0]: (int(r[1]), int(r[2]), int(r[3]), int(r[4])) for r in rows}
+    return {r[0]: (int(r[1]), int(r[2]), int(r[3]), int(r[4])) for r in rows}
+
+
+def overview(session: Session, day: date | None = None) -> list[Figure]:
+    """Offene Posten, Überfällig, Umsatz (netto) of the current year and Entwürfe."""
+    day = day or today()
+    by_status = querycache.cached(
+        session,
+        ("invoices.overview", day),
+        (Invoice.__table__, Payment.__table__),
+        lambda: _by_status(session, day),
+    )
 
     def total(statuses: tuple[str, ...], index: int) -> int:
         return sum(by_status.get(s, (0, 0, 0, 0))[index] for s in statuses)

@@ -26,7 +26,7 @@ from sqlalchemy.orm import Session, aliased
 from sqlalchemy.orm.exc import StaleDataError
 from sqlalchemy.sql.elements import ColumnElement
 
-from kms import audit
+from kms import audit, querycache
 from kms.einvoice.calc import allowance_amounts, line_amounts, tax_groups
 from kms.einvoice.model import (
     ALLOWANCE_DISCOUNT,
@@ -821,7 +821,7 @@ def list_invoices(
     )
     # The sum counts issued invoices that stand (not drafts, cancellations or cancelled ones).
     counted = sum_status.in_(["offen", "teilweise", "ueberfaellig", "bezahlt"])
-    stats = session.execute(
+    stats_query = (
         select(
             func.count(),
             func.coalesce(func.sum(case((counted, gross_cents), else_=0)), 0),
@@ -829,7 +829,19 @@ def list_invoices(
         )
         .select_from(sum_source)
         .where(*conditions)
-    ).one()
+    )
+    if terms or contact_id:
+        stats = tuple(session.execute(stats_query).one())
+    else:
+        # Over (nearly) all invoices the sums are the expensive part of every rerun: reuse
+        # them while invoices and payments are unchanged (kms.querycache). The key holds
+        # every filter that can reach this branch.
+        stats = querycache.cached(
+            session,
+            ("invoices.list", status, year, day),
+            (Invoice.__table__, Payment.__table__),
+            lambda: tuple(session.execute(stats_query).one()),
+        )
     total = int(stats[0])
     page_size = max(1, page_size)
     page = clamp(page, total, page_size)
@@ -910,5 +922,9 @@ def _matching_ids(term: str) -> Any:
 
 def invoice_years(session: Session) -> list[int]:
     """Years that have issued invoices, newest first (for the year filter)."""
-    years = {d.year for d in session.scalars(select(Invoice.issue_date).distinct()) if d}
-    return sorted(years, reverse=True)
+
+    def compute() -> list[int]:
+        years = {d.year for d in session.scalars(select(Invoice.issue_date).distinct()) if d}
+        return sorted(years, reverse=True)
+
+    return list(querycache.cached(session, "invoices.years", (Invoice.__table__,), compute))

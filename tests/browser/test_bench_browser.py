@@ -1,0 +1,28 @@
+"""`make bench`'s Chromium rows run end to end: cold start to the login page, peak RSS."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from bench import run as bench
+from kms.benchdata import SCALES
+from tests.browser_support import need_chromium
+from tests.test_bench import TINY
+
+
+def test_cold_start_and_peak_rss_rows(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """One pass: a server started cold shows its login page in Chromium; five logged-in
+    sessions visit every page and the server's peak RSS is at least its RSS after start."""
+    need_chromium()
+    monkeypatch.delenv("KMS_TEST_POSTGRES_URL", raising=False)
+    monkeypatch.setattr("kms.benchdata.SCALES", {**SCALES, "small": TINY})
+    settings = bench.Settings(runs=1, warmups=0, scale="small")
+    instance, _empty = bench.prepare(tmp_path, "sqlite", "small")
+    rows = {row.key: row for row in bench.browser_rows(instance, settings)}
+    assert set(rows) == {"cold_start.chromium", "server.rss"}
+    cold = rows["cold_start.chromium"]
+    assert cold.value.median > 0 and cold.floor is not None and cold.floor.median > 0
+    rss = rows["server.rss"]
+    assert rss.floor is not None and 0 < rss.floor.median <= rss.value.median
