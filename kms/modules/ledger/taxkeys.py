@@ -269,6 +269,8 @@ ENTRIES: tuple[TaxKey, ...] = (
 INVOICE_CATEGORY = {
     ("S", Decimal("19.00")): "U19",
     ("S", Decimal("7.00")): "U7",
+    ("S", Decimal("16.00")): "U19",  # second half of 2020
+    ("S", Decimal("5.00")): "U7",
     ("E", None): "UKU",
     ("AE", None): "U13B",
     ("K", None): "UIGL",

@@ -1,0 +1,97 @@
+"""The ledger's reports, declared per the reports contract (docs: _notes/REPORTS_CONTRACT).
+
+`Column`, `ReportSpec` below are LOCAL STAND-INS of the same shape as kms.reporting's
+classes; they are replaced by kms.reporting.Column/ReportSpec at merge, and REPORTS goes
+into the ledger's ModuleSpec `reports` field then.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+
+@dataclass(frozen=True)
+class Column:  # replaced by kms.reporting.Column at merge
+    name: str
+    kind: Literal["text", "money", "date", "int", "percent"]
+    description: str = ""
+
+
+@dataclass(frozen=True)
+class ReportSpec:  # replaced by kms.reporting.ReportSpec at merge
+    key: str
+    title: str
+    function: str
+    columns: tuple[Column, ...]
+    period: Literal["year", "period", "none"]
+    description: str = ""
+    chart: str | None = None
+    note: str | None = None
+
+
+_R = "kms.modules.ledger.reports"
+
+REPORTS: tuple[ReportSpec, ...] = (
+    ReportSpec(
+        key="euer",
+        title="EÜR",
+        function=f"{_R}.euer",
+        columns=(
+            Column(
+                "Bereich", "text", "Betriebseinnahmen, Betriebsausgaben, Nicht abziehbar, Summe"
+            ),
+            Column("Kennzahl", "text", "Kennzahl der Anlage EÜR des Jahres"),
+            Column("Zeile", "text", "Zeile im Vordruck (nur zur Orientierung)"),
+            Column("Bezeichnung", "text"),
+            Column("Betrag", "money", "Euro"),
+        ),
+        period="year",
+        description="Einnahmenüberschussrechnung des Jahres nach Kennzahlen der Anlage EÜR.",
+        chart="Betrag",
+    ),
+    ReportSpec(
+        key="ustva",
+        title="USt-Voranmeldung",
+        function=f"{_R}.ustva",
+        columns=(
+            Column("Kennzahl", "text"),
+            Column("Bezeichnung", "text"),
+            Column("Bemessungsgrundlage", "money", "Euro, netto"),
+            Column("Steuer", "money", "Euro"),
+        ),
+        period="period",
+        description="Umsatzsteuer-Voranmeldung eines Monats oder Quartals nach Kennzahlen.",
+        note=f"{_R}.ustva_note",
+    ),
+    ReportSpec(
+        key="expenses_by_category",
+        title="Ausgaben nach Kategorie",
+        function=f"{_R}.expenses_by_category",
+        columns=(
+            Column("Kategorie", "text"),
+            Column("EÜR-Kennzahl", "text"),
+            Column("Netto", "money"),
+            Column("Vorsteuer", "money"),
+            Column("Brutto", "money"),
+            Column("Nicht abziehbar", "money"),
+        ),
+        period="period",
+        description="Ausgaben des Zeitraums je Kategorie.",
+        chart="Netto",
+    ),
+    ReportSpec(
+        key="cashbook",
+        title="Kassenbuch",
+        function=f"{_R}.cashbook",
+        columns=(
+            Column("Datum", "date"),
+            Column("Kasse", "text"),
+            Column("Einnahmen", "money"),
+            Column("Ausgaben", "money"),
+            Column("Bestand", "money", "Bestand am Ende des Tages"),
+        ),
+        period="period",
+        description="Kassenbuch: Einnahmen, Ausgaben und Bestand je Kasse und Tag.",
+    ),
+)
