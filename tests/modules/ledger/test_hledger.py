@@ -52,10 +52,8 @@ def test_hledger_balances_equal_the_euer(
     )  # fmt: skip
     path = tmp_path / "kms.journal"
     path.write_text(journal(session), encoding="utf-8")
-    result = subprocess.run(  # noqa: S603 - fixed arguments
-        [HLEDGER or "hledger", "-f", str(path), "balance", "--flat", "-N", "-O", "csv", "-p", "2026"],
-        capture_output=True, text=True, check=True,
-    )  # fmt: skip
+    command = [HLEDGER or "hledger", "-f", str(path), "balance", "--flat", "-N", "-O", "csv"]
+    result = subprocess.run([*command, "-p", "2026"], capture_output=True, text=True, check=True)
     balances = {
         row[0]: Decimal(row[1].replace(" EUR", "").replace("EUR", "").strip() or "0")
         for row in csv.reader(io.StringIO(result.stdout))
