@@ -105,7 +105,10 @@ def load(session: Session) -> str:
     _move(session, bank, date(YEAR, 2, 3), "geldtransit", "300.00", transfer_account_id=cash.id)
     _expense(
         session, cash, date(YEAR, 2, 10), "Schreibwaren Beispiel",
-        [("23.80", "buerobedarf", "V19", "Druckerpapier"), ("10.70", "buerobedarf", "V7", "Fachzeitschrift")],
+        [
+            ("23.80", "buerobedarf", "V19", "Druckerpapier"),
+            ("10.70", "buerobedarf", "V7", "Fachzeitschrift"),
+        ],
         "K-001",
     )  # fmt: skip
     _expense(

@@ -307,6 +307,8 @@ def _invoice_groups(
             if invoice.is_cancellation
             else (invoice.service_date or invoice.period_end or invoice.issue_date)
         )
+        if day is None:  # pragma: no cover - issued invoices have an issue date
+            continue
         for g in compute(original_document(invoice)).groups:
             result.append((g.category.value, g.rate, sign * g.basis, sign * g.tax, day))
     return result

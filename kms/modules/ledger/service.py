@@ -282,9 +282,10 @@ def save_category(
         session.add(category)
         action = "created"
     else:
-        category = session.get(Category, category_id)
-        if category is None:
+        found = session.get(Category, category_id)
+        if found is None:
             raise NotFoundError("Diese Kategorie gibt es nicht mehr.")
+        category = found
         if category.side != side and _category_used(session, category.id):
             raise ValidationError("side", "Die Kategorie ist schon gebucht; die Seite bleibt.")
         action = "updated"

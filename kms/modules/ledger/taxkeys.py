@@ -74,7 +74,7 @@ class TaxKey:
         return self.valid_from <= day and (self.valid_to is None or day <= self.valid_to)
 
 
-_H2_2020 = {"valid_from": date(2020, 7, 1), "valid_to": date(2020, 12, 31)}
+H2_2020_FROM, H2_2020_TO = date(2020, 7, 1), date(2020, 12, 31)
 
 ENTRIES: tuple[TaxKey, ...] = (
     # --- sales ---------------------------------------------------------------------------
@@ -100,7 +100,8 @@ ENTRIES: tuple[TaxKey, ...] = (
         euer_income=EUER_INCOME_TAXABLE,
         datev_bu="5",
         turnover_19=True,
-        **_H2_2020,
+        valid_from=H2_2020_FROM,
+        valid_to=H2_2020_TO,
     ),  # type: ignore[arg-type]
     TaxKey(
         "U7",
@@ -123,7 +124,8 @@ ENTRIES: tuple[TaxKey, ...] = (
         euer_income=EUER_INCOME_TAXABLE,
         datev_bu="4",
         turnover_19=True,
-        **_H2_2020,
+        valid_from=H2_2020_FROM,
+        valid_to=H2_2020_TO,
     ),  # type: ignore[arg-type]
     TaxKey(
         "UKU",
@@ -199,7 +201,8 @@ ENTRIES: tuple[TaxKey, ...] = (
         Decimal("16"),
         kz_input="66",
         datev_bu="7",
-        **_H2_2020,
+        valid_from=H2_2020_FROM,
+        valid_to=H2_2020_TO,
     ),  # type: ignore[arg-type]
     TaxKey("V7", "Vorsteuer 7 %", "ein", INCLUDED, Decimal("7"), kz_input="66", datev_bu="8"),
     TaxKey(
@@ -210,7 +213,8 @@ ENTRIES: tuple[TaxKey, ...] = (
         Decimal("5"),
         kz_input="66",
         datev_bu="6",
-        **_H2_2020,
+        valid_from=H2_2020_FROM,
+        valid_to=H2_2020_TO,
     ),  # type: ignore[arg-type]
     TaxKey(
         "RCEU19",

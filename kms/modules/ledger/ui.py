@@ -210,14 +210,14 @@ def booking_detail(ctx: PageContext, booking_id: int) -> None:
     with st.expander("Bearbeiten"):
         booking_form(ctx, booking_id, values)
     if st.button("Buchung löschen", key=f"ledger_delete_{booking_id}", icon=":material/delete:"):
-        done = run_write(
-            lambda s: (
-                service.delete_booking(
-                    s, booking_id, version=values["version"], actor=ctx.user.username
-                )
-                or True
+
+        def delete(s: Session) -> bool:
+            service.delete_booking(
+                s, booking_id, version=values["version"], actor=ctx.user.username
             )
-        )
+            return True
+
+        done = run_write(delete)
         if done:
             flash(f"Buchung {booking_id} gelöscht.")
             st.session_state.pop("ledger_open", None)
@@ -655,7 +655,7 @@ def render_accounts(ctx: PageContext) -> None:
             }
             for a in accounts
         ]
-        values = {
+        values: dict[int, dict[str, Any]] = {
             a.id: {
                 "name": a.name,
                 "kind": a.kind,
@@ -680,7 +680,7 @@ def render_accounts(ctx: PageContext) -> None:
         "Konto bearbeiten", list(names), index=0, format_func=labels_of(names), placeholder=CHOOSE,
         key="ledger_acc_pick",
     )  # fmt: skip
-    current = values.get(chosen or 0, {})
+    current: dict[str, Any] = values.get(chosen or 0, {})
     key = f"ledger_acc_{chosen or 0}"
     c1, c2 = st.columns(2)
     name = c1.text_input("Name", value=current.get("name", ""), key=f"{key}_name")
