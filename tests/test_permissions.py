@@ -38,6 +38,7 @@ from kms.modules.invoices import config as invoice_config
 from kms.modules.invoices import dunning, issuing, mailing, payments
 from kms.modules.invoices import service as invoices
 from kms.modules.invoices.models import Invoice
+from kms.modules.ledger import assets as ledger_assets
 from kms.modules.ledger import service as ledger
 from kms.modules.ledger import sync as ledger_sync
 from kms.modules.letters import service as letters
@@ -425,6 +426,26 @@ ROWS: list[tuple[str, str, Factory]] = [
         "kms.modules.ledger.service:lock_period",
         "I",
         lambda s, w: lambda s: ledger.lock_period(s, date(2025, 1, 1)),
+    ),
+    (
+        "kms.modules.ledger.assets:create_asset",
+        "IM",
+        lambda s, w: (
+            lambda s: ledger_assets.create_asset(
+                s, name="Laptop", acquired_on=date(2026, 3, 2), cost="1500.00", useful_life_years=3
+            )
+        ),
+    ),
+    (
+        "kms.modules.ledger.assets:dispose_asset",
+        "IM",
+        lambda s, w: (
+            lambda aid: lambda s: ledger_assets.dispose_asset(s, aid, disposed_on=date(2026, 3, 3))
+        )(
+            ledger_assets.create_asset(
+                s, name="Kamera", acquired_on=date(2026, 3, 2), cost="900.00", useful_life_years=7
+            ).id
+        ),
     ),
     (
         "kms.modules.ledger.sync:sync_payments",

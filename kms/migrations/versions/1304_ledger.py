@@ -143,7 +143,29 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f('ix_ledger_booking_lines_category_id'), ['category_id'], unique=False)
 
 
+    op.create_table('ledger_assets',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('name', sa.String(length=200), nullable=False),
+    sa.Column('acquired_on', sa.Date(), nullable=False),
+    _money('cost'),
+    sa.Column('useful_life_years', sa.Integer(), nullable=False),
+    sa.Column('method', sa.String(length=10), nullable=False),
+    sa.Column('euer_field', sa.String(length=40), nullable=False),
+    sa.Column('booking_id', sa.Integer(), nullable=True),
+    sa.Column('disposed_on', sa.Date(), nullable=True),
+    sa.Column('note', sa.Text(), nullable=False),
+    _ts('created_at'),
+    sa.Column('version', sa.Integer(), nullable=False),
+    sa.ForeignKeyConstraint(['booking_id'], ['ledger_bookings.id'], name=op.f('fk_ledger_assets_booking_id_ledger_bookings'), ondelete='RESTRICT'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_ledger_assets'))
+    )
+    with op.batch_alter_table('ledger_assets', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_ledger_assets_acquired_on'), ['acquired_on'], unique=False)
+        batch_op.create_index(batch_op.f('ix_ledger_assets_booking_id'), ['booking_id'], unique=False)
+
+
 def downgrade() -> None:
+    op.drop_table('ledger_assets')
     op.drop_table('ledger_booking_lines')
     op.drop_table('ledger_bookings')
     op.drop_table('ledger_settings')

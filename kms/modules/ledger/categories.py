@@ -167,6 +167,8 @@ def field_choices(side: str, year: int) -> dict[str, str]:
 
 # Field keys with a meaning of their own, used by the services and reports.
 BY_TAX_KEY = "nach_steuerschluessel"  # income: the tax key decides (111/112/103)
+# Purchase of a durable asset: no expense at payment; the Anlagenverzeichnis writes it off.
+ASSET = "anlagegut"
 
 # Special handling of partly deductible categories.
 SPECIAL_BEWIRTUNG = "bewirtung"  # 70 % abziehbar, 30 % nicht (§ 4 Abs. 5 Nr. 2 EStG)
@@ -212,6 +214,9 @@ DEFAULT_CATEGORIES: tuple[DefaultCategory, ...] = (
     DefaultCategory("buerobedarf", "Bürobedarf", _A, "uebrige", default_tax_key="V19"),
     DefaultCategory("porto", "Porto", _A, "uebrige", default_tax_key="NSTB"),
     DefaultCategory("bankgebuehren", "Bankgebühren", _A, "uebrige", default_tax_key="NSTB"),
+    DefaultCategory(
+        "anlagen", "Anlagevermögen (Anschaffung, über AfA)", _A, ASSET, default_tax_key="V19"
+    ),
     DefaultCategory(
         "gwg", "Geringwertige Wirtschaftsgüter (bis 800 € netto)", _A, "gwg", default_tax_key="V19"
     ),

@@ -14,7 +14,7 @@ from decimal import Decimal
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from kms.modules.ledger import service
+from kms.modules.ledger import assets, service
 from kms.modules.ledger.models import Account
 from kms.modules.ledger.reports import ustva_figures
 from kms.modules.ledger.sync import sync_payments
@@ -123,6 +123,15 @@ def load(session: Session) -> str:
     _expense(
         session, bank, date(YEAR, 3, 18), "Elektronik Beispiel GmbH",
         [("593.81", "gwg", "V19", "Monitor 27 Zoll (GWG)")], "R-4711",
+    )  # fmt: skip
+    # A laptop as an asset: 1.299,00 net, 3 years linear from July.
+    _expense(
+        session, bank, date(YEAR, 7, 14), "Elektronik Beispiel GmbH",
+        [("1545.81", "anlagen", "V19", "Notebook (Anlagevermögen)")], "R-4823",
+    )  # fmt: skip
+    assets.create_asset(
+        session, name="Notebook", acquired_on=date(YEAR, 7, 14), cost="1299.00",
+        useful_life_years=3, actor="demo",
     )  # fmt: skip
     _expense(
         session, bank, date(YEAR, 5, 22), "Restaurant Zur Beispielstraße",

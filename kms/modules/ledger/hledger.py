@@ -45,6 +45,8 @@ def _name(text: str) -> str:
 
 
 def _field_account(field_key: str, year: int) -> str:
+    if field_key == cats.ASSET:
+        return "Aktiva:Anlagevermögen"
     field = cats.form(year).get(field_key)
     side = "Einnahmen" if field is not None and field.side == "einnahme" else "Ausgaben"
     if field_key in cats.NOT_DEDUCTIBLE:
@@ -139,4 +141,23 @@ def journal(session: Session) -> str:
             if value:
                 out.append(f"    {account}  {_amount(value)}")
         out.append("")
+    out += _afa_transactions(session)
     return "\n".join(out)
+
+
+def _afa_transactions(session: Session) -> list[str]:
+    """AfA and Restbuchwert of every year up to this one, on 31 December."""
+    from kms.modules.ledger.assets import afa_by_field, list_assets
+    from kms.types import today
+
+    items = list_assets(session)
+    if not items:
+        return []
+    out: list[str] = []
+    for year in range(min(a.acquired_on.year for a in items), today().year + 1):
+        for field, amount in sorted(afa_by_field(session, year).items()):
+            out.append(f"{year}-12-31 * Abschreibung {year}")
+            out.append(f"    {_field_account(field, year)}  {_amount(amount)}")
+            out.append(f"    Aktiva:Anlagevermögen  {_amount(-amount)}")
+            out.append("")
+    return out

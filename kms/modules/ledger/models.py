@@ -199,3 +199,37 @@ class LedgerSettings(BusinessData, Base):
     # Sondervorauszahlung (monthly filers with extension), deducted in December (Kz 39).
     special_prepayment: Mapped[Decimal] = mapped_column(Money(), default=ZERO)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+AFA_LINEAR, AFA_GWG, AFA_DEGRESSIVE = "linear", "gwg", "degressiv"
+AFA_METHODS = {
+    AFA_LINEAR: "linear (pro rata nach Monaten)",
+    AFA_GWG: "GWG: Sofortabschreibung (bis 800 € netto)",
+    AFA_DEGRESSIVE: "degressiv (bis 30 %, Anschaffung 01.07.2025–31.12.2027)",
+}
+
+
+class Asset(BusinessData, Base):
+    """An item of the Anlagenverzeichnis: not an expense at payment, written off by AfA."""
+
+    __tablename__ = "ledger_assets"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    acquired_on: Mapped[date] = mapped_column(index=True)
+    # Anschaffungskosten, net where Vorsteuer is deductible (the AfA base).
+    cost: Mapped[Decimal] = mapped_column(Money())
+    useful_life_years: Mapped[int] = mapped_column(default=3)
+    method: Mapped[str] = mapped_column(String(10), default=AFA_LINEAR)
+    # EÜR field of the AfA: afa_beweglich | afa_immateriell (GWG: gwg).
+    euer_field: Mapped[str] = mapped_column(String(40), default="afa_beweglich")
+    # The purchase booking (its line uses the category "Anlagevermögen").
+    booking_id: Mapped[int | None] = mapped_column(
+        ForeignKey("ledger_bookings.id", ondelete="RESTRICT"), default=None, index=True
+    )
+    disposed_on: Mapped[date | None] = mapped_column(default=None)
+    note: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    version: Mapped[int] = mapped_column(default=1)
+
+    __mapper_args__ = {"version_id_col": version}

@@ -132,7 +132,8 @@ def euer_amounts(session: Session, year: int) -> dict[str, Decimal]:
         .where(in_year, Booking.kind == AUSGABE, Category.special != cats.SPECIAL_GESCHENK)
         .group_by(Category.euer_field, Category.special)
     ):
-        amounts[field] += amount - paid_tax - nondeductible
+        if field != cats.ASSET:  # an asset is written off by AfA, not at payment
+            amounts[field] += amount - paid_tax - nondeductible
         if nondeductible:
             amounts[f"{field}_nab"] += nondeductible
         amounts[taxkeys.EUER_VORSTEUER] += paid_tax
@@ -161,6 +162,10 @@ def euer_amounts(session: Session, year: int) -> dict[str, Decimal]:
         else:
             amounts[field] += amount - paid_tax
             amounts[taxkeys.EUER_VORSTEUER] += paid_tax
+    from kms.modules.ledger.assets import afa_by_field
+
+    for field, amount in afa_by_field(session, year).items():
+        amounts[field] += amount
     # VAT paid to / refunded by the Finanzamt, with the ten-day rule at both year ends.
     for booking in session.scalars(
         select(Booking).where(

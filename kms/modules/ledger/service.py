@@ -318,6 +318,8 @@ def _category_used(session: Session, category_id: int) -> bool:
 def _check_field(side: str, euer_field: str, year: int) -> None:
     if side == "einnahme" and euer_field == cats.BY_TAX_KEY:
         return
+    if side == "ausgabe" and euer_field == cats.ASSET:
+        return
     field = cats.form(year).get(euer_field)
     if field is None or field.side != side or euer_field in cats.NOT_DEDUCTIBLE:
         raise ValidationError(

@@ -88,7 +88,7 @@ def render_bookings(ctx: PageContext) -> None:
         has_accounts = bool(service.list_accounts(session))
     if not has_accounts:
         st.info("Bitte legen Sie zuerst auf der Seite „Konten“ ein Bank- oder Kassenkonto an.")
-    tabs = st.tabs(["Buchungen", "Neue Buchung", "Kategorien", "Einstellungen"])
+    tabs = st.tabs(["Buchungen", "Neue Buchung", "Anlagen", "Kategorien", "Einstellungen"])
     with tabs[0]:
         booking_list(ctx)
     with tabs[1]:
@@ -97,8 +97,10 @@ def render_bookings(ctx: PageContext) -> None:
         else:
             st.info("Sie können hier nur ansehen.")
     with tabs[2]:
-        categories_tab(ctx)
+        assets_tab(ctx)
     with tabs[3]:
+        categories_tab(ctx)
+    with tabs[4]:
         settings_tab(ctx)
 
 
@@ -430,6 +432,70 @@ def _contact_choices(session: Session, search: str) -> dict[int, str]:
     from kms.modules.documents.service import contact_choices
 
     return contact_choices(session, search=search, limit=200)
+
+
+# --- Anlagenverzeichnis -----------------------------------------------------------------
+
+
+def assets_tab(ctx: PageContext) -> None:
+    from kms.modules.ledger import assets
+    from kms.modules.ledger.models import AFA_METHODS
+
+    year = service.today().year
+    with session_scope(write=False) as session:
+        table = [
+            {
+                "Anlagegut": a.name,
+                "Angeschafft": format_date(a.acquired_on),
+                "Anschaffungskosten": format_money(a.cost),
+                "Nutzungsdauer": f"{a.useful_life_years} Jahre",
+                "Methode": AFA_METHODS.get(a.method, a.method),
+                f"AfA {year}": format_money(assets.schedule(a, year).get(year, Decimal("0.00"))),
+                f"Restbuchwert 31.12.{year}": format_money(assets.book_value(a, year)),
+                "Abgang": format_date(a.disposed_on) if a.disposed_on else "",
+            }
+            for a in assets.list_assets(session)
+        ]
+    if table:
+        st.dataframe(table, hide_index=True, width="stretch")
+    else:
+        st.info("Noch keine Anlagegüter.")
+    st.caption(
+        "Eine Anschaffung wird mit der Kategorie „Anlagevermögen“ gebucht und hier eingetragen; "
+        "die jährliche AfA fließt in die EÜR. Nutzungsdauern laut AfA-Tabelle, z. B.: "
+        + ", ".join(f"{k} {v} J." for k, v in assets.USEFUL_LIFE.items())
+    )
+    if not ctx.may(Permission.LEDGER_WRITE) or ctx.read_only:
+        return
+    with st.expander("Neues Anlagegut"):
+        c1, c2, c3 = st.columns(3)
+        name = c1.text_input("Bezeichnung", key="ledger_asset_name")
+        acquired = c2.date_input(
+            "Anschaffungsdatum", value=service.today(), format="DD.MM.YYYY", key="ledger_asset_day"
+        )
+        cost = c3.text_input("Anschaffungskosten netto (€)", key="ledger_asset_cost")
+        c4, c5, c6 = st.columns(3)
+        life = c4.number_input(
+            "Nutzungsdauer (Jahre)", min_value=1, max_value=50, value=3, key="ledger_asset_life"
+        )
+        method = c5.selectbox(
+            "AfA-Methode", list(AFA_METHODS), index=0, format_func=labels_of(AFA_METHODS),
+            placeholder=CHOOSE, key="ledger_asset_method",
+        )  # fmt: skip
+        field = c6.selectbox(
+            "Art", list(assets.FIELDS), index=0, format_func=labels_of(assets.FIELDS),
+            placeholder=CHOOSE, key="ledger_asset_field",
+        )  # fmt: skip
+        if st.button("Anlagegut speichern", key="ledger_asset_save"):
+            saved = run_write(
+                lambda s: assets.create_asset(
+                    s, name=name, acquired_on=acquired, cost=cost, useful_life_years=int(life),
+                    method=method or "", euer_field=field or "", actor=ctx.user.username,
+                ).name
+            )  # fmt: skip
+            if saved:
+                flash(f"Anlagegut „{saved}“ gespeichert.")
+                st.rerun()
 
 
 # --- categories -------------------------------------------------------------------------

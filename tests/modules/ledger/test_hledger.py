@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy.orm import Session
 
-from kms.modules.ledger import reports, service
+from kms.modules.ledger import assets, reports, service
 from kms.modules.ledger.hledger import journal
 from kms.modules.ledger.models import Account
 
@@ -50,6 +50,11 @@ def test_hledger_balances_equal_the_euer(
         session, booking_date=date(2026, 2, 8), account_id=bank.id, kind="privatentnahme",
         lines=[service.LineInput("300.00")],
     )  # fmt: skip
+    laptop = expense(session, bank, date(2026, 2, 9), ("1785.00", "anlagen", "V19"))
+    assets.create_asset(
+        session, name="Laptop", acquired_on=date(2026, 2, 9), cost="1500.00",
+        useful_life_years=3, booking_id=laptop.id,
+    )  # fmt: skip
     path = tmp_path / "kms.journal"
     path.write_text(journal(session), encoding="utf-8")
     command = [HLEDGER or "hledger", "-f", str(path), "balance", "--flat", "-N", "-O", "csv"]
@@ -70,8 +75,11 @@ def test_hledger_balances_equal_the_euer(
     expense_total = sum(v for a, v in balances.items() if a.startswith("Ausgaben:"))
     figures = {r["Kennzahl"]: r["Betrag"] for _, r in euer.iterrows() if r["Kennzahl"]}
     assert (income_total, expense_total) == (figures["159"], figures["199"])
-    # The money accounts: 1.297,00 in, 119 + 10,70 + 100 + 238 + 59,50 + 40 + 300 out.
-    assert balances["Aktiva:Girokonto"] == Decimal("1297.00") - Decimal("867.20")
+    # The money accounts: 1.297,00 in, 119 + 10,70 + 100 + 238 + 59,50 + 40 + 300 + 1.785 out.
+    assert balances["Aktiva:Girokonto"] == Decimal("1297.00") - Decimal("2652.20")
+    # Laptop: 1.500,00 − AfA 2026 (500 × 11/12 = 458,33) = 1.041,67 left.
+    assert balances["Aktiva:Anlagevermögen"] == Decimal("1041.67")
+    assert figures["130"] == Decimal("458.33")
 
 
 def reports_period(year: int):  # type: ignore[no-untyped-def]
