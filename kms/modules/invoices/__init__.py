@@ -70,7 +70,6 @@ SPEC = ModuleSpec(
     requires=("contacts", "documents", "settings"),
     cli="kms.modules.invoices.cli.register",
     backup_counter="kms.modules.invoices.backup_hooks.COUNTER",
-    turnover_source="kms.modules.invoices.payments.received_net",
     pages=(
         PageSpec(
             "pages/rechnungen.py",

@@ -52,6 +52,9 @@ SPEC = ModuleSpec(
     contact_export="kms.modules.ledger.contact_hooks.export_for_contact",
     overview="kms.modules.ledger.overview.overview",
     cli="kms.modules.ledger.cli.register",
+    # The one § 19 turnover computation (the tax key decides what counts); invoices no
+    # longer declares its own source, so no payment is counted twice.
+    turnover_source="kms.modules.ledger.turnover.received_turnover",
     pages=(
         PageSpec(
             "pages/einnahmen_ausgaben.py",

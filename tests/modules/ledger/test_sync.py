@@ -103,3 +103,37 @@ def test_record_payment_refused_in_locked_month(session: Session, make_draft, is
     with pytest.raises(KmsError, match=r"März 2026 ist festgeschrieben \(GoBD\): Zahlungen"):
         payments.record_payment(session, inv.id, paid_on=ISSUE_DAY, amount="10,00")
     payments.record_payment(session, inv.id, paid_on=date(2026, 4, 1), amount="10,00")
+
+
+def test_turnover_counts_once_and_only_taxable_domestic(
+    session: Session,
+    make_draft,  # noqa: F811
+    issue,  # noqa: F811
+) -> None:
+    from kms.modules.ledger.turnover import received_turnover
+    from kms.modules.settings.taxation import turnover
+
+    from .conftest import IBAN
+
+    # 238,00 gross (200,00 net) paid: 200,00 before and after the sync (counted once).
+    inv = issue(make_draft([line("Beratung", "2", "100.00")]))
+    payments.record_payment(session, inv.id, paid_on=ISSUE_DAY, amount="238,00")
+    session.commit()
+    before = turnover(session, 2026)
+    assert received_turnover(session, 2026) == D("200.00")
+    sync_payments(session)
+    assert received_turnover(session, 2026) == D("200.00")
+    assert turnover(session, 2026) == before
+    # A service to a Swiss customer (nicht steuerbar, Kz 45) does not count; a taxable
+    # manual income of 119,00 adds its net 100,00; the sale of an asset (Hilfsgeschäft) not.
+    bank = service.save_account(session, name="Bank", kind="bank", iban=IBAN)
+    for amount, category, key in (
+        ("500.00", "erloese", "UNSTB"),
+        ("119.00", "erloese", "U19"),
+        ("595.00", "anlagenverkauf", "U19"),
+    ):
+        service.create_booking(
+            session, booking_date=date(2026, 3, 20), account_id=bank.id, kind="einnahme",
+            lines=[service.LineInput(amount, service.category_by_key(session, category).id, key)],
+        )  # fmt: skip
+    assert received_turnover(session, 2026) == D("300.00")
