@@ -49,6 +49,7 @@ REPORTS: tuple[ReportSpec, ...] = (
         period="year",
         description="Einnahmenüberschussrechnung des Jahres nach Kennzahlen der Anlage EÜR.",
         chart="Betrag",
+        note=f"{_R}.euer_note",
     ),
     ReportSpec(
         key="ustva",

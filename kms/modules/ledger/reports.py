@@ -548,3 +548,58 @@ def _cash_moves(session: Session, account_id: int) -> list[tuple[date, Decimal, 
         select(Booking.booking_date, Booking.total).where(Booking.transfer_account_id == account_id)
     ).all()
     return [(d, t, False) for d, t in own] + [(d, t, True) for d, t in incoming]
+
+
+# Legal forms that must keep double-entry books and draw up a balance sheet (§ 238 HGB,
+# § 140 AO): trading companies and corporations. An e.K. is exempt only below § 241a HGB.
+BALANCE_SHEET_FORMS = (
+    "GmbH",
+    "UG (haftungsbeschränkt)",
+    "AG",
+    "eG",
+    "GmbH & Co. KG",
+    "OHG",
+    "KG",
+)
+SMALL_MERCHANT_TURNOVER = Decimal("800000.00")  # § 241a HGB, § 141 AO (from 2024)
+SMALL_MERCHANT_PROFIT = Decimal("80000.00")
+
+
+def euer_note(session: Session, period: PeriodLike | None) -> str | None:
+    """Who may not use an EÜR (§ 4 Abs. 3 EStG): say so above the table."""
+    from kms.modules.settings.models import CompanyProfile
+
+    profile = session.scalar(select(CompanyProfile).limit(1))
+    form = (profile.legal_form if profile is not None else "") or ""
+    if form in BALANCE_SHEET_FORMS:
+        return (
+            f"Als {form} sind Sie zur doppelten Buchführung und Bilanz verpflichtet (§ 238 HGB, "
+            "§ 140 AO); eine EÜR nach § 4 Abs. 3 EStG ist für Sie nicht zulässig. Die Zahlen "
+            "hier dienen nur zur Übersicht – geben Sie Ihrem Steuerberater die Exporte."
+        )
+    if form == "e.K." and period is not None:
+        amounts = euer_amounts(session, period.start.year)
+        fields = cats.form(period.start.year)
+        income = sum(
+            (v for k, v in amounts.items() if k in fields and fields[k].side == "einnahme"), ZERO
+        )
+        expenses = sum(
+            (
+                v
+                for k, v in amounts.items()
+                if k in fields and fields[k].side == "ausgabe" and k not in cats.NOT_DEDUCTIBLE
+            ),
+            ZERO,
+        )
+        if income > SMALL_MERCHANT_TURNOVER or income - expenses > SMALL_MERCHANT_PROFIT:
+            return (
+                "Als eingetragener Kaufmann überschreiten Sie in diesem Jahr die Grenzen des "
+                "§ 241a HGB (800.000 € Umsatz oder 80.000 € Gewinn): ab dem Folgejahr sind "
+                "Buchführung und Bilanz Pflicht, eine EÜR ist dann nicht mehr zulässig. Bitte "
+                "sprechen Sie mit Ihrem Steuerberater und nutzen Sie die Exporte."
+            )
+        return (
+            "Als eingetragener Kaufmann dürfen Sie die EÜR nur nutzen, solange Sie die Grenzen "
+            "des § 241a HGB (800.000 € Umsatz, 80.000 € Gewinn) nicht überschreiten."
+        )
+    return None

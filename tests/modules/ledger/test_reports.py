@@ -7,6 +7,7 @@ from datetime import date, timedelta
 from decimal import Decimal
 
 import pandas as pd
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from kms.modules.invoices import payments
@@ -24,7 +25,7 @@ from tests.invoices.conftest import (  # noqa: F401 - fixtures
     seller,
 )
 
-from .conftest import expense
+from .conftest import expense, income
 
 D = Decimal
 
@@ -219,3 +220,24 @@ def test_cashbook_per_day(session: Session, cash: Account, bank: Account) -> Non
     ]
     by_cat = reports.expenses_by_category(session, Q1)
     assert by_cat.iloc[-1]["Kategorie"] == "Summe" and by_cat.iloc[-1]["Brutto"] == D("30.00")
+
+
+def test_euer_note_for_those_who_must_keep_a_balance_sheet(session: Session, bank: Account) -> None:
+    from kms.modules.settings.models import CompanyProfile
+
+    profile = session.scalar(select(CompanyProfile).limit(1))
+    if profile is None:
+        profile = CompanyProfile()
+        session.add(profile)
+    profile.legal_form = "Einzelunternehmen"
+    session.flush()
+    assert reports.euer_note(session, Y2026) is None
+    profile.legal_form = "GmbH"
+    session.flush()
+    assert "nicht zulässig" in (reports.euer_note(session, Y2026) or "")
+    profile.legal_form = "e.K."
+    session.flush()
+    assert "§ 241a HGB" in (reports.euer_note(session, Y2026) or "")
+    # 952.000,00 income (800.000 net) in 2026: above the limit.
+    income(session, bank, date(2026, 3, 1), ("952000.00", "erloese", "U19"))
+    assert "überschreiten" in (reports.euer_note(session, Y2026) or "")
