@@ -14,9 +14,10 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from decimal import Decimal
+from typing import Any
 
-from sqlalchemy import ForeignKey, Index, String, Text
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy import ForeignKey, Index, String, Text, event, inspect
+from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 
 from kms.models import Base, BusinessData
 from kms.types import Money, utcnow
@@ -233,3 +234,45 @@ class Asset(BusinessData, Base):
     version: Mapped[int] = mapped_column(default=1)
 
     __mapper_args__ = {"version_id_col": version}
+
+
+# --- GoBD guard: no path changes a booking of a festgeschriebenen month -------------------
+
+
+def _stored_date(booking: Booking) -> date | None:
+    """The booking date as stored in the database (before this flush's changes)."""
+    history = inspect(booking).attrs.booking_date.history
+    if history.deleted:
+        return history.deleted[0]
+    if history.unchanged:
+        return history.unchanged[0]
+    return booking.booking_date
+
+
+@event.listens_for(Session, "before_flush")
+def _refuse_changes_in_locked_periods(session: Session, _ctx: Any, _instances: Any) -> None:
+    """Mapper-level guard behind the services: a booking (or line) of a locked month is never
+    updated or deleted, and nothing is moved into a locked month. Bookings that mirror an
+    invoice payment may be created there (the payment was recorded before the lock)."""
+    from kms.periods import check_open
+
+    for obj in [*session.dirty, *session.deleted]:
+        if isinstance(obj, Booking):
+            changed = obj in session.deleted or session.is_modified(obj, include_collections=False)
+            if not changed:
+                continue
+            old = _stored_date(obj)
+            if old is not None:
+                check_open(session, old)
+            if obj not in session.deleted:
+                check_open(session, obj.booking_date)
+        elif isinstance(obj, BookingLine):
+            if obj in session.deleted or session.is_modified(obj, include_collections=False):
+                booking = obj.booking or session.get(Booking, obj.booking_id)
+                if booking is not None and booking not in session.deleted:
+                    old = _stored_date(booking)
+                    if old is not None:
+                        check_open(session, old)
+    for obj in session.new:
+        if isinstance(obj, Booking) and obj.payment_id is None and obj.refund_invoice_id is None:
+            check_open(session, obj.booking_date)

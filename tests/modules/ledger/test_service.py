@@ -281,3 +281,24 @@ def test_auto_lock_after_deadline_with_and_without_extension(
     assert periods.is_locked(session, date(2026, 1, 1)) and not periods.is_locked(
         session, date(2026, 2, 1)
     )
+
+
+def test_the_model_guard_refuses_every_path_around_the_services(
+    session: Session, bank: Account
+) -> None:
+    b = expense(session, bank, date(2026, 1, 15), ("119.00", "buerobedarf", "V19"))
+    open_one = expense(session, bank, date(2026, 2, 15), ("11.90", "porto", "NSTB"))
+    session.commit()
+    periods.lock_month(session, date(2026, 1, 1))
+    session.commit()
+    for change in (
+        lambda: setattr(b, "note", "nachträglich"),
+        lambda: setattr(b.lines[0], "amount", D("1.00")),
+        lambda: session.delete(b),
+        lambda: setattr(open_one, "booking_date", date(2026, 1, 20)),
+    ):
+        change()
+        with pytest.raises(KmsError, match="festgeschrieben"):
+            session.flush()
+        session.rollback()
+    assert session.get(Booking, b.id).note == ""
