@@ -13,12 +13,13 @@ from __future__ import annotations
 from datetime import date
 from decimal import Decimal
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, type_coerce
 from sqlalchemy.orm import Session
 
 from kms.modules.invoices.models import Invoice, Payment
 from kms.modules.ledger import taxkeys
 from kms.modules.ledger.models import EINNAHME, ZERO, Booking, BookingLine, Category
+from kms.types import Money
 
 # Hilfsgeschäfte do not count (§ 19 Abs. 2 S. 2 UStG).
 EXCLUDED_FIELDS = ("anlagenabgang",)
@@ -36,7 +37,7 @@ def received_turnover(session: Session, year: int) -> Decimal:
     start, end = date(year, 1, 1), date(year, 12, 31)
     codes = _counting_codes()
     booked = session.scalar(
-        select(func.sum(BookingLine.amount - BookingLine.paid_tax))
+        select(type_coerce(func.sum(BookingLine.amount - BookingLine.paid_tax), Money()))
         .join(Booking, Booking.id == BookingLine.booking_id)
         .join(Category, Category.id == BookingLine.category_id)
         .where(
@@ -47,7 +48,7 @@ def received_turnover(session: Session, year: int) -> Decimal:
             Category.euer_field.not_in(EXCLUDED_FIELDS),
         )
     )
-    total = booked if isinstance(booked, Decimal) else Decimal(int(booked or 0)) / 100
+    total = booked if booked is not None else ZERO
     unbooked = session.scalars(
         select(Payment).where(
             Payment.paid_on >= start,
