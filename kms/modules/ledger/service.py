@@ -93,7 +93,7 @@ def category_by_key(session: Session, key: str) -> Category:
 
 
 def list_categories(session: Session, side: str | None = None) -> list[Category]:
-    ensure_defaults(session)
+    """Active categories (a read: the defaults are created by ensure_defaults)."""
     q = select(Category).where(Category.active.is_(True)).order_by(Category.side, Category.name)
     if side:
         q = q.where(Category.side == side)

@@ -86,6 +86,10 @@ def render_bookings(ctx: PageContext) -> None:
     functions(ctx)
     with session_scope(write=False) as session:
         has_accounts = bool(service.list_accounts(session))
+        has_categories = bool(service.list_categories(session))
+    if not has_categories and not ctx.read_only:
+        with session_scope() as session:
+            service.ensure_defaults(session)
     if not has_accounts:
         st.info("Bitte legen Sie zuerst auf der Seite „Konten“ ein Bank- oder Kassenkonto an.")
     tabs = st.tabs(["Buchungen", "Neue Buchung", "Anlagen", "Kategorien", "Einstellungen"])

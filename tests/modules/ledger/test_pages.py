@@ -72,3 +72,12 @@ def test_accounts_page_shows_balance() -> None:
     shown = at.dataframe[0].value
     assert list(shown["Konto"]) == ["Girokonto"]
     assert list(shown["Bestand"]) == ["-119,00\xa0€"]
+
+
+def test_a_fresh_instance_gets_the_default_categories() -> None:
+    ui.create_owner()
+    at = ui.open_page("einnahmen-ausgaben").run()
+    assert not at.exception
+    assert any("Bitte legen Sie zuerst" in ui.unescape(i.value) for i in at.info)
+    names = [list(df.value["Kategorie"]) for df in at.dataframe if "Kategorie" in df.value.columns]
+    assert names and "Bewirtung" in names[0] and "Fremdleistungen" in names[0]
