@@ -56,6 +56,9 @@ class Permission(StrEnum):
     INVOICES_WRITE = "invoices.write"
     LETTERS_READ = "letters.read"
     LETTERS_WRITE = "letters.write"
+    LEDGER_READ = "ledger.read"
+    LEDGER_WRITE = "ledger.write"
+    LEDGER_LOCK = "ledger.lock"
     REPORTS = "reports.read"
     EXPORT = "export"
     BUGREPORTS = "bugreports.write"
@@ -77,6 +80,8 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
             Permission.INVOICES_WRITE,
             Permission.LETTERS_READ,
             Permission.LETTERS_WRITE,
+            Permission.LEDGER_READ,
+            Permission.LEDGER_WRITE,
             Permission.REPORTS,
             Permission.EXPORT,
             Permission.BUGREPORTS,
@@ -89,6 +94,7 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
             Permission.EXPORT,
             Permission.DOCUMENTS_READ,
             Permission.INVOICES_READ,
+            Permission.LEDGER_READ,
         }
     ),
 }
@@ -112,6 +118,9 @@ DESCRIPTIONS = {
     Permission.INVOICES_WRITE: "Rechnungen erstellen und ändern",
     Permission.LETTERS_READ: "Schreiben ansehen",
     Permission.LETTERS_WRITE: "Schreiben erstellen und ändern",
+    Permission.LEDGER_READ: "Einnahmen und Ausgaben ansehen",
+    Permission.LEDGER_WRITE: "Einnahmen und Ausgaben buchen",
+    Permission.LEDGER_LOCK: "Zeiträume festschreiben",
     Permission.REPORTS: "Berichte ansehen",
     Permission.EXPORT: "Daten exportieren",
     Permission.BUGREPORTS: "Fehlermeldungen schreiben",

@@ -133,6 +133,7 @@ MODULE_PATHS = (
     "kms.modules.settings",
     "kms.modules.invoices",
     "kms.modules.letters",
+    "kms.modules.ledger",
     "kms.modules.reports",
     "kms.modules.bugreports",
     "kms.modules.users",
@@ -164,6 +165,7 @@ def import_models() -> None:
     """Import every module's models so Base.metadata knows all tables."""
     importlib.import_module("kms.audit")
     importlib.import_module("kms.jobs")
+    importlib.import_module("kms.periods")
     for spec in modules():
         if spec.models:
             importlib.import_module(spec.models)

@@ -38,6 +38,9 @@ from kms.modules.invoices import config as invoice_config
 from kms.modules.invoices import dunning, issuing, mailing, payments
 from kms.modules.invoices import service as invoices
 from kms.modules.invoices.models import Invoice
+from kms.modules.ledger import assets as ledger_assets
+from kms.modules.ledger import service as ledger
+from kms.modules.ledger import sync as ledger_sync
 from kms.modules.letters import service as letters
 from kms.modules.settings import demo as settings_demo
 from kms.modules.settings import service as settings
@@ -130,6 +133,20 @@ def _mail_merge(s: Session, w: World) -> int:
         template_id=_template(s).id,
         flt=letters.RecipientFilter(kind="person"),
         letter_date=date(2026, 3, 2),
+    )
+
+
+def _account(s: Session) -> Any:
+    return ledger.save_account(s, name=f"Konto {next(_names)}", kind="sonstige")
+
+
+def _booking(s: Session) -> Any:
+    return ledger.create_booking(
+        s,
+        booking_date=date(2026, 3, 2),
+        account_id=_account(s).id,
+        kind="ausgabe",
+        lines=[ledger.LineInput("11.90", ledger.category_by_key(s, "porto").id, "NSTB")],
     )
 
 
@@ -354,6 +371,86 @@ ROWS: list[tuple[str, str, Factory]] = [
         "kms.modules.letters.service:mark_mail_merge_sent",
         "IM",
         lambda s, w: lambda s: letters.mark_mail_merge_sent(s, 999_999),
+    ),
+    # Einnahmen/Ausgaben
+    ("kms.modules.ledger.service:save_account", "IM", lambda s, w: lambda s: _account(s)),
+    (
+        "kms.modules.ledger.service:save_category",
+        "IM",
+        lambda s, w: (
+            lambda s: ledger.save_category(
+                s, name=f"Kategorie {next(_names)}", side="ausgabe", euer_field="uebrige"
+            )
+        ),
+    ),
+    ("kms.modules.ledger.service:create_booking", "IM", lambda s, w: lambda s: _booking(s)),
+    (
+        "kms.modules.ledger.service:update_booking",
+        "IM",
+        lambda s, w: (
+            lambda b: (
+                lambda s: ledger.update_booking(
+                    s,
+                    b.id,
+                    version=b.version,
+                    booking_date=b.booking_date,
+                    account_id=b.account_id,
+                    kind="ausgabe",
+                    lines=[ledger.LineInput("5.00", b.lines[0].category_id, "NSTB")],
+                )
+            )
+        )(_booking(s)),
+    ),
+    (
+        "kms.modules.ledger.service:delete_booking",
+        "IM",
+        lambda s, w: (lambda b: lambda s: ledger.delete_booking(s, b.id, version=b.version))(
+            _booking(s)
+        ),
+    ),
+    (
+        "kms.modules.ledger.service:reverse_booking",
+        "IM",
+        lambda s, w: (
+            lambda bid: lambda s: ledger.reverse_booking(s, bid, booking_date=date(2026, 3, 3))
+        )(_booking(s).id),
+    ),
+    (
+        "kms.modules.ledger.service:save_settings",
+        "I",
+        lambda s, w: (
+            lambda s: ledger.save_settings(s, valid_from=date(2026, 1, 1), permanent_extension=True)
+        ),
+    ),
+    (
+        "kms.modules.ledger.service:lock_period",
+        "I",
+        lambda s, w: lambda s: ledger.lock_period(s, date(2025, 1, 1)),
+    ),
+    (
+        "kms.modules.ledger.assets:create_asset",
+        "IM",
+        lambda s, w: (
+            lambda s: ledger_assets.create_asset(
+                s, name="Laptop", acquired_on=date(2026, 3, 2), cost="1500.00", useful_life_years=3
+            )
+        ),
+    ),
+    (
+        "kms.modules.ledger.assets:dispose_asset",
+        "IM",
+        lambda s, w: (
+            lambda aid: lambda s: ledger_assets.dispose_asset(s, aid, disposed_on=date(2026, 3, 3))
+        )(
+            ledger_assets.create_asset(
+                s, name="Kamera", acquired_on=date(2026, 3, 2), cost="900.00", useful_life_years=7
+            ).id
+        ),
+    ),
+    (
+        "kms.modules.ledger.sync:sync_payments",
+        "IM",
+        lambda s, w: lambda s: ledger_sync.sync_payments(s),
     ),
     # Einstellungen
     (
@@ -592,6 +689,7 @@ def test_the_matrix_rows_match_the_product_owners_roles() -> None:
         "export",
         "documents.read",
         "invoices.read",
+        "ledger.read",
     }
     assert (
         not {

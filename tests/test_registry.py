@@ -215,14 +215,15 @@ def test_document_types_and_file_stores_come_from_the_module_specs() -> None:
 
 
 def test_the_real_registry_declares_hooks_in_the_manifest() -> None:
-    """Invoices declare their restore counter, §19 turnover and commands in their ModuleSpec."""
+    """Invoices declare their restore counter and commands, the ledger the one §19 turnover
+    source, in their ModuleSpecs."""
     from kms.backups.hooks import counters
     from kms.modules.invoices.backup_hooks import COUNTER
-    from kms.modules.invoices.payments import received_net
+    from kms.modules.ledger.turnover import received_turnover
     from kms.modules.settings.taxation import turnover_sources
 
     assert counters() == [COUNTER]
-    assert turnover_sources() == [received_net]
+    assert turnover_sources() == [received_turnover]
     assert registry.check() == []
 
 

@@ -82,6 +82,13 @@ TABLE_LABELS = {
     "company_profile": "Firmendaten",
     "tax_regimes": "Besteuerung",
     "tags": "Schlagwörter",
+    "ledger_bookings": "Buchungen (Einnahmen/Ausgaben)",
+    "ledger_booking_lines": "Buchungspositionen",
+    "ledger_accounts": "Geldkonten",
+    "ledger_categories": "Kategorien (Einnahmen/Ausgaben)",
+    "ledger_assets": "Anlagenverzeichnis",
+    "ledger_settings": "Einstellungen Einnahmen/Ausgaben",
+    "period_locks": "Festgeschriebene Zeiträume (GoBD)",
 }
 # Technical logs and schedules: not worth a line in "what would be lost".
 QUIET_TABLES = {
@@ -284,6 +291,16 @@ def _timestamp_columns(table: sa.Table) -> list[sa.Column[Any]]:
     return [table.c[n] for n in ("created_at", "updated_at") if n in table.c]
 
 
+def _dropped_locks(live: Any, restored: Any, table: sa.Table) -> str:
+    """GoBD: name the festgeschriebenen months the restore would open again."""
+    from kms.periods import month_label
+
+    now = set(live.scalars(sa.select(table.c.month)))
+    then = set(restored.scalars(sa.select(table.c.month)))
+    gone = sorted(now - then)
+    return (": " + ", ".join(month_label(m) for m in gone) + " wären wieder offen") if gone else ""
+
+
 def _report_losses(plan: RestorePlan) -> None:
     """Rows per table newer than the backup, and files that would disappear."""
     temp = get_engine(plan.temp_url)
@@ -310,6 +327,8 @@ def _report_losses(plan: RestorePlan) -> None:
                 )
             if newer or current > backup:
                 label = TABLE_LABELS.get(table.name, table.name)
+                if table.name == "period_locks":
+                    label += _dropped_locks(live, restored, table)
                 lost.append(Loss(table.name, label, current, backup, newer))
     plan.losses = lost
     in_backup = {p["path"][len(DATA_PREFIX) :] for p in plan.manifest.parts}

@@ -67,13 +67,14 @@ def test_regime_on_picks_the_newest_start_on_or_before_the_day(session: Session)
 
 
 def test_setting_a_regime_on_the_same_date_replaces_it(session: Session) -> None:
-    """One regime per start date; Kleinunternehmer always file yearly, without Ist."""
+    """One regime per start date; a Kleinunternehmer never uses Ist, but keeps a filing
+    period for § 13b purchases (§ 18 Abs. 4a UStG)."""
     first = taxation.set_regime(session, valid_from=date(2025, 1, 1), kind="regel", cash_basis=True)
     again = taxation.set_regime(
         session, valid_from=date(2025, 1, 1), kind="klein", cash_basis=True, filing_period="monat"
     )
     assert again.id == first.id
-    assert (again.kind, again.cash_basis, again.filing_period) == ("klein", False, "jahr")
+    assert (again.kind, again.cash_basis, again.filing_period) == ("klein", False, "monat")
     taxation.delete_regime(session, again.id)
     assert taxation.regimes(session) == []
     with pytest.raises(KmsError, match="gibt es nicht mehr"):

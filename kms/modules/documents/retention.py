@@ -11,5 +11,6 @@ INVOICES = "§ 14b Abs. 1 UStG, § 147 Abs. 1 Nr. 4, Abs. 3 AO"
 INVOICE_YEARS = 8
 LETTERS = "§ 147 Abs. 1 Nr. 2 und 3, Abs. 3 AO"
 LETTER_YEARS = 6
+RECEIPTS = "§ 147 Abs. 1 Nr. 4, Abs. 3 AO"
 BOOKS = "§ 147 Abs. 1 Nr. 1, Abs. 3 AO"
 BOOK_YEARS = 10

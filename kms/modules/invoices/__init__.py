@@ -72,7 +72,6 @@ SPEC = ModuleSpec(
     requires=("contacts", "documents", "settings"),
     cli="kms.modules.invoices.cli.register",
     backup_counter="kms.modules.invoices.backup_hooks.COUNTER",
-    turnover_source="kms.modules.invoices.payments.received_net",
     # The originals of issued invoices and dunning letters, filed in Dokumente.
     document_types=(
         DocumentType("invoice", "Rechnung", retention.INVOICE_YEARS, retention.INVOICES),

@@ -11,7 +11,7 @@ from decimal import Decimal
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from kms import audit
+from kms import audit, periods
 from kms.einvoice.calc import compute, skonto_shares
 from kms.einvoice.model import Skonto
 from kms.errors import KmsError, ValidationError
@@ -103,6 +103,8 @@ def record_payment(
         raise ValidationError("paid_on", "Das Zahlungsdatum liegt in der Zukunft.")
     if invoice.issue_date and paid_on < invoice.issue_date - timedelta(days=365):
         raise ValidationError("paid_on", "Das Zahlungsdatum liegt lange vor der Rechnung.")
+    # GoBD: a festgeschriebener month takes no new payment (kms.periods, no ledger import).
+    periods.check_open(session, paid_on, "Zahlungen")
     open_now = open_amount(session, invoice)
     if open_now <= 0:
         raise KmsError(f"{invoice.label} ist bereits vollständig bezahlt oder storniert.")

@@ -75,7 +75,10 @@ def set_regime(
     if filing_period not in FILING_PERIODS:
         raise KmsError("Unbekannter Voranmeldungszeitraum.")
     if kind == "klein":
-        cash_basis, filing_period = False, "jahr"
+        # No Ist for a Kleinunternehmer; the filing period stays selectable: § 13b purchases
+        # or an innergemeinschaftlicher Erwerb need a Voranmeldung for their period
+        # (§ 18 Abs. 4a UStG).
+        cash_basis = False
     row = session.scalar(select(TaxRegime).where(TaxRegime.valid_from == valid_from))
     if row is None:
         row = TaxRegime(valid_from=valid_from, kind=kind)

@@ -145,13 +145,23 @@ def regime_form(key: str) -> bool:
         valid_from = c1.date_input("Gültig ab", date(today().year, 1, 1), format="DD.MM.YYYY")
         kind = c2.radio("Besteuerung", list(taxation.REGIMES), format_func=taxation.REGIMES.get)
         c1, c2 = st.columns(2)
-        cash = c1.radio("Versteuerung (nur Regelbesteuerung)", ["Soll", "Ist"]) == "Ist"
+        cash = (
+            c1.radio(
+                "Versteuerung (nur Regelbesteuerung)",
+                ["Soll", "Ist"],
+                help="Ist-Versteuerung (Umsatzsteuer erst mit der Zahlung) nur mit Genehmigung "
+                "des Finanzamts nach § 20 UStG.",
+            )
+            == "Ist"
+        )
         period = c2.selectbox(
             "Voranmeldungszeitraum",
             list(taxation.FILING_PERIODS),
             format_func=labels_of(taxation.FILING_PERIODS),
             index=1,
             placeholder=CHOOSE,
+            help="Auch Kleinunternehmer brauchen ihn: Bezüge nach § 13b UStG (z. B. Software "
+            "aus dem EU-Ausland) sind je Zeitraum anzumelden (§ 18 Abs. 4a UStG).",
         )
         if st.form_submit_button("Besteuerung speichern", type="primary"):
             with saving(LABELS) as result, session_scope() as session:

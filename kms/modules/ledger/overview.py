@@ -1,0 +1,68 @@
+"""Key figures of Einnahmen/Ausgaben for the Übersicht page (computed in SQL)."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from kms.formatting import format_money
+from kms.modules.invoices.models import Payment
+from kms.modules.ledger.models import AUSGABE, EINNAHME, ZERO, Account, Booking
+from kms.registry import Figure
+from kms.types import today
+
+
+def overview(session: Session, day: date | None = None) -> list[Figure]:
+    """Income and expenses of the year, the money on all accounts, unbooked payments."""
+    day = day or today()
+    year = (Booking.booking_date >= date(day.year, 1, 1)) & (Booking.booking_date <= day)
+    sums = dict(
+        session.execute(
+            select(Booking.kind, func.sum(Booking.total))
+            .where(year, Booking.kind.in_((EINNAHME, AUSGABE)))
+            .group_by(Booking.kind)
+        ).all()
+    )
+    opening = session.scalar(select(func.sum(Account.opening_balance))) or ZERO
+    # Geldtransit moves money between own accounts: its total leaves one and enters another.
+    moved = (
+        session.scalar(select(func.sum(Booking.total)).where(Booking.kind != "geldtransit")) or ZERO
+    )
+    unbooked = (
+        session.scalar(
+            select(func.count())
+            .select_from(Payment)
+            .where(
+                Payment.id.not_in(select(Booking.payment_id).where(Booking.payment_id.is_not(None)))
+            )
+        )
+        or 0
+    )
+    figures = [
+        Figure(
+            f"Einnahmen {day.year}",
+            format_money(sums.get(EINNAHME) or ZERO),
+            "Zahlungseingänge laut Buchungen",
+            page="einnahmen-ausgaben",
+        ),
+        Figure(
+            f"Ausgaben {day.year}",
+            format_money(-(sums.get(AUSGABE) or ZERO)),
+            "laut Buchungen",
+            page="einnahmen-ausgaben",
+        ),
+        Figure("Bestand aller Konten", format_money(opening + moved), page="konten"),
+    ]
+    if unbooked:
+        figures.append(
+            Figure(
+                "Ungebuchte Zahlungen",
+                str(unbooked),
+                "werden automatisch als Einnahme gebucht",
+                page="einnahmen-ausgaben",
+                attention=True,
+            )
+        )
+    return figures

@@ -1,0 +1,50 @@
+"""python -m kms booking list, ledger export, ledger sync."""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+
+import pytest
+
+from kms.cli import main
+from kms.db import ensure_migrated, session_scope
+from kms.modules.ledger import service
+from kms.modules.settings import taxation
+
+from .conftest import IBAN
+
+
+def _book() -> None:
+    ensure_migrated()
+    with session_scope() as s:
+        taxation.set_regime(s, valid_from=date(2024, 1, 1), kind="regel")
+        bank = service.save_account(s, name="Girokonto", kind="bank", iban=IBAN)
+        for day, who in ((date(2026, 3, 5), "Bürohaus Beispiel"), (date(2026, 4, 6), "Post")):
+            service.create_booking(
+                s,
+                booking_date=day,
+                account_id=bank.id,
+                kind="ausgabe",
+                counterparty=who,
+                lines=[service.LineInput("11.90", service.category_by_key(s, "porto").id, "NSTB")],
+            )
+
+
+def test_booking_list_and_export(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    _book()
+    assert main(["booking", "list", "--from", "2026-03-01", "--to", "2026-03-31"]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert out[-1] == "1 Buchungen"
+    assert out[0].split("\t")[1:5] == ["05.03.2026", "Ausgabe", "Girokonto", "Bürohaus Beispiel"]
+    target = tmp_path / "kms.journal"
+    assert main(["ledger", "export", "--format", "hledger", "-o", str(target)]) == 0
+    text = target.read_text(encoding="utf-8")
+    assert "2026-03-05 * Bürohaus Beispiel" in text and "Aktiva:Girokonto  -11.90 EUR" in text
+    # An existing file is not overwritten without --force.
+    assert main(["ledger", "export", "-o", str(target)]) != 0
+    assert "--force" in capsys.readouterr().err
+    assert main(["booking", "list", "--from", "gestern"]) != 0
+    assert "JJJJ-MM-TT" in capsys.readouterr().err
+    assert main(["ledger", "sync"]) == 0
+    assert "nichts zu buchen" in capsys.readouterr().out
