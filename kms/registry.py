@@ -362,7 +362,7 @@ def check(*, imports: bool = True) -> list[str]:
     problems += contact_hook_problems(modules())
     problems += manifest_problems(modules(), imports=imports)
     problems += route_problems(modules())
-    problems += report_problems(modules())
+    problems += report_problems(modules(), imports=imports)
     return problems
 
 
@@ -372,8 +372,11 @@ def reports(session: Session | None = None) -> list[tuple[ModuleSpec, ReportSpec
     return [(spec, report) for spec in specs for report in spec.reports]
 
 
-def report_problems(specs: tuple[ModuleSpec, ...]) -> list[str]:
-    """Every report's function and note resolve, its declaration is sound, keys are unique."""
+def report_problems(specs: tuple[ModuleSpec, ...], *, imports: bool = True) -> list[str]:
+    """Every report's function and note resolve, its declaration is sound, keys are unique.
+
+    With `imports=False` (the server's start) a path counts when its module file defines the
+    name, so starting does not import the reports' pandas and PDF code."""
     problems = []
     keys: dict[str, str] = {}
     for spec in specs:
@@ -388,6 +391,10 @@ def report_problems(specs: tuple[ModuleSpec, ...]) -> list[str]:
             for name in ("function", "note"):
                 dotted = getattr(report, name)
                 if dotted is None:
+                    continue
+                if not imports:
+                    if not defines(dotted):
+                        problems.append(f"{where}: {name} {dotted!r} does not resolve")
                     continue
                 try:
                     target = resolve(dotted)
