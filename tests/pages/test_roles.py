@@ -24,12 +24,23 @@ NAVIGATION = {
         "Dokumente",
         "Rechnungen",
         "Schreiben",
+        "Einnahmen/Ausgaben",
+        "Konten",
         "Berichte",
         "Fehlermeldungen",
         "Mein Zugang",
         "Hilfe",
     ],
-    ADVISER: ["Übersicht", "Dokumente", "Rechnungen", "Berichte", "Mein Zugang", "Hilfe"],
+    ADVISER: [
+        "Übersicht",
+        "Dokumente",
+        "Rechnungen",
+        "Einnahmen/Ausgaben",
+        "Konten",
+        "Berichte",
+        "Mein Zugang",
+        "Hilfe",
+    ],
 }
 
 
