@@ -11,7 +11,7 @@ from kms.modules.contacts.service import create_person
 from kms.modules.settings.service import save_profile
 from kms.modules.settings.taxation import set_regime
 from kms.onboarding import Steps, mark_done, onboarding_done, steps
-from tests.modules.test_settings import SOLE_TRADER
+from tests.modules.settings.test_service import SOLE_TRADER
 
 
 def test_steps_follow_what_has_been_set_up(session: Session) -> None:

@@ -720,7 +720,7 @@ def _guarded_functions() -> dict[str, bool]:
                 and n.func.id == "require_permission"
             ]
             # kms.web's login_required is the HTTP gate of the download routes, tested per
-            # route (tests/documents/test_routes.py, tests/backups/test_download_roles.py).
+            # route (tests/modules/documents/test_routes.py, tests/backups/test_download_roles.py).
             if not calls or module in ("kms.permissions", "kms.web"):
                 continue
             body = node.body

@@ -187,7 +187,7 @@ def test_dokumente_lists_downloads_and_deletes_backups(ui_user: None) -> None:
     """On the Dokumente page a backup is a document of type Backup: listed after „Backups
     anzeigen“, downloaded through the streaming route (never through memory), and deleted
     through the backup rules (never the newest)."""
-    from tests.documents.test_page import open_page
+    from tests.modules.documents.test_page import open_page
 
     older = create_backup()
     time.sleep(1.05)  # titles and pickers show the second

@@ -7,7 +7,7 @@ from datetime import date
 from kms.db import session_factory
 from kms.types import today
 from tests import ui_helpers as ui
-from tests.reports.helpers import customer, invoice
+from tests.modules.reports.helpers import customer, invoice
 
 
 def _invoices() -> int:

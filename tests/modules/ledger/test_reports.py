@@ -16,7 +16,7 @@ from kms.modules.ledger.models import Account
 from kms.modules.ledger.report_specs import REPORTS
 from kms.modules.ledger.sync import sync_payments
 from kms.modules.settings import taxation
-from tests.invoices.conftest import (  # noqa: F401 - fixtures
+from tests.modules.invoices.conftest import (  # noqa: F401 - fixtures
     ISSUE_DAY,
     customer,
     issue,

@@ -15,7 +15,7 @@ from kms.modules.invoices import issuing, payments
 from kms.modules.ledger import service
 from kms.modules.ledger.models import Booking
 from kms.modules.ledger.sync import sync_payments
-from tests.invoices.conftest import (  # noqa: F401 - fixtures
+from tests.modules.invoices.conftest import (  # noqa: F401 - fixtures
     ISSUE_DAY,
     customer,
     issue,

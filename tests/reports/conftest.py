@@ -1,8 +1,0 @@
-"""The invoice module's fixtures (seller, customer, drafts, issuing) for report tests."""
-
-from tests.invoices.conftest import (  # noqa: F401 - pytest finds fixtures by name
-    customer,
-    issue,
-    make_draft,
-    seller,
-)
