@@ -189,6 +189,22 @@ def _line(
     )
 
 
+def _add_system_booking(session: Session, booking: Booking, reason: str) -> None:
+    """Add a booking the sync made and record it in the audit log as the system's."""
+    _refresh_search(session, booking)
+    session.add(booking)
+    session.flush()
+    audit.record(
+        session,
+        entity=ENTITY,
+        entity_id=booking.id,
+        action="created",
+        actor="System",
+        reason=reason,
+        **_audit_payload(booking),
+    )
+
+
 def _book_payment(session: Session, payment: Payment) -> None:
     invoice = session.get(Invoice, payment.invoice_id)
     if invoice is None:  # pragma: no cover - the foreign key keeps it
@@ -225,18 +241,7 @@ def _book_payment(session: Session, payment: Payment) -> None:
         lines=lines,
         created_by="System",
     )
-    _refresh_search(session, booking)
-    session.add(booking)
-    session.flush()
-    audit.record(
-        session,
-        entity=ENTITY,
-        entity_id=booking.id,
-        action="created",
-        actor="System",
-        reason="Zahlung zu " + invoice.label,
-        **_audit_payload(booking),
-    )
+    _add_system_booking(session, booking, "Zahlung zu " + invoice.label)
 
 
 def _book_refund(session: Session, storno: Invoice) -> int:
@@ -282,16 +287,5 @@ def _book_refund(session: Session, storno: Invoice) -> int:
         lines=lines,
         created_by="System",
     )
-    _refresh_search(session, booking)
-    session.add(booking)
-    session.flush()
-    audit.record(
-        session,
-        entity=ENTITY,
-        entity_id=booking.id,
-        action="created",
-        actor="System",
-        reason="Erstattung nach " + storno.label,
-        **_audit_payload(booking),
-    )
+    _add_system_booking(session, booking, "Erstattung nach " + storno.label)
     return 1
