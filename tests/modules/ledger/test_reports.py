@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
 
@@ -16,6 +15,7 @@ from kms.modules.ledger.models import Account
 from kms.modules.ledger.report_specs import REPORTS
 from kms.modules.ledger.sync import sync_payments
 from kms.modules.settings import taxation
+from kms.reporting import Period
 from tests.modules.invoices.conftest import (  # noqa: F401 - fixtures
     ISSUE_DAY,
     customer,
@@ -30,17 +30,11 @@ from .conftest import expense, income
 D = Decimal
 
 
-@dataclass(frozen=True)
-class Period:  # stand-in for kms.reporting.Period
-    start: date
-    end: date
-    label: str = ""
-
-
-Q1 = Period(date(2026, 1, 1), date(2026, 3, 31))
-Q2 = Period(date(2026, 4, 1), date(2026, 6, 30))
-Y2025 = Period(date(2025, 1, 1), date(2025, 12, 31))
-Y2026 = Period(date(2026, 1, 1), date(2026, 12, 31))
+Q1 = Period.parse("2026-Q1")
+Q2 = Period.parse("2026-Q2")
+Q3 = Period.parse("2026-Q3")
+Y2025 = Period.parse("2025")
+Y2026 = Period.parse("2026")
 
 
 def kz(frame: pd.DataFrame) -> dict[str, tuple[Decimal, Decimal]]:
@@ -241,3 +235,41 @@ def test_euer_note_for_those_who_must_keep_a_balance_sheet(session: Session, ban
     # 952.000,00 income (800.000 net) in 2026: above the limit.
     income(session, bank, date(2026, 3, 1), ("952000.00", "erloese", "U19"))
     assert "überschreiten" in (reports.euer_note(session, Y2026) or "")
+
+
+def test_switch_from_kleinunternehmer_to_regelbesteuerung_mid_year(
+    session: Session,
+    make_draft,  # noqa: F811
+    issue,  # noqa: F811
+) -> None:
+    # Kleinunternehmer until 30.06.2026, Regelbesteuerung (Soll, quarterly) from 01.07.2026.
+    taxation.set_regime(session, valid_from=date(2026, 1, 1), kind="klein")
+    taxation.set_regime(session, valid_from=date(2026, 7, 1), kind="regel")
+    session.commit()
+    # Before: 3 × 100,00 under § 19 UStG (no VAT), issued 02.03.2026, paid 300,00 on 20.03.
+    before = issue(make_draft([line(tax="E")]))
+    payments.record_payment(session, before.id, paid_on=date(2026, 3, 20), amount="300,00")
+    # After: 3 × 100,00 at 19 % = 300,00 + 57,00 VAT, performed 01.08., issued 03.08.2026,
+    # paid 357,00 on 10.08.
+    after = issue(
+        make_draft([line()], service_date=date(2026, 8, 1), as_of=date(2026, 8, 3)),
+        day=date(2026, 8, 3),
+    )
+    payments.record_payment(session, after.id, paid_on=date(2026, 8, 10), amount="357,00")
+    session.commit()
+    sync_payments(session)
+    # Q1: a Kleinunternehmer's turnover is not taxable: Kz 81 0,00, VAT due (83) 0,00.
+    q1 = kz(reports.ustva(session, Q1))
+    assert q1["81"] == (D("0.00"), D("0.00")) and q1["83"][1] == D("0.00")
+    # Q3: 81 = 300,00 / 57,00; 83 = 57,00.
+    q3 = kz(reports.ustva(session, Q3))
+    assert q3["81"] == (D("300.00"), D("57.00")) and q3["83"][1] == D("57.00")
+    # EÜR 2026: 300,00 as Kleinunternehmer (Kz 111), 300,00 taxable (Kz 112), 57,00 VAT
+    # received (Kz 140); income total 300 + 300 + 57 = 657,00 (Kz 159).
+    e = euer_kz(reports.euer(session, Y2026))
+    assert (e["111"], e["112"], e["140"], e["159"]) == (
+        D("300.00"),
+        D("300.00"),
+        D("57.00"),
+        D("657.00"),
+    )
