@@ -57,7 +57,6 @@ BROWSER_SESSIONS = 5
 NOT_YET_MEASURED = (
     "the largest list page in Chromium (websocket + Arrow) vs. an empty instance",
     "the backup during the peak-RSS sessions (server.rss has the 5 sessions only)",
-    "backup restore (and the safety backup timed separately)",
     "one migration on the large instance",
 )
 
@@ -460,10 +459,15 @@ def backup_rows(bench: Instance, settings: Settings) -> list[Row]:
         archive = made[-1]
         verify_stat = timed(lambda: verify_backup(archive), settings)
         cleanup()
+        restore_stat, safety_stat = _restore_stats(bench, settings)
     with tempfile.TemporaryDirectory() as tmp:
         floor = timed(lambda: _floor_dump(bench, Path(tmp)), settings)
         with tarfile.open(Path(tmp) / "files.tar") as tar:
             verify_floor = timed(tar.getmembers, settings)
+        restore_floor = timed(
+            lambda: _floor_restore(bench, Path(tmp)), settings, lambda: _clear_restored(Path(tmp))
+        )
+        _clear_restored(Path(tmp))
     return [
         Row(
             "backup.create", "backup create", create_stat, floor, "db dump + tar of files", "≤ 2 ×"
@@ -476,7 +480,96 @@ def backup_rows(bench: Instance, settings: Settings) -> list[Row]:
             "tar -t of the files",
             "≤ 1.5 ×",
         ),
+        Row(
+            "backup.restore",
+            "backup restore (without the safety backup)",
+            restore_stat,
+            restore_floor,
+            "restore of the db dump + untar of the files",
+            "≤ 3 ×",
+        ),
+        Row(
+            "backup.safety",
+            "safety backup taken by the restore",
+            safety_stat,
+            floor,
+            "db dump + tar of files",
+            "≤ 2 × (like backup create)",
+        ),
     ]
+
+
+def _restore_stats(bench: Instance, settings: Settings) -> tuple[Stat, Stat]:
+    """Restore a backup of the instance into itself (prepare + apply), timing the safety
+    backup that apply takes first separately, through the restore's progress phases."""
+    from kms.backups.restore import CONFIRM_WORD, apply_restore, prepare_restore
+    from kms.backups.service import create_backup
+    from kms.backups.store import delete_archive
+
+    archive = create_backup().path
+    restore: list[float] = []
+    safety: list[float] = []
+    try:
+        for n in range(settings.warmups + settings.runs):
+            safety_at: list[float] = []
+
+            def progress(phase: str, _fraction: float, marks: list[float] = safety_at) -> None:
+                if phase.startswith("Sicherung des jetzigen Stands"):
+                    marks.append(time.perf_counter())
+
+            started = time.perf_counter()
+            plan = prepare_restore(archive)
+            result = apply_restore(plan, confirmation=CONFIRM_WORD, progress=progress)
+            elapsed = time.perf_counter() - started
+            delete_archive(result.safety_backup.path)
+            # The safety phase runs from its first progress call to its last one.
+            spent = safety_at[-1] - safety_at[0] if len(safety_at) > 1 else 0.0
+            if n >= settings.warmups:
+                restore.append(elapsed - spent)
+                safety.append(spent)
+    finally:
+        delete_archive(archive)
+    return Stat(restore), Stat(safety)
+
+
+def _clear_restored(out: Path) -> None:
+    shutil.rmtree(out / "restored", ignore_errors=True)
+
+
+def _floor_restore(instance: Instance, out: Path) -> None:
+    """What a restore must approach: the dump of `_floor_dump` back into a new database
+    (SQLite: `.backup` into a new file; PostgreSQL: `pg_restore` into a new database), plus
+    untarring the files."""
+    target = out / "restored"
+    target.mkdir()
+    if instance.url.startswith("sqlite"):
+        import sqlite3
+
+        source = sqlite3.connect(out / "db.sqlite3")
+        restored = sqlite3.connect(target / "kms.sqlite3")
+        source.backup(restored)
+        source.close()
+        restored.close()
+    else:
+        url = instance.url.replace("postgresql+psycopg", "postgresql")
+        base = url.partition("?")[0]
+        name = f"bench_restore_{uuid.uuid4().hex[:8]}"
+        server = base.rpartition("/")[0]
+        subprocess.run(
+            ["createdb", f"--maintenance-db={base}", name], check=True, capture_output=True
+        )
+        try:
+            subprocess.run(
+                ["pg_restore", "--no-owner", "-d", f"{server}/{name}", str(out / "db.dump")],
+                check=True,
+                capture_output=True,
+            )
+        finally:
+            subprocess.run(
+                ["dropdb", f"--maintenance-db={base}", name], check=True, capture_output=True
+            )
+    with tarfile.open(out / "files.tar") as tar:
+        tar.extractall(target, filter="data")
 
 
 def login_rows(bench: Instance, settings: Settings) -> list[Row]:
