@@ -45,16 +45,19 @@ PAGES = (
     "dokumente",
     "rechnungen",
     "schreiben",
+    "einnahmen-ausgaben",
+    "konten",
+    "berichte",
     "einstellungen",
     "hilfe",
     "fehlermeldungen",
 )
 GROUPS = ("pages", "queries", "issue", "backup", "login", "process", "browser")
 BROWSER_SESSIONS = 5
+# The list page with the most work per render: 25 invoices of all, their status and sums.
+LIST_PAGE = "rechnungen"
 NOT_YET_MEASURED = (
-    "the largest list page in Chromium (websocket + Arrow) vs. an empty instance",
     "the backup during the peak-RSS sessions (server.rss has the 5 sessions only)",
-    "backup restore (and the safety backup timed separately)",
     "one migration on the large instance",
 )
 
@@ -457,10 +460,14 @@ def backup_rows(bench: Instance, settings: Settings) -> list[Row]:
         archive = made[-1]
         verify_stat = timed(lambda: verify_backup(archive), settings)
         cleanup()
+        restore_stat, safety_stat = _restore_stats(bench, settings)
     with tempfile.TemporaryDirectory() as tmp:
         floor = timed(lambda: _floor_dump(bench, Path(tmp)), settings)
-        with tarfile.open(Path(tmp) / "files.tar") as tar:
-            verify_floor = timed(tar.getmembers, settings)
+        verify_floor = timed(lambda: _list_tar(Path(tmp) / "files.tar"), settings)
+        restore_floor = timed(
+            lambda: _floor_restore(bench, Path(tmp)), settings, lambda: _clear_restored(Path(tmp))
+        )
+        _clear_restored(Path(tmp))
     return [
         Row(
             "backup.create", "backup create", create_stat, floor, "db dump + tar of files", "≤ 2 ×"
@@ -473,7 +480,102 @@ def backup_rows(bench: Instance, settings: Settings) -> list[Row]:
             "tar -t of the files",
             "≤ 1.5 ×",
         ),
+        Row(
+            "backup.restore",
+            "backup restore (without the safety backup)",
+            restore_stat,
+            restore_floor,
+            "restore of the db dump + untar of the files",
+            "≤ 3 ×",
+        ),
+        Row(
+            "backup.safety",
+            "safety backup taken by the restore",
+            safety_stat,
+            floor,
+            "db dump + tar of files",
+            "≤ 2 × (like backup create)",
+        ),
     ]
+
+
+def _list_tar(path: Path) -> None:
+    """tar -t: a new TarFile each time (one TarFile caches its members after the first call)."""
+    with tarfile.open(path) as tar:
+        tar.getmembers()
+
+
+def _restore_stats(bench: Instance, settings: Settings) -> tuple[Stat, Stat]:
+    """Restore a backup of the instance into itself (prepare + apply), timing the safety
+    backup that apply takes first separately, through the restore's progress phases."""
+    from kms.backups.restore import CONFIRM_WORD, apply_restore, prepare_restore
+    from kms.backups.service import create_backup
+    from kms.backups.store import delete_archive
+
+    archive = create_backup().path
+    restore: list[float] = []
+    safety: list[float] = []
+    try:
+        for n in range(settings.warmups + settings.runs):
+            safety_at: list[float] = []
+
+            def progress(phase: str, _fraction: float, marks: list[float] = safety_at) -> None:
+                if phase.startswith("Sicherung des jetzigen Stands"):
+                    marks.append(time.perf_counter())
+
+            started = time.perf_counter()
+            plan = prepare_restore(archive)
+            result = apply_restore(plan, confirmation=CONFIRM_WORD, progress=progress)
+            elapsed = time.perf_counter() - started
+            delete_archive(result.safety_backup.path)
+            # The safety phase runs from its first progress call to its last one.
+            spent = safety_at[-1] - safety_at[0] if len(safety_at) > 1 else 0.0
+            if n >= settings.warmups:
+                restore.append(elapsed - spent)
+                safety.append(spent)
+    finally:
+        delete_archive(archive)
+    return Stat(restore), Stat(safety)
+
+
+def _clear_restored(out: Path) -> None:
+    shutil.rmtree(out / "restored", ignore_errors=True)
+
+
+def _floor_restore(instance: Instance, out: Path) -> None:
+    """What a restore must approach: the dump of `_floor_dump` back into a new database
+    (SQLite: `.backup` into a new file; PostgreSQL: `pg_restore` into a new database), plus
+    untarring the files."""
+    target = out / "restored"
+    target.mkdir()
+    if instance.url.startswith("sqlite"):
+        import sqlite3
+
+        source = sqlite3.connect(out / "db.sqlite3")
+        restored = sqlite3.connect(target / "kms.sqlite3")
+        source.backup(restored)
+        source.close()
+        restored.close()
+    else:
+        url = instance.url.replace("postgresql+psycopg", "postgresql")
+        base = url.partition("?")[0]
+        name = f"bench_restore_{uuid.uuid4().hex[:8]}"
+        server = base.rpartition("/")[0]
+        subprocess.run(
+            ["createdb", f"--maintenance-db={base}", name], check=True, capture_output=True
+        )
+        try:
+            subprocess.run(
+                ["pg_restore", "--no-owner", "-d", f"{server}/{name}", str(out / "db.dump")],
+                check=True,
+                capture_output=True,
+            )
+        finally:
+            subprocess.run(
+                ["dropdb", f"--maintenance-db={base}", name], check=True, capture_output=True
+            )
+    with tarfile.open(out / "files.tar") as tar:
+        tar.extractall(target, filter="data")
 
 
 def login_rows(bench: Instance, settings: Settings) -> list[Row]:
@@ -625,17 +727,60 @@ def _login_page(browser: Any, url: str) -> Any:
     return page
 
 
-def browser_rows(bench: Instance, settings: Settings) -> list[Row]:
-    """Cold start to the first page in Chromium, and the server's peak RSS with 5 sessions."""
+def _logged_in(browser: Any, url: str) -> Any:
+    """A new browser session, logged in as the bench user, on the Übersicht."""
     from kms.benchdata import BENCH_PASSWORD, BENCH_USER
+
+    page = _login_page(browser, url)
+    page.get_by_label("Benutzername").fill(BENCH_USER)
+    page.get_by_label("Passwort", exact=True).fill(BENCH_PASSWORD)
+    page.get_by_role("button", name="Anmelden").click()
+    page.locator("h1", has_text="Übersicht").wait_for(timeout=120_000)
+    return page
+
+
+def _visit(page: Any, url_path: str) -> None:
+    """Click the page in the sidebar; return once it is rendered and the script has ended."""
     from kms.registry import page_by_url
-    from tests.browser_support import CHROMIUM, IDLE, chromium
+    from tests.browser_support import IDLE
+
+    spec = page_by_url(url_path)
+    assert spec is not None
+    sidebar = page.locator('[data-testid="stSidebar"]')
+    sidebar.get_by_role("link", name=spec.title, exact=True).click()
+    page.locator("h1", has_text=spec.title).wait_for(timeout=120_000)
+    page.wait_for_selector(IDLE, timeout=120_000)
+
+
+def _visit_list(page: Any) -> None:
+    """`_visit` of the list page, until its list (the first table, open tab) is visible."""
+    _visit(page, LIST_PAGE)
+    tables = page.locator('[data-testid="stDataFrame"]')
+    if tables.count():
+        tables.first.wait_for(state="visible", timeout=120_000)
+
+
+def _list_page_stat(instance: Instance, browser: Any, log: Path, settings: Settings) -> Stat:
+    """From the click in the sidebar to the largest list page rendered in Chromium."""
+    with _server(instance, log) as (_process, url):
+        page = _logged_in(browser, url)
+        stat = timed(lambda: _visit_list(page), settings, lambda: _visit(page, "start"))
+        page.context.close()
+    return stat
+
+
+def browser_rows(bench: Instance, empty: Instance, settings: Settings) -> list[Row]:
+    """Cold start to the first page in Chromium, the largest list page in Chromium against
+    the empty instance, and the server's peak RSS with 5 sessions."""
+    from tests.browser_support import CHROMIUM, chromium
 
     if not CHROMIUM.exists():
         print(f"    skipped: no chromium at {CHROMIUM}", flush=True)
         return []
     with tempfile.TemporaryDirectory() as tmp, chromium() as browser:
         log = Path(tmp) / "server.log"
+        list_page = _list_page_stat(bench, browser, log, settings)
+        list_floor = _list_page_stat(empty, browser, log, settings)
 
         def cold_start() -> None:
             with _server(bench, log) as (_process, url):
@@ -644,22 +789,10 @@ def browser_rows(bench: Instance, settings: Settings) -> list[Row]:
         cold = timed(cold_start, settings)
         with _server(bench, log) as (process, url):
             after_start = _memory(process.pid)["VmRSS"]
-            sessions = []
-            for _ in range(BROWSER_SESSIONS):
-                page = _login_page(browser, url)
-                page.get_by_label("Benutzername").fill(BENCH_USER)
-                page.get_by_label("Passwort", exact=True).fill(BENCH_PASSWORD)
-                page.get_by_role("button", name="Anmelden").click()
-                page.locator("h1", has_text="Übersicht").wait_for(timeout=120_000)
-                sessions.append(page)
+            sessions = [_logged_in(browser, url) for _ in range(BROWSER_SESSIONS)]
             for url_path in PAGES:  # every session visits every page, all sessions stay open
-                spec = page_by_url(url_path)
-                assert spec is not None
                 for page in sessions:
-                    sidebar = page.locator('[data-testid="stSidebar"]')
-                    sidebar.get_by_role("link", name=spec.title, exact=True).click()
-                    page.locator("h1", has_text=spec.title).wait_for(timeout=120_000)
-                    page.wait_for_selector(IDLE, timeout=120_000)
+                    _visit(page, url_path)
             peak = _memory(process.pid)["VmHWM"]
             for page in sessions:
                 page.context.close()
@@ -675,6 +808,14 @@ def browser_rows(bench: Instance, settings: Settings) -> list[Row]:
             ),
             'python -c "import streamlit"',
             "≤ 5 s",
+        ),
+        Row(
+            "list_page.chromium",
+            f"largest list page ({LIST_PAGE}) in Chromium: sidebar click → rendered",
+            list_page,
+            list_floor,
+            "same page, empty instance",
+            "≤ 2 ×",
         ),
         Row(
             "server.rss",
@@ -799,7 +940,7 @@ def run_all(settings: Settings, workdir: Path) -> dict[str, Any]:
             ("login", login_rows, (bench, settings)),
             ("backup", backup_rows, (bench, settings)),
             ("process", process_rows, (bench, settings)),
-            ("browser", browser_rows, (bench, settings)),
+            ("browser", browser_rows, (bench, empty, settings)),
         ]
         for group, step, step_args in steps:
             if group in settings.skip:

@@ -125,6 +125,8 @@ def test_one_pass_of_every_measurement(tmp_path: Path, monkeypatch: pytest.Monke
         "login",
         "backup.create",
         "backup.verify",
+        "backup.restore",
+        "backup.safety",
         "db.upgrade",
         "import.pages",
     }

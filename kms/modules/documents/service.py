@@ -646,33 +646,57 @@ def contact_names(session: Session, document_ids: Sequence[int]) -> dict[int, li
     if not document_ids:
         return result
     rows = session.execute(
-        select(DocumentContact.document_id, Contact)
+        select(DocumentContact.document_id, *_NAME_COLUMNS)
         .join(Contact, Contact.id == DocumentContact.contact_id)
         .where(DocumentContact.document_id.in_(document_ids))
         .order_by(Contact.last_name, Contact.name, Contact.first_name)
     )
-    for document_id, contact in rows:
-        result[document_id].append(contact.display_name)
+    for row in rows:
+        result[row.document_id].append(_display_name(row))
     return result
+
+
+# Only the columns a name needs: a picker of 500 contacts as ORM objects (with their
+# eagerly loaded organisation, tags and roles) cost about 150 ms per rerun.
+_NAME_COLUMNS = (
+    Contact.id,
+    Contact.kind,
+    Contact.name,
+    Contact.title,
+    Contact.first_name,
+    Contact.last_name,
+    Contact.city,
+)
+
+
+def _display_name(row: Any) -> str:
+    """`Contact.display_name` from a row of `_NAME_COLUMNS`."""
+    if row.kind == "organisation":
+        return str(row.name)
+    return " ".join(p for p in (row.title, row.first_name, row.last_name) if p)
+
+
+def _choice_label(row: Any) -> str:
+    return _display_name(row) + (f", {row.city}" if row.city else "")
 
 
 def contact_choices(session: Session, *, search: str = "", limit: int = 200) -> dict[int, str]:
     """Active persons and organisations for pickers: id → name, at most `limit`."""
-    stmt = select(Contact).where(Contact.archived_at.is_(None))
+    stmt = select(*_NAME_COLUMNS).where(Contact.archived_at.is_(None))
     for term in search_key(search).split():
         stmt = stmt.where(Contact.search_key.contains(term, autoescape=True))
-    rows = session.scalars(
+    rows = session.execute(
         stmt.order_by(Contact.last_name, Contact.name, Contact.first_name, Contact.id).limit(limit)
     )
-    return {c.id: c.display_name + (f", {c.city}" if c.city else "") for c in rows}
+    return {row.id: _choice_label(row) for row in rows}
 
 
 def contact_labels(session: Session, contact_ids: Sequence[int]) -> dict[int, str]:
     """Names of the given contacts (e.g. those already linked, for a picker's defaults)."""
     if not contact_ids:
         return {}
-    rows = session.scalars(select(Contact).where(Contact.id.in_(list(contact_ids))))
-    return {c.id: c.display_name + (f", {c.city}" if c.city else "") for c in rows}
+    rows = session.execute(select(*_NAME_COLUMNS).where(Contact.id.in_(list(contact_ids))))
+    return {row.id: _choice_label(row) for row in rows}
 
 
 def tag_names(session: Session, *, limit: int = 500) -> list[str]:

@@ -796,3 +796,32 @@ def test_an_oversized_pdf_page_is_stored_but_not_previewed(session: Session) -> 
     assert service.pdf_page_count(stored.document) == 1
     with pytest.raises(KmsError, match="keine Vorschau: die Seite oder das Bild ist zu groß"):
         service.render_pdf_page(path, 0)
+
+
+def test_contact_pickers_label_like_the_contact_without_loading_contacts(
+    session: Session, contacts: list[int]
+) -> None:
+    """Picker labels are `display_name` plus town; they read columns, not Contact objects."""
+    from kms.modules.contacts.models import Contact
+    from kms.modules.contacts.service import create_organisation, create_person
+
+    org = create_organisation(session, name="Beispiel GmbH", city="Köln").id
+    doc = create_person(session, title="Dr.", first_name="Anna", last_name="Zander").id
+    session.commit()
+    session.expunge_all()
+    choices = service.contact_choices(session, limit=500)
+    labels = service.contact_labels(session, [org, doc])
+    assert not any(isinstance(o, Contact) for o in session.identity_map.values())
+    assert choices == {
+        org: "Beispiel GmbH, Köln",
+        contacts[0]: "Erika Mustermann",
+        contacts[1]: "Max Mustermann",
+        doc: "Dr. Anna Zander",
+    }
+    assert list(choices) == [org, contacts[0], contacts[1], doc]
+    assert labels == {org: "Beispiel GmbH, Köln", doc: "Dr. Anna Zander"}
+    for contact_id, label in choices.items():
+        contact = session.get(Contact, contact_id)
+        assert contact is not None
+        assert label.split(",")[0] == contact.display_name
+    assert service.contact_choices(session, search="zand") == {doc: "Dr. Anna Zander"}
