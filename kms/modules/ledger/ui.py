@@ -442,7 +442,7 @@ def _contact_choices(session: Session, search: str) -> dict[int, str]:
 
 
 def assets_tab(ctx: PageContext) -> None:
-    from kms.modules.ledger import assets
+    from kms.modules.ledger import afa_table, assets
     from kms.modules.ledger.models import AFA_METHODS
 
     year = service.today().year
@@ -467,7 +467,7 @@ def assets_tab(ctx: PageContext) -> None:
     st.caption(
         "Eine Anschaffung wird mit der Kategorie „Anlagevermögen“ gebucht und hier eingetragen; "
         "die jährliche AfA fließt in die EÜR. Nutzungsdauern laut AfA-Tabelle, z. B.: "
-        + ", ".join(f"{k} {v} J." for k, v in assets.USEFUL_LIFE.items())
+        + ", ".join(afa_table.choices().values())
     )
     if not ctx.may(Permission.LEDGER_WRITE) or ctx.read_only:
         return
@@ -487,7 +487,7 @@ def assets_tab(ctx: PageContext) -> None:
             placeholder=CHOOSE, key="ledger_asset_method",
         )  # fmt: skip
         field = c6.selectbox(
-            "Art", list(assets.FIELDS), index=0, format_func=labels_of(assets.FIELDS),
+            "Art", list(afa_table.FIELDS), index=0, format_func=labels_of(afa_table.FIELDS),
             placeholder=CHOOSE, key="ledger_asset_field",
         )  # fmt: skip
         if st.button("Anlagegut speichern", key="ledger_asset_save"):
