@@ -70,30 +70,29 @@ def schedule(asset: Asset, until_year: int | None = None) -> dict[int, Decimal]:
     result: dict[int, Decimal] = {}
     remaining = cost
     year = first
-    linear_year = _round(cost / life)
     months_left = life * 12
+    rate = degressive_rate(asset.acquired_on, life) or ZERO
+    disposed = asset.disposed_on
     while remaining > 0 and (until_year is None or year <= until_year):
-        months = months_first if year == first else 12
-        months = min(months, months_left)
+        months = min(months_first if year == first else 12, months_left)
+        last = disposed is not None and year >= disposed.year
+        if last and disposed is not None:  # AfA up to and including the month of disposal
+            used = disposed.month - (asset.acquired_on.month - 1 if year == first else 0)
+            months = max(0, min(months, used))
+        # Rounded once per year: cost × months / (life × 12), e.g. 1499 × 6/36 = 249.83
+        # (not the annual 499.67 × 6/12 = 249.835 → 249.84).
         if asset.method == AFA_DEGRESSIVE:
-            rate = degressive_rate(asset.acquired_on, life) or ZERO
             degressive = _round(remaining * rate * months / 12)
-            linear = _round(remaining * months / months_left) if months_left else remaining
+            linear = _round(remaining * months / months_left)
             amount = max(degressive, linear)
         else:
-            amount = _round(linear_year * months / 12)
+            amount = _round(cost * months / (life * 12))
         if months_left - months <= 0:
             amount = remaining  # the last year takes the rest
         amount = min(amount, remaining)
-        if asset.disposed_on is not None and year >= asset.disposed_on.year:
-            if year == asset.disposed_on.year:
-                used = asset.disposed_on.month - (
-                    asset.acquired_on.month - 1 if year == first else 0
-                )
-                amount = min(remaining, _round(amount * max(0, used) / max(1, months)))
-                result[year] = amount
-            break
         result[year] = amount
+        if last:
+            break
         remaining -= amount
         months_left -= months
         year += 1

@@ -99,9 +99,9 @@ def _asset(cost: str, acquired: date, years: int, method: str = "linear", **kw: 
 
 
 def test_linear_laptop_month_of_acquisition_counts_in_full() -> None:
-    # 1.499,00 net bought 15.05.2026, 3 years: 1499 / 3 = 499.666… → 499.67 a year;
-    # 2026 May–Dec = 8 months (May counts in full, § 7 Abs. 1 Satz 4 EStG):
-    # 499.67 × 8/12 = 333.113… → 333.11; 2027 and 2028 499.67 each;
+    # 1.499,00 net bought 15.05.2026, 3 years = 36 months: 1499 × 12/36 = 499.666… → 499.67
+    # a year; 2026 May–Dec = 8 months (May counts in full, § 7 Abs. 1 Satz 4 EStG):
+    # 1499 × 8/36 = 333.111… → 333.11; 2027 and 2028 499.67 each;
     # 2029 Jan–Apr, the remainder: 1499 − 333.11 − 2 × 499.67 = 166.55.
     laptop = _asset("1499.00", date(2026, 5, 15), 3)
     assert assets.schedule(laptop) == {
@@ -111,6 +111,21 @@ def test_linear_laptop_month_of_acquisition_counts_in_full() -> None:
     assert [assets.book_value(laptop, y) for y in (2026, 2027, 2028, 2029)] == [
         D("1165.89"), D("666.22"), D("166.55"), D("0.00")
     ]  # fmt: skip
+
+
+def test_the_first_year_is_rounded_once() -> None:
+    # 1.499,00 bought 10.07.2026, 3 years: 2026 Jul–Dec = 1499 × 6/36 = 249.8333… → 249.83.
+    # (Rounding the annual 499.67 first and then × 6/12 = 249.835 → 249.84 would round twice.)
+    # 2027, 2028: 499.67 each; 2029 Jan–Jun the remainder 1499 − 249.83 − 999.34 = 249.83.
+    plan = assets.schedule(_asset("1499.00", date(2026, 7, 10), 3))
+    assert plan == {
+        2026: D("249.83"), 2027: D("499.67"), 2028: D("499.67"), 2029: D("249.83")
+    }  # fmt: skip
+    # Disposal 28.02.2027: Jan–Feb = 1499 × 2/36 = 83.277… → 83.28; Restbuchwert
+    # 1499 − 249.83 − 83.28 = 1165.89.
+    sold = _asset("1499.00", date(2026, 7, 10), 3, disposed_on=date(2027, 2, 28))
+    assert assets.schedule(sold) == {2026: D("249.83"), 2027: D("83.28")}
+    assert assets.book_value(sold, 2027) == D("1165.89")
 
 
 def test_gwg_650_is_written_off_at_once() -> None:
@@ -173,7 +188,7 @@ def test_afa_table_suggestions_name_their_years() -> None:
 
 
 def test_disposal_mid_life_of_the_laptop() -> None:
-    # Sold 20.03.2028: AfA Jan–Mar 2028 = 499.67 × 3/12 = 124.9175 → 124.92;
+    # Sold 20.03.2028: AfA Jan–Mar 2028 = 1499 × 3/36 = 124.916… → 124.92;
     # Restbuchwert 1499 − 333.11 − 499.67 − 124.92 = 541.30 (Kz 135 of 2028).
     laptop = _asset("1499.00", date(2026, 5, 15), 3, disposed_on=date(2028, 3, 20))
     assert assets.schedule(laptop) == {2026: D("333.11"), 2027: D("499.67"), 2028: D("124.92")}
