@@ -448,6 +448,15 @@ ROWS: list[tuple[str, str, Factory]] = [
         ),
     ),
     (
+        "kms.modules.ledger.assets:delete_asset",
+        "IM",
+        lambda s, w: (lambda aid: lambda s: ledger_assets.delete_asset(s, aid))(
+            ledger_assets.create_asset(
+                s, name="Stuhl", acquired_on=date(2026, 3, 2), cost="300.00", useful_life_years=13
+            ).id
+        ),
+    ),
+    (
         "kms.modules.ledger.sync:sync_payments",
         "IM",
         lambda s, w: lambda s: ledger_sync.sync_payments(s),

@@ -1,11 +1,12 @@
-"""python -m kms booking list …, python -m kms ledger export/sync/lock."""
+"""python -m kms booking list, ledger export/sync, asset list."""
 
 from __future__ import annotations
 
 import argparse
 import os
 import sys
-from datetime import date
+from datetime import date, datetime
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -19,13 +20,17 @@ def _print(text: str) -> None:
 
 
 def _day(value: str | None, name: str) -> date | None:
+    """JJJJ-MM-TT or TT.MM.JJJJ; anything else is a German error."""
     if not value:
         return None
+    text = value.strip()
     try:
-        return date.fromisoformat(value)
+        if "." in text:
+            return datetime.strptime(text, "%d.%m.%Y").date()
+        return date.fromisoformat(text)
     except ValueError:
         raise KmsError(
-            f"{name}: bitte ein Datum als JJJJ-MM-TT angeben, nicht „{value}“."
+            f"{name}: bitte ein Datum als JJJJ-MM-TT oder TT.MM.JJJJ angeben, nicht „{value}“."
         ) from None
 
 
@@ -95,12 +100,64 @@ def cmd_sync(args: argparse.Namespace) -> int:
     return 0
 
 
+def _one_line(text: str) -> str:
+    return " ".join((text or "").split())
+
+
+def cmd_asset_list(args: argparse.Namespace) -> int:
+    """The Anlagenverzeichnis with the AfA and book value of one year (tab-separated)."""
+    from kms.modules.ledger import assets
+    from kms.types import today
+
+    year = args.year or today().year
+    with session_scope(write=False) as session:
+        rows = assets.list_assets(session)
+        if not rows:
+            _print("Noch keine Anlagegüter erfasst.")
+            return 0
+        _print(
+            "\t".join(
+                ["Bezeichnung", "Anschaffung", "Anschaffungskosten", "Methode", f"AfA {year}",
+                 f"Buchwert 31.12.{year}", "Abgang"]
+            )
+        )  # fmt: skip
+        total = Decimal("0.00")
+        for asset in rows:
+            figures = assets.year_figures(asset, year)  # None: not held in that year
+            total += figures.afa if figures else Decimal("0.00")
+            _print(
+                "\t".join(
+                    [
+                        _one_line(asset.name),
+                        format_date(asset.acquired_on),
+                        format_money(asset.cost),
+                        assets.method_text(asset),
+                        format_money(figures.afa) if figures else "–",
+                        format_money(figures.closing) if figures else "–",
+                        format_date(asset.disposed_on) if asset.disposed_on else "",
+                    ]
+                )
+            )
+    _print(f"{len(rows)} Anlagegüter, AfA {year} gesamt {format_money(total)}")
+    return 0
+
+
+def _year(value: str) -> int:
+    try:
+        year = int(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"„{value}“ ist kein Jahr (z. B. 2026).") from None
+    if not 1990 <= year <= 2199:
+        raise argparse.ArgumentTypeError(f"Das Jahr {year} liegt außerhalb von 1990 bis 2199.")
+    return year
+
+
 def register(sub: Any, add: Any, groups: Any) -> None:
-    """Add the `booking` and `ledger` command groups."""
+    """Add the `booking`, `ledger` and `asset` command groups."""
     group = groups(sub, "booking", "Buchungen (Einnahmen/Ausgaben)", "b_cmd")
     p = add(group, "list", cmd_booking_list, "Buchungen auflisten (tabulatorgetrennt)")
-    p.add_argument("--from", dest="date_from", help="ab Datum (JJJJ-MM-TT)")
-    p.add_argument("--to", dest="date_to", help="bis Datum (JJJJ-MM-TT)")
+    p.add_argument("--from", dest="date_from", help="ab Datum (JJJJ-MM-TT oder TT.MM.JJJJ)")
+    p.add_argument("--to", dest="date_to", help="bis Datum (JJJJ-MM-TT oder TT.MM.JJJJ)")
     p.add_argument("--search", help="Suchbegriff (Gegenüber, Belegnummer, Text)")
     group = groups(sub, "ledger", "Einnahmen/Ausgaben", "l_cmd")
     p = add(group, "export", cmd_export, "Buchungen als hledger-Journal schreiben")
@@ -108,3 +165,6 @@ def register(sub: Any, add: Any, groups: Any) -> None:
     p.add_argument("-o", "--output", required=True, help="Zieldatei")
     p.add_argument("--force", action="store_true", help="vorhandene Datei überschreiben")
     add(group, "sync", cmd_sync, "Rechnungszahlungen jetzt als Einnahmen buchen")
+    group = groups(sub, "asset", "Anlagenverzeichnis (AfA)", "asset_cmd")
+    p = add(group, "list", cmd_asset_list, "Anlagegüter mit AfA und Buchwert eines Jahres")
+    p.add_argument("--year", type=_year, help="Jahr der AfA (Standard: laufendes Jahr)")

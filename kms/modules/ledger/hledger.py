@@ -10,6 +10,7 @@ for a regularly taxed owner).
 
 from __future__ import annotations
 
+import unicodedata
 from collections import defaultdict
 from decimal import Decimal
 from typing import Any
@@ -33,15 +34,33 @@ from kms.modules.ledger.models import (
     Category,
 )
 
+# Characters that could end a line or hide text: control, format (bidi overrides),
+# line/paragraph separators, surrogates, private use, unassigned.
+_HIDDEN = ("Cc", "Cf", "Zl", "Zp", "Cs", "Co", "Cn")
 
-def _clean(text: str) -> str:
-    """One line, no comment or separator characters hledger would interpret."""
-    return " ".join((text or "").replace(";", ",").replace("\t", " ").split())[:120]
+
+def _clean(text: str | None, limit: int = 120) -> str:
+    """User text as one line hledger reads back unchanged: hidden characters and line breaks
+    become spaces, whitespace runs collapse (two spaces end an account name), ";" (comment)
+    becomes ",", "|" (payee/note separator) becomes "/"."""
+    out = []
+    for ch in text or "":
+        if unicodedata.category(ch) in _HIDDEN:
+            out.append(" ")
+        elif ch == ";":
+            out.append(",")
+        elif ch == "|":
+            out.append("/")
+        else:
+            out.append(ch)
+    return " ".join("".join(out).split())[:limit].strip()
 
 
-def _name(text: str) -> str:
-    # Account names end at two spaces or a tab; colons separate levels.
-    return " ".join(text.replace(":", "-").replace(";", ",").split())[:80]
+def _name(text: str | None) -> str:
+    """One segment of an account name: also no ":" (a sub-account) and no brackets at its ends
+    (hledger reads "(…)" and "[…]" postings as virtual, unbalanced ones)."""
+    cleaned = _clean(text, 80).replace(":", " - ")
+    return " ".join(cleaned.split()).strip("()[] ") or "Unbenannt"
 
 
 def _field_account(field_key: str, year: int) -> str:
@@ -84,10 +103,15 @@ def journal(session: Session) -> str:
     for booking in session.scalars(select(Booking).order_by(Booking.booking_date, Booking.id)):
         year = booking.booking_date.year
         money = accounts[booking.account_id]
+        # The receipt number as "(code)"; an empty "()" when the counterparty starts with "("
+        # so it is never read as the code. The note follows "|" in the description (a
+        # comment would parse "x:" as tags).
+        code = _clean(booking.receipt_number, 40).replace("(", "").replace(")", "")
         title = _clean(booking.counterparty or booking.kind_label)
-        note = _clean(" ".join(filter(None, [booking.receipt_number, booking.note])))
+        note = _clean(booking.note)
+        head = f"({code}) " if code or title.startswith("(") else ""
         out.append(
-            f"{booking.booking_date.isoformat()} * {title}" + (f"  ; {note}" if note else "")
+            f"{booking.booking_date.isoformat()} * {head}{title}" + (f" | {note}" if note else "")
         )
         postings: list[tuple[str, Decimal]] = []
         if booking.kind in (EINNAHME, AUSGABE):
@@ -127,6 +151,9 @@ def journal(session: Session) -> str:
                         postings.append((f"Steuer:Vorsteuer {entry.code}", ln.deductible))
                     if ln.tax - ln.deductible:
                         postings.append(("Steuer:USt-Schuld Finanzamt", ln.tax - ln.deductible))
+            if not booking.lines:  # never saved by the service; still a balanced entry
+                side = "Einnahmen" if booking.kind == EINNAHME else "Ausgaben"
+                postings.append((f"{side}:Ohne Kategorie", -booking.total))
             postings.append((money, booking.total))
         elif booking.kind == GELDTRANSIT:
             target = accounts.get(booking.transfer_account_id or 0, "Aktiva:Unbekannt")

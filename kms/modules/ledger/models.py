@@ -206,7 +206,7 @@ AFA_LINEAR, AFA_GWG, AFA_DEGRESSIVE = "linear", "gwg", "degressiv"
 AFA_METHODS = {
     AFA_LINEAR: "linear (pro rata nach Monaten)",
     AFA_GWG: "GWG: Sofortabschreibung (bis 800 € netto)",
-    AFA_DEGRESSIVE: "degressiv (bis 30 %, Anschaffung 01.07.2025–31.12.2027)",
+    AFA_DEGRESSIVE: "degressiv (§ 7 Abs. 2 EStG, nur in den gesetzlichen Zeiträumen)",
 }
 
 

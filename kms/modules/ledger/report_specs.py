@@ -5,6 +5,18 @@ from kms.reporting import Column, ReportSpec
 
 _R = "kms.modules.ledger.reports"
 
+ANLAGE_AVUER_COLUMNS = (
+    Column("Bezeichnung", "text", "Anlagegut; die letzte Zeile „Summe“"),
+    Column("Anschaffung", "date", "Tag der Anschaffung"),
+    Column("Methode", "text", "AfA-Methode und Nutzungsdauer"),
+    Column("Anschaffungskosten", "money", "Anschaffungskosten netto"),
+    Column("Buchwert Anfang", "money", "Buchwert am 1. Januar"),
+    Column("Zugänge", "money", "Anschaffungen im Jahr"),
+    Column("AfA", "money", "Abschreibung des Jahres (GWG: Sofortabschreibung)"),
+    Column("Abgänge", "money", "Restbuchwert der im Jahr ausgeschiedenen Anlagegüter"),
+    Column("Buchwert Ende", "money", "Buchwert am 31. Dezember"),
+)
+
 REPORTS: tuple[ReportSpec, ...] = (
     ReportSpec(
         key="euer",
@@ -23,6 +35,15 @@ REPORTS: tuple[ReportSpec, ...] = (
         description="Einnahmenüberschussrechnung des Jahres nach Kennzahlen der Anlage EÜR.",
         chart="Betrag",
         note=f"{_R}.euer_note",
+    ),
+    ReportSpec(
+        key="anlage_avuer",
+        title="Anlagenverzeichnis (Anlage AVEÜR)",
+        function=f"{_R}.anlage_avuer",
+        columns=ANLAGE_AVUER_COLUMNS,
+        period="year",
+        description="Anlagegüter des Jahres mit Buchwert, Zugängen, AfA und Abgängen.",
+        chart="AfA",
     ),
     ReportSpec(
         key="ustva",

@@ -565,6 +565,35 @@ SMALL_MERCHANT_TURNOVER = Decimal("800000.00")  # § 241a HGB, § 141 AO (from 2
 SMALL_MERCHANT_PROFIT = Decimal("80000.00")
 
 
+def anlage_avuer(session: Session, period: PeriodLike | None) -> pd.DataFrame:
+    """Anlage AVEÜR: one row per asset held in the year (acquired by 31 December, not
+    disposed of before 1 January), then "Summe". Buchwert Anfang + Zugänge − AfA − Abgänge
+    = Buchwert Ende in every row; AfA and Abgänge are the EÜR's Kz 130–132 and 135."""
+    from kms.modules.ledger import assets
+    from kms.modules.ledger.report_specs import ANLAGE_AVUER_COLUMNS
+    from kms.reporting import TOTAL, frame
+
+    year = period.start.year if period is not None else today().year
+    rows: list[list[Any]] = []
+    sums = [ZERO] * 6
+    for asset in assets.list_assets(session, year=year):
+        figures = assets.year_figures(asset, year)
+        if figures is None:
+            continue
+        money = [
+            asset.cost,
+            figures.opening,
+            figures.addition,
+            figures.afa,
+            figures.disposal,
+            figures.closing,
+        ]
+        sums = [a + b for a, b in zip(sums, money, strict=True)]
+        rows.append([asset.name, asset.acquired_on, assets.method_text(asset), *money])
+    rows.append([TOTAL, None, "", *sums])
+    return frame(ANLAGE_AVUER_COLUMNS, rows)
+
+
 def euer_note(session: Session, period: PeriodLike | None) -> str | None:
     """Who may not use an EÜR (§ 4 Abs. 3 EStG): say so above the table."""
     from kms.modules.settings.models import CompanyProfile

@@ -442,36 +442,52 @@ def _contact_choices(session: Session, search: str) -> dict[int, str]:
 
 
 def assets_tab(ctx: PageContext) -> None:
-    from kms.modules.ledger import assets
+    from kms.modules.ledger import afa_table, assets
     from kms.modules.ledger.models import AFA_METHODS
 
     year = service.today().year
     with session_scope(write=False) as session:
-        table = [
-            {
-                "Anlagegut": a.name,
-                "Angeschafft": format_date(a.acquired_on),
-                "Anschaffungskosten": format_money(a.cost),
-                "Nutzungsdauer": f"{a.useful_life_years} Jahre",
-                "Methode": AFA_METHODS.get(a.method, a.method),
-                f"AfA {year}": format_money(assets.schedule(a, year).get(year, Decimal("0.00"))),
-                f"Restbuchwert 31.12.{year}": format_money(assets.book_value(a, year)),
-                "Abgang": format_date(a.disposed_on) if a.disposed_on else "",
-            }
-            for a in assets.list_assets(session)
-        ]
+        items = assets.list_assets(session)
+        table = []
+        for a in items:
+            figures = assets.year_figures(a, year)
+            table.append(
+                {
+                    "Anlagegut": a.name,
+                    "Angeschafft": format_date(a.acquired_on),
+                    "Anschaffungskosten": format_money(a.cost),
+                    "Methode": assets.method_text(a),
+                    f"AfA {year}": format_money(figures.afa) if figures else "–",
+                    f"Buchwert 31.12.{year}": format_money(figures.closing) if figures else "–",
+                    "Abgang": format_date(a.disposed_on) if a.disposed_on else "",
+                }
+            )
+        choices = {a.id: f"{a.name} ({format_date(a.acquired_on)})" for a in items}
+        held = {a.id: choices[a.id] for a in items if a.disposed_on is None}
+        versions = {a.id: a.version for a in items}
     if table:
         st.dataframe(table, hide_index=True, width="stretch")
     else:
         st.info("Noch keine Anlagegüter.")
     st.caption(
         "Eine Anschaffung wird mit der Kategorie „Anlagevermögen“ gebucht und hier eingetragen; "
-        "die jährliche AfA fließt in die EÜR. Nutzungsdauern laut AfA-Tabelle, z. B.: "
-        + ", ".join(f"{k} {v} J." for k, v in assets.USEFUL_LIFE.items())
+        "die jährliche AfA fließt in die EÜR, das Verzeichnis steht unter Berichte "
+        "(Anlage AVEÜR). Bis "
+        + format_money(afa_table.GWG_LIMIT)
+        + " netto ist die Sofortabschreibung als GWG möglich; degressive AfA nur bei "
+        "Anschaffung " + afa_table.WINDOWS_TEXT + "."
     )
     if not ctx.may(Permission.LEDGER_WRITE) or ctx.read_only:
         return
     with st.expander("Neues Anlagegut"):
+        table_key = st.selectbox(
+            "Vorschlag aus der AfA-Tabelle (optional)", list(afa_table.choices()), index=None,
+            format_func=labels_of(afa_table.choices()), placeholder=CHOOSE,
+            key="ledger_asset_table",
+        )  # fmt: skip
+        entry = afa_table.suggestion(table_key) if table_key else None
+        if entry is not None:
+            st.caption(plain(f"Quelle: {entry.source}"))
         c1, c2, c3 = st.columns(3)
         name = c1.text_input("Bezeichnung", key="ledger_asset_name")
         acquired = c2.date_input(
@@ -480,15 +496,18 @@ def assets_tab(ctx: PageContext) -> None:
         cost = c3.text_input("Anschaffungskosten netto (€)", key="ledger_asset_cost")
         c4, c5, c6 = st.columns(3)
         life = c4.number_input(
-            "Nutzungsdauer (Jahre)", min_value=1, max_value=50, value=3, key="ledger_asset_life"
-        )
+            "Nutzungsdauer (Jahre)", min_value=1, max_value=50,
+            value=entry.years if entry else 3, key=f"ledger_asset_life_{table_key or ''}",
+        )  # fmt: skip
         method = c5.selectbox(
             "AfA-Methode", list(AFA_METHODS), index=0, format_func=labels_of(AFA_METHODS),
             placeholder=CHOOSE, key="ledger_asset_method",
         )  # fmt: skip
+        fields = list(afa_table.FIELDS)
         field = c6.selectbox(
-            "Art", list(assets.FIELDS), index=0, format_func=labels_of(assets.FIELDS),
-            placeholder=CHOOSE, key="ledger_asset_field",
+            "Art", fields, index=fields.index(entry.field) if entry else 0,
+            format_func=labels_of(afa_table.FIELDS), placeholder=CHOOSE,
+            key=f"ledger_asset_field_{table_key or ''}",
         )  # fmt: skip
         if st.button("Anlagegut speichern", key="ledger_asset_save"):
             saved = run_write(
@@ -500,6 +519,46 @@ def assets_tab(ctx: PageContext) -> None:
             if saved:
                 flash(f"Anlagegut „{saved}“ gespeichert.")
                 st.rerun()
+    if held:
+        with st.expander("Abgang erfassen (Verkauf, Entnahme, Verschrottung)"):
+            chosen = st.selectbox(
+                "Anlagegut", list(held), index=None, format_func=labels_of(held),
+                placeholder=CHOOSE, key="ledger_asset_dispose_id",
+            )  # fmt: skip
+            day = st.date_input(
+                "Abgangsdatum", value=service.today(), format="DD.MM.YYYY",
+                key="ledger_asset_dispose_day",
+            )  # fmt: skip
+            st.caption("Ein Verkaufserlös wird als Einnahme gebucht (Kategorie Anlagenverkauf).")
+            if st.button("Abgang speichern", key="ledger_asset_dispose", disabled=chosen is None):
+                done = run_write(
+                    lambda s: assets.dispose_asset(
+                        s, int(chosen or 0), disposed_on=day,
+                        version=versions.get(int(chosen or 0)), actor=ctx.user.username,
+                    ).name
+                )  # fmt: skip
+                if done:
+                    flash(f"Abgang von „{done}“ gespeichert.")
+                    st.rerun()
+    if choices:
+        with st.expander("Anlagegut löschen (nur Fehleingaben)"):
+            gone = st.selectbox(
+                "Anlagegut", list(choices), index=None, format_func=labels_of(choices),
+                placeholder=CHOOSE, key="ledger_asset_delete_id",
+            )  # fmt: skip
+            if st.button("Endgültig löschen", key="ledger_asset_delete", disabled=gone is None):
+
+                def delete(s: Session) -> bool:
+                    asset_id = int(gone or 0)
+                    assets.delete_asset(
+                        s, asset_id, version=versions.get(asset_id), actor=ctx.user.username
+                    )
+                    return True
+
+                ok = run_write(delete)
+                if ok:
+                    flash("Anlagegut gelöscht.")
+                    st.rerun()
 
 
 # --- categories -------------------------------------------------------------------------

@@ -9,7 +9,7 @@ import pytest
 
 from kms.cli import main
 from kms.db import ensure_migrated, session_scope
-from kms.modules.ledger import service
+from kms.modules.ledger import assets, service
 from kms.modules.settings import taxation
 
 from .conftest import IBAN
@@ -48,3 +48,32 @@ def test_booking_list_and_export(capsys: pytest.CaptureFixture[str], tmp_path: P
     assert "JJJJ-MM-TT" in capsys.readouterr().err
     assert main(["ledger", "sync"]) == 0
     assert "nichts zu buchen" in capsys.readouterr().out
+
+
+def test_asset_list_with_a_year(capsys: pytest.CaptureFixture[str]) -> None:
+    ensure_migrated()
+    assert main(["asset", "list"]) == 0
+    assert capsys.readouterr().out == "Noch keine Anlagegüter erfasst.\n"
+    with session_scope() as s:
+        assets.create_asset(
+            s, name="Laptop\nPro", acquired_on=date(2026, 5, 15), cost="1499.00",
+            useful_life_years=3,
+        )  # fmt: skip
+    # 2027: 1499 / 3 = 499.67; book value 1499 − 333.11 − 499.67 = 666.22.
+    assert main(["asset", "list", "--year", "2027"]) == 0
+    assert capsys.readouterr().out.splitlines() == [
+        "Bezeichnung\tAnschaffung\tAnschaffungskosten\tMethode\tAfA 2027\tBuchwert 31.12.2027"
+        "\tAbgang",
+        "Laptop Pro\t15.05.2026\t1.499,00\xa0€\tlinear, 3 Jahre\t499,67\xa0€\t666,22\xa0€\t",
+        "1 Anlagegüter, AfA 2027 gesamt 499,67\xa0€",
+    ]
+    assert main(["asset", "list", "--year", "2025"]) == 0
+    assert "\t–\t–\t" in capsys.readouterr().out.splitlines()[1]
+    with pytest.raises(SystemExit):
+        main(["asset", "list", "--year", "zwanzig"])
+    assert "ist kein Jahr" in capsys.readouterr().err
+    assert main(["booking", "list", "--from", "01.05.2026", "--to", "31.05.2026"]) == 0
+    assert capsys.readouterr().out.splitlines()[-1] == "0 Buchungen"
+    with pytest.raises(SystemExit):
+        main(["asset", "list", "--help"])
+    assert "Aufruf: python -m kms asset list" in " ".join(capsys.readouterr().out.split())

@@ -81,3 +81,42 @@ def test_a_fresh_instance_gets_the_default_categories() -> None:
     assert any("Bitte legen Sie zuerst" in ui.unescape(i.value) for i in at.info)
     names = [list(df.value["Kategorie"]) for df in at.dataframe if "Kategorie" in df.value.columns]
     assert names and "Bewirtung" in names[0] and "Fremdleistungen" in names[0]
+
+
+def test_anlagen_tab_adds_disposes_of_and_deletes_an_asset() -> None:
+    from kms.modules.ledger import assets
+
+    _setup()
+    at = ui.open_page("einnahmen-ausgaben").run()
+    assert not at.exception
+    # The AfA table suggests 13 years for Büromöbel.
+    at.selectbox(key="ledger_asset_table").set_value("bueromoebel").run()
+    assert at.number_input(key="ledger_asset_life_bueromoebel").value == 13
+    at.text_input(key="ledger_asset_name").input("Schreibtisch <b>Eiche</b>")
+    at.date_input(key="ledger_asset_day").set_value(date(2026, 1, 10))
+    at.text_input(key="ledger_asset_cost").input("1.300,00")
+    at.button(key="ledger_asset_save").click().run()
+    assert not at.exception
+    assert [ui.unescape(s.value) for s in at.success] == [
+        "Anlagegut „Schreibtisch <b>Eiche</b>“ gespeichert."
+    ]
+    with session_scope(write=False) as s:
+        (desk,) = assets.list_assets(s)
+        assert (desk.cost, desk.useful_life_years) == (Decimal("1300.00"), 13)
+    # A GWG over 800 € gets the German message and nothing is saved.
+    at.text_input(key="ledger_asset_name").input("Drucker")
+    at.text_input(key="ledger_asset_cost").input("900,00")
+    at.selectbox(key="ledger_asset_method").set_value("gwg")
+    at.button(key="ledger_asset_save").click().run()
+    assert any("800,00" in ui.unescape(e.value) for e in at.error)
+    at.selectbox(key="ledger_asset_dispose_id").set_value(desk.id)
+    at.date_input(key="ledger_asset_dispose_day").set_value(date(2026, 6, 30)).run()
+    at.button(key="ledger_asset_dispose").click().run()
+    assert not at.exception
+    with session_scope(write=False) as s:
+        assert assets.list_assets(s)[0].disposed_on == date(2026, 6, 30)
+    at.selectbox(key="ledger_asset_delete_id").set_value(desk.id).run()
+    at.button(key="ledger_asset_delete").click().run()
+    assert not at.exception
+    with session_scope(write=False) as s:
+        assert assets.list_assets(s) == []

@@ -15,7 +15,7 @@ from kms.modules.ledger.models import Account
 from kms.modules.ledger.report_specs import REPORTS
 from kms.modules.ledger.sync import sync_payments
 from kms.modules.settings import taxation
-from kms.reporting import Period
+from kms.reporting import Period, frame_problems
 from tests.modules.invoices.conftest import (  # noqa: F401 - fixtures
     ISSUE_DAY,
     customer,
@@ -55,13 +55,8 @@ def test_frames_follow_the_contract(session: Session, bank: Account) -> None:
     for spec in REPORTS:
         function = getattr(reports, spec.function.rsplit(".", 1)[1])
         frame = function(session, Q1)
-        assert list(frame.columns) == [c.name for c in spec.columns]
-        for column in spec.columns:
-            values = list(frame[column.name])
-            if column.kind == "money":
-                assert all(isinstance(v, Decimal) and v == v.quantize(D("0.01")) for v in values)
-            if column.kind == "date":
-                assert all(isinstance(v, date) for v in values)
+        # The platform's contract (a totals row may leave its date empty).
+        assert frame_problems(spec, frame) == [], spec.key
 
 
 def test_soll_and_ist_in_the_same_quarter(session: Session, make_draft, issue) -> None:  # noqa: F811
