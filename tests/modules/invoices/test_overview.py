@@ -139,7 +139,7 @@ def test_list_sums_are_reused_per_filter_and_never_for_searches(session, make_dr
     def listed(**filters) -> tuple[int, Decimal, Decimal]:
         page = service.list_invoices(session, day=ISSUE_DAY, **filters)
         session.commit()
-        return page.total, page.sum_gross, page.sum_open
+        return page.page.total, page.sum_gross, page.sum_open
 
     assert listed(status="offen") == (2, Decimal("383.64"), Decimal("383.64"))
     assert listed(status="offen", search=first.number) == (1, Decimal("357.00"), Decimal("357.00"))
