@@ -107,12 +107,16 @@ def session_scope(url: str | None = None, *, write: bool = True) -> Iterator[Ses
         session.close()
 
 
+# The migration scripts; alembic and the fast head check (`script_head`) both read them here.
+MIGRATIONS_DIR = ROOT / "kms" / "migrations"
+
+
 def alembic_config(url: str | None = None) -> Any:
     """Alembic configuration pointing at the committed migrations."""
     from alembic.config import Config as AlembicConfig
 
     cfg = AlembicConfig()
-    cfg.set_main_option("script_location", str(ROOT / "kms" / "migrations"))
+    cfg.set_main_option("script_location", str(MIGRATIONS_DIR))
     cfg.set_main_option("sqlalchemy.url", (url or get_config().database_url).replace("%", "%%"))
     return cfg
 
@@ -165,7 +169,7 @@ def script_head() -> str | None:
     format), and then alembic decides."""
     revisions: set[str] = set()
     parents: set[str] = set()
-    for path in (ROOT / "kms" / "migrations" / "versions").glob("*.py"):
+    for path in (MIGRATIONS_DIR / "versions").glob("*.py"):
         source = path.read_text(encoding="utf-8")
         revision, down = _REVISION.search(source), _DOWN.search(source)
         if revision is None or down is None:
