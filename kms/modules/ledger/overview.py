@@ -7,7 +7,7 @@ from datetime import date
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from kms.formatting import format_money
+from kms.formatting import count_noun, format_money
 from kms.modules.invoices.models import Payment
 from kms.modules.ledger.models import AUSGABE, EINNAHME, ZERO, Account, Booking
 from kms.registry import Figure
@@ -25,7 +25,9 @@ def overview(session: Session, day: date | None = None) -> list[Figure]:
             .group_by(Booking.kind)
         ).all()
     )
-    opening = session.scalar(select(func.sum(Account.opening_balance))) or ZERO
+    accounts, opening = session.execute(
+        select(func.count(), func.coalesce(func.sum(Account.opening_balance), ZERO))
+    ).one()
     # Geldtransit moves money between own accounts: its total leaves one and enters another.
     moved = (
         session.scalar(select(func.sum(Booking.total)).where(Booking.kind != "geldtransit")) or ZERO
@@ -53,7 +55,12 @@ def overview(session: Session, day: date | None = None) -> list[Figure]:
             "laut Buchungen",
             page="einnahmen-ausgaben",
         ),
-        Figure("Bestand aller Konten", format_money(opening + moved), page="konten"),
+        Figure(
+            "Bestand aller Konten",
+            format_money(opening + moved),
+            count_noun(accounts, "Konto", "Konten"),
+            page="konten",
+        ),
     ]
     if unbooked:
         figures.append(
