@@ -19,6 +19,7 @@ from kms import periods
 from kms.db import session_scope
 from kms.formatting import format_date, format_money
 from kms.modules.ledger import categories as cats
+from kms.modules.documents.models import Document
 from kms.modules.ledger import service, taxkeys
 from kms.modules.ledger.models import (
     ACCOUNT_KINDS,
@@ -200,11 +201,15 @@ def booking_detail(ctx: PageContext, booking_id: int) -> None:
         ]
         from_invoice = booking.payment_id is not None or booking.refund_invoice_id is not None
         values = _values_of(booking)
+        receipt = session.get(Document, booking.document_id) if booking.document_id else None
+        receipt_name = (receipt.title or receipt.filename) if receipt else ""
     st.markdown(
         plain(f"Buchung {booking_id} vom {format_date(values['booking_date'])}")
         + (" · **festgeschrieben**" if locked else "")
     )
     st.dataframe(lines, hide_index=True, width="stretch")
+    if receipt_name:
+        st.caption(plain(f"Beleg: {receipt_name} (in Dokumente)"))
     if locked:
         st.caption("Festgeschrieben: Korrektur nur über ▶ Gegenbuchung in einem offenen Zeitraum.")
         return
