@@ -21,17 +21,17 @@ from tests.modules.documents.samples import pdf
 
 pytestmark = pytest.mark.browser
 
-ACCOUNT = "Girokonto (Beispiel) (Bankkonto)"
+ACCOUNT = "Girokonto (Beispiel) · Bankkonto"
 CATEGORY = "Bürobedarf"
 TAX_KEY = "Vorsteuer 19 %"
 RECEIPT_NO = "BELEG-4711"
-GROSS, NET = "1.190,00 €", "1.000,00 €"
 
 
 def select_box(scope: Any, label: str) -> Any:
     """The Streamlit select whose label is exactly `label`."""
+    page = getattr(scope, "page", scope)  # a Locator knows its page; a Page is one
     return scope.locator('[data-testid="stSelectbox"]').filter(
-        has=scope.page.get_by_text(label, exact=True)
+        has=page.get_by_text(label, exact=True)
     )
 
 
@@ -119,9 +119,11 @@ def test_book_an_expense_with_receipt_and_find_it_in_the_euer_csv(browser, tmp_p
         settle(page)
         expect(listing.get_by_text("Seite 1 von 1 · 1 Buchungen")).to_be_visible()
         day = today().strftime("%d.%m.%Y")
-        choose(page, select_box(listing, "Buchung öffnen"), re.compile(f"· {day} · {GROSS}$"))
+        box = select_box(listing, "Buchung öffnen")
+        # An expense is listed with its sign.
+        choose(page, box, re.compile(re.escape(f"· {day} · -1.190,00")))
         expect(listing.get_by_text(re.compile(r"^Buchung \d+ vom " + re.escape(day)))).to_be_visible()
-        expect(listing.get_by_text(re.compile(r"^Beleg: .*beleg"))).to_be_visible()
+        expect(listing.get_by_text(f"Beleg: {RECEIPT_NO} (beleg.pdf) (in Dokumente)")).to_be_visible()
 
         page.goto(f"{server.url}/konten")
         settle(page)
@@ -134,7 +136,7 @@ def test_book_an_expense_with_receipt_and_find_it_in_the_euer_csv(browser, tmp_p
         choose(page, select_box(page, "Bericht"), "EÜR")
         choose(page, select_box(page, "Jahr"), str(year))
         expect(page.get_by_text(f"EÜR · {year}", exact=True)).to_be_visible()
-        expect(page.get_by_role("gridcell", name=NET)).to_be_visible()
+        expect(page.get_by_role("gridcell", name=re.compile(r"^1\.000,00\s€$"))).to_be_visible()
         shoot(page, "berichte-euer")
         with page.expect_download() as arrival:
             page.get_by_role("button", name="CSV herunterladen").click()
@@ -150,5 +152,5 @@ def test_book_an_expense_with_receipt_and_find_it_in_the_euer_csv(browser, tmp_p
 
         # USt-Voranmeldung of this month: the Vorsteuer of the booking (Kz 66) on screen.
         choose(page, select_box(page, "Bericht"), "USt-Voranmeldung")
-        expect(page.get_by_role("gridcell", name="190,00 €").first).to_be_visible()
+        expect(page.get_by_role("gridcell", name=re.compile(r"^190,00\s€$")).first).to_be_visible()
         shoot(page, "berichte-ustva")

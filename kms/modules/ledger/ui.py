@@ -202,7 +202,11 @@ def booking_detail(ctx: PageContext, booking_id: int) -> None:
         from_invoice = booking.payment_id is not None or booking.refund_invoice_id is not None
         values = _values_of(booking)
         receipt = session.get(Document, booking.document_id) if booking.document_id else None
-        receipt_name = (receipt.title or receipt.filename) if receipt else ""
+        receipt_name = ""
+        if receipt is not None:
+            receipt_name = receipt.filename
+            if receipt.title and receipt.title != receipt.filename:
+                receipt_name = f"{receipt.title} ({receipt.filename})"
     st.markdown(
         plain(f"Buchung {booking_id} vom {format_date(values['booking_date'])}")
         + (" · **festgeschrieben**" if locked else "")
@@ -267,7 +271,7 @@ def booking_form(
     values = values or {}
     key = f"ledger_form_{booking_id or 'new'}"
     with session_scope(write=False) as session:
-        accounts = {a.id: f"{a.name} ({a.kind_label})" for a in service.list_accounts(session)}
+        accounts = {a.id: f"{a.name} · {a.kind_label}" for a in service.list_accounts(session)}
         income_cats = {c.id: c.name for c in service.list_categories(session, "einnahme")}
         expense_cats = {c.id: c.name for c in service.list_categories(session, "ausgabe")}
         contacts = _contact_choices(session, st.session_state.get(f"{key}_contact_search", ""))
