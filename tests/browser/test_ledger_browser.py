@@ -49,6 +49,25 @@ def shoot(page: Any, name: str) -> None:
     page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)
 
 
+def cell(page: Any, text: str) -> Any:
+    """Table cells reading exactly `text` (Streamlit mirrors its canvas grid in a table)."""
+    return page.locator('[data-testid="stDataFrame"] td').filter(
+        has_text=re.compile("^" + re.escape(text) + "$")
+    )
+
+
+def download_csv(page: Any, target: Any) -> list[list[str]]:
+    """Click "CSV herunterladen", save the file; check BOM and separator; its rows."""
+    with page.expect_download() as arrival:
+        page.get_by_role("button", name="CSV herunterladen").click()
+    arrival.value.save_as(target)
+    data = target.read_bytes()
+    assert data.startswith(codecs.BOM_UTF8), data[:20]
+    text = data.decode("utf-8-sig")
+    assert not re.search(r"\d\.\d\d(;|\r?$)", text, re.MULTILINE), text  # no decimal points
+    return [line.split(";") for line in text.splitlines()]
+
+
 def new_booking_tab(page: Any) -> Any:
     page.get_by_role("tab", name="Neue Buchung").click()
     settle(page)
@@ -122,8 +141,12 @@ def test_book_an_expense_with_receipt_and_find_it_in_the_euer_csv(browser, tmp_p
         box = select_box(listing, "Buchung öffnen")
         # An expense is listed with its sign.
         choose(page, box, re.compile(re.escape(f"· {day} · -1.190,00")))
-        expect(listing.get_by_text(re.compile(r"^Buchung \d+ vom " + re.escape(day)))).to_be_visible()
-        expect(listing.get_by_text(f"Beleg: {RECEIPT_NO} (beleg.pdf) (in Dokumente)")).to_be_visible()
+        expect(
+            listing.get_by_text(re.compile(r"^Buchung \d+ vom " + re.escape(day)))
+        ).to_be_visible()
+        expect(
+            listing.get_by_text(f"Beleg: {RECEIPT_NO} (beleg.pdf) (in Dokumente)")
+        ).to_be_visible()
 
         page.goto(f"{server.url}/konten")
         settle(page)
@@ -136,21 +159,22 @@ def test_book_an_expense_with_receipt_and_find_it_in_the_euer_csv(browser, tmp_p
         choose(page, select_box(page, "Bericht"), "EÜR")
         choose(page, select_box(page, "Jahr"), str(year))
         expect(page.get_by_text(f"EÜR · {year}", exact=True)).to_be_visible()
-        expect(page.get_by_role("gridcell", name=re.compile(r"^1\.000,00\s€$"))).to_be_visible()
+        settle(page)
+        # Kz 183 (übrige Betriebsausgaben) gets the net amount, Kz 185 the Vorsteuer.
+        expect(cell(page, "1.000,00\xa0€")).to_have_count(1)
+        expect(cell(page, "190,00\xa0€")).to_have_count(1)
+        expect(cell(page, "Übrige unbeschränkt abziehbare Betriebsausgaben")).to_have_count(1)
         shoot(page, "berichte-euer")
-        with page.expect_download() as arrival:
-            page.get_by_role("button", name="CSV herunterladen").click()
-        target = tmp_path / "euer.csv"
-        arrival.value.save_as(target)
-        data = target.read_bytes()
-        assert data.startswith(codecs.BOM_UTF8), data[:20]
-        text = data.decode("utf-8-sig")
-        rows = [line.split(";") for line in text.splitlines()]
+        rows = download_csv(page, tmp_path / "euer.csv")
         assert rows[0][0] == "Bereich", rows[0]
-        assert any("1000,00" in row for row in rows), text
-        assert not re.search(r"\d\.\d\d(;|$)", text), text  # no decimal points
+        kz183 = [row for row in rows if row[1] == "183"]
+        assert kz183 and kz183[0][-1] == "1000,00", rows  # decimal comma, no thousands dot
 
-        # USt-Voranmeldung of this month: the Vorsteuer of the booking (Kz 66) on screen.
+        # USt-Voranmeldung of this month: by Kennzahl; the booking's Vorsteuer in Kz 66.
         choose(page, select_box(page, "Bericht"), "USt-Voranmeldung")
-        expect(page.get_by_role("gridcell", name=re.compile(r"^190,00\s€$")).first).to_be_visible()
+        expect(page.get_by_text(re.compile(r"^USt-Voranmeldung · "))).to_be_visible()
+        expect(cell(page, "Steuerpflichtige Umsätze zum Steuersatz von 19 %")).to_have_count(1)
         shoot(page, "berichte-ustva")
+        rows = download_csv(page, tmp_path / "ustva.csv")
+        assert rows[0][0] == "Kennzahl", rows[0]
+        assert [row for row in rows if row[0] == "66"][0][-1] == "190,00", rows
