@@ -177,4 +177,4 @@ def test_book_an_expense_with_receipt_and_find_it_in_the_euer_csv(browser, tmp_p
         shoot(page, "berichte-ustva")
         rows = download_csv(page, tmp_path / "ustva.csv")
         assert rows[0][0] == "Kennzahl", rows[0]
-        assert [row for row in rows if row[0] == "66"][0][-1] == "190,00", rows
+        assert next(row for row in rows if row[0] == "66")[-1] == "190,00", rows

@@ -18,8 +18,8 @@ from sqlalchemy.orm import Session
 from kms import periods
 from kms.db import session_scope
 from kms.formatting import format_date, format_money
-from kms.modules.ledger import categories as cats
 from kms.modules.documents.models import Document
+from kms.modules.ledger import categories as cats
 from kms.modules.ledger import service, taxkeys
 from kms.modules.ledger.models import (
     ACCOUNT_KINDS,
