@@ -224,7 +224,23 @@ def booking_detail(ctx: PageContext, booking_id: int) -> None:
         return
     with st.expander("Bearbeiten"):
         booking_form(ctx, booking_id, values)
-    if st.button("Buchung löschen", key=f"ledger_delete_{booking_id}", icon=":material/delete:"):
+    confirm = f"ledger_delete_confirm_{booking_id}"
+    if not st.session_state.get(confirm):
+        if st.button(
+            "Buchung löschen", key=f"ledger_delete_{booking_id}", icon=":material/delete:"
+        ):
+            st.session_state[confirm] = True
+            st.rerun()
+        return
+    st.warning(
+        f"Buchung {booking_id} wirklich löschen? Das lässt sich nicht rückgängig machen.",
+        icon=":material/warning:",
+    )
+    c1, c2 = st.columns(2)
+    if c2.button("Abbrechen", key=f"ledger_delete_cancel_{booking_id}"):
+        st.session_state.pop(confirm, None)
+        st.rerun()
+    if c1.button("Ja, löschen", type="primary", key=f"ledger_delete_yes_{booking_id}"):
 
         def delete(s: Session) -> bool:
             service.delete_booking(
@@ -233,6 +249,7 @@ def booking_detail(ctx: PageContext, booking_id: int) -> None:
             return True
 
         done = run_write(delete)
+        st.session_state.pop(confirm, None)
         if done:
             flash(f"Buchung {booking_id} gelöscht.")
             st.session_state.pop("ledger_open", None)
