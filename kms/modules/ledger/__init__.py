@@ -66,7 +66,7 @@ SPEC = ModuleSpec(
     turnover_source="kms.modules.ledger.turnover.received_turnover",
     pages=(
         PageSpec(
-            "pages/einnahmen_ausgaben.py",
+            "pages/einnahmen-ausgaben.py",
             "Einnahmen/Ausgaben",
             ":material/account_balance_wallet:",
             PAGE,

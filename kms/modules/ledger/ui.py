@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 from kms import periods
 from kms.db import session_scope
 from kms.formatting import format_date, format_money
+from kms.modules.documents.models import Document
 from kms.modules.ledger import categories as cats
 from kms.modules.ledger import service, taxkeys
 from kms.modules.ledger.models import (
@@ -200,11 +201,19 @@ def booking_detail(ctx: PageContext, booking_id: int) -> None:
         ]
         from_invoice = booking.payment_id is not None or booking.refund_invoice_id is not None
         values = _values_of(booking)
+        receipt = session.get(Document, booking.document_id) if booking.document_id else None
+        receipt_name = ""
+        if receipt is not None:
+            receipt_name = receipt.filename
+            if receipt.title and receipt.title != receipt.filename:
+                receipt_name = f"{receipt.title} ({receipt.filename})"
     st.markdown(
         plain(f"Buchung {booking_id} vom {format_date(values['booking_date'])}")
         + (" · **festgeschrieben**" if locked else "")
     )
     st.dataframe(lines, hide_index=True, width="stretch")
+    if receipt_name:
+        st.caption(plain(f"Beleg: {receipt_name} (in Dokumente)"))
     if locked:
         st.caption("Festgeschrieben: Korrektur nur über ▶ Gegenbuchung in einem offenen Zeitraum.")
         return
@@ -215,7 +224,23 @@ def booking_detail(ctx: PageContext, booking_id: int) -> None:
         return
     with st.expander("Bearbeiten"):
         booking_form(ctx, booking_id, values)
-    if st.button("Buchung löschen", key=f"ledger_delete_{booking_id}", icon=":material/delete:"):
+    confirm = f"ledger_delete_confirm_{booking_id}"
+    if not st.session_state.get(confirm):
+        if st.button(
+            "Buchung löschen", key=f"ledger_delete_{booking_id}", icon=":material/delete:"
+        ):
+            st.session_state[confirm] = True
+            st.rerun()
+        return
+    st.warning(
+        f"Buchung {booking_id} wirklich löschen? Das lässt sich nicht rückgängig machen.",
+        icon=":material/warning:",
+    )
+    c1, c2 = st.columns(2)
+    if c2.button("Abbrechen", key=f"ledger_delete_cancel_{booking_id}"):
+        st.session_state.pop(confirm, None)
+        st.rerun()
+    if c1.button("Ja, löschen", type="primary", key=f"ledger_delete_yes_{booking_id}"):
 
         def delete(s: Session) -> bool:
             service.delete_booking(
@@ -224,6 +249,7 @@ def booking_detail(ctx: PageContext, booking_id: int) -> None:
             return True
 
         done = run_write(delete)
+        st.session_state.pop(confirm, None)
         if done:
             flash(f"Buchung {booking_id} gelöscht.")
             st.session_state.pop("ledger_open", None)
@@ -262,7 +288,7 @@ def booking_form(
     values = values or {}
     key = f"ledger_form_{booking_id or 'new'}"
     with session_scope(write=False) as session:
-        accounts = {a.id: f"{a.name} ({a.kind_label})" for a in service.list_accounts(session)}
+        accounts = {a.id: f"{a.name} · {a.kind_label}" for a in service.list_accounts(session)}
         income_cats = {c.id: c.name for c in service.list_categories(session, "einnahme")}
         expense_cats = {c.id: c.name for c in service.list_categories(session, "ausgabe")}
         contacts = _contact_choices(session, st.session_state.get(f"{key}_contact_search", ""))
