@@ -60,6 +60,9 @@ def test_tax_adviser_sees_only_his_pages_and_is_refused_elsewhere(browser, tmp_p
             "Übersicht",
             "Dokumente",
             "Rechnungen",
+            "Einnahmen/Ausgaben",
+            "Konten",
+            "Berichte",
             "Mein Zugang",
             "Hilfe",
         ]
