@@ -1,0 +1,1 @@
+"""Kontoauszüge: bank statements imported into the ledger (work in progress)."""

@@ -1,0 +1,1 @@
+"""Bank statement parsers: bytes of one file -> kms.modules.bank.statement.Statement."""
