@@ -92,7 +92,9 @@ class Scale:
     payments: int
     documents: int
     letters: int
+    bookings: int = 0  # ledger bookings in all: one per payment, the rest entered by hand
     years: int = 5
+    ledger_years: int = 10  # the books reach further back than the invoices
 
     @property
     def cancellations(self) -> int:
@@ -100,8 +102,8 @@ class Scale:
 
 
 SCALES = {
-    "large": Scale(20_000, 100_000, 300_000, 60_000, 10_000, 5_000),
-    "small": Scale(2_000, 10_000, 30_000, 6_000, 1_000, 500),
+    "large": Scale(20_000, 100_000, 300_000, 60_000, 10_000, 5_000, 200_000),
+    "small": Scale(2_000, 10_000, 30_000, 6_000, 1_000, 500, 20_000),
 }
 
 
@@ -369,11 +371,13 @@ def _fill(
 
     day0 = today or local_today()
     first_day = date(day0.year - scale.years + 1, 1, 1)
-    _settings(session, first_day)
+    ledger_first = date(day0.year - max(scale.years, scale.ledger_years) + 1, 1, 1)
+    _settings(session, ledger_first)
     log, docs = _Audit(session), _Docs()
     contacts = _contacts(session, scale, rng, _at(first_day, rng))
     issued, files = _invoices(session, scale, rng, contacts, first_day, day0, log, blobs, docs)
-    payments = _payments(session, scale, rng, issued, day0, log)
+    payments, paid = _payments(session, scale, rng, issued, day0, log)
+    bookings = _ledger(session, scale, rng, paid, ledger_first, day0, log)
     _documents(scale, rng, contacts, first_day, day0, blobs, docs)
     letters = _letters(scale, rng, contacts, first_day, day0, blobs, docs)
     # Targets before the rows that point to them.
@@ -393,6 +397,7 @@ def _fill(
         "Rechnungen": len(issued),
         "Positionen": sum(i.line_count for i in issued),
         "Zahlungen": payments,
+        "Buchungen": bookings,
         "Dokumente": len(docs.rows),
         "Schreiben": len(letters),
         "Prüfprotokoll-Einträge": len(log.rows),
@@ -531,6 +536,7 @@ class _Issued:
     first_line: int = 0  # index into the line rows
     line_count: int = 0
     cancelled: bool = False
+    gross_by_rate: tuple[tuple[Decimal, Decimal], ...] = ()  # (VAT rate, gross) per group
 
 
 class _Docs:
@@ -696,6 +702,10 @@ class _InvoiceBuilder:
         net = _cents(Decimal(sum(net_by_rate.values())) / 100)
         tax = sum((_cents(Decimal(n) / 100 * r / 100) for r, n in net_by_rate.items()), ZERO)
         gross = net + tax
+        groups = tuple(
+            (r, _cents(Decimal(n) / 100) + _cents(Decimal(n) / 100 * r / 100))
+            for r, n in sorted(net_by_rate.items())
+        )
         cid = contact["id"]
         if cid not in self.snapshots:
             self.snapshots[cid] = _snapshot(self.base, contact)
@@ -722,7 +732,9 @@ class _InvoiceBuilder:
                 "updated_at": at,
             }
         )
-        inv = _Issued(inv_id, "rechnung", day, gross, net, cid, first_line, positions)
+        inv = _Issued(
+            inv_id, "rechnung", day, gross, net, cid, first_line, positions, gross_by_rate=groups
+        )
         self.issued.append(inv)
         self._files(inv, number, at)
         self.log.add(at, "invoice", inv_id, "created", contact_id=cid, gross=gross)
@@ -862,8 +874,9 @@ def _payments(
     issued: list[_Issued],
     day0: date,
     log: _Audit,
-) -> int:
-    """Full payments, invoices paid in two parts, and invoices paid in part only."""
+) -> tuple[int, list[tuple[dict[str, Any], _Issued]]]:
+    """Full payments, invoices paid in two parts, and invoices paid in part only;
+    returns their count and each payment row with its invoice (for the ledger)."""
     from kms.modules.invoices.models import Payment
 
     payable = [i for i in issued if i.kind == "rechnung" and not i.cancelled]
@@ -872,6 +885,7 @@ def _payments(
     full = total - 2 * two_parts - partial_only
     chosen = rng.sample(payable, min(len(payable), full + two_parts + partial_only))
     rows: list[dict[str, Any]] = []
+    paid: list[tuple[dict[str, Any], _Issued]] = []
 
     def pay(inv: _Issued, amount: Decimal, after: int) -> None:
         paid_on = min(day0, inv.issue_date + timedelta(days=after))
@@ -892,6 +906,7 @@ def _payments(
                 "created_by": BENCH_USER,
             }
         )
+        paid.append((rows[-1], inv))
         log.add(
             at,
             "invoice",
@@ -916,7 +931,231 @@ def _payments(
         else:
             pay(inv, _cents(inv.gross / 3), rng.randrange(0, 20))
     _insert(session, Payment.__table__, rows)
-    return len(rows)
+    return len(rows), paid
+
+
+# Hand-entered bookings: (category key, tax key, smallest and largest gross in cents).
+EXPENSES = (
+    ("buerobedarf", "V19", 500, 15_000),
+    ("software", "V19", 1_000, 50_000),
+    ("telefon", "V19", 2_000, 9_000),
+    ("raumkosten", "V19", 40_000, 150_000),
+    ("reisekosten", "V19", 2_000, 60_000),
+    ("fortbildung", "V19", 5_000, 120_000),
+    ("werbung", "V19", 1_000, 80_000),
+    ("porto", "NSTB", 85, 2_000),
+    ("bankgebuehren", "NSTB", 100, 2_500),
+    ("versicherungen", "NSTB", 3_000, 60_000),
+    ("fremdleistungen", "V19", 10_000, 300_000),
+)
+VENDORS = (
+    "Bürobedarf Muster GmbH",
+    "Beispiel Telekom AG",
+    "Muster Immobilien KG",
+    "Reisebüro Beispiel",
+    "Seminarhaus Muster e.V.",
+    "Versicherung Beispiel AG",
+    "Druckerei Muster",
+)
+
+
+class _Ledger:
+    """Booking rows in the ledger's own shape, with the lines the service would build."""
+
+    def __init__(self, session: Session, log: _Audit) -> None:
+        from kms.modules.ledger.models import Category
+        from kms.modules.ledger.service import ensure_defaults
+
+        ensure_defaults(session)
+        self.log = log
+        self.categories = {c.key: c.id for c in session.scalars(sa.select(Category))}
+        self.bookings: list[dict[str, Any]] = []
+        self.lines: list[dict[str, Any]] = []
+
+    def add(
+        self,
+        at: datetime,
+        day: date,
+        account_id: int,
+        kind: str,
+        parts: list[tuple[str, str, Decimal, str]],  # (category, tax key, gross, text)
+        **fields: Any,
+    ) -> None:
+        from kms.modules.contacts.service import search_key
+        from kms.modules.ledger import taxkeys
+        from kms.modules.ledger.models import DIRECTION
+        from kms.modules.ledger.service import ENTITY as ENTITY_BOOKING
+
+        booking_id = len(self.bookings) + 1
+        lines: list[dict[str, Any]] = []
+        for position, (category, tax_key, amount, text) in enumerate(parts, start=1):
+            split = taxkeys.split(tax_key, amount, day)
+            lines.append(
+                {
+                    "id": len(self.lines) + 1,
+                    "booking_id": booking_id,
+                    "position": position,
+                    "text": text[:200],
+                    "amount": amount,
+                    "category_id": self.categories[category],
+                    "tax_key": tax_key,
+                    "net": split.net,
+                    "tax": split.tax,
+                    "deductible": split.deductible,
+                    "paid_tax": split.paid_tax,
+                    "nondeductible": ZERO,
+                }
+            )
+            self.lines.append(lines[-1])
+        total = DIRECTION[kind] * sum((amount for _c, _k, amount, _t in parts), ZERO)
+        row = {
+            "id": booking_id,
+            "booking_date": day,
+            "account_id": account_id,
+            "kind": kind,
+            "counterparty": fields.get("counterparty", ""),
+            "receipt_number": fields.get("receipt_number", ""),
+            "contact_id": fields.get("contact_id"),
+            "payment_id": fields.get("payment_id"),
+            "source": fields.get("source", "manuell"),
+            "note": "",
+            "tax_period": "",
+            "total": total,
+            "search_key": search_key(
+                fields.get("counterparty", ""),
+                fields.get("receipt_number", ""),
+                *(text[:200] for _c, _k, _a, text in parts),
+            )[:1000],
+            "created_by": BENCH_USER,
+            "created_at": at,
+            "updated_at": at,
+        }
+        self.bookings.append(row)
+        self.log.add(
+            at,
+            ENTITY_BOOKING,
+            booking_id,
+            "created",
+            booking_date=day,
+            kind=kind,
+            account_id=account_id,
+            transfer_account_id=None,
+            contact_id=row["contact_id"],
+            counterparty=row["counterparty"],
+            receipt_number=row["receipt_number"],
+            document_id=None,
+            payment_id=row["payment_id"],
+            tax_period="",
+            total=total,
+            lines=[
+                {
+                    k: ln[k]
+                    for k in (
+                        "amount",
+                        "category_id",
+                        "tax_key",
+                        "net",
+                        "tax",
+                        "deductible",
+                        "nondeductible",
+                        "text",
+                    )
+                }
+                for ln in lines
+            ],
+        )
+
+
+def _payment_parts(payment: dict[str, Any], inv: _Issued) -> list[tuple[str, str, Decimal, str]]:
+    """The payment split over the invoice's VAT groups, the last group taking the rounding
+    (as kms.modules.ledger.sync does for a payment without Skonto)."""
+    from kms.modules.ledger import taxkeys
+
+    amount: Decimal = payment["amount"]
+    parts, remaining = [], amount
+    for index, (rate, gross) in enumerate(inv.gross_by_rate):
+        last = index == len(inv.gross_by_rate) - 1
+        share = remaining if last else _cents(amount * gross / inv.gross)
+        remaining -= share
+        if share:
+            key = taxkeys.for_invoice("S", rate)
+            parts.append(("erloese", key, share, f"Zahlung zu Rechnung {inv.id} ({key})"))
+    return parts
+
+
+def _ledger(
+    session: Session,
+    scale: Scale,
+    rng: random.Random,
+    paid: list[tuple[dict[str, Any], _Issued]],
+    first_day: date,
+    day0: date,
+    log: _Audit,
+) -> int:
+    """The books: a bank account, every payment booked as income exactly as the ledger's
+    sync would (so the sync finds nothing to do), and hand-entered expenses over
+    `ledger_years` years up to `scale.bookings` bookings in all."""
+    from kms.modules.ledger.models import Account, Booking, BookingLine
+
+    if not scale.bookings:
+        return 0
+    at0 = _at(first_day, rng)
+    account = Account(
+        name="Geschäftskonto",
+        kind="bank",
+        iban="DE02120300000000202051",
+        opening_balance=Decimal("25000.00"),
+        opening_date=first_day,
+        is_default=True,
+        created_at=at0,
+    )
+    session.add(account)
+    session.flush()
+    log.add(at0, "ledger_account", account.id, "created", name=account.name)
+    ledger = _Ledger(session, log)
+    manual = max(0, scale.bookings - len(paid))
+    span = (day0 - first_day).days + 1
+    manual_days = sorted(first_day + timedelta(days=rng.randrange(span)) for _ in range(manual))
+    payments = sorted(paid, key=lambda p: (p[0]["paid_on"], p[0]["id"]))
+    # Both streams in date order, so booking ids and the audit chain ascend with time.
+    pi = mi = 0
+    while pi < len(payments) or mi < len(manual_days):
+        take_payment = mi >= len(manual_days) or (
+            pi < len(payments) and payments[pi][0]["paid_on"] <= manual_days[mi]
+        )
+        if take_payment:
+            payment, inv = payments[pi]
+            pi += 1
+            ledger.add(
+                payment["created_at"],
+                payment["paid_on"],
+                account.id,
+                "einnahme",
+                _payment_parts(payment, inv),
+                contact_id=inv.contact_id,
+                payment_id=payment["id"],
+                source="zahlung",
+            )
+            continue
+        day = manual_days[mi]
+        mi += 1
+        parts = []
+        for _ in range(1 + (rng.random() < 0.2)):
+            category, tax_key, low, high = EXPENSES[rng.randrange(len(EXPENSES))]
+            gross = Decimal(rng.randrange(low, high)) / 100
+            parts.append((category, tax_key, gross, category.capitalize()))
+        ledger.add(
+            _at(day, rng),
+            day,
+            account.id,
+            "ausgabe",
+            parts,
+            counterparty=VENDORS[rng.randrange(len(VENDORS))],
+            receipt_number=f"B-{day.year}-{mi:06d}",
+        )
+    _insert(session, Booking.__table__, ledger.bookings)
+    _insert(session, BookingLine.__table__, ledger.lines)
+    return len(ledger.bookings)
 
 
 def _documents(

@@ -12,7 +12,7 @@ from collections import defaultdict
 from pathlib import Path
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import case, func, select
 
 from bench import run as bench
 from kms import audit
@@ -22,10 +22,14 @@ from kms.db import ensure_migrated, session_scope
 from kms.models import KeyValue
 from kms.modules.contacts.models import Contact
 from kms.modules.invoices.models import Invoice, InvoiceLine, NumberCounter, Payment
+from kms.modules.ledger.models import Booking, BookingLine
+from kms.modules.ledger.sync import sync_payments_unchecked
 from kms.modules.letters.models import Letter
 from kms.notices import USERS, banner
 
-TINY = Scale(contacts=30, invoices=200, lines=500, payments=120, documents=10, letters=10)
+TINY = Scale(
+    contacts=30, invoices=200, lines=500, payments=120, documents=10, letters=10, bookings=400
+)
 
 
 def _invoice_facts() -> list[tuple[str, str, str]]:
@@ -50,6 +54,7 @@ def test_small_instance_via_cli_is_complete_and_consistent(capsys) -> None:
         assert s.scalar(select(func.count()).select_from(InvoiceLine)) == small.lines
         assert s.scalar(select(func.count()).select_from(Payment)) == small.payments
         assert s.scalar(select(func.count()).select_from(Letter)) == small.letters
+        assert s.scalar(select(func.count()).select_from(Booking)) == small.bookings
         assert audit.verify(s) == []
         assert s.get(KeyValue, FLAG_KEY).value["scale"] == "small"
         warnings = banner(s, audience=USERS).system_warnings  # shown after login
@@ -68,6 +73,45 @@ def test_small_instance_via_cli_is_complete_and_consistent(capsys) -> None:
         assert taken == list(range(1, len(taken) + 1)), (prefix, year)  # ascending, no gap
         assert counters[("rechnung" if prefix == "RE" else "storno", year)] == len(taken)
     assert main(["audit", "verify"]) == 0
+
+
+def test_the_books_hold_every_payment_once_and_ten_years_of_expenses() -> None:
+    """Each payment has the income booking the ledger's sync would make (so the sync finds
+    nothing left), lines add up to the payment, and hand-entered expenses reach back ten
+    years; the audit chain covers the bookings."""
+    generate(TINY)
+    with session_scope() as s:
+        payments = dict(s.execute(select(Payment.id, Payment.amount)).all())
+        booked = dict(
+            s.execute(
+                select(Booking.payment_id, func.sum(BookingLine.amount))
+                .join(BookingLine, BookingLine.booking_id == Booking.id)
+                .where(Booking.payment_id.is_not(None))
+                .group_by(Booking.payment_id)
+            ).all()
+        )
+        assert booked == payments
+        assert s.scalar(select(func.count()).select_from(Booking)) == TINY.bookings
+        assert sync_payments_unchecked(s) == "nichts zu buchen"
+        first, last = s.execute(
+            select(func.min(Booking.booking_date), func.max(Booking.booking_date)).where(
+                Booking.kind == "ausgabe"
+            )
+        ).one()
+        assert last.year - first.year == TINY.ledger_years - 1
+        wrong_total = s.scalar(
+            select(func.count())
+            .select_from(Booking)
+            .where(
+                Booking.total
+                != select(func.sum(BookingLine.amount))
+                .where(BookingLine.booking_id == Booking.id)
+                .scalar_subquery()
+                * case((Booking.kind == "ausgabe", -1), else_=1)
+            )
+        )
+        assert wrong_total == 0
+        assert audit.verify(s) == []
 
 
 def test_refuses_an_instance_with_data(capsys) -> None:
