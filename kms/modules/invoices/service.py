@@ -800,8 +800,14 @@ def list_invoices(
         )
     if contact_id:
         conditions.append(Invoice.contact_id == contact_id)
+    exact = _exact_numbers(session, search)
     for term in terms:
-        conditions.append(Invoice.id.in_(_matching_ids(term)))
+        if term in exact:
+            # A complete invoice number names one invoice: the unique index finds it
+            # instead of a substring scan over every invoice (and its customer).
+            conditions.append(Invoice.number == exact[term])
+        else:
+            conditions.append(Invoice.id.in_(_matching_ids(term)))
     # For one page the per-row subqueries are cheaper than the aggregate over all payments.
     row_status = status_expr(day)
     row_open = case(
@@ -898,6 +904,18 @@ def list_invoices(
     return InvoiceList(
         Page(items, total, page, page_size), from_cents(stats[1]), from_cents(stats[2])
     )
+
+
+def _exact_numbers(session: Session, search: str) -> dict[str, str]:
+    """Folded search term -> invoice number, for the words of `search` that are complete
+    invoice numbers (as typed or upper-cased; numbers are unique, one indexed lookup)."""
+    words = {
+        w for word in search.split() for w in (word, word.upper()) if any(c.isdigit() for c in w)
+    }
+    if not words:
+        return {}
+    found = session.scalars(select(Invoice.number).where(Invoice.number.in_(words))).all()
+    return {fold(number): number for number in found if number}
 
 
 def _matching_ids(term: str) -> Any:

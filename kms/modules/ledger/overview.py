@@ -1,4 +1,8 @@
-"""Key figures of Einnahmen/Ausgaben for the Übersicht page (computed in SQL)."""
+"""Key figures of Einnahmen/Ausgaben for the Übersicht page (computed in SQL).
+
+The sums read every booking (200,000 on the large benchmark instance: about 100 ms on
+SQLite), so they are kept by kms.querycache while bookings, accounts and payments are
+unchanged."""
 
 from __future__ import annotations
 
@@ -7,6 +11,7 @@ from datetime import date
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from kms import querycache
 from kms.formatting import count_noun, format_money
 from kms.modules.invoices.models import Payment
 from kms.modules.ledger.models import AUSGABE, EINNAHME, ZERO, Account, Booking
@@ -17,6 +22,13 @@ from kms.types import today
 def overview(session: Session, day: date | None = None) -> list[Figure]:
     """Income and expenses of the year, the money on all accounts, unbooked payments."""
     day = day or today()
+    tables = (Booking.__table__, Account.__table__, Payment.__table__)
+    return list(
+        querycache.cached(session, ("ledger.overview", day), tables, lambda: _figures(session, day))
+    )
+
+
+def _figures(session: Session, day: date) -> list[Figure]:
     year = (Booking.booking_date >= date(day.year, 1, 1)) & (Booking.booking_date <= day)
     sums = dict(
         session.execute(
@@ -32,15 +44,10 @@ def overview(session: Session, day: date | None = None) -> list[Figure]:
     moved = (
         session.scalar(select(func.sum(Booking.total)).where(Booking.kind != "geldtransit")) or ZERO
     )
-    unbooked = (
-        session.scalar(
-            select(func.count())
-            .select_from(Payment)
-            .where(
-                Payment.id.not_in(select(Booking.payment_id).where(Booking.payment_id.is_not(None)))
-            )
-        )
-        or 0
+    # Each booking's payment_id is unique and refers to a payment (foreign key), so the
+    # unbooked payments are the difference of two index counts (no anti-join).
+    unbooked = (session.scalar(select(func.count()).select_from(Payment)) or 0) - (
+        session.scalar(select(func.count(Booking.payment_id))) or 0
     )
     figures = [
         Figure(

@@ -298,3 +298,19 @@ def test_overdue_invoices_reads_no_positions(instance: Session) -> None:
     assert len(selects) == 1
     assert "invoice_lines" not in selects[0]
     assert "invoice_payments" in selects[0]
+
+
+def test_a_complete_number_finds_exactly_that_invoice(instance: Session) -> None:
+    """A complete invoice number (typed in any case) is looked up by the unique index and
+    still combines with other words; part of a number stays a substring search."""
+    refs = [r for r in reference(instance) if r.number]
+    target = refs[len(refs) // 2]
+    for typed in (target.number, target.number.lower()):
+        found = service.list_invoices(instance, search=typed, day=TODAY)
+        assert [r.id for r in found.page.items] == [target.id]
+        assert found.sum_gross == (target.gross if target.status(TODAY) in STANDING else 0)
+    assert service.list_invoices(instance, search=f"{target.number} kein-treffer").page.total == 0
+    prefix = target.number[:-1]
+    expected = sorted(r.id for r in refs if prefix.lower() in r.search)
+    found = service.list_invoices(instance, search=prefix, day=TODAY, page_size=500)
+    assert sorted(r.id for r in found.page.items) == expected and len(expected) > 1
