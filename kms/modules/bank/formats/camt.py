@@ -23,7 +23,7 @@ from decimal import Decimal, InvalidOperation
 from lxml import etree
 
 from kms.formatting import format_date, format_money
-from kms.modules.bank.formats.common import CENT, clean_iban, join_purpose
+from kms.modules.bank.formats.common import CENT, build_statement, clean_iban, join_purpose
 from kms.modules.bank.statement import Statement, StatementError, StatementLine
 
 _DOCTYPE = re.compile(rb"<!\s*(DOCTYPE|ENTITY)", re.IGNORECASE)
@@ -140,17 +140,14 @@ class _CamtReader:
         self.entry_no = 0
 
     def statement(self, fmt: str) -> Statement:
-        dates = [line.booking_date for line in self.lines]
-        return Statement(
-            format=fmt,
-            account_iban=self.iban,
-            lines=tuple(self.lines),
-            currency=self.currency or "EUR",
-            period_from=self.period_from or (min(dates) if dates else None),
-            period_to=self.period_to or (max(dates) if dates else None),
-            opening_balance=self.opening,
-            closing_balance=self.closing,
-            warnings=tuple(self.warnings),
+        return build_statement(
+            fmt,
+            self.iban,
+            self.lines,
+            currency=self.currency,
+            period=(self.period_from, self.period_to),
+            balances=(self.opening, self.closing),
+            warnings=self.warnings,
         )
 
     def read_report(self, report: etree._Element) -> None:

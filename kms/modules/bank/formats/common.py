@@ -6,7 +6,7 @@ import re
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 
-from kms.modules.bank.statement import StatementError
+from kms.modules.bank.statement import Statement, StatementError, StatementLine
 
 CENT = Decimal("0.01")
 _GERMAN_AMOUNT = re.compile(r"^[+-]?\d{1,3}(\.\d{3})*(,\d+)?$|^[+-]?\d+(,\d+)?$")
@@ -90,3 +90,28 @@ def join_purpose(parts: list[str]) -> str:
     "RE-2026- 0042"; the matcher also searches the purpose with all whitespace removed.
     """
     return " ".join(part.strip() for part in parts if part.strip())
+
+
+def build_statement(
+    fmt: str,
+    account_iban: str,
+    lines: list[StatementLine],
+    *,
+    currency: str = "",
+    period: tuple[date | None, date | None] = (None, None),
+    balances: tuple[Decimal | None, Decimal | None] = (None, None),
+    warnings: list[str] | None = None,
+) -> Statement:
+    """The Statement; a period the file does not state is taken from the booking dates."""
+    dates = [line.booking_date for line in lines]
+    return Statement(
+        format=fmt,
+        account_iban=account_iban,
+        lines=tuple(lines),
+        currency=currency or "EUR",
+        period_from=period[0] or (min(dates) if dates else None),
+        period_to=period[1] or (max(dates) if dates else None),
+        opening_balance=balances[0],
+        closing_balance=balances[1],
+        warnings=tuple(warnings or ()),
+    )

@@ -18,6 +18,7 @@ from dataclasses import asdict, dataclass, field, fields
 from decimal import Decimal
 
 from kms.modules.bank.formats.common import (
+    build_statement,
     clean_iban,
     decode,
     join_purpose,
@@ -397,16 +398,12 @@ class _Reader:
             line = self._line(row, line_no)
             lines.append(line)
             account = account or clean_iban(self._get(row, mapping.account_column))
-        dates = [line.booking_date for line in lines]
-        currency = lines[0].currency if lines else "EUR"
-        return Statement(
-            format=f"csv:{self.profile.key}",
-            account_iban=account if _IBAN.match(account) else "",
-            lines=tuple(lines),
-            currency=currency,
-            period_from=min(dates) if dates else None,
-            period_to=max(dates) if dates else None,
-            warnings=tuple(self.warnings),
+        return build_statement(
+            f"csv:{self.profile.key}",
+            account if _IBAN.match(account) else "",
+            lines,
+            currency=lines[0].currency if lines else "EUR",
+            warnings=self.warnings,
         )
 
     def _amount(self, row: list[str], line_no: int) -> Decimal:

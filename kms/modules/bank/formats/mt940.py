@@ -18,7 +18,7 @@ import re
 from datetime import date
 from decimal import Decimal
 
-from kms.modules.bank.formats.common import clean_iban, parse_amount
+from kms.modules.bank.formats.common import build_statement, clean_iban, parse_amount
 from kms.modules.bank.formats.sepa import is_return_text, split_sepa_purpose
 from kms.modules.bank.statement import Statement, StatementError, StatementLine
 
@@ -128,16 +128,13 @@ class _Mt940Reader:
         for number, tag, parts in tags:
             self._tag(number, tag, parts)
         self._flush(None)
-        dates = [line.booking_date for line in self.lines]
-        return Statement(
-            format="mt940",
-            account_iban=self.account,
-            lines=tuple(self.lines),
-            currency=self.currency or "EUR",
-            period_from=self.period_from or (min(dates) if dates else None),
-            period_to=self.period_to or (max(dates) if dates else None),
-            opening_balance=self.opening,
-            closing_balance=self.closing,
+        return build_statement(
+            "mt940",
+            self.account,
+            self.lines,
+            currency=self.currency,
+            period=(self.period_from, self.period_to),
+            balances=(self.opening, self.closing),
         )
 
     def _tag(self, number: int, tag: str, parts: list[str]) -> None:
@@ -208,27 +205,10 @@ class _Mt940Reader:
         extra: str,
     ) -> StatementLine:
         structured = _fields(info)
-        if structured is None:
-            sepa = split_sepa_purpose(info.strip())
-            return StatementLine(
-                booking_date=booking_date,
-                amount=amount,
-                purpose=sepa.purpose,
-                value_date=value_date,
-                currency=self.currency or "EUR",
-                end_to_end_id=sepa.end_to_end_id,
-                mandate_reference=sepa.mandate_reference,
-                creditor_id=sepa.creditor_id,
-                bank_reference=reference,
-                booking_text=extra.strip(),
-                is_return=mark in ("RC", "RD"),
-                fee=sepa.compensation,
-                line_no=number,
-            )
-        gvc, sub = structured
+        gvc, sub = structured if structured is not None else ("", {})
         codes = [str(n) for n in range(20, 30)] + ["60", "61", "62", "63"]
         segments = [segment for code in codes for segment in sub.get(code, [])]
-        sepa = split_sepa_purpose(join_segments(segments))
+        sepa = split_sepa_purpose(join_segments(segments) if structured else info.strip())
         booking_text = "".join(sub.get("00", [])).strip() or extra.strip()
         is_return = mark in ("RC", "RD") or gvc in _RETURN_GVC or is_return_text(booking_text)
         reason = ""
