@@ -83,6 +83,15 @@ def clean_iban(value: str) -> str:
     return re.sub(r"\s+", "", value).upper()
 
 
+def german_iban(blz: str, account: str) -> str:
+    """The German IBAN of Bankleitzahl `blz` and Kontonummer `account` ("" if not digits)."""
+    if not (len(blz) == 8 and blz.isdigit() and account.isdigit() and len(account) <= 10):
+        return ""
+    bban = blz + account.zfill(10)
+    check = 98 - int(bban + "131400") % 97  # "DE00" as digits: D=13, E=14
+    return f"DE{check:02d}{bban}"
+
+
 def join_purpose(parts: list[str]) -> str:
     """Purpose lines joined with one space, each line stripped, empty lines dropped.
 

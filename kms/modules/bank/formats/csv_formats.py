@@ -21,11 +21,12 @@ from kms.modules.bank.formats.common import (
     build_statement,
     clean_iban,
     decode,
+    german_iban,
     join_purpose,
     parse_amount,
     parse_date,
 )
-from kms.modules.bank.formats.sepa import is_return_text, split_sepa_purpose
+from kms.modules.bank.formats.sepa import is_return_text, reason_code, split_sepa_purpose
 from kms.modules.bank.statement import Statement, StatementError, StatementLine
 
 _IBAN = re.compile(r"^[A-Z]{2}\d{2}[A-Z0-9]{11,30}$")
@@ -60,6 +61,7 @@ class CsvMapping:
     end_to_end_column: str = ""
     mandate_column: str = ""
     creditor_id_column: str = ""
+    fee_column: str = ""  # fee charged with the entry (Sparkasse "Auslagenersatz Ruecklastschrift")
     account_column: str = ""  # own IBAN on every row (Sparkasse "Auftragskonto")
     delimiter: str = ";"
     date_format: str = "%d.%m.%Y"
@@ -151,6 +153,7 @@ _SPARKASSE_CAMT = CsvProfile(
         creditor_id_column="Glaeubiger ID",
         mandate_column="Mandatsreferenz",
         end_to_end_column="Kundenreferenz (End-to-End)",
+        fee_column="Auslagenersatz Ruecklastschrift",
         name_column="Beguenstigter/Zahlungspflichtiger",
         iban_column="Kontonummer/IBAN",
         bic_column="BIC (SWIFT-Code)",
@@ -449,7 +452,14 @@ class _Reader:
             mandate = mandate or tags.mandate_reference
             creditor = creditor or tags.creditor_id
         iban = clean_iban(self._get(row, mapping.iban_column))
+        if not _IBAN.match(iban):  # Kontonummer and BLZ (Sparkasse CSV-MT940)
+            iban = german_iban(self._get(row, mapping.bic_column), iban)
         booking_text = self._get(row, mapping.booking_text_column)
+        is_return = is_return_text(booking_text)
+        fee_text = self._get(row, mapping.fee_column)
+        fee = Decimal("0.00")
+        if fee_text:
+            fee = abs(parse_amount(fee_text, line_no=line_no, decimal_comma=mapping.decimal_comma))
         return StatementLine(
             booking_date=booking_date,
             amount=amount,
@@ -463,7 +473,9 @@ class _Reader:
             mandate_reference=mandate,
             creditor_id=creditor,
             booking_text=booking_text,
-            is_return=is_return_text(booking_text),
+            is_return=is_return,
+            return_reason=reason_code(purpose) if is_return else "",
+            fee=fee,
             line_no=line_no,
         )
 
