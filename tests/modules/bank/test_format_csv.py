@@ -202,3 +202,16 @@ def test_every_profile_has_a_german_label_and_auto_comes_first() -> None:
     )
     assert {"deutsche_bank", "generic"} <= set(keys)
     assert len(keys) == len(set(keys))
+
+
+def test_a_purpose_spanning_two_lines_keeps_the_file_line_numbers_right() -> None:
+    data = (
+        "Buchung;Valuta;Auftraggeber/Empfänger;Buchungstext;Verwendungszweck;Betrag;Währung\n"
+        '02.11.2026;02.11.2026;Erika Mustermann;Gutschrift;"Rechnung RE-2026-\n0042";119,00;EUR\n'
+        "03.11.2026;03.11.2026;Beispiel GmbH;Lastschrift;Miete;-8x;EUR\n"
+    ).encode()
+    with pytest.raises(StatementError, match="Zeile 4: „-8x“"):
+        parse_statement(data)
+    first = parse_statement(data.replace(b"-8x", b"-8")).lines[0]
+    assert first.purpose == "Rechnung RE-2026- 0042"
+    assert first.line_no == 2

@@ -9,8 +9,9 @@ from decimal import Decimal, InvalidOperation
 from kms.modules.bank.statement import Statement, StatementError, StatementLine
 
 CENT = Decimal("0.01")
-_GERMAN_AMOUNT = re.compile(r"^[+-]?\d{1,3}(\.\d{3})*(,\d+)?$|^[+-]?\d+(,\d+)?$")
-_DOT_AMOUNT = re.compile(r"^[+-]?\d{1,3}(,\d{3})*(\.\d+)?$|^[+-]?\d+(\.\d+)?$")
+# "1.234,56", "1234,56", "1234," (MT940 writes no decimals after the comma for whole amounts)
+_GERMAN_AMOUNT = re.compile(r"^[+-]?\d{1,3}(\.\d{3})*(,\d+)?$|^[+-]?\d+(,\d*)?$")
+_DOT_AMOUNT = re.compile(r"^[+-]?\d{1,3}(,\d{3})*(\.\d+)?$|^[+-]?\d+(\.\d*)?$")
 
 
 def decode(data: bytes, encoding: str | None = None) -> str:

@@ -273,13 +273,19 @@ def _cells(row: list[str]) -> list[str]:
     return [cell.strip().strip('"').strip() for cell in row]
 
 
-def _sniff_delimiter(text: str) -> str:
-    head = text[:4000]
-    return max((";", ",", "\t"), key=head.count)
-
-
 def _rows(text: str, delimiter: str) -> list[list[str]]:
-    return list(csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, quotechar='"'))
+    return [row for _, row in _numbered_rows(text, delimiter)]
+
+
+def _numbered_rows(text: str, delimiter: str) -> list[tuple[int, list[str]]]:
+    """Each record with the file line it starts on (a quoted purpose may span lines)."""
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, quotechar='"')
+    result: list[tuple[int, list[str]]] = []
+    start = 1
+    for row in reader:
+        result.append((start, row))
+        start = reader.line_num + 1
+    return result
 
 
 def _index(header: list[str], name: str) -> int | None:
@@ -349,7 +355,9 @@ def parse_csv(
 class _Reader:
     def __init__(self, text: str, profile: CsvProfile, header_row: int, delimiter: str) -> None:
         self.profile = profile
-        self.rows = _rows(text, delimiter)
+        numbered = _numbered_rows(text, delimiter)
+        self.rows = [row for _, row in numbered]
+        self.line_numbers = [number for number, _ in numbered]
         if header_row >= len(self.rows):
             raise StatementError(
                 f"Die Datei hat keine Zeile {header_row + 1} mit Spaltenüberschriften."
@@ -384,7 +392,7 @@ class _Reader:
         account = self._account_from_metadata()
         mapping = self.profile.mapping
         for offset, row in enumerate(self.rows[self.header_row + 1 :]):
-            line_no = self.header_row + offset + 2
+            line_no = self.line_numbers[self.header_row + 1 + offset]
             cells = _cells(row)
             if not any(cells):
                 continue
