@@ -104,3 +104,11 @@ def test_a_second_account_in_the_same_file_is_refused() -> None:
     other = b":20:X\r\n:25:DE89370400440532013000\r\n:60F:C270106EUR0,\r\n-\r\n"
     with pytest.raises(StatementError, match="mehrerer Konten"):
         parse_statement(SAMPLE + other)
+
+
+def test_unstructured_free_text_lines_are_joined_as_words() -> None:
+    free = SAMPLE.replace(
+        b":86:Storno Gutschrift vom 05.01.2027",
+        b":86:Storno\r\nGutschrift vom 05.01.2027",
+    )
+    assert parse_statement(free).lines[3].purpose == "Storno Gutschrift vom 05.01.2027"

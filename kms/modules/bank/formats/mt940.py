@@ -145,7 +145,9 @@ class _Mt940Reader:
             self._flush(None)
             self.pending = (number, "\n".join(parts))
         elif tag == "86" and self.pending is not None:
-            self._flush("".join(parts))
+            # structured: subfields run on across line breaks; free text: 65-character lines
+            structured = re.match(r"^\d{3}\D", parts[0]) is not None
+            self._flush("".join(parts) if structured else join_segments(parts, 65))
 
     def _balance(self, number: int, tag: str, text: str) -> None:
         match = _BALANCE.match(text)
