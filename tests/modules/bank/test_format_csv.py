@@ -215,3 +215,16 @@ def test_a_purpose_spanning_two_lines_keeps_the_file_line_numbers_right() -> Non
     first = parse_statement(data.replace(b"-8x", b"-8")).lines[0]
     assert first.purpose == "Rechnung RE-2026- 0042"
     assert first.line_no == 2
+
+
+@pytest.mark.parametrize("encoding", ["ascii", "klingonisch"])
+def test_a_saved_encoding_that_does_not_fit_the_file_is_named(encoding: str) -> None:
+    mapping = CsvMapping(date_column="Tag", amount_column="Betrag", encoding=encoding)
+    with pytest.raises(StatementError, match=f"Zeichenkodierung „{encoding}“"):
+        parse_statement("Tag;Betrag;Zweck\n02.11.26;1,00;Grüße\n".encode(), mapping=mapping)
+
+
+def test_a_header_row_beyond_the_end_of_the_file_is_named() -> None:
+    mapping = CsvMapping(date_column="Tag", amount_column="Betrag", header_row=5)
+    with pytest.raises(StatementError, match="keine Zeile 6 mit Spaltenüberschriften"):
+        parse_statement(b"Tag;Betrag\n02.11.26;1,00\n", mapping=mapping)
