@@ -249,8 +249,8 @@ def _check_account(name: str, value: str, length: int) -> str:
     return text
 
 
-def set_money_account(session: Session, account_id: int, number: str, *, actor: str = "") -> None:
-    """The Geldkonto of a ledger account ("" = default of its kind)."""
+def set_money_account(session: Session, account_id: int, number: str, *, actor: str = "") -> str:
+    """The Geldkonto of a ledger account ("" = default of its kind); returns what is stored."""
     require_permission(Permission.SETTINGS, session)
     if session.get(Account, account_id) is None:
         raise KmsError("Dieses Konto gibt es nicht (mehr).")
@@ -265,12 +265,13 @@ def set_money_account(session: Session, account_id: int, number: str, *, actor: 
         session, entity="datev_account_map", entity_id=account_id, action="saved", actor=actor,
         money_account=number,
     )  # fmt: skip
+    return number
 
 
 def set_category_account(
     session: Session, category_id: int, *, skr03: str, skr04: str, actor: str = ""
-) -> None:
-    """The user's Sachkonten of a category ("" = the shipped default)."""
+) -> tuple[str, str]:
+    """The user's Sachkonten of a category ("" = the shipped default); returns them."""
     require_permission(Permission.SETTINGS, session)
     if session.get(Category, category_id) is None:
         raise KmsError("Diese Kategorie gibt es nicht (mehr).")
@@ -286,6 +287,7 @@ def set_category_account(
         session, entity="datev_category_map", entity_id=category_id, action="saved",
         actor=actor, skr03=row.skr03, skr04=row.skr04,
     )  # fmt: skip
+    return row.skr03, row.skr04
 
 
 def _pick(pair: tuple[str, str], chart: str) -> str:

@@ -40,7 +40,7 @@ from kms.reporting import Period
 from kms.reporting_export import to_csv
 
 CHUNK = 1024 * 1024
-Progress = Callable[[float, str], None]
+Progress = Callable[[float, str], object]
 SPECS = {spec.key: spec for spec in REPORTS}
 ARCHIVE = "Belegarchiv"
 INDEX = f"{ARCHIVE}/Belegindex.csv"
@@ -371,3 +371,70 @@ def default_name(start: date, end: date) -> str:
 def open_for_download(path: Path) -> IO[bytes]:
     """The finished package opened for streaming (the caller closes it)."""
     return open(path, "rb")
+
+
+# --- packages built in the app, downloaded through /api/ledger/kanzleipaket/<token> ---------
+
+KEEP_HOURS = 24
+_TOKEN = re.compile(r"^[A-Za-z0-9_-]{20,64}$")
+
+
+def exports_dir() -> Path:
+    """data/exports/kanzlei: outside files/ (not a document, not part of a backup)."""
+    from kms.config import PRIVATE_DIR, get_config
+
+    path = get_config().data_dir / "exports" / "kanzlei"
+    path.mkdir(mode=PRIVATE_DIR, parents=True, exist_ok=True)
+    return path
+
+
+def prune_exports(now: datetime | None = None) -> int:
+    """Delete packages older than KEEP_HOURS (the page builds a new one when asked)."""
+    from kms.types import utcnow
+
+    limit = (now or utcnow()).timestamp() - KEEP_HOURS * 3600
+    removed = 0
+    for path in exports_dir().iterdir():
+        if path.is_dir() and path.stat().st_mtime < limit:
+            for child in path.iterdir():
+                child.unlink(missing_ok=True)
+            path.rmdir()
+            removed += 1
+    return removed
+
+
+def build_for_download(
+    session: Session,
+    start: date,
+    end: date,
+    *,
+    progress: Progress | None = None,
+    exported_by: str = "KMS",
+) -> tuple[str, PackageResult]:
+    """Build into a fresh directory named by an unguessable token; returns (token, result)."""
+    import secrets
+
+    prune_exports()
+    token = secrets.token_urlsafe(24)
+    folder = exports_dir() / token
+    folder.mkdir(mode=0o700)
+    try:
+        result = build(
+            session, start, end, folder / default_name(start, end), progress=progress,
+            exported_by=exported_by,
+        )  # fmt: skip
+    except BaseException:
+        folder.rmdir()
+        raise
+    return token, result
+
+
+def find_export(token: str) -> Path | None:
+    """The package built under `token`, or None (unknown, malformed or pruned)."""
+    if not _TOKEN.match(token or ""):
+        return None
+    folder = exports_dir() / token
+    if not folder.is_dir():
+        return None
+    zips = sorted(folder.glob("Kanzleipaket_*.zip"))
+    return zips[0] if zips else None

@@ -1,0 +1,103 @@
+"""Einnahmen/Ausgaben: DATEV settings, ▶ DATEV-Export and ▶ Kanzleipaket through AppTest, and
+the Kanzleipaket download route."""
+
+from __future__ import annotations
+
+from datetime import date
+from zipfile import ZipFile
+
+from kms.db import session_scope
+from kms.modules.ledger import datev, service
+from kms.modules.ledger.routes import download, download_url
+from kms.modules.settings import taxation
+from tests import ui_helpers as ui
+from tests import web_support
+
+from .conftest import IBAN
+
+PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
+
+
+def _setup() -> None:
+    ui.create_owner()
+    with session_scope() as s:
+        taxation.set_regime(s, valid_from=date(2024, 1, 1), kind="regel")
+        office = service.category_by_key(s, "buerobedarf").id
+        bank = service.save_account(s, name="Girokonto", kind="bank", iban=IBAN)
+        service.create_booking(
+            s, booking_date=date(2025, 3, 5), account_id=bank.id, kind="ausgabe",
+            counterparty="Bürohaus Beispiel", receipt=("beleg.pdf", PDF),
+            lines=[service.LineInput("119.00", office, "V19")],
+        )  # fmt: skip
+
+
+def test_datev_settings_refuse_bad_numbers_and_save() -> None:
+    _setup()
+    at = ui.open_page("einnahmen-ausgaben").run()
+    assert not at.exception
+    ui.fill(at, {"Berater-Nr.": "12", "Mandanten-Nr.": "10001"})
+    ui.click(at, "DATEV-Einstellungen speichern")
+    assert any("Berater-Nr. muss eine Zahl von 1001 bis 9999999" in ui.unescape(e.value)
+               for e in at.error)  # fmt: skip
+    with session_scope(write=False) as s:
+        assert datev.get_settings(s).advisor_number is None
+    ui.fill(at, {"Berater-Nr.": "1234567", "Mandanten-Nr.": "10001"})
+    ui.click(at, "DATEV-Einstellungen speichern")
+    assert "DATEV-Einstellungen gespeichert." in [ui.unescape(s.value) for s in at.success]
+    with session_scope(write=False) as s:
+        assert datev.get_settings(s).advisor_number == 1234567
+
+
+def test_datev_export_function() -> None:
+    _setup()
+    at = ui.open_page("einnahmen-ausgaben")
+    at.session_state["fn_open_ledger.datev"] = True
+    at.run()
+    at.date_input(key="ledger_datev_from").set_value(date(2025, 1, 1))
+    at.date_input(key="ledger_datev_to").set_value(date(2025, 3, 31))
+    at.button(key="ledger_datev_go").click().run()
+    assert not at.exception
+    assert any("fehlt die Berater-Nr." in ui.unescape(e.value) for e in at.error)
+    with session_scope() as s:
+        datev.save_settings(s, advisor_number="1001", client_number="1", chart="03")
+    at.button(key="ledger_datev_go").click().run()
+    assert not at.exception
+    assert "1 Buchungszeilen vom 01.01.2025 bis 31.03.2025." in [
+        ui.unescape(s.value) for s in at.success
+    ]
+    assert at.get("download_button")
+
+
+def test_kanzleipaket_function_and_download_route() -> None:
+    _setup()
+    at = ui.open_page("einnahmen-ausgaben")
+    at.session_state["fn_open_ledger.kanzleipaket"] = True
+    at.run()
+    at.date_input(key="ledger_kanzlei_from").set_value(date(2025, 1, 1))
+    at.date_input(key="ledger_kanzlei_to").set_value(date(2025, 12, 31))
+    at.button(key="ledger_kanzlei_go").click().run()
+    assert not at.exception
+    assert any("1 Buchungen und 1 Belegen" in ui.unescape(s.value) for s in at.success)
+    token = at.session_state["ledger_kanzlei_package"][0]
+    links = at.get("link_button")
+    assert len(links) == 1 and download_url(token) in str(links[0].proto)
+    url = download_url(token)
+
+    def call(path: str, cookie: str | None) -> tuple[int, dict[str, str], bytes]:
+        return web_support.call(
+            download, path, cookie, path_params={"token": path.rsplit("/", 1)[-1]}
+        )
+
+    assert call(url, None)[0] == 401
+    status, headers, body = call(url, web_support.session_cookie(ui.OWNER))
+    assert (
+        status == 200 and "Kanzleipaket_2025-01-01_2025-12-31.zip" in headers["content-disposition"]
+    )
+    import io
+
+    with ZipFile(io.BytesIO(body)) as zf:
+        assert any(n.startswith("Belegarchiv/") and n.endswith("beleg.pdf") for n in zf.namelist())
+    assert (
+        call(download_url("..%2F..%2Fkms.sqlite3"), web_support.session_cookie(ui.OWNER))[0] == 404
+    )
+    assert call(download_url("A" * 32), web_support.session_cookie(ui.OWNER))[0] == 404
