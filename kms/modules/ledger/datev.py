@@ -242,9 +242,11 @@ def _fiscal_start(value: date | str) -> tuple[int, int]:
 
 def _check_account(name: str, value: str, length: int) -> str:
     text = (value or "").strip()
-    if text and (not text.isdigit() or len(text) > length + 1):
+    if text and (not text.isdigit() or len(text) != length):
         raise ValidationError(
-            name, f"Ein DATEV-Konto besteht aus höchstens {length + 1} Ziffern, nicht „{text}“."
+            name,
+            f"Ein DATEV-Sachkonto hat genau {length} Ziffern (die Sachkontenlänge), "
+            f"nicht „{text}“.",
         )
     return text
 
@@ -290,19 +292,25 @@ def set_category_account(
     return row.skr03, row.skr04
 
 
-def _pick(pair: tuple[str, str], chart: str) -> str:
-    return pair[0] if chart == "03" else pair[1]
+def _pick(pair: tuple[str, str], chart: str, length: int = 4) -> str:
+    """The SKR 03 or SKR 04 number, padded with zeros to a longer Sachkontenlänge."""
+    return fit(pair[0] if chart == "03" else pair[1], length)
 
 
-def money_account(session: Session, account: Account, chart: str) -> str:
+def fit(number: str, length: int) -> str:
+    """A four-digit standard account at Sachkontenlänge `length` (4930 → 49300 at 5)."""
+    return number.ljust(length, "0") if number else number
+
+
+def money_account(session: Session, account: Account, chart: str, length: int = 4) -> str:
     row = session.get(DatevAccountMap, account.id)
     if row is not None and row.money_account:
         return row.money_account
-    return _pick(MONEY_DEFAULTS.get(account.kind, MONEY_DEFAULTS["bank"]), chart)
+    return _pick(MONEY_DEFAULTS.get(account.kind, MONEY_DEFAULTS["bank"]), chart, length)
 
 
 def category_account(
-    session: Session, category: Category | None, chart: str, tax_key: str = ""
+    session: Session, category: Category | None, chart: str, tax_key: str = "", length: int = 4
 ) -> str:
     """The Sachkonto of a category: the user's override, else the default ("" = none)."""
     if category is None:
@@ -312,9 +320,9 @@ def category_account(
     if own:
         return own
     if category.key == "erloese" and tax_key in INCOME_BY_TAX_KEY:
-        return _pick(INCOME_BY_TAX_KEY[tax_key], chart)
+        return _pick(INCOME_BY_TAX_KEY[tax_key], chart, length)
     pair = CATEGORY_DEFAULTS.get(category.key)
-    return _pick(pair, chart) if pair else ""
+    return _pick(pair, chart, length) if pair else ""
 
 
 # --- the export ---------------------------------------------------------------------------
@@ -495,7 +503,8 @@ def export(
     require_permission(Permission.LEDGER_READ, session)
     settings = get_settings(session)
     _check_range(settings, start, end)
-    chart = settings.chart
+    chart, length = settings.chart, settings.account_length
+    automatic = {fit(number, length) for number in AUTOMATIC[chart]}
     locked_set = set(locked_months(session))
     all_locked = all(month in locked_set for month in _months(start, end))
     clean = _Cleaner()
@@ -504,25 +513,29 @@ def export(
     rows: list[list[str]] = []
     for booking in _bookings(session, start, end):
         where = f"Buchung {booking.id} vom {booking.booking_date:%d.%m.%Y}"
-        konto = money_account(session, accounts[booking.account_id], chart)
+        konto = money_account(session, accounts[booking.account_id], chart, length)
         direction = m.DIRECTION.get(booking.kind, 1)
         for line in booking.lines:
             category = categories.get(line.category_id) if line.category_id else None
             bu = ""
             if booking.kind == m.GELDTRANSIT and booking.transfer_account_id:
-                gegen = money_account(session, accounts[booking.transfer_account_id], chart)
+                target = accounts[booking.transfer_account_id]
+                gegen = money_account(session, target, chart, length)
             elif category is not None:
-                gegen = category_account(session, category, chart, line.tax_key)
-                bu = taxkeys.entry(line.tax_key, booking.booking_date).datev_bu
+                gegen = category_account(session, category, chart, line.tax_key, length)
+                key = taxkeys.entry(line.tax_key, booking.booking_date)
+                # A Kleinunternehmer's purchase: the VAT is part of the expense, no Vorsteuer.
+                small = key.direction == "ein" and key.mode == taxkeys.INCLUDED and not line.tax
+                bu = "" if small else key.datev_bu
             else:
-                gegen = _pick(KIND_ACCOUNTS.get(booking.kind, ("", "")), chart)
+                gegen = _pick(KIND_ACCOUNTS.get(booking.kind, ("", "")), chart, length)
             if not gegen:
                 raise KmsError(
                     f"{where}: die Kategorie „{category.name if category else booking.kind}“ "
                     "hat kein DATEV-Sachkonto. Bitte unter Einnahmen/Ausgaben → Einstellungen "
                     "→ DATEV eines eintragen."
                 )
-            if gegen in AUTOMATIC[chart]:
+            if gegen in automatic:
                 bu = ""
             signed = line.amount * direction
             text = " – ".join(t for t in (booking.counterparty, line.text) if t)

@@ -943,21 +943,22 @@ def datev_settings_section(ctx: PageContext) -> None:
         cfg = datev.get_settings(session)
         accounts = service.list_accounts(session, active_only=False)
         categories = service.list_categories(session)
-        money = {a.id: datev.money_account(session, a, cfg.chart) for a in accounts}
+        n = cfg.account_length
+        money = {a.id: datev.money_account(session, a, cfg.chart, n) for a in accounts}
         account_names = {a.id: a.name for a in accounts}
         mapping = [
             {
                 "Kategorie": c.name,
-                "SKR 03": datev.category_account(session, c, "03") or "–",
-                "SKR 04": datev.category_account(session, c, "04") or "–",
+                "SKR 03": datev.category_account(session, c, "03", length=n) or "–",
+                "SKR 04": datev.category_account(session, c, "04", length=n) or "–",
             }
             for c in categories
         ]
         category_names = {c.id: c.name for c in categories}
         own = {
             c.id: (
-                datev.category_account(session, c, "03"),
-                datev.category_account(session, c, "04"),
+                datev.category_account(session, c, "03", length=n),
+                datev.category_account(session, c, "04", length=n),
             )
             for c in categories
         }

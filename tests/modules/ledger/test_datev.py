@@ -214,8 +214,26 @@ def test_missing_master_data_and_bad_settings(session: Session, bank: Account) -
         args = {"advisor_number": "1001", "client_number": "1", "chart": "03", **kwargs}
         with pytest.raises(ValidationError, match=message):
             datev.save_settings(session, **args)  # type: ignore[arg-type]
-    with pytest.raises(ValidationError, match="höchstens 5 Ziffern"):
+    with pytest.raises(ValidationError, match="genau 4 Ziffern"):
         datev.set_money_account(session, bank.id, "12A0")
+    with pytest.raises(ValidationError, match="genau 4 Ziffern"):
+        datev.set_category_account(session, cat(session, "porto"), skr03="49100", skr04="")
+
+
+def test_longer_account_length_and_small_business(session: Session, bank: Account) -> None:
+    from kms.modules.settings import taxation
+
+    datev.save_settings(session, advisor_number="1001", client_number="1", chart="03",
+                        account_length="5")  # fmt: skip
+    income(session, bank, date(2026, 1, 15), ("1190.00", "erloese", "U19"))
+    expense(session, bank, date(2026, 1, 20), ("59.50", "buerobedarf", "V19"))
+    taxation.set_regime(session, valid_from=date(2026, 2, 1), kind="klein")
+    expense(session, bank, date(2026, 2, 20), ("59.50", "buerobedarf", "V19"))
+    session.commit()
+    _, _, rows = _parse(datev.export(session, date(2026, 1, 1), date(2026, 2, 28)).content)
+    got = [(r["Konto"], r["Gegenkonto (ohne BU-Schlüssel)"], r["BU-Schlüssel"]) for r in rows]
+    # 8400 → 84000 is still an Automatikkonto; the Kleinunternehmer's purchase has no Vorsteuer.
+    assert got == [("12000", "84000", ""), ("12000", "49300", "9"), ("12000", "49300", "")]
 
 
 def test_every_builtin_category_has_accounts(session: Session, bank: Account) -> None:
