@@ -132,3 +132,20 @@ def test_fiscal_year_split_and_failure_leaves_nothing(
         kanzlei.build(session, date(2026, 5, 1), date(2026, 4, 30), target)
     with pytest.raises(KmsError, match="gibt es nicht"):
         kanzlei.build(session, date(2026, 5, 1), date(2026, 5, 31), tmp_path / "x" / "p.zip")
+
+
+def test_downloads_are_kept_a_day_and_found_only_by_token(session: Session, bank: Account) -> None:
+    import os
+    from datetime import timedelta
+
+    from kms.types import utcnow
+
+    token, result = kanzlei.build_for_download(session, date(2026, 1, 1), date(2026, 1, 31))
+    assert kanzlei.find_export(token) == result.path and result.path.parent.name == token
+    for bad in ("", "..", "../../kms.sqlite3", "a" * 19, token + "/x"):
+        assert kanzlei.find_export(bad) is None
+    old = (utcnow() - timedelta(hours=25)).timestamp()
+    assert kanzlei.prune_exports() == 0  # a fresh package stays
+    os.utime(result.path.parent, (old, old))
+    assert kanzlei.prune_exports() == 1
+    assert kanzlei.find_export(token) is None and not result.path.exists()
