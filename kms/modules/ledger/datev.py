@@ -337,10 +337,6 @@ class Export:
     locked: bool
     warnings: list[str] = field(default_factory=list)
 
-    @property
-    def filename(self) -> str:
-        return "EXTF_Buchungsstapel.csv"
-
 
 def fiscal_year_of(settings: Settings, day: date) -> tuple[date, date]:
     """First and last day of the Wirtschaftsjahr containing `day`."""

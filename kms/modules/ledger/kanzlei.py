@@ -197,6 +197,7 @@ def build(
     from kms.types import utcnow
 
     require_permission(Permission.LEDGER_READ, session)
+    require_permission(Permission.DOCUMENTS_READ, session)  # the Belegarchiv
     if end < start:
         raise KmsError("Das Ende des Zeitraums liegt vor seinem Anfang.")
     target = Path(target)

@@ -101,3 +101,9 @@ def test_kanzleipaket_function_and_download_route() -> None:
         call(download_url("..%2F..%2Fkms.sqlite3"), web_support.session_cookie(ui.OWNER))[0] == 404
     )
     assert call(download_url("A" * 32), web_support.session_cookie(ui.OWNER))[0] == 404
+
+
+def test_download_route_is_registered_through_the_module_spec() -> None:
+    from kms.server import routes
+
+    assert any(getattr(r, "path", "") == "/api/ledger/kanzleipaket/{token}" for r in routes())
