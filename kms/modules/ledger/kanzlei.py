@@ -439,3 +439,44 @@ def find_export(token: str) -> Path | None:
         return None
     zips = sorted(folder.glob("Kanzleipaket_*.zip"))
     return zips[0] if zips else None
+
+
+# --- ▶ Kanzleipaket as a background job (kms.jobs): leaving the page does not stop it ----
+
+JOB_KIND = "kanzleipaket"
+
+
+def start_package_job(session: Session, start: date, end: date, *, actor: str = "") -> int:
+    """Check the request and queue the build; it starts when `session` commits."""
+    from kms.jobs import start_job
+
+    require_permission(Permission.LEDGER_READ, session)
+    require_permission(Permission.DOCUMENTS_READ, session)
+    if end < start:
+        raise KmsError("Das Ende des Zeitraums liegt vor seinem Anfang.")
+    return start_job(
+        session, JOB_KIND, run_package_job, total=1000, username=actor,
+        params={"start": start.isoformat(), "end": end.isoformat(), "actor": actor},
+    )  # fmt: skip
+
+
+def run_package_job(job: Any, *, start: str, end: str, actor: str = "") -> str:
+    """The worker: build the package for download; its token and figures go to the result."""
+    from kms.db import session_scope
+    from kms.formatting import format_size
+
+    with session_scope(write=False) as session:
+        token, result = build_for_download(
+            session, date.fromisoformat(start), date.fromisoformat(end),
+            progress=lambda fraction, message: job.step(message, fraction),
+            exported_by=actor or "KMS",
+        )  # fmt: skip
+    size = result.path.stat().st_size
+    job.result(
+        token=token, bookings=result.bookings, receipts=result.receipts, size=size,
+        warnings=result.warnings,
+    )  # fmt: skip
+    return (
+        f"Kanzleipaket mit {result.bookings} Buchungen und {result.receipts} Belegen "
+        f"({format_size(size)})."
+    )

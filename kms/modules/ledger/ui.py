@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 
 from kms import periods
 from kms.db import session_scope
-from kms.formatting import format_date, format_money, format_size
+from kms.formatting import format_date, format_money
 from kms.modules.documents.models import Document
 from kms.modules.ledger import categories as cats
 from kms.modules.ledger import datev, kanzlei, service, taxkeys
@@ -1108,42 +1108,50 @@ def kanzlei_dialog(ctx: PageContext) -> None:
     )
     c1, c2 = st.columns(2)
     if c1.button("Paket erstellen", type="primary", key="ledger_kanzlei_go"):
-        st.session_state.pop(KANZLEI_STATE, None)
-        with st.status("Kanzleipaket wird erstellt …", expanded=True) as status:
-            bar = st.progress(0.0, text="Beginne …")
-
-            def run() -> tuple[str, kanzlei.PackageResult]:
-                with session_scope(write=False) as session:
-                    return kanzlei.build_for_download(
-                        session, start, end, exported_by=ctx.user.username,
-                        progress=lambda f, m: bar.progress(min(max(f, 0.0), 1.0), text=m),
-                    )  # fmt: skip
-
-            built = attempt(run, DATEV_LABELS)
-            status.update(
-                label="Kanzleipaket erstellt." if built else "Nicht erstellt.",
-                state="complete" if built else "error",
-                expanded=built is None,
-            )
-        if built is not None:
-            token, result = built
-            st.session_state[KANZLEI_STATE] = (
-                token, result.bookings, result.receipts, result.path.stat().st_size,
-                result.warnings,
-            )  # fmt: skip
-    shown = st.session_state.get(KANZLEI_STATE)
-    if shown is not None:
-        token, bookings, receipts, size, warnings = shown
-        st.success(
-            f"Kanzleipaket mit {bookings} Buchungen und {receipts} Belegen ({format_size(size)}).",
-            icon=":material/check_circle:",
+        job_id = run_write(
+            lambda s: kanzlei.start_package_job(s, start, end, actor=ctx.user.username)
         )
-        for warning in warnings:
-            st.warning(plain(warning), icon=":material/info:")
-        st.link_button(
-            "Kanzleipaket herunterladen", download_url(token), icon=":material/download:"
-        )
+        if job_id is not None:
+            st.session_state[KANZLEI_STATE] = job_id
+    job_id = st.session_state.get(KANZLEI_STATE)
+    if job_id is not None:
+        _package_status(job_id, download_url)
     if c2.button("Schließen", key="ledger_kanzlei_close"):
         st.session_state.pop(KANZLEI_STATE, None)
         ctx.close_function(KANZLEIPAKET.key)
         st.rerun()
+
+
+def _package_status(job_id: int, download_url: Callable[[str], str]) -> None:
+    """The Kanzleipaket job: progress polled from its row while it runs, then the link."""
+    from kms.jobs import FAILED, STALE_MESSAGE, get_job
+
+    with session_scope(write=False) as session:
+        job = get_job(session, job_id)
+        active, stale = job.is_active, job.is_stale()
+        status, message, result = job.status, job.message, dict(job.result or {})
+
+    def poll() -> None:
+        with session_scope(write=False) as session:
+            now = get_job(session, job_id)
+            still, percent, text = now.is_active, now.percent, now.message
+        if not still:
+            st.rerun()  # finished meanwhile: redraw the page once with the link
+        st.progress(percent / 100, text=f"{percent} % – {plain(text or 'wartet …')}")
+
+    if stale:
+        st.warning(STALE_MESSAGE, icon=":material/warning:")
+    elif active:
+        with st.status("Kanzleipaket wird erstellt …", expanded=True):
+            st.fragment(run_every=1.0)(poll)()
+    elif status == FAILED:
+        st.error(plain(message), icon=":material/error:")
+    else:
+        st.success(plain(message), icon=":material/check_circle:")
+        for warning in result.get("warnings", []):
+            st.warning(plain(str(warning)), icon=":material/info:")
+        st.link_button(
+            "Kanzleipaket herunterladen",
+            download_url(str(result.get("token", ""))),
+            icon=":material/download:",
+        )

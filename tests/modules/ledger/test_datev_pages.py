@@ -7,6 +7,7 @@ from datetime import date
 from zipfile import ZipFile
 
 from kms.db import session_scope
+from kms.jobs import get_job, wait_all
 from kms.modules.ledger import datev, service
 from kms.modules.ledger.routes import download, download_url
 from kms.modules.settings import taxation
@@ -77,8 +78,15 @@ def test_kanzleipaket_function_and_download_route() -> None:
     at.date_input(key="ledger_kanzlei_to").set_value(date(2025, 12, 31))
     at.button(key="ledger_kanzlei_go").click().run()
     assert not at.exception
+    # The package is built by a background job (kms.jobs); the page shows it when done.
+    wait_all(timeout=60)
+    at.run()
+    assert not at.exception
     assert any("1 Buchungen und 1 Belegen" in ui.unescape(s.value) for s in at.success)
-    token = at.session_state["ledger_kanzlei_package"][0]
+    with session_scope(write=False) as s:
+        job = get_job(s, at.session_state["ledger_kanzlei_package"])
+        token = job.result["token"]
+        assert job.kind == "kanzleipaket" and job.username == ui.OWNER
     links = at.get("link_button")
     assert len(links) == 1 and download_url(token) in str(links[0].proto)
     url = download_url(token)
@@ -101,6 +109,18 @@ def test_kanzleipaket_function_and_download_route() -> None:
         call(download_url("..%2F..%2Fkms.sqlite3"), web_support.session_cookie(ui.OWNER))[0] == 404
     )
     assert call(download_url("A" * 32), web_support.session_cookie(ui.OWNER))[0] == 404
+
+
+def test_kanzleipaket_job_reports_a_german_error() -> None:
+    _setup()
+    at = ui.open_page("einnahmen-ausgaben")
+    at.session_state["fn_open_ledger.kanzleipaket"] = True
+    at.run()
+    at.date_input(key="ledger_kanzlei_from").set_value(date(2025, 12, 31))
+    at.date_input(key="ledger_kanzlei_to").set_value(date(2025, 1, 1))
+    at.button(key="ledger_kanzlei_go").click().run()
+    assert any("vor seinem Anfang" in ui.unescape(e.value) for e in at.error)
+    assert "ledger_kanzlei_package" not in at.session_state
 
 
 def test_download_route_is_registered_through_the_module_spec() -> None:

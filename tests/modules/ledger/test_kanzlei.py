@@ -149,3 +149,26 @@ def test_downloads_are_kept_a_day_and_found_only_by_token(session: Session, bank
     os.utime(result.path.parent, (old, old))
     assert kanzlei.prune_exports() == 1
     assert kanzlei.find_export(token) is None and not result.path.exists()
+
+
+def test_package_job_finishes_or_fails_in_german(session: Session, bank: Account) -> None:
+    from kms.jobs import FAILED, FINISHED, get_job, wait_all
+
+    booking = expense(session, bank, date(2026, 5, 5), ("8.50", "porto", "NSTB"),
+                      receipt=("beleg.pdf", PDF))  # fmt: skip
+    session.commit()
+    job_id = kanzlei.start_package_job(session, date(2026, 5, 1), date(2026, 5, 31))
+    session.commit()
+    wait_all(timeout=60)
+    job = get_job(session, job_id)
+    assert job.status == FINISHED and job.message.startswith("Kanzleipaket mit 1 Buchungen")
+    assert kanzlei.find_export(job.result["token"]) is not None
+    stored = documents.path_of(documents.get_document(session, booking.document_id))
+    stored.chmod(0o600)
+    stored.write_bytes(PDF + b"% manipuliert\n")
+    failing = kanzlei.start_package_job(session, date(2026, 5, 1), date(2026, 5, 31))
+    session.commit()
+    wait_all(timeout=60)
+    session.expire_all()
+    job = get_job(session, failing)
+    assert job.status == FAILED and "Prüfsumme" in job.message
