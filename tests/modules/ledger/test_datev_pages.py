@@ -127,3 +127,31 @@ def test_download_route_is_registered_through_the_module_spec() -> None:
     from kms.server import routes
 
     assert any(getattr(r, "path", "") == "/api/ledger/kanzleipaket/{token}" for r in routes())
+
+
+def test_geldkonto_and_sachkonto_are_edited_on_the_settings_tab() -> None:
+    _setup()
+    with session_scope(write=False) as s:
+        bank = service.list_accounts(s)[0].id
+        porto = service.category_by_key(s, "porto").id
+    at = ui.open_page("einnahmen-ausgaben").run()
+    at.selectbox(key="ledger_datev_acc").set_value(bank)
+    at.text_input(key="ledger_datev_acc_no").input("12A0")
+    at.button(key="ledger_datev_acc_save").click().run()
+    assert any("genau 4 Ziffern" in ui.unescape(e.value) for e in at.error)
+    at.text_input(key="ledger_datev_acc_no").input("1210")
+    at.button(key="ledger_datev_acc_save").click().run()
+    assert "Geldkonto gespeichert." in [ui.unescape(s.value) for s in at.success]
+    at.selectbox(key="ledger_datev_cat").set_value(porto)
+    at.text_input(key="ledger_datev_cat_03").input("4911")
+    at.button(key="ledger_datev_cat_save").click().run()
+    assert "Sachkonten gespeichert." in [ui.unescape(s.value) for s in at.success]
+    with session_scope(write=False) as s:
+        account = service.list_accounts(s)[0]
+        category = service.category_by_key(s, "porto")
+        assert datev.money_account(s, account, "03") == "1210"
+        assert datev.category_account(s, category, "03") == "4911"
+        assert datev.category_account(s, category, "04") == "6800"  # empty: the default
+    shown = [df.value for df in at.dataframe]
+    assert any("DATEV-Geldkonto" in df.columns and "1210" in list(df["DATEV-Geldkonto"])
+               for df in shown)  # fmt: skip
