@@ -16,6 +16,14 @@ left empty when the Gegenkonto is an Automatikkonto (the account itself implies 
 Festschreibung: the header flag is 1 only when every month of the range is festgeschrieben
 (kms.periods); each row also carries its own flag (column 114), so a mixed range marks
 exactly the locked months' rows.
+
+Bewirtung is exported as one row on the Bewirtungskosten account (4650/6640) with its full
+amount; the 30 % not deductible for income tax (4654/6644) is the adviser's split, as KMS's
+own EÜR already reports it.
+
+The default accounts are the DATEV standard charts SKR 03/SKR 04 as published in 2025
+guides (Haufe, infoportal-buchhaltung, NWB): CHECK THEM WITH THE TAX ADVISER, who may use
+other numbers; every one can be overridden per category and per money account.
 """
 
 from __future__ import annotations
