@@ -1113,13 +1113,26 @@ def kanzlei_dialog(ctx: PageContext) -> None:
         )
         if job_id is not None:
             st.session_state[KANZLEI_STATE] = job_id
-    job_id = st.session_state.get(KANZLEI_STATE)
+    job_id = st.session_state.get(KANZLEI_STATE) or _last_package_job(ctx.user.username)
     if job_id is not None:
         _package_status(job_id, download_url)
     if c2.button("Schließen", key="ledger_kanzlei_close"):
         st.session_state.pop(KANZLEI_STATE, None)
         ctx.close_function(KANZLEIPAKET.key)
         st.rerun()
+
+
+def _last_package_job(username: str) -> int | None:
+    """The user's newest Kanzleipaket of the last day (also after leaving the page)."""
+    from kms.jobs import recent_jobs
+    from kms.types import utcnow
+
+    since = utcnow() - timedelta(hours=kanzlei.KEEP_HOURS)
+    with session_scope(write=False) as session:
+        for job in recent_jobs(session, kanzlei.JOB_KIND, 10):
+            if job.username == username and job.created_at >= since:
+                return job.id
+    return None
 
 
 def _package_status(job_id: int, download_url: Callable[[str], str]) -> None:

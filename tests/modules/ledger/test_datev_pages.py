@@ -89,6 +89,11 @@ def test_kanzleipaket_function_and_download_route() -> None:
         assert job.kind == "kanzleipaket" and job.username == ui.OWNER
     links = at.get("link_button")
     assert len(links) == 1 and download_url(token) in str(links[0].proto)
+    # Opened again in a new browser session: the user's package of the last day is offered.
+    again = ui.open_page("einnahmen-ausgaben")
+    again.session_state["fn_open_ledger.kanzleipaket"] = True
+    again.run()
+    assert download_url(token) in str(again.get("link_button")[0].proto)
     url = download_url(token)
 
     def call(path: str, cookie: str | None) -> tuple[int, dict[str, str], bytes]:
