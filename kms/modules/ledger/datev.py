@@ -112,11 +112,27 @@ KIND_ACCOUNTS: dict[str, tuple[str, str]] = {
     m.UST_ZAHLUNG: ("1780", "3820"),  # Umsatzsteuer-Vorauszahlungen
     m.UST_ERSTATTUNG: ("1780", "3820"),
 }
-# Automatikkonten (AM/AV): the account implies the VAT, so a row never carries a BU-Schlüssel.
-AUTOMATIC: dict[str, frozenset[str]] = {
-    "03": frozenset({"3300", "3400", "8300", "8400", "8820", "8910", "8920"}),
-    "04": frozenset({"5300", "5400", "4300", "4400", "4845", "4620", "4640"}),
+# Wareneinkauf follows the tax key too: 3400/5400 is the 19 % Automatikkonto.
+PURCHASE_BY_TAX_KEY: dict[str, tuple[str, str]] = {
+    "V19": ("3400", "5400"),  # Wareneingang 19 % Vorsteuer
+    "V7": ("3300", "5300"),  # Wareneingang 7 % Vorsteuer
 }
+PURCHASE_OTHER = ("3200", "5200")  # Wareneingang (no automatic tax)
+BY_TAX_KEY = {"erloese": (INCOME_BY_TAX_KEY, None), "waren": (PURCHASE_BY_TAX_KEY, PURCHASE_OTHER)}
+# Automatikkonten (AM/AV) → the tax key they imply: the account itself books the VAT, so a
+# row on them never carries a BU-Schlüssel; a line with another key gets a warning.
+AUTOMATIC: dict[str, dict[str, str]] = {
+    "03": {
+        "8400": "U19", "8300": "U7", "3400": "V19", "3300": "V7", "8820": "U19",
+        "8910": "U19", "8100": "UFREI", "8120": "UAUSF", "8125": "UIGL", "8336": "URCEU",
+        "8337": "U13B", "8338": "UNSTB",
+    },
+    "04": {
+        "4400": "U19", "4300": "U7", "5400": "V19", "5300": "V7", "4845": "U19",
+        "4620": "U19", "4100": "UFREI", "4120": "UAUSF", "4125": "UIGL", "4336": "URCEU",
+        "4337": "U13B", "4338": "UNSTB",
+    },
+}  # fmt: skip
 
 # --- the file layout ----------------------------------------------------------------------
 
@@ -327,8 +343,11 @@ def category_account(
     own = (row.skr03 if chart == "03" else row.skr04) if row is not None else ""
     if own:
         return own
-    if category.key == "erloese" and tax_key in INCOME_BY_TAX_KEY:
-        return _pick(INCOME_BY_TAX_KEY[tax_key], chart, length)
+    if category.key in BY_TAX_KEY and tax_key:
+        table, other = BY_TAX_KEY[category.key]
+        chosen = table.get(tax_key, other)
+        if chosen is not None:
+            return _pick(chosen, chart, length)
     pair = CATEGORY_DEFAULTS.get(category.key)
     return _pick(pair, chart, length) if pair else ""
 
@@ -508,7 +527,7 @@ def export(
     settings = get_settings(session)
     _check_range(settings, start, end)
     chart, length = settings.chart, settings.account_length
-    automatic = {fit(number, length) for number in AUTOMATIC[chart]}
+    automatic = {fit(number, length): key for number, key in AUTOMATIC[chart].items()}
     locked_set = set(locked_months(session))
     all_locked = all(month in locked_set for month in _months(start, end))
     clean = _Cleaner()
@@ -541,6 +560,13 @@ def export(
                 )
             if gegen in automatic:
                 bu = ""
+                if category is not None and automatic[gegen] != line.tax_key:
+                    clean.note(
+                        f"{where}: Konto {gegen} ist ein Automatikkonto für "
+                        f"„{taxkeys.label(automatic[gegen], booking.booking_date)}“, die "
+                        f"Position hat „{taxkeys.label(line.tax_key, booking.booking_date)}“. "
+                        "Bitte ein anderes Sachkonto wählen oder mit der Kanzlei klären."
+                    )
             signed = line.amount * direction
             text = " – ".join(t for t in (booking.counterparty, line.text) if t)
             row = [""] * len(COLUMNS)

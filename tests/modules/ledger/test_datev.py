@@ -245,3 +245,21 @@ def test_every_builtin_category_has_accounts(session: Session, bank: Account) ->
         for chart in ("03", "04"):
             number = datev.category_account(session, category, chart)
             assert number.isdigit() and len(number) == 4, (category.key, chart)
+
+
+def test_purchases_follow_the_tax_key_and_mismatches_are_named(
+    session: Session, bank: Account
+) -> None:
+    _settings(session)
+    expense(session, bank, date(2026, 3, 2), ("107.00", "waren", "V7"),
+            ("50.00", "waren", "VOHNE"), ("119.00", "waren", "V19"))  # fmt: skip
+    income(session, bank, date(2026, 3, 3), ("107.00", "anlagenverkauf", "U7"))
+    session.commit()
+    result = datev.export(session, date(2026, 3, 1), date(2026, 3, 31))
+    _, _, rows = _parse(result.content)
+    got = [(r["Gegenkonto (ohne BU-Schlüssel)"], r["BU-Schlüssel"]) for r in rows]
+    # 3300/3400 are the 7 %/19 % Automatikkonten; 3200 has no tax of its own.
+    assert got == [("3300", ""), ("3200", ""), ("3400", ""), ("8820", "")]
+    [warning] = result.warnings
+    assert "Konto 8820 ist ein Automatikkonto für „Umsatz 19 % USt“" in warning
+    assert "„Umsatz 7 % USt“" in warning
