@@ -3,8 +3,9 @@
 The job's state lives in the database (one `jobs` row), so a page only polls that row
 (`st.fragment(run_every=…)`) and leaving the page does not stop the work. The thread belongs
 to the server process, not to a browser session. This is the one place that says what
-runs: the mail merge, and backup create / verify / restore (kms.backups.worker, also when
-the CLI runs them in its own thread with `run_here`).
+runs: the mail merge, the Kanzleipaket (kms.modules.ledger.kanzlei), and backup create /
+verify / restore (kms.backups.worker, also when the CLI runs them in its own thread with
+`run_here`).
 
 A job whose process died is shown as "abgebrochen", not as "läuft" forever (`Job.is_stale`):
 each row names its owner process (host, boot, pid and a per-process token) and carries a

@@ -89,6 +89,9 @@ TABLE_LABELS = {
     "ledger_assets": "Anlagenverzeichnis",
     "ledger_settings": "Einstellungen Einnahmen/Ausgaben",
     "period_locks": "Festgeschriebene Zeiträume (GoBD)",
+    "datev_settings": "DATEV-Einstellungen",
+    "datev_account_map": "DATEV-Geldkonten",
+    "datev_category_map": "DATEV-Sachkonten der Kategorien",
 }
 # Technical logs and schedules: not worth a line in "what would be lost".
 QUIET_TABLES = {

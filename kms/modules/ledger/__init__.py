@@ -42,6 +42,23 @@ REVERSE = FunctionSpec(
     "(Korrektur festgeschriebener Buchungen).",
     Permission.LEDGER_WRITE,
 )
+DATEV_EXPORT = FunctionSpec(
+    "ledger.datev",
+    "DATEV-Export",
+    PAGE,
+    "Schreibt die Buchungen eines Zeitraums (innerhalb eines Wirtschaftsjahres) als DATEV-"
+    "Buchungsstapel (EXTF) zum Import bei der Steuerkanzlei. Berater-Nr., Mandanten-Nr., SKR "
+    "und Konten stehen unter Einstellungen → DATEV.",
+    Permission.LEDGER_READ,
+)
+KANZLEIPAKET = FunctionSpec(
+    "ledger.kanzleipaket",
+    "Kanzleipaket",
+    PAGE,
+    "Ein ZIP für die Steuerkanzlei: EÜR, USt-Voranmeldungen, Journal, DATEV-Datei, "
+    "Anlagenverzeichnis und alle Belege des Zeitraums (Belegarchiv mit Verzeichnis).",
+    Permission.LEDGER_READ,
+)
 
 SPEC = ModuleSpec(
     key="ledger",
@@ -54,6 +71,7 @@ SPEC = ModuleSpec(
     contact_export="kms.modules.ledger.contact_hooks.export_for_contact",
     overview="kms.modules.ledger.overview.overview",
     cli="kms.modules.ledger.cli.register",
+    routes="kms.modules.ledger.routes.routes",
     reports=REPORTS,
     # Receipts of bookings are Buchungsbelege: 8 years (§ 147 Abs. 1 Nr. 4, Abs. 3 AO).
     document_types=(
@@ -71,7 +89,7 @@ SPEC = ModuleSpec(
             ":material/account_balance_wallet:",
             PAGE,
             "Finanzen",
-            functions=(LOCK, REVERSE),
+            functions=(LOCK, REVERSE, DATEV_EXPORT, KANZLEIPAKET),
             permission=Permission.LEDGER_READ,
         ),
         PageSpec(

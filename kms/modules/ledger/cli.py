@@ -100,6 +100,60 @@ def cmd_sync(args: argparse.Namespace) -> int:
     return 0
 
 
+def _range(args: argparse.Namespace) -> tuple[date, date]:
+    start, end = _day(args.date_from, "--from"), _day(args.date_to, "--to")
+    if start is None or end is None:
+        raise KmsError("Bitte den Zeitraum mit --from und --to angeben.")
+    return start, end
+
+
+def cmd_datev_export(args: argparse.Namespace) -> int:
+    """The DATEV EXTF Buchungsstapel of a period (one Wirtschaftsjahr) into a file."""
+    from kms.modules.ledger import datev
+
+    start, end = _range(args)
+    target = Path(args.output)
+    if target.exists() and not args.force:
+        raise KmsError(f"Die Datei {target} gibt es schon (mit --force überschreiben).")
+    with session_scope(write=False) as session:
+        result = datev.export(session, start, end)
+    tmp = target.with_name(f".{target.name}.part")
+    try:
+        tmp.write_bytes(result.content)
+        os.replace(tmp, target)
+    except OSError as exc:
+        tmp.unlink(missing_ok=True)
+        raise KmsError(
+            f"Die Datei {target} kann nicht geschrieben werden: {exc.strerror}."
+        ) from None
+    for warning in result.warnings:
+        sys.stderr.write(f"Hinweis: {warning}\n")
+    state = "festgeschrieben" if result.locked else "nicht festgeschrieben"
+    _print(
+        f"DATEV-Buchungsstapel mit {result.rows} Buchungszeilen ({state}) "
+        f"nach {target} geschrieben."
+    )
+    return 0
+
+
+def cmd_kanzleipaket(args: argparse.Namespace) -> int:
+    """The Kanzleipaket of a period as one ZIP."""
+    from kms.formatting import format_size
+    from kms.modules.ledger import kanzlei
+
+    start, end = _range(args)
+    target = Path(args.output)
+    with session_scope(write=False) as session:
+        result = kanzlei.build(session, start, end, target, overwrite=args.force)
+    for warning in result.warnings:
+        sys.stderr.write(f"Hinweis: {warning}\n")
+    _print(
+        f"Kanzleipaket nach {target} geschrieben: {result.bookings} Buchungen, "
+        f"{result.receipts} Belege, {format_size(target.stat().st_size)}."
+    )
+    return 0
+
+
 def _one_line(text: str) -> str:
     return " ".join((text or "").split())
 
@@ -152,6 +206,13 @@ def _year(value: str) -> int:
     return year
 
 
+def _range_args(p: argparse.ArgumentParser, output: str) -> None:
+    p.add_argument("--from", dest="date_from", required=True, help="ab Datum (JJJJ-MM-TT)")
+    p.add_argument("--to", dest="date_to", required=True, help="bis Datum (JJJJ-MM-TT)")
+    p.add_argument("-o", "--output", required=True, help=output)
+    p.add_argument("--force", action="store_true", help="vorhandene Datei überschreiben")
+
+
 def register(sub: Any, add: Any, groups: Any) -> None:
     """Add the `booking`, `ledger` and `asset` command groups."""
     group = groups(sub, "booking", "Buchungen (Einnahmen/Ausgaben)", "b_cmd")
@@ -165,6 +226,13 @@ def register(sub: Any, add: Any, groups: Any) -> None:
     p.add_argument("-o", "--output", required=True, help="Zieldatei")
     p.add_argument("--force", action="store_true", help="vorhandene Datei überschreiben")
     add(group, "sync", cmd_sync, "Rechnungszahlungen jetzt als Einnahmen buchen")
+    group = groups(sub, "datev", "Übergabe an die Steuerkanzlei (DATEV)", "datev_cmd")
+    p = add(group, "export", cmd_datev_export, "Buchungen eines Zeitraums als DATEV-Buchungsstapel")
+    _range_args(p, "Zieldatei (CSV)")
+    p = add(group, "paket", cmd_kanzleipaket, "Kanzleipaket eines Zeitraums als ZIP")
+    _range_args(p, "Zieldatei (ZIP)")
+    p = add(sub, "kanzleipaket", cmd_kanzleipaket, "Kanzleipaket eines Zeitraums als ZIP")
+    _range_args(p, "Zieldatei (ZIP)")
     group = groups(sub, "asset", "Anlagenverzeichnis (AfA)", "asset_cmd")
     p = add(group, "list", cmd_asset_list, "Anlagegüter mit AfA und Buchwert eines Jahres")
     p.add_argument("--year", type=_year, help="Jahr der AfA (Standard: laufendes Jahr)")

@@ -14,7 +14,7 @@ from decimal import Decimal
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from kms.modules.ledger import assets, service
+from kms.modules.ledger import assets, datev, service
 from kms.modules.ledger.models import Account
 from kms.modules.ledger.reports import ustva_figures
 from kms.modules.ledger.sync import sync_payments
@@ -87,6 +87,8 @@ def load(session: Session) -> str:
         opening_date=date(YEAR, 1, 1),
         actor="demo",
     )
+    # Fictitious DATEV numbers, so ▶ DATEV-Export and ▶ Kanzleipaket work in the demo.
+    datev.save_settings(session, advisor_number="1001", client_number="1", chart="03", actor="demo")
     sync_payments(session)  # the invoice demo's payments become income first
     for month in range(1, 13):
         _expense(

@@ -276,3 +276,44 @@ def _refuse_changes_in_locked_periods(session: Session, _ctx: Any, _instances: A
     for obj in session.new:
         if isinstance(obj, Booking) and obj.payment_id is None and obj.refund_invoice_id is None:
             check_open(session, obj.booking_date)
+
+
+# --- DATEV hand-over (kms/modules/ledger/datev.py) ----------------------------------------
+
+
+class DatevSettings(BusinessData, Base):
+    """The one row of DATEV master data: Berater-/Mandanten-Nr., SKR, Wirtschaftsjahr."""
+
+    __tablename__ = "datev_settings"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    advisor_number: Mapped[int | None] = mapped_column(default=None)  # Berater-Nr.
+    client_number: Mapped[int | None] = mapped_column(default=None)  # Mandanten-Nr.
+    chart: Mapped[str] = mapped_column(String(2), default="03")  # SKR "03" | "04"
+    account_length: Mapped[int] = mapped_column(default=4)  # Sachkontenlänge
+    fiscal_start_month: Mapped[int] = mapped_column(default=1)  # WJ-Beginn
+    fiscal_start_day: Mapped[int] = mapped_column(default=1)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+class DatevAccountMap(BusinessData, Base):
+    """The DATEV Geldkonto of a ledger account ("" = the SKR default for its kind)."""
+
+    __tablename__ = "datev_account_map"
+
+    account_id: Mapped[int] = mapped_column(
+        ForeignKey("ledger_accounts.id", ondelete="CASCADE"), primary_key=True
+    )
+    money_account: Mapped[str] = mapped_column(String(9), default="")
+
+
+class DatevCategoryMap(BusinessData, Base):
+    """The user's DATEV Sachkonto of a category per SKR ("" = the shipped default)."""
+
+    __tablename__ = "datev_category_map"
+
+    category_id: Mapped[int] = mapped_column(
+        ForeignKey("ledger_categories.id", ondelete="CASCADE"), primary_key=True
+    )
+    skr03: Mapped[str] = mapped_column(String(9), default="")
+    skr04: Mapped[str] = mapped_column(String(9), default="")

@@ -1,5 +1,6 @@
 """Einnahmen/Ausgaben UI: bookings (list, form with lines, receipts), categories, settings,
-accounts, ▶ Zeitraum festschreiben and ▶ Gegenbuchung, the contact panel.
+accounts, ▶ Zeitraum festschreiben and ▶ Gegenbuchung, the contact panel (▶ DATEV-Export,
+▶ Kanzleipaket and the DATEV settings at the end).
 
 User text is shown with kms.ui.text.plain; every selectbox has the German placeholder.
 """
@@ -20,7 +21,7 @@ from kms.db import session_scope
 from kms.formatting import format_date, format_money
 from kms.modules.documents.models import Document
 from kms.modules.ledger import categories as cats
-from kms.modules.ledger import service, taxkeys
+from kms.modules.ledger import datev, kanzlei, service, taxkeys
 from kms.modules.ledger.models import (
     ACCOUNT_KINDS,
     BOOKING_KINDS,
@@ -31,7 +32,7 @@ from kms.modules.ledger.models import (
     Booking,
 )
 from kms.permissions import Permission
-from kms.ui.forms import CHOOSE, has_extension, labels_of, saving
+from kms.ui.forms import CHOOSE, attempt, has_extension, labels_of, saving
 from kms.ui.page import PageContext
 from kms.ui.text import plain
 
@@ -107,6 +108,7 @@ def render_bookings(ctx: PageContext) -> None:
         categories_tab(ctx)
     with tabs[4]:
         settings_tab(ctx)
+        datev_settings_section(ctx)
 
 
 def booking_list(ctx: PageContext) -> None:
@@ -721,12 +723,16 @@ def settings_tab(ctx: PageContext) -> None:
 
 
 def functions(ctx: PageContext) -> None:
-    from kms.modules.ledger import LOCK, REVERSE
+    from kms.modules.ledger import DATEV_EXPORT, KANZLEIPAKET, LOCK, REVERSE
 
     if ctx.function_requested(LOCK.key):
         lock_dialog(ctx)
     elif ctx.function_requested(REVERSE.key):
         reverse_dialog(ctx)
+    elif ctx.function_requested(DATEV_EXPORT.key):
+        datev_dialog(ctx)
+    elif ctx.function_requested(KANZLEIPAKET.key):
+        kanzlei_dialog(ctx)
 
 
 def _previous_month(day: date) -> date:
@@ -904,3 +910,261 @@ def panel(contact_id: int) -> None:
         return
     st.markdown("**Einnahmen/Ausgaben**")
     st.dataframe(table, hide_index=True, width="stretch")
+
+
+# --- DATEV and Kanzleipaket ----------------------------------------------------------------
+
+DATEV_LABELS = {
+    "advisor_number": "Berater-Nr.",
+    "client_number": "Mandanten-Nr.",
+    "chart": "Kontenrahmen",
+    "account_length": "Sachkontenlänge",
+    "fiscal_start": "Beginn des Wirtschaftsjahres",
+    "money_account": "DATEV-Geldkonto",
+    "skr03": "Sachkonto SKR 03",
+    "skr04": "Sachkonto SKR 04",
+}
+KANZLEI_STATE = "ledger_kanzlei_package"
+DATEV_RESULT = "ledger_datev_result"
+
+
+# --- Einstellungen → DATEV ------------------------------------------------------------------
+
+
+def datev_settings_section(ctx: PageContext) -> None:
+    import pandas as pd
+
+    st.subheader("DATEV")
+    st.caption(
+        "Für den DATEV-Export und das Kanzleipaket: die Nummern erfahren Sie von Ihrer "
+        "Steuerkanzlei. Leere Kontofelder bedeuten: Standardkonto des Kontenrahmens."
+    )
+    with session_scope(write=False) as session:
+        cfg = datev.get_settings(session)
+        accounts = service.list_accounts(session, active_only=False)
+        categories = service.list_categories(session)
+        n = cfg.account_length
+        money = {a.id: datev.money_account(session, a, cfg.chart, n) for a in accounts}
+        account_names = {a.id: a.name for a in accounts}
+        mapping = [
+            {
+                "Kategorie": c.name,
+                "SKR 03": datev.category_account(session, c, "03", length=n) or "–",
+                "SKR 04": datev.category_account(session, c, "04", length=n) or "–",
+            }
+            for c in categories
+        ]
+        category_names = {c.id: c.name for c in categories}
+        own = {
+            c.id: (
+                datev.category_account(session, c, "03", length=n),
+                datev.category_account(session, c, "04", length=n),
+            )
+            for c in categories
+        }
+    st.dataframe(
+        pd.DataFrame(
+            [{"Konto": account_names[i], "DATEV-Geldkonto": n} for i, n in money.items()]
+            or [{"Konto": "–", "DATEV-Geldkonto": "–"}]
+        ),
+        hide_index=True,
+    )
+    with st.expander("Sachkonten der Kategorien"):
+        st.caption("„Erlöse“ folgt dem Steuerschlüssel (19 %: 8400/4400, 7 %: 8300/4300 …).")
+        st.dataframe(pd.DataFrame(mapping), hide_index=True)
+    if not ctx.may(Permission.SETTINGS) or ctx.read_only:
+        return
+    with st.form("ledger_datev_form"):
+        c1, c2, c3 = st.columns(3)
+        advisor = c1.text_input("Berater-Nr.", value=str(cfg.advisor_number or ""))
+        client = c2.text_input("Mandanten-Nr.", value=str(cfg.client_number or ""))
+        chart = c3.selectbox(
+            "Kontenrahmen", list(datev.CHARTS), index=list(datev.CHARTS).index(cfg.chart),
+            format_func=labels_of(datev.CHARTS),
+        )  # fmt: skip
+        c4, c5 = st.columns(2)
+        length = c4.text_input("Sachkontenlänge", value=str(cfg.account_length))
+        start = c5.text_input(
+            "Beginn des Wirtschaftsjahres (TT.MM.)",
+            value=f"{cfg.fiscal_start_day:02d}.{cfg.fiscal_start_month:02d}.",
+        )
+        if st.form_submit_button("DATEV-Einstellungen speichern"):
+            saved = run_write(
+                lambda s: datev.save_settings(
+                    s, advisor_number=advisor, client_number=client, chart=chart or "03",
+                    account_length=length, fiscal_start=start, actor=ctx.user.username,
+                )
+            )  # fmt: skip
+            if saved is not None:
+                flash("DATEV-Einstellungen gespeichert.")
+                st.rerun()
+    c1, c2, c3 = st.columns([2, 1, 1])
+    account_id = c1.selectbox(
+        "Geldkonto für Konto", list(account_names), index=None, placeholder=CHOOSE,
+        format_func=labels_of(account_names), key="ledger_datev_acc",
+    )  # fmt: skip
+    number = c2.text_input(
+        "DATEV-Geldkonto", key="ledger_datev_acc_no", placeholder=money.get(account_id or 0, "")
+    )
+    if c3.button("Geldkonto speichern", key="ledger_datev_acc_save") and account_id is not None:
+        if run_write(
+            lambda s: (
+                datev.set_money_account(s, account_id, number, actor=ctx.user.username) or True
+            )
+        ):
+            flash("Geldkonto gespeichert.")
+            st.rerun()
+    c1, c2, c3, c4 = st.columns([2, 1, 1, 1])
+    category_id = c1.selectbox(
+        "Sachkonto für Kategorie", list(category_names), index=None, placeholder=CHOOSE,
+        format_func=labels_of(category_names), key="ledger_datev_cat",
+    )  # fmt: skip
+    defaults = own.get(category_id or 0, ("", ""))
+    skr03 = c2.text_input("SKR 03", key="ledger_datev_cat_03", placeholder=defaults[0])
+    skr04 = c3.text_input("SKR 04", key="ledger_datev_cat_04", placeholder=defaults[1])
+    if c4.button("Sachkonto speichern", key="ledger_datev_cat_save") and category_id is not None:
+        if run_write(
+            lambda s: (
+                datev.set_category_account(
+                    s, category_id, skr03=skr03, skr04=skr04, actor=ctx.user.username
+                )
+                or True
+            )
+        ):
+            flash("Sachkonten gespeichert.")
+            st.rerun()
+
+
+# --- ▶ DATEV-Export and ▶ Kanzleipaket ----------------------------------------------------
+
+
+def _previous_quarter(today: date) -> tuple[date, date]:
+    first = date(today.year, 3 * ((today.month - 1) // 3) + 1, 1)
+    end = first - timedelta(days=1)
+    return date(end.year, 3 * ((end.month - 1) // 3) + 1, 1), end
+
+
+def _period(prefix: str, default: tuple[date, date]) -> tuple[date, date]:
+    c1, c2 = st.columns(2)
+    start = c1.date_input("von", value=default[0], format="DD.MM.YYYY", key=f"{prefix}_from")
+    end = c2.date_input("bis", value=default[1], format="DD.MM.YYYY", key=f"{prefix}_to")
+    return start, end  # type: ignore[return-value]
+
+
+def datev_dialog(ctx: PageContext) -> None:
+    from kms.modules.ledger import DATEV_EXPORT
+
+    st.subheader("DATEV-Export")
+    start, end = _period("ledger_datev", _previous_quarter(service.today()))
+    c1, c2 = st.columns(2)
+    if c1.button("Export erstellen", type="primary", key="ledger_datev_go"):
+        st.session_state.pop(DATEV_RESULT, None)
+        with st.status("DATEV-Buchungsstapel wird erstellt …", expanded=False) as status:
+
+            def run() -> datev.Export:
+                with session_scope(write=False) as session:
+                    return datev.export(session, start, end, exported_by=ctx.user.username)
+
+            result = attempt(run, DATEV_LABELS)
+            status.update(
+                label="DATEV-Buchungsstapel erstellt." if result else "Nicht erstellt.",
+                state="complete" if result else "error",
+            )
+        if result is not None:
+            st.session_state[DATEV_RESULT] = (result, start, end)
+    shown = st.session_state.get(DATEV_RESULT)
+    if shown is not None:
+        result, first, last = shown
+        st.success(
+            f"{result.rows} Buchungszeilen vom {first:%d.%m.%Y} bis {last:%d.%m.%Y}"
+            + (" (festgeschrieben)." if result.locked else "."),
+            icon=":material/check_circle:",
+        )
+        for warning in result.warnings:
+            st.warning(plain(warning), icon=":material/info:")
+        st.download_button(
+            "Herunterladen", result.content, mime="text/csv", key="ledger_datev_download",
+            file_name=f"EXTF_Buchungsstapel_{first:%Y%m%d}_{last:%Y%m%d}.csv",
+            icon=":material/download:",
+        )  # fmt: skip
+    if c2.button("Schließen", key="ledger_datev_close"):
+        st.session_state.pop(DATEV_RESULT, None)
+        ctx.close_function(DATEV_EXPORT.key)
+        st.rerun()
+
+
+def kanzlei_dialog(ctx: PageContext) -> None:
+    from kms.modules.ledger import KANZLEIPAKET
+    from kms.modules.ledger.routes import download_url
+
+    st.subheader("Kanzleipaket")
+    st.caption(
+        "Ein ZIP mit EÜR, USt-Voranmeldungen, Journal, DATEV-Datei, Anlagenverzeichnis und "
+        "allen Belegen des Zeitraums. Der Download steht 24 Stunden bereit."
+    )
+    today = service.today()
+    start, end = _period(
+        "ledger_kanzlei", (date(today.year - 1, 1, 1), date(today.year - 1, 12, 31))
+    )
+    c1, c2 = st.columns(2)
+    if c1.button("Paket erstellen", type="primary", key="ledger_kanzlei_go"):
+        job_id = run_write(
+            lambda s: kanzlei.start_package_job(s, start, end, actor=ctx.user.username)
+        )
+        if job_id is not None:
+            st.session_state[KANZLEI_STATE] = job_id
+    job_id = st.session_state.get(KANZLEI_STATE) or _last_package_job(ctx.user.username)
+    if job_id is not None:
+        _package_status(job_id, download_url)
+    if c2.button("Schließen", key="ledger_kanzlei_close"):
+        st.session_state.pop(KANZLEI_STATE, None)
+        ctx.close_function(KANZLEIPAKET.key)
+        st.rerun()
+
+
+def _last_package_job(username: str) -> int | None:
+    """The user's newest Kanzleipaket of the last day (also after leaving the page)."""
+    from kms.jobs import recent_jobs
+    from kms.types import utcnow
+
+    since = utcnow() - timedelta(hours=kanzlei.KEEP_HOURS)
+    with session_scope(write=False) as session:
+        for job in recent_jobs(session, kanzlei.JOB_KIND, 10):
+            if job.username == username and job.created_at >= since:
+                return job.id
+    return None
+
+
+def _package_status(job_id: int, download_url: Callable[[str], str]) -> None:
+    """The Kanzleipaket job: progress polled from its row while it runs, then the link."""
+    from kms.jobs import FAILED, STALE_MESSAGE, get_job
+
+    with session_scope(write=False) as session:
+        job = get_job(session, job_id)
+        active, stale = job.is_active, job.is_stale()
+        status, message, result = job.status, job.message, dict(job.result or {})
+
+    def poll() -> None:
+        with session_scope(write=False) as session:
+            now = get_job(session, job_id)
+            still, percent, text = now.is_active, now.percent, now.message
+        if not still:
+            st.rerun()  # finished meanwhile: redraw the page once with the link
+        st.progress(percent / 100, text=f"{percent} % – {plain(text or 'wartet …')}")
+
+    if stale:
+        st.warning(STALE_MESSAGE, icon=":material/warning:")
+    elif active:
+        with st.status("Kanzleipaket wird erstellt …", expanded=True):
+            st.fragment(run_every=1.0)(poll)()
+    elif status == FAILED:
+        st.error(plain(message), icon=":material/error:")
+    else:
+        st.success(plain(message), icon=":material/check_circle:")
+        for warning in result.get("warnings", []):
+            st.warning(plain(str(warning)), icon=":material/info:")
+        st.link_button(
+            "Kanzleipaket herunterladen",
+            download_url(str(result.get("token", ""))),
+            icon=":material/download:",
+        )

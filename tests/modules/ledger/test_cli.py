@@ -77,3 +77,49 @@ def test_asset_list_with_a_year(capsys: pytest.CaptureFixture[str]) -> None:
     with pytest.raises(SystemExit):
         main(["asset", "list", "--help"])
     assert "Aufruf: python -m kms asset list" in " ".join(capsys.readouterr().out.split())
+
+
+def test_datev_export_and_kanzleipaket(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    from zipfile import ZipFile
+
+    from kms.modules.ledger import datev
+
+    _book()
+    target = tmp_path / "EXTF.csv"
+    args = ["datev", "export", "--from", "2026-03-01", "--to", "2026-04-30", "-o", str(target)]
+    # No Berater-Nr. yet: a German message, exit code 2, no file.
+    assert main(args) == 2
+    assert "fehlt die Berater-Nr." in capsys.readouterr().err and not target.exists()
+    with session_scope() as s:
+        datev.save_settings(s, advisor_number="1001", client_number="1", chart="03")
+    assert main(args) == 0
+    assert "2 Buchungszeilen (nicht festgeschrieben)" in capsys.readouterr().out
+    lines = target.read_bytes().decode("cp1252").split("\r\n")
+    assert lines[0].startswith('"EXTF";700;21;') and lines[2].startswith(
+        '11,90;"H";"EUR";;;;1200;4910;'
+    )
+    assert main(args) == 2 and "--force" in capsys.readouterr().err
+    assert main([*args, "--force"]) == 0
+    capsys.readouterr()
+    over = [
+        "datev",
+        "export",
+        "--from",
+        "2025-12-01",
+        "--to",
+        "2026-01-31",
+        "-o",
+        str(tmp_path / "x"),
+    ]
+    assert main(over) == 2 and "höchstens ein Wirtschaftsjahr" in capsys.readouterr().err
+    assert main(["datev", "export", "--from", "März", "--to", "2026-01-31", "-o", "x"]) == 2
+    assert "JJJJ-MM-TT" in capsys.readouterr().err
+    package = tmp_path / "paket.zip"
+    rng = ["--from", "2026-01-01", "--to", "2026-06-30", "-o", str(package)]
+    assert main(["kanzleipaket", *rng]) == 0
+    assert "2 Buchungen, 0 Belege" in capsys.readouterr().out
+    with ZipFile(package) as zf:
+        assert "Journal.csv" in zf.namelist() and "README.txt" in zf.namelist()
+    assert main(["datev", "paket", *rng]) == 2
+    assert "nicht überschrieben" in capsys.readouterr().err
+    assert main(["datev", "paket", *rng, "--force"]) == 0

@@ -41,3 +41,24 @@ def test_demo_year(sqlite_session: Session) -> None:
     assert figures["165"] > 0 and figures["132"] > 0 and figures["228"] > 0
     year = today().year
     assert [f.label for f in overview(session)][:2] == [f"Einnahmen {year}", f"Ausgaben {year}"]
+
+
+def test_demo_year_exports_to_datev(sqlite_session: Session) -> None:
+    """Every demo booking finds its DATEV accounts; one row per booking line."""
+    from kms.modules.ledger import datev
+    from kms.modules.ledger.models import BookingLine
+
+    session = sqlite_session
+    load_demo_data(session)
+    session.commit()
+    first = session.scalar(select(func.min(Booking.booking_date)))
+    assert first is not None
+    start, end = date(first.year, 1, 1), date(first.year, 12, 31)
+    result = datev.export(session, start, end)
+    lines = session.scalar(
+        select(func.count())
+        .select_from(BookingLine)
+        .join(Booking)
+        .where(Booking.booking_date.between(start, end))
+    )
+    assert result.rows == lines and result.rows > 0
