@@ -1,0 +1,354 @@
+"""Kontoauszüge UI: upload a statement, check the preview line by line, confirm; past
+imports; the learned rules with delete. User text only in dataframes or escaped."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pandas as pd
+import streamlit as st
+from sqlalchemy import select
+
+from kms.db import session_scope
+from kms.formatting import format_date, format_money
+from kms.modules.bank import reading, rules, service
+from kms.modules.bank.models import (
+    BOOKING,
+    DUPLICATE,
+    HANDLING_LABELS,
+    PAYMENT,
+    PRIVATE,
+    RETURN,
+    SKIP,
+    TRANSIT,
+)
+from kms.modules.bank.service import Decision, Preview
+from kms.modules.bank.statement import Statement
+from kms.modules.invoices.models import Invoice
+from kms.modules.ledger import service as ledger
+from kms.modules.ledger.ui import flash, run_write, show_flash
+from kms.permissions import Permission
+from kms.ui.forms import CHOOSE, attempt, labels_of
+from kms.ui.page import PageContext
+from kms.ui.text import plain
+
+STATE = "bank_upload"  # {"statement", "data", "filename", "account_id"}
+CONFIRMING = "bank_confirming"
+EDITOR = "bank_preview_editor"
+CHOICES = [HANDLING_LABELS[h] for h in (PAYMENT, BOOKING, TRANSIT, PRIVATE, RETURN, SKIP)]
+BY_LABEL = {v: k for k, v in HANDLING_LABELS.items()}
+EXTENSIONS = ["xml", "sta", "mt940", "txt", "csv"]
+
+
+def render(ctx: PageContext) -> None:
+    from kms.modules.bank import IMPORT
+
+    show_flash()
+    if ctx.function_requested(IMPORT.key):
+        ctx.close_function(IMPORT.key)  # the import is the first tab of this page
+    tabs = st.tabs(["Kontoauszug importieren", "Frühere Importe", "Regeln"])
+    with tabs[0]:
+        if ctx.may(Permission.LEDGER_WRITE) and not ctx.read_only:
+            import_tab(ctx)
+        else:
+            st.info("Sie können hier nur ansehen.")
+    with tabs[1]:
+        imports_tab()
+    with tabs[2]:
+        rules_tab(ctx)
+
+
+# --- import -----------------------------------------------------------------------------
+
+
+def import_tab(ctx: PageContext) -> None:
+    with session_scope(write=False) as session:
+        accounts = {a.id: a.name for a in ledger.list_accounts(session) if a.kind != "kasse"}
+        mappings = [m.name for m in reading.saved_mappings(session)]
+    if not accounts:
+        st.info("Bitte legen Sie zuerst auf der Seite „Konten“ ein Bankkonto mit IBAN an.")
+        return
+    upload = st.session_state.get(STATE)
+    if upload is None:
+        _upload_form(accounts, mappings)
+        return
+    _preview_form(ctx, upload)
+
+
+def _upload_form(accounts: dict[int, str], mappings: list[str]) -> None:
+    profiles = reading.profile_choices()
+    for name in mappings:
+        profiles.setdefault(name, f"Gespeicherte Zuordnung: {name}")
+    with st.form("bank_upload_form"):
+        account_id = st.selectbox(
+            "Konto", list(accounts), format_func=labels_of(accounts), placeholder=CHOOSE,
+            index=0 if len(accounts) == 1 else None, key="bank_account",
+        )  # fmt: skip
+        profile = st.selectbox(
+            "CSV-Profil", list(profiles), format_func=labels_of(profiles), index=0,
+            key="bank_profile", help="Nur für CSV-Dateien; CAMT und MT940 werden erkannt.",
+        )  # fmt: skip
+        file = st.file_uploader(
+            "Kontoauszug (CAMT.053/052/054, MT940 oder CSV)", type=EXTENSIONS, key="bank_file"
+        )
+        submitted = st.form_submit_button("Vorschau anzeigen", type="primary")
+    if not submitted:
+        return
+    if account_id is None or file is None:
+        st.error("Bitte ein Konto wählen und eine Datei hochladen.")
+        return
+    data = file.getvalue()
+
+    def read() -> Statement:
+        with session_scope(write=False) as session:
+            statement = reading.read_statement(session, data, file.name, profile=profile or "")
+            service.preview(session, account_id, statement)  # refuses another account's file
+            return statement
+
+    statement = attempt(read)
+    if statement is None:
+        return
+    st.session_state[STATE] = {
+        "statement": statement,
+        "data": data,
+        "filename": file.name,
+        "account_id": account_id,
+    }
+    st.session_state.pop(EDITOR, None)
+    st.rerun()
+
+
+def _frame(session: Any, pv: Preview) -> tuple[pd.DataFrame, dict[str, int], dict[str, int]]:
+    numbers = {
+        inv.number: inv.id
+        for inv in session.scalars(
+            select(Invoice).where(Invoice.number.is_not(None)).order_by(Invoice.number)
+        )
+        if inv.number
+    }
+    categories = {c.name: c.id for c in ledger.list_categories(session)}
+    by_id = {v: k for k, v in numbers.items()}
+    cat_names = {v: k for k, v in categories.items()}
+    rows = []
+    for pl in pv.lines:
+        p = pl.proposal
+        rows.append(
+            {
+                "Nr": pl.line.line_no or pl.index + 1,
+                "Datum": format_date(pl.line.booking_date),
+                "Betrag": format_money(pl.line.amount),
+                "Gegenüber": pl.line.counterparty_name,
+                "Verwendungszweck": " ".join(pl.line.purpose.split()),
+                "Vorschlag": pl.reason,
+                "Behandlung": HANDLING_LABELS[p.handling],
+                "Rechnung": by_id.get(p.invoice_id, "") if p.invoice_id else "",
+                "Kategorie": cat_names.get(p.category_id, "") if p.category_id else "",
+                "Regel merken": False,
+            }
+        )
+    return pd.DataFrame(rows), numbers, categories
+
+
+def _decisions(
+    pv: Preview, edited: pd.DataFrame, numbers: dict[str, int], categories: dict[str, int]
+) -> dict[int, Decision]:
+    decisions: dict[int, Decision] = {}
+    for pl, (_, row) in zip(pv.lines, edited.iterrows(), strict=True):
+        if pl.proposal.handling == DUPLICATE:
+            continue
+        handling = BY_LABEL.get(str(row["Behandlung"]), SKIP)
+        number = str(row["Rechnung"] or "")
+        category = str(row["Kategorie"] or "")
+        p = pl.proposal
+        invoice_id = numbers.get(number)
+        skonto = bool(
+            invoice_id and any(c.invoice_id == invoice_id and c.skonto for c in pl.candidates)
+        )
+        category_id = categories.get(category)
+        decisions[pl.index] = Decision(
+            handling,
+            invoice_id=invoice_id if handling == PAYMENT else None,
+            skonto=skonto if handling == PAYMENT else False,
+            category_id=category_id if handling == BOOKING else None,
+            tax_key=(p.tax_key if category_id == p.category_id else "")
+            if handling == BOOKING
+            else "",
+            contact_id=p.contact_id if handling == BOOKING else None,
+            transfer_account_id=p.transfer_account_id if handling == TRANSIT else None,
+            returns_line_id=p.returns_line_id if handling == RETURN else None,
+            learn_rule=bool(row["Regel merken"]) and handling == BOOKING,
+        )
+    return decisions
+
+
+def _default_tax_keys(decisions: dict[int, Decision], session: Any) -> dict[int, Decision]:
+    """A category chosen by the user books with its default tax key."""
+    from dataclasses import replace
+
+    from kms.modules.ledger.models import Category
+
+    out = {}
+    for index, d in decisions.items():
+        if d.handling == BOOKING and d.category_id and not d.tax_key:
+            category = session.get(Category, d.category_id)
+            d = replace(d, tax_key=(category.default_tax_key if category else "") or "NSTB")
+        out[index] = d
+    return out
+
+
+def _preview_form(ctx: PageContext, upload: dict[str, Any]) -> None:
+    statement: Statement = upload["statement"]
+    with session_scope(write=False) as session:
+        pv = attempt(lambda: service.preview(session, upload["account_id"], statement))
+        if pv is None:
+            if st.button("Andere Datei wählen", key="bank_reset_err"):
+                st.session_state.pop(STATE, None)
+                st.rerun()
+            return
+        frame, numbers, categories = _frame(session, pv)
+    st.text(
+        f"{upload['filename']} · Konto {pv.account_name} · {len(pv.lines)} Umsätze, davon "
+        f"{pv.count(DUPLICATE)} bereits importiert, {pv.count(PAYMENT)} Rechnungszahlungen"
+    )
+    for warning in statement.warnings:
+        st.warning(plain(warning))
+    edited = st.data_editor(
+        frame,
+        key=EDITOR,
+        hide_index=True,
+        width="stretch",
+        disabled=["Nr", "Datum", "Betrag", "Gegenüber", "Verwendungszweck", "Vorschlag"],
+        column_config={
+            "Behandlung": st.column_config.SelectboxColumn(
+                "Behandlung", options=[*CHOICES, HANDLING_LABELS[DUPLICATE]], required=True
+            ),
+            "Rechnung": st.column_config.SelectboxColumn(
+                "Rechnung", options=["", *numbers], help="bei „Zahlung zu Rechnung“"
+            ),
+            "Kategorie": st.column_config.SelectboxColumn(
+                "Kategorie", options=["", *categories], help="bei „Buchen als Kategorie“"
+            ),
+            "Regel merken": st.column_config.CheckboxColumn(
+                "Regel merken", help="künftig Umsätze dieser IBAN so vorschlagen"
+            ),
+        },
+    )
+    c1, c2 = st.columns(2)
+    if not st.session_state.get(CONFIRMING):
+        if c1.button("Importieren …", type="primary", key="bank_import_go"):
+            st.session_state[CONFIRMING] = True
+            st.rerun()
+        if c2.button("Abbrechen", key="bank_import_cancel"):
+            st.session_state.pop(STATE, None)
+            st.rerun()
+        return
+    decisions = _decisions(pv, edited, numbers, categories)
+    booked = sum(1 for d in decisions.values() if d.handling != SKIP)
+    st.warning(
+        f"{booked} Umsätze werden jetzt gebucht (Rechnungszahlungen, Buchungen, Geldtransit, "
+        "Privat, Rücklastschriften); übersprungene Zeilen bleiben ungebucht und können später "
+        "erneut importiert werden. Wirklich importieren?",
+        icon=":material/warning:",
+    )
+    if c1.button("Ja, importieren", type="primary", key="bank_import_yes"):
+
+        def run(session: Any) -> service.ImportResult:
+            return service.confirm(
+                session,
+                upload["account_id"],
+                statement,
+                _default_tax_keys(decisions, session),
+                upload["data"],
+                upload["filename"],
+                ctx.user.username,
+            )
+
+        result = run_write(run)
+        st.session_state.pop(CONFIRMING, None)
+        if result is not None:
+            st.session_state.pop(STATE, None)
+            flash(f"Kontoauszug importiert: {result.message}")
+            st.rerun()
+    if c2.button("Zurück", key="bank_import_back"):
+        st.session_state.pop(CONFIRMING, None)
+        st.rerun()
+
+
+# --- lists ------------------------------------------------------------------------------
+
+
+def imports_tab() -> None:
+    with session_scope(write=False) as session:
+        rows = service.list_imports(session)
+    if not rows:
+        st.info("Noch keine Kontoauszüge importiert.")
+        return
+    st.dataframe(
+        pd.DataFrame(
+            [
+                {
+                    "Importiert": r.created_at,
+                    "Konto": r.account,
+                    "Datei": r.filename,
+                    "Format": r.format,
+                    "Zeitraum": r.period,
+                    "Umsätze": r.lines,
+                    "Gebucht": r.booked,
+                    "Bereits importiert": r.duplicates,
+                    "Nicht gebucht": r.skipped,
+                    "Von": r.created_by,
+                }
+                for r in rows
+            ]
+        ),
+        hide_index=True,
+        width="stretch",
+    )
+
+
+def rules_tab(ctx: PageContext) -> None:
+    with session_scope(write=False) as session:
+        rows = rules.list_rules(session)
+    if not rows:
+        st.info(
+            "Noch keine Regeln. Beim Import lernt KMS eine Regel, wenn Sie bei einer Buchung "
+            "„Regel merken“ ankreuzen."
+        )
+        return
+    st.dataframe(
+        pd.DataFrame(
+            [
+                {
+                    "Bedingung": r.condition,
+                    "Kategorie": r.category,
+                    "Steuerschlüssel": r.tax_key,
+                    "Kontakt": r.contact,
+                    "Gegenüber": r.counterparty,
+                }
+                for r in rows
+            ]
+        ),
+        hide_index=True,
+        width="stretch",
+    )
+    if not ctx.may(Permission.LEDGER_WRITE) or ctx.read_only:
+        return
+    labels = {r.id: r.label for r in rows}
+    rule_id = st.selectbox(
+        "Regel löschen", list(labels), format_func=labels_of(labels), index=None,
+        placeholder=CHOOSE, key="bank_rule_delete",
+    )  # fmt: skip
+    if rule_id is None:
+        return
+    sure = st.checkbox("Ja, diese Regel löschen", key="bank_rule_sure")
+    if st.button("Regel löschen", disabled=not sure, key="bank_rule_go"):
+
+        def delete(session: Any) -> bool:
+            rules.delete_rule(session, rule_id, actor=ctx.user.username)
+            return True
+
+        if run_write(delete):
+            st.session_state.pop("bank_rule_delete", None)
+            st.session_state.pop("bank_rule_sure", None)
+            flash("Regel gelöscht.")
+            st.rerun()
