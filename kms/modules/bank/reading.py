@@ -3,101 +3,75 @@ column mappings the user saved by name (table bank_csv_mappings)."""
 
 from __future__ import annotations
 
-import inspect
-from typing import Any
-
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from kms import audit
 from kms.errors import ValidationError
-from kms.modules.bank.models import CsvMapping
+from kms.modules.bank.formats import AUTO, GENERIC_KEY, CsvMapping, parse_statement, profiles
+from kms.modules.bank.models import CsvMapping as SavedMapping
 from kms.modules.bank.statement import Statement, StatementError
 from kms.permissions import Permission, require_permission
 
-AUTO = ""  # "Automatisch erkennen"
+SAVED = "gespeichert:"  # profile choice prefix of a saved mapping
 
 
-def _formats() -> Any:
-    from kms.modules.bank import formats
-
-    if not hasattr(formats, "parse_statement"):
-        raise StatementError(
-            "Das Einlesen von Kontoauszügen ist in dieser Version nicht verfügbar."
-        )
-    return formats
-
-
-def profile_choices() -> dict[str, str]:
-    """CSV profile key → German label, "" first (Automatisch erkennen)."""
-    choices = {AUTO: "Automatisch erkennen"}
-    try:
-        formats = _formats()
-    except StatementError:
-        return choices
-    profiles = getattr(formats, "profiles", None)
-    if profiles is None:
-        return choices
-    raw = profiles()
-    items = (
-        raw.items()
-        if isinstance(raw, dict)
-        else [
-            (getattr(p, "key", str(p)), getattr(p, "label", getattr(p, "key", str(p)))) for p in raw
-        ]
-    )
-    for key, label in items:
-        choices[str(key)] = str(label)
+def profile_choices(session: Session) -> dict[str, str]:
+    """Format/profile key → German label ("Automatisch erkennen" first), then the saved
+    generic mappings as "gespeichert:<name>"."""
+    choices = {key: label for key, label in profiles() if key != GENERIC_KEY}
+    for row in saved_mappings(session):
+        choices[SAVED + row.name] = f"Eigene Zuordnung: {row.name}"
     return choices
 
 
-def saved_mappings(session: Session) -> list[CsvMapping]:
-    return list(session.scalars(select(CsvMapping).order_by(CsvMapping.name)))
+def saved_mappings(session: Session) -> list[SavedMapping]:
+    return list(session.scalars(select(SavedMapping).order_by(SavedMapping.name)))
 
 
-def save_mapping(session: Session, name: str, mapping: Any, *, actor: str = "") -> CsvMapping:
-    """Save a generic CSV mapping (an object with to_json()) under a name; replaces one of
-    the same name."""
+def save_mapping(
+    session: Session, name: str, mapping: CsvMapping, *, actor: str = ""
+) -> SavedMapping:
+    """Save a generic CSV mapping under a name; replaces the one of the same name."""
     require_permission(Permission.LEDGER_WRITE, session)
     name = " ".join((name or "").split())
     if not name:
         raise ValidationError("name", "Bitte einen Namen für die Zuordnung angeben.")
     if len(name) > 100:
         raise ValidationError("name", "Der Name ist zu lang (höchstens 100 Zeichen).")
-    text = mapping.to_json() if hasattr(mapping, "to_json") else str(mapping)
-    row = session.scalar(select(CsvMapping).where(CsvMapping.name == name))
+    if not mapping.date_column or not (
+        mapping.amount_column or (mapping.debit_column and mapping.credit_column)
+    ):
+        raise ValidationError(
+            "mapping",
+            "Bitte mindestens die Spalten für Datum und Betrag (oder Soll und Haben) angeben.",
+        )
+    text = mapping.to_json()
+    row = session.scalar(select(SavedMapping).where(SavedMapping.name == name))
     if row is None:
-        row = CsvMapping(name=name, created_by=actor, mapping=text)
+        row = SavedMapping(name=name, created_by=actor, mapping=text)
         session.add(row)
     row.mapping = text
     session.flush()
-    audit.record(session, entity="bank_csv_mapping", entity_id=row.id, action="saved",
-                 actor=actor, name=name)  # fmt: skip
+    audit.record(
+        session, entity="bank_csv_mapping", entity_id=row.id, action="saved", actor=actor, name=name
+    )
     return row
 
 
-def load_mapping(session: Session, name: str) -> Any:
-    row = session.scalar(select(CsvMapping).where(CsvMapping.name == name))
-    if row is None:
-        return None
-    return _formats().CsvMapping.from_json(row.mapping)
-
-
 def read_statement(
-    session: Session, data: bytes, filename: str, *, profile: str = AUTO, mapping: Any = None
+    session: Session, data: bytes, filename: str, *, profile: str = AUTO
 ) -> Statement:
-    """Parse a statement file. `profile` is a CSV profile key or the name of a saved
-    mapping; "" detects the format."""
-    formats = _formats()
-    parse = formats.parse_statement
-    if mapping is None and profile:
-        mapping = load_mapping(session, profile)
-        if mapping is None:
-            if "profile" not in inspect.signature(parse).parameters:
-                known = ", ".join(k for k in profile_choices() if k)
-                raise StatementError(
-                    f"Das CSV-Profil „{profile}“ gibt es nicht"
-                    + (f" (bekannt: {known})." if known else ".")
-                )
-            return parse(data, filename, profile=profile)  # type: ignore[no-any-return]
-    return parse(data, filename, mapping=mapping)  # type: ignore[no-any-return]
+    """Parse a statement file. `profile`: a key of formats.profiles(), the name of a saved
+    mapping (with or without the "gespeichert:" prefix), or "" / "auto" to detect."""
+    profile = profile or AUTO
+    name = profile.removeprefix(SAVED)
+    row = session.scalar(select(SavedMapping).where(SavedMapping.name == name))
+    if row is not None:
+        return parse_statement(data, filename, mapping=CsvMapping.from_json(row.mapping))
+    if profile.startswith(SAVED):
+        raise StatementError(f"Die gespeicherte Zuordnung „{name}“ gibt es nicht mehr.")
+    keys = [key for key, _ in profiles()]
+    if profile not in keys:
+        raise StatementError(f"Das Format „{profile}“ gibt es nicht (bekannt: {', '.join(keys)}).")
+    return parse_statement(data, filename, profile=profile)

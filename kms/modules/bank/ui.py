@@ -37,6 +37,7 @@ CONFIRMING = "bank_confirming"
 EDITOR = "bank_preview_editor"
 CHOICES = [HANDLING_LABELS[h] for h in (PAYMENT, BOOKING, TRANSIT, PRIVATE, RETURN, SKIP)]
 BY_LABEL = {v: k for k, v in HANDLING_LABELS.items()}
+DELIMITERS = {";": "Semikolon (;)", ",": "Komma (,)", "\t": "Tabulator"}
 EXTENSIONS = ["xml", "sta", "mt940", "txt", "csv"]
 
 
@@ -64,29 +65,27 @@ def render(ctx: PageContext) -> None:
 def import_tab(ctx: PageContext) -> None:
     with session_scope(write=False) as session:
         accounts = {a.id: a.name for a in ledger.list_accounts(session) if a.kind != "kasse"}
-        mappings = [m.name for m in reading.saved_mappings(session)]
+        profiles = reading.profile_choices(session)
     if not accounts:
         st.info("Bitte legen Sie zuerst auf der Seite „Konten“ ein Bankkonto mit IBAN an.")
         return
     upload = st.session_state.get(STATE)
     if upload is None:
-        _upload_form(accounts, mappings)
+        _upload_form(accounts, profiles)
+        _mapping_form(ctx)
         return
     _preview_form(ctx, upload)
 
 
-def _upload_form(accounts: dict[int, str], mappings: list[str]) -> None:
-    profiles = reading.profile_choices()
-    for name in mappings:
-        profiles.setdefault(name, f"Gespeicherte Zuordnung: {name}")
+def _upload_form(accounts: dict[int, str], profiles: dict[str, str]) -> None:
     with st.form("bank_upload_form"):
         account_id = st.selectbox(
             "Konto", list(accounts), format_func=labels_of(accounts), placeholder=CHOOSE,
             index=0 if len(accounts) == 1 else None, key="bank_account",
         )  # fmt: skip
         profile = st.selectbox(
-            "CSV-Profil", list(profiles), format_func=labels_of(profiles), index=0,
-            key="bank_profile", help="Nur für CSV-Dateien; CAMT und MT940 werden erkannt.",
+            "Format", list(profiles), format_func=labels_of(profiles), index=0,
+            key="bank_profile", help="CAMT und MT940 werden erkannt; bei CSV das Profil der Bank.",
         )  # fmt: skip
         file = st.file_uploader(
             "Kontoauszug (CAMT.053/052/054, MT940 oder CSV)", type=EXTENSIONS, key="bank_file"
@@ -272,6 +271,49 @@ def _preview_form(ctx: PageContext, upload: dict[str, Any]) -> None:
     if c2.button("Zurück", key="bank_import_back"):
         st.session_state.pop(CONFIRMING, None)
         st.rerun()
+
+
+def _mapping_form(ctx: PageContext) -> None:
+    """The generic CSV profile: which column holds what, saved under a name."""
+    from kms.modules.bank.formats import CsvMapping
+
+    with st.expander("Eigene CSV-Zuordnung anlegen"):
+        with st.form("bank_mapping_form"):
+            name = st.text_input("Name der Zuordnung", key="bank_map_name")
+            c1, c2 = st.columns(2)
+            date_col = c1.text_input("Spalte Buchungstag", key="bank_map_date")
+            amount = c2.text_input("Spalte Betrag (mit Vorzeichen)", key="bank_map_amount")
+            debit = c1.text_input("oder Spalte Soll", key="bank_map_debit")
+            credit = c2.text_input("und Spalte Haben", key="bank_map_credit")
+            purpose = c1.text_input("Spalte Verwendungszweck", key="bank_map_purpose")
+            who = c2.text_input("Spalte Name des Gegenübers", key="bank_map_name_col")
+            iban = c1.text_input("Spalte IBAN des Gegenübers", key="bank_map_iban")
+            delimiter = c2.selectbox(
+                "Trennzeichen", list(DELIMITERS), format_func=labels_of(DELIMITERS),
+                key="bank_map_delim",
+            )  # fmt: skip
+            date_format = c1.selectbox(
+                "Datumsformat", ["%d.%m.%Y", "%d.%m.%y", "%Y-%m-%d"], key="bank_map_datefmt"
+            )
+            header_row = c2.number_input(
+                "Zeile der Überschrift (0 = erste Zeile)", 0, 50, 0, key="bank_map_header"
+            )
+            comma = st.checkbox("Dezimalkomma (1.234,56)", value=True, key="bank_map_comma")
+            save = st.form_submit_button("Zuordnung speichern")
+        if save:
+            mapping = CsvMapping(
+                date_column=date_col.strip(), amount_column=amount.strip(),
+                debit_column=debit.strip(), credit_column=credit.strip(),
+                purpose_column=purpose.strip(), name_column=who.strip(), iban_column=iban.strip(),
+                delimiter=str(delimiter),
+                date_format=str(date_format), decimal_comma=comma, header_row=int(header_row),
+            )  # fmt: skip
+            saved = run_write(
+                lambda s: reading.save_mapping(s, name, mapping, actor=ctx.user.username).name
+            )
+            if saved:
+                flash(f"Zuordnung „{saved}“ gespeichert; sie steht jetzt unter „Format“.")
+                st.rerun()
 
 
 # --- lists ------------------------------------------------------------------------------

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from datetime import date
-from decimal import Decimal
 from pathlib import Path
 
 import pytest
@@ -11,40 +10,29 @@ from sqlalchemy import func, select
 
 from kms.cli import main
 from kms.db import ensure_migrated, session_scope
-from kms.modules.bank import formats
 from kms.modules.bank.models import BankLine
-from kms.modules.bank.statement import Statement, StatementLine
 from kms.modules.ledger import service as ledger
 from kms.modules.ledger.models import Booking
 
-from .conftest import OTHER_IBAN, OWN_IBAN
+from .camt_factory import camt053_bytes
+from .conftest import OTHER_IBAN, OWN_IBAN, PAYER_IBAN
 
 DAY = date(2026, 3, 5)
-PARSED: dict[str, str] = {}  # what the stand-in parser reads as the statement's IBAN
 
 
-def _statement(iban: str = OWN_IBAN) -> Statement:
-    return Statement(
-        "camt.053",
-        iban,
-        (
-            StatementLine(DAY, Decimal("-9.99"), "Briefmarken", "Post", line_no=1),
-            StatementLine(DAY, Decimal("-4.99"), "Unbekannt", "Jemand", line_no=2),
-        ),
-    )
+def _write(path: Path, iban: str = OWN_IBAN) -> Path:
+    entries = [
+        {"amount": "-9.99", "booking_date": DAY, "purpose": "Briefmarken", "name": "Post",
+         "iban": PAYER_IBAN},
+        {"amount": "-4.99", "booking_date": DAY, "purpose": "Unbekannt", "name": "Jemand"},
+    ]  # fmt: skip
+    path.write_bytes(camt053_bytes(iban, entries))
+    return path
 
 
 @pytest.fixture
-def statement_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """A statement file and a stand-in parser (the real parsers are tested on their own)."""
-    path = tmp_path / "auszug.xml"
-    path.write_bytes(b'<?xml version="1.0"?><Document/>')
-    PARSED["iban"] = OWN_IBAN
-
-    def parse(data: bytes, filename: str = "", *, mapping: object = None) -> Statement:
-        return _statement(PARSED["iban"])
-
-    monkeypatch.setattr(formats, "parse_statement", parse, raising=False)
+def statement_file(tmp_path: Path) -> Path:
+    """A CAMT.053 file of the Girokonto; a rule books the Post by its name."""
     ensure_migrated()
     with session_scope() as s:
         from kms.modules.bank.rules import save_rule
@@ -54,7 +42,7 @@ def statement_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
         ledger.save_account(s, name="Girokonto", kind="bank", iban=OWN_IBAN)
         save_rule(s, category_id=ledger.category_by_key(s, "porto").id, name_pattern="Post",
                   tax_key="NSTB")  # fmt: skip
-    return path
+    return _write(tmp_path / "auszug.xml")
 
 
 def _count(model: type) -> int:
@@ -95,8 +83,12 @@ def test_wrong_account_and_unknown_account_are_german_errors(
 ) -> None:
     assert main(["bank", "import", str(statement_file), "--account", "Sparbuch"]) == 2
     assert "Das Konto „Sparbuch“ gibt es nicht (Konten: Girokonto)." in capsys.readouterr().err
-    PARSED["iban"] = OTHER_IBAN
+    _write(statement_file, OTHER_IBAN)
     assert main(["bank", "import", str(statement_file), "--account", "Girokonto"]) == 2
     assert "gehört zum Konto DE02100500000054540402" in capsys.readouterr().err
     assert main(["bank", "import", "/nicht/da.xml", "--account", "Girokonto"]) == 2
+    assert "Die Datei /nicht/da.xml gibt es nicht." in capsys.readouterr().err
+    args = ["bank", "import", str(statement_file), "--account", "Girokonto", "--profile", "xyz"]
+    assert main(args) == 2
+    assert "Das Format „xyz“ gibt es nicht" in capsys.readouterr().err
     assert _count(BankLine) == 0

@@ -288,3 +288,28 @@ def test_only_safe_books_exact_matches_and_rules_and_leaves_the_rest(
     # The unbooked line was not recorded: a later import offers it again.
     pv = service.preview(session, giro.id, st)
     assert [pl.proposal.handling for pl in pv.lines] == ["doppelt", "ueberspringen"]
+
+
+def test_camt_file_with_the_number_split_over_two_ustrd_lines(
+    session: Session, giro, make_draft, issue
+) -> None:
+    from kms.modules.bank.formats import parse_statement
+    from tests.modules.bank.camt_factory import camt053_bytes
+
+    inv = issue(make_draft([line("Beratung", "1", "100.00")]))
+    number = inv.number
+    data = camt053_bytes(
+        giro.iban,
+        [{"amount": "119.00", "booking_date": DAY, "purpose": [f"Rechnung {number[:-3]}",
+          f"{number[-3:]} Danke"], "name": "Musterfirma GmbH", "iban": PAYER_IBAN}],
+    )  # fmt: skip
+    st = parse_statement(data, "auszug.xml")
+    [pl] = service.preview(session, giro.id, st).lines
+    assert pl.proposal.invoice_id == inv.id and pl.safe
+    result = service.confirm(session, giro.id, st, None, data, "auszug.xml", "test")
+    session.commit()
+    assert result.payments == 1 and open_amount(session, inv) == D("0.00")
+    # The same file of another account is refused before anything is written.
+    other = parse_statement(camt053_bytes(OTHER_IBAN, [{"amount": "1.00", "booking_date": DAY}]))
+    with pytest.raises(StatementError, match="nicht zu „Girokonto“"):
+        service.confirm(session, giro.id, other, None, data, "fremd.xml", "test")
