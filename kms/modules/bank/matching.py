@@ -14,10 +14,11 @@ Streamlit, no writes.
 
 from __future__ import annotations
 
+import itertools
 import re
 from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal
 from difflib import SequenceMatcher
 
@@ -30,7 +31,8 @@ from kms.modules.contacts.models import Contact
 from kms.modules.contacts.service import search_key as fold
 from kms.modules.invoices.models import Invoice, Payment
 from kms.modules.invoices.payments import skonto_offer
-from kms.modules.invoices.service import settled_amount
+from kms.modules.invoices.service import paid_expr
+from kms.types import raw_cents
 
 ZERO = Decimal("0.00")
 NUMBER_SCORE, AMOUNT_SCORE, PARTIAL_SCORE, IBAN_SCORE, NAME_SCORE = 50, 30, 10, 20, 15
@@ -75,41 +77,82 @@ class Candidate:
         return self.score >= EXACT_SCORE and not self.partial
 
 
+_TOKEN_SPLIT = re.compile(r"[\s,;:()]+")
+
+
+def _tokens(purpose: str) -> set[str]:
+    """Upper-case words of the purpose, each also joined with the next one (an invoice
+    number split over two Ustrd lines / ?2x subfields), and the whole text without spaces."""
+    words = [w.strip(".") for w in _TOKEN_SPLIT.split(purpose.upper()) if w.strip(".")]
+    found = set(words)
+    found.update(a + b for a, b in itertools.pairwise(words))
+    found.add("".join(purpose.upper().split()))
+    return found
+
+
 @dataclass
 class Matcher:
-    """Loaded once per preview: the open invoices and the IBANs known per customer."""
+    """Loaded once per preview: the open invoices (indexed by number, open amount and
+    customer) and the IBANs known per customer."""
 
     invoices: list[OpenInvoice]
     known_ibans: dict[str, set[int]] = field(default_factory=dict)
-    _patterns: dict[int, re.Pattern[str]] = field(default_factory=dict)
+    by_number: dict[str, OpenInvoice] = field(default_factory=dict)
+    by_amount: dict[Decimal, list[OpenInvoice]] = field(default_factory=dict)
+    by_contact: dict[int, list[OpenInvoice]] = field(default_factory=dict)
+    _lengths: list[int] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        amounts: dict[Decimal, list[OpenInvoice]] = defaultdict(list)
+        contacts: dict[int, list[OpenInvoice]] = defaultdict(list)
+        for inv in self.invoices:
+            self.by_number[inv.compact] = inv
+            amounts[inv.open].append(inv)
+            if inv.skonto_amount:
+                amounts[inv.open - inv.skonto_amount].append(inv)
+            contacts[inv.contact_id].append(inv)
+        self.by_amount, self.by_contact = dict(amounts), dict(contacts)
 
     @classmethod
-    def load(cls, session: Session) -> Matcher:
+    def load(cls, session: Session, since: date | None = None) -> Matcher:
+        """Open invoices; Skonto terms only where the period can still reach `since`."""
         cancelled = select(Invoice.cancels_id).where(Invoice.cancels_id.is_not(None))
-        rows = session.scalars(
-            select(Invoice)
+        paid = paid_expr(Invoice.id)
+        rows = session.execute(
+            select(Invoice, paid)
             .where(
                 Invoice.issued_at.is_not(None),
                 Invoice.number.is_not(None),
                 Invoice.cancels_id.is_(None),
                 Invoice.id.not_in(cancelled),
+                paid < raw_cents(Invoice.gross_total),
             )
             .order_by(Invoice.id)
         ).all()
-        contacts = {
-            c.id: c
+        contact_ids = {inv.contact_id for inv, _ in rows}
+        contacts: dict[int, Contact] = {}
+        ids = sorted(contact_ids)
+        for start in range(0, len(ids), 500):
             for c in session.scalars(
-                select(Contact).where(Contact.id.in_({r.contact_id for r in rows}))
-            )
-        }
+                select(Contact).where(Contact.id.in_(ids[start : start + 500]))
+            ):
+                contacts[c.id] = c
         invoices = []
-        for inv in rows:
+        for inv, paid_cents in rows:
             if inv.is_cancellation or not inv.is_issued:
                 continue
-            open_now = max(ZERO, inv.gross_total - settled_amount(session, inv.id))
+            open_now = inv.gross_total - (Decimal(int(paid_cents or 0)) / 100).quantize(ZERO)
             if open_now <= 0:
                 continue
-            offer = skonto_offer(inv) if inv.skonto_percent and inv.skonto_days else None
+            offer = None
+            if (
+                inv.skonto_percent
+                and inv.skonto_days
+                and inv.issue_date
+                and open_now == inv.gross_total
+                and (since is None or inv.issue_date + timedelta(days=inv.skonto_days) >= since)
+            ):
+                offer = skonto_offer(inv)
             contact = contacts.get(inv.contact_id)
             name = contact.display_name if contact else ""
             number = inv.number or ""
@@ -138,18 +181,26 @@ class Matcher:
             known[iban].add(contact_id)
         return cls(invoices, dict(known))
 
-    def _number_in(self, inv: OpenInvoice, spaced: str, compact: str) -> bool:
-        pattern = self._patterns.get(inv.id)
-        if pattern is None:
-            pattern = re.compile(re.escape(inv.compact) + r"(?![0-9])")
-            self._patterns[inv.id] = pattern
-        # Spaced: the number as a word; compact (whitespace removed, a number split over two
-        # purpose lines): anywhere, as long as no further digit follows.
-        for match in pattern.finditer(spaced):
-            start = match.start()
-            if start == 0 or not spaced[start - 1].isalnum():
-                return True
-        return inv.compact in compact and bool(pattern.search(compact))
+    def _numbers_in(self, purpose: str) -> set[int]:
+        """Ids of open invoices whose number the purpose names: as a word, split over two
+        words, or glued to other text once the spaces are removed (no digit may follow)."""
+        found = set()
+        for token in _tokens(purpose):
+            inv = self.by_number.get(token)
+            if inv is not None:
+                found.add(inv.id)
+        if found or not self.by_number:
+            return found
+        if not self._lengths:
+            self._lengths = sorted({len(n) for n in self.by_number})
+        compact = "".join(purpose.upper().split())
+        for i in range(len(compact)):
+            for length in self._lengths:
+                inv = self.by_number.get(compact[i : i + length])
+                end = i + length
+                if inv is not None and (end == len(compact) or not compact[end].isdigit()):
+                    found.add(inv.id)
+        return found
 
     def candidates(
         self,
@@ -162,20 +213,27 @@ class Matcher:
         taken: dict[int, Decimal] | None = None,
     ) -> list[Candidate]:
         """Ranked invoice candidates for one incoming amount (best first)."""
-        if amount <= 0:
+        if amount <= 0 or not self.invoices:
             return []
         taken = taken or {}
-        spaced = " ".join(purpose.upper().split())
-        compact = "".join(spaced.split())
-        name_key = fold(name)
+        numbered = self._numbers_in(purpose)
         iban_contacts = self.known_ibans.get(iban, set()) if iban else set()
+        pool: dict[int, OpenInvoice] = {}
+        for inv in self.by_amount.get(amount, []):
+            pool[inv.id] = inv
+        for contact_id in iban_contacts:
+            for inv in self.by_contact.get(contact_id, []):
+                pool[inv.id] = inv
+        by_id = {inv.id: inv for inv in self.by_number.values() if inv.id in numbered}
+        pool.update(by_id)
+        name_key = fold(name)
         found: list[Candidate] = []
-        for inv in self.invoices:
+        for inv in pool.values():
             open_now = inv.open - taken.get(inv.id, ZERO)
             if open_now <= 0:
                 continue
             score, reasons = 0, []
-            by_number = self._number_in(inv, spaced, compact)
+            by_number = inv.id in numbered
             if by_number:
                 score += NUMBER_SCORE
                 reasons.append(f"Rechnungsnummer {inv.number} im Verwendungszweck")

@@ -232,7 +232,7 @@ def preview(session: Session, account_id: int, statement: Statement) -> Preview:
         seen[key] += 1
         keyed.append((key, seen[key]))
     existing = _existing(session, keyed)
-    matcher = Matcher.load(session)
+    matcher = Matcher.load(session, min(ln.booking_date for ln in statement.lines))
     rules = rules_service.list_rules(session)
     own_accounts = {
         normalize_iban(a.iban): a
