@@ -217,6 +217,9 @@ def _preview_form(ctx: PageContext, upload: dict[str, Any]) -> None:
         hide_index=True,
         width="stretch",
         disabled=["Nr", "Datum", "Betrag", "Gegenüber", "Verwendungszweck", "Vorschlag"],
+        # What the user decides first, next to the amount; the long texts after it.
+        column_order=["Nr", "Datum", "Betrag", "Behandlung", "Rechnung", "Kategorie",
+                      "Regel merken", "Vorschlag", "Gegenüber", "Verwendungszweck"],  # fmt: skip
         column_config={
             "Behandlung": st.column_config.SelectboxColumn(
                 "Behandlung", options=[*CHOICES, HANDLING_LABELS[DUPLICATE]], required=True
