@@ -37,6 +37,9 @@ CONFIRMING = "bank_confirming"
 EDITOR = "bank_preview_editor"
 CHOICES = [HANDLING_LABELS[h] for h in (PAYMENT, BOOKING, TRANSIT, PRIVATE, RETURN, SKIP)]
 BY_LABEL = {v: k for k, v in HANDLING_LABELS.items()}
+# What the user decides first, next to the amount; the long texts after it.
+COLUMN_ORDER = ["Nr", "Datum", "Betrag", "Behandlung", "Rechnung", "Kategorie", "Regel merken",
+                "Vorschlag", "Gegenüber", "Verwendungszweck"]  # fmt: skip
 DELIMITERS = {";": "Semikolon (;)", ",": "Komma (,)", "\t": "Tabulator"}
 EXTENSIONS = ["xml", "sta", "mt940", "txt", "csv"]
 
@@ -217,9 +220,7 @@ def _preview_form(ctx: PageContext, upload: dict[str, Any]) -> None:
         hide_index=True,
         width="stretch",
         disabled=["Nr", "Datum", "Betrag", "Gegenüber", "Verwendungszweck", "Vorschlag"],
-        # What the user decides first, next to the amount; the long texts after it.
-        column_order=["Nr", "Datum", "Betrag", "Behandlung", "Rechnung", "Kategorie",
-                      "Regel merken", "Vorschlag", "Gegenüber", "Verwendungszweck"],  # fmt: skip
+        column_order=COLUMN_ORDER,
         column_config={
             "Behandlung": st.column_config.SelectboxColumn(
                 "Behandlung", options=[*CHOICES, HANDLING_LABELS[DUPLICATE]], required=True
