@@ -128,6 +128,8 @@ class Preview:
     own_iban: str
     statement: Statement
     lines: list[PreviewLine] = field(default_factory=list)
+    # Invoice number → id of every open invoice (the choices for "Zahlung zu Rechnung").
+    open_invoices: dict[str, int] = field(default_factory=dict)
 
     def count(self, handling: str) -> int:
         return sum(1 for pl in self.lines if pl.proposal.handling == handling)
@@ -241,6 +243,7 @@ def preview(session: Session, account_id: int, statement: Statement) -> Preview:
     }
     taken: dict[int, Decimal] = {}
     result = Preview(account.id, account.name, own, statement)
+    result.open_invoices = {inv.number: inv.id for inv in matcher.invoices}
     for index, (line, (key, occ)) in enumerate(zip(statement.lines, keyed, strict=True)):
         pl = PreviewLine(index, line, key, occ, Decision(SKIP), "Keine Zuordnung gefunden")
         result.lines.append(pl)

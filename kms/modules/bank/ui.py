@@ -7,7 +7,6 @@ from typing import Any
 
 import pandas as pd
 import streamlit as st
-from sqlalchemy import select
 
 from kms.db import session_scope
 from kms.formatting import format_date, format_money
@@ -24,7 +23,6 @@ from kms.modules.bank.models import (
 )
 from kms.modules.bank.service import Decision, Preview
 from kms.modules.bank.statement import Statement
-from kms.modules.invoices.models import Invoice
 from kms.modules.ledger import service as ledger
 from kms.modules.ledger.ui import flash, run_write, show_flash
 from kms.permissions import Permission
@@ -40,6 +38,7 @@ BY_LABEL = {v: k for k, v in HANDLING_LABELS.items()}
 # What the user decides first, next to the amount; the long texts after it.
 COLUMN_ORDER = ["Nr", "Datum", "Betrag", "Behandlung", "Rechnung", "Kategorie", "Regel merken",
                 "Vorschlag", "Gegenüber", "Verwendungszweck"]  # fmt: skip
+NONE = "–"  # an empty choice (Streamlit would show an empty cell as "None")
 DELIMITERS = {";": "Semikolon (;)", ",": "Komma (,)", "\t": "Tabulator"}
 EXTENSIONS = ["xml", "sta", "mt940", "txt", "csv"]
 
@@ -121,13 +120,7 @@ def _upload_form(accounts: dict[int, str], profiles: dict[str, str]) -> None:
 
 
 def _frame(session: Any, pv: Preview) -> tuple[pd.DataFrame, dict[str, int], dict[str, int]]:
-    numbers = {
-        inv.number: inv.id
-        for inv in session.scalars(
-            select(Invoice).where(Invoice.number.is_not(None)).order_by(Invoice.number)
-        )
-        if inv.number
-    }
+    numbers = dict(sorted(pv.open_invoices.items()))
     categories = {c.name: c.id for c in ledger.list_categories(session)}
     by_id = {v: k for k, v in numbers.items()}
     cat_names = {v: k for k, v in categories.items()}
@@ -143,8 +136,8 @@ def _frame(session: Any, pv: Preview) -> tuple[pd.DataFrame, dict[str, int], dic
                 "Verwendungszweck": " ".join(pl.line.purpose.split()),
                 "Vorschlag": pl.reason,
                 "Behandlung": HANDLING_LABELS[p.handling],
-                "Rechnung": by_id.get(p.invoice_id, "") if p.invoice_id else "",
-                "Kategorie": cat_names.get(p.category_id, "") if p.category_id else "",
+                "Rechnung": by_id.get(p.invoice_id, NONE) if p.invoice_id else NONE,
+                "Kategorie": cat_names.get(p.category_id, NONE) if p.category_id else NONE,
                 "Regel merken": False,
             }
         )
@@ -226,10 +219,10 @@ def _preview_form(ctx: PageContext, upload: dict[str, Any]) -> None:
                 "Behandlung", options=[*CHOICES, HANDLING_LABELS[DUPLICATE]], required=True
             ),
             "Rechnung": st.column_config.SelectboxColumn(
-                "Rechnung", options=["", *numbers], help="bei „Zahlung zu Rechnung“"
+                "Rechnung", options=[NONE, *numbers], help="bei „Zahlung zu Rechnung“"
             ),
             "Kategorie": st.column_config.SelectboxColumn(
-                "Kategorie", options=["", *categories], help="bei „Buchen als Kategorie“"
+                "Kategorie", options=[NONE, *categories], help="bei „Buchen als Kategorie“"
             ),
             "Regel merken": st.column_config.CheckboxColumn(
                 "Regel merken", help="künftig Umsätze dieser IBAN so vorschlagen"
