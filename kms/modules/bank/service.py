@@ -226,7 +226,6 @@ def preview(session: Session, account_id: int, statement: Statement) -> Preview:
     require_permission(Permission.LEDGER_READ, session)
     account = _account(session, account_id)
     own = _check_statement(account, statement)
-    ledger.ensure_defaults(session)
     seen: Counter[str] = Counter()
     keyed: list[tuple[str, int]] = []
     for line in statement.lines:
@@ -259,6 +258,12 @@ def preview(session: Session, account_id: int, statement: Statement) -> Preview:
                     f"Rücklastschrift zur Zahlung vom {format_date(original.booking_date)} "
                     f"über {format_money(original.amount)}"
                     + (f", Gebühr {format_money(line.fee)}" if line.fee else "")
+                    + (
+                        "; die Rechnung bleibt im Modul Rechnungen als bezahlt erfasst, "
+                        "bitte dort prüfen"
+                        if original.payment_id is not None
+                        else ""
+                    )
                 )
                 continue
             pl.reason = "Rücklastschrift, die zurückgegebene Zahlung wurde nicht gefunden"

@@ -66,6 +66,11 @@ def render(ctx: PageContext) -> None:
 
 def import_tab(ctx: PageContext) -> None:
     with session_scope(write=False) as session:
+        has_categories = bool(ledger.list_categories(session))
+    if not has_categories:
+        with session_scope() as session:
+            ledger.ensure_defaults(session)
+    with session_scope(write=False) as session:
         accounts = {a.id: a.name for a in ledger.list_accounts(session) if a.kind != "kasse"}
         profiles = reading.profile_choices(session)
     if not accounts:

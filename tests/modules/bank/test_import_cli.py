@@ -12,7 +12,7 @@ from kms.cli import main
 from kms.db import ensure_migrated, session_scope
 from kms.modules.bank.models import BankLine
 from kms.modules.ledger import service as ledger
-from kms.modules.ledger.models import Booking
+from kms.modules.ledger.models import Account, Booking, Category
 
 from .camt_factory import camt053_bytes
 from .conftest import OTHER_IBAN, OWN_IBAN, PAYER_IBAN
@@ -92,3 +92,16 @@ def test_wrong_account_and_unknown_account_are_german_errors(
     assert main(args) == 2
     assert "Das Format „xyz“ gibt es nicht" in capsys.readouterr().err
     assert _count(BankLine) == 0
+
+
+def test_dry_run_on_a_fresh_instance_writes_nothing(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """No categories yet, read-only session: the preview still works and stores nothing."""
+    ensure_migrated()
+    with session_scope() as s:
+        s.add(Account(name="Girokonto", kind="bank", iban=OWN_IBAN))
+    path = _write(tmp_path / "auszug.xml")
+    assert main(["bank", "import", str(path), "--account", "Girokonto", "--dry-run"]) == 0
+    assert capsys.readouterr().out.splitlines()[-1] == "2 Zeilen, nichts gebucht (--dry-run)."
+    assert _count(Category) == 0 and _count(BankLine) == 0

@@ -257,7 +257,7 @@ def test_returned_direct_debit_reverses_the_payment_and_books_the_fee(
                 fee=D("3.00"))  # fmt: skip
     [pl] = service.preview(session, giro.id, statement(ret)).lines
     assert pl.proposal.handling == "ruecklastschrift"
-    assert "Gebühr 3,00\xa0€" in pl.reason
+    assert "Gebühr 3,00\xa0€" in pl.reason and "bleibt im Modul Rechnungen als bezahlt" in pl.reason
     _confirm(session, giro, statement(ret))
     bookings = list(session.scalars(select(Booking).order_by(Booking.id)))
     assert len(bookings) == 3
