@@ -167,3 +167,20 @@ def test_a_bad_amount_names_the_entry_and_the_value() -> None:
     broken = _sample().replace(b">59.50<", b">59,5O<", 1)
     with pytest.raises(StatementError, match="Eintrag 2: „59,5O“ ist kein gültiger Betrag"):
         parse_statement(broken)
+
+
+def test_an_impossible_period_date_is_named() -> None:
+    broken = _sample().replace(b"<ToDtTm>2026-11-30", b"<ToDtTm>2026-11-31", 1)
+    with pytest.raises(StatementError, match="Zeitraum: „2026-11-31“ ist kein gültiges Datum"):
+        parse_statement(broken)
+
+
+def test_a_reversal_indicator_marks_the_entry_as_returned() -> None:
+    reversed_entry = _sample().replace(
+        b"<CdtDbtInd>DBIT</CdtDbtInd>\n        <Sts><Cd>BOOK</Cd></Sts>\n"
+        b"        <BookgDt><Dt>2026-11-05",
+        b"<CdtDbtInd>DBIT</CdtDbtInd>\n        <RvslInd>true</RvslInd>\n"
+        b"        <Sts><Cd>BOOK</Cd></Sts>\n        <BookgDt><Dt>2026-11-05",
+    )
+    lines = parse_statement(reversed_entry).lines
+    assert [line.is_return for line in lines] == [False, True, False, False, True]

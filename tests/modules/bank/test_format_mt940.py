@@ -84,3 +84,31 @@ def test_an_impossible_date_names_the_line() -> None:
     broken = SAMPLE.replace(b":61:2612281228C", b":61:2613281228C")
     with pytest.raises(StatementError, match="Zeile 5: „261328“ ist kein gültiges Datum"):
         parse_statement(broken)
+
+
+def test_whole_amounts_without_decimals_and_several_statements_in_one_file() -> None:
+    second = (
+        b":20:STARTUMSE\r\n:25:DE02120300000000202051\r\n:28C:00013/001\r\n"
+        b":60F:C270106EUR1146,07\r\n:61:2701070107C100,N166NONREF\r\n"
+        b":86:166?00GUTSCHRIFT?20RE-2027-0001\r\n:62F:C270107EUR1246,07\r\n-\r\n"
+    )
+    statement = parse_statement(SAMPLE + second)
+    assert statement.lines[-1].amount == Decimal("100.00")
+    assert statement.lines[-1].purpose == "RE-2027-0001"
+    assert statement.opening_balance == Decimal("1234.56")
+    assert statement.closing_balance == Decimal("1246.07")
+    assert len(statement.lines) == 5
+
+
+def test_a_second_account_in_the_same_file_is_refused() -> None:
+    other = b":20:X\r\n:25:DE89370400440532013000\r\n:60F:C270106EUR0,\r\n-\r\n"
+    with pytest.raises(StatementError, match="mehrerer Konten"):
+        parse_statement(SAMPLE + other)
+
+
+def test_unstructured_free_text_lines_are_joined_as_words() -> None:
+    free = SAMPLE.replace(
+        b":86:Storno Gutschrift vom 05.01.2027",
+        b":86:Storno\r\nGutschrift vom 05.01.2027",
+    )
+    assert parse_statement(free).lines[3].purpose == "Storno Gutschrift vom 05.01.2027"

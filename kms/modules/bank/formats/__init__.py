@@ -3,6 +3,7 @@
 `parse_statement(data, filename)` detects the format and dispatches:
 
 - CAMT.052/053/054 (XML, by the root namespace) -> `camt.parse_camt`
+- a ZIP of such files (as Sparkassen deliver CAMT) -> `archive.parse_zip`, merged
 - MT940 (SWIFT text, by its `:20:`/`:25:`/`:61:` tags) -> `mt940.parse_mt940`
 - CSV exports of German banks (by the header line) -> `csv_formats.parse_csv`;
   with a `CsvMapping` the generic profile reads any CSV.
@@ -15,6 +16,7 @@ from __future__ import annotations
 
 import re
 
+from kms.modules.bank.formats.archive import is_zip, parse_zip
 from kms.modules.bank.formats.camt import parse_camt
 from kms.modules.bank.formats.common import decode
 from kms.modules.bank.formats.csv_formats import (
@@ -74,6 +76,11 @@ def parse_statement(
     named = f"„{filename}“ " if filename else ""
     if not data.strip(b" \t\r\n\x00\xef\xbb\xbf"):
         raise StatementError(f"Die Datei {named}ist leer.")
+    if is_zip(data):
+        return parse_zip(
+            data,
+            lambda content, name: parse_statement(content, name, mapping=mapping, profile=profile),
+        )
     if mapping is not None or profile == GENERIC_KEY:
         if mapping is None:
             raise StatementError("Für das allgemeine CSV-Profil fehlt die Spaltenzuordnung.")

@@ -37,7 +37,7 @@ _RETURN_GVC = {"108", "109", "159"}
 
 def parse_xml(data: bytes) -> etree._Element:
     """The root element of `data`, parsed safely; StatementError for DOCTYPE or broken XML."""
-    if _DOCTYPE.search(data[:4096]) or _DOCTYPE.search(data):
+    if _DOCTYPE.search(data):
         raise StatementError(
             "Die XML-Datei enthält eine DOCTYPE- oder ENTITY-Deklaration und wird aus "
             "Sicherheitsgründen nicht gelesen."
@@ -88,9 +88,9 @@ def _decimal(text: str, where: str) -> Decimal:
         raise StatementError(f"{where}: „{text.strip()}“ ist kein gültiger Betrag.") from exc
 
 
-def _date(element: etree._Element | None, where: str) -> date | None:
-    """Date of a `Dt` or `DtTm` child (BookgDt, ValDt, Bal/Dt)."""
-    text = _text(element, "Dt") or _text(element, "DtTm")[:10]
+def _date(element: etree._Element | None, where: str, timestamp: str = "DtTm") -> date | None:
+    """Date of a `Dt` or `DtTm` child (BookgDt, ValDt; FrToDt with FrDtTm/ToDtTm)."""
+    text = _text(element, "Dt") or _text(element, timestamp)[:10]
     if not text:
         return None
     try:
@@ -159,12 +159,11 @@ class _CamtReader:
             )
         self.iban = self.iban or iban
         self.currency = self.currency or _text(report, "Acct/Ccy")
-        start = _text(report, "FrToDt/FrDtTm")[:10]
-        end = _text(report, "FrToDt/ToDtTm")[:10]
-        if start and self.period_from is None:
-            self.period_from = date.fromisoformat(start)
-        if end:
-            self.period_to = date.fromisoformat(end)
+        period = report.find("FrToDt")
+        start = _date(period, "Zeitraum", "FrDtTm")
+        end = _date(period, "Zeitraum", "ToDtTm")
+        self.period_from = self.period_from or start
+        self.period_to = end or self.period_to
         for balance in report.findall("Bal"):
             self._read_balance(balance)
         for entry in report.findall("Ntry"):

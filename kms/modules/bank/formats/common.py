@@ -9,8 +9,9 @@ from decimal import Decimal, InvalidOperation
 from kms.modules.bank.statement import Statement, StatementError, StatementLine
 
 CENT = Decimal("0.01")
-_GERMAN_AMOUNT = re.compile(r"^[+-]?\d{1,3}(\.\d{3})*(,\d+)?$|^[+-]?\d+(,\d+)?$")
-_DOT_AMOUNT = re.compile(r"^[+-]?\d{1,3}(,\d{3})*(\.\d+)?$|^[+-]?\d+(\.\d+)?$")
+# "1.234,56", "1234,56", "1234," (MT940 writes no decimals after the comma for whole amounts)
+_GERMAN_AMOUNT = re.compile(r"^[+-]?\d{1,3}(\.\d{3})*(,\d+)?$|^[+-]?\d+(,\d*)?$")
+_DOT_AMOUNT = re.compile(r"^[+-]?\d{1,3}(,\d{3})*(\.\d+)?$|^[+-]?\d+(\.\d*)?$")
 
 
 def decode(data: bytes, encoding: str | None = None) -> str:
@@ -81,6 +82,15 @@ def parse_date(value: str, formats: tuple[str, ...], *, line_no: int) -> date:
 def clean_iban(value: str) -> str:
     """An IBAN or account number in upper case without spaces."""
     return re.sub(r"\s+", "", value).upper()
+
+
+def german_iban(blz: str, account: str) -> str:
+    """The German IBAN of Bankleitzahl `blz` and Kontonummer `account` ("" if not digits)."""
+    if not (len(blz) == 8 and blz.isdigit() and account.isdigit() and len(account) <= 10):
+        return ""
+    bban = blz + account.zfill(10)
+    check = 98 - int(bban + "131400") % 97  # "DE00" as digits: D=13, E=14
+    return f"DE{check:02d}{bban}"
 
 
 def join_purpose(parts: list[str]) -> str:

@@ -21,11 +21,12 @@ from kms.modules.bank.formats.common import (
     build_statement,
     clean_iban,
     decode,
+    german_iban,
     join_purpose,
     parse_amount,
     parse_date,
 )
-from kms.modules.bank.formats.sepa import is_return_text, split_sepa_purpose
+from kms.modules.bank.formats.sepa import is_return_text, reason_code, split_sepa_purpose
 from kms.modules.bank.statement import Statement, StatementError, StatementLine
 
 _IBAN = re.compile(r"^[A-Z]{2}\d{2}[A-Z0-9]{11,30}$")
@@ -60,6 +61,7 @@ class CsvMapping:
     end_to_end_column: str = ""
     mandate_column: str = ""
     creditor_id_column: str = ""
+    fee_column: str = ""  # fee charged with the entry (Sparkasse "Auslagenersatz Ruecklastschrift")
     account_column: str = ""  # own IBAN on every row (Sparkasse "Auftragskonto")
     delimiter: str = ";"
     date_format: str = "%d.%m.%Y"
@@ -151,6 +153,7 @@ _SPARKASSE_CAMT = CsvProfile(
         creditor_id_column="Glaeubiger ID",
         mandate_column="Mandatsreferenz",
         end_to_end_column="Kundenreferenz (End-to-End)",
+        fee_column="Auslagenersatz Ruecklastschrift",
         name_column="Beguenstigter/Zahlungspflichtiger",
         iban_column="Kontonummer/IBAN",
         bic_column="BIC (SWIFT-Code)",
@@ -270,13 +273,19 @@ def _cells(row: list[str]) -> list[str]:
     return [cell.strip().strip('"').strip() for cell in row]
 
 
-def _sniff_delimiter(text: str) -> str:
-    head = text[:4000]
-    return max((";", ",", "\t"), key=head.count)
-
-
 def _rows(text: str, delimiter: str) -> list[list[str]]:
-    return list(csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, quotechar='"'))
+    return [row for _, row in _numbered_rows(text, delimiter)]
+
+
+def _numbered_rows(text: str, delimiter: str) -> list[tuple[int, list[str]]]:
+    """Each record with the file line it starts on (a quoted purpose may span lines)."""
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, quotechar='"')
+    result: list[tuple[int, list[str]]] = []
+    start = 1
+    for row in reader:
+        result.append((start, row))
+        start = reader.line_num + 1
+    return result
 
 
 def _index(header: list[str], name: str) -> int | None:
@@ -346,7 +355,9 @@ def parse_csv(
 class _Reader:
     def __init__(self, text: str, profile: CsvProfile, header_row: int, delimiter: str) -> None:
         self.profile = profile
-        self.rows = _rows(text, delimiter)
+        numbered = _numbered_rows(text, delimiter)
+        self.rows = [row for _, row in numbered]
+        self.line_numbers = [number for number, _ in numbered]
         if header_row >= len(self.rows):
             raise StatementError(
                 f"Die Datei hat keine Zeile {header_row + 1} mit Spaltenüberschriften."
@@ -381,7 +392,7 @@ class _Reader:
         account = self._account_from_metadata()
         mapping = self.profile.mapping
         for offset, row in enumerate(self.rows[self.header_row + 1 :]):
-            line_no = self.header_row + offset + 2
+            line_no = self.line_numbers[self.header_row + 1 + offset]
             cells = _cells(row)
             if not any(cells):
                 continue
@@ -449,7 +460,14 @@ class _Reader:
             mandate = mandate or tags.mandate_reference
             creditor = creditor or tags.creditor_id
         iban = clean_iban(self._get(row, mapping.iban_column))
+        if not _IBAN.match(iban):  # Kontonummer and BLZ (Sparkasse CSV-MT940)
+            iban = german_iban(self._get(row, mapping.bic_column), iban)
         booking_text = self._get(row, mapping.booking_text_column)
+        is_return = is_return_text(booking_text)
+        fee_text = self._get(row, mapping.fee_column)
+        fee = Decimal("0.00")
+        if fee_text:
+            fee = abs(parse_amount(fee_text, line_no=line_no, decimal_comma=mapping.decimal_comma))
         return StatementLine(
             booking_date=booking_date,
             amount=amount,
@@ -463,7 +481,9 @@ class _Reader:
             mandate_reference=mandate,
             creditor_id=creditor,
             booking_text=booking_text,
-            is_return=is_return_text(booking_text),
+            is_return=is_return,
+            return_reason=reason_code(purpose) if is_return else "",
+            fee=fee,
             line_no=line_no,
         )
 

@@ -18,8 +18,8 @@ import re
 from datetime import date
 from decimal import Decimal
 
-from kms.modules.bank.formats.common import build_statement, clean_iban, parse_amount
-from kms.modules.bank.formats.sepa import is_return_text, split_sepa_purpose
+from kms.modules.bank.formats.common import build_statement, clean_iban, german_iban, parse_amount
+from kms.modules.bank.formats.sepa import is_return_text, reason_code, split_sepa_purpose
 from kms.modules.bank.statement import Statement, StatementError, StatementLine
 
 _TAG = re.compile(r"^:(\d{2}[A-Z]?):(.*)$")
@@ -30,9 +30,6 @@ _LINE_61 = re.compile(
 _BALANCE = re.compile(r"^(?P<mark>[CD])(?P<date>\d{6})(?P<currency>[A-Z]{3})(?P<amount>[\d,]+)$")
 _IBAN = re.compile(r"^[A-Z]{2}\d{2}[A-Z0-9]{11,30}$")
 _BIC = re.compile(r"^[A-Z]{6}[A-Z0-9]{2}([A-Z0-9]{3})?$")
-_REASON = re.compile(
-    r"\b(AC0[146]|AG0[12]|AM0[45]|MD0[1267]|MS0[23]|SL01|FF05|RR0[1-4]|BE05|CNOR|DNOR|FOCR|CUST)\b"
-)
 _RETURN_GVC = {"108", "109", "159"}
 _SEGMENT = 27
 
@@ -78,11 +75,7 @@ def _account(text: str) -> str:
     if _IBAN.match(value):
         return value
     match = re.fullmatch(r"(\d{8})/(\d{1,10})(EUR)?", value)
-    if not match:
-        return ""
-    bban = match.group(1) + match.group(2).zfill(10)
-    check = 98 - int(bban + "131400") % 97  # "DE00" as digits: D=13, E=14
-    return f"DE{check:02d}{bban}"
+    return german_iban(match.group(1), match.group(2)) if match else ""
 
 
 def _fields(text: str) -> tuple[str, dict[str, list[str]]] | None:
@@ -152,7 +145,9 @@ class _Mt940Reader:
             self._flush(None)
             self.pending = (number, "\n".join(parts))
         elif tag == "86" and self.pending is not None:
-            self._flush("".join(parts))
+            # structured: subfields run on across line breaks; free text: 65-character lines
+            structured = re.match(r"^\d{3}\D", parts[0]) is not None
+            self._flush("".join(parts) if structured else join_segments(parts, 65))
 
     def _balance(self, number: int, tag: str, text: str) -> None:
         match = _BALANCE.match(text)
@@ -213,8 +208,7 @@ class _Mt940Reader:
         is_return = mark in ("RC", "RD") or gvc in _RETURN_GVC or is_return_text(booking_text)
         reason = ""
         if is_return:
-            found = _REASON.search(sepa.purpose)
-            reason = found.group(1) if found else "".join(sub.get("34", [])).strip()
+            reason = reason_code(sepa.purpose) or "".join(sub.get("34", [])).strip()
         iban = clean_iban("".join(sub.get("31", [])))
         bic = clean_iban("".join(sub.get("30", [])))
         name = join_segments(sub.get("32", []) + sub.get("33", []))

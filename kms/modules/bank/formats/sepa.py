@@ -11,6 +11,10 @@ from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 
 _KEYWORDS = re.compile(r"(EREF|KREF|MREF|CRED|DEBT|COAM|OAMT|SVWZ|ABWA|ABWE|IBAN|BIC)\+")
+_REASON = re.compile(
+    r"\b(AC0[146]|AG0[12]|AM0[45]|MD0[1267]|MS0[23]|SL01|FF05|RR0[1-4]|BE05|"
+    r"CNOR|DNOR|FOCR|CUST)\b"
+)
 _RETURN_WORDS = ("rücklastschrift", "ruecklastschrift", "retoure", "rückbuchung", "rueckbuchung")
 
 
@@ -63,3 +67,9 @@ def is_return_text(booking_text: str) -> bool:
     """True when a booking text names a returned payment ("Rücklastschrift", "Retoure")."""
     folded = booking_text.casefold()
     return any(word in folded for word in _RETURN_WORDS)
+
+
+def reason_code(text: str) -> str:
+    """The first SEPA return reason code (AC04, MD06, ...) named in `text`, else ""."""
+    found = _REASON.search(text)
+    return found.group(1) if found else ""
