@@ -40,7 +40,7 @@ COLUMN_ORDER = ["Nr", "Datum", "Betrag", "Behandlung", "Rechnung", "Kategorie", 
                 "Vorschlag", "Gegenüber", "Verwendungszweck"]  # fmt: skip
 NONE = "–"  # an empty choice (Streamlit would show an empty cell as "None")
 DELIMITERS = {";": "Semikolon (;)", ",": "Komma (,)", "\t": "Tabulator"}
-EXTENSIONS = ["xml", "sta", "mt940", "txt", "csv"]
+EXTENSIONS = ["xml", "zip", "sta", "mt940", "txt", "csv"]
 
 
 def render(ctx: PageContext) -> None:
@@ -95,7 +95,9 @@ def _upload_form(accounts: dict[int, str], profiles: dict[str, str]) -> None:
             key="bank_profile", help="CAMT und MT940 werden erkannt; bei CSV das Profil der Bank.",
         )  # fmt: skip
         file = st.file_uploader(
-            "Kontoauszug (CAMT.053/052/054, MT940 oder CSV)", type=EXTENSIONS, key="bank_file"
+            "Kontoauszug (CAMT.053/052/054 auch als ZIP, MT940 oder CSV)",
+            type=EXTENSIONS,
+            key="bank_file",
         )
         submitted = st.form_submit_button("Vorschau anzeigen", type="primary")
     if not submitted:
