@@ -40,7 +40,6 @@ COLUMN_ORDER = ["Nr", "Datum", "Betrag", "Behandlung", "Rechnung", "Kategorie", 
                 "Vorschlag", "Gegenüber", "Verwendungszweck"]  # fmt: skip
 NONE = "–"  # an empty choice (Streamlit would show an empty cell as "None")
 DELIMITERS = {";": "Semikolon (;)", ",": "Komma (,)", "\t": "Tabulator"}
-EXTENSIONS = ["xml", "zip", "sta", "mt940", "txt", "csv"]
 
 
 def render(ctx: PageContext) -> None:
@@ -91,12 +90,11 @@ def _upload_form(accounts: dict[int, str], profiles: dict[str, str]) -> None:
             index=0 if len(accounts) == 1 else None, key="bank_account",
         )  # fmt: skip
         profile = st.selectbox(
-            "Format", list(profiles), format_func=labels_of(profiles), index=0,
+            "Format", list(profiles), format_func=labels_of(profiles), index=0, placeholder=CHOOSE,
             key="bank_profile", help="CAMT und MT940 werden erkannt; bei CSV das Profil der Bank.",
         )  # fmt: skip
         file = st.file_uploader(
             "Kontoauszug (CAMT.053/052/054 auch als ZIP, MT940 oder CSV)",
-            type=EXTENSIONS,
             key="bank_file",
         )
         submitted = st.form_submit_button("Vorschau anzeigen", type="primary")
@@ -294,10 +292,13 @@ def _mapping_form(ctx: PageContext) -> None:
             iban = c1.text_input("Spalte IBAN des Gegenübers", key="bank_map_iban")
             delimiter = c2.selectbox(
                 "Trennzeichen", list(DELIMITERS), format_func=labels_of(DELIMITERS),
-                key="bank_map_delim",
+                placeholder=CHOOSE, key="bank_map_delim",
             )  # fmt: skip
             date_format = c1.selectbox(
-                "Datumsformat", ["%d.%m.%Y", "%d.%m.%y", "%Y-%m-%d"], key="bank_map_datefmt"
+                "Datumsformat",
+                ["%d.%m.%Y", "%d.%m.%y", "%Y-%m-%d"],
+                key="bank_map_datefmt",
+                placeholder=CHOOSE,
             )
             header_row = c2.number_input(
                 "Zeile der Überschrift (0 = erste Zeile)", 0, 50, 0, key="bank_map_header"
