@@ -3,6 +3,7 @@ imports; the learned rules with delete. User text only in dataframes or escaped.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 import pandas as pd
@@ -36,8 +37,8 @@ EDITOR = "bank_preview_editor"
 CHOICES = [HANDLING_LABELS[h] for h in (PAYMENT, BOOKING, TRANSIT, PRIVATE, RETURN, SKIP)]
 BY_LABEL = {v: k for k, v in HANDLING_LABELS.items()}
 # What the user decides first, next to the amount; the long texts after it.
-COLUMN_ORDER = ["Nr", "Datum", "Betrag", "Behandlung", "Rechnung", "Kategorie", "Regel merken",
-                "Vorschlag", "Gegenüber", "Verwendungszweck"]  # fmt: skip
+COLUMN_ORDER = ["Nr", "Datum", "Betrag", "Behandlung", "Rechnung", "Kategorie", "Anderes Konto",
+                "Regel merken", "Vorschlag", "Gegenüber", "Verwendungszweck"]  # fmt: skip
 NONE = "–"  # an empty choice (Streamlit would show an empty cell as "None")
 DELIMITERS = {";": "Semikolon (;)", ",": "Komma (,)", "\t": "Tabulator"}
 
@@ -124,11 +125,22 @@ def _upload_form(accounts: dict[int, str], profiles: dict[str, str]) -> None:
     st.rerun()
 
 
-def _frame(session: Any, pv: Preview) -> tuple[pd.DataFrame, dict[str, int], dict[str, int]]:
+@dataclass(frozen=True)
+class Choices:
+    """Label → id of what the preview's select columns offer."""
+
+    numbers: dict[str, int]  # open invoices
+    categories: dict[str, int]
+    accounts: dict[str, int]  # the other own accounts (Geldtransit)
+
+
+def _frame(session: Any, pv: Preview) -> tuple[pd.DataFrame, Choices]:
     numbers = dict(sorted(pv.open_invoices.items()))
     categories = {c.name: c.id for c in ledger.list_categories(session)}
+    accounts = {a.name: a.id for a in ledger.list_accounts(session) if a.id != pv.account_id}
     by_id = {v: k for k, v in numbers.items()}
     cat_names = {v: k for k, v in categories.items()}
+    account_names = {v: k for k, v in accounts.items()}
     rows = []
     for pl in pv.lines:
         p = pl.proposal
@@ -143,15 +155,16 @@ def _frame(session: Any, pv: Preview) -> tuple[pd.DataFrame, dict[str, int], dic
                 "Behandlung": HANDLING_LABELS[p.handling],
                 "Rechnung": by_id.get(p.invoice_id, NONE) if p.invoice_id else NONE,
                 "Kategorie": cat_names.get(p.category_id, NONE) if p.category_id else NONE,
+                "Anderes Konto": account_names.get(p.transfer_account_id, NONE)
+                if p.transfer_account_id
+                else NONE,
                 "Regel merken": False,
             }
         )
-    return pd.DataFrame(rows), numbers, categories
+    return pd.DataFrame(rows), Choices(numbers, categories, accounts)
 
 
-def _decisions(
-    pv: Preview, edited: pd.DataFrame, numbers: dict[str, int], categories: dict[str, int]
-) -> dict[int, Decision]:
+def _decisions(pv: Preview, edited: pd.DataFrame, choices: Choices) -> dict[int, Decision]:
     decisions: dict[int, Decision] = {}
     for pl, (_, row) in zip(pv.lines, edited.iterrows(), strict=True):
         if pl.proposal.handling == DUPLICATE:
@@ -160,11 +173,12 @@ def _decisions(
         number = str(row["Rechnung"] or "")
         category = str(row["Kategorie"] or "")
         p = pl.proposal
-        invoice_id = numbers.get(number)
+        invoice_id = choices.numbers.get(number)
         skonto = bool(
             invoice_id and any(c.invoice_id == invoice_id and c.skonto for c in pl.candidates)
         )
-        category_id = categories.get(category)
+        category_id = choices.categories.get(category)
+        other = choices.accounts.get(str(row["Anderes Konto"] or ""))
         decisions[pl.index] = Decision(
             handling,
             invoice_id=invoice_id if handling == PAYMENT else None,
@@ -174,7 +188,7 @@ def _decisions(
             if handling == BOOKING
             else "",
             contact_id=p.contact_id if handling == BOOKING else None,
-            transfer_account_id=p.transfer_account_id if handling == TRANSIT else None,
+            transfer_account_id=other if handling == TRANSIT else None,
             returns_line_id=p.returns_line_id if handling == RETURN else None,
             learn_rule=bool(row["Regel merken"]) and handling == BOOKING,
         )
@@ -205,7 +219,7 @@ def _preview_form(ctx: PageContext, upload: dict[str, Any]) -> None:
                 st.session_state.pop(STATE, None)
                 st.rerun()
             return
-        frame, numbers, categories = _frame(session, pv)
+        frame, choices = _frame(session, pv)
     st.text(
         f"{upload['filename']} · Konto {pv.account_name} · {len(pv.lines)} Umsätze, davon "
         f"{pv.count(DUPLICATE)} bereits importiert, {pv.count(PAYMENT)} Rechnungszahlungen"
@@ -224,10 +238,13 @@ def _preview_form(ctx: PageContext, upload: dict[str, Any]) -> None:
                 "Behandlung", options=[*CHOICES, HANDLING_LABELS[DUPLICATE]], required=True
             ),
             "Rechnung": st.column_config.SelectboxColumn(
-                "Rechnung", options=[NONE, *numbers], help="bei „Zahlung zu Rechnung“"
+                "Rechnung", options=[NONE, *choices.numbers], help="bei „Zahlung zu Rechnung“"
             ),
             "Kategorie": st.column_config.SelectboxColumn(
-                "Kategorie", options=[NONE, *categories], help="bei „Buchen als Kategorie“"
+                "Kategorie", options=[NONE, *choices.categories], help="bei „Buchen als Kategorie“"
+            ),
+            "Anderes Konto": st.column_config.SelectboxColumn(
+                "Anderes Konto", options=[NONE, *choices.accounts], help="bei „Geldtransit“"
             ),
             "Regel merken": st.column_config.CheckboxColumn(
                 "Regel merken", help="künftig Umsätze dieser IBAN so vorschlagen"
@@ -243,7 +260,7 @@ def _preview_form(ctx: PageContext, upload: dict[str, Any]) -> None:
             st.session_state.pop(STATE, None)
             st.rerun()
         return
-    decisions = _decisions(pv, edited, numbers, categories)
+    decisions = _decisions(pv, edited, choices)
     booked = sum(1 for d in decisions.values() if d.handling != SKIP)
     st.warning(
         f"{booked} Umsätze werden jetzt gebucht (Rechnungszahlungen, Buchungen, Geldtransit, "

@@ -75,13 +75,20 @@ def test_user_choices_become_decisions_and_a_rule_can_be_deleted() -> None:
         pv = preview(
             s,
             account_id,
-            statement(entry(today(), "-23.80", "Papier", counterparty_iban=PAYER_IBAN)),
+            statement(
+                entry(today(), "-23.80", "Papier", counterparty_iban=PAYER_IBAN),
+                entry(today(), "-200.00", "Bargeld"),
+            ),
         )
-        frame, numbers, categories = ui._frame(s, pv)
+        cash = ledger.save_account(s, name="Kasse", kind="kasse")
+        frame, choices = ui._frame(s, pv)
+        assert list(frame["Anderes Konto"]) == ["–", "–"]  # an empty choice, never "None"
         frame.loc[0, ["Behandlung", "Kategorie", "Regel merken"]] = [
             "Buchen als Kategorie", office.name, True,
         ]  # fmt: skip
-        [decision] = ui._default_tax_keys(ui._decisions(pv, frame, numbers, categories), s).values()
+        frame.loc[1, ["Behandlung", "Anderes Konto"]] = ["Geldtransit", "Kasse"]
+        decision, transit = ui._default_tax_keys(ui._decisions(pv, frame, choices), s).values()
+        assert (transit.handling, transit.transfer_account_id) == ("geldtransit", cash.id)
         assert (decision.handling, decision.category_id, decision.tax_key, decision.learn_rule) == (
             "buchung", office.id, "V19", True,
         )  # fmt: skip
