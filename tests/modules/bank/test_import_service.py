@@ -313,3 +313,27 @@ def test_camt_file_with_the_number_split_over_two_ustrd_lines(
     other = parse_statement(camt053_bytes(OTHER_IBAN, [{"amount": "1.00", "booking_date": DAY}]))
     with pytest.raises(StatementError, match="nicht zu „Girokonto“"):
         service.confirm(session, giro.id, other, None, data, "fremd.xml", "test")
+
+
+def test_rules_refer_to_contacts_and_refuse_bad_input(session: Session, giro, customer) -> None:
+    office = ledger.category_by_key(session, "buerobedarf").id
+    rules.save_rule(session, category_id=office, name_pattern="Papier & Co", contact_id=customer.id,
+                    counterparty="Papier & Co")  # fmt: skip
+    session.commit()
+    # A contact a rule names is archived, not deleted, and appears in its Auskunft.
+    assert rules.count_for_contact(session, customer.id) == 1
+    assert rules.export_for_contact(session, customer.id) == [
+        {
+            "Regel": "Buchungsregel",
+            "IBAN": "",
+            "Namensteil": "Papier & Co",
+            "Gegenüber": "Papier & Co",
+        }
+    ]
+    [row] = rules.list_rules(session)
+    assert row.label == "Regel: Name enthält „Papier & Co“ → Bürobedarf"
+    assert row.contact == "Musterfirma GmbH"
+    with pytest.raises(KmsError, match="IBAN oder einen Namensteil"):
+        rules.save_rule(session, category_id=office, name_pattern="ab")
+    with pytest.raises(KmsError, match="Regel gibt es nicht mehr"):
+        rules.delete_rule(session, 999)
