@@ -89,6 +89,10 @@ TABLE_LABELS = {
     "ledger_assets": "Anlagenverzeichnis",
     "ledger_settings": "Einstellungen Einnahmen/Ausgaben",
     "period_locks": "Festgeschriebene Zeiträume (GoBD)",
+    "bank_imports": "Kontoauszug-Importe",
+    "bank_lines": "Importierte Kontoumsätze",
+    "bank_rules": "Buchungsregeln (Kontoauszüge)",
+    "bank_csv_mappings": "CSV-Zuordnungen (Kontoauszüge)",
 }
 # Technical logs and schedules: not worth a line in "what would be lost".
 QUIET_TABLES = {
