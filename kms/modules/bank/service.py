@@ -347,50 +347,39 @@ def _book(
     document_id: int | None,
     actor: str,
 ) -> Booking:
-    amount = abs(line.amount)
-    common = {
-        "booking_date": line.booking_date,
-        "counterparty": line.counterparty_name[:200],
-        "document_id": document_id,
-        "actor": actor,
-    }
+    source, target, contact_id = account.id, None, None
+    category_id, tax_key = None, ""
     if decision.handling == BOOKING:
         if decision.category_id is None:
             raise ValidationError("category_id", "Bitte eine Kategorie wählen.")
-        return ledger.create_booking(
-            session,
-            account_id=account.id,
-            kind=EINNAHME if line.amount > 0 else AUSGABE,
-            lines=[ledger.LineInput(amount, decision.category_id, decision.tax_key, _text(line))],
-            contact_id=decision.contact_id,
-            **common,  # type: ignore[arg-type]
+        kind = EINNAHME if line.amount > 0 else AUSGABE
+        category_id, tax_key, contact_id = (
+            decision.category_id,
+            decision.tax_key,
+            decision.contact_id,
         )
-    if decision.handling == TRANSIT:
+    elif decision.handling == TRANSIT:
         if decision.transfer_account_id is None:
             raise ValidationError(
                 "transfer_account_id", "Bitte das andere Konto des Geldtransits wählen."
             )
         # Geldtransit goes out of `account_id` into `transfer_account_id`.
-        source, target = (
-            (account.id, decision.transfer_account_id)
-            if line.amount < 0
-            else (decision.transfer_account_id, account.id)
-        )
-        return ledger.create_booking(
-            session,
-            account_id=source,
-            transfer_account_id=target,
-            kind=GELDTRANSIT,
-            lines=[ledger.LineInput(amount, None, "", _text(line))],
-            **common,  # type: ignore[arg-type]
-        )
-    # Privat
+        kind, target = GELDTRANSIT, decision.transfer_account_id
+        if line.amount > 0:
+            source, target = target, account.id
+    else:  # Privat
+        kind = PRIVATEINLAGE if line.amount > 0 else PRIVATENTNAHME
     return ledger.create_booking(
         session,
-        account_id=account.id,
-        kind=PRIVATEINLAGE if line.amount > 0 else PRIVATENTNAHME,
-        lines=[ledger.LineInput(amount, None, "", _text(line))],
-        **common,  # type: ignore[arg-type]
+        booking_date=line.booking_date,
+        account_id=source,
+        transfer_account_id=target,
+        kind=kind,
+        lines=[ledger.LineInput(abs(line.amount), category_id, tax_key, _text(line))],
+        contact_id=contact_id,
+        counterparty=line.counterparty_name[:200],
+        document_id=document_id,
+        actor=actor,
     )
 
 
