@@ -82,6 +82,10 @@ TABLE_LABELS = {
     "company_profile": "Firmendaten",
     "tax_regimes": "Besteuerung",
     "tags": "Schlagwörter",
+    "bank_imports": "Kontoauszug-Importe",
+    "bank_lines": "Importierte Kontoumsätze",
+    "bank_rules": "Buchungsregeln (Kontoauszüge)",
+    "bank_csv_mappings": "CSV-Zuordnungen (Kontoauszüge)",
     "ledger_bookings": "Buchungen (Einnahmen/Ausgaben)",
     "ledger_booking_lines": "Buchungspositionen",
     "ledger_accounts": "Geldkonten",
@@ -89,10 +93,6 @@ TABLE_LABELS = {
     "ledger_assets": "Anlagenverzeichnis",
     "ledger_settings": "Einstellungen Einnahmen/Ausgaben",
     "period_locks": "Festgeschriebene Zeiträume (GoBD)",
-    "bank_imports": "Kontoauszug-Importe",
-    "bank_lines": "Importierte Kontoumsätze",
-    "bank_rules": "Buchungsregeln (Kontoauszüge)",
-    "bank_csv_mappings": "CSV-Zuordnungen (Kontoauszüge)",
 }
 # Technical logs and schedules: not worth a line in "what would be lost".
 QUIET_TABLES = {
