@@ -72,6 +72,8 @@ def cmd_import(args: argparse.Namespace) -> int:
                     ]
                 )
             )
+        for no, c in pv.candidate_rows():
+            _print(f"Kandidat zu Zeile {no}: {c.number} ({c.score} Punkte): {c.reason}")
         for warning in statement.warnings:
             _print(f"Hinweis: {warning}")
         if args.dry_run:

@@ -131,6 +131,10 @@ class Preview:
     # Invoice number → id of every open invoice (the choices for "Zahlung zu Rechnung").
     open_invoices: dict[str, int] = field(default_factory=dict)
 
+    def candidate_rows(self) -> list[tuple[int, Candidate]]:
+        """(line number, candidate) of every line with invoice candidates, ranked per line."""
+        return [(pl.line.line_no or pl.index + 1, c) for pl in self.lines for c in pl.candidates]
+
     def count(self, handling: str) -> int:
         return sum(1 for pl in self.lines if pl.proposal.handling == handling)
 

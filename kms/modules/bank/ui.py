@@ -251,6 +251,26 @@ def _preview_form(ctx: PageContext, upload: dict[str, Any]) -> None:
             ),
         },
     )
+    ranked = pv.candidate_rows()
+    if ranked:
+        with st.expander(f"Rechnungen in Frage ({len(ranked)}), nach Punkten geordnet"):
+            st.dataframe(
+                pd.DataFrame(
+                    [
+                        {
+                            "Nr": no,
+                            "Rechnung": c.number,
+                            "Kunde": c.customer,
+                            "Offen": format_money(c.open),
+                            "Punkte": c.score,
+                            "Grund": c.reason,
+                        }
+                        for no, c in ranked
+                    ]
+                ),
+                hide_index=True,
+                width="stretch",
+            )
     c1, c2 = st.columns(2)
     if not st.session_state.get(CONFIRMING):
         if c1.button("Importieren …", type="primary", key="bank_import_go"):

@@ -52,6 +52,9 @@ def test_preview_confirm_marks_the_invoice_paid_and_lists_the_import() -> None:
     assert not at.exception
     text = helpers.everything(at)
     assert "2 Umsätze, davon 0 bereits importiert, 1 Rechnungszahlungen" in text
+    assert [e.label for e in at.expander] == ["Rechnungen in Frage (1), nach Punkten geordnet"]
+    [ranked] = [d.value for d in at.dataframe if "Punkte" in d.value.columns]
+    assert list(ranked["Rechnung"]) == [number] and list(ranked["Punkte"]) == [95]
     at.button(key="bank_import_go").click().run()
     assert any("Wirklich importieren?" in w for w in helpers.values(at.warning))
     at.button(key="bank_import_yes").click().run()

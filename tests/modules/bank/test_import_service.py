@@ -337,3 +337,20 @@ def test_rules_refer_to_contacts_and_refuse_bad_input(session: Session, giro, cu
         rules.save_rule(session, category_id=office, name_pattern="ab")
     with pytest.raises(KmsError, match="Regel gibt es nicht mehr"):
         rules.delete_rule(session, 999)
+
+
+def test_candidates_are_ranked_with_their_reasons(
+    session: Session, giro, make_draft, issue
+) -> None:
+    first = issue(make_draft([line("A", "1", "100.00")]))
+    second = issue(make_draft([line("B", "1", "100.00")]))  # the same 119,00
+    st = statement(entry(DAY, "119.00", f"Zahlung {second.number}",
+                         counterparty_name="Musterfirma GmbH"))  # fmt: skip
+    pv = service.preview(session, giro.id, st)
+    assert [(no, c.number, c.score, c.reason) for no, c in pv.candidate_rows()] == [
+        (1, second.number, 95,
+         f"Rechnungsnummer {second.number} im Verwendungszweck, Betrag = offener Betrag, "
+         "Name des Kunden"),
+        (1, first.number, 45, "Betrag = offener Betrag, Name des Kunden"),
+    ]  # fmt: skip
+    assert pv.lines[0].proposal.invoice_id == second.id
