@@ -47,12 +47,13 @@ PAGES = (
     "schreiben",
     "einnahmen-ausgaben",
     "konten",
+    "kontoauszuege",
     "berichte",
     "einstellungen",
     "hilfe",
     "fehlermeldungen",
 )
-GROUPS = ("pages", "queries", "issue", "backup", "login", "process", "browser")
+GROUPS = ("pages", "queries", "issue", "bank", "backup", "login", "process", "browser")
 BROWSER_SESSIONS = 5
 # The list page with the most work per render: 25 invoices of all, their status and sums.
 LIST_PAGE = "rechnungen"
@@ -416,6 +417,86 @@ def issue_rows(bench: Instance, settings: Settings) -> list[Row]:
             render,
             "rendering the same PDF + XML alone",
             "≤ 1 s",
+        )
+    ]
+
+
+BANK_LINES = 5_000
+BANK_IBAN = "DE02120300000000202051"  # the benchmark's Girokonto (test IBAN)
+BANK_RULE_IBAN = "DE02100500000054540402"  # a supplier booked by a learned rule
+
+
+def _bank_entries(token: str, count: int, *, base: bool = False) -> list[dict[str, Any]]:
+    """Statement entries: 1,000 already imported (`base`), then per run half rule-booked
+    payments to a supplier and half incoming payments without a match (listed, not booked)."""
+    from kms.types import today
+
+    day = today()
+    PAYER = "DE89370400440532013000"  # noqa: N806 - a customer's test IBAN
+    entries: list[dict[str, Any]] = []
+    for i in range(count):
+        if base or i < 1_000:
+            entries.append({"amount": "-1.00", "booking_date": day, "purpose": f"Bestand {i}",
+                            "name": "Bürohaus Beispiel", "iban": BANK_RULE_IBAN})  # fmt: skip
+        elif i % 2:
+            entries.append({"amount": "-12.34", "booking_date": day, "name": "Bürohaus Beispiel",
+                            "purpose": f"Abo {token} {i}", "iban": BANK_RULE_IBAN})  # fmt: skip
+        else:
+            entries.append({"amount": f"{100 + i % 900}.{i % 100:02d}", "booking_date": day,
+                            "purpose": [f"Gutschrift {token}", f"Zeile {i}"],
+                            "name": "Erika Mustermann", "iban": PAYER})  # fmt: skip
+    return entries
+
+
+def bank_rows(bench: Instance, settings: Settings) -> list[Row]:
+    """Importing a 5,000-line CAMT.053 statement (parse, duplicate check against 1,000 lines
+    imported before, matching against every open invoice, 2,000 rule bookings, the file in
+    Dokumente) vs. parsing the same file alone."""
+    from sqlalchemy import select
+
+    from kms.db import session_scope
+    from kms.modules.bank import service
+    from kms.modules.bank.formats import parse_statement
+    from kms.modules.bank.rules import save_rule
+    from kms.modules.ledger import service as ledger
+    from kms.modules.ledger.models import Account
+    from tests.modules.bank.camt_factory import camt053_bytes
+
+    files: list[bytes] = []
+
+    def new_file() -> None:
+        files.append(camt053_bytes(BANK_IBAN, _bank_entries(uuid.uuid4().hex[:8], BANK_LINES)))
+
+    def run_import() -> None:
+        data = files[-1]
+        with session_scope() as session:
+            statement = parse_statement(data, "auszug.xml")
+            service.confirm(session, account_id, statement, None, data, "auszug.xml", "bench")
+
+    with use(bench):
+        with session_scope() as session:
+            account = session.scalar(select(Account).where(Account.iban == BANK_IBAN))
+            if account is None:
+                account = ledger.save_account(
+                    session, name="Benchmark Girokonto", kind="bank", iban=BANK_IBAN
+                )
+            porto = ledger.category_by_key(session, "buerobedarf").id
+            save_rule(session, category_id=porto, iban=BANK_RULE_IBAN, tax_key="V19")
+            account_id = account.id
+        base = camt053_bytes(BANK_IBAN, _bank_entries("", 1_000, base=True))
+        with session_scope() as session:  # the lines every run finds already imported
+            statement = parse_statement(base, "bestand.xml")
+            service.confirm(session, account_id, statement, None, base, "bestand.xml", "bench")
+        imported = timed(run_import, settings, new_file)
+        parse = timed(lambda: parse_statement(files[-1], "auszug.xml"), settings, new_file)
+    return [
+        Row(
+            "bank.import",
+            f"import a {BANK_LINES:,}-line CAMT statement (duplicates, matching, booking)",
+            imported,
+            parse,
+            "parsing the same file alone",
+            "≤ 60 s",
         )
     ]
 
@@ -937,6 +1018,7 @@ def run_all(settings: Settings, workdir: Path) -> dict[str, Any]:
             ("queries", query_rows, (bench, settings)),
             ("pages", page_rows, (bench, empty, settings)),
             ("issue", issue_rows, (bench, settings)),
+            ("bank", bank_rows, (bench, settings)),
             ("login", login_rows, (bench, settings)),
             ("backup", backup_rows, (bench, settings)),
             ("process", process_rows, (bench, settings)),

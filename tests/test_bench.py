@@ -166,6 +166,7 @@ def test_one_pass_of_every_measurement(tmp_path: Path, monkeypatch: pytest.Monke
         "overview",
         "overdue",
         "issue",
+        "bank.import",
         "login",
         "backup.create",
         "backup.verify",

@@ -30,6 +30,11 @@ from kms.backups import restore as backup_restore
 from kms.config import ROOT
 from kms.db import session_scope
 from kms.errors import KmsError
+from kms.modules.bank import reading as bank_reading
+from kms.modules.bank import rules as bank_rules
+from kms.modules.bank import service as bank
+from kms.modules.bank.formats import CsvMapping
+from kms.modules.bank.statement import Statement, StatementLine
 from kms.modules.bugreports import service as bugreports
 from kms.modules.contacts import privacy, transfer
 from kms.modules.contacts import service as contacts
@@ -138,6 +143,12 @@ def _mail_merge(s: Session, w: World) -> int:
 
 def _account(s: Session) -> Any:
     return ledger.save_account(s, name=f"Konto {next(_names)}", kind="sonstige")
+
+
+def _statement() -> Any:
+    """A one-line statement of an account without IBAN (a new purpose every call)."""
+    line = StatementLine(date(2026, 3, 2), Decimal("-5.00"), f"Umsatz {next(_names)}")
+    return Statement("camt.053", "", (line,))
 
 
 def _booking(s: Session) -> Any:
@@ -426,6 +437,52 @@ ROWS: list[tuple[str, str, Factory]] = [
         "kms.modules.ledger.service:lock_period",
         "I",
         lambda s, w: lambda s: ledger.lock_period(s, date(2025, 1, 1)),
+    ),
+    # Kontoauszüge
+    (
+        "kms.modules.bank.service:preview",
+        "IMS",
+        lambda s, w: (lambda aid: lambda s: bank.preview(s, aid, _statement()))(_account(s).id),
+    ),
+    (
+        "kms.modules.bank.service:confirm",
+        "IM",
+        lambda s, w: (
+            lambda aid: (
+                lambda s: bank.confirm(
+                    s, aid, _statement(), {0: bank.Decision("privat")}, b"Umsatz", "auszug.txt", ""
+                )
+            )
+        )(_account(s).id),
+    ),
+    ("kms.modules.bank.service:list_imports", "IMS", lambda s, w: lambda s: bank.list_imports(s)),
+    ("kms.modules.bank.rules:list_rules", "IMS", lambda s, w: lambda s: bank_rules.list_rules(s)),
+    (
+        "kms.modules.bank.rules:save_rule",
+        "IM",
+        lambda s, w: (
+            lambda cid: lambda s: bank_rules.save_rule(s, category_id=cid, name_pattern="Post")
+        )(ledger.category_by_key(s, "porto").id),
+    ),
+    (
+        "kms.modules.bank.rules:delete_rule",
+        "IM",
+        lambda s, w: (lambda rid: lambda s: bank_rules.delete_rule(s, rid))(
+            bank_rules.save_rule(
+                s,
+                category_id=ledger.category_by_key(s, "porto").id,
+                name_pattern=f"Regel {next(_names)}",
+            ).id
+        ),
+    ),
+    (
+        "kms.modules.bank.reading:save_mapping",
+        "IM",
+        lambda s, w: (
+            lambda s: bank_reading.save_mapping(
+                s, "Hausbank", CsvMapping(date_column="Datum", amount_column="Betrag")
+            )
+        ),
     ),
     (
         "kms.modules.ledger.assets:create_asset",

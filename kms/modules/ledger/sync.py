@@ -205,7 +205,16 @@ def _add_system_booking(session: Session, booking: Booking, reason: str) -> None
     )
 
 
-def _book_payment(session: Session, payment: Payment) -> None:
+def book_payment(session: Session, payment: Payment, account_id: int) -> Booking:
+    """Book one payment now on a given account (a bank statement import knows the account
+    the money arrived on); the sync later finds it booked and adds nothing."""
+    account = session.get(Account, account_id)
+    if account is None:
+        raise KmsError("Dieses Konto gibt es nicht mehr.")
+    return _book_payment(session, payment, account)
+
+
+def _book_payment(session: Session, payment: Payment, account: Account | None = None) -> Booking:
     invoice = session.get(Invoice, payment.invoice_id)
     if invoice is None:  # pragma: no cover - the foreign key keeps it
         raise KmsError(f"Zahlung {payment.id}: Rechnung fehlt.")
@@ -225,7 +234,8 @@ def _book_payment(session: Session, payment: Payment) -> None:
                 len(lines) + 1,
             )
         )
-    account = _account_for(session, payment.method)
+    if account is None:
+        account = _account_for(session, payment.method)
     booking = Booking(
         booking_date=day,
         account_id=account.id,
@@ -242,6 +252,7 @@ def _book_payment(session: Session, payment: Payment) -> None:
         created_by="System",
     )
     _add_system_booking(session, booking, "Zahlung zu " + invoice.label)
+    return booking
 
 
 def _book_refund(session: Session, storno: Invoice) -> int:
