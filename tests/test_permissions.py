@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import ast
 import itertools
+import tempfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import date
@@ -44,6 +45,8 @@ from kms.modules.invoices import dunning, issuing, mailing, payments
 from kms.modules.invoices import service as invoices
 from kms.modules.invoices.models import Invoice
 from kms.modules.ledger import assets as ledger_assets
+from kms.modules.ledger import datev as ledger_datev
+from kms.modules.ledger import kanzlei as ledger_kanzlei
 from kms.modules.ledger import service as ledger
 from kms.modules.ledger import sync as ledger_sync
 from kms.modules.letters import service as letters
@@ -437,6 +440,51 @@ ROWS: list[tuple[str, str, Factory]] = [
         "kms.modules.ledger.service:lock_period",
         "I",
         lambda s, w: lambda s: ledger.lock_period(s, date(2025, 1, 1)),
+    ),
+    # DATEV and Kanzleipaket: master data is the owner's configuration; exporting reads only
+    (
+        "kms.modules.ledger.datev:save_settings",
+        "I",
+        lambda s, w: (
+            lambda s: ledger_datev.save_settings(
+                s, advisor_number="1001", client_number="1", chart="03"
+            )
+        ),
+    ),
+    (
+        "kms.modules.ledger.datev:set_money_account",
+        "I",
+        lambda s, w: (lambda aid: lambda s: ledger_datev.set_money_account(s, aid, ""))(
+            _account(s).id
+        ),
+    ),
+    (
+        "kms.modules.ledger.datev:set_category_account",
+        "I",
+        lambda s, w: (
+            lambda cid: lambda s: ledger_datev.set_category_account(s, cid, skr03="", skr04="")
+        )(ledger.category_by_key(s, "porto").id),
+    ),
+    (
+        "kms.modules.ledger.datev:export",
+        "IMS",
+        lambda s, w: lambda s: ledger_datev.export(s, date(2026, 1, 1), date(2026, 1, 31)),
+    ),
+    (
+        "kms.modules.ledger.kanzlei:build",
+        "IMS",
+        lambda s, w: (
+            lambda s: ledger_kanzlei.build(
+                s, date(2026, 1, 1), date(2026, 1, 31), Path(tempfile.mkdtemp()) / "paket.zip"
+            )
+        ),
+    ),
+    (
+        "kms.modules.ledger.kanzlei:start_package_job",
+        "IMS",
+        lambda s, w: (
+            lambda s: ledger_kanzlei.start_package_job(s, date(2026, 1, 1), date(2026, 1, 31))
+        ),
     ),
     # Kontoauszüge
     (

@@ -520,10 +520,10 @@ def export(
     exported_by: str = "KMS",
 ) -> Export:
     """The Buchungsstapel of the bookings dated `start`..`end` (one Wirtschaftsjahr)."""
+    require_permission(Permission.LEDGER_READ, session)
     from kms.periods import locked_months
     from kms.types import utcnow
 
-    require_permission(Permission.LEDGER_READ, session)
     settings = get_settings(session)
     _check_range(settings, start, end)
     chart, length = settings.chart, settings.account_length

@@ -194,10 +194,10 @@ def build(
     exported_by: str = "KMS",
 ) -> PackageResult:
     """Write the Kanzleipaket for `start`..`end` to `target` (a .zip path)."""
-    from kms.types import utcnow
-
     require_permission(Permission.LEDGER_READ, session)
     require_permission(Permission.DOCUMENTS_READ, session)  # the Belegarchiv
+    from kms.types import utcnow
+
     if end < start:
         raise KmsError("Das Ende des Zeitraums liegt vor seinem Anfang.")
     target = Path(target)
@@ -448,9 +448,9 @@ JOB_KIND = "kanzleipaket"
 
 def start_package_job(session: Session, start: date, end: date, *, actor: str = "") -> int:
     """Check the request and queue the build; it starts when `session` commits."""
+    require_permission(Permission.LEDGER_READ, session)
     from kms.jobs import start_job
 
-    require_permission(Permission.LEDGER_READ, session)
     require_permission(Permission.DOCUMENTS_READ, session)
     if end < start:
         raise KmsError("Das Ende des Zeitraums liegt vor seinem Anfang.")
