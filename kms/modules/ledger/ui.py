@@ -980,7 +980,7 @@ def datev_settings_section(ctx: PageContext) -> None:
         client = c2.text_input("Mandanten-Nr.", value=str(cfg.client_number or ""))
         chart = c3.selectbox(
             "Kontenrahmen", list(datev.CHARTS), index=list(datev.CHARTS).index(cfg.chart),
-            format_func=labels_of(datev.CHARTS),
+            format_func=labels_of(datev.CHARTS), placeholder="Kontenrahmen wählen …",
         )  # fmt: skip
         c4, c5 = st.columns(2)
         length = c4.text_input("Sachkontenlänge", value=str(cfg.account_length))
