@@ -1,5 +1,8 @@
 """Typed, portable rows: every table as JSON Lines that SQLite and PostgreSQL both accept.
 
+Archive format 2 writes each row as a JSON array in the order of the columns the manifest
+lists for its table (format 1 wrote one JSON object per row; load_tables reads both), gzip
+level 1 in batches: a backup spends its time on the rows, not on compressing them.
 Values are written in their storage form, so a backup does not depend on the Python
 types a model uses today: scaled integers (Money, Quantity) stay integers, NUMERIC is
 exact decimal text, times are ISO 8601 in UTC, binary data is Base64. Restoring reads the
@@ -13,6 +16,7 @@ import base64
 import gzip
 import json
 import uuid
+import zlib
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time
@@ -30,7 +34,12 @@ from sqlalchemy.types import TypeDecorator
 from kms.backups.errors import BackupError
 
 Codec = Callable[[Any], Any]
-BATCH = 1000
+BATCH = 5000
+# Level 1: about three times faster than 6 for rows of text and numbers, a few % larger.
+COMPRESS_LEVEL = 1
+_ENCODE = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), check_circular=False).encode
+# Storage types whose Python value is already its JSON value (in both directions).
+_PLAIN = (sa.Boolean, sa.Integer, sa.String, sa.Enum, sa.JSON)
 
 
 def storage_type(coltype: TypeEngine[Any]) -> TypeEngine[Any]:
@@ -42,8 +51,9 @@ def storage_type(coltype: TypeEngine[Any]) -> TypeEngine[Any]:
 
 def _iso_utc(value: datetime) -> str:
     # Naive values come from SQLite, where KMS stores UTC without an offset.
-    aware = value if value.tzinfo is not None else value.replace(tzinfo=UTC)
-    return aware.astimezone(UTC).isoformat()
+    if value.tzinfo is None:
+        return value.isoformat() + "+00:00"
+    return value.astimezone(UTC).isoformat()
 
 
 def encoder(coltype: TypeEngine[Any]) -> Codec:
@@ -116,6 +126,15 @@ class TableDump:
     rows: int
 
 
+def _converting(table: Table, codec: Callable[[TypeEngine[Any]], Codec]) -> list[tuple[int, Codec]]:
+    """(position, codec) of the columns whose values need converting (not plain JSON)."""
+    return [
+        (i, codec(c.type))
+        for i, c in enumerate(table.columns)
+        if not isinstance(storage_type(c.type), _PLAIN)
+    ]
+
+
 def dump_table(
     conn: Connection,
     table: Table,
@@ -123,32 +142,47 @@ def dump_table(
     *,
     skip: Callable[[dict[str, Any]], bool] | None = None,
 ) -> TableDump:
-    """Write every row of `table` (in primary-key order) as gzip'd JSON Lines."""
+    """Write every row of `table` (in primary-key order) as gzip'd JSON Lines of arrays."""
     columns = [c.name for c in table.columns]
-    codecs = [_with_none(encoder(c.type)) for c in table.columns]
+    convert = _converting(table, encoder)
     stmt = sa.select(*[sa.type_coerce(c, storage_type(c.type)).label(c.name) for c in table.c])
     stmt = stmt.order_by(*(table.primary_key.columns or table.columns))
     count = 0
-    # mtime=0: the same rows give the same bytes (and the same SHA-256).
-    with gzip.GzipFile(target, "wb", compresslevel=6, mtime=0) as out:
+    # wbits=31: a gzip stream whose header has no time, so the same rows give the same bytes.
+    deflate = zlib.compressobj(COMPRESS_LEVEL, zlib.DEFLATED, 31)
+    with open(target, "wb") as out:
         result = conn.execution_options(yield_per=BATCH).execute(stmt)
-        for row in result:
-            record = {
-                name: codec(value) for name, codec, value in zip(columns, codecs, row, strict=True)
-            }
-            if skip is not None and skip(record):
-                continue
-            out.write(json.dumps(record, ensure_ascii=False, separators=(",", ":")).encode())
-            out.write(b"\n")
-            count += 1
+        for chunk in result.partitions():
+            lines = []
+            for row in chunk:
+                values = list(row)
+                for i, codec in convert:
+                    value = values[i]
+                    if value is not None:
+                        values[i] = codec(value)
+                if skip is not None and skip(dict(zip(columns, values, strict=True))):
+                    continue
+                lines.append(_ENCODE(values))
+            if lines:
+                lines.append("")
+                out.write(deflate.compress("\n".join(lines).encode()))
+                count += len(lines) - 1
+        out.write(deflate.flush())
     return TableDump(table.name, columns, count)
 
 
-def read_rows(path: Path) -> Iterator[dict[str, Any]]:
-    """The rows of a table part, one dict per line."""
+def read_rows(path: Path) -> Iterator[Any]:
+    """The rows of a table part, one JSON value per line (an array, or an object in format 1)."""
     with gzip.open(path, "rb") as fh:
-        for line in fh:
-            yield json.loads(line)
+        while True:
+            lines = fh.readlines(1 << 20)
+            if not lines:
+                return
+            # One parse per batch instead of one per line.
+            try:
+                yield from json.loads(b"[" + b",".join(lines) + b"]")
+            except ValueError as exc:
+                raise BackupError(f"Eine Tabelle im Backup ist unlesbar ({path.name}).") from exc
 
 
 def self_referencing(table: Table, order_fks: Iterable[sa.ForeignKeyConstraint]) -> set[str]:
@@ -165,15 +199,66 @@ def self_referencing(table: Table, order_fks: Iterable[sa.ForeignKeyConstraint])
     return deferred
 
 
+def _unknown_columns(table: Table, names: Iterable[str]) -> BackupError | None:
+    extra = set(names) - set(table.c.keys())
+    if not extra:
+        return None
+    return BackupError(
+        f"Tabelle {table.name}: Spalten {', '.join(sorted(extra))} gibt es im "
+        "Schema dieser Backup-Version nicht."
+    )
+
+
+def _array_rows(
+    table: Table, names: list[str], path: Path, dialect: str
+) -> Iterator[dict[str, Any]]:
+    """Format 2: the rows of a part as dicts, converting only the columns that need it."""
+    problem = _unknown_columns(table, names)
+    if problem is not None:
+        raise problem
+    convert = [
+        (i, decoder(table.c[name].type, dialect))
+        for i, name in enumerate(names)
+        if not isinstance(storage_type(table.c[name].type), _PLAIN)
+    ]
+    width = len(names)
+    for values in read_rows(path):
+        if not isinstance(values, list) or len(values) != width:
+            raise BackupError(
+                f"Tabelle {table.name}: eine Zeile passt nicht zu den Spalten des "
+                "Inhaltsverzeichnisses."
+            )
+        for i, codec in convert:
+            value = values[i]
+            if value is not None:
+                values[i] = codec(value)
+        yield dict(zip(names, values, strict=True))
+
+
+def _object_rows(table: Table, path: Path, dialect: str) -> Iterator[dict[str, Any]]:
+    """Format 1: one JSON object per row."""
+    decoders = {c.name: _with_none(decoder(c.type, dialect)) for c in table.columns}
+    for record in read_rows(path):
+        if not isinstance(record, dict):
+            raise BackupError(f"Tabelle {table.name}: eine Zeile ist unlesbar.")
+        problem = _unknown_columns(table, record)
+        if problem is not None:
+            raise problem
+        yield {k: decoders[k](v) for k, v in record.items()}
+
+
 def load_tables(
     conn: Connection,
     metadata: sa.MetaData,
     parts: dict[str, Path],
     *,
+    columns: dict[str, list[str]] | None = None,
     progress: Callable[[int], None] | None = None,
 ) -> dict[str, int]:
     """Insert every table's rows into the (empty) reflected `metadata`, in FK order.
 
+    `columns`: each table's column names as the manifest lists them; its part holds one
+    JSON array per row in that order (format 2). Without it, one JSON object per row (1).
     Self-referencing and cyclic foreign keys are inserted as NULL first and set once all
     rows exist, so foreign keys stay enforced throughout on both databases.
     """
@@ -193,31 +278,31 @@ def load_tables(
             continue
         deferred = self_referencing(table, cyclic)
         pk = [c.name for c in table.primary_key.columns]
-        decoders = {c.name: _with_none(decoder(c.type, dialect)) for c in table.columns}
+        names = columns.get(table.name) if columns is not None else None
+        records = (
+            _array_rows(table, names, parts[table.name], dialect)
+            if names is not None
+            else _object_rows(table, parts[table.name], dialect)
+        )
         later: list[dict[str, Any]] = []
         batch: list[dict[str, Any]] = []
         count = 0
-        for record in read_rows(parts[table.name]):
-            extra = set(record) - set(decoders)
-            if extra:
-                raise BackupError(
-                    f"Tabelle {table.name}: Spalten {', '.join(sorted(extra))} gibt es im "
-                    "Schema dieser Backup-Version nicht."
-                )
-            row = {k: decoders[k](v) for k, v in record.items()}
-            late = {k: row.pop(k) for k in deferred if row.get(k) is not None}
-            if late:
-                row.update(dict.fromkeys(late))
-                later.append({**{f"pk_{k}": row[k] for k in pk}, **late})
+        insert = table.insert()
+        for row in records:
+            if deferred:
+                late = {k: row[k] for k in deferred if row.get(k) is not None}
+                if late:
+                    row.update(dict.fromkeys(late))
+                    later.append({**{f"pk_{k}": row[k] for k in pk}, **late})
             batch.append(row)
             count += 1
             if len(batch) >= BATCH:
-                conn.execute(table.insert(), batch)
-                batch.clear()
+                conn.execute(insert, batch)
+                batch = []
                 if progress:
                     progress(BATCH)
         if batch:
-            conn.execute(table.insert(), batch)
+            conn.execute(insert, batch)
             if progress:
                 progress(len(batch))
         if later:
