@@ -276,13 +276,13 @@ def _build_database(plan: RestorePlan, tracker: Tracker) -> None:
     metadata.reflect(engine)
     metadata.remove(metadata.tables["alembic_version"])
     with engine.begin() as conn:
-        columns = (
-            {t["name"]: list(t["columns"]) for t in plan.manifest.tables}
-            if plan.manifest.format_version >= 2
-            else None
-        )
         counts = load_tables(
-            conn, metadata, plan.table_parts, columns=columns, progress=tracker.advance
+            conn,
+            metadata,
+            plan.table_parts,
+            columns={t["name"]: list(t["columns"]) for t in plan.manifest.tables},
+            objects=plan.manifest.format_version < 2,
+            progress=tracker.advance,
         )
     wrong = [
         f"{t['name']}: {counts.get(t['name'], 0)} statt {t['rows']}"

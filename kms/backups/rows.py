@@ -209,10 +209,8 @@ def _unknown_columns(table: Table, names: Iterable[str]) -> BackupError | None:
     )
 
 
-def _array_rows(
-    table: Table, names: list[str], path: Path, dialect: str
-) -> Iterator[dict[str, Any]]:
-    """Format 2: the rows of a part as dicts, converting only the columns that need it."""
+def _array_rows(table: Table, names: list[str], path: Path, dialect: str) -> Iterator[list[Any]]:
+    """Format 2: the rows of a part, converting only the columns that need it."""
     problem = _unknown_columns(table, names)
     if problem is not None:
         raise problem
@@ -232,19 +230,54 @@ def _array_rows(
             value = values[i]
             if value is not None:
                 values[i] = codec(value)
-        yield dict(zip(names, values, strict=True))
+        yield values
 
 
-def _object_rows(table: Table, path: Path, dialect: str) -> Iterator[dict[str, Any]]:
-    """Format 1: one JSON object per row."""
+def _object_rows(table: Table, names: list[str], path: Path, dialect: str) -> Iterator[list[Any]]:
+    """Format 1: one JSON object per row (every column, in the manifest's order)."""
     decoders = {c.name: _with_none(decoder(c.type, dialect)) for c in table.columns}
     for record in read_rows(path):
         if not isinstance(record, dict):
             raise BackupError(f"Tabelle {table.name}: eine Zeile ist unlesbar.")
-        problem = _unknown_columns(table, record)
+        problem = _unknown_columns(table, [*record, *names])
         if problem is not None:
             raise problem
-        yield {k: decoders[k](v) for k, v in record.items()}
+        yield [decoders[k](record[k]) if k in record else None for k in names]
+
+
+class _Inserter:
+    """Inserts batches of rows (lists in `names` order) into one table.
+
+    Where the driver takes positional parameters (SQLite), the statement is compiled once
+    and the rows go to the driver's executemany with SQLAlchemy's own bind processors
+    applied per column, instead of SQLAlchemy building and processing a dict per row.
+    Elsewhere (PostgreSQL: SQLAlchemy batches the rows into multi-row INSERTs) the rows
+    go through conn.execute() as dicts.
+    """
+
+    def __init__(self, conn: Connection, table: Table, names: list[str]) -> None:
+        self.conn, self.names = conn, names
+        self.insert = table.insert()
+        compiled = self.insert.compile(dialect=conn.dialect, column_keys=names)
+        positions = compiled.positiontup
+        self.sql: str | None = None
+        self.processors: list[tuple[int, Codec]] = []
+        if compiled.positional and positions is not None and list(positions) == names:
+            self.sql = compiled.string
+            for i, name in enumerate(names):
+                impl = table.c[name].type.dialect_impl(conn.dialect)
+                process = impl.bind_processor(conn.dialect)
+                if process is not None:
+                    self.processors.append((i, process))
+
+    def __call__(self, batch: list[list[Any]]) -> None:
+        if self.sql is None:
+            self.conn.execute(self.insert, [dict(zip(self.names, v, strict=True)) for v in batch])
+            return
+        for values in batch:
+            for i, process in self.processors:  # None too: JSON turns it into 'null' as before
+                values[i] = process(values[i])
+        self.conn.exec_driver_sql(self.sql, [tuple(v) for v in batch])
 
 
 def load_tables(
@@ -252,13 +285,14 @@ def load_tables(
     metadata: sa.MetaData,
     parts: dict[str, Path],
     *,
-    columns: dict[str, list[str]] | None = None,
+    columns: dict[str, list[str]],
+    objects: bool = False,
     progress: Callable[[int], None] | None = None,
 ) -> dict[str, int]:
     """Insert every table's rows into the (empty) reflected `metadata`, in FK order.
 
-    `columns`: each table's column names as the manifest lists them; its part holds one
-    JSON array per row in that order (format 2). Without it, one JSON object per row (1).
+    `columns`: each table's column names as the manifest lists them. Each line of a part
+    is a JSON array in that order (format 2), or with `objects` a JSON object (format 1).
     Self-referencing and cyclic foreign keys are inserted as NULL first and set once all
     rows exist, so foreign keys stay enforced throughout on both databases.
     """
@@ -276,33 +310,32 @@ def load_tables(
     for table, _fks in ordered:
         if table is None or table.name not in parts:
             continue
-        deferred = self_referencing(table, cyclic)
+        names = list(columns.get(table.name) or [c.name for c in table.columns])
+        read = _object_rows if objects else _array_rows
+        records = read(table, names, parts[table.name], dialect)
+        deferred = [(i, n) for i, n in enumerate(names) if n in self_referencing(table, cyclic)]
         pk = [c.name for c in table.primary_key.columns]
-        names = columns.get(table.name) if columns is not None else None
-        records = (
-            _array_rows(table, names, parts[table.name], dialect)
-            if names is not None
-            else _object_rows(table, parts[table.name], dialect)
-        )
+        pk_at = [(names.index(k), k) for k in pk if k in names]
+        insert = _Inserter(conn, table, names)
         later: list[dict[str, Any]] = []
-        batch: list[dict[str, Any]] = []
+        batch: list[list[Any]] = []
         count = 0
-        insert = table.insert()
-        for row in records:
+        for values in records:
             if deferred:
-                late = {k: row[k] for k in deferred if row.get(k) is not None}
+                late = {n: values[i] for i, n in deferred if values[i] is not None}
                 if late:
-                    row.update(dict.fromkeys(late))
-                    later.append({**{f"pk_{k}": row[k] for k in pk}, **late})
-            batch.append(row)
+                    for i, _n in deferred:
+                        values[i] = None
+                    later.append({**{f"pk_{k}": values[i] for i, k in pk_at}, **late})
+            batch.append(values)
             count += 1
             if len(batch) >= BATCH:
-                conn.execute(insert, batch)
+                insert(batch)
                 batch = []
                 if progress:
                     progress(BATCH)
         if batch:
-            conn.execute(insert, batch)
+            insert(batch)
             if progress:
                 progress(len(batch))
         if later:
