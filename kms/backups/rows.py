@@ -313,36 +313,47 @@ def _object_rows(table: Table, names: list[str], path: Path, dialect: str) -> It
 class _Inserter:
     """Inserts batches of rows (lists in `names` order) into one table.
 
-    Where the driver takes positional parameters (SQLite), the statement is compiled once
-    and the rows go to the driver's executemany with SQLAlchemy's own bind processors
-    applied per column, instead of SQLAlchemy building and processing a dict per row.
-    Elsewhere (PostgreSQL: SQLAlchemy batches the rows into multi-row INSERTs) the rows
-    go through conn.execute() as dicts.
+    SQLAlchemy's own bind processors are applied per column (the same stored values as an
+    insert through SQLAlchemy), but SQLAlchemy does not build and process a dict per row:
+    on SQLite the statement is compiled once and the rows go to the driver's executemany;
+    on PostgreSQL with psycopg they go in with COPY FROM STDIN. Any other driver gets
+    conn.execute() with dicts.
     """
 
     def __init__(self, conn: Connection, table: Table, names: list[str]) -> None:
         self.conn, self.names = conn, names
         self.insert = table.insert()
-        compiled = self.insert.compile(dialect=conn.dialect, column_keys=names)
+        dialect = conn.dialect
+        compiled = self.insert.compile(dialect=dialect, column_keys=names)
         positions = compiled.positiontup
         self.sql: str | None = None
-        self.processors: list[tuple[int, Codec]] = []
-        if compiled.positional and positions is not None and list(positions) == names:
+        self.copy: str | None = None
+        if dialect.name == "sqlite" and positions is not None and list(positions) == names:
             self.sql = compiled.string
-            for i, name in enumerate(names):
-                impl = table.c[name].type.dialect_impl(conn.dialect)
-                process = impl.bind_processor(conn.dialect)
-                if process is not None:
-                    self.processors.append((i, process))
+        elif dialect.name == "postgresql" and dialect.driver == "psycopg":
+            quote = dialect.identifier_preparer.quote
+            cols = ", ".join(quote(n) for n in names)
+            self.copy = f"COPY {quote(table.name)} ({cols}) FROM STDIN"
+        self.processors: list[tuple[int, Codec]] = []
+        for i, name in enumerate(names):
+            process = table.c[name].type.dialect_impl(dialect).bind_processor(dialect)
+            if process is not None:
+                self.processors.append((i, process))
 
     def __call__(self, batch: list[list[Any]]) -> None:
-        if self.sql is None:
+        if self.sql is None and self.copy is None:
             self.conn.execute(self.insert, [dict(zip(self.names, v, strict=True)) for v in batch])
             return
         for values in batch:
             for i, process in self.processors:  # None too: JSON turns it into 'null' as before
                 values[i] = process(values[i])
-        self.conn.exec_driver_sql(self.sql, [tuple(v) for v in batch])
+        if self.sql is not None:
+            self.conn.exec_driver_sql(self.sql, [tuple(v) for v in batch])
+            return
+        raw: Any = self.conn.connection.dbapi_connection
+        with raw.cursor() as cursor, cursor.copy(self.copy) as copy:
+            for values in batch:
+                copy.write_row(values)
 
 
 def load_tables(
