@@ -2,7 +2,8 @@
 
 Members, in this order:
 
-- ``database/<table>.jsonl.gz``: the rows of one table (kms.backups.rows)
+- ``database/<table>.jsonl.gz``: the rows of one table (kms.backups.rows); stored files
+  are never in here, only once each as their own ``data/`` member
 - ``data/<path>``: every stored file under the data dir, by its path relative to it
 - ``manifest.json``: format, KMS version, schema revision, creation time, audit head,
   the tables with their columns and row counts, and the size and SHA-256 of every member
@@ -33,7 +34,10 @@ from kms.backups.errors import (
 )
 
 FORMAT = "kms-backup"
-FORMAT_VERSION = 1
+# 2: table rows as JSON arrays in the manifest's column order, gzip level 1 (1: objects,
+# level 6). Archives of every version in READABLE_VERSIONS restore.
+FORMAT_VERSION = 2
+READABLE_VERSIONS = (1, 2)
 MANIFEST = "manifest.json"
 DB_PREFIX = "database/"
 DATA_PREFIX = "data/"
@@ -102,10 +106,11 @@ class Manifest:
             raise BackupError(DAMAGED + " (Inhaltsverzeichnis unlesbar)") from exc
         if not isinstance(data, dict) or data.get("format") != FORMAT:
             raise BackupError("Die Datei ist kein KMS-Backup.")
-        if data.get("format_version") != FORMAT_VERSION:
+        if data.get("format_version") not in READABLE_VERSIONS:
             raise BackupError(
                 f"Das Backup hat das Format {data.get('format_version')!r}; diese KMS-Version "
-                f"liest Format {FORMAT_VERSION}. Bitte KMS aktualisieren."
+                f"liest Format {' und '.join(map(str, READABLE_VERSIONS))}. "
+                "Bitte KMS aktualisieren."
             )
         try:
             optional = {"audit_anchor"}
@@ -117,6 +122,9 @@ class Manifest:
         for table in manifest.tables:
             if not _TABLE_RE.match(str(table.get("name", ""))):
                 raise BackupError(DAMAGED + f" (ungültiger Tabellenname {table.get('name')!r})")
+            columns = table.get("columns")
+            if not isinstance(columns, list) or not all(isinstance(c, str) for c in columns):
+                raise BackupError(DAMAGED + f" (Spalten der Tabelle {table.get('name')!r})")
         return manifest
 
 

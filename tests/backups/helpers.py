@@ -198,9 +198,46 @@ def archive_members(path: Path) -> dict[str, bytes]:
 
 
 def table_rows(path: Path, table: str) -> list[dict[str, Any]]:
-    """The rows of one table as stored in an unencrypted archive."""
-    raw = gzip.decompress(archive_members(path)[f"database/{table}.jsonl.gz"])
-    return [json.loads(line) for line in raw.splitlines()]
+    """The rows of one table as stored in an unencrypted archive (as dicts, any format)."""
+    members = archive_members(path)
+    manifest = json.loads(members["manifest.json"])
+    columns = next(t["columns"] for t in manifest["tables"] if t["name"] == table)
+    raw = gzip.decompress(members[f"database/{table}.jsonl.gz"])
+    rows = [json.loads(line) for line in raw.splitlines()]
+    if manifest["format_version"] >= 2:
+        return [dict(zip(columns, row, strict=True)) for row in rows]
+    return rows
+
+
+def to_format_1(source: Path, target: Path) -> Path:
+    """An archive as KMS wrote it before format 2: every row a JSON object (keys in column
+    order, the same values), gzip level 6, format_version 1 with the parts' hashes."""
+    members = archive_members(source)
+    manifest = json.loads(members.pop("manifest.json"))
+    assert manifest["format_version"] == 2
+    for table in manifest["tables"]:
+        raw = gzip.decompress(members[table["part"]])
+        lines = [
+            json.dumps(
+                dict(zip(table["columns"], json.loads(line), strict=True)),
+                ensure_ascii=False,
+                separators=(",", ":"),
+            ).encode()
+            + b"\n"
+            for line in raw.splitlines()
+        ]
+        members[table["part"]] = gzip.compress(b"".join(lines), compresslevel=6, mtime=0)
+    manifest["format_version"] = 1
+    manifest["parts"] = [
+        {"path": n, "size": len(d), "sha256": hashlib.sha256(d).hexdigest()}
+        for n, d in members.items()
+    ]
+    with tarfile.open(target, "w", format=tarfile.PAX_FORMAT) as tar:
+        for name, data in [*members.items(), ("manifest.json", json.dumps(manifest).encode())]:
+            info = tarfile.TarInfo(name)
+            info.size = len(data)
+            tar.addfile(info, io.BytesIO(data))
+    return target
 
 
 def rewrite(

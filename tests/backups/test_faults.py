@@ -193,7 +193,7 @@ CASES = {
     "newer KMS": (dict, manifest_edit("kms_version", "99.0.0"), "zuerst KMS"),
     "bad version": (dict, manifest_edit("kms_version", "eins"), "ungültige KMS-Version"),
     "unknown revision": (dict, manifest_edit("schema_revision", "9z9z"), "nicht kennt"),
-    "newer format": (dict, manifest_edit("format_version", 2), "Format"),
+    "newer format": (dict, manifest_edit("format_version", 3), "Format"),
     "not a backup": (dict, manifest_edit("format", "zip"), "kein KMS-Backup"),
 }
 

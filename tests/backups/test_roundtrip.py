@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import gzip
+import hashlib
 import json
 from decimal import Decimal
 
@@ -26,12 +28,15 @@ from kms.modules.contacts import service as contacts
 from kms.modules.contacts.models import Contact
 from kms.notices import RESTORE_KEY
 from tests.backups.helpers import (
+    archive_members,
     audit_problems,
     db_snapshot,
     file_snapshot,
     make_data,
     restore_events,
+    rewrite,
     table_rows,
+    to_format_1,
     use_database,
     wipe,
 )
@@ -71,6 +76,70 @@ def test_restore_gives_back_every_row_and_file(db_url: str, passphrase: str | No
         assert s.get(KeyValue, RESTORE_KEY) is None
         logged = s.scalar(select(FunctionRun).where(FunctionRun.key == "backup_restore"))
         assert logged is not None and logged.status == "ok" and logged.username == "erika"
+
+
+def test_archive_of_the_previous_format_still_restores(db_url: str, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """Format 1 (one JSON object per row, gzip level 6) verifies and restores row for row."""
+    from kms.backups.restore import verify_backup
+
+    make_data()
+    rows, files = db_snapshot(), file_snapshot()
+    old = to_format_1(create_backup().path, tmp_path / "format-1.tar")
+    assert json.loads(archive_members(old)["manifest.json"])["format_version"] == 1
+    first = json.loads(
+        gzip.decompress(archive_members(old)["database/contacts.jsonl.gz"]).split(b"\n")[0]
+    )
+    assert isinstance(first, dict) and "last_name" in first
+    assert verify_backup(old).format_version == 1
+    wipe()
+    assert db_snapshot() != rows
+
+    restore(old)
+
+    assert db_snapshot() == rows
+    assert file_snapshot() == files
+    assert audit_problems() == []
+
+
+def test_rows_are_arrays_in_the_manifests_column_order(db_url: str) -> None:
+    """Format 2 writes each row as a JSON array, as wide as the manifest's column list."""
+    make_data()
+    backup = create_backup()
+    members = archive_members(backup.path)
+    manifest = json.loads(members["manifest.json"])
+    assert manifest["format_version"] == 2
+    contacts_part = next(t for t in manifest["tables"] if t["name"] == "contacts")
+    lines = gzip.decompress(members[contacts_part["part"]]).splitlines()
+    assert len(lines) == contacts_part["rows"] > 0
+    assert all(len(json.loads(line)) == len(contacts_part["columns"]) for line in lines)
+    assert "Mustermann" in {r["last_name"] for r in table_rows(backup.path, "contacts")}
+
+
+def test_row_that_does_not_fit_the_columns_is_refused(db_url: str, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """A row with fewer values than the manifest's columns (hashes made to match) stops the
+    restore before anything live changes."""
+    make_data()
+    rows = db_snapshot()
+    source = create_backup().path
+    members = archive_members(source)
+    del members["manifest.json"]
+    key = "database/contacts.jsonl.gz"
+    lines = gzip.decompress(members[key]).splitlines()
+    lines[0] = json.dumps(json.loads(lines[0])[:-1]).encode()
+    members[key] = gzip.compress(b"\n".join(lines) + b"\n")
+    parts = [
+        {"path": n, "size": len(d), "sha256": hashlib.sha256(d).hexdigest()}
+        for n, d in members.items()
+    ]
+    broken = rewrite(
+        source,
+        tmp_path / "short.tar",
+        lambda _m: members,
+        fix_manifest=lambda m: m.update(parts=parts),
+    )
+    with pytest.raises(BackupError, match="passt nicht zu den Spalten"):
+        prepare_restore(broken)
+    assert db_snapshot() == rows
 
 
 def test_safety_backup_holds_the_state_before_the_restore(db_url: str) -> None:
@@ -214,13 +283,15 @@ def test_exact_values_survive_storage_types(db_url: str) -> None:
 
         part = Path(tempfile.mkdtemp()) / "probe"
         with engine.connect() as conn:
-            dump_table(conn, probe, part)
+            dump = dump_table(conn, probe, part)
         with engine.begin() as conn:
             conn.execute(probe.delete())
         target = sa.MetaData()
         target.reflect(engine, only=["probe_values"])
         with engine.begin() as conn:
-            load_tables(conn, target, {"probe_values": part})
+            load_tables(
+                conn, target, {"probe_values": part}, columns={"probe_values": dump.columns}
+            )
         with engine.connect() as conn:
             back = conn.execute(select(probe).where(probe.c.id == 1)).one()._asdict()
         assert back == values
