@@ -134,6 +134,7 @@ MODULE_PATHS = (
     "kms.modules.invoices",
     "kms.modules.letters",
     "kms.modules.ledger",
+    "kms.modules.intake",
     "kms.modules.reports",
     "kms.modules.bugreports",
     "kms.modules.users",
