@@ -46,3 +46,6 @@ def png() -> bytes:
 @pytest.fixture
 def two_rates() -> bytes:
     return sample("two_rates_cii.xml")
+
+
+from tests.modules.invoices.conftest import customer, issue, make_draft, seller  # noqa: E402,F401

@@ -233,3 +233,26 @@ def test_list_is_paged_newest_first(session: Session) -> None:
     assert page.items[0].invoice_number == "MIN-2026-17"
     assert service.list_invoices(session, search="min-2026").total == 1
     assert service.list_invoices(session, status="gebucht").total == 0
+
+
+def test_facturx_pdf_of_our_own_issuing_is_read(session: Session, make_draft, issue) -> None:
+    """A Factur-X PDF as KMS issues it: the embedded XML is extracted, validated, booked data."""
+    from kms.modules.invoices.storage import original_bytes
+    from tests.modules.invoices.conftest import line
+
+    invoice = issue(make_draft([line(price="100.00"), line("Druck", "1", "50.00", "S7")]))
+    pdf = original_bytes(session, invoice.id, "pdf").content
+    result = service.receive(session, pdf, "RE.pdf")
+    record = result.invoice
+    assert (record.container, record.kind, record.syntax) == ("pdf", "erechnung", "CII")
+    assert record.validation == VALID, record.findings
+    assert record.invoice_number == invoice.number
+    assert (record.net, record.tax, record.gross) == (
+        invoice.net_total,
+        invoice.tax_total,
+        invoice.gross_total,
+    )
+    assert [(t.category, t.rate) for t in result.parsed.taxes] == [
+        ("S", Decimal("19")), ("S", Decimal("7")),
+    ]  # fmt: skip
+    assert service.original(session, record) == pdf
