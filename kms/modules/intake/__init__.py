@@ -26,6 +26,7 @@ SPEC = ModuleSpec(
     models="kms.modules.intake.models",
     cli="kms.modules.intake.cli.register",
     contact_references="kms.modules.intake.service.count_for_contact",
+    contact_export="kms.modules.intake.service.export_for_contact",
     pages=(
         PageSpec(
             "pages/rechnungseingang.py",

@@ -23,7 +23,7 @@ from sqlalchemy.orm import Session
 
 from kms import audit
 from kms.errors import KmsError, NotFoundError, ValidationError, ValidationErrors
-from kms.formatting import format_date, format_size
+from kms.formatting import format_date, format_money, format_size
 from kms.modules.contacts import service as contacts
 from kms.modules.contacts.models import Contact
 from kms.modules.documents import service as documents
@@ -567,3 +567,26 @@ def count_for_contact(session: Session, contact_id: int) -> int:
         )
         or 0
     )
+
+
+def export_for_contact(session: Session, contact_id: int) -> list[dict[str, Any]]:
+    """Every received invoice of the supplier, for the Auskunft (Art. 15 DSGVO)."""
+    records = session.scalars(
+        select(ReceivedInvoice)
+        .where(ReceivedInvoice.contact_id == contact_id)
+        .order_by(ReceivedInvoice.received_at, ReceivedInvoice.id)
+    ).all()
+    return [
+        {
+            "Eingang": format_date(r.received_at.date()),
+            "Lieferant": r.seller_name,
+            "USt-IdNr.": r.seller_vat_id,
+            "IBAN": r.seller_iban,
+            "Rechnungsnummer": r.invoice_number,
+            "Rechnungsdatum": format_date(r.issue_date) if r.issue_date else "",
+            "Brutto": format_money(r.gross) if r.gross is not None else "",
+            "Status": r.status_label,
+            "Datei": r.filename,
+        }
+        for r in records
+    ]
