@@ -62,6 +62,7 @@ def test_tax_adviser_sees_only_his_pages_and_is_refused_elsewhere(browser, tmp_p
             "Rechnungen",
             "Einnahmen/Ausgaben",
             "Konten",
+            "Rechnungseingang",
             "Berichte",
             "Mein Zugang",
             "Hilfe",

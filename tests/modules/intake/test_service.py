@@ -256,3 +256,21 @@ def test_facturx_pdf_of_our_own_issuing_is_read(session: Session, make_draft, is
         ("S", Decimal("19")), ("S", Decimal("7")),
     ]  # fmt: skip
     assert service.original(session, record) == pdf
+
+
+def test_tax_adviser_may_view_but_not_import_or_book(session: Session) -> None:
+    from kms import auth
+    from kms.permissions import PermissionDenied, Role, acting_as
+
+    record = service.receive(session, sample("two_rates_cii.xml"), "a.xml").invoice
+    auth.create_user(session, username="stefan", password="Anderes-Passwort-2026",
+                     role=Role.ADVISER)  # fmt: skip
+    session.commit()
+    with acting_as("stefan"):
+        assert service.list_invoices(session).total == 1
+        assert service.original(session, record) == sample("two_rates_cii.xml")
+        with pytest.raises(PermissionDenied):
+            service.receive(session, sample("reverse_charge_cii.xml"), "b.xml")
+        with pytest.raises(PermissionDenied):
+            service.discard(session, record.id)
+    assert record.status == "neu"
