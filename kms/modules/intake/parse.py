@@ -71,9 +71,16 @@ class Profile:
     kind: Kind
     xrechnung: bool = False
     known: bool = True
+    level: str = ""  # Factur-X level validated by its own schema: "basic" | "extended"
 
 
 # BT-24 identifiers (Factur-X 1.0, ZUGFeRD 2.x, XRechnung, Peppol) → German label.
+_LEVELS = {
+    "urn:cen.eu:en16931:2017#compliant#urn:factur-x.eu:1p0:basic": "basic",
+    "urn:cen.eu:en16931:2017#compliant#urn:zugferd.de:2p0:basic": "basic",
+    "urn:cen.eu:en16931:2017#conformant#urn:factur-x.eu:1p0:extended": "extended",
+    "urn:cen.eu:en16931:2017#conformant#urn:zugferd.de:2p0:extended": "extended",
+}
 _PROFILES: dict[str, tuple[str, Kind]] = {
     "urn:factur-x.eu:1p0:minimum": ("Factur-X MINIMUM", OTHER),
     "urn:zugferd.de:2p0:minimum": ("ZUGFeRD MINIMUM", OTHER),
@@ -103,7 +110,7 @@ def profile_of(bt24: str) -> Profile:
     ident = " ".join(bt24.split())
     if ident in _PROFILES:
         label, kind = _PROFILES[ident]
-        return Profile(ident, label, kind)
+        return Profile(ident, label, kind, level=_LEVELS.get(ident, ""))
     if any(marker in ident for marker in _XRECHNUNG_MARKERS):
         version = ident.rsplit("_", 1)[-1] if "_" in ident else ""
         return Profile(ident, f"XRechnung {version}".strip(), EINVOICE, xrechnung=True)

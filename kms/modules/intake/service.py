@@ -146,9 +146,12 @@ def validate_parsed(parsed: ParsedInvoice) -> tuple[str, list[dict[str, Any]]]:
     """Validation status and findings (German, with rule id) of an e-invoice; others unchecked."""
     if parsed.kind != EINVOICE or parsed.xml is None or parsed.profile is None:
         return UNCHECKED, []
-    from kms.einvoice.validate import validate
+    from kms.einvoice.validate import validate, validate_facturx_level
 
-    problems = validate(parsed.xml, xrechnung=parsed.profile.xrechnung, include_warnings=True)
+    if parsed.profile.level and parsed.syntax == "CII":
+        problems = validate_facturx_level(parsed.xml, parsed.profile.level, include_warnings=True)
+    else:
+        problems = validate(parsed.xml, xrechnung=parsed.profile.xrechnung, include_warnings=True)
     findings = [asdict(p) for p in problems]
     status = INVALID if any(p.severity == "error" for p in problems) else VALID
     return status, findings

@@ -23,6 +23,8 @@ from kms.modules.ledger.models import Account
 from .conftest import plain_pdf, png, sample, with_profile
 
 DAY = date(2026, 3, 10)
+EXTENDED = "urn:cen.eu:en16931:2017#conformant#urn:factur-x.eu:1p0:extended"
+BASIC = "urn:cen.eu:en16931:2017#compliant#urn:factur-x.eu:1p0:basic"
 
 
 def _count(session: Session) -> tuple[int, int]:
@@ -274,3 +276,16 @@ def test_tax_adviser_may_view_but_not_import_or_book(session: Session) -> None:
         with pytest.raises(PermissionDenied):
             service.discard(session, record.id)
     assert record.status == "neu"
+
+
+def test_basic_and_extended_are_checked_against_their_own_factur_x_level() -> None:
+    from kms.modules.intake.parse import parse
+
+    extended = parse(with_profile(sample("two_rates_cii.xml"), EXTENDED))
+    assert service.validate_parsed(extended) == (VALID, [])
+    # Our EN 16931 (COMFORT) content uses elements BASIC does not have.
+    basic = parse(with_profile(sample("two_rates_cii.xml"), BASIC))
+    status, findings = service.validate_parsed(basic)
+    assert status == INVALID
+    assert any("Factur-X BASIC XSD" in f["message"] for f in findings)
+    assert all(f["rule"] != "FX-SCH-A-000556" for f in findings)  # BT-24 itself is fine
