@@ -20,7 +20,7 @@ from kms.modules.intake.parse import TYPE_CODES, VAT_CATEGORIES, ParsedInvoice
 from kms.modules.ledger import service as ledger
 from kms.modules.ledger import taxkeys
 from kms.permissions import Permission
-from kms.ui.forms import CHOOSE, labels_of
+from kms.ui.forms import CHOOSE, labels_of, saving
 from kms.ui.page import PageContext
 from kms.ui.paging import pager, requested_page
 from kms.ui.text import plain
@@ -48,6 +48,8 @@ def render_intake(ctx: PageContext) -> None:
     writable = ctx.may(Permission.LEDGER_WRITE) and not ctx.read_only
     if writable:
         upload_form(ctx)
+    if ctx.may(Permission.SETTINGS) and not ctx.read_only:
+        mailbox_settings()
     invoice_list()
     selected = st.session_state.get(SELECTED)
     if selected:
@@ -415,3 +417,52 @@ def discard_form(ctx: PageContext, record: ReceivedInvoice) -> None:
         return
     st.session_state[FLASH] = [("ok", f"Eingang Nr. {record.id} verworfen.")]
     st.rerun()
+
+
+def mailbox_settings() -> None:
+    """⊕ The IMAP folder polled for invoices (the password is stored encrypted)."""
+    from kms.modules.intake import imap
+
+    with session_scope(write=False) as session:
+        cfg = imap.settings(session)
+    with st.expander("E-Mail-Postfach für Rechnungen (IMAP)"):
+        with st.form("intake_imap"):
+            enabled = st.checkbox("Postfach regelmäßig abrufen", value=cfg.enabled, key="imap_on")
+            host = st.text_input("IMAP-Server", value=cfg.host, key="imap_host")
+            port = st.number_input("Port", 1, 65535, value=cfg.port, key="imap_port")
+            options = list(imap.SECURITY)
+            security = st.selectbox(
+                "Verschlüsselung", options, index=options.index(cfg.security),
+                format_func=labels_of(imap.SECURITY), placeholder=CHOOSE, key="imap_security",
+            )  # fmt: skip
+            username = st.text_input("Benutzername", value=cfg.username, key="imap_user")
+            password = st.text_input(
+                "Passwort"
+                + (" (gespeichert; leer lassen = unverändert)" if cfg.has_password else ""),
+                type="password",
+                key="imap_password",
+            )
+            folder = st.text_input("Ordner mit Rechnungen", value=cfg.folder, key="imap_folder")
+            done = st.text_input(
+                "Ordner für verarbeitete E-Mails", value=cfg.done_folder, key="imap_done"
+            )
+            if not st.form_submit_button("Postfach speichern", key="imap_save"):
+                return
+        with saving(IMAP_LABELS) as result, session_scope() as session:
+            imap.save_settings(
+                session, host=host, port=int(port), security=security or "ssl",
+                username=username, folder=folder, done_folder=done, enabled=enabled,
+                password=password or None,
+            )  # fmt: skip
+        if result["ok"]:
+            st.success("Postfach gespeichert.")
+
+
+IMAP_LABELS = {
+    "host": "IMAP-Server",
+    "port": "Port",
+    "security": "Verschlüsselung",
+    "username": "Benutzername",
+    "folder": "Ordner mit Rechnungen",
+    "done_folder": "Ordner für verarbeitete E-Mails",
+}

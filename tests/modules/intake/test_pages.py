@@ -114,3 +114,23 @@ def test_owner_gets_the_multi_file_uploader() -> None:
     at = ui.open_page("rechnungseingang").run()
     (uploader,) = at.get("file_uploader")
     assert uploader.proto.multiple_files
+
+
+def test_owner_saves_the_mailbox_with_an_encrypted_password() -> None:
+    from kms.models import get_value
+    from kms.modules.intake import imap
+
+    _setup()
+    at = ui.open_page("rechnungseingang").run()
+    at.text_input(key="imap_host").input("imap.example.org")
+    at.text_input(key="imap_user").input("rechnungen@example.org")
+    at.text_input(key="imap_password").input("Geheim-Postfach-1")
+    at.button(key="imap_save").click().run()
+    assert not at.exception
+    assert [ui.unescape(s.value) for s in at.success] == ["Postfach gespeichert."]
+    with session_scope(write=False) as s:
+        cfg = imap.settings(s)
+        assert (cfg.host, cfg.username, cfg.has_password) == (
+            "imap.example.org", "rechnungen@example.org", True,
+        )  # fmt: skip
+        assert "Geheim-Postfach-1" not in str(get_value(s, imap.IMAP_KEY))
