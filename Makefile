@@ -23,9 +23,10 @@ $(DEV_STAMP): requirements.txt requirements-dev.txt | $(PY)
 # Debian packages, installed only when missing and only as root (elsewhere: a hint).
 # Runtime: fallback fonts for characters DejaVu lacks in PDFs (emoji, CJK; kms/rendering/glyphs.py).
 # Tests: chromium (browser tests, never `playwright install`), poppler (PDF to PNG), nginx (the
-# reverse-proxy test, docs/deploy.md).
+# reverse-proxy test, docs/deploy.md), dovecot-imapd (the Rechnungseingang IMAP test starts its
+# own Dovecot; the system service is not used).
 SYSTEM_RUNTIME := fonts-symbola fonts-droid-fallback
-SYSTEM_TEST := $(SYSTEM_RUNTIME) chromium poppler-utils nginx hledger
+SYSTEM_TEST := $(SYSTEM_RUNTIME) chromium poppler-utils nginx hledger dovecot-imapd
 define apt_ensure
 	@missing=""; for p in $(1); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
 	if [ -n "$$missing" ]; then \

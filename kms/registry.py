@@ -135,6 +135,7 @@ MODULE_PATHS = (
     "kms.modules.letters",
     "kms.modules.ledger",
     "kms.modules.bank",
+    "kms.modules.intake",
     "kms.modules.reports",
     "kms.modules.bugreports",
     "kms.modules.users",

