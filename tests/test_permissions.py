@@ -40,6 +40,9 @@ from kms.modules.bugreports import service as bugreports
 from kms.modules.contacts import privacy, transfer
 from kms.modules.contacts import service as contacts
 from kms.modules.documents import service as documents
+from kms.modules.intake import imap as intake_imap
+from kms.modules.intake import service as intake
+from kms.modules.intake.models import ReceivedInvoice
 from kms.modules.invoices import config as invoice_config
 from kms.modules.invoices import dunning, issuing, mailing, payments
 from kms.modules.invoices import service as invoices
@@ -146,6 +149,24 @@ def _mail_merge(s: Session, w: World) -> int:
 
 def _account(s: Session) -> Any:
     return ledger.save_account(s, name=f"Konto {next(_names)}", kind="sonstige")
+
+
+def _received(s: Session) -> Any:
+    """A received receipt (a PDF with a new text every call, so never a duplicate)."""
+    from fpdf import FPDF
+
+    pdf = FPDF()
+    pdf.add_page()
+    pdf.set_font("helvetica", size=12)
+    pdf.cell(text=f"Quittung {next(_names)}")
+    return intake.receive(s, bytes(pdf.output()), "quittung.pdf")
+
+
+def _received_einvoice(s: Session) -> Any:
+    """A received e-invoice with two VAT rates (a new invoice number every call)."""
+    xml = (ROOT / "tests" / "modules" / "intake" / "samples" / "two_rates_cii.xml").read_bytes()
+    number = f"RE-2025-{next(_names):04d}".encode()
+    return intake.receive(s, xml.replace(b"RE-2025-0001", number), "rechnung.xml")
 
 
 def _statement() -> Any:
@@ -484,6 +505,69 @@ ROWS: list[tuple[str, str, Factory]] = [
         "IMS",
         lambda s, w: (
             lambda s: ledger_kanzlei.start_package_job(s, date(2026, 1, 1), date(2026, 1, 31))
+        ),
+    ),
+    # Rechnungseingang: importing and booking write the books; the adviser only looks
+    ("kms.modules.intake.service:receive", "IM", lambda s, w: lambda s: _received(s)),
+    (
+        "kms.modules.intake.service:list_invoices",
+        "IMS",
+        lambda s, w: lambda s: intake.list_invoices(s),
+    ),
+    (
+        "kms.modules.intake.service:get",
+        "IMS",
+        lambda s, w: (lambda rid: lambda s: intake.get(s, rid))(_received(s).invoice.id),
+    ),
+    (
+        "kms.modules.intake.service:original",
+        "IMS",
+        lambda s, w: (lambda rid: lambda s: intake.original(s, s.get(ReceivedInvoice, rid)))(
+            _received(s).invoice.id
+        ),
+    ),
+    (
+        "kms.modules.intake.service:proposal",
+        "IMS",
+        lambda s, w: (
+            lambda rid: (
+                lambda s: intake.proposal(
+                    s, s.get(ReceivedInvoice, rid), intake.parsed_of(s, s.get(ReceivedInvoice, rid))
+                )
+            )
+        )(_received_einvoice(s).invoice.id),
+    ),
+    (
+        "kms.modules.intake.service:discard",
+        "IM",
+        lambda s, w: (lambda rid: lambda s: intake.discard(s, rid))(_received(s).invoice.id),
+    ),
+    (
+        "kms.modules.intake.service:book_expense",
+        "IM",
+        lambda s, w: (
+            lambda rid, aid, cid: (
+                lambda s: intake.book_expense(
+                    s,
+                    rid,
+                    account_id=aid,
+                    category_id=cid,
+                    booking_date=date(2026, 3, 2),
+                )
+            )
+        )(
+            _received_einvoice(s).invoice.id,
+            _account(s).id,
+            ledger.category_by_key(s, "buerobedarf").id,
+        ),
+    ),
+    (
+        "kms.modules.intake.imap:save_settings",
+        "I",
+        lambda s, w: (
+            lambda s: intake_imap.save_settings(
+                s, host="imap.example.org", port=993, security="ssl", username="belege"
+            )
         ),
     ),
     # Kontoauszüge
