@@ -238,6 +238,8 @@ def _return_note(session: Session, original: BankLine) -> str:
         return ""
     if session.scalar(select(Invoice.id).where(Invoice.cancels_id == invoice.id)) is not None:
         return f"; {invoice.label} ist storniert: bitte als Buchung erfassen"
+    if session.scalar(select(Payment.id).where(Payment.returns_payment_id == payment.id)):
+        return f"; die Zahlung zu {invoice.label} ist in Rechnungen bereits zurückgebucht"
     return f"; die Zahlung zu {invoice.label} wird zurückgebucht, die Rechnung ist wieder offen"
 
 

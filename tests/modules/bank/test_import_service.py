@@ -418,3 +418,22 @@ def test_candidates_are_ranked_with_their_reasons(
         (1, first.number, 45, "Betrag = offener Betrag, Name des Kunden"),
     ]  # fmt: skip
     assert pv.lines[0].proposal.invoice_id == second.id
+
+
+def test_returned_direct_debit_of_a_payment_returned_already_is_refused(
+    session: Session, giro, make_draft, issue
+) -> None:
+    from kms.modules.invoices import payments
+
+    inv = issue(make_draft([line("A", "1", "100.00")]))
+    _confirm(session, giro, statement(entry(DAY, "119.00", inv.number, end_to_end_id="E2E-7")))
+    payments.return_payment(session, session.scalar(select(Payment.id)), returned_on=DAY)
+    session.commit()
+    ret = entry(DAY + timedelta(days=1), "-119.00", "Rücklastschrift", end_to_end_id="E2E-7",
+                is_return=True)  # fmt: skip
+    [pl] = service.preview(session, giro.id, statement(ret)).lines
+    assert "bereits zurückgebucht" in pl.reason
+    with pytest.raises(KmsError, match="bereits zurückgebucht"):
+        _confirm(session, giro, statement(ret))
+    session.rollback()
+    assert (_count(session, BankLine), _count(session, Payment)) == (1, 2)
