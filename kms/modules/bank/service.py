@@ -234,7 +234,7 @@ def _return_note(session: Session, original: BankLine) -> str:
         return ""
     payment = session.get(Payment, original.payment_id)
     invoice = session.get(Invoice, payment.invoice_id) if payment else None
-    if invoice is None:  # pragma: no cover - the foreign keys keep them
+    if payment is None or invoice is None:  # pragma: no cover - the foreign keys keep them
         return ""
     if session.scalar(select(Invoice.id).where(Invoice.cancels_id == invoice.id)) is not None:
         return f"; {invoice.label} ist storniert: bitte als Buchung erfassen"
