@@ -305,6 +305,21 @@ ROWS: list[tuple[str, str, Factory]] = [
         ),
     ),
     (
+        "kms.modules.invoices.payments:return_payment",
+        "IM",
+        lambda s, w: (
+            lambda pid: (
+                lambda s: payments.return_payment(
+                    s, pid, returned_on=date(2026, 3, 6), reason="AC04"
+                )
+            )
+        )(
+            payments.record_payment(
+                s, w.issued_id, paid_on=date(2026, 3, 5), amount=Decimal("10.00")
+            ).id
+        ),
+    ),
+    (
         "kms.modules.invoices.dunning:create_reminder",
         "IM",
         lambda s, w: (

@@ -6,8 +6,10 @@ transaction (a savepoint) and records, per line the user did not skip:
   payment) and its one income booking on this account (the ledger's sync later finds it
   booked and adds nothing);
 - Buchen als Kategorie / Geldtransit / Privat: a ledger booking via `create_booking`;
-- Rücklastschrift: the ledger's counter-booking of what the returned line booked, plus the
-  bank's return fee as an expense (Bankgebühren).
+- Rücklastschrift: of an invoice payment, the invoice module's return of the payment
+  (`return_payment`, the invoice is open again) booked on this account as the exact reverse
+  of the payment's income; of any other line, the ledger's counter-booking of what it
+  booked. Either way plus the bank's return fee as an expense (Bankgebühren).
 Every recorded line keeps its duplicate key, so importing the same lines again adds nothing;
 skipped lines are not recorded and can be imported later. The statement file is kept in
 Dokumente as a Buchungsbeleg and linked to the bookings it created.
@@ -44,7 +46,8 @@ from kms.modules.bank.models import (
 from kms.modules.bank.statement import Statement, StatementError, StatementLine
 from kms.modules.documents import service as documents
 from kms.modules.documents.filetypes import FileRefused
-from kms.modules.invoices.payments import record_payment
+from kms.modules.invoices.models import Invoice, Payment
+from kms.modules.invoices.payments import record_payment, return_payment
 from kms.modules.ledger import service as ledger
 from kms.modules.ledger.models import (
     AUSGABE,
@@ -225,6 +228,21 @@ def _returned_line(session: Session, account_id: int, line: StatementLine) -> Ba
     return None
 
 
+def _return_note(session: Session, original: BankLine) -> str:
+    """What the return does to the invoice the returned line paid ("" without one)."""
+    if original.payment_id is None:
+        return ""
+    payment = session.get(Payment, original.payment_id)
+    invoice = session.get(Invoice, payment.invoice_id) if payment else None
+    if payment is None or invoice is None:  # pragma: no cover - the foreign keys keep them
+        return ""
+    if session.scalar(select(Invoice.id).where(Invoice.cancels_id == invoice.id)) is not None:
+        return f"; {invoice.label} ist storniert: bitte als Buchung erfassen"
+    if session.scalar(select(Payment.id).where(Payment.returns_payment_id == payment.id)):
+        return f"; die Zahlung zu {invoice.label} ist in Rechnungen bereits zurückgebucht"
+    return f"; die Zahlung zu {invoice.label} wird zurückgebucht, die Rechnung ist wieder offen"
+
+
 def preview(session: Session, account_id: int, statement: Statement) -> Preview:
     """Every line of the statement with its proposed handling (writes nothing)."""
     require_permission(Permission.LEDGER_READ, session)
@@ -262,12 +280,7 @@ def preview(session: Session, account_id: int, statement: Statement) -> Preview:
                     f"Rücklastschrift zur Zahlung vom {format_date(original.booking_date)} "
                     f"über {format_money(original.amount)}"
                     + (f", Gebühr {format_money(line.fee)}" if line.fee else "")
-                    + (
-                        "; die Rechnung bleibt im Modul Rechnungen als bezahlt erfasst, "
-                        "bitte dort prüfen"
-                        if original.payment_id is not None
-                        else ""
-                    )
+                    + _return_note(session, original)
                 )
                 continue
             pl.reason = "Rücklastschrift, die zurückgegebene Zahlung wurde nicht gefunden"
@@ -394,7 +407,8 @@ def _reverse(
     decision: Decision,
     document_id: int | None,
     actor: str,
-) -> Booking:
+) -> tuple[Booking, int | None]:
+    """Book a Rücklastschrift: (counter-booking, the return payment's id if it was one)."""
     original = session.get(BankLine, decision.returns_line_id) if decision.returns_line_id else None
     if original is None or original.booking_id is None:
         raise KmsError("Die zurückgegebene Zahlung wurde nicht gefunden.")
@@ -403,9 +417,24 @@ def _reverse(
             f"Die Rücklastschrift über {format_money(-line.amount)} passt nicht zur Zahlung "
             f"über {format_money(original.amount)}."
         )
-    reversal = ledger.reverse_booking(
-        session, original.booking_id, booking_date=line.booking_date, actor=actor
-    )
+    payment_id = None
+    if original.payment_id is not None:
+        # An invoice payment: the invoice module takes it back (the invoice is open again)
+        # and its booking is the exact reverse of the payment's income, on this account.
+        returned = return_payment(
+            session,
+            original.payment_id,
+            returned_on=line.booking_date,
+            reason=line.return_reason,
+            actor=actor,
+        )
+        payment_id = returned.id
+        reversal = book_payment(session, returned, account.id)
+    else:
+        # Any other booking (no invoice behind it): the ledger's counter-booking.
+        reversal = ledger.reverse_booking(
+            session, original.booking_id, booking_date=line.booking_date, actor=actor
+        )
     if line.fee:
         fee = ledger.category_by_key(session, FEE_CATEGORY)
         ledger.create_booking(
@@ -423,7 +452,7 @@ def _reverse(
             note=f"Rücklastschrift {line.return_reason}".strip(),
             actor=actor,
         )
-    return reversal
+    return reversal, payment_id
 
 
 def confirm(
@@ -472,7 +501,7 @@ def confirm(
                 skipped += 1
                 continue
             try:
-                row = _record_line(session, account, imp, pl, decision, document_id, actor)
+                _record_line(session, account, imp, pl, decision, document_id, actor)
             except KmsError as exc:
                 raise KmsError(
                     f"Zeile {pl.line.line_no or pl.index + 1} "
@@ -480,7 +509,7 @@ def confirm(
                     f"{exc.message}"
                 ) from exc
             booked += 1
-            payments += row.payment_id is not None
+            payments += decision.handling == PAYMENT
         imp.duplicate_count, imp.booked_count, imp.skipped_count = duplicates, booked, skipped
         session.flush()
     audit.record(
@@ -544,7 +573,8 @@ def _record_line(
     elif decision.handling == RETURN:
         if line.amount >= 0:
             raise ValidationError("handling", "Eine Rücklastschrift belastet das Konto.")
-        row.booking_id = _reverse(session, account, line, decision, document_id, actor).id
+        reversal, row.payment_id = _reverse(session, account, line, decision, document_id, actor)
+        row.booking_id = reversal.id
         row.returns_line_id = decision.returns_line_id
     elif decision.handling in (BOOKING, TRANSIT, PRIVATE):
         booking = _book(session, account, line, decision, document_id, actor)

@@ -251,7 +251,10 @@ class InvoiceFile(BusinessData, Base):
 
 
 class Payment(BusinessData, Base):
-    """A received payment; `skonto` is the cash discount granted with it (split per rate)."""
+    """A received payment; `skonto` is the cash discount granted with it (split per rate).
+
+    Insert-only. A returned payment (Rücklastschrift) is not changed: a second row with the
+    negated amounts and `returns_payment_id` takes it back, so every sum stays a plain sum."""
 
     __tablename__ = "invoice_payments"
 
@@ -270,8 +273,17 @@ class Payment(BusinessData, Base):
     # Net share of the payment for the § 19 Abs. 2 UStG turnover (received payments, net).
     net_amount: Mapped[Decimal] = mapped_column(Money(), default=Decimal("0.00"))
     note: Mapped[str] = mapped_column(String(200), default="")
+    # A return (Rücklastschrift) takes back an earlier payment: amount, Skonto, overpayment
+    # and net amount negated; unique, so a payment is returned at most once.
+    returns_payment_id: Mapped[int | None] = mapped_column(
+        ForeignKey("invoice_payments.id", ondelete="RESTRICT"), unique=True, default=None
+    )
     created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
     created_by: Mapped[str] = mapped_column(String(64), default="")
+
+    @property
+    def is_return(self) -> bool:
+        return self.returns_payment_id is not None
 
 
 class Reminder(BusinessData, Base):

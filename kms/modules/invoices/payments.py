@@ -172,6 +172,88 @@ def record_payment(
     return payment
 
 
+def return_payment(
+    session: Session,
+    payment_id: int,
+    *,
+    returned_on: date,
+    reason: str = "",
+    actor: str = "",
+) -> Payment:
+    """Take back an earlier payment (Rücklastschrift, chargeback): a new row with the
+    payment's amount, Skonto, overpayment and net amount negated. The original row stays
+    as it was (insert-only); the invoice is open again by what the payment settled."""
+    require_permission(Permission.INVOICES_WRITE, session)
+    original = session.get(Payment, payment_id)
+    if original is None:
+        raise KmsError("Diese Zahlung gibt es nicht.")
+    if original.returns_payment_id is not None:
+        raise KmsError("Eine Rückbuchung kann nicht selbst zurückgebucht werden.")
+    returned = session.scalar(select(Payment.id).where(Payment.returns_payment_id == payment_id))
+    if returned is not None:
+        raise KmsError(
+            f"Die Zahlung vom {format_date(original.paid_on)} über "
+            f"{format_money(original.amount)} wurde bereits zurückgebucht."
+        )
+    invoice = get_invoice(session, original.invoice_id)
+    if session.scalar(select(Invoice.id).where(Invoice.cancels_id == invoice.id)) is not None:
+        # The Storno's refund booking already took the booked income back.
+        raise KmsError(
+            f"{invoice.label} ist storniert; die Erstattung ist bereits gebucht. "
+            "Eine Rücklastschrift bitte als Buchung im Kassenbuch erfassen."
+        )
+    if returned_on < original.paid_on:
+        raise ValidationError("returned_on", "Die Rückbuchung kann nicht vor der Zahlung liegen.")
+    if returned_on > today():
+        raise ValidationError("returned_on", "Das Datum liegt in der Zukunft.")
+    periods.check_open(session, returned_on, "Zahlungen")
+    reason = " ".join(reason.split())
+    note = f"Rücklastschrift: {reason}" if reason else "Rücklastschrift"
+    reversal = Payment(
+        invoice_id=invoice.id,
+        paid_on=returned_on,
+        amount=-original.amount,
+        method=original.method,
+        skonto=-original.skonto,
+        skonto_split=original.skonto_split,  # the same split, taken back (see ledger sync)
+        overpayment=-original.overpayment,
+        net_amount=-original.net_amount,
+        note=note[:200],
+        returns_payment_id=original.id,
+        created_by=actor,
+    )
+    session.add(reversal)
+    session.flush()
+    audit.record(
+        session,
+        entity=ENTITY,
+        entity_id=invoice.id,
+        action="payment_returned",
+        actor=actor,
+        payment_id=reversal.id,
+        returns_payment_id=original.id,
+        returned_on=returned_on,
+        amount=reversal.amount,
+        skonto=reversal.skonto,
+        overpayment=reversal.overpayment,
+        reason=reason,
+    )
+    return reversal
+
+
+def returned_payment_ids(session: Session, invoice_id: int) -> set[int]:
+    """Ids of the invoice's payments that a later row took back."""
+    return {
+        pid
+        for pid in session.scalars(
+            select(Payment.returns_payment_id).where(
+                Payment.invoice_id == invoice_id, Payment.returns_payment_id.is_not(None)
+            )
+        )
+        if pid is not None
+    }
+
+
 def payments_of(session: Session, invoice_id: int) -> list[Payment]:
     """Payments of one invoice, oldest first."""
     return list(

@@ -35,6 +35,7 @@ from kms.modules.invoices.models import (
     PAYMENT_METHODS,
     InvoiceAllowance,
     InvoiceLine,
+    Payment,
 )
 from kms.modules.settings import ui as settings_ui
 from kms.permissions import Permission
@@ -471,6 +472,15 @@ def _allowance_value(row: InvoiceAllowance) -> str:
     return format_money(row.value)
 
 
+def _payment_kind(payment: Payment, returned: set[int]) -> str:
+    """The payments table's "Art": a return reads "Rücklastschrift", a returned payment
+    says so (the note of the return carries the bank's reason)."""
+    if payment.is_return:
+        return "Rücklastschrift"
+    kind = PAYMENT_METHODS.get(payment.method, payment.method)
+    return f"{kind} (zurückgebucht)" if payment.id in returned else kind
+
+
 def invoice_detail(invoice_id: int) -> None:
     with session_scope(write=False) as session:
         invoice = service.get_invoice(session, invoice_id)
@@ -478,6 +488,7 @@ def invoice_detail(invoice_id: int) -> None:
         open_now = service.open_amount(session, invoice)
         files = storage.files_of(session, invoice_id)
         paid = payments.payments_of(session, invoice_id)
+        returned = payments.returned_payment_ids(session, invoice_id)
         letters = dunning.reminders_of(session, invoice_id)
         mails = mailing.sendings_of(session, invoice_id)
         events = history(session, "invoice", invoice_id)
@@ -555,7 +566,8 @@ def invoice_detail(invoice_id: int) -> None:
                         "Betrag": format_money(p.amount),
                         "Skonto": format_money(p.skonto) if p.skonto else "",
                         "Überzahlung": format_money(p.overpayment) if p.overpayment else "",
-                        "Art": PAYMENT_METHODS.get(p.method, p.method),
+                        "Art": _payment_kind(p, returned),
+                        "Notiz": p.note,
                     }
                     for p in paid
                 ]

@@ -326,14 +326,21 @@ def _skonto_corrections(
     from kms.modules.invoices.models import Payment
 
     result: list[tuple[str, Decimal, Decimal, Decimal]] = []
-    for split in session.scalars(
-        select(Payment.skonto_split).where(
-            Payment.paid_on >= start, Payment.paid_on <= end, Payment.skonto > 0
+    # A returned payment (negative Skonto, the same split) takes its reduction back.
+    for split, skonto in session.execute(
+        select(Payment.skonto_split, Payment.skonto).where(
+            Payment.paid_on >= start, Payment.paid_on <= end, Payment.skonto != 0
         )
     ):
+        sign = -1 if skonto > 0 else 1
         for s in split or []:
             result.append(
-                (s["category"], Decimal(s["rate"]), -Decimal(s["net"]), -Decimal(s["tax"]))
+                (
+                    s["category"],
+                    Decimal(s["rate"]),
+                    sign * Decimal(s["net"]),
+                    sign * Decimal(s["tax"]),
+                )
             )
     return result
 

@@ -125,14 +125,23 @@ def _groups(invoice: Invoice) -> list[tuple[str, Decimal, Decimal]]:
 
 
 def _shares(payment: Payment, invoice: Invoice) -> list[tuple[str, Decimal]]:
-    """(tax key, amount) of the payment per VAT group; the last group takes the rounding."""
+    """(tax key, amount) of the payment per VAT group; the last group takes the rounding.
+
+    A return (Rücklastschrift) has the shares of the payment it takes back, negated."""
     applied = payment.amount - payment.overpayment
+    if payment.returns_payment_id is not None:
+        return [(k, -s) for k, s in _group_shares(-applied, payment.skonto_split, invoice)]
+    return _group_shares(applied, payment.skonto_split, invoice)
+
+
+def _group_shares(
+    applied: Decimal, skonto_split: list[dict[str, str]] | None, invoice: Invoice
+) -> list[tuple[str, Decimal]]:
     groups = _groups(invoice)
     result: list[tuple[str, Decimal]] = []
-    if payment.skonto_split:
+    if skonto_split:
         discounts = {
-            (s["category"], Decimal(s["rate"])): Decimal(s["discount"])
-            for s in payment.skonto_split
+            (s["category"], Decimal(s["rate"])): Decimal(s["discount"]) for s in skonto_split
         }
         for category, rate, gross in groups:
             share = gross - discounts.get((category, rate.quantize(Decimal("0.01"))), ZERO)
@@ -218,6 +227,8 @@ def _book_payment(session: Session, payment: Payment, account: Account | None = 
     invoice = session.get(Invoice, payment.invoice_id)
     if invoice is None:  # pragma: no cover - the foreign key keeps it
         raise KmsError(f"Zahlung {payment.id}: Rechnung fehlt.")
+    if payment.returns_payment_id is not None:
+        return _book_return(session, payment, invoice, account)
     day = payment.paid_on
     lines = [
         _line(session, key, amount, day, f"{invoice.label} ({taxkeys.label(key, day)})", i)
@@ -252,6 +263,56 @@ def _book_payment(session: Session, payment: Payment, account: Account | None = 
         created_by="System",
     )
     _add_system_booking(session, booking, "Zahlung zu " + invoice.label)
+    return booking
+
+
+def _book_return(
+    session: Session, payment: Payment, invoice: Invoice, account: Account | None
+) -> Booking:
+    """A returned payment (Rücklastschrift): the exact reverse of the original's booking,
+    line by line (VAT group, Skonto split, overpayment, tax split), on the day of the
+    return; on the original's account unless the caller names one (the bank import)."""
+    original = session.get(Payment, payment.returns_payment_id)
+    if original is None:  # pragma: no cover - the foreign key keeps it
+        raise KmsError(f"Zahlung {payment.id}: zurückgebuchte Zahlung fehlt.")
+    booked = session.scalar(select(Booking).where(Booking.payment_id == original.id))
+    if booked is None:
+        booked = _book_payment(session, original)
+    if account is None:
+        account = session.get(Account, booked.account_id)
+        if account is None:  # pragma: no cover - the foreign key keeps it
+            raise KmsError("Konto der Zahlung fehlt.")
+    lines = [
+        BookingLine(
+            position=ln.position,
+            text=f"Rücklastschrift {ln.text}"[:200],
+            amount=-ln.amount,
+            category_id=ln.category_id,
+            tax_key=ln.tax_key,
+            net=-ln.net,
+            tax=-ln.tax,
+            deductible=-ln.deductible,
+            paid_tax=-ln.paid_tax,
+            nondeductible=-ln.nondeductible,
+        )
+        for ln in booked.lines
+    ]
+    booking = Booking(
+        booking_date=payment.paid_on,
+        account_id=account.id,
+        kind=EINNAHME,
+        contact_id=invoice.contact_id,
+        counterparty=_counterparty(invoice),
+        receipt_number=invoice.number or "",
+        document_id=_document_of(session, invoice),
+        note=payment.note,
+        payment_id=payment.id,
+        source=SOURCE_PAYMENT,
+        total=sum((ln.amount for ln in lines), ZERO),
+        lines=lines,
+        created_by="System",
+    )
+    _add_system_booking(session, booking, "Rücklastschrift zu " + invoice.label)
     return booking
 
 

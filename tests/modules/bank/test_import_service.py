@@ -16,7 +16,7 @@ from kms.modules.bank.service import Decision
 from kms.modules.bank.statement import StatementError
 from kms.modules.documents.models import Document
 from kms.modules.invoices.models import Payment
-from kms.modules.invoices.service import open_amount
+from kms.modules.invoices.service import open_amount, status_of
 from kms.modules.ledger import service as ledger
 from kms.modules.ledger.models import Booking
 from kms.modules.ledger.sync import sync_payments
@@ -244,7 +244,7 @@ def test_transfer_to_an_own_account_is_geldtransit_and_private_is_privat(
     assert kinds == ["geldtransit", "geldtransit", "privatentnahme"]
 
 
-def test_returned_direct_debit_reverses_the_payment_and_books_the_fee(
+def test_returned_direct_debit_returns_the_payment_and_books_the_fee(
     session: Session, giro, make_draft, issue
 ) -> None:
     inv = issue(make_draft([line("A", "1", "100.00")]))
@@ -252,27 +252,91 @@ def test_returned_direct_debit_reverses_the_payment_and_books_the_fee(
                   mandate_reference="MANDAT-1", counterparty_iban=PAYER_IBAN)  # fmt: skip
     _confirm(session, giro, statement(debit))
     payment_booking = session.scalar(select(Booking))
+    assert status_of(session, inv, DAY) == "bezahlt"
     ret = entry(DAY + timedelta(days=3), "-122.00", f"Rücklastschrift {inv.number}",
                 end_to_end_id="E2E-4711", is_return=True, return_reason="AC04",
                 fee=D("3.00"))  # fmt: skip
     [pl] = service.preview(session, giro.id, statement(ret)).lines
     assert pl.proposal.handling == "ruecklastschrift"
-    assert "Gebühr 3,00\xa0€" in pl.reason and "bleibt im Modul Rechnungen als bezahlt" in pl.reason
-    _confirm(session, giro, statement(ret))
+    assert "Gebühr 3,00\xa0€" in pl.reason
+    assert f"die Zahlung zu {inv.label} wird zurückgebucht" in pl.reason
+    result = _confirm(session, giro, statement(ret))
+    assert (result.booked, result.payments) == (1, 0)
+    # The invoice module took the payment back: the invoice is open again in full.
+    original, returned = session.scalars(select(Payment).order_by(Payment.id)).all()
+    assert returned.returns_payment_id == original.id and returned.amount == D("-119.00")
+    assert returned.note == "Rücklastschrift: AC04"
+    assert status_of(session, inv, DAY + timedelta(days=3)) == "offen"
+    assert open_amount(session, inv) == D("119.00")
+    # Exactly one counter-booking (the negative income of the return) and the fee.
     bookings = list(session.scalars(select(Booking).order_by(Booking.id)))
     assert len(bookings) == 3
     reversal, fee = bookings[1], bookings[2]
-    assert reversal.reverses_id == payment_booking.id and reversal.total == D("-119.00")
+    assert reversal.payment_id == returned.id and reversal.reverses_id is None
+    assert (reversal.kind, reversal.total, reversal.account_id) == (
+        "einnahme",
+        D("-119.00"),
+        giro.id,
+    )
+    assert [(ln.tax_key, ln.amount) for ln in reversal.lines] == [
+        (ln.tax_key, -ln.amount) for ln in payment_booking.lines
+    ]
     assert fee.kind == "ausgabe" and fee.total == D("-3.00")
     assert fee.lines[0].category_id == ledger.category_by_key(session, "bankgebuehren").id
+    bank_line = session.scalar(select(BankLine).where(BankLine.returns_line_id.is_not(None)))
+    assert (bank_line.payment_id, bank_line.booking_id) == (returned.id, reversal.id)
     session.expire_all()
     assert ledger.balance(session, giro.id) == D("-3.00")
+    # The sync finds the return booked; re-importing the statement adds nothing.
+    assert sync_payments(session) == "nichts zu buchen"
+    again = _confirm(session, giro, statement(ret))
+    assert (again.booked, again.duplicates) == (0, 1)
+    assert (_count(session, Booking), _count(session, Payment)) == (3, 2)
     # A second return of the same payment finds nothing to return.
-    again = entry(DAY + timedelta(days=4), "-122.00", "Rücklastschrift", end_to_end_id="E2E-4711",
+    later = entry(DAY + timedelta(days=4), "-122.00", "Rücklastschrift", end_to_end_id="E2E-4711",
                   is_return=True, fee=D("3.00"))  # fmt: skip
-    [pl] = service.preview(session, giro.id, statement(again)).lines
+    [pl] = service.preview(session, giro.id, statement(later)).lines
     assert pl.proposal.handling == "ueberspringen"
     assert "nicht gefunden" in pl.reason
+
+
+def test_returned_direct_debit_without_invoice_counter_books_the_booking(
+    session: Session, giro
+) -> None:
+    # A debit booked as a category (no invoice behind it): the ledger's counter-booking.
+    income = ledger.category_by_key(session, "erloese")
+    debit = entry(DAY, "50.00", "Mitgliedsbeitrag", end_to_end_id="E2E-0815")
+    _confirm(session, giro, statement(debit),
+             {0: Decision("buchung", category_id=income.id, tax_key="NSTB")})  # fmt: skip
+    booked = session.scalar(select(Booking))
+    ret = entry(DAY + timedelta(days=2), "-50.00", "Rücklastschrift", end_to_end_id="E2E-0815",
+                is_return=True, return_reason="MD06")  # fmt: skip
+    [pl] = service.preview(session, giro.id, statement(ret)).lines
+    assert pl.proposal.handling == "ruecklastschrift" and "zurückgebucht" not in pl.reason
+    _confirm(session, giro, statement(ret))
+    reversal = session.scalars(select(Booking).order_by(Booking.id.desc())).first()
+    assert reversal.reverses_id == booked.id and reversal.total == D("-50.00")
+    assert _count(session, Payment) == 0
+
+
+def test_returned_direct_debit_of_a_cancelled_invoice_is_refused_with_a_reason(
+    session: Session, giro, make_draft, issue
+) -> None:
+    from kms.modules.invoices import issuing
+
+    inv = issue(make_draft([line("A", "1", "100.00")]))
+    debit = entry(DAY, "119.00", f"Lastschrift {inv.number}", end_to_end_id="E2E-9")
+    _confirm(session, giro, statement(debit))
+    issuing.cancel(session, inv.id, issue_date=DAY)
+    session.commit()
+    ret = entry(DAY + timedelta(days=1), "-119.00", "Rücklastschrift", end_to_end_id="E2E-9",
+                is_return=True)  # fmt: skip
+    [pl] = service.preview(session, giro.id, statement(ret)).lines
+    assert "ist storniert" in pl.reason
+    with pytest.raises(KmsError, match="storniert"):
+        _confirm(session, giro, statement(ret))
+    session.rollback()
+    assert _count(session, BankLine) == 1
 
 
 def test_only_safe_books_exact_matches_and_rules_and_leaves_the_rest(
@@ -354,3 +418,22 @@ def test_candidates_are_ranked_with_their_reasons(
         (1, first.number, 45, "Betrag = offener Betrag, Name des Kunden"),
     ]  # fmt: skip
     assert pv.lines[0].proposal.invoice_id == second.id
+
+
+def test_returned_direct_debit_of_a_payment_returned_already_is_refused(
+    session: Session, giro, make_draft, issue
+) -> None:
+    from kms.modules.invoices import payments
+
+    inv = issue(make_draft([line("A", "1", "100.00")]))
+    _confirm(session, giro, statement(entry(DAY, "119.00", inv.number, end_to_end_id="E2E-7")))
+    payments.return_payment(session, session.scalar(select(Payment.id)), returned_on=DAY)
+    session.commit()
+    ret = entry(DAY + timedelta(days=1), "-119.00", "Rücklastschrift", end_to_end_id="E2E-7",
+                is_return=True)  # fmt: skip
+    [pl] = service.preview(session, giro.id, statement(ret)).lines
+    assert "bereits zurückgebucht" in pl.reason
+    with pytest.raises(KmsError, match="bereits zurückgebucht"):
+        _confirm(session, giro, statement(ret))
+    session.rollback()
+    assert (_count(session, BankLine), _count(session, Payment)) == (1, 2)

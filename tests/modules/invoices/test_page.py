@@ -284,6 +284,29 @@ def test_payment_dialog_prefills_the_open_amount_with_cents(draft_id) -> None:
     assert amount.value == "238,00"
 
 
+def test_detail_lists_a_returned_payment_as_ruecklastschrift_with_its_reason(draft_id) -> None:
+    """The payments table names the return and its reason; the invoice is open again."""
+    from kms.modules.invoices import issuing, payments
+
+    issued = issuing.issue_invoice(draft_id, actor="test")
+    with session_scope() as session:
+        paid = payments.record_payment(
+            session, issued.id, paid_on=service.today(), amount="238", method="lastschrift"
+        )
+        payments.return_payment(
+            session, paid.id, returned_on=service.today(), reason="AC04 <b>Konto</b> erloschen"
+        )
+    at = app()
+    at.selectbox(key="inv_pick").set_value(issued.id).run()
+    assert not at.exception
+    [table] = [d.value for d in at.dataframe if "Überzahlung" in d.value.columns]
+    assert table[["Betrag", "Art", "Notiz"]].values.tolist() == [
+        ["238,00\xa0€", "Lastschrift (zurückgebucht)", ""],
+        ["-238,00\xa0€", "Rücklastschrift", "Rücklastschrift: AC04 <b>Konto</b> erloschen"],
+    ]
+    assert [m.value for m in at.metric if m.label == "Offen"] == ["238,00\xa0€"]
+
+
 def test_dunning_dialog_refuses_an_invoice_that_is_not_yet_due(draft_id) -> None:
     """▶ Mahnen on an invoice within its payment term says so, instead of previewing a
     reminder that speaks of "fällig seit" a date still to come; nothing is written."""

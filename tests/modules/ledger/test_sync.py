@@ -137,3 +137,70 @@ def test_turnover_counts_once_and_only_taxable_domestic(
             lines=[service.LineInput(amount, service.category_by_key(session, category).id, key)],
         )  # fmt: skip
     assert received_turnover(session, 2026) == D("300.00")
+
+
+def test_returned_payment_is_booked_as_the_exact_reverse_once(
+    session: Session,
+    make_draft,  # noqa: F811
+    issue,  # noqa: F811
+) -> None:
+    from kms.modules.ledger.reports import _skonto_corrections
+    from kms.modules.ledger.sync import book_payment
+    from kms.modules.ledger.turnover import received_turnover
+
+    from .conftest import IBAN
+
+    # The Skonto payment of the first test (221,48 over two rates), booked by a bank import
+    # on a second account that is not the default one.
+    inv = issue(make_draft([line("A", "1", "100"), line("B", "1", "100", "S7", "C62")],
+                           skonto_percent="2", skonto_days=7))  # fmt: skip
+    day = ISSUE_DAY + timedelta(days=7)
+    service.save_account(session, name="Hauptkonto", kind="sonstige", is_default=True)
+    giro = service.save_account(session, name="Giro", kind="bank", iban=IBAN)
+    paid = payments.record_payment(session, inv.id, paid_on=day, amount="221,48", skonto=True)
+    original = book_payment(session, paid, giro.id)
+    back = payments.return_payment(session, paid.id, returned_on=day + timedelta(days=2))
+    session.commit()
+    assert received_turnover(session, 2026) == D("0.00")  # the unbooked return counts too
+    assert sync_payments(session) == "1 Zahlung(en) und 0 Erstattung(en) gebucht"
+    assert sync_payments(session) == "nichts zu buchen"  # twice: still one return booking
+    session.commit()
+    _first, reverse = _bookings(session)
+    assert reverse.payment_id == back.id and reverse.account_id == giro.id
+    assert (reverse.kind, reverse.total, reverse.booking_date) == (
+        "einnahme", D("-221.48"), day + timedelta(days=2))  # fmt: skip
+    assert [(ln.tax_key, ln.amount, ln.net, ln.tax) for ln in reverse.lines] == [
+        ("U19", D("-116.62"), D("-98.00"), D("-18.62")),
+        ("U7", D("-104.86"), D("-98.00"), D("-6.86")),
+    ]
+    assert [(ln.tax_key, -ln.amount, -ln.net, -ln.tax) for ln in original.lines] == [
+        (ln.tax_key, ln.amount, ln.net, ln.tax) for ln in reverse.lines
+    ]
+    assert received_turnover(session, 2026) == D("0.00")
+    # Soll: the Skonto's reduction of base and tax is taken back with the payment.
+    corrections = _skonto_corrections(session, date(2026, 3, 1), date(2026, 3, 31))
+    assert sum(c[2] for c in corrections) == 0 and sum(c[3] for c in corrections) == 0
+    assert len(corrections) == 4
+
+
+def test_return_synced_together_with_its_payment_books_both_once(
+    session: Session,
+    make_draft,  # noqa: F811
+    issue,  # noqa: F811
+) -> None:
+    # 238,00 gross; 100,00 partial payment returned, both unbooked before the sync.
+    inv = issue(make_draft([line("Beratung", "2", "100.00")]))
+    paid = payments.record_payment(session, inv.id, paid_on=ISSUE_DAY, amount="100,00")
+    payments.return_payment(session, paid.id, returned_on=ISSUE_DAY + timedelta(days=1))
+    session.commit()
+    assert sync_payments(session) == "2 Zahlung(en) und 0 Erstattung(en) gebucht"
+    assert sync_payments(session) == "nichts zu buchen"
+    session.commit()
+    first, reverse = _bookings(session)
+    assert (first.total, reverse.total) == (D("100.00"), D("-100.00"))
+    assert (reverse.lines[0].net, reverse.lines[0].tax) == (D("-84.03"), D("-15.97"))
+    assert first.account_id == reverse.account_id
+    # A Storno afterwards takes back nothing more: the booked income is zero.
+    issuing.cancel(session, inv.id, issue_date=ISSUE_DAY + timedelta(days=3))
+    session.commit()
+    assert sync_payments(session) == "nichts zu buchen"
