@@ -1,7 +1,6 @@
 """Rechnungseingang: the page script stays thin; the body lives in the module's ui.py."""
 
 from kms.modules.intake.ui import render_intake
-
 from kms.ui.page import PageContext, run_page
 
 
