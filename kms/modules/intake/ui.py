@@ -12,6 +12,7 @@ from typing import Any
 import streamlit as st
 
 from kms.db import session_scope
+from kms.einvoice.model import unit_label
 from kms.errors import KmsError
 from kms.formatting import format_date, format_money
 from kms.modules.intake import service
@@ -92,7 +93,7 @@ def invoice_list() -> None:
         list(STATUSES),
         index=None,
         format_func=labels_of(STATUSES),
-        placeholder=CHOOSE,
+        placeholder="alle",
         key="intake_status",
     )
     page_no = requested_page("intake_page", (search, status))
@@ -130,10 +131,14 @@ def invoice_list() -> None:
         st.session_state[SELECTED] = rows[chosen[0]]["Nr."]
     pager(result, key="intake_page", one="Eingangsrechnung", many="Eingangsrechnungen")
     ids = [r["Nr."] for r in rows]
+    names = {
+        r["Nr."]: " · ".join(str(v) for v in (r["Lieferant"], r["Rechnungsnr."]) if v) for r in rows
+    }
     st.selectbox(
         "Eingangsrechnung anzeigen",
         ids,
         index=None,
+        format_func=lambda n: f"Nr. {n} – {names[n]}" if names.get(n) else f"Nr. {n}",
         placeholder=CHOOSE,
         key="intake_pick",
         on_change=_pick,
@@ -225,7 +230,7 @@ def _invoice_view(parsed: ParsedInvoice) -> None:
                 {
                     "Bezeichnung": p.name,
                     "Menge": "" if p.quantity is None else f"{p.quantity.normalize():f}",
-                    "Einheit": p.unit,
+                    "Einheit": unit_label(p.unit) if p.unit else "",
                     "Einzelpreis netto": _money(p.net_price, parsed.currency),
                     "Netto": _money(p.net_amount, parsed.currency),
                     "USt": f"{p.category} {'' if p.rate is None else f'{p.rate.normalize():f} %'}",
