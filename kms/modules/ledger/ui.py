@@ -121,7 +121,7 @@ def booking_list(ctx: PageContext) -> None:
         list(BOOKING_KINDS),
         index=None,
         format_func=labels_of(BOOKING_KINDS),
-        placeholder=CHOOSE,
+        placeholder="alle",
         key="ledger_kind",
     )
     page_no = int(st.session_state.get("ledger_page", 1))
