@@ -39,10 +39,14 @@ def addon(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[str]]:
 def _license(monkeypatch: pytest.MonkeyPatch) -> None:
     private, public = licensing.generate_keypair()
     monkeypatch.setenv("KMS_LICENSE_PUBLIC_KEYS", public)
-    token = licensing.issue(
-        private, module="fakeaddon", licensee="Musterfirma", valid_until=date(2099, 12, 31)
-    )
     with session_scope() as session:
+        token = licensing.issue(
+            private,
+            module="fakeaddon",
+            licensee="Musterfirma",
+            instance=licensing.instance_id(session),
+            valid_until=date(2099, 12, 31),
+        )
         licensing.install(session, token)
 
 
