@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import re
 import sys
 from datetime import date
 from pathlib import Path
@@ -12,6 +13,8 @@ from typing import Any
 from kms import licensing
 from kms.db import session_scope
 from kms.errors import KmsError
+
+TOKEN_SHAPE = re.compile(r"[A-Za-z0-9_-]{40,}\.[A-Za-z0-9_-]{40,}")
 
 
 def _print(text: str) -> None:
@@ -36,14 +39,15 @@ def _read_token(source: str) -> str:
     """The token from a file, from stdin ("-") or given directly."""
     if source == "-":
         return sys.stdin.read()
-    path = Path(source)
-    if path.is_file():
-        try:
-            return path.read_text(encoding="utf-8")
-        except (OSError, UnicodeDecodeError) as exc:
-            raise KmsError(f"Die Lizenzdatei {source} kann nicht gelesen werden.") from exc
-    if "." in source and "/" not in source and len(source) > 40:
+    if TOKEN_SHAPE.fullmatch(source.strip()):
         return source
+    path = Path(source)
+    try:
+        return path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        pass
+    except (OSError, UnicodeDecodeError) as exc:
+        raise KmsError(f"Die Lizenzdatei {source} kann nicht gelesen werden.") from exc
     raise KmsError(f"{source} ist weder eine Lizenzdatei noch ein Lizenzschlüssel.")
 
 
