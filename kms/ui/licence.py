@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import streamlit as st
 
+from kms import registry
 from kms.db import session_scope
-from kms.registry import ModuleSpec, PageSpec, modules, usable
+from kms.registry import ModuleSpec, PageSpec
 from kms.ui.text import plain
 
 LOCK_ICON = ":material/lock:"
@@ -16,8 +17,8 @@ def locked_pages() -> frozenset[str]:
     with session_scope(write=False) as session:
         return frozenset(
             page.url_path
-            for spec in modules()
-            if spec.licensed and not usable(session, spec)
+            for spec in registry.modules()
+            if spec.licensed and not registry.usable(session, spec)
             for page in spec.pages
         )
 
