@@ -377,13 +377,16 @@ def set_retention_days(session: Session, days: int) -> None:
     set_value(session, RETENTION_KEY, days)
 
 
+def aware(moment: datetime) -> datetime:
+    """A database time as an aware UTC time (SQLite returns naive ones)."""
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
 def newest_audit_time(session: Session) -> datetime | None:
     from kms.audit import AuditEvent
 
     newest = session.scalar(select(func.max(AuditEvent.at)))
-    if newest is None:
-        return None
-    return newest if newest.tzinfo else newest.replace(tzinfo=UTC)
+    return None if newest is None else aware(newest)
 
 
 ACTIVE = "aktiv"
@@ -392,6 +395,7 @@ EXPIRED = "abgelaufen"
 PURGE_DUE = "Löschung fällig"
 MISSING = "nicht lizenziert"
 SUSPICIOUS = "Uhrzeit unplausibel"
+PURGED = "gelöscht"
 
 
 @dataclass(frozen=True)
@@ -428,6 +432,11 @@ class LicenceState:
             return f"Die Lizenz für {name} gilt erst ab {lic.valid_from:{fmt}}."
         since = (self.locked_since or lic.ends).astimezone(BERLIN)
         kept = (self.kept_until or lic.ends).astimezone(BERLIN)
+        if self.status == PURGED:
+            return (
+                f"Die Lizenz für {name} ist seit {since:{fmt}} abgelaufen; die Daten wurden "
+                f"nach der Aufbewahrungsfrist gelöscht (ein Backup davon wird aufbewahrt)."
+            )
         if self.status == EXPIRED:
             return (
                 f"Die Lizenz für {name} ist seit {since:{fmt}} abgelaufen; das Modul ist "
@@ -458,6 +467,12 @@ def state(
         return LicenceState(module, title, ACTIVE, licence)
     kept_until = licence.ends + timedelta(days=retention_days(session))
     status = EXPIRED if moment < kept_until else PURGE_DUE
+    if status == PURGE_DUE:
+        from kms.licensing_purge import purged_at
+
+        purged = purged_at(session, module)
+        if purged is not None and purged >= licence.ends:
+            status = PURGED
     return LicenceState(module, title, status, licence, licence.ends, kept_until)
 
 
@@ -511,9 +526,12 @@ def licence_watch(session: Session, now: datetime) -> str:
             left = (current.kept_until.astimezone(BERLIN).date() - day).days
             note = f"Lizenz für „{current.title}“ ist abgelaufen; das Modul ist gesperrt."
             if left <= WARN_DAYS:
-                note += f" Die Daten werden in {left} Tagen gelöscht."
+                from kms.licensing_purge import purge_summary
+
+                what = purge_summary(session, current.module)
+                note += f" Die Daten werden in {left} Tagen gelöscht ({what})."
             notes.append(note)
-        elif current.status in (PURGE_DUE, SUSPICIOUS):
+        elif current.status in (PURGE_DUE, PURGED, SUSPICIOUS):
             notes.append(current.describe())
     set_system_warning(session, "licences", " ".join(notes) or None)
     return " ".join(notes) or "Alle Lizenzen gültig."
