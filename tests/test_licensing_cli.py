@@ -151,3 +151,27 @@ def _garbage(tmp_path: Path) -> Path:
     path = tmp_path / "garbage.private"
     path.write_text("das-ist-kein-schluessel")
     return path
+
+
+def test_the_demo_gets_demo_licences_that_a_normal_start_refuses(
+    cli: Run, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`python -m kms demo` licenses every add-on for its demo instance; a process not
+    started for the demo (no KMS_DEMO=1) treats the same installed licence as missing."""
+    import os
+
+    code, out, err = cli("demo")
+    assert (code, err) == (0, ""), err
+    assert "KMS_DEMO=1 python -m kms serve" in out
+    assert licensing.DEMO_ENV not in os.environ  # the flag lived only while the demo loaded
+    with session_scope(write=False) as session:
+        assert str(licensing.stored_instance_id(session)).startswith("demo-")
+        assert not licensing.state(session, "fakeaddon").usable
+    code, out, _ = cli("license", "status")
+    assert "fakeaddon\tnicht lizenziert" in out
+    monkeypatch.setenv(licensing.DEMO_ENV, "1")
+    with session_scope(write=False) as session:
+        demo = licensing.state(session, "fakeaddon")
+        assert demo.usable
+        assert demo.licence is not None and demo.licence.demo
+        assert (demo.licence.valid_until - demo.licence.valid_from).days < 31
