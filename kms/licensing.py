@@ -41,7 +41,7 @@ from cryptography.hazmat.primitives.serialization import (
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from kms import types
+import kms.types
 from kms.errors import KmsError
 from kms.models import get_value, set_value
 from kms.notices import set_system_warning
@@ -198,7 +198,7 @@ def issue(
         key = Ed25519PrivateKey.from_private_bytes(_unb64(private_key.strip()))
     except ValueError as exc:
         raise KmsError("Der private Schlüssel ist kein Ed25519-Schlüssel von KMS.") from exc
-    start = valid_from or types.today()
+    start = valid_from or kms.types.today()
     if valid_until < start:
         raise KmsError("„bis“ liegt vor „ab“: die Lizenz wäre nie gültig.")
     if not instance.strip():
@@ -213,7 +213,7 @@ def issue(
             "instance": instance.strip(),
             "valid_from": start.isoformat(),
             "valid_until": valid_until.isoformat(),
-            "issued_at": (issued_at or types.utcnow())
+            "issued_at": (issued_at or kms.types.utcnow())
             .astimezone(UTC)
             .isoformat(timespec="seconds"),
         },
@@ -226,7 +226,7 @@ def issue(
 
 def issue_demo(instance: str, *, days: int = DEMO_MAX_DAYS) -> dict[str, str]:
     """Demo licences for every add-on, bound to the demo instance (python -m kms demo)."""
-    start = types.today()
+    start = kms.types.today()
     return {
         module: issue(
             DEMO_PRIVATE_KEY,
@@ -453,7 +453,7 @@ def state(
     session: Session, module: str, title: str | None = None, now: datetime | None = None
 ) -> LicenceState:
     """The add-on's licence state now (derived from the verified token and the clock)."""
-    moment = now or types.utcnow()
+    moment = now or kms.types.utcnow()
     title = title or licensed_modules().get(module, module)
     newest = newest_audit_time(session)
     if newest is not None and moment < newest - CLOCK_TOLERANCE:
@@ -479,6 +479,12 @@ def state(
 def states(session: Session, now: datetime | None = None) -> list[LicenceState]:
     """Every add-on's state, in registry order."""
     return [state(session, key, title, now) for key, title in licensed_modules().items()]
+
+
+def data_kept(session: Session, module: str) -> bool:
+    """False once an expired add-on's retention is over (purge due or done): its public
+    read routes (feeds, media) stay online until then."""
+    return state(session, module).status not in (PURGE_DUE, PURGED)
 
 
 def is_licensed(session: Session, module: str, day: date | None = None) -> bool:

@@ -66,27 +66,3 @@ def purge_module(session: Session, spec: ModuleSpec, backup_name: str, now: date
     )
     session.flush()
     return deleted
-
-
-def licence_purge(session: Session, now: datetime) -> str:
-    """⊕ For every add-on whose purge is due: a retained backup, then the purge.
-
-    The automatism's own session stays unused until the backup exists: on SQLite its first
-    statement would hold the write lock the backup's Dokumente sync needs.
-    """
-    from kms.backups.service import create_backup
-    from kms.db import session_scope
-
-    with session_scope(write=False) as reading:
-        due = [
-            spec
-            for spec in registry.modules()
-            if spec.licensed
-            and licensing.state(reading, spec.key, spec.title, now).status == licensing.PURGE_DUE
-        ]
-    done = []
-    for spec in due:
-        backup = create_backup(kind="retained")
-        rows = purge_module(session, spec, backup.name, now)
-        done.append(f"„{spec.title}“: {rows} Datensätze gelöscht (Backup {backup.name})")
-    return "; ".join(done) or "Keine Löschung fällig."

@@ -17,9 +17,9 @@ from kms.backups.policy import BackupSettings, plan_prune
 from kms.backups.service import create_backup
 from kms.backups.store import list_backups
 from kms.db import session_scope
-from kms.licensing_purge import licence_purge
 from kms.modules.bugreports import service as bugreports
 from kms.modules.bugreports.models import BugReport
+from kms.modules.settings.licences import licence_purge
 from kms.registry import ModuleSpec
 
 # A stand-in add-on whose data lives in the bug_reports table.

@@ -115,6 +115,21 @@ def test_a_locked_add_on_is_idle_on_every_entry_point_but_auskunft_and_public_ro
     assert addon == ["export", "public route"]
 
 
+def test_public_routes_of_an_add_on_go_offline_once_its_purge_is_due(
+    addon: list[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Expired: feeds stay online while the data is kept; after the retention period: 410."""
+    from datetime import UTC, datetime
+
+    _license(monkeypatch)
+    monkeypatch.setattr("kms.types.utcnow", lambda: datetime(2100, 3, 1, tzinfo=UTC))
+    assert _get("/api/fakeaddon/data")[0] == 403
+    assert _get("/pub/fakeaddon/feed.xml") == (200, "öffentlich")
+    monkeypatch.setattr("kms.types.utcnow", lambda: datetime(2100, 7, 1, tzinfo=UTC))
+    assert _get("/pub/fakeaddon/feed.xml") == (410, "Nicht mehr verfügbar.")
+    assert addon == ["public route"]
+
+
 def test_a_locked_add_on_cli_command_says_why_in_german(
     addon: list[str], capsys: pytest.CaptureFixture[str]
 ) -> None:

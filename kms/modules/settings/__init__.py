@@ -15,7 +15,7 @@ def _licence_watch(session, now):  # type: ignore[no-untyped-def]
 
 
 def _licence_purge(session, now):  # type: ignore[no-untyped-def]
-    from kms.licensing_purge import licence_purge
+    from kms.modules.settings.licences import licence_purge
 
     return licence_purge(session, now)
 
