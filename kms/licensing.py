@@ -505,17 +505,14 @@ def require(session: Session | str, module: str | Session, title: str | None = N
     if not isinstance(session, Session) or not isinstance(module, str):
         raise TypeError("require(session, module)")
     current = state(session, module, title)
-    if not current.usable:
-        extra = (
-            " Ihre Daten bleiben erhalten; mit einer gültigen Lizenz ist es sofort wieder "
-            "verfügbar."
-            if current.status in (MISSING, NOT_YET)
-            else ""
-        )
+    if current.usable:
+        return
+    if current.status == MISSING:
         raise ModuleLocked(
-            f"Das Zusatzmodul „{current.title}“ ist nicht lizenziert oder die Lizenz ist "
-            f"abgelaufen. {current.describe()}{extra}"
+            f"Das Zusatzmodul „{current.title}“ ist nicht lizenziert. Ihre Daten bleiben "
+            "erhalten; mit einer gültigen Lizenz ist es sofort wieder verfügbar."
         )
+    raise ModuleLocked(f"Das Zusatzmodul „{current.title}“ ist gesperrt. {current.describe()}")
 
 
 def licence_watch(session: Session, now: datetime) -> str:
