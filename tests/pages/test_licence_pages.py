@@ -33,9 +33,13 @@ def test_a_locked_add_on_page_explains_the_licence(owner: str, hilfe_is_an_add_o
         instance = licensing.stored_instance_id(session)
     assert instance is not None
     assert [c.value for c in at.code] == [instance]
-    from kms.ui.licence import locked_pages
+    from kms.ui.licence import LOCK_ICON, locked_pages
 
     assert "hilfe" in locked_pages()
+    # it stays in the navigation, with a lock instead of its icon
+    icons = {link.proto.label: link.proto.icon for link in at.sidebar.get("page_link")}
+    assert icons["Hilfe"] == LOCK_ICON
+    assert icons["Einstellungen"] == ":material/settings:"
 
 
 def test_with_a_licence_the_page_runs(
@@ -57,6 +61,8 @@ def test_with_a_licence_the_page_runs(
     ui.assert_page_shown(at, "Hilfe")
     assert at.table  # functions and automatisms
     assert not at.code
+    icons = {link.proto.label: link.proto.icon for link in at.sidebar.get("page_link")}
+    assert icons["Hilfe"] != ":material/lock:"
     from kms.ui.licence import locked_pages
 
     assert locked_pages() == frozenset()
