@@ -160,7 +160,7 @@ def test_the_demo_gets_demo_licences_that_a_normal_start_refuses(
     started for the demo (no KMS_DEMO=1) treats the same installed licence as missing."""
     import os
 
-    code, out, err = cli("demo")
+    code, out, err = cli("demo", "--force")  # --force: also on PostgreSQL
     assert (code, err) == (0, ""), err
     assert "KMS_DEMO=1 python -m kms serve" in out
     assert licensing.DEMO_ENV not in os.environ  # the flag lived only while the demo loaded
