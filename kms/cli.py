@@ -252,28 +252,6 @@ def cmd_audit_verify(_args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_license_install(args: argparse.Namespace) -> int:
-    from kms.licensing import install
-
-    token = open(args.file).read() if args.file != "-" else sys.stdin.read()
-    with session_scope() as session:
-        licence = install(session, token)
-    _print(f"Lizenz für „{licence.module}“ installiert, gültig bis {licence.valid_until:%d.%m.%Y}.")
-    return 0
-
-
-def cmd_license_list(_args: argparse.Namespace) -> int:
-    from kms.licensing import installed
-
-    with session_scope(write=False) as session:
-        licences = installed(session)
-    if not licences:
-        _print("Keine Lizenzen installiert.")
-    for module, licence in licences.items():
-        _print(f"{module}\t{licence.licensee}\tbis {licence.valid_until:%d.%m.%Y}")
-    return 0
-
-
 def cmd_support_set(args: argparse.Namespace) -> int:
     from kms.support import set_support_contact
 
@@ -284,10 +262,23 @@ def cmd_support_set(args: argparse.Namespace) -> int:
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
-    from kms.demo import load_demo
+    import os
 
-    for line in load_demo(force=args.force):
+    from kms.demo import load_demo
+    from kms.licensing import DEMO_ENV
+
+    previous = os.environ.get(DEMO_ENV)
+    os.environ[DEMO_ENV] = "1"  # this process is the demo: demo licences count here
+    try:
+        lines = load_demo(force=args.force)
+    finally:
+        if previous is None:
+            os.environ.pop(DEMO_ENV, None)
+        else:
+            os.environ[DEMO_ENV] = previous
+    for line in lines:
         _print(line)
+    _print(f"Server für die Demo (mit Demo-Lizenzen): {DEMO_ENV}=1 python -m kms serve")
     return 0
 
 
@@ -453,10 +444,9 @@ def build_parser() -> argparse.ArgumentParser:
     audit = _groups(sub, "audit", "Prüfprotokoll", "au_cmd")
     add(audit, "verify", cmd_audit_verify, "Hash-Kette des Prüfprotokolls prüfen")
 
-    lic = _groups(sub, "license", "Lizenzen für Zusatzmodule", "l_cmd")
-    p = add(lic, "install", cmd_license_install, "Lizenz installieren (Datei oder - für stdin)")
-    p.add_argument("file", help="Lizenzdatei oder -")
-    add(lic, "list", cmd_license_list, "installierte Lizenzen auflisten")
+    from kms.licensing_cli import register as register_licence_commands
+
+    register_licence_commands(sub, add, _groups)
 
     ssub = _groups(sub, "support", "Support-Kontakt in der Seitenleiste", "s_cmd")
     p = add(ssub, "set", cmd_support_set, "Support-Kontakt setzen")

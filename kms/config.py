@@ -40,6 +40,7 @@ ENVIRONMENT = (
     EnvVar("KMS_SUPPORT_EMAIL", "Support-Kontakt: E-Mail"),
     EnvVar("KMS_SUPPORT_PHONE", "Support-Kontakt: Telefon"),
     EnvVar("KMS_LICENSE_PUBLIC_KEYS", "öffentliche Schlüssel für Lizenzen (base64url, mit Komma)"),
+    EnvVar("KMS_DEMO", "1: ein Prozess für die Demo, der Demo-Lizenzen annimmt"),
     EnvVar(
         "KMS_TRUSTED_PROXIES", "Reverse-Proxys (Adressen/CIDR, mit Komma), deren X-Forwarded-* gilt"
     ),

@@ -67,6 +67,9 @@ def load_demo(*, force: bool = False) -> list[str]:
                 email="erika@example.org",
                 is_owner=not auth.has_users(session),
             )
+        from kms.licensing import install_demo
+
+        install_demo(session)  # only in a process started for the demo (KMS_DEMO=1)
         loaded = load_demo_data(session)
         set_value(session, MARKER_KEY, True)
     auth.consume_setup_token()

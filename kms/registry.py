@@ -199,25 +199,29 @@ def public_routes() -> list[Any]:
         if spec.routes:
             for route in resolve(spec.routes)():
                 public = getattr(route, "path", "").startswith(f"/pub/{spec.key}/")
-                result.append(route if public or not spec.licensed else _guarded(route, spec))
+                result.append(_guarded(route, spec, public) if spec.licensed else route)
     return result
 
 
-def _guarded(route: Any, spec: ModuleSpec) -> Any:
-    """The route with its endpoint behind `usable()`."""
+def _guarded(route: Any, spec: ModuleSpec, public: bool = False) -> Any:
+    """The route with its endpoint behind `usable()`; a public read route only behind "its
+    data is not purged" (feeds and media stay online while the data is kept)."""
     from starlette.concurrency import run_in_threadpool
     from starlette.responses import PlainTextResponse
     from starlette.routing import Route
 
     from kms.db import session_scope
-    from kms.licensing import ModuleLocked
+    from kms.licensing import ModuleLocked, data_kept
 
     endpoint = route.endpoint
 
     async def guarded(request: Any) -> Any:
         try:
             with session_scope(write=False) as session:
-                require_usable(session, spec)
+                if not public:
+                    require_usable(session, spec)
+                elif not data_kept(session, spec.key):
+                    return PlainTextResponse("Nicht mehr verfügbar.", status_code=410)
         except ModuleLocked as exc:
             return PlainTextResponse(exc.message, status_code=403)
         if inspect.iscoroutinefunction(endpoint):

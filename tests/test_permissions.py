@@ -782,6 +782,11 @@ ROWS: list[tuple[str, str, Factory]] = [
         ),
     ),
     ("kms.licensing:install", "I", lambda s, w: lambda s: licensing.install(s, "kein.token")),
+    (
+        "kms.licensing:set_retention_days",
+        "I",
+        lambda s, w: lambda s: licensing.set_retention_days(s, 200),
+    ),
     # Benutzer
     ("kms.auth:rotate_cookie_key", "I", lambda s, w: lambda s: auth.rotate_cookie_key(s)),
     ("kms.modules.users.service:list_users", "I", lambda s, w: lambda s: users.list_users(s)),

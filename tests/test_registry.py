@@ -39,10 +39,14 @@ def addon(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[str]]:
 def _license(monkeypatch: pytest.MonkeyPatch) -> None:
     private, public = licensing.generate_keypair()
     monkeypatch.setenv("KMS_LICENSE_PUBLIC_KEYS", public)
-    token = licensing.issue(
-        private, module="fakeaddon", licensee="Musterfirma", valid_until=date(2099, 12, 31)
-    )
     with session_scope() as session:
+        token = licensing.issue(
+            private,
+            module="fakeaddon",
+            licensee="Musterfirma",
+            instance=licensing.instance_id(session),
+            valid_until=date(2099, 12, 31),
+        )
         licensing.install(session, token)
 
 
@@ -109,6 +113,21 @@ def test_a_locked_add_on_is_idle_on_every_entry_point_but_auskunft_and_public_ro
     assert status == 403 and "nicht lizenziert" in text
     assert _get("/pub/fakeaddon/feed.xml") == (200, "öffentlich")
     assert addon == ["export", "public route"]
+
+
+def test_public_routes_of_an_add_on_go_offline_once_its_purge_is_due(
+    addon: list[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Expired: feeds stay online while the data is kept; after the retention period: 410."""
+    from datetime import UTC, datetime
+
+    _license(monkeypatch)
+    monkeypatch.setattr("kms.types.utcnow", lambda: datetime(2100, 3, 1, tzinfo=UTC))
+    assert _get("/api/fakeaddon/data")[0] == 403
+    assert _get("/pub/fakeaddon/feed.xml") == (200, "öffentlich")
+    monkeypatch.setattr("kms.types.utcnow", lambda: datetime(2100, 7, 1, tzinfo=UTC))
+    assert _get("/pub/fakeaddon/feed.xml") == (410, "Nicht mehr verfügbar.")
+    assert addon == ["public route"]
 
 
 def test_a_locked_add_on_cli_command_says_why_in_german(

@@ -66,7 +66,8 @@ class PrunePlan:
 
 def plan_prune(backups: list[BackupInfo], settings: BackupSettings, now: datetime) -> PrunePlan:
     """Keep the newest backup of each of the last N days and ISO weeks (Berlin time), safety
-    backups of the last M days, and always the newest backup; delete the rest."""
+    backups of the last M days, every retained backup (taken before an add-on's purge) and
+    always the newest backup; delete the rest."""
     ordered = sorted(backups, key=lambda b: b.order, reverse=True)
     keep: set[str] = set()
     if ordered:
@@ -85,6 +86,8 @@ def plan_prune(backups: list[BackupInfo], settings: BackupSettings, now: datetim
             keep.add(backup.name)
         seen_days.add(local)
         seen_weeks.add(week)
+        if backup.kind == "retained":  # the only copy of a purged add-on's data
+            keep.add(backup.name)
         if backup.kind == "safety" and backup.created_at >= now - timedelta(
             days=settings.keep_safety_days
         ):

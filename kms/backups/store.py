@@ -18,9 +18,15 @@ from pathlib import Path
 from kms.backups.errors import BUSY, BackupError
 from kms.config import PRIVATE_DIR, get_config
 
-KINDS = {"manual": "von Hand", "auto": "automatisch", "safety": "Sicherung vor Wiederherstellung"}
+KINDS = {
+    "manual": "von Hand",
+    "auto": "automatisch",
+    "safety": "Sicherung vor Wiederherstellung",
+    # Taken before an expired add-on's data is purged; "Alte Backups löschen" never deletes it.
+    "retained": "vor Löschung eines Zusatzmoduls, dauerhaft aufbewahrt",
+}
 NAME_RE = re.compile(
-    r"^kms-backup-(?P<ts>\d{8}T\d{6})Z-(?P<kind>manual|auto|safety)(?:-(?P<n>\d{1,4}))?"
+    r"^kms-backup-(?P<ts>\d{8}T\d{6})Z-(?P<kind>manual|auto|safety|retained)(?:-(?P<n>\d{1,4}))?"
     r"\.tar(?P<enc>\.enc)?$"
 )
 TMP_PREFIX = ".kms-tmp-"

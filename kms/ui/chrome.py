@@ -41,7 +41,9 @@ def render_banner(audience: Audience) -> bool:
 def render_navigation(may_open: Callable[[Permission | None], bool]) -> None:
     """Sectioned page links in the sidebar: only the pages the user's role may open."""
     from kms.registry import SECTIONS, pages
+    from kms.ui.licence import LOCK_ICON, locked_pages
 
+    locked = locked_pages()
     by_section: dict[str, list] = {name: [] for name in SECTIONS}
     for page in pages():
         if may_open(page.permission):
@@ -56,10 +58,12 @@ def render_navigation(may_open: Callable[[Permission | None], bool]) -> None:
                 # A Page object that is never the default: Streamlit gives the default page's
                 # link an empty href, which the browser resolves to the page that is open
                 # (during the Ersteinrichtung "Tutorial Ersteinrichtung" led to /einstellungen).
+                # A locked add-on's pages stay listed with a lock: they explain the licence.
+                icon = LOCK_ICON if page.url_path in locked else page.icon
                 target = st.Page(
-                    ROOT / page.script, title=page.title, icon=page.icon, url_path=page.url_path
+                    ROOT / page.script, title=page.title, icon=icon, url_path=page.url_path
                 )
-                st.page_link(target, label=page.title, icon=page.icon)
+                st.page_link(target, label=page.title, icon=icon)
 
 
 def render_support() -> None:

@@ -16,10 +16,11 @@ from kms.errors import KmsError
 from kms.models import ErrorLog
 from kms.notices import PUBLIC, USERS
 from kms.permissions import Permission, granted
-from kms.registry import PageSpec, page_by_url
+from kms.registry import PageSpec, module_of, page_by_url
 from kms.ui import auth as ui_auth
 from kms.ui import inputs  # noqa: F401 - installs the input cleaning before any widget runs
 from kms.ui.chrome import render_banner, render_functions, render_navigation, render_support
+from kms.ui.licence import page_allowed
 from kms.ui.text import plain
 
 log = logging.getLogger(__name__)
@@ -109,14 +110,6 @@ def report_unexpected(page: str, exc: BaseException) -> None:
     )
 
 
-def _require_licence(page: PageSpec) -> None:
-    """Licensed add-ons show a German notice instead of their content without a licence."""
-    from kms.registry import module_of, require_usable
-
-    with session_scope(write=False) as session:
-        require_usable(session, module_of(page))
-
-
 def run_page(url_path: str, render: Callable[[PageContext], None]) -> None:
     """Run a page: the login gate first (deep links bypass app.py), then chrome and content."""
     configure()
@@ -145,7 +138,8 @@ def run_page(url_path: str, render: Callable[[PageContext], None]) -> None:
             # A deep link or bookmark to a page the role may not open: say so, show nothing.
             st.error(NO_PERMISSION.format(title=page.title), icon=":material/block:")
             return
-        _require_licence(page)
+        if not page_allowed(page, module_of(page)):
+            return  # a locked add-on: its licence page instead of the content
         render(ctx)
         ui_auth.set_pending_cookie()
     except ScriptControlException:

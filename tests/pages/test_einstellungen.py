@@ -48,7 +48,13 @@ def test_logged_in_page_shows_the_stored_company(owner, demo):
     """Logged in, Einstellungen shows title, banner and the stored Firmendaten in the form."""
     at = ui.open_page("einstellungen").run()
     ui.assert_page_shown(at, "Einstellungen")
-    assert [t.label for t in at.tabs] == ["Firmendaten", "Besteuerung", "Mailserver", "Sicherheit"]
+    assert [t.label for t in at.tabs] == [
+        "Firmendaten",
+        "Besteuerung",
+        "Mailserver",
+        "Sicherheit",
+        "Lizenzen",
+    ]
     assert ui.input_values(at)["Firmenname"] == COMPANY["company_name"]
 
 

@@ -14,6 +14,12 @@ def _licence_watch(session, now):  # type: ignore[no-untyped-def]
     return licence_watch(session, now)
 
 
+def _licence_purge(session, now):  # type: ignore[no-untyped-def]
+    from kms.modules.settings.licences import licence_purge
+
+    return licence_purge(session, now)
+
+
 def _limit_watch(session, now):  # type: ignore[no-untyped-def]
     from kms.modules.settings.taxation import limit_watch
 
@@ -60,6 +66,14 @@ SPEC = ModuleSpec(
             "sperren sich selbst, die Daten bleiben erhalten.",
             interval=timedelta(hours=12),
             run=_licence_watch,
+        ),
+        AutomatismSpec(
+            key="licence_purge",
+            label="Daten abgelaufener Zusatzmodule löschen",
+            description="Löscht die Daten eines Zusatzmoduls, dessen Lizenz länger als die "
+            "Aufbewahrungsfrist abgelaufen ist, nach einem dauerhaft aufbewahrten Backup.",
+            interval=timedelta(hours=24),
+            run=_licence_purge,
         ),
     ),
 )

@@ -287,6 +287,52 @@ def section_security(ctx: PageContext) -> None:
         st.rerun()
 
 
+def section_licences(ctx: PageContext) -> None:
+    """Instance id, every add-on's licence state, installing a licence, the retention period."""
+    from kms import licensing
+    from kms.permissions import Permission
+
+    st.subheader("Lizenzen für Zusatzmodule")
+    with session_scope() as session:  # the instance id is made once, on first need
+        instance = licensing.instance_id(session)
+        states = licensing.states(session)
+        retention = licensing.retention_days(session)
+    st.caption("Instanz-ID dieser KMS-Installation (für die Lizenzbestellung)")
+    st.code(instance, language=None)
+    if states:
+        st.dataframe(
+            pd.DataFrame(
+                {
+                    "Zusatzmodul": [s.title for s in states],
+                    "Status": [s.status for s in states],
+                    "Erläuterung": [s.describe() for s in states],
+                }
+            ),
+            hide_index=True,
+        )
+    else:
+        st.write("Diese KMS-Version hat keine Zusatzmodule.")
+    if not ctx.may(Permission.LICENCES):
+        return
+    token = st.text_area("Lizenzschlüssel", key="licence_token")
+    if st.button("Lizenz installieren", icon=":material/key:", disabled=ctx.read_only):
+        with saving() as result, session_scope() as session:
+            licence = licensing.install(session, token)
+        if result["ok"]:
+            st.success(
+                f"Lizenz für „{licence.module}“ installiert, gültig bis "
+                f"{format_date(licence.valid_until)}."
+            )
+    days = st.number_input(
+        "Aufbewahrungsfrist nach Ablauf (Tage)", min_value=30, value=retention, step=1
+    )
+    if st.button("Frist speichern", disabled=ctx.read_only):
+        with saving() as result, session_scope() as session:
+            licensing.set_retention_days(session, int(days))
+        if result["ok"]:
+            st.success("Aufbewahrungsfrist gespeichert.")
+
+
 def back_to_tutorial() -> None:
     """While the Ersteinrichtung is open: the way back to it."""
     if not onboarding_done():
@@ -300,7 +346,7 @@ def back_to_tutorial() -> None:
 def render_settings_page(ctx: PageContext) -> None:
     """The Einstellungen page: one tab per section."""
     back_to_tutorial()
-    tabs = st.tabs(["Firmendaten", "Besteuerung", "Mailserver", "Sicherheit"])
+    tabs = st.tabs(["Firmendaten", "Besteuerung", "Mailserver", "Sicherheit", "Lizenzen"])
     with tabs[0]:
         section_company()
     with tabs[1]:
@@ -309,3 +355,5 @@ def render_settings_page(ctx: PageContext) -> None:
         section_mail()
     with tabs[3]:
         section_security(ctx)
+    with tabs[4]:
+        section_licences(ctx)
