@@ -54,7 +54,7 @@ run: install
 ## demo: load fictitious demo data (prints the demo login), then start KMS
 demo: install
 	$(PY) -m kms demo
-	$(PY) -m kms serve --port $(PORT)
+	KMS_DEMO=1 $(PY) -m kms serve --port $(PORT)
 
 ## test: set up and run the whole suite
 test: install-dev
