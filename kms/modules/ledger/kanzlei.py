@@ -39,7 +39,7 @@ from kms.permissions import Permission, require_permission
 from kms.reporting import Period
 from kms.reporting_export import to_csv
 
-CHUNK = 1024 * 1024
+CHUNK = 1 << 20  # 1 MiB per copy step
 Progress = Callable[[float, str], object]
 SPECS = {spec.key: spec for spec in REPORTS}
 ARCHIVE = "Belegarchiv"

@@ -16,8 +16,8 @@ from datetime import date
 from kms.modules.bank.statement import Statement, StatementError
 
 MAX_MEMBERS = 1000
-MAX_MEMBER_BYTES = 50 * 1024 * 1024
-MAX_TOTAL_BYTES = 200 * 1024 * 1024
+MAX_MEMBER_BYTES = 50 << 20  # 50 MiB
+MAX_TOTAL_BYTES = 200 << 20  # 200 MiB
 _SUFFIXES = (".xml", ".sta", ".mt940", ".940", ".txt")
 
 
