@@ -136,6 +136,7 @@ MODULE_PATHS = (
     "kms.modules.ledger",
     "kms.modules.bank",
     "kms.modules.intake",
+    "kms.modules.pricing",
     "kms.modules.reports",
     "kms.modules.bugreports",
     "kms.modules.users",

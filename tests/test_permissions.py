@@ -53,6 +53,7 @@ from kms.modules.ledger import kanzlei as ledger_kanzlei
 from kms.modules.ledger import service as ledger
 from kms.modules.ledger import sync as ledger_sync
 from kms.modules.letters import service as letters
+from kms.modules.pricing import service as pricing
 from kms.modules.settings import demo as settings_demo
 from kms.modules.settings import service as settings
 from kms.modules.settings import taxation
@@ -66,6 +67,7 @@ from kms.permissions import (
     acting_as,
     require_permission,
 )
+from tests.modules.pricing.licence import pricing_token
 
 PASSWORD = "Muster-Passwort-2026"
 LOGINS = {Role.OWNER: "erika", Role.STAFF: "max", Role.ADVISER: "stefan"}
@@ -665,6 +667,84 @@ ROWS: list[tuple[str, str, Factory]] = [
         "IM",
         lambda s, w: lambda s: ledger_sync.sync_payments(s),
     ),
+    # Preiskalkulation (add-on): everyone who reads the books sees the plan; the owner plans.
+    # Without a licence the calls get past the permission check and stop at the licence.
+    ("kms.modules.pricing.service:plan", "IMS", lambda s, w: lambda s: pricing.plan(s)),
+    ("kms.modules.pricing.service:get_basis", "IMS", lambda s, w: lambda s: pricing.get_basis(s)),
+    (
+        "kms.modules.pricing.service:what_if",
+        "IMS",
+        lambda s, w: (lambda oid: lambda s: pricing.what_if(s, oid, price=Decimal(100), units=1))(
+            _offering(s)
+        ),
+    ),
+    (
+        "kms.modules.pricing.service:overheads_from_bookings",
+        "IMS",
+        lambda s, w: lambda s: pricing.overheads_from_bookings(s, 2025),
+    ),
+    (
+        "kms.modules.pricing.service:save_basis",
+        "I",
+        lambda s, w: lambda s: pricing.save_basis(s, hours_per_day=Decimal(7)),
+    ),
+    (
+        "kms.modules.pricing.service:save_overhead",
+        "I",
+        lambda s, w: lambda s: pricing.save_overhead(s, label="Miete", amount=Decimal(500)),
+    ),
+    (
+        "kms.modules.pricing.service:delete_overhead",
+        "I",
+        lambda s, w: (lambda pid: lambda s: pricing.delete_overhead(s, pid))(
+            pricing.save_overhead(s, label=f"Posten {next(_names)}", amount=Decimal(9)).id
+        ),
+    ),
+    (
+        "kms.modules.pricing.service:save_offering",
+        "I",
+        lambda s, w: (
+            lambda s: pricing.save_offering(
+                s, name=f"Kurs {next(_names)}", hours_delivery=Decimal(2)
+            )
+        ),
+    ),
+    (
+        "kms.modules.pricing.service:delete_offering",
+        "I",
+        lambda s, w: (lambda oid: lambda s: pricing.delete_offering(s, oid))(_offering(s)),
+    ),
+    (
+        "kms.modules.pricing.service:post_calculation",
+        "IMS",
+        lambda s, w: lambda s: pricing.post_calculation(s, 2026),
+    ),
+    (
+        "kms.modules.pricing.service:price_to_draft",
+        "IM",
+        lambda s, w: (lambda oid: lambda s: pricing.price_to_draft(s, oid, contact_id=w.person_id))(
+            _offering(s)
+        ),
+    ),
+    (
+        "kms.modules.pricing.service:invoice_positions",
+        "IMS",
+        lambda s, w: lambda s: pricing.invoice_positions(s, 2026),
+    ),
+    (
+        "kms.modules.pricing.service:link_invoice_line",
+        "I",
+        lambda s, w: (lambda lid, oid: lambda s: pricing.link_invoice_line(s, lid, oid))(
+            _free_line(s, w), _offering(s)
+        ),
+    ),
+    (
+        "kms.modules.pricing.service:unlink_invoice_line",
+        "I",
+        lambda s, w: (lambda link: lambda s: pricing.unlink_invoice_line(s, link.invoice_line_id))(
+            pricing.link_invoice_line(s, _free_line(s, w), _offering(s))
+        ),
+    ),
     # Einstellungen
     (
         "kms.modules.settings.service:save_profile",
@@ -830,10 +910,32 @@ ROWS: list[tuple[str, str, Factory]] = [
 ]
 
 
+def _free_line(s: Session, w: World) -> int:
+    """The issued invoice's first position, linked to no offer (as the system)."""
+    from kms.modules.pricing.models import InvoiceLineLink
+
+    line_id = s.get(Invoice, w.issued_id).lines[0].id  # type: ignore[union-attr]
+    for link in s.scalars(
+        select(InvoiceLineLink).where(InvoiceLineLink.invoice_line_id == line_id)
+    ):
+        s.delete(link)
+    s.flush()
+    return line_id
+
+
+def _offering(s: Session) -> int:
+    """A saved Angebot (as the system), for the pricing rows."""
+    return pricing.save_offering(s, name=f"Angebot {next(_names)}", hours_delivery=Decimal(1)).id
+
+
 @pytest.fixture
-def world() -> Iterator[World]:
-    """The three logins, the demo seller, a customer and one issued invoice."""
+def world(monkeypatch: pytest.MonkeyPatch) -> Iterator[World]:
+    """The three logins, the demo seller, a customer, one issued invoice and a licence for
+    the Preiskalkulation add-on (so its services run past the licence check)."""
+    private, public = licensing.generate_keypair()
+    monkeypatch.setenv("KMS_LICENSE_PUBLIC_KEYS", public)
     with session_scope() as s:
+        licensing.install(s, pricing_token(s, private, date(2099, 12, 31)))
         auth.create_user(s, username="erika", password=PASSWORD, is_owner=True)
         for role in (Role.STAFF, Role.ADVISER):
             auth.create_user(s, username=LOGINS[role], password=PASSWORD, role=role)

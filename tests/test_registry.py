@@ -152,7 +152,11 @@ def test_a_licensed_add_on_runs_on_every_entry_point(
 def test_core_modules_are_always_usable() -> None:
     """Modules without `licensed` need no licence."""
     with session_scope(write=False) as session:
-        assert registry.usable_modules(session) == registry.modules()
+        usable = registry.usable_modules(session)
+    assert usable == tuple(spec for spec in registry.modules() if not spec.licensed)
+    # An unlicensed add-on (Preiskalkulation) is not usable, its data and pages stay.
+    assert "pricing" in {spec.key for spec in registry.modules()}
+    assert "pricing" not in {spec.key for spec in usable}
 
 
 def test_modules_come_after_the_modules_they_require(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -63,9 +63,18 @@ def test_with_a_licence_the_page_runs(
     assert not at.code
     icons = {link.proto.label: link.proto.icon for link in at.sidebar.get("page_link")}
     assert icons["Hilfe"] != ":material/lock:"
+    from kms import registry
     from kms.ui.licence import locked_pages
 
-    assert locked_pages() == frozenset()
+    # Only the pages of the other, unlicensed add-ons stay locked.
+    others = {
+        page.url_path
+        for spec in registry.modules()
+        if spec.licensed and spec.key != hilfe_is_an_add_on
+        for page in spec.pages
+    }
+    assert "hilfe" not in locked_pages()
+    assert locked_pages() == others
 
 
 def test_einstellungen_shows_the_instance_id_and_installs_a_licence(
@@ -79,7 +88,9 @@ def test_einstellungen_shows_the_instance_id_and_installs_a_licence(
     with session_scope(write=False) as session:
         instance = licensing.stored_instance_id(session)
     assert [c.value for c in tab.code] == [instance]
-    assert list(tab.dataframe[0].value["Status"]) == ["nicht lizenziert"]
+    assert list(tab.dataframe[0].value["Status"]) == ["nicht lizenziert"] * len(
+        licensing.licensed_modules()
+    )
     tab.text_area(key="licence_token").input("kein.schluessel").run()
     ui.click(at, "Lizenz installieren", within=at.tabs[4])
     assert any("kein gültiger" in e.value for e in at.error)

@@ -1,0 +1,11 @@
+"""Gemeinkosten: the page script stays thin; the body lives in the module's ui.py."""
+
+from kms.modules.pricing.ui import render_overheads
+from kms.ui.page import PageContext, run_page
+
+
+def render(ctx: PageContext) -> None:
+    render_overheads(ctx)
+
+
+run_page("gemeinkosten", render)

@@ -1,0 +1,11 @@
+"""Kalkulationsgrundlagen: the page script stays thin; the body lives in the module's ui.py."""
+
+from kms.modules.pricing.ui import render_basis
+from kms.ui.page import PageContext, run_page
+
+
+def render(ctx: PageContext) -> None:
+    render_basis(ctx)
+
+
+run_page("kalkulationsgrundlagen", render)

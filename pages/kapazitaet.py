@@ -1,0 +1,11 @@
+"""Kapazität: the page script stays thin; the body lives in the module's ui.py."""
+
+from kms.modules.pricing.ui import render_capacity
+from kms.ui.page import PageContext, run_page
+
+
+def render(ctx: PageContext) -> None:
+    render_capacity(ctx)
+
+
+run_page("kapazitaet", render)

@@ -1,0 +1,158 @@
+"""The Preiskalkulation pages through Streamlit's AppTest: unlocked with a licence, locked
+without one."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import pytest
+
+from kms.db import session_scope
+from kms.modules.pricing import service
+from kms.modules.pricing.models import OverheadPost
+from tests import ui_helpers as ui
+
+PAGES = ("gemeinkosten", "kalkulationsgrundlagen", "angebote", "kapazitaet", "nachkalkulation")
+
+
+@pytest.mark.parametrize("url_path", PAGES)
+def test_locked_without_licence(url_path: str) -> None:
+    ui.create_owner()
+    at = ui.open_page(url_path).run()
+    assert not at.exception
+    warnings = ui.values(at.warning)
+    assert any("nicht lizenziert" in w and "Preiskalkulation" in w for w in warnings), warnings
+    assert not at.dataframe and not at.number_input
+
+
+def _example() -> None:
+    with session_scope() as s:
+        service.save_basis(
+            s,
+            net_income=Decimal(45000),
+            provisions=Decimal(0),
+            working_days=260,
+            vacation_days=30,
+            sick_days=10,
+            holidays=20,
+            hours_per_day=Decimal(8),
+            billable_percent=Decimal(60),
+            tax_reserve_percent=Decimal(25),
+        )
+        service.save_overhead(s, label="Büromiete", amount=Decimal(1000), factor=12)
+        service.save_offering(
+            s,
+            name="Workshop, 1 Tag",
+            hours_delivery=Decimal(8),
+            hours_preparation=Decimal(4),
+            hours_follow_up=Decimal(1),
+            hours_travel=Decimal(2),
+            travel_km=Decimal(100),
+            km_rate=Decimal("0.30"),
+            units_per_year=20,
+            planned_price=Decimal(1000),
+        )
+
+
+@pytest.mark.usefixtures("licensed_app")
+def test_basis_page_shows_the_worked_example() -> None:
+    _example()
+    at = ui.open_page("kalkulationsgrundlagen").run()
+    assert not at.exception
+    tables = [d.value for d in at.dataframe]
+    shown = {row["Kennzahl"]: row["Wert"] for t in tables for _, row in t.iterrows()}
+    assert shown["Nötiger Jahresumsatz (netto)"] == "72.000,00\xa0€"
+    assert shown["Abrechenbare Stunden im Jahr"] == "960"
+    assert shown["Stundensatz (netto)"] == "75,00\xa0€"
+
+
+@pytest.mark.usefixtures("licensed_app")
+def test_offerings_page_shows_fair_price_and_ranking() -> None:
+    _example()
+    at = ui.open_page("angebote").run()
+    assert not at.exception
+    ranking = at.dataframe[0].value
+    assert list(ranking["Angebot"]) == ["Workshop, 1 Tag"]
+    assert list(ranking["Fairer Preis netto"]) == ["1.155,00\xa0€"]  # 30 + 75 × 15
+    assert any("Knapp" in t.value for t in at.text)
+
+
+@pytest.mark.usefixtures("licensed_app")
+def test_overhead_form_refuses_nonsense_and_saves_a_post() -> None:
+    at = ui.open_page("gemeinkosten").run()
+    assert not at.exception
+    at.text_input[0].input("Versicherung")
+    at.number_input[0].set_value(-5.0)
+    at.button(key="FormSubmitter:pricing_post_0-Speichern").click()
+    at = at.run()
+    assert not at.exception
+    assert any("nicht negativ" in e for e in ui.values(at.error))
+    with session_scope(write=False) as s:
+        assert s.query(OverheadPost).count() == 0
+
+
+@pytest.mark.usefixtures("licensed_app")
+def test_capacity_page_warns_when_overbooked() -> None:
+    _example()
+    with session_scope() as s:
+        row = service.plan(s).offerings[0][0]
+        service.save_offering(s, offering_id=row.id, units_per_year=70)
+    at = ui.open_page("kapazitaet").run()
+    assert not at.exception
+    assert any("1.050" in w.value for w in at.warning)
+
+
+@pytest.mark.usefixtures("licensed_app")
+def test_overhead_form_saves_a_post_and_shows_the_totals() -> None:
+    at = ui.open_page("gemeinkosten").run()
+    at.text_input[0].input("Versicherung")
+    at.number_input[0].set_value(300.0)
+    at.number_input[2].set_value(0.0)  # no VAT in an insurance premium
+    at.selectbox[-1].set_value(4)
+    at.button(key="FormSubmitter:pricing_post_0-Speichern").click()
+    at = at.run()
+    assert not at.exception
+    assert "Posten gespeichert." in ui.values(at.success)
+    assert list(at.dataframe[0].value["Jahreskosten"]) == ["1.200,00\xa0€"]
+    assert [m.value for m in at.metric] == ["1.200,00\xa0€", "100,00\xa0€"]
+
+
+@pytest.mark.usefixtures("licensed_app")
+def test_post_calculation_page_links_a_position() -> None:
+    from datetime import date
+
+    from .test_post_calculation import _issued
+
+    _issued(date.today())
+    _example()
+    at = ui.open_page("nachkalkulation").run()
+    assert not at.exception
+    assert list(at.dataframe[0].value["Berechneter Umsatz (netto)"]) == ["0,00\xa0€"]
+    at.button(key="pricing_link_go").click()
+    at = at.run()
+    assert not at.exception
+    assert "Position zugeordnet." in ui.values(at.success)
+    assert list(at.dataframe[0].value["Berechneter Umsatz (netto)"]) == ["1.800,00\xa0€"]
+
+
+@pytest.mark.usefixtures("licensed_app")
+def test_take_price_creates_an_invoice_draft() -> None:
+    from datetime import date
+
+    from kms.modules.invoices.models import Invoice
+
+    from .test_post_calculation import _issued
+
+    _issued(date(2026, 2, 27))
+    _example()
+    at = ui.open_page("angebote").run()
+    at.button(key="fn_pricing.take_price").click()
+    at = at.run()
+    assert not at.exception
+    at.button(key="pricing_take_go").click()
+    at = at.run()
+    assert not at.exception
+    assert any(m.startswith("Rechnungsentwurf") for m in ui.values(at.success))
+    with session_scope(write=False) as s:
+        drafts = [i for i in s.query(Invoice).all() if not i.is_issued]
+        assert [line.unit_price for line in drafts[0].lines] == [Decimal("1155.00")]
