@@ -534,7 +534,11 @@ def licence_watch(session: Session, now: datetime) -> str:
                 what = purge_summary(session, current.module)
                 note += f" Die Daten werden in {left} Tagen gelöscht ({what})."
             notes.append(note)
-        elif current.status in (PURGE_DUE, PURGED, SUSPICIOUS):
+        elif current.status == PURGE_DUE:
+            from kms.licensing_purge import purge_summary
+
+            notes.append(f"{current.describe()} ({purge_summary(session, current.module)})")
+        elif current.status in (PURGED, SUSPICIOUS):
             notes.append(current.describe())
     set_system_warning(session, "licences", " ".join(notes) or None)
     return " ".join(notes) or "Alle Lizenzen gültig."

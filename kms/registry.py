@@ -123,6 +123,10 @@ class ModuleSpec:
     document_types: tuple[DocumentType, ...] = ()
     # Stores of files the module keeps outside files_dir/documents but lists in Dokumente.
     file_stores: tuple[FileStore, ...] = ()
+    # Dotted path to `files(session) -> list[pathlib.Path]`: every file the module stores (a
+    # media store, uploads). A licensed add-on's purge deletes them with its rows, after a
+    # retained backup that holds them, so they must live under the data dir (backups copy it).
+    files: str | None = None
 
 
 # Built-in modules register exactly like add-ons will: a dotted path to a SPEC.
@@ -449,6 +453,7 @@ DOTTED_FIELDS = (
     "backup_counter",
     "turnover_source",
     "on_start",
+    "files",
 )
 
 
@@ -559,6 +564,13 @@ def tables_of(spec: ModuleSpec) -> list[Any]:
         for mapper in Base.registry.mappers
         if mapper.class_.__module__ == spec.models
     ]
+
+
+def files_of(session: Session, spec: ModuleSpec) -> list[Path]:
+    """The files the module stores now (its `files` hook; none without one)."""
+    if not spec.files:
+        return []
+    return [Path(path) for path in resolve(spec.files)(session)]
 
 
 def contact_hook_problems(specs: tuple[ModuleSpec, ...]) -> list[str]:

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse
 from starlette.routing import Route
 
+from kms.config import get_config
 from kms.functions import AutomatismSpec
 from kms.registry import Figure, ModuleSpec
 
@@ -64,6 +66,17 @@ def register_cli(sub: Any, add: Any, groups: Any) -> None:
     add(group, "ping", _cli_ping, "einen Aufruf vermerken")
 
 
+def media_dir() -> Path:
+    """Where the stand-in keeps its files (like a media store under the data dir)."""
+    return get_config().files_dir / "fakeaddon"
+
+
+def stored_files(_session: Any) -> list[Path]:
+    """Its stored files (ModuleSpec.files): everything in media_dir()."""
+    folder = media_dir()
+    return sorted(p for p in folder.iterdir() if p.is_file()) if folder.is_dir() else []
+
+
 def routes() -> list[Route]:
     return [
         Route("/api/fakeaddon/data", _private, methods=["GET"]),
@@ -85,4 +98,5 @@ SPEC = ModuleSpec(
     contact_panel="tests.fake_addon.panel",
     contact_references="tests.fake_addon.count",
     contact_export="tests.fake_addon.export",
+    files="tests.fake_addon.stored_files",
 )

@@ -78,6 +78,23 @@ def data_files(data_dir: Path, exclude: set[Path]) -> Iterator[tuple[str, Path]]
             yield (rel_root / name).as_posix(), path
 
 
+def backed_up(data_dir: Path, path: Path) -> bool:
+    """Whether a backup copies this stored file (the rules of data_files, for one path)."""
+    root = data_dir.resolve()
+    try:
+        rel = path.absolute().relative_to(root)
+    except ValueError:
+        return False
+    if path.resolve() != root / rel:  # a symlink on the way: data_files does not follow it
+        return False
+    parts = rel.parts
+    if not parts or parts[0] in EXCLUDED_TOP or is_temp_name(rel.name):
+        return False
+    if any("/".join(parts[:n]) in EXCLUDED_DIRS for n in range(1, len(parts))):
+        return False
+    return path.is_file()
+
+
 @dataclass
 class Manifest:
     """What an archive says about itself."""

@@ -7,16 +7,22 @@ from datetime import datetime
 from sqlalchemy.orm import Session
 
 from kms import licensing, registry
+from kms.backups.archive import backed_up
 from kms.backups.service import create_backup
+from kms.config import get_config
 from kms.db import session_scope
-from kms.licensing_purge import purge_module
+from kms.formatting import count_noun
+from kms.licensing_purge import purge_module, purge_scope
+from kms.registry import ModuleSpec
 
 
 def licence_purge(session: Session, now: datetime) -> str:
-    """⊕ For every add-on whose purge is due: a retained backup, then the purge.
+    """⊕ For every add-on whose purge is due: a retained backup, then the purge of its rows
+    and, once that is committed, of its stored files.
 
-    The automatism's own session stays unused until the backup exists: on SQLite its first
-    statement would hold the write lock the backup's Dokumente sync needs.
+    The automatism's own session stays unused: on SQLite its first statement would hold the
+    write lock the backup's Dokumente sync needs; the purge commits in a session of its own
+    before any file goes.
     """
     with session_scope(write=False) as reading:
         due = [
@@ -25,9 +31,24 @@ def licence_purge(session: Session, now: datetime) -> str:
             if spec.licensed
             and licensing.state(reading, spec.key, spec.title, now).status == licensing.PURGE_DUE
         ]
-    done = []
-    for spec in due:
-        backup = create_backup(kind="retained")
-        rows = purge_module(session, spec, backup.name, now)
-        done.append(f"„{spec.title}“: {rows} Datensätze gelöscht (Backup {backup.name})")
-    return "; ".join(done) or "Keine Löschung fällig."
+    return "; ".join(_purge(spec, now) for spec in due) or "Keine Löschung fällig."
+
+
+def _purge(spec: ModuleSpec, now: datetime) -> str:
+    """One add-on: refuse when a backup would miss some of its files, else back up and purge."""
+    with session_scope(write=False) as reading:
+        files = purge_scope(reading, spec).files
+    outside = [path for path in files if not backed_up(get_config().data_dir, path)]
+    if outside:
+        return (
+            f"„{spec.title}“: Löschung ausgesetzt, kein Backup enthielte "
+            f"{count_noun(len(outside), 'Datei', 'Dateien')} außerhalb des "
+            f"Datenverzeichnisses (z. B. {outside[0]})"
+        )
+    backup = create_backup(kind="retained")
+    with session_scope() as writing:
+        scope = purge_scope(writing, spec)
+        purge_module(writing, spec, backup.name, now, files=len(files))
+    for path in files:  # only the files the backup was taken with
+        path.unlink(missing_ok=True)
+    return f"„{spec.title}“: {scope.describe()} gelöscht (Backup {backup.name})"
