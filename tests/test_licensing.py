@@ -311,3 +311,84 @@ def test_licence_watch_warns_before_expiry_and_before_purge(session: Session, is
     assert "in 10 Tagen gelöscht" in before_purge
     assert "Aufbewahrungsfrist" in licensing.licence_watch(session, _at("2027-07-01T09:00:00"))
     assert licensing.licence_watch(session, _at("2026-06-01T09:00:00")) == "Alle Lizenzen gültig."
+
+
+def test_a_licence_that_is_not_yet_valid_refuses_until_its_first_day(
+    session: Session, issue: Issue, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    licensing.install(session, issue(valid_from=date(2026, 6, 1), valid_until=date(2026, 12, 31)))
+    session.commit()
+    monkeypatch.setattr("kms.types.utcnow", lambda: _at("2026-05-15T12:00:00"))
+    with pytest.raises(licensing.ModuleLocked, match=r"gilt erst ab 01\.06\.2026"):
+        licensing.require(session, "podcasts")
+    monkeypatch.setattr("kms.types.utcnow", lambda: _at("2026-06-01T12:00:00"))
+    licensing.require(session, "podcasts")
+
+
+def test_a_licence_for_another_add_on_does_not_unlock_this_one(
+    session: Session, issue: Issue, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    licensing.install(session, issue(module="pricing"))
+    session.commit()
+    monkeypatch.setattr("kms.types.utcnow", lambda: _at("2026-06-01T12:00:00"))
+    licensing.require(session, "pricing")
+    with pytest.raises(licensing.ModuleLocked, match="„Podcasts“ ist nicht lizenziert"):
+        licensing.require(session, "podcasts")
+
+
+@pytest.mark.parametrize(
+    ("valid_from", "valid_until", "first", "after"),
+    [
+        # summer time begins on 29 March 2026: the day has 23 hours
+        (date(2026, 3, 29), date(2026, 3, 29), "2026-03-28T23:00:00", "2026-03-29T22:00:00"),
+        # winter time returns on 25 October 2026: the day has 25 hours
+        (date(2026, 10, 25), date(2026, 10, 25), "2026-10-24T22:00:00", "2026-10-25T23:00:00"),
+        # a period across both changes, from CET to CET
+        (date(2026, 3, 1), date(2026, 10, 31), "2026-02-28T23:00:00", "2026-10-31T23:00:00"),
+    ],
+)
+def test_boundary_days_across_a_daylight_saving_change(
+    session: Session,
+    issue: Issue,
+    valid_from: date,
+    valid_until: date,
+    first: str,
+    after: str,
+) -> None:
+    """valid_from from 00:00 and valid_until to 23:59:59 Berlin, whatever the offset that day."""
+    licensing.install(session, issue(valid_from=valid_from, valid_until=valid_until))
+    second = timedelta(seconds=1)
+
+    def status(moment: datetime) -> str:
+        return licensing.state(session, "podcasts", now=moment).status
+
+    assert status(_at(first) - second) == licensing.NOT_YET
+    assert status(_at(first)) == licensing.ACTIVE
+    assert status(_at(after) - second) == licensing.ACTIVE
+    assert status(_at(after)) == licensing.EXPIRED
+    # the last second is 23:59:59 on valid_until in Berlin
+    last = (_at(after) - second).astimezone(licensing.BERLIN)
+    assert (last.date(), last.hour, last.minute, last.second) == (valid_until, 23, 59, 59)
+
+
+def test_a_rolled_back_clock_never_revives_an_expired_licence(
+    session: Session, issue: Issue, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Anything recorded after the end (here: an invoice at 09:00 on 2 January) makes a clock
+    set back into the licence period suspicious: the add-on stays locked, and the banner says
+    why, while the real time keeps it merely expired."""
+    licensing.install(session, issue())
+    record(session, entity="invoice", entity_id=7, action="created", at=_at("2027-01-02T08:00:00"))
+    session.commit()
+    for moment in ("2026-12-31T22:00:00", "2026-06-01T09:00:00", "2027-01-02T07:49:00"):
+        current = licensing.state(session, "podcasts", now=_at(moment))
+        assert current.status == licensing.SUSPICIOUS, moment
+        assert not current.usable
+        monkeypatch.setattr("kms.types.utcnow", lambda moment=moment: _at(moment))
+        with pytest.raises(licensing.ModuleLocked, match="Systemuhr"):
+            licensing.require(session, "podcasts")
+        assert not licensing.is_licensed(session, "podcasts")
+    assert "Systemuhr" in licensing.licence_watch(session, _at("2026-12-31T22:00:00"))
+    assert licensing.state(session, "podcasts", now=_at("2027-01-02T09:00:00")).status == (
+        licensing.EXPIRED
+    )
