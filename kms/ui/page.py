@@ -137,10 +137,9 @@ def run_page(url_path: str, render: Callable[[PageContext], None]) -> None:
         if not allowed:
             # A deep link or bookmark to a page the role may not open: say so, show nothing.
             st.error(NO_PERMISSION.format(title=page.title), icon=":material/block:")
-            return
-        if not page_allowed(page, module_of(page)):
-            return  # a locked add-on: its licence page instead of the content
-        render(ctx)
+        elif page_allowed(page, module_of(page)):  # else a locked add-on's licence page
+            render(ctx)
+        # A login that lands on a refused or locked page still needs its cookie.
         ui_auth.set_pending_cookie()
     except ScriptControlException:
         raise
