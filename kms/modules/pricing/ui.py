@@ -236,8 +236,10 @@ def _next_form(prefix: str) -> None:
 
 
 def _dec(value: float | int) -> Decimal:
-    """A number input's value as Decimal, rounded to cents (widgets hand out floats)."""
-    return Decimal(str(value)).quantize(Decimal("0.01"))
+    """A number input's value as Decimal, rounded to cents (widgets hand out floats); an
+    absurdly large one stays as it is, for the service to refuse in German."""
+    dec = Decimal(str(value))
+    return dec if abs(dec) >= calc.LIMIT else dec.quantize(Decimal("0.01"))
 
 
 def _from_bookings(ctx: PageContext) -> None:

@@ -247,3 +247,62 @@ def test_deleting_a_post_says_so_and_the_next_new_form_is_empty() -> None:
     assert "Posten gelöscht." in ui.values(at.success)
     with session_scope(write=False) as s:
         assert s.query(Post).count() == 0
+
+
+def _submit(at, form: str):  # type: ignore[no-untyped-def]
+    at.button(key=f"FormSubmitter:{form}-Speichern").click()
+    at = at.run()
+    assert not at.exception, at.exception
+    return at
+
+
+@pytest.mark.usefixtures("licensed_app")
+@pytest.mark.parametrize(
+    ("label", "value", "message"),
+    [
+        ("Abrechenbarer Anteil in %", 0.0, "0 abrechenbare Stunden"),
+        ("Steuerrücklage in %", 100.0, "unter 100 %"),
+        ("Stunden je Tag", 0.0, "0 abrechenbare Stunden"),
+        ("Gewünschter Unternehmerlohn netto im Jahr (€)", -1.0, "nicht negativ"),
+        ("Gewünschter Unternehmerlohn netto im Jahr (€)", 1e30, "zu groß"),
+        ("Arbeitstage im Jahr", 1000, "366 Arbeitstage"),
+    ],
+)
+def test_basis_form_refuses_nonsense_in_german_and_saves_nothing(
+    label: str, value: float, message: str
+) -> None:
+    from kms.modules.pricing.models import CalculationBasis
+
+    at = ui.open_page("kalkulationsgrundlagen").run()
+    next(n for n in at.number_input if n.label == label).set_value(value)
+    at = _submit(at, "pricing_basis")
+    errors = ui.values(at.error)
+    assert any(message in e for e in errors), errors
+    assert not ui.values(at.success)
+    with session_scope(write=False) as s:
+        assert s.query(CalculationBasis).count() == 0
+
+
+@pytest.mark.usefixtures("licensed_app")
+def test_offer_and_post_forms_refuse_nonsense_and_keep_the_input() -> None:
+    from kms.modules.pricing.models import Offering
+
+    at = ui.open_page("angebote").run()
+    at.text_input[0].input("Kurs ohne Zeit")
+    at = _submit(at, "pricing_offer_0_0")
+    assert any("braucht Zeit" in e for e in ui.values(at.error))
+    assert at.text_input[0].value == "Kurs ohne Zeit"  # nothing typed is lost
+    next(n for n in at.number_input if n.label == "Durchführung (Stunden)").set_value(2.0)
+    next(n for n in at.number_input if n.label.startswith("Material")).set_value(-10.0)
+    at = _submit(at, "pricing_offer_0_0")
+    assert any("Material darf nicht negativ" in e for e in ui.values(at.error))
+    with session_scope(write=False) as s:
+        assert s.query(Offering).count() == 0
+
+    at = ui.open_page("gemeinkosten").run()
+    at.text_input[0].input("Miete")
+    at.number_input[0].set_value(1e25)
+    at = _submit(at, "pricing_post_0_0")
+    assert any("zu groß" in e for e in ui.values(at.error))
+    with session_scope(write=False) as s:
+        assert s.query(OverheadPost).count() == 0
