@@ -689,6 +689,11 @@ ROWS: list[tuple[str, str, Factory]] = [
         lambda s, w: lambda s: pricing.plan_vs_actual(s, 2025),
     ),
     (
+        "kms.modules.pricing.service:latest_expense_year",
+        "IMS",
+        lambda s, w: lambda s: pricing.latest_expense_year(s),
+    ),
+    (
         "kms.modules.pricing.service:save_basis",
         "I",
         lambda s, w: lambda s: pricing.save_basis(s, hours_per_day=Decimal(7)),

@@ -80,6 +80,7 @@ def test_overheads_basis_and_offer_give_the_fair_price(browser: Any, tmp_path: P
     with demo_server(tmp_path / "data") as url:
         page = open_fresh(browser, f"{url}/gemeinkosten")
         log_in(page)
+        page.set_viewport_size({"width": 1280, "height": 2600})  # whole pages on screenshots
         page.locator("h1").filter(has_text="Gemeinkosten").wait_for()
         assert "nicht lizenziert" not in page.locator("body").inner_text()
 

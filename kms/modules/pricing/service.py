@@ -147,6 +147,14 @@ def overheads_from_bookings(session: Session, year: int) -> list[calc.OverheadPo
 NO_CATEGORY = "ohne Kategorie"
 
 
+def latest_expense_year(session: Session) -> int | None:
+    """The year of the latest Ausgabe booked (the Plan/Ist comparison starts there)."""
+    require_permission(Permission.LEDGER_READ, session)
+    require(session, MODULE, TITLE)
+    latest = session.scalar(select(func.max(Booking.booking_date)).where(Booking.kind == AUSGABE))
+    return latest.year if latest else None
+
+
 @dataclass(frozen=True)
 class PlanActual:
     """Plan vs. Ist of one category in one year: the posts' Jahreskosten vs. the booked

@@ -123,10 +123,15 @@ def _plan_vs_actual(plan: service.Plan) -> None:
     st.subheader("Plan und Ist je Kategorie")
     this_year = today().year
     years = list(range(this_year, this_year - 6, -1))
-    year = (
-        st.selectbox("Jahr (Buchungsdatum)", years, placeholder=CHOOSE, key="pricing_actual_year")
-        or this_year
+    with saving() as result, session_scope(write=False) as session:
+        latest = service.latest_expense_year(session)
+    if not result["ok"]:
+        return
+    index = years.index(latest) if latest in years else 0
+    year = st.selectbox(
+        "Jahr (Buchungsdatum)", years, index=index, placeholder=CHOOSE, key="pricing_actual_year"
     )
+    year = year or this_year
     with saving() as result, session_scope(write=False) as session:
         rows = service.plan_vs_actual(session, year)
     if not result["ok"]:
@@ -412,15 +417,26 @@ def render_offerings(ctx: PageContext) -> None:
         _offering_form(plan)
 
 
+def _verdict(verdict: str) -> None:
+    """The verdict in its colour: green when the price is fair, amber when it is close, red
+    when it does not pay."""
+    if verdict.startswith("Lohnt sich nicht"):
+        st.error(plain(verdict), icon=":material/trending_down:")
+    elif verdict.startswith("Knapp"):
+        st.warning(plain(verdict), icon=":material/warning:")
+    else:
+        st.success(plain(verdict), icon=":material/thumb_up:")
+
+
 def _offer_details(row: Any, result: calc.OfferingResult, plan: service.Plan) -> None:
-    st.text(f"Urteil: {result.verdict}")
+    _verdict(result.verdict)
     _figures(_result_figures(result))
     st.dataframe(_break_even_rows(result), hide_index=True, width="stretch")
     st.subheader("Was wäre, wenn …")
     price_now = float(result.price.value)
     c1, c2 = st.columns(2)
     price = c1.slider("Preis je Einheit (netto, €)", 0.0, max(price_now * 2, 100.0), price_now,
-                      step=5.0, key=f"pricing_wi_price_{row.id}")  # fmt: skip
+                      step=5.0, format="%.0f €", key=f"pricing_wi_price_{row.id}")  # fmt: skip
     units = c2.slider("Einheiten im Jahr", 0, max(row.units_per_year * 2, 20),
                       row.units_per_year, key=f"pricing_wi_units_{row.id}")  # fmt: skip
     with saving() as ok, session_scope(write=False) as session:

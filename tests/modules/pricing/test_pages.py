@@ -74,7 +74,7 @@ def test_offerings_page_shows_fair_price_and_ranking() -> None:
     ranking = at.dataframe[0].value
     assert list(ranking["Angebot"]) == ["Workshop, 1 Tag"]
     assert list(ranking["Fairer Preis netto"]) == ["1.155,00\xa0€"]  # 30 + 75 × 15
-    assert any("Knapp" in t.value for t in at.text)
+    assert any(w.startswith("Knapp:") for w in ui.values(at.warning))
 
 
 @pytest.mark.usefixtures("licensed_app")
@@ -306,3 +306,29 @@ def test_offer_and_post_forms_refuse_nonsense_and_keep_the_input() -> None:
     assert any("zu groß" in e for e in ui.values(at.error))
     with session_scope(write=False) as s:
         assert s.query(OverheadPost).count() == 0
+
+
+@pytest.mark.usefixtures("licensed_app")
+def test_overheads_comparison_starts_at_the_latest_year_with_expenses() -> None:
+    from datetime import date
+
+    from kms.modules.ledger import service as ledger
+    from kms.modules.settings import taxation
+    from kms.types import today
+
+    year = today().year - 2
+    with session_scope() as s:
+        taxation.set_regime(s, valid_from=date(2020, 1, 1), kind="regel", filing_period="quartal")
+        account = ledger.save_account(
+            s, name="Girokonto", kind="bank", iban="DE89370400440532013000", is_default=True
+        )
+        ledger.create_booking(
+            s, booking_date=date(year, 5, 2), account_id=account.id, kind="ausgabe",
+            lines=[ledger.LineInput("100.00", ledger.category_by_key(s, "versicherungen").id,
+                                    "NSTB")],
+        )  # fmt: skip
+        service.save_overhead(s, label="Haftpflicht", category="Versicherungen", amount=Decimal(80))
+    at = ui.open_page("gemeinkosten").run()
+    assert not at.exception
+    assert at.selectbox(key="pricing_actual_year").value == year
+    assert list(at.dataframe[1].value[f"Ist {year}"]) == ["100,00\xa0€"]
