@@ -17,6 +17,7 @@ Screenshots: docs/screenshots/preiskalkulation-*.png.
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -68,7 +69,7 @@ def save(page: Any, form: Any, message: str) -> None:
     page.get_by_text(message, exact=True).wait_for()
 
 
-def table_row(page: Any, first_cell: str) -> str:
+def table_row(page: Any, first_cell: str | re.Pattern[str]) -> str:
     """The text of the table row that starts with `first_cell` (the grid mirrors its cells
     in an accessible table)."""
     rows = page.locator('[data-testid="stDataFrame"] tr').filter(has_text=first_cell)
@@ -86,13 +87,17 @@ def test_overheads_basis_and_offer_give_the_fair_price(browser: Any, tmp_path: P
 
         form = page.locator('[data-testid="stForm"]')
         form.get_by_label("Bezeichnung", exact=True).fill(POST)
-        form.get_by_label("Kategorie", exact=True).fill("Raum")
+        form.get_by_label("Kategorie", exact=True).fill("Raumkosten (Miete)")
         type_number(form, "Betrag (wie bezahlt, in €)", "100")
         type_number(form, "Enthaltene Umsatzsteuer in %", "0")
         save(page, form, "Posten gespeichert.")
         metric = page.locator('[data-testid="stMetric"]').filter(has_text="Gemeinkosten im Jahr")
         assert f"12.000,00{NBSP}€" in metric.inner_text().replace(" ", NBSP)
-        assert f"100,00{NBSP}€ × 12 (monatlich)" in table_row(page, POST)
+        row = table_row(page, POST)
+        assert f"| 100,00{NBSP}€ | monatlich |" in row and f"| 1.200,00{NBSP}€" in row, row
+        # Plan und Ist: the category's plan is the demo's rent 600 € × 12 + the new post
+        comparison = table_row(page, re.compile(r"^\s*Raumkosten \(Miete\)"))
+        assert comparison.startswith(f"Raumkosten (Miete) | 8.400,00{NBSP}€ | "), comparison
         shoot(page, "preiskalkulation-gemeinkosten")
 
         go(page, "Kalkulationsgrundlagen")
