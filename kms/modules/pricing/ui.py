@@ -141,7 +141,7 @@ def _plan_vs_actual(plan: service.Plan) -> None:
         for row, figure in plan.posts:
             name = row.category or service.NO_CATEGORY
             planned[name] = planned.get(name, 0.0) + float(figure.value)
-        st.bar_chart(pd.DataFrame({"Plan (€)": planned}), x_label="Kategorie", y_label="€")
+        st.bar_chart(pd.DataFrame({"Plan (€)": planned}), horizontal=True)
         st.info(
             f"Für {year} sind noch keine Ausgaben gebucht. Sobald es Buchungen gibt, steht hier "
             "der Vergleich von Plan und Ist je Kategorie."
@@ -174,8 +174,7 @@ def _plan_vs_actual(plan: service.Plan) -> None:
                 f"Ist {year} (€)": {r.category: float(r.actual) for r in rows},
             }
         ),
-        x_label="Kategorie",
-        y_label="€",
+        horizontal=True,
         stack=False,
     )
 
@@ -537,7 +536,9 @@ def render_capacity(ctx: PageContext) -> None:
                         for row, r in plan.offerings
                     }
                 }
-            )
+            ),
+            horizontal=True,
+            height=max(200, 60 * len(plan.offerings)),
         )
 
 
