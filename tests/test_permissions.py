@@ -684,6 +684,16 @@ ROWS: list[tuple[str, str, Factory]] = [
         lambda s, w: lambda s: pricing.overheads_from_bookings(s, 2025),
     ),
     (
+        "kms.modules.pricing.service:plan_vs_actual",
+        "IMS",
+        lambda s, w: lambda s: pricing.plan_vs_actual(s, 2025),
+    ),
+    (
+        "kms.modules.pricing.service:latest_expense_year",
+        "IMS",
+        lambda s, w: lambda s: pricing.latest_expense_year(s),
+    ),
+    (
         "kms.modules.pricing.service:save_basis",
         "I",
         lambda s, w: lambda s: pricing.save_basis(s, hours_per_day=Decimal(7)),

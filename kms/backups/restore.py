@@ -96,6 +96,10 @@ TABLE_LABELS = {
     "datev_settings": "DATEV-Einstellungen",
     "datev_account_map": "DATEV-Geldkonten",
     "datev_category_map": "DATEV-Sachkonten der Kategorien",
+    "pricing_overheads": "Gemeinkosten (Preiskalkulation)",
+    "pricing_basis": "Kalkulationsgrundlagen (Preiskalkulation)",
+    "pricing_offerings": "Angebote (Preiskalkulation)",
+    "pricing_invoice_links": "Zuordnungen der Nachkalkulation",
 }
 # Technical logs and schedules: not worth a line in "what would be lost".
 QUIET_TABLES = {

@@ -107,9 +107,23 @@ class Offering:
         )
 
 
+# Above this, an input is a typo (and would not fit the database's integer cents).
+LIMIT = Decimal(1_000_000_000)
+
+
 def _not_negative(field: str, label: str, value: Decimal | int) -> None:
+    """Refuse negative and absurdly large inputs, in German."""
     if value < 0:
         raise ValidationError(field, f"{label} darf nicht negativ sein.")
+    if value >= LIMIT:
+        raise ValidationError(
+            field, f"{label}: Die Zahl ist zu groß (höchstens {format_number(LIMIT - 1)})."
+        )
+
+
+def _percent(field: str, label: str, value: Decimal) -> None:
+    if value > HUNDRED:
+        raise ValidationError(field, f"{label} ist höchstens 100 %.")
 
 
 def _cost(amount: Decimal, vat_rate: Decimal, vat_mode: str) -> Decimal:
@@ -125,12 +139,15 @@ def validate_post(post: OverheadPost) -> None:
         raise ValidationError("label", "Bitte eine Bezeichnung angeben.")
     _not_negative("amount", "Der Betrag", post.amount)
     _not_negative("vat_rate", "Der Steuersatz", post.vat_rate)
+    _percent("vat_rate", "Der Steuersatz", post.vat_rate)
     if post.factor not in FACTORS:
         raise ValidationError(
             "factor", "Der Faktor muss 12 (monatlich), 4 (vierteljährlich) oder 1 (jährlich) sein."
         )
-    if post.useful_life_years is not None and post.useful_life_years < 1:
-        raise ValidationError("useful_life_years", "Die Nutzungsdauer muss mindestens 1 Jahr sein.")
+    if post.useful_life_years is not None and not 1 <= post.useful_life_years <= 100:
+        raise ValidationError(
+            "useful_life_years", "Die Nutzungsdauer muss zwischen 1 und 100 Jahren liegen."
+        )
 
 
 def yearly_cost(post: OverheadPost, vat_mode: str = REGULAR) -> Figure:
@@ -175,6 +192,16 @@ def validate_basis(basis: Basis) -> None:
         ("vat_rate", "Der Umsatzsteuersatz"),
     ):
         _not_negative(field, label, getattr(basis, field))
+    for field, label in (
+        ("working_days", "Arbeitstage"),
+        ("vacation_days", "Urlaubstage"),
+        ("sick_days", "Krankheitstage"),
+        ("holidays", "Feiertage"),
+    ):
+        if getattr(basis, field) > 366:
+            raise ValidationError(field, f"Ein Jahr hat höchstens 366 {label}.")
+    if basis.hours_per_day > 24:
+        raise ValidationError("hours_per_day", "Ein Tag hat höchstens 24 Stunden.")
     if basis.billable_percent > HUNDRED:
         raise ValidationError("billable_percent", "Der abrechenbare Anteil ist höchstens 100 %.")
     if basis.tax_reserve_percent >= HUNDRED:
@@ -280,6 +307,7 @@ def validate_offering(offering: Offering) -> None:
         ("units_per_year", "Die Anzahl im Jahr"),
     ):
         _not_negative(field, label, getattr(offering, field))
+    _percent("cost_vat_rate", "Der Steuersatz", offering.cost_vat_rate)
     if offering.planned_price is not None:
         _not_negative("planned_price", "Der geplante Preis", offering.planned_price)
     if offering.hours_per_unit <= 0:

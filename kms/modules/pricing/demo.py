@@ -14,12 +14,13 @@ from kms.modules.pricing import service
 from kms.modules.pricing.models import CalculationBasis, Offering, OverheadPost
 
 D = Decimal
+# Categories named like the ledger's, so the Plan/Ist comparison meets the demo's bookings.
 POSTS = (
-    ("Büromiete (Beispiel)", "Raum", D(600), 12, None, D(0)),
+    ("Büromiete (Beispiel)", "Raumkosten (Miete)", D(600), 12, None, D(0)),
     ("Berufshaftpflicht (Beispiel)", "Versicherungen", D(300), 4, None, D(0)),
-    ("Telefon und Internet (Beispiel)", "Kommunikation", D("59.50"), 12, None, D(19)),
-    ("Laptop (Beispiel)", "Technik", D("1785.00"), 1, 3, D(19)),
-    ("Software-Abos (Beispiel)", "Technik", D("1547.00"), 1, None, D(19)),
+    ("Telefon und Internet (Beispiel)", "Telefon/Internet", D("59.50"), 12, None, D(19)),
+    ("Laptop (Beispiel)", "Anlagevermögen (Anschaffung, über AfA)", D("1785.00"), 1, 3, D(19)),
+    ("Software-Abos (Beispiel)", "Software", D("1547.00"), 1, None, D(19)),
 )
 OFFERS: tuple[dict[str, Any], ...] = (
     {

@@ -13,7 +13,7 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, type_coerce
 from sqlalchemy.orm import Session
 
 from kms.errors import ConflictError, NotFoundError
@@ -29,7 +29,7 @@ from kms.modules.pricing.models import (
 )
 from kms.modules.settings import taxation
 from kms.permissions import Permission, require_permission
-from kms.types import today
+from kms.types import Money, today
 
 MODULE = "pricing"
 TITLE = "Preiskalkulation"
@@ -113,13 +113,12 @@ def delete_overhead(session: Session, post_id: int, version: int | None = None) 
     session.flush()
 
 
-def overheads_from_bookings(session: Session, year: int) -> list[calc.OverheadPost]:
-    """Suggested posts from a year's Ausgaben per category (yearly, the cost really borne:
-    gross minus deductible Vorsteuer). Nothing is saved; the page offers them for saving."""
-    require_permission(Permission.LEDGER_READ, session)
-    require(session, MODULE, TITLE)
+def _actual_by_category(session: Session, year: int) -> list[tuple[str, Decimal]]:
+    """A year's Ausgaben per category, summed in SQL: what they really cost (gross minus
+    deductible Vorsteuer), rounded to cents; categories in name order."""
+    cost = type_coerce(func.sum(BookingLine.amount - BookingLine.deductible), Money())
     q = (
-        select(Category.name, func.sum(BookingLine.amount), func.sum(BookingLine.deductible))
+        select(Category.name, cost)
         .join(Booking, Booking.id == BookingLine.booking_id)
         .join(Category, Category.id == BookingLine.category_id)
         .where(
@@ -130,17 +129,65 @@ def overheads_from_bookings(session: Session, year: int) -> list[calc.OverheadPo
         .group_by(Category.name)
         .order_by(Category.name)
     )
-    result = []
-    for name, amount, deductible in session.execute(q):
-        cost = calc.money(Decimal(amount) - Decimal(deductible or 0))
-        if cost > 0:
-            result.append(calc.OverheadPost(name, cost, 1, None, Decimal(0), name))
-    return result
+    return [(name, calc.money(Decimal(total or 0))) for name, total in session.execute(q)]
 
 
-def actual_overheads(session: Session, year: int) -> Decimal:
-    """What the year's Ausgaben really cost (gross minus deductible Vorsteuer)."""
-    return sum((p.amount for p in overheads_from_bookings(session, year)), Decimal(0))
+def overheads_from_bookings(session: Session, year: int) -> list[calc.OverheadPost]:
+    """Suggested posts from a year's Ausgaben per category (yearly, the cost really borne:
+    gross minus deductible Vorsteuer). Nothing is saved; the page offers them for saving."""
+    require_permission(Permission.LEDGER_READ, session)
+    require(session, MODULE, TITLE)
+    return [
+        calc.OverheadPost(name, cost, 1, None, Decimal(0), name)
+        for name, cost in _actual_by_category(session, year)
+        if cost > 0
+    ]
+
+
+NO_CATEGORY = "ohne Kategorie"
+
+
+def latest_expense_year(session: Session) -> int | None:
+    """The year of the latest Ausgabe booked (the Plan/Ist comparison starts there)."""
+    require_permission(Permission.LEDGER_READ, session)
+    require(session, MODULE, TITLE)
+    latest = session.scalar(select(func.max(Booking.booking_date)).where(Booking.kind == AUSGABE))
+    return latest.year if latest else None
+
+
+@dataclass(frozen=True)
+class PlanActual:
+    """Plan vs. Ist of one category in one year: the posts' Jahreskosten vs. the booked
+    Ausgaben (gross minus deductible Vorsteuer)."""
+
+    category: str
+    planned: Decimal
+    actual: Decimal
+
+    @property
+    def difference(self) -> Decimal:
+        """Ist − Plan: positive when more was spent than planned."""
+        return self.actual - self.planned
+
+
+def plan_vs_actual(session: Session, year: int) -> list[PlanActual]:
+    """Per category, the planned Jahreskosten against the year's booked Ausgaben; empty while
+    the year has no Ausgaben booked. A post's Kategorie matches a ledger category by name
+    (posts taken over from the bookings carry it); posts without one count as
+    "ohne Kategorie"."""
+    require_permission(Permission.LEDGER_READ, session)
+    require(session, MODULE, TITLE)
+    actual = dict(_actual_by_category(session, year))
+    if not actual:
+        return []
+    planned: dict[str, Decimal] = {}
+    for row, figure in plan(session).posts:
+        name = row.category or NO_CATEGORY
+        planned[name] = planned.get(name, Decimal(0)) + figure.value
+    return [
+        PlanActual(name, planned.get(name, Decimal("0.00")), actual.get(name, Decimal("0.00")))
+        for name in sorted(set(planned) | set(actual), key=str.casefold)
+    ]
 
 
 # --- Kalkulationsgrundlagen -------------------------------------------------------------
@@ -255,6 +302,12 @@ def delete_offering(session: Session, offering_id: int, version: int | None = No
     if row is None:
         raise NotFoundError("Das Angebot gibt es nicht mehr.")
     _check_version(row, version)
+    linked = session.scalar(select(func.count()).where(InvoiceLineLink.offering_id == offering_id))
+    if linked:
+        raise ConflictError(
+            f"Dem Angebot sind {linked} Rechnungsposition(en) zugeordnet (Nachkalkulation). "
+            "Bitte dort zuerst die Zuordnungen lösen."
+        )
     session.delete(row)
     session.flush()
 

@@ -51,6 +51,11 @@ def _write(action: Callable[[Session], T]) -> T | None:
     return value if result["ok"] else None
 
 
+def _done(action: Callable[[Session], object]) -> bool:
+    """Like _write, for actions without a result (delete, unlink): did it succeed?"""
+    return _write(lambda s: action(s) or True) is not None
+
+
 def _may_plan(ctx: PageContext) -> bool:
     return ctx.may(Permission.SETTINGS) and not ctx.read_only
 
@@ -93,7 +98,7 @@ def render_overheads(ctx: PageContext) -> None:
                     "Kategorie": row.category,
                     "Betrag": format_money(row.amount),
                     "Faktor": calc.FACTORS.get(row.factor, str(row.factor)),
-                    "Nutzungsdauer (Jahre)": row.useful_life_years or "",
+                    "Nutzungsdauer (Jahre)": str(row.useful_life_years or ""),
                     "Jahreskosten": format_money(figure.value),
                     "So gerechnet": figure.formula,
                 }
@@ -106,23 +111,72 @@ def render_overheads(ctx: PageContext) -> None:
         c1, c2 = st.columns(2)
         c1.metric("Gemeinkosten im Jahr", format_money(total))
         c2.metric("Gemeinkosten im Monat", format_money(calc.money(total / 12)))
-        by_category: dict[str, float] = {}
-        for row, figure in plan.posts:
-            name = row.category or "ohne Kategorie"
-            by_category[name] = by_category.get(name, 0.0) + float(figure.value)
-        st.bar_chart(pd.DataFrame({"Jahreskosten (€)": by_category}))
-        with session_scope(write=False) as session:
-            year = today().year - 1
-            actual = service.actual_overheads(session, year)
-        if actual:
-            st.caption(
-                f"Plan {format_money(total)} – tatsächlich {year} laut Einnahmen/Ausgaben "
-                f"{format_money(actual)} (Ausgaben abzüglich abziehbarer Vorsteuer)."
-            )
+        _plan_vs_actual(plan)
     else:
         st.info("Noch keine Gemeinkosten. Legen Sie Miete, Versicherungen, Technik usw. an.")
     if _may_plan(ctx):
         _overhead_form(plan)
+
+
+def _plan_vs_actual(plan: service.Plan) -> None:
+    """Plan per category, and once the chosen year has Ausgaben booked, Plan vs. Ist."""
+    st.subheader("Plan und Ist je Kategorie")
+    this_year = today().year
+    years = list(range(this_year, this_year - 6, -1))
+    with saving() as result, session_scope(write=False) as session:
+        latest = service.latest_expense_year(session)
+    if not result["ok"]:
+        return
+    index = years.index(latest) if latest in years else 0
+    year = st.selectbox(
+        "Jahr (Buchungsdatum)", years, index=index, placeholder=CHOOSE, key="pricing_actual_year"
+    )
+    year = year or this_year
+    with saving() as result, session_scope(write=False) as session:
+        rows = service.plan_vs_actual(session, year)
+    if not result["ok"]:
+        return
+    if not rows:
+        planned: dict[str, float] = {}
+        for row, figure in plan.posts:
+            name = row.category or service.NO_CATEGORY
+            planned[name] = planned.get(name, 0.0) + float(figure.value)
+        st.bar_chart(pd.DataFrame({"Plan (€)": planned}), horizontal=True)
+        st.info(
+            f"Für {year} sind noch keine Ausgaben gebucht. Sobald es Buchungen gibt, steht hier "
+            "der Vergleich von Plan und Ist je Kategorie."
+        )
+        return
+    st.dataframe(
+        [
+            {
+                "Kategorie": r.category,
+                "Plan (Jahreskosten)": format_money(r.planned),
+                f"Ist {year}": format_money(r.actual),
+                "Abweichung (Ist − Plan)": format_money(r.difference),
+            }
+            for r in rows
+        ],
+        hide_index=True,
+        width="stretch",
+    )
+    total_plan = sum((r.planned for r in rows), Decimal(0))
+    total_actual = sum((r.actual for r in rows), Decimal(0))
+    st.caption(
+        f"Plan {format_money(total_plan)} – Ist {year} {format_money(total_actual)} laut "
+        "Einnahmen/Ausgaben (Ausgaben abzüglich abziehbarer Vorsteuer). Posten zählen zu der "
+        "Kategorie gleichen Namens."
+    )
+    st.bar_chart(
+        pd.DataFrame(
+            {
+                "Plan (€)": {r.category: float(r.planned) for r in rows},
+                f"Ist {year} (€)": {r.category: float(r.actual) for r in rows},
+            }
+        ),
+        horizontal=True,
+        stack=False,
+    )
 
 
 def _overhead_form(plan: service.Plan) -> None:
@@ -133,8 +187,7 @@ def _overhead_form(plan: service.Plan) -> None:
         key="pricing_post_pick",
     )  # fmt: skip
     row = rows.get(chosen or 0)
-    key = f"pricing_post_{chosen or 0}"
-    with st.form(key):
+    with st.form(_form_key("pricing_post", chosen)):
         label = st.text_input("Bezeichnung", value=row.label if row else "")
         category = st.text_input("Kategorie", value=row.category if row else "")
         c1, c2 = st.columns(2)
@@ -165,18 +218,32 @@ def _overhead_form(plan: service.Plan) -> None:
             )
         )  # fmt: skip
         if done is not None:
+            _next_form("pricing_post")
             _flash("Posten gespeichert.")
             st.rerun()
     if delete and row is not None:
-        if _write(lambda s: service.delete_overhead(s, row.id, row.version)) is None:
+        if not _done(lambda s: service.delete_overhead(s, row.id, row.version)):
             return
         _flash("Posten gelöscht.")
         st.rerun()
 
 
+def _form_key(prefix: str, chosen: int | None) -> str:
+    """A form's key: after a save it changes, so a "Neu" form starts empty again (no second
+    save of the same entry by accident); a refused save keeps what was typed."""
+    return f"{prefix}_{chosen or 0}_{st.session_state.get(prefix + '_generation', 0)}"
+
+
+def _next_form(prefix: str) -> None:
+    key = prefix + "_generation"
+    st.session_state[key] = st.session_state.get(key, 0) + 1
+
+
 def _dec(value: float | int) -> Decimal:
-    """A number input's value as Decimal, rounded to cents (widgets hand out floats)."""
-    return Decimal(str(value)).quantize(Decimal("0.01"))
+    """A number input's value as Decimal, rounded to cents (widgets hand out floats); an
+    absurdly large one stays as it is, for the service to refuse in German."""
+    dec = Decimal(str(value))
+    return dec if abs(dec) >= calc.LIMIT else dec.quantize(Decimal("0.01"))
 
 
 def _from_bookings(ctx: PageContext) -> None:
@@ -349,15 +416,26 @@ def render_offerings(ctx: PageContext) -> None:
         _offering_form(plan)
 
 
+def _verdict(verdict: str) -> None:
+    """The verdict in its colour: green when the price is fair, amber when it is close, red
+    when it does not pay."""
+    if verdict.startswith("Lohnt sich nicht"):
+        st.error(plain(verdict), icon=":material/trending_down:")
+    elif verdict.startswith("Knapp"):
+        st.warning(plain(verdict), icon=":material/warning:")
+    else:
+        st.success(plain(verdict), icon=":material/thumb_up:")
+
+
 def _offer_details(row: Any, result: calc.OfferingResult, plan: service.Plan) -> None:
-    st.text(f"Urteil: {result.verdict}")
+    _verdict(result.verdict)
     _figures(_result_figures(result))
     st.dataframe(_break_even_rows(result), hide_index=True, width="stretch")
     st.subheader("Was wäre, wenn …")
     price_now = float(result.price.value)
     c1, c2 = st.columns(2)
     price = c1.slider("Preis je Einheit (netto, €)", 0.0, max(price_now * 2, 100.0), price_now,
-                      step=5.0, key=f"pricing_wi_price_{row.id}")  # fmt: skip
+                      step=5.0, format="%.0f €", key=f"pricing_wi_price_{row.id}")  # fmt: skip
     units = c2.slider("Einheiten im Jahr", 0, max(row.units_per_year * 2, 20),
                       row.units_per_year, key=f"pricing_wi_units_{row.id}")  # fmt: skip
     with saving() as ok, session_scope(write=False) as session:
@@ -401,7 +479,7 @@ def _offering_form(plan: service.Plan) -> None:
         key="pricing_offer_pick",
     )  # fmt: skip
     row = rows.get(chosen or 0)
-    with st.form(f"pricing_offer_{chosen or 0}"):
+    with st.form(_form_key("pricing_offer", chosen)):
         name = st.text_input("Name (z. B. „Workshop, 1 Tag“)", value=row.name if row else "")
         values: dict[str, float] = {}
         columns = st.columns(2)
@@ -425,10 +503,11 @@ def _offering_form(plan: service.Plan) -> None:
             )
         )  # fmt: skip
         if done is not None:
+            _next_form("pricing_offer")
             _flash("Angebot gespeichert.")
             st.rerun()
     if delete and row is not None:
-        if _write(lambda s: service.delete_offering(s, row.id, row.version)) is None:
+        if not _done(lambda s: service.delete_offering(s, row.id, row.version)):
             return
         _flash("Angebot gelöscht.")
         st.rerun()
@@ -457,7 +536,9 @@ def render_capacity(ctx: PageContext) -> None:
                         for row, r in plan.offerings
                     }
                 }
-            )
+            ),
+            horizontal=True,
+            height=max(200, 60 * len(plan.offerings)),
         )
 
 
@@ -518,11 +599,17 @@ def render_post_calculation(ctx: PageContext) -> None:
     )
     if not _may_plan(ctx):
         return
-    free = {p.line_id: f"{p.invoice}: {p.description}" for p in positions if not p.offering}
     with session_scope(write=False) as session:
         offers = {row.id: row.name for row, _ in service.plan(session).offerings}
+    _link(positions, offers)
+    _unlink(positions)
+
+
+def _link(positions: Sequence[service.Position], offers: dict[int, str]) -> None:
+    free = {p.line_id: f"{p.invoice}: {p.description}" for p in positions if not p.offering}
     if not free or not offers:
         return
+    st.subheader("Position zuordnen")
     c1, c2 = st.columns(2)
     line_id = c1.selectbox("Position", list(free), format_func=labels_of(free),
                            placeholder=CHOOSE, key="pricing_link_line")  # fmt: skip
@@ -532,6 +619,44 @@ def render_post_calculation(ctx: PageContext) -> None:
         if _write(lambda s: service.link_invoice_line(s, line_id, offer_id)) is not None:
             _flash("Position zugeordnet.")
             st.rerun()
+
+
+UNLINK = "pricing_unlink_pending"
+
+
+def _unlink(positions: Sequence[service.Position]) -> None:
+    """Lösen of a link, after a confirmation; the invoice itself stays as issued."""
+    linked = {
+        p.line_id: f"{p.invoice}: {p.description} → {p.offering}" for p in positions if p.offering
+    }
+    if not linked:
+        st.session_state.pop(UNLINK, None)
+        return
+    st.subheader("Zuordnung lösen")
+    pending = st.session_state.get(UNLINK)
+    if pending not in linked:
+        line_id = st.selectbox("Zugeordnete Position", list(linked), format_func=labels_of(linked),
+                               placeholder=CHOOSE, key="pricing_unlink_line")  # fmt: skip
+        if st.button("Zuordnung lösen …", key="pricing_unlink_ask") and line_id:
+            st.session_state[UNLINK] = line_id
+            st.rerun()
+        return
+    st.warning(
+        plain(
+            f"Zuordnung „{linked[pending]}“ lösen? Die Position zählt dann nicht mehr für das "
+            "Angebot; die Rechnung selbst bleibt unverändert."
+        ),
+        icon=":material/link_off:",
+    )
+    c1, c2 = st.columns(2)
+    if c1.button("Ja, Zuordnung lösen", type="primary", key="pricing_unlink_go"):
+        st.session_state.pop(UNLINK, None)
+        if _done(lambda s: service.unlink_invoice_line(s, pending)):
+            _flash("Zuordnung gelöst.")
+            st.rerun()
+    if c2.button("Abbrechen", key="pricing_unlink_cancel"):
+        st.session_state.pop(UNLINK, None)
+        st.rerun()
 
 
 def _take_price(ctx: PageContext, plan: service.Plan) -> None:

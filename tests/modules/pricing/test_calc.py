@@ -160,6 +160,9 @@ def test_ranking_by_effective_hourly_wage() -> None:
         (replace(BASIS, tax_reserve_percent=Decimal(100)), "tax_reserve_percent", "unter 100 %"),
         (replace(BASIS, net_income=Decimal(-1)), "net_income", "nicht negativ"),
         (replace(BASIS, billable_percent=Decimal(101)), "billable_percent", "höchstens 100 %"),
+        (replace(BASIS, working_days=400), "working_days", "366 Arbeitstage"),
+        (replace(BASIS, hours_per_day=Decimal(25)), "hours_per_day", "24 Stunden"),
+        (replace(BASIS, net_income=Decimal("1e15")), "net_income", "zu groß"),
     ],
 )
 def test_nonsense_basis_gets_german_messages(basis: calc.Basis, field: str, message: str) -> None:
@@ -174,7 +177,10 @@ def test_nonsense_basis_gets_german_messages(basis: calc.Basis, field: str, mess
         (calc.OverheadPost("Miete", Decimal(100), factor=0), "factor", "Faktor muss 12"),
         (calc.OverheadPost("Miete", Decimal(-100)), "amount", "nicht negativ"),
         (calc.OverheadPost(" ", Decimal(100)), "label", "Bezeichnung"),
-        (calc.OverheadPost("PC", Decimal(100), useful_life_years=0), "useful_life_years", "1 Jahr"),
+        (calc.OverheadPost("PC", Decimal(100), useful_life_years=0), "useful_life_years", "1 und"),
+        (calc.OverheadPost("PC", Decimal(1), useful_life_years=101), "useful_life_years", "100 J"),
+        (calc.OverheadPost("Miete", Decimal("1e12")), "amount", "zu groß"),
+        (calc.OverheadPost("Miete", Decimal(1), vat_rate=Decimal(119)), "vat_rate", "100 %"),
     ],
 )
 def test_nonsense_overheads_get_german_messages(
@@ -188,6 +194,12 @@ def test_nonsense_overheads_get_german_messages(
 def test_nonsense_offerings_get_german_messages() -> None:
     with pytest.raises(ValidationError, match="nicht negativ"):
         calc.offering_result(replace(WORKSHOP, material=Decimal(-1)), BASIS, Decimal(0), Decimal(0))
+    with pytest.raises(ValidationError, match="zu groß"):
+        calc.offering_result(
+            replace(WORKSHOP, units_per_year=10**10), BASIS, Decimal(0), Decimal(0)
+        )
+    with pytest.raises(ValidationError, match="höchstens 100 %"):
+        calc.validate_offering(replace(WORKSHOP, cost_vat_rate=Decimal(190)))
     with pytest.raises(ValidationError, match="braucht Zeit"):
         calc.offering_result(calc.Offering("Leer"), BASIS, Decimal(0), Decimal(0))
     with pytest.raises(ValidationError, match="Gemeinkosten"):

@@ -100,3 +100,24 @@ def test_price_goes_into_a_new_invoice_draft() -> None:
         assert not draft.is_issued
         [line] = draft.lines
         assert (line.description, line.unit_price, line.net) == ("Coaching", fair.value, fair.value)
+
+
+@pytest.mark.usefixtures("licensed_app")
+def test_a_linked_offer_is_kept_until_unlinked() -> None:
+    from kms.modules.pricing.models import InvoiceLineLink, Offering
+
+    _invoice_id, line_id = _issued(date(2026, 2, 27))
+    with session_scope() as s:
+        offer_id = service.save_offering(s, name="Workshop", hours_delivery=Decimal(8)).id
+        service.link_invoice_line(s, line_id, offer_id)
+    with session_scope() as s, pytest.raises(ConflictError, match="Zuordnungen lösen"):
+        service.delete_offering(s, offer_id)
+    with session_scope() as s:
+        service.unlink_invoice_line(s, line_id)
+    with session_scope() as s, pytest.raises(NotFoundError, match="keinem Angebot"):
+        service.unlink_invoice_line(s, line_id)
+    with session_scope() as s:
+        service.delete_offering(s, offer_id)
+    with session_scope(write=False) as s:
+        assert s.query(Offering).count() == 0
+        assert s.query(InvoiceLineLink).count() == 0
