@@ -13,4 +13,5 @@ SPEC = ModuleSpec(
     licensed=True,
     requires=("settings",),
     models="kms.modules.podcasts.models",
+    cli="kms.modules.podcasts.cli.register",
 )
