@@ -4,7 +4,7 @@ the Podcasting 2.0 rules, every problem as a German sentence (empty list: all go
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime
+from datetime import datetime
 from urllib.parse import urlsplit
 
 from lxml import etree
@@ -15,6 +15,7 @@ from kms.licensing import require
 from kms.modules.podcasts import feed, media, service, urls
 from kms.modules.podcasts.models import PodcastChannel, PodcastMedia
 from kms.permissions import Permission, require_permission
+from kms.types import utcnow
 
 AUDIO_TYPES = ("audio/mpeg", "audio/x-m4a")
 
@@ -23,7 +24,7 @@ def check_channel(session: Session, slug: str, now: datetime | None = None) -> l
     """Problems of the channel `slug` and its feed (German); [] when podcast apps accept it."""
     require_permission(Permission.PODCASTS_READ, session)
     require(session, service.MODULE, service.TITLE)
-    now = now or datetime.now(UTC)
+    now = now or utcnow()
     channel = session.scalars(select(PodcastChannel).where(PodcastChannel.slug == slug)).first()
     if channel is None:
         return [f"Einen Kanal mit dem Kürzel „{slug}“ gibt es nicht."]

@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 from kms.modules.podcasts import service
 from kms.modules.podcasts.models import PodcastChannel
 from kms.modules.podcasts.testaudio import silent_mp3
+from kms.types import utcnow
 
 SHOWS: tuple[dict[str, Any], ...] = (
     {
@@ -73,7 +74,7 @@ def load(session: Session) -> str:
         fields = {k: v for k, v in show.items() if k not in ("colour", "episodes")}
         channel = service.save_channel(session, **fields)
         service.attach_cover(session, channel.id, _cover(show["colour"]), "cover.png")
-        now = service.utcnow().replace(microsecond=0)
+        now = utcnow().replace(microsecond=0)
         items = show["episodes"]
         for number, (title, notes, seconds) in enumerate(items, start=1):
             episode = service.save_episode(

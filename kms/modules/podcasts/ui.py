@@ -27,7 +27,7 @@ from kms.modules.podcasts.models import (
     PodcastChannel,
 )
 from kms.permissions import Permission
-from kms.types import BERLIN, today
+from kms.types import BERLIN, today, utcnow
 from kms.ui.forms import CHOOSE, labels_of, saving
 from kms.ui.page import PageContext
 from kms.ui.text import plain
@@ -309,7 +309,7 @@ def _check_feed(ctx: PageContext) -> None:
 
 
 def _state_label(state: str, pub_at: datetime | None) -> str:
-    if state == "published" and pub_at is not None and pub_at > datetime.now(BERLIN):
+    if state == "published" and pub_at is not None and pub_at > utcnow():
         return "Geplant"
     return EPISODE_STATES.get(state, state)
 
