@@ -18,6 +18,8 @@ from kms.modules.podcasts import media
 from kms.modules.podcasts.models import PodcastChannel
 from kms.modules.podcasts.testaudio import silent_mp3
 
+from .mp4build import m4a
+
 
 @pytest.fixture
 def channel(session: Session) -> PodcastChannel:
@@ -154,3 +156,13 @@ def test_storage_names_never_leave_the_store() -> None:
         with pytest.raises(media.MediaError):
             media.path_for(name)
     assert media.path_for("a" * 64 + ".mp3") == Path(media.root()) / ("a" * 64 + ".mp3")
+
+
+def test_m4a_must_carry_aac(session: Session, channel: PodcastChannel) -> None:
+    """An M4A is accepted with AAC (duration from the file, audio/x-m4a), refused with
+    another codec inside the same container, whatever the file is called."""
+    row = media.store(session, channel, "audio", io.BytesIO(m4a(90)), "folge.mp3")
+    assert (row.mime, row.ext, row.duration_seconds) == ("audio/x-m4a", "m4a", 90)
+    assert row.storage_name.endswith(".m4a")
+    with pytest.raises(media.MediaError, match="kein AAC-Audio"):
+        media.store(session, channel, "audio", io.BytesIO(m4a(90, object_type=0x6B)), "f.m4a")
