@@ -36,6 +36,7 @@ SPEC = ModuleSpec(
     licensed=True,
     requires=("settings",),
     models="kms.modules.podcasts.models",
+    files="kms.modules.podcasts.media.files",
     cli="kms.modules.podcasts.cli.register",
     demo="kms.modules.podcasts.demo.load",
     pages=(
