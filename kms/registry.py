@@ -137,6 +137,7 @@ MODULE_PATHS = (
     "kms.modules.bank",
     "kms.modules.intake",
     "kms.modules.pricing",
+    "kms.modules.podcasts",
     "kms.modules.reports",
     "kms.modules.bugreports",
     "kms.modules.users",

@@ -1,0 +1,16 @@
+"""Podcasts (licensed add-on): channels with their episodes and media, a standards-compliant
+RSS feed (Apple Podcasts, Podcasting 2.0) and where the show is listed (Anbieterplattformen).
+
+Public URLs (feed, media) are built only in kms.modules.podcasts.urls."""
+
+from kms.registry import ModuleSpec
+
+SECTION = "Zusatzmodule"
+
+SPEC = ModuleSpec(
+    key="podcasts",
+    title="Podcasts",
+    licensed=True,
+    requires=("settings",),
+    models="kms.modules.podcasts.models",
+)
