@@ -13,4 +13,6 @@ SPEC = ModuleSpec(
     licensed=True,
     requires=("settings",),
     models="kms.modules.podcasts.models",
+    routes="kms.modules.podcasts.routes.routes",
+    on_stop="kms.modules.podcasts.stats.shutdown",
 )

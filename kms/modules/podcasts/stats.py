@@ -268,7 +268,7 @@ class Recorder:
         self._stop.clear()
         self._thread = threading.Thread(target=self._run, name="podcast-stats", daemon=True)
         self._thread.start()
-        atexit.register(self.stop)
+        atexit.register(self.stop)  # a CLI process; the server calls shutdown() (on_stop)
 
     def _run(self) -> None:
         while not self._stop.wait(self.interval):
@@ -290,6 +290,11 @@ class Recorder:
 
 
 RECORDER = Recorder(float(os.environ.get("KMS_PODCAST_STATS_INTERVAL", "5")))
+
+
+def shutdown() -> None:
+    """ModuleSpec.on_stop: write what is buffered before the server exits."""
+    RECORDER.stop()
 
 
 def record(

@@ -25,8 +25,14 @@ def recorder(db_url: str) -> stats.Recorder:
     return stats.Recorder(0)
 
 
-def hit(recorder: stats.Recorder, at: datetime, *, client: str = LISTENER, agent: str = OVERCAST,
-        episode: int = 1) -> int:  # fmt: skip
+def hit(
+    recorder: stats.Recorder,
+    at: datetime,
+    *,
+    client: str = LISTENER,
+    agent: str = OVERCAST,
+    episode: int = 1,
+) -> int:
     """One counted GET at `at`, flushed as the background would at that moment."""
     recorder.record(stats.Hit(episode, at, client, agent))
     return recorder.flush(at)
@@ -126,9 +132,12 @@ def test_salts_rotate_daily_and_go_with_the_keys_no_address_is_stored(
 def test_statistics_stay_buffered_during_maintenance(recorder: stats.Recorder) -> None:
     with session_scope() as session:
         notices.add_notice(
-            session, text="Umzug des Servers", maintenance=True,
-            start=START - timedelta(hours=1), end=START + timedelta(hours=1),
-        )  # fmt: skip
+            session,
+            text="Umzug des Servers",
+            maintenance=True,
+            start=START - timedelta(hours=1),
+            end=START + timedelta(hours=1),
+        )
     assert hit(recorder, START) == 0
     assert hit(recorder, START + timedelta(minutes=5), episode=2) == 0
     assert recorder.buffered() == 2 and totals() == {}
