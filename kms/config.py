@@ -42,6 +42,10 @@ ENVIRONMENT = (
     EnvVar("KMS_LICENSE_PUBLIC_KEYS", "öffentliche Schlüssel für Lizenzen (base64url, mit Komma)"),
     EnvVar("KMS_DEMO", "1: ein Prozess für die Demo, der Demo-Lizenzen annimmt"),
     EnvVar(
+        "KMS_PUBLIC_BASE_URL",
+        "öffentliche Adresse der Instanz (https://…) für Feeds (überschreibt Einstellungen)",
+    ),
+    EnvVar(
         "KMS_TRUSTED_PROXIES", "Reverse-Proxys (Adressen/CIDR, mit Komma), deren X-Forwarded-* gilt"
     ),
     EnvVar(
@@ -67,6 +71,9 @@ class Config:
     # A login session ends after this long without a request, and after max_age anyway.
     session_idle_minutes: int = 30
     session_max_hours: int = 12
+    # The instance's public address (https://kms.example.org) for feeds and media; None: the
+    # value saved in the application (kms.modules.podcasts.urls) applies.
+    public_base_url: str | None = None
 
     @property
     def secrets_dir(self) -> Path:
@@ -98,6 +105,7 @@ def get_config() -> Config:
         ),
         session_idle_minutes=_positive_int("KMS_SESSION_IDLE_MINUTES", 30),
         session_max_hours=_positive_int("KMS_SESSION_MAX_HOURS", 12),
+        public_base_url=os.environ.get("KMS_PUBLIC_BASE_URL", "").strip() or None,
     )
 
 

@@ -66,6 +66,8 @@ class Permission(StrEnum):
     USERS = "users.manage"
     BACKUPS = "backups.manage"
     LICENCES = "licences.manage"
+    PODCASTS_READ = "podcasts.read"
+    PODCASTS_WRITE = "podcasts.write"
 
 
 ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
@@ -85,6 +87,8 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
             Permission.REPORTS,
             Permission.EXPORT,
             Permission.BUGREPORTS,
+            Permission.PODCASTS_READ,
+            Permission.PODCASTS_WRITE,
         }
     ),
     # The tax adviser reads; nothing that writes.
@@ -128,6 +132,8 @@ DESCRIPTIONS = {
     Permission.USERS: "Benutzer verwalten",
     Permission.BACKUPS: "Backups erzeugen, wiederherstellen und löschen",
     Permission.LICENCES: "Lizenzen verwalten",
+    Permission.PODCASTS_READ: "Podcasts ansehen",
+    Permission.PODCASTS_WRITE: "Podcasts bearbeiten und veröffentlichen",
 }
 
 

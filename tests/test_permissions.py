@@ -10,6 +10,7 @@ require_permission, so a new write service cannot slip past the matrix.
 from __future__ import annotations
 
 import ast
+import io
 import itertools
 import tempfile
 from collections.abc import Callable, Iterator
@@ -53,6 +54,8 @@ from kms.modules.ledger import kanzlei as ledger_kanzlei
 from kms.modules.ledger import service as ledger
 from kms.modules.ledger import sync as ledger_sync
 from kms.modules.letters import service as letters
+from kms.modules.podcasts import service as podcasts
+from kms.modules.podcasts.testaudio import silent_mp3
 from kms.modules.pricing import service as pricing
 from kms.modules.settings import demo as settings_demo
 from kms.modules.settings import service as settings
@@ -67,6 +70,7 @@ from kms.permissions import (
     acting_as,
     require_permission,
 )
+from tests.modules.podcasts.conftest import podcasts_token
 from tests.modules.pricing.licence import pricing_token
 
 PASSWORD = "Muster-Passwort-2026"
@@ -907,7 +911,138 @@ ROWS: list[tuple[str, str, Factory]] = [
             (lambda n: (users.deactivate(s, n), n)[1])(_login(s))
         ),
     ),
+    # Podcasts (add-on): staff produce and publish episodes; the instance address is a setting.
+    (
+        "kms.modules.podcasts.service:save_public_base_url",
+        "I",
+        lambda s, w: lambda s: podcasts.save_public_base_url(s, "https://kms.example.org"),
+    ),
+    ("kms.modules.podcasts.service:list_channels", "IM", lambda s, w: podcasts.list_channels),
+    (
+        "kms.modules.podcasts.service:get_channel",
+        "IM",
+        lambda s, w: (lambda cid: lambda s: podcasts.get_channel(s, cid))(_podcast(s)),
+    ),
+    (
+        "kms.modules.podcasts.service:save_channel",
+        "IM",
+        lambda s, w: lambda s: podcasts.save_channel(s, slug=f"kanal-{next(_names)}", title="K"),
+    ),
+    (
+        "kms.modules.podcasts.service:attach_cover",
+        "IM",
+        lambda s, w: (lambda cid: lambda s: podcasts.attach_cover(s, cid, _cover(), "c.png"))(
+            _podcast(s)
+        ),
+    ),
+    (
+        "kms.modules.podcasts.service:publish_channel",
+        "IM",
+        lambda s, w: (lambda cid: lambda s: podcasts.publish_channel(s, cid))(_publishable(s)),
+    ),
+    (
+        "kms.modules.podcasts.service:unpublish_channel",
+        "IM",
+        lambda s, w: (lambda cid: lambda s: podcasts.unpublish_channel(s, cid))(_podcast(s)),
+    ),
+    (
+        "kms.modules.podcasts.service:list_episodes",
+        "IM",
+        lambda s, w: (lambda cid: lambda s: podcasts.list_episodes(s, cid))(_podcast(s)),
+    ),
+    (
+        "kms.modules.podcasts.service:get_episode",
+        "IM",
+        lambda s, w: (lambda eid: lambda s: podcasts.get_episode(s, eid))(_episode(s)),
+    ),
+    (
+        "kms.modules.podcasts.service:save_episode",
+        "IM",
+        lambda s, w: (lambda cid: lambda s: podcasts.save_episode(s, channel_id=cid, title="F"))(
+            _podcast(s)
+        ),
+    ),
+    (
+        "kms.modules.podcasts.service:attach_episode_media",
+        "IM",
+        lambda s, w: (
+            lambda eid: (
+                lambda s: podcasts.attach_episode_media(
+                    s, eid, "audio", io.BytesIO(silent_mp3(2)), "f.mp3"
+                )
+            )
+        )(_episode(s)),
+    ),
+    (
+        "kms.modules.podcasts.service:publish_episode",
+        "IM",
+        lambda s, w: (lambda eid: lambda s: podcasts.publish_episode(s, eid))(_episode(s, True)),
+    ),
+    (
+        "kms.modules.podcasts.service:unpublish_episode",
+        "IM",
+        lambda s, w: (lambda eid: lambda s: podcasts.unpublish_episode(s, eid))(
+            podcasts.publish_episode(s, _episode(s, True)).id
+        ),
+    ),
+    (
+        "kms.modules.podcasts.service:list_platforms",
+        "IM",
+        lambda s, w: (lambda cid: lambda s: podcasts.list_platforms(s, cid))(_podcast(s)),
+    ),
+    (
+        "kms.modules.podcasts.service:save_platform",
+        "IM",
+        lambda s, w: (
+            lambda cid: lambda s: podcasts.save_platform(s, channel_id=cid, platform="apple")
+        )(_podcast(s)),
+    ),
+    (
+        "kms.modules.podcasts.service:delete_platform",
+        "IM",
+        lambda s, w: (lambda pid: lambda s: podcasts.delete_platform(s, pid))(
+            podcasts.save_platform(s, channel_id=_podcast(s), platform="spotify").id
+        ),
+    ),
 ]
+
+
+def _podcast(s: Session) -> int:
+    """A podcast channel (as the system), for the podcasts rows."""
+    return podcasts.save_channel(s, slug=f"podcast-{next(_names)}", title="Beispielfunk").id
+
+
+def _publishable(s: Session) -> int:
+    """A channel with everything publishing needs, on an instance with a public address."""
+    podcasts.save_public_base_url(s, "https://kms.example.org")
+    cid = podcasts.save_channel(
+        s,
+        slug=f"sendung-{next(_names)}",
+        title="Beispielfunk",
+        description="Ein erfundener Podcast.",
+        author="Erika Mustermann",
+        owner_email="erika@example.org",
+        category="Business",
+    ).id
+    podcasts.attach_cover(s, cid, _cover(), "c.png")
+    return cid
+
+
+def _episode(s: Session, with_audio: bool = False) -> int:
+    """An episode (as the system), with a silent MP3 when asked."""
+    eid = podcasts.save_episode(s, channel_id=_podcast(s), title="Folge").id
+    if with_audio:
+        podcasts.attach_episode_media(s, eid, "audio", io.BytesIO(silent_mp3(2)), "f.mp3")
+    return eid
+
+
+def _cover() -> io.BytesIO:
+    from PIL import Image
+
+    out = io.BytesIO()
+    Image.new("RGB", (1400, 1400)).save(out, "PNG")
+    out.seek(0)
+    return out
 
 
 def _free_line(s: Session, w: World) -> int:
@@ -936,6 +1071,7 @@ def world(monkeypatch: pytest.MonkeyPatch) -> Iterator[World]:
     monkeypatch.setenv("KMS_LICENSE_PUBLIC_KEYS", public)
     with session_scope() as s:
         licensing.install(s, pricing_token(s, private, date(2099, 12, 31)))
+        licensing.install(s, podcasts_token(s, private))
         auth.create_user(s, username="erika", password=PASSWORD, is_owner=True)
         for role in (Role.STAFF, Role.ADVISER):
             auth.create_user(s, username=LOGINS[role], password=PASSWORD, role=role)
