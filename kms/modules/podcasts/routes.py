@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import hashlib
 import os
-import re
 import threading
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -34,16 +33,14 @@ from starlette.responses import FileResponse, PlainTextResponse, Response
 from starlette.routing import BaseRoute, Route
 from starlette.types import Message, Receive, Scope, Send
 
-from kms.config import get_config
 from kms.db import session_scope
 from kms.modules.podcasts import stats
-from kms.modules.podcasts.models import PodcastChannel, PodcastEpisode, PodcastMedia
+from kms.modules.podcasts.media import find_public
+from kms.modules.podcasts.models import PodcastChannel, PodcastEpisode
+from kms.modules.podcasts.service import is_visible
+from kms.modules.podcasts.urls import FEED_ROUTE, MEDIA_ROUTE, PREFIX
 from kms.types import utcnow
 
-# The same patterns as kms.modules.podcasts.urls (which builds the URLs).
-PREFIX = "/pub/podcasts"
-FEED_ROUTE = PREFIX + "/{slug}/feed.xml"
-MEDIA_ROUTE = PREFIX + "/{slug}/media/{name}"
 RSS = "application/rss+xml; charset=utf-8"
 # Chapters and transcripts are fetched by web players on other origins.
 CORS_KINDS = frozenset({"chapters", "transcript"})
@@ -199,8 +196,6 @@ def feed(request: Request) -> Response:
 # --- media -------------------------------------------------------------------------------
 
 
-# Content-addressed names only ("<sha256>.<ext>"): no path, no dot-dot, no other file.
-STORAGE_NAME = re.compile(r"^[0-9a-f]{64}\.(mp3|m4a|vtt|srt|json|jpg|jpeg|png)$")
 EPISODE_MEDIA = ("audio_media_id", "image_media_id", "transcript_media_id", "chapters_media_id")
 
 
@@ -209,39 +204,28 @@ def public_file(slug: str, name: str, now: datetime) -> PublicFile:
 
     Public: the cover of a published channel, and the files of its episodes that are
     published with pub_at <= now. A file only depublished episodes use is gone (410).
+    media.find_public accepts content-addressed names only (no path, no dot-dot).
     """
-    if not STORAGE_NAME.match(name):
-        raise NotPublished()
     with session_scope(write=False) as session:
-        found = session.execute(
-            select(PodcastMedia, PodcastChannel)
-            .join(PodcastChannel, PodcastChannel.id == PodcastMedia.channel_id)
-            .where(
-                PodcastChannel.slug == slug,
-                PodcastChannel.published_at.is_not(None),
-                PodcastMedia.storage_name == name,
-            )
-        ).first()
+        found = find_public(session, slug, name)
         if found is None:
             raise NotPublished()
-        media, channel = found
+        media, path = found
+        channel = session.get(PodcastChannel, media.channel_id)
         counts_for = None
-        if channel.cover_media_id != media.id:
+        if channel is None or channel.cover_media_id != media.id:
             users = session.scalars(
                 select(PodcastEpisode)
                 .where(
-                    PodcastEpisode.channel_id == channel.id,
+                    PodcastEpisode.channel_id == media.channel_id,
                     or_(*(getattr(PodcastEpisode, c) == media.id for c in EPISODE_MEDIA)),
                 )
                 .order_by(PodcastEpisode.id)
             ).all()
-            live = [e for e in users if e.state == "published" and e.pub_at and e.pub_at <= now]
+            live = [e for e in users if is_visible(e, now)]
             if not live:
                 raise NotPublished(gone=any(e.state == "unpublished" for e in users))
             counts_for = live[0].id if media.kind == "audio" else None
-        path = get_config().files_dir / "podcasts" / name
-        if not path.is_file():
-            raise NotPublished()
         return PublicFile(
             path=path,
             mime=media.mime,
