@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import time
 from datetime import timedelta
 from email.utils import format_datetime
 from pathlib import Path
@@ -183,3 +184,42 @@ def test_after_the_retention_of_an_expired_licence_everything_is_gone(kms_env: P
         assert request(url, media_path(SLUG, show.names["live"]))[0] == 410
         assert request(url, f"/pub/podcasts/{SLUG}/feed.xml")[0] == 410
     del os.environ["KMS_LICENSE_PUBLIC_KEYS"]
+
+
+def test_feed_is_cached_until_its_next_scheduled_episode(kms_env: Path) -> None:
+    from kms.modules.podcasts import service
+    from tests.modules.podcasts import helpers
+
+    env = licensed_server_env()
+    with session_scope() as session:
+        cid = helpers.channel(session, slug="beispielfunk")
+        service.publish_episode(session, helpers.episode(session, cid, title="Erste Folge"))
+        service.publish_channel(session, cid)
+        scheduled = helpers.episode(session, cid, title="Geplante Folge")
+        helpers.channel(session, slug="noch-privat")
+    feed = "/pub/podcasts/beispielfunk/feed.xml"
+    with server(kms_env, **env, KMS_PODCAST_FEED_TTL="3600") as url:
+        due = utcnow() + timedelta(seconds=4)  # once the server is up: its start takes a while
+        with session_scope() as session:
+            service.publish_episode(session, scheduled, pub_at=due)
+        status, headers, body = request(url, feed)
+        assert status == 200 and headers["content-type"] == "application/rss+xml; charset=utf-8"
+        assert b"Erste Folge" in body and b"Geplante Folge" not in body
+        etag, modified = headers["etag"], headers["last-modified"]
+        assert "public" in headers["cache-control"]
+        status, headers, head = request(url, feed, "HEAD")
+        assert (status, head, headers["etag"]) == (200, b"", etag)
+        assert request(url, feed, headers={"If-None-Match": etag})[:1] == (304,)
+        assert request(url, feed, headers={"If-Modified-Since": modified})[0] == 304
+        assert request(url, feed, headers={"If-None-Match": '"alt"'})[0] == 200
+        # Cached: an edit shows with the next change at the latest (here: the scheduled episode).
+        with session_scope() as session:
+            service.save_channel(session, channel_id=cid, title="Beispielfunk neu")
+        assert b"Beispielfunk neu" not in request(url, feed)[2]
+        assert request(url, "/pub/podcasts/noch-privat/feed.xml")[0] == 404
+        assert request(url, "/pub/podcasts/gibt-es-nicht/feed.xml")[0] == 404
+        # Wait for the scheduled time itself (a known instant, not a guess at the server's pace).
+        time.sleep(max(0.0, (due - utcnow()).total_seconds()) + 0.05)
+        status, headers, body = request(url, feed, headers={"If-None-Match": etag})
+        assert status == 200 and b"Geplante Folge" in body and b"Beispielfunk neu" in body
+        assert headers["etag"] != etag
