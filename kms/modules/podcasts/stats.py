@@ -35,6 +35,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from functools import cache, lru_cache
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
@@ -42,8 +43,13 @@ from sqlalchemy.orm import Session
 
 from kms.db import session_scope
 from kms.errors import ReadOnlyError
+from kms.modules.podcasts.models import PodcastEpisode
 from kms.modules.podcasts.stats_models import DownloadDay, DownloadKey, StatSalt
+from kms.permissions import Permission, require_permission
 from kms.types import BERLIN, utcnow
+
+if TYPE_CHECKING:  # pandas only for the aggregates: the media route never loads it
+    import pandas as pd
 
 log = logging.getLogger("kms.podcasts.stats")
 
@@ -312,3 +318,86 @@ def record(
         return False
     RECORDER.record(Hit(episode_id, at or utcnow(), client, user_agent or ""))
     return True
+
+
+# --- aggregates (the Statistik section; no Streamlit) -------------------------------------
+
+COMPARISON_COLUMNS = ("Folge", "Veröffentlicht", "Erste 7 Tage", "Erste 30 Tage", "Gesamt")
+
+
+def _guard(session: Session) -> None:
+    from kms.licensing import require
+
+    require(session, "podcasts", "Podcasts")
+
+
+def _episodes(session: Session, channel_id: int) -> list[PodcastEpisode]:
+    return list(
+        session.scalars(
+            select(PodcastEpisode)
+            .where(PodcastEpisode.channel_id == channel_id, PodcastEpisode.pub_at.is_not(None))
+            .order_by(PodcastEpisode.pub_at, PodcastEpisode.id)
+        )
+    )
+
+
+def _days(session: Session, episode_ids: list[int]) -> list[DownloadDay]:
+    if not episode_ids:
+        return []
+    return list(
+        session.scalars(
+            select(DownloadDay)
+            .where(DownloadDay.episode_id.in_(episode_ids))
+            .order_by(DownloadDay.day, DownloadDay.episode_id, DownloadDay.app)
+        )
+    )
+
+
+def downloads_per_day(session: Session, channel_id: int) -> pd.DataFrame:
+    """Downloads of the channel's episodes per day, episode and app (columns Tag, Folge,
+    App, Downloads), oldest day first."""
+    require_permission(Permission.PODCASTS_READ, session)
+    _guard(session)
+    import pandas as pd
+
+    titles = {e.id: e.title for e in _episodes(session, channel_id)}
+    rows = [
+        {"Tag": r.day, "Folge": titles[r.episode_id], "App": r.app, "Downloads": r.downloads}
+        for r in _days(session, list(titles))
+    ]
+    return pd.DataFrame(rows, columns=["Tag", "Folge", "App", "Downloads"])
+
+
+def downloads_by_app(session: Session, channel_id: int) -> pd.DataFrame:
+    """Downloads of the channel per app, most first (columns App, Downloads)."""
+    require_permission(Permission.PODCASTS_READ, session)
+    _guard(session)
+    import pandas as pd
+
+    totals: dict[str, int] = defaultdict(int)
+    for row in _days(session, [e.id for e in _episodes(session, channel_id)]):
+        totals[row.app] += row.downloads
+    ordered = sorted(totals.items(), key=lambda item: (-item[1], item[0]))
+    return pd.DataFrame(ordered, columns=["App", "Downloads"])
+
+
+def launch_comparison(session: Session, channel_id: int) -> pd.DataFrame:
+    """Each published episode's downloads in its first 7 and 30 days (counted from the day of
+    its pub_at, Europe/Berlin) and in total, so episodes of different ages compare fairly."""
+    require_permission(Permission.PODCASTS_READ, session)
+    _guard(session)
+    import pandas as pd
+
+    episodes = _episodes(session, channel_id)
+    first: dict[int, date] = {
+        e.id: e.pub_at.astimezone(BERLIN).date() for e in episodes if e.pub_at is not None
+    }
+    sums: dict[int, list[int]] = {e.id: [0, 0, 0] for e in episodes}
+    for row in _days(session, list(first)):
+        age = (row.day - first[row.episode_id]).days
+        total = sums[row.episode_id]
+        total[0] += row.downloads if 0 <= age < 7 else 0
+        total[1] += row.downloads if 0 <= age < 30 else 0
+        total[2] += row.downloads
+    rows = [(e.title, first[e.id], *sums[e.id]) for e in episodes]
+    return pd.DataFrame(rows, columns=list(COMPARISON_COLUMNS))

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 from sqlalchemy import select, text
+from sqlalchemy.orm import Session
 
 from kms import notices
 from kms.db import session_scope
 from kms.modules.podcasts import stats
+from kms.modules.podcasts.models import PodcastChannel, PodcastEpisode
 from kms.modules.podcasts.stats_models import DownloadDay, DownloadKey, StatSalt
 
 OVERCAST = "Overcast/3.0 (+http://overcast.fm/; iOS podcast app)"
@@ -144,3 +146,51 @@ def test_statistics_stay_buffered_during_maintenance(recorder: stats.Recorder) -
     assert recorder.flush(START + timedelta(hours=2)) == 2
     assert recorder.buffered() == 0
     assert totals() == {(1, "Overcast"): 1, (2, "Overcast"): 1}
+
+
+def test_first_7_and_30_days_compare_episodes_of_different_ages(
+    session: Session, licensed: object
+) -> None:
+    """Days count from each episode's own pub_at (Berlin): 0–6 and 0–29; totals by app."""
+    channel = PodcastChannel(slug="beispielfunk", title="Beispielfunk", published_at=START)
+    session.add(channel)
+    session.flush()
+    old = PodcastEpisode(
+        channel_id=channel.id,
+        guid="a",
+        title="Alt",
+        state="published",
+        pub_at=datetime(2026, 10, 1, 22, 30, tzinfo=UTC),
+    )  # 2 Oct in Berlin
+    new = PodcastEpisode(
+        channel_id=channel.id,
+        guid="b",
+        title="Neu",
+        state="published",
+        pub_at=datetime(2026, 11, 20, 6, 0, tzinfo=UTC),
+    )
+    draft = PodcastEpisode(channel_id=channel.id, guid="c", title="Entwurf")
+    session.add_all([old, new, draft])
+    session.flush()
+    for episode, day, app, n in (
+        (old, date(2026, 10, 2), "Overcast", 10),  # day 0
+        (old, date(2026, 10, 8), "Apple Podcasts", 5),  # day 6
+        (old, date(2026, 10, 9), "Overcast", 3),  # day 7
+        (old, date(2026, 10, 31), "Overcast", 2),  # day 29
+        (old, date(2026, 11, 1), "Overcast", 1),  # day 30
+        (new, date(2026, 11, 20), "Apple Podcasts", 4),
+        (new, date(2026, 11, 22), "Unbekannt", 1),
+    ):
+        session.add(DownloadDay(episode_id=episode.id, day=day, app=app, downloads=n))
+    session.flush()
+    table = stats.launch_comparison(session, channel.id)
+    assert list(table.columns) == list(stats.COMPARISON_COLUMNS)
+    assert table.values.tolist() == [
+        ["Alt", date(2026, 10, 2), 15, 20, 21],
+        ["Neu", date(2026, 11, 20), 5, 5, 5],
+    ]
+    apps = stats.downloads_by_app(session, channel.id)
+    assert apps.values.tolist() == [["Overcast", 16], ["Apple Podcasts", 9], ["Unbekannt", 1]]
+    days = stats.downloads_per_day(session, channel.id)
+    assert list(days.columns) == ["Tag", "Folge", "App", "Downloads"]
+    assert len(days) == 7 and int(days["Downloads"].sum()) == 26
