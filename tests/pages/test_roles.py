@@ -35,6 +35,7 @@ NAVIGATION = {
         "Angebote",
         "Kapazität",
         "Nachkalkulation",
+        "Podcast-Statistik",
         "Fehlermeldungen",
         "Mein Zugang",
         "Hilfe",

@@ -3,7 +3,8 @@ RSS feed (Apple Podcasts, Podcasting 2.0) and where the show is listed (Anbieter
 
 Public URLs (feed, media) are built only in kms.modules.podcasts.urls."""
 
-from kms.registry import ModuleSpec
+from kms.permissions import Permission
+from kms.registry import ModuleSpec, PageSpec
 
 SECTION = "Zusatzmodule"
 
@@ -15,4 +16,14 @@ SPEC = ModuleSpec(
     models="kms.modules.podcasts.models",
     routes="kms.modules.podcasts.routes.routes",
     on_stop="kms.modules.podcasts.stats.shutdown",
+    pages=(
+        PageSpec(
+            "pages/podcast_statistik.py",
+            "Podcast-Statistik",
+            ":material/monitoring:",
+            "podcast-statistik",
+            SECTION,
+            permission=Permission.PODCASTS_READ,
+        ),
+    ),
 )
