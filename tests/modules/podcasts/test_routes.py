@@ -223,3 +223,38 @@ def test_feed_is_cached_until_its_next_scheduled_episode(kms_env: Path) -> None:
         status, headers, body = request(url, feed, headers={"If-None-Match": etag})
         assert status == 200 and b"Geplante Folge" in body and b"Beispielfunk neu" in body
         assert headers["etag"] != etag
+
+
+def test_during_maintenance_feed_and_media_stay_online_and_counts_wait(kms_env: Path) -> None:
+    from kms import notices
+    from kms.models import Notice
+
+    show = publish()
+    env = licensed_server_env()
+    with session_scope() as session:
+        notices.add_notice(
+            session,
+            text="Wartung",
+            maintenance=True,
+            start=utcnow() - timedelta(minutes=5),
+            end=utcnow() + timedelta(hours=1),
+        )
+    path = media_path(SLUG, show.names["live"])
+    with server(kms_env, **env, KMS_PODCAST_STATS_INTERVAL="0.1") as url:
+        assert request(url, path, headers={"User-Agent": OVERCAST})[0] == 200
+        assert request(url, path, "HEAD")[0] == 200
+        # Flushes run every 0.1 s; a second's worth of them writes nothing while read-only.
+        time.sleep(1)
+        with session_scope(write=False) as session:
+            assert list(session.scalars(select(DownloadDay))) == []
+        with session_scope() as session:  # the window ends: the buffered download is written
+            session.execute(update(Notice).values(ends_at=utcnow()))
+        deadline = time.monotonic() + 15
+        while not downloads() and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert downloads() == {(show.episodes["live"], "Overcast"): 1}
+
+
+def downloads() -> dict[tuple[int, str], int]:
+    with session_scope(write=False) as session:
+        return {(r.episode_id, r.app): r.downloads for r in session.scalars(select(DownloadDay))}
