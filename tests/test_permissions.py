@@ -56,6 +56,7 @@ from kms.modules.ledger import sync as ledger_sync
 from kms.modules.letters import service as letters
 from kms.modules.podcasts import service as podcasts
 from kms.modules.podcasts import stats as podcast_stats
+from kms.modules.podcasts.check import check_channel as podcast_check
 from kms.modules.podcasts.testaudio import silent_mp3
 from kms.modules.pricing import service as pricing
 from kms.modules.settings import demo as settings_demo
@@ -919,6 +920,13 @@ ROWS: list[tuple[str, str, Factory]] = [
         lambda s, w: lambda s: podcasts.save_public_base_url(s, "https://kms.example.org"),
     ),
     ("kms.modules.podcasts.service:list_channels", "IM", lambda s, w: podcasts.list_channels),
+    (
+        "kms.modules.podcasts.check:check_channel",
+        "IM",
+        lambda s, w: (lambda cid: lambda s: podcast_check(s, podcasts.get_channel(s, cid).slug))(
+            _podcast(s)
+        ),
+    ),
     (
         "kms.modules.podcasts.service:get_channel",
         "IM",

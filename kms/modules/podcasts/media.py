@@ -29,6 +29,7 @@ from sqlalchemy.orm import Session
 
 from kms.config import PRIVATE_DIR, get_config, private_opener
 from kms.errors import KmsError
+from kms.formatting import format_size
 from kms.modules.podcasts.models import PodcastChannel, PodcastMedia
 
 log = logging.getLogger(__name__)
@@ -149,7 +150,7 @@ def _write_temp(source: BinaryIO, limit: int) -> tuple[Path, str, int]:
                 size += len(chunk)
                 if size > limit:
                     raise MediaError(
-                        f"Die Datei ist zu groß (höchstens {limit >> 20} MB für diese Art)."
+                        f"Die Datei ist zu groß (höchstens {format_size(limit)} für diese Art)."
                     )
                 digest.update(chunk)
                 out.write(chunk)
@@ -301,7 +302,7 @@ def check_image(path: Path) -> Checked:
             if fmt not in ("JPEG", "PNG"):
                 raise MediaError("Das Bild muss ein JPEG oder PNG sein.")
             if width > 2 * COVER_MAX or height > 2 * COVER_MAX:
-                raise MediaError(_size_message(width, height))
+                raise MediaError(_dimension_message(width, height))
             image.load()
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
         raise MediaError("Das Bild ist beschädigt oder kein JPEG/PNG.") from exc
@@ -313,11 +314,11 @@ def check_image(path: Path) -> Checked:
     if mode not in ("RGB", "RGBA"):
         raise MediaError("Das Bild muss im RGB-Farbraum gespeichert sein (nicht Graustufen).")
     if width != height or not COVER_MIN <= width <= COVER_MAX:
-        raise MediaError(_size_message(width, height))
+        raise MediaError(_dimension_message(width, height))
     return Checked("jpg" if fmt == "JPEG" else "png")
 
 
-def _size_message(width: int, height: int) -> str:
+def _dimension_message(width: int, height: int) -> str:
     return (
         f"Das Bild muss quadratisch sein, zwischen {COVER_MIN} × {COVER_MIN} und "
         f"{COVER_MAX} × {COVER_MAX} Pixel; es hat {width} × {height}."

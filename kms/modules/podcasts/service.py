@@ -34,6 +34,7 @@ from kms.modules.podcasts.models import (
     PodcastPlatform,
 )
 from kms.permissions import Permission, require_permission
+from kms.types import utcnow
 from kms.validation import clean_text, validate_email, validate_website
 
 MODULE = "podcasts"
@@ -41,10 +42,6 @@ TITLE = "Podcasts"
 SLUG = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?$")
 LANGUAGE = re.compile(r"^[a-z]{2,3}(-[A-Za-z]{2,4})?$")
 EPISODE_MEDIA = ("audio", "image", "transcript", "chapters")
-
-
-def utcnow() -> datetime:
-    return datetime.now(UTC)
 
 
 @cache

@@ -1,0 +1,53 @@
+"""The Podcasts pages through Streamlit's AppTest: locked without a licence; with one, a
+channel is created, the demo's episodes are listed and ▶ Feed prüfen names the problems."""
+
+from __future__ import annotations
+
+import pytest
+
+from kms.db import session_scope
+from kms.demo import load_demo_data
+from kms.modules.podcasts import service
+from tests import ui_helpers as ui
+
+PAGES = ("podcast-kanaele", "podcast-episoden", "anbieterplattformen")
+
+
+@pytest.mark.parametrize("url_path", PAGES)
+def test_locked_without_licence(url_path: str) -> None:
+    ui.create_owner()
+    at = ui.open_page(url_path).run()
+    assert not at.exception
+    warnings = ui.values(at.warning)
+    assert any("nicht lizenziert" in w and "Podcasts" in w for w in warnings), warnings
+    assert not at.dataframe
+
+
+@pytest.mark.usefixtures("licensed_app")
+@pytest.mark.parametrize("url_path", PAGES)
+def test_pages_run_with_the_demo(url_path: str) -> None:
+    with session_scope() as s:
+        load_demo_data(s)
+    at = ui.open_page(url_path).run()
+    assert not at.exception
+    if url_path == "podcast-kanaele":
+        assert len(at.dataframe) == 1
+    else:
+        with session_scope(write=False) as s:
+            first = service.list_channels(s)[0].id
+        at.selectbox[0].set_value(first).run()
+        assert not at.exception
+        assert at.dataframe or at.info
+
+
+@pytest.mark.usefixtures("licensed_app")
+def test_a_channel_is_created_on_the_page() -> None:
+    at = ui.open_page("podcast-kanaele").run()
+    at.selectbox(key="podcasts_channel").set_value(0).run()
+    inputs = {t.label: t for t in at.text_input}
+    inputs["Kürzel (Teil der Feed-Adresse)"].input("neuer-kanal")
+    inputs["Titel"].input("Neuer Kanal")
+    at.button[[b.label for b in at.button].index("Speichern")].click().run()
+    assert not at.exception, at.exception
+    with session_scope(write=False) as s:
+        assert [c.slug for c in service.list_channels(s)] == ["neuer-kanal"]
