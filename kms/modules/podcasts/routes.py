@@ -124,6 +124,7 @@ class _Feed:
 
 
 _feeds: dict[str, _Feed] = {}
+_building: dict[str, threading.Lock] = {}  # per published slug: one build at a time
 _feeds_lock = threading.Lock()
 
 
@@ -138,25 +139,38 @@ def invalidate(slug: str | None = None) -> None:
 
 def cached_feed(slug: str, now: datetime) -> _Feed:
     """The channel's feed from the cache, built when missing or expired (at the feed's next
-    scheduled episode, at the latest after FEED_TTL). Raises NotPublished."""
+    scheduled episode, at the latest after FEED_TTL). One build per channel at a time: the
+    requests that arrive meanwhile wait for it instead of building the same feed again.
+    Raises NotPublished."""
     with _feeds_lock:
         entry = _feeds.get(slug)
+        building = _building.setdefault(slug, threading.Lock())
     if entry is not None and now < entry.expires:
         return entry
-    result = _build(slug, now)
-    body = result.xml.encode("utf-8") if isinstance(result.xml, str) else result.xml
-    expires = now + FEED_TTL
-    if result.next_change is not None:
-        expires = min(expires, result.next_change)
-    entry = _Feed(
-        body=body,
-        etag='"' + hashlib.sha256(body).hexdigest()[:32] + '"',
-        last_modified=result.last_modified or now,
-        expires=expires,
-    )
-    with _feeds_lock:
-        _feeds[slug] = entry
-    return entry
+    with building:
+        with _feeds_lock:
+            entry = _feeds.get(slug)
+        if entry is not None and now < entry.expires:
+            return entry
+        try:
+            result = _build(slug, now)
+        except NotPublished:
+            with _feeds_lock:  # unknown slugs leave nothing behind
+                _building.pop(slug, None)
+            raise
+        body = result.xml.encode("utf-8") if isinstance(result.xml, str) else result.xml
+        expires = now + FEED_TTL
+        if result.next_change is not None:
+            expires = min(expires, result.next_change)
+        entry = _Feed(
+            body=body,
+            etag='"' + hashlib.sha256(body).hexdigest()[:32] + '"',
+            last_modified=result.last_modified or now,
+            expires=expires,
+        )
+        with _feeds_lock:
+            _feeds[slug] = entry
+        return entry
 
 
 def _build(slug: str, now: datetime) -> Any:
