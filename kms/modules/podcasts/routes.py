@@ -27,7 +27,7 @@ from email.utils import format_datetime, parsedate_to_datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import or_, select
+from sqlalchemy import func, or_, select
 from starlette.requests import Request
 from starlette.responses import FileResponse, PlainTextResponse, Response
 from starlette.routing import BaseRoute, Route
@@ -44,8 +44,8 @@ from kms.types import utcnow
 RSS = "application/rss+xml; charset=utf-8"
 # Chapters and transcripts are fetched by web players on other origins.
 CORS_KINDS = frozenset({"chapters", "transcript"})
-# A feed is rebuilt at least this often (an edit in KMS shows within the TTL), and always at
-# its next scheduled episode.
+# A feed is rebuilt at least this often (a changed public base URL shows within the TTL),
+# always at its next scheduled episode, and at once after an edit (see `fingerprint`).
 FEED_TTL = timedelta(seconds=int(os.environ.get("KMS_PODCAST_FEED_TTL", "60")))
 MEDIA_MAX_AGE = 3600
 NOT_FOUND = "Nicht gefunden."
@@ -121,6 +121,8 @@ class _Feed:
     etag: str
     last_modified: datetime
     expires: datetime
+    # What the data looked like when it was built (see `fingerprint`).
+    stamp: tuple[Any, ...] = ()
 
 
 _feeds: dict[str, _Feed] = {}
@@ -137,20 +139,48 @@ def invalidate(slug: str | None = None) -> None:
             _feeds.pop(slug, None)
 
 
+def fingerprint(slug: str) -> tuple[Any, ...]:
+    """One cheap query that changes whenever an edit changes the feed: the channel's last
+    update and publication, its episodes' newest update and their number. A cached feed
+    whose stamp differs is rebuilt at once (an edit in KMS shows on the next request)."""
+    count = (
+        select(func.count(PodcastEpisode.id))
+        .where(PodcastEpisode.channel_id == PodcastChannel.id)
+        .scalar_subquery()
+    )
+    newest = (
+        select(func.max(PodcastEpisode.updated_at))
+        .where(PodcastEpisode.channel_id == PodcastChannel.id)
+        .scalar_subquery()
+    )
+    with session_scope(write=False) as session:
+        row = session.execute(
+            select(
+                PodcastChannel.id,
+                PodcastChannel.updated_at,
+                PodcastChannel.published_at,
+                newest,
+                count,
+            ).where(PodcastChannel.slug == slug)
+        ).first()
+    return tuple(row) if row is not None else ()
+
+
 def cached_feed(slug: str, now: datetime) -> _Feed:
-    """The channel's feed from the cache, built when missing or expired (at the feed's next
-    scheduled episode, at the latest after FEED_TTL). One build per channel at a time: the
-    requests that arrive meanwhile wait for it instead of building the same feed again.
-    Raises NotPublished."""
+    """The channel's feed from the cache, built when missing, edited (`fingerprint`) or
+    expired (at the feed's next scheduled episode, at the latest after FEED_TTL). One build
+    per channel at a time: the requests that arrive meanwhile wait for it instead of building
+    the same feed again. Raises NotPublished."""
+    stamp = fingerprint(slug)
     with _feeds_lock:
         entry = _feeds.get(slug)
         building = _building.setdefault(slug, threading.Lock())
-    if entry is not None and now < entry.expires:
+    if entry is not None and now < entry.expires and entry.stamp == stamp:
         return entry
     with building:
         with _feeds_lock:
             entry = _feeds.get(slug)
-        if entry is not None and now < entry.expires:
+        if entry is not None and now < entry.expires and entry.stamp == stamp:
             return entry
         try:
             result = _build(slug, now)
@@ -167,6 +197,7 @@ def cached_feed(slug: str, now: datetime) -> _Feed:
             etag='"' + hashlib.sha256(body).hexdigest()[:32] + '"',
             last_modified=result.last_modified or now,
             expires=expires,
+            stamp=stamp,
         )
         with _feeds_lock:
             _feeds[slug] = entry
