@@ -10,6 +10,8 @@ from datetime import date, datetime, timedelta
 from pathlib import Path
 from urllib.parse import urlsplit
 
+import pytest
+
 from kms import licensing
 from kms.config import get_config
 from kms.db import ensure_migrated, session_scope
@@ -48,10 +50,11 @@ def licence(private: str, start: date, end: date) -> None:
         licensing.install(session, token)
 
 
-def vendor_keys() -> tuple[str, str]:
-    """A vendor key pair whose public half the server trusts (pass the env to it)."""
+def vendor_keys(monkeypatch: pytest.MonkeyPatch) -> tuple[str, str]:
+    """A vendor key pair whose public half this process and the server (pass the env to it)
+    trust."""
     private, public = licensing.generate_keypair()
-    os.environ["KMS_LICENSE_PUBLIC_KEYS"] = public
+    monkeypatch.setenv("KMS_LICENSE_PUBLIC_KEYS", public)
     return private, public
 
 

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import os
 import time
 from datetime import timedelta
 from email.utils import format_datetime
 from pathlib import Path
 
+import pytest
 from sqlalchemy import select, update
 
 from kms.db import session_scope
@@ -29,15 +29,17 @@ from tests.test_web import server
 SLUG = "muster-podcast"
 
 
-def licensed_server_env() -> dict[str, str]:
-    private, public = vendor_keys()
+def licensed_server_env(monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
+    private, public = vendor_keys(monkeypatch)
     licence(private, today() - timedelta(days=10), today() + timedelta(days=300))
     return {"KMS_LICENSE_PUBLIC_KEYS": public}
 
 
-def test_media_headers_ranges_and_conditional_requests(kms_env: Path) -> None:
+def test_media_headers_ranges_and_conditional_requests(
+    kms_env: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     show = publish()
-    env = licensed_server_env()
+    env = licensed_server_env(monkeypatch)
     audio = file_bytes(show.names["live"])
     path = media_path(SLUG, show.names["live"])
     with server(kms_env, **env, KMS_PODCAST_STATS_INTERVAL="3600") as url:
@@ -96,9 +98,9 @@ def test_media_headers_ranges_and_conditional_requests(kms_env: Path) -> None:
             assert (headers.get("access-control-allow-origin") == "*") is cors, role
 
 
-def test_nothing_private_is_reachable(kms_env: Path) -> None:
+def test_nothing_private_is_reachable(kms_env: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     show = publish()
-    env = licensed_server_env()
+    env = licensed_server_env(monkeypatch)
     live = show.names["live"]
     with server(kms_env, **env, KMS_PODCAST_STATS_INTERVAL="3600") as url:
 
@@ -145,9 +147,11 @@ def test_nothing_private_is_reachable(kms_env: Path) -> None:
         assert status_of(media_path(SLUG, show.names["scheduled"])) == 200
 
 
-def test_downloads_are_counted_once_and_written_on_shutdown(kms_env: Path) -> None:
+def test_downloads_are_counted_once_and_written_on_shutdown(
+    kms_env: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     show = publish()
-    env = licensed_server_env()
+    env = licensed_server_env(monkeypatch)
     path = media_path(SLUG, show.names["live"])
     agent = {"User-Agent": OVERCAST}
     with server(kms_env, **env, KMS_PODCAST_STATS_INTERVAL="3600") as url:
@@ -172,9 +176,11 @@ def test_downloads_are_counted_once_and_written_on_shutdown(kms_env: Path) -> No
     }
 
 
-def test_after_the_retention_of_an_expired_licence_everything_is_gone(kms_env: Path) -> None:
+def test_after_the_retention_of_an_expired_licence_everything_is_gone(
+    kms_env: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     show = publish()
-    private, public = vendor_keys()
+    private, public = vendor_keys(monkeypatch)
     # Expired, data still kept: feeds and media stay online.
     licence(private, today() - timedelta(days=100), today() - timedelta(days=10))
     with server(kms_env, KMS_LICENSE_PUBLIC_KEYS=public) as url:
@@ -183,14 +189,15 @@ def test_after_the_retention_of_an_expired_licence_everything_is_gone(kms_env: P
     with server(kms_env, KMS_LICENSE_PUBLIC_KEYS=public) as url:
         assert request(url, media_path(SLUG, show.names["live"]))[0] == 410
         assert request(url, f"/pub/podcasts/{SLUG}/feed.xml")[0] == 410
-    del os.environ["KMS_LICENSE_PUBLIC_KEYS"]
 
 
-def test_feed_is_cached_until_its_next_scheduled_episode(kms_env: Path) -> None:
+def test_feed_is_cached_until_its_next_scheduled_episode(
+    kms_env: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     from kms.modules.podcasts import service
     from tests.modules.podcasts import helpers
 
-    env = licensed_server_env()
+    env = licensed_server_env(monkeypatch)
     with session_scope() as session:
         cid = helpers.channel(session, slug="beispielfunk")
         service.publish_episode(session, helpers.episode(session, cid, title="Erste Folge"))
@@ -228,12 +235,14 @@ def test_feed_is_cached_until_its_next_scheduled_episode(kms_env: Path) -> None:
         assert headers["etag"] != etag
 
 
-def test_during_maintenance_feed_and_media_stay_online_and_counts_wait(kms_env: Path) -> None:
+def test_during_maintenance_feed_and_media_stay_online_and_counts_wait(
+    kms_env: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     from kms import notices
     from kms.models import Notice
 
     show = publish()
-    env = licensed_server_env()
+    env = licensed_server_env(monkeypatch)
     with session_scope() as session:
         notices.add_notice(
             session,
@@ -261,3 +270,22 @@ def test_during_maintenance_feed_and_media_stay_online_and_counts_wait(kms_env: 
 def downloads() -> dict[tuple[int, str], int]:
     with session_scope(write=False) as session:
         return {(r.episode_id, r.app): r.downloads for r in session.scalars(select(DownloadDay))}
+
+
+def test_listeners_behind_a_trusted_proxy_count_by_their_forwarded_address(
+    kms_env: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    show = publish()
+    env = licensed_server_env(monkeypatch)
+    path = media_path(SLUG, show.names["live"])
+    with server(kms_env, **env, KMS_TRUSTED_PROXIES="127.0.0.1") as url:
+        for client in ("198.51.100.7", "198.51.100.8", "198.51.100.7"):
+            forwarded = {"User-Agent": OVERCAST, "X-Forwarded-For": client}
+            assert request(url, path, headers=forwarded)[0] == 200
+    assert downloads() == {(show.episodes["live"], "Overcast"): 2}
+    # Not trusted: a forged header changes nothing, everyone is the loopback address.
+    with server(kms_env, **env) as url:
+        for client in ("203.0.113.1", "203.0.113.2"):
+            forwarded = {"User-Agent": "Podcasts/1650.20 CFNetwork", "X-Forwarded-For": client}
+            assert request(url, path, headers=forwarded)[0] == 200
+    assert downloads()[(show.episodes["live"], "Apple Podcasts")] == 1
