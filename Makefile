@@ -6,7 +6,7 @@ RUNTIME_STAMP := $(VENV)/.runtime-installed
 DEV_STAMP := $(VENV)/.dev-installed
 PORT ?= 8501
 
-.PHONY: run demo test lint format bench install install-dev clean-venv setup-system system-runtime system-test
+.PHONY: run demo test lint format bench bench-podcasts install install-dev clean-venv setup-system system-runtime system-test
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -76,6 +76,11 @@ BENCH_DIR ?= /tmp/kms-bench
 BENCH_ARGS ?=
 bench: install-dev
 	$(PY) -m bench.run --scale $(SCALE) --workdir $(BENCH_DIR) $(BENCH_ARGS)
+
+## bench-podcasts: podcast feed (1,000 episodes) and 200 MB Range throughput: KMS vs a bare
+## Starlette FileResponse vs nginx on loopback (bench/podcasts.py; not in `make bench`/tests)
+bench-podcasts: install-dev
+	$(PY) -m bench.podcasts --workdir $(BENCH_DIR)-podcasts
 
 clean-venv:
 	rm -rf $(VENV)

@@ -46,6 +46,13 @@ ENVIRONMENT = (
         "öffentliche Adresse der Instanz (https://…) für Feeds (überschreibt Einstellungen)",
     ),
     EnvVar(
+        "KMS_PODCAST_FEED_TTL", "Sekunden, die ein Podcast-Feed zwischengespeichert bleibt (60)"
+    ),
+    EnvVar(
+        "KMS_PODCAST_STATS_INTERVAL",
+        "Sekunden zwischen zwei Schreibvorgängen der Download-Zählung (5)",
+    ),
+    EnvVar(
         "KMS_TRUSTED_PROXIES", "Reverse-Proxys (Adressen/CIDR, mit Komma), deren X-Forwarded-* gilt"
     ),
     EnvVar(

@@ -116,6 +116,9 @@ class ModuleSpec:
     # Dotted path to `on_start() -> None`: work when the server or a CLI command starts, after
     # the migrations (finishing a restore that a killed process left). Never per session.
     on_start: str | None = None
+    # Dotted path to `on_stop() -> None`: work when the server shuts down gracefully (writing
+    # buffered data). uvicorn re-raises SIGTERM after its shutdown, so atexit never runs.
+    on_stop: str | None = None
     # Its reports (kms.reporting.ReportSpec): the Berichte page, `kms.reports` and
     # `python -m kms report` offer them; keys are unique across all modules.
     reports: tuple[ReportSpec, ...] = ()
@@ -320,6 +323,19 @@ def start(url: str | None = None) -> None:
             resolve(spec.on_start)()
 
 
+def stop() -> None:
+    """Server shutdown: every module's `on_stop`, in reverse order; one failing never keeps
+    the others from running."""
+    import logging
+
+    for spec in reversed(modules()):
+        if spec.on_stop:
+            try:
+                resolve(spec.on_stop)()
+            except Exception:
+                logging.getLogger("kms.registry").exception("%s: on_stop failed", spec.key)
+
+
 def backup_counters() -> list[Any]:
     """Every module's MonotonicCounter (kms.backups raises them after a restore)."""
     return [resolve(spec.backup_counter) for spec in modules() if spec.backup_counter]
@@ -455,6 +471,7 @@ DOTTED_FIELDS = (
     "turnover_source",
     "on_start",
     "files",
+    "on_stop",
 )
 
 

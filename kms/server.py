@@ -17,7 +17,7 @@ from starlette.routing import BaseRoute, Route
 import kms
 from kms.config import ROOT, get_config, private_umask
 from kms.db import session_scope
-from kms.registry import check, public_routes, start
+from kms.registry import check, public_routes, start, stop
 from kms.scheduler import Scheduler
 from kms.web import MediaLoginMiddleware, SecurityHeadersMiddleware, trust_configured_proxies
 from kms.web import routes as web_routes
@@ -48,7 +48,7 @@ def routes() -> list[BaseRoute]:
 async def lifespan(_app: Any) -> AsyncIterator[dict[str, Any]]:
     """Start (migrations, then every module's on_start: a restore a killed process left is
     finished and the backups are listed in Dokumente), check the registry, and run the
-    scheduler for the life of the server."""
+    scheduler for the life of the server; at shutdown every module's on_stop."""
     start()
     problems = check(imports=False)  # importing every module's code here delayed the start
     if problems:
@@ -63,6 +63,7 @@ async def lifespan(_app: Any) -> AsyncIterator[dict[str, Any]]:
     finally:
         if scheduler is not None:
             scheduler.stop()
+        stop()
 
 
 def on_script_error(exc: Exception) -> bool:

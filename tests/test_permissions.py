@@ -55,6 +55,7 @@ from kms.modules.ledger import service as ledger
 from kms.modules.ledger import sync as ledger_sync
 from kms.modules.letters import service as letters
 from kms.modules.podcasts import service as podcasts
+from kms.modules.podcasts import stats as podcast_stats
 from kms.modules.podcasts.check import check_channel as podcast_check
 from kms.modules.podcasts.testaudio import silent_mp3
 from kms.modules.pricing import service as pricing
@@ -1021,6 +1022,21 @@ ROWS: list[tuple[str, str, Factory]] = [
         lambda s, w: (lambda pid: lambda s: podcasts.delete_platform(s, pid))(
             podcasts.save_platform(s, channel_id=_podcast(s), platform="spotify").id
         ),
+    ),
+    (
+        "kms.modules.podcasts.stats:downloads_per_day",
+        "IM",
+        lambda s, w: (lambda cid: lambda s: podcast_stats.downloads_per_day(s, cid))(_podcast(s)),
+    ),
+    (
+        "kms.modules.podcasts.stats:downloads_by_app",
+        "IM",
+        lambda s, w: (lambda cid: lambda s: podcast_stats.downloads_by_app(s, cid))(_podcast(s)),
+    ),
+    (
+        "kms.modules.podcasts.stats:launch_comparison",
+        "IM",
+        lambda s, w: (lambda cid: lambda s: podcast_stats.launch_comparison(s, cid))(_podcast(s)),
     ),
 ]
 

@@ -38,6 +38,7 @@ NAVIGATION = {
         "Podcast-Kanäle",
         "Podcast-Episoden",
         "Anbieterplattformen",
+        "Podcast-Statistik",
         "Fehlermeldungen",
         "Mein Zugang",
         "Hilfe",

@@ -39,9 +39,12 @@ SPEC = ModuleSpec(
     files="kms.modules.podcasts.media.files",
     cli="kms.modules.podcasts.cli.register",
     demo="kms.modules.podcasts.demo.load",
+    routes="kms.modules.podcasts.routes.routes",
+    on_stop="kms.modules.podcasts.stats.shutdown",
     pages=(
         _page(CHANNELS_PAGE, "Podcast-Kanäle", ":material/podcasts:", functions=(CHECK_FEED,)),
         _page("podcast-episoden", "Podcast-Episoden", ":material/mic:"),
         _page("anbieterplattformen", "Anbieterplattformen", ":material/hub:"),
+        _page("podcast-statistik", "Podcast-Statistik", ":material/monitoring:"),
     ),
 )

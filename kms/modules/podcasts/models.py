@@ -160,3 +160,7 @@ class PodcastPlatform(BusinessData, Base):
     notes: Mapped[str] = mapped_column(Text, default="")
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+# The download statistics' tables (kms.modules.podcasts.stats) register with the same import.
+from kms.modules.podcasts import stats_models  # noqa: E402, F401
