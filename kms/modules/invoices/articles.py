@@ -171,7 +171,8 @@ def _price(value: Any) -> Decimal:
     return price
 
 
-def _pricing_usable(session: Session) -> bool:
+def pricing_usable(session: Session) -> bool:
+    """Whether the Preiskalkulation add-on is installed and licensed now."""
     spec = next((s for s in registry.modules() if s.key == PRICING), None)
     return spec is not None and registry.usable(session, spec)
 
@@ -188,7 +189,7 @@ def _offering_id(session: Session, value: Any) -> int | None:
         raise ValidationError("offering_id", f"„{text}“ ist keine Angebotsnummer.") from exc
     if offering_id <= 0:
         raise ValidationError("offering_id", f"„{text}“ ist keine Angebotsnummer.")
-    if _pricing_usable(session):
+    if pricing_usable(session):
         from kms.modules.pricing.models import Offering
 
         if session.get(Offering, offering_id) is None:

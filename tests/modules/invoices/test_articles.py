@@ -150,7 +150,7 @@ def test_offering_link_is_kept_unchecked_while_pricing_is_locked(session, seller
 
 
 def test_offering_link_is_checked_while_pricing_is_usable(session, seller, monkeypatch) -> None:
-    monkeypatch.setattr(articles, "_pricing_usable", lambda s: True)
+    monkeypatch.setattr(articles, "pricing_usable", lambda s: True)
     problems = errors_of(lambda: make(session, offering_id="99"))
     assert problems["offering_id"] == "Ein Angebot 99 gibt es in der Preiskalkulation nicht (mehr)."
 
