@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import unicodedata
 from datetime import date, datetime
 from decimal import ROUND_HALF_UP, Decimal
 
@@ -96,3 +97,15 @@ def count_noun(count: int, singular: str, plural: str) -> str:
 def format_datetime(value: datetime) -> str:
     """26.11.2026 14:05 in Berlin time (stored times are UTC)."""
     return value.astimezone(BERLIN).strftime("%d.%m.%Y %H:%M")
+
+
+_FOLD = str.maketrans({"ä": "ae", "ö": "oe", "ü": "ue", "ß": "ss"})
+
+
+def search_key(*parts: str) -> str:
+    """Lower-case, umlauts as ae/oe/ue/ss, accents stripped: "MÜLLER" and "Mueller" meet.
+
+    The one folding of German text for search columns and for matching import headers."""
+    text = " ".join(p for p in parts if p).lower().translate(_FOLD)
+    text = unicodedata.normalize("NFKD", text)
+    return "".join(c for c in text if not unicodedata.combining(c))

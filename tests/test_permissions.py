@@ -44,8 +44,8 @@ from kms.modules.documents import service as documents
 from kms.modules.intake import imap as intake_imap
 from kms.modules.intake import service as intake
 from kms.modules.intake.models import ReceivedInvoice
+from kms.modules.invoices import articles, dunning, issuing, mailing, payments
 from kms.modules.invoices import config as invoice_config
-from kms.modules.invoices import dunning, issuing, mailing, payments
 from kms.modules.invoices import service as invoices
 from kms.modules.invoices.models import Invoice
 from kms.modules.ledger import assets as ledger_assets
@@ -191,6 +191,14 @@ def _booking(s: Session) -> Any:
         kind="ausgabe",
         lines=[ledger.LineInput("11.90", ledger.category_by_key(s, "porto").id, "NSTB")],
     )
+
+
+def _article_values(name: str = "") -> dict[str, Any]:
+    return {"name": name or f"Beratung {next(_names)}", "unit_code": "HUR", "unit_price": "95"}
+
+
+def _article(s: Session) -> int:
+    return articles.create_article(s, **_article_values()).id
 
 
 def _plan(s: Session) -> Any:
@@ -357,6 +365,48 @@ ROWS: list[tuple[str, str, Factory]] = [
         "kms.modules.invoices.config:save_settings",
         "I",  # number formats, base rate, mail texts: the owner's configuration
         lambda s, w: lambda s: invoice_config.save_settings(s, reminder_days=10),
+    ),
+    # Leistungen und Artikel
+    (
+        "kms.modules.invoices.articles:create_article",
+        "IM",
+        lambda s, w: lambda s: articles.create_article(s, **_article_values()),
+    ),
+    (
+        "kms.modules.invoices.articles:update_article",
+        "IM",
+        lambda s, w: (
+            lambda aid: lambda s: articles.update_article(s, aid, **_article_values("Neu"))
+        )(_article(s)),
+    ),
+    (
+        "kms.modules.invoices.articles:archive_article",
+        "IM",
+        lambda s, w: (lambda aid: lambda s: articles.archive_article(s, aid))(_article(s)),
+    ),
+    (
+        "kms.modules.invoices.articles:unarchive_article",
+        "IM",
+        lambda s, w: (lambda aid: lambda s: articles.unarchive_article(s, aid))(_article(s)),
+    ),
+    (
+        "kms.modules.invoices.articles:list_articles",
+        "IMS",
+        lambda s, w: lambda s: articles.list_articles(s),
+    ),
+    (
+        "kms.modules.invoices.articles:apply_import",
+        "IM",
+        lambda s, w: (lambda plan: lambda s: articles.apply_import(s, plan))(
+            articles.plan_import(
+                s, f"Bezeichnung;Preis;Einheit\n{_article_values()['name']};5;HUR\n".encode()
+            )
+        ),
+    ),
+    (
+        "kms.modules.invoices.articles:export_rows",
+        "IMS",  # the tax adviser reads invoices and may export
+        lambda s, w: lambda s: list(articles.export_rows(s)),
     ),
     # Schreiben
     ("kms.modules.letters.service:create_letter", "IM", lambda s, w: lambda s: _letter(s, w)),

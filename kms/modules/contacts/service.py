@@ -8,7 +8,6 @@ archived, never deleted), `contact_export` (Auskunft) and `contact_panel` (detai
 from __future__ import annotations
 
 import re
-import unicodedata
 from collections.abc import Callable, Iterable
 from typing import Any
 
@@ -27,6 +26,7 @@ from kms.errors import (
     ValidationError,
     ValidationErrors,
 )
+from kms.formatting import search_key as search_key  # re-exported: callers import it here
 from kms.models import get_value, set_value
 from kms.modules.contacts.models import (
     KINDS,
@@ -109,16 +109,8 @@ ARCHIVE_FILTERS = {"active": "nur aktive", "archived": "nur archivierte", "all":
 NUMBER_FORMAT_KEY = "contacts.customer_number_format"
 DEFAULT_NUMBER_FORMAT = "K-{NNNNN}"
 
-_FOLD = str.maketrans({"ä": "ae", "ö": "oe", "ü": "ue", "ß": "ss"})
 _NUMBER_TOKEN = re.compile(r"\{(N{1,12})\}")
 _NUMBER_CHARS = re.compile(r"[A-Za-z0-9][A-Za-z0-9 ./_-]*")
-
-
-def search_key(*parts: str) -> str:
-    """Lower-case, umlauts as ae/oe/ue/ss, accents stripped: "MÜLLER" and "Mueller" meet."""
-    text = " ".join(p for p in parts if p).lower().translate(_FOLD)
-    text = unicodedata.normalize("NFKD", text)
-    return "".join(c for c in text if not unicodedata.combining(c))
 
 
 def country_names() -> dict[str, str]:

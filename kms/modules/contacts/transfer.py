@@ -49,9 +49,6 @@ Other columns are ignored (the preview lists them).
 
 from __future__ import annotations
 
-import codecs
-import csv
-import io
 import re
 import unicodedata
 import uuid
@@ -63,16 +60,13 @@ from typing import Any
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
+from kms import tabular
 from kms.einvoice.model import EINVOICE_FORMAT_LABELS
-from kms.errors import KmsError, ValidationError, ValidationErrors
-from kms.formatting import FORMULA_START as _FORMULA_START
+from kms.errors import KmsError, ValidationError
 from kms.formatting import neutralise
 from kms.modules.contacts import service
 from kms.modules.contacts.models import KINDS, ROLES, SALUTATIONS, Contact
 from kms.permissions import Permission, require_permission
-
-MAX_IMPORT_BYTES = 10_000_000
-MAX_IMPORT_ROWS = 20_000
 
 # field → (export header, import synonyms)
 COLUMNS: dict[str, tuple[str, tuple[str, ...]]] = {
@@ -144,100 +138,7 @@ PERSON_ROW_FIELDS = (
 )
 
 
-def _header_key(text: str) -> str:
-    return re.sub(r"[^a-z0-9]", "", service.search_key(text))
-
-
-_HEADER_MAP = {
-    _header_key(name): field_name
-    for field_name, (header, synonyms) in COLUMNS.items()
-    for name in (header, *synonyms)
-}
-
-
-# --- reading the file --------------------------------------------------------------------------
-
-
-def decode(data: bytes) -> str:
-    """UTF-8 (with or without BOM) or Windows-1252 text; anything else gets a German error."""
-    if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)) or b"\x00" in data[:4096]:
-        raise KmsError(
-            "Die Datei ist UTF-16 oder binär kodiert. Bitte als CSV in UTF-8 oder "
-            "Windows-1252 speichern (z. B. in Excel „CSV UTF-8“)."
-        )
-    if data.startswith(codecs.BOM_UTF8):
-        try:
-            return data[len(codecs.BOM_UTF8) :].decode("utf-8")
-        except UnicodeDecodeError as exc:
-            raise KmsError(
-                f"Die Datei ist als UTF-8 markiert, enthält aber an Byte {exc.start} "
-                "ungültige Zeichen."
-            ) from exc
-    try:
-        return data.decode("utf-8")
-    except UnicodeDecodeError:
-        pass
-    try:
-        return data.decode("cp1252")
-    except UnicodeDecodeError as exc:
-        raise KmsError(
-            "Die Zeichenkodierung der Datei ist unbekannt (weder UTF-8 noch Windows-1252; "
-            f"Byte {exc.start}). Bitte als CSV in UTF-8 speichern."
-        ) from exc
-
-
-def _delimiter(text: str) -> str:
-    """The separator that occurs most often in the header line (outside quotes)."""
-    header, in_quotes = [], False
-    for char in text:
-        if char == '"':
-            in_quotes = not in_quotes
-        elif char in "\r\n" and not in_quotes:
-            break
-        elif not in_quotes:
-            header.append(char)
-    counts = {d: header.count(d) for d in (";", ",", "\t")}
-    best = max(counts, key=lambda d: counts[d])
-    return best if counts[best] else ";"
-
-
-def read_records(data: bytes) -> list[list[str]]:
-    """The file's records (header first), or a German error naming the broken row."""
-    if len(data) > MAX_IMPORT_BYTES:
-        raise KmsError("Die Datei ist größer als 10 MB. Bitte in kleinere Dateien aufteilen.")
-    text = decode(data)
-    if not text.strip():
-        raise KmsError("Die Datei ist leer.")
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=_delimiter(text), strict=True)
-    records: list[list[str]] = []
-    try:
-        for record in reader:
-            if any(cell.strip() for cell in record) or not records:
-                records.append(record)
-            if len(records) > MAX_IMPORT_ROWS + 1:
-                raise KmsError(f"Die Datei hat mehr als {MAX_IMPORT_ROWS} Zeilen.")
-    except csv.Error as exc:
-        row = len(records) + 1
-        raise KmsError(
-            f"Zeile {row}: Die CSV-Datei ist fehlerhaft (Textzeile {reader.line_num}): "
-            f"{_csv_reason(str(exc))}. Nichts wurde importiert."
-        ) from exc
-    return records
-
-
-def _csv_reason(message: str) -> str:
-    if "unexpected end of data" in message or "EOF" in message:
-        return "ein Anführungszeichen wird nicht geschlossen"
-    if "expected after" in message:
-        return "nach einem schließenden Anführungszeichen folgt kein Trennzeichen"
-    return "unlesbarer Aufbau"
-
-
-def _unneutralise(value: str) -> str:
-    """Undo the formula neutralisation of our own exports ("'=…" → "=…")."""
-    if value.startswith("'") and value[1:2] in _FORMULA_START and value[1:2]:
-        return value[1:]
-    return value
+_HEADER_MAP = tabular.header_map(COLUMNS)
 
 
 # --- planning the import -----------------------------------------------------------------------
@@ -264,34 +165,17 @@ class ImportRow:
 
 
 @dataclass
-class ImportPlan:
+class ImportPlan(tabular.ImportPlan):
     """The result of reading a file: rows, problems by row, and (after import) counts."""
 
     rows: list[ImportRow] = field(default_factory=list)
-    file_errors: list[str] = field(default_factory=list)
     columns: dict[str, str] = field(default_factory=dict)
-    ignored_columns: list[str] = field(default_factory=list)
     created_persons: int = 0
     created_organisations: int = 0
-    imported: bool = False
-
-    @property
-    def problems(self) -> list[tuple[int, str]]:
-        """(row, message) of every problem; row 0 is the file as a whole."""
-        out = [(0, m) for m in self.file_errors]
-        return out + [(r.row, m) for r in self.rows for m in r.errors]
-
-    @property
-    def ok(self) -> bool:
-        return not self.problems
 
     @property
     def warnings(self) -> list[tuple[int, str]]:
         return [(r.row, r.action) for r in self.rows if r.skipped]
-
-    def problem_lines(self) -> list[str]:
-        """One German line per problem, each naming its row."""
-        return [f"Zeile {row}: {msg}" if row else msg for row, msg in self.problems]
 
     def preview(self) -> list[dict[str, str]]:
         """Rows for the preview table."""
@@ -383,11 +267,7 @@ def _existing_organisation(session: Session, name: str) -> Contact | None:
 
 
 def _messages(exc: KmsError) -> list[str]:
-    if isinstance(exc, ValidationErrors):
-        return [f"{service.FIELD_LABELS.get(k, k)}: {m}" for k, m in exc.errors.items()]
-    if isinstance(exc, ValidationError):
-        return [f"{service.FIELD_LABELS.get(exc.field, exc.field)}: {exc.message}"]
-    return [exc.message]
+    return tabular.field_messages(exc, service.FIELD_LABELS)
 
 
 @dataclass
@@ -539,21 +419,12 @@ class _Planner:
 def plan_import(session: Session, data: bytes, *, skip_duplicates: bool = False) -> ImportPlan:
     """Read and check a CSV file without writing anything; every problem names its row."""
     plan = ImportPlan()
-    try:
-        records = read_records(data)
-    except KmsError as exc:
-        plan.file_errors.append(exc.message)
+    records = plan.read(data, tabular.read_records)
+    if records is None:
         return plan
     header = [cell.strip() for cell in records[0]]
-    index: dict[str, list[int]] = {}
-    for i, name in enumerate(header):
-        key = _HEADER_MAP.get(_header_key(name))
-        if key is None:
-            if name:
-                plan.ignored_columns.append(name)
-            continue
-        index.setdefault(key, []).append(i)
-        plan.columns.setdefault(key, name)
+    found = tabular.columns(header, _HEADER_MAP)
+    index, plan.columns, plan.ignored_columns = found.index, found.names, found.ignored
     if "last_name" not in index and "organisation" not in index:
         plan.file_errors.append(
             "Die Spalte „Nachname“ oder „Firma“ fehlt in der Kopfzeile (Zeile 1). Gefunden: "
@@ -572,7 +443,7 @@ def plan_import(session: Session, data: bytes, *, skip_duplicates: bool = False)
 def _cell(record: list[str], index: dict[str, list[int]], name: str) -> str:
     for i in index.get(name, []):
         if i < len(record) and record[i].strip():
-            value = _unneutralise(record[i].strip())
+            value = tabular.unneutralise(record[i].strip())
             return value if name == "notes" else " ".join(value.split())
     return ""
 
@@ -688,34 +559,12 @@ def export_rows(session: Session, **filters: Any) -> Iterator[list[str]]:
 
 def export_csv(session: Session, **filters: Any) -> bytes:
     """CSV for Excel: UTF-8 with BOM, semicolon, CRLF."""
-    out = io.StringIO()
-    writer = csv.writer(out, delimiter=";", lineterminator="\r\n")
-    for row in export_rows(session, **filters):
-        writer.writerow(row)
-    return codecs.BOM_UTF8 + out.getvalue().encode("utf-8")
+    return tabular.write_csv(export_rows(session, **filters))
 
 
 def export_xlsx(session: Session, **filters: Any) -> bytes:
     """An XLSX workbook (every cell text, formulas neutralised)."""
-    from openpyxl import Workbook
-    from openpyxl.cell import WriteOnlyCell
-    from openpyxl.styles import Font
-
-    workbook = Workbook(write_only=True)
-    sheet = workbook.create_sheet("Kontakte")
-    bold = Font(bold=True)
-    for number, row in enumerate(export_rows(session, **filters)):
-        cells = []
-        for value in row:
-            cell = WriteOnlyCell(sheet, value=value)
-            cell.data_type = "s"  # text, never a formula or a number
-            if number == 0:
-                cell.font = bold
-            cells.append(cell)
-        sheet.append(cells)
-    out = io.BytesIO()
-    workbook.save(out)
-    return out.getvalue()
+    return tabular.write_xlsx(export_rows(session, **filters), "Kontakte")
 
 
 # --- vCard -------------------------------------------------------------------------------------

@@ -26,6 +26,7 @@ from kms.ui.forms import CHOOSE, has_extension, saving
 from kms.ui.inputs import int_param
 from kms.ui.page import PageContext
 from kms.ui.paging import pager, requested_page
+from kms.ui.tables import download_buttons, show_plan
 from kms.ui.text import plain
 
 PAGE_SIZE = 25
@@ -619,19 +620,7 @@ def _import_panel(ctx: PageContext, key: str) -> None:
             "Zugeordnete Spalten: "
             + plain(", ".join(f"{h} → {service.FIELD_LABELS.get(f, f)}" for f, h in _col(plan)))
         )
-    if plan.ignored_columns:
-        st.caption("Nicht übernommen: " + plain(", ".join(plan.ignored_columns)))
-    if not plan.ok:
-        lines = plan.problem_lines()
-        shown = "\n".join(f"- {plain(line)}" for line in lines[:50])
-        more = f"\n- … und {len(lines) - 50} weitere" if len(lines) > 50 else ""
-        st.error(
-            f"{len(lines)} Problem(e) – es wird nichts importiert, bis die Datei korrigiert "
-            f"ist:\n{shown}{more}",
-            icon=":material/error:",
-        )
-    if plan.rows:
-        st.dataframe(pd.DataFrame(plan.preview()), hide_index=True, width="stretch")
+    show_plan(plan, plan.preview())
     count = sum(1 for r in plan.rows if not r.skipped)
     if st.button(
         f"{count} Zeilen importieren",
@@ -671,32 +660,14 @@ def _export_panel(kind: str) -> None:
     archived = c2.checkbox("Archivierte einschließen", key="export_archived")
     filters = {"kind": scope, "archived": "all" if archived else "active"}
 
-    def build(fmt: str) -> Any:
-        def make() -> bytes:
-            with session_scope(write=False) as session:
-                if fmt == "xlsx":
-                    return transfer.export_xlsx(session, **filters)
-                return transfer.export_csv(session, **filters)
-
-        # Streamlit runs a deferred download outside the script run: carry who asked for it.
-        return carry(make)
+    def make(fmt: str) -> bytes:
+        with session_scope(write=False) as session:
+            if fmt == "xlsx":
+                return transfer.export_xlsx(session, **filters)
+            return transfer.export_csv(session, **filters)
 
     name = "kontakte" if scope is None else text.many.lower()
-    c1, c2 = st.columns(2)
-    c1.download_button(
-        "CSV herunterladen",
-        build("csv"),
-        file_name=f"{name}.csv",
-        mime="text/csv",
-        icon=":material/download:",
-    )
-    c2.download_button(
-        "Excel (XLSX) herunterladen",
-        build("xlsx"),
-        file_name=f"{name}.xlsx",
-        mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-        icon=":material/download:",
-    )
+    download_buttons(make, name)
 
 
 def _number_panel(ctx: PageContext) -> None:

@@ -89,6 +89,16 @@ SPEC = ModuleSpec(
             functions=FUNCTIONS,
             permission=Permission.INVOICES_READ,
         ),
+        # The price list whose items fill positions (Verkauf, #17); beside the invoices, as
+        # quotes and recurring templates will take their positions from it too.
+        PageSpec(
+            "pages/artikel.py",
+            "Leistungen & Artikel",
+            ":material/inventory_2:",
+            "artikel",
+            "Rechnungen & Schreiben",
+            permission=Permission.INVOICES_READ,
+        ),
     ),
     automatisms=(
         AutomatismSpec(

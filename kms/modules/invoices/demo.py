@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 from kms.modules.contacts.models import Contact
 from kms.modules.contacts.service import create_contact
 from kms.modules.invoices import dunning, issuing, payments, service
-from kms.modules.invoices.models import Invoice
+from kms.modules.invoices.models import Article, Invoice
 
 MARK = "Demo:"
 # Fictitious Leitweg-IDs whose check digits (ISO 7064 MOD 97-10) validate.
@@ -116,8 +116,66 @@ def _issue(session: Session, contact: Contact, day: date, lines: list[dict], **v
     return issuing.issue(session, prepared, actor="demo")
 
 
+# The demo price list (Leistungen und Artikel): obviously fictitious items.
+ARTICLES: tuple[dict[str, str], ...] = (
+    {
+        "number": "DEMO-BER",
+        "name": "Beratungsstunde (Beispiel)",
+        "description": "Beratung nach Aufwand, Beispielleistung der Demo",
+        "unit_code": "HUR",
+        "unit_price": "85",
+        "tax": "S19",
+    },
+    {
+        "number": "DEMO-WS",
+        "name": "Workshop Musterthema, 1 Tag",
+        "description": "Ganztägiger Workshop für bis zu 12 Personen (fiktiv)",
+        "unit_code": "DAY",
+        "unit_price": "1200",
+        "tax": "S19",
+    },
+    {
+        "number": "DEMO-PFL",
+        "name": "Website-Pflege Monatspauschale",
+        "unit_code": "MON",
+        "unit_price": "49.9",
+        "tax": "S19",
+    },
+    {
+        "number": "DEMO-BUCH",
+        "name": "Fachbuch „Musterwissen“ (Beispielverlag)",
+        "unit_code": "C62",
+        "unit_price": "24.9",
+        "tax": "S7",
+    },
+    {
+        "number": "DEMO-KWH",
+        "name": "Ladestrom (Beispieltarif)",
+        "unit_code": "KWH",
+        "unit_price": "0.3995",
+        "tax": "S19",
+    },
+)
+
+
+def load_articles(session: Session) -> int:
+    """Add the demo price list once (items found by their DEMO- numbers are left alone)."""
+    from kms.modules.invoices import articles
+
+    existing = set(
+        session.scalars(select(Article.number).where(Article.number.startswith("DEMO-")))
+    )
+    added = 0
+    for values in ARTICLES:
+        if values["number"] not in existing:
+            articles.create_article(session, actor="demo", **values)
+            added += 1
+    return added
+
+
 def load(session: Session) -> str:
     """Issue the demo invoices in date order (numbers must ascend with the date)."""
+    load_articles(session)
     if session.scalar(select(Invoice.id).where(Invoice.closing_text.startswith(MARK))):
         return "Rechnungen (bereits vorhanden)"
     orgs = [_organisation(session, values) for values in ORGANISATIONS]

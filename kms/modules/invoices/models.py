@@ -340,6 +340,37 @@ class OverdueNotice(BusinessData, Base):
     due_date: Mapped[date] = mapped_column()
 
 
+class Article(BusinessData, Base):
+    """A Leistung or Artikel of the price list: what picking it puts into a position.
+
+    A position copies the article's values (it stays editable and is frozen on issue like
+    every other), so changing or archiving an article never touches a document. The link
+    to a Preiskalkulation offering is a plain integer without foreign key: that add-on is
+    licensed and may be absent; the service checks the id while the add-on is usable.
+    """
+
+    __tablename__ = "articles"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    # Optional short code ("WS-1"); unique when given (NULL for none, so many may lack one).
+    number: Mapped[str | None] = mapped_column(String(40), unique=True, default=None)
+    name: Mapped[str] = mapped_column(String(200))
+    description: Mapped[str] = mapped_column(Text, default="")
+    unit_code: Mapped[str] = mapped_column(String(3), default="C62")
+    unit_price: Mapped[Decimal] = mapped_column(Quantity(), default=Decimal("0"))
+    tax_category: Mapped[str] = mapped_column(String(2), default="S")
+    tax_rate: Mapped[Decimal] = mapped_column(Money(), default=Decimal("19.00"))
+    offering_id: Mapped[int | None] = mapped_column(default=None, index=True)
+    archived: Mapped[bool] = mapped_column(default=False, index=True)
+    # Lower-cased number, name and description for the list's search on both databases.
+    search_key: Mapped[str] = mapped_column(String(1000), default="", index=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+    version: Mapped[int] = mapped_column(default=1)
+
+    __mapper_args__ = {"version_id_col": version}
+
+
 # --- immutability guard ---------------------------------------------------------------
 
 

@@ -52,6 +52,7 @@ from kms.modules.contacts.service import search_key as fold
 from kms.modules.invoices.models import (
     KIND_CANCELLATION,
     KIND_INVOICE,
+    Article,
     ImmutableInvoiceError,
     Invoice,
     InvoiceAllowance,
@@ -140,7 +141,7 @@ def allowed_tax_options(session: Session, day: date) -> tuple[str, ...]:
     return OPTIONS_BY_REGIME.get(regime.kind, ()) if regime is not None else ()
 
 
-def tax_key(line: InvoiceLine | InvoiceAllowance) -> str:
+def tax_key(line: InvoiceLine | InvoiceAllowance | Article) -> str:
     """The drop-down key of a stored line, e.g. "S19"."""
     if line.tax_category == TaxCategory.STANDARD.value:
         return f"S{int(line.tax_rate)}" if line.tax_rate == int(line.tax_rate) else "S19"

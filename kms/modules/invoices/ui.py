@@ -4,6 +4,7 @@ confirmed dialogs) and the invoices section on a contact's detail view."""
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Any, cast
 
 import pandas as pd
@@ -13,6 +14,7 @@ from kms.audit import history
 from kms.db import session_scope
 from kms.einvoice.messages import BUYER_REFERENCE_EXPLANATION
 from kms.einvoice.model import EINVOICE_FORMAT_LABELS, GERMAN_UNITS
+from kms.errors import KmsError
 from kms.formatting import (
     count_noun,
     format_amount,
@@ -26,6 +28,7 @@ from kms.functions import log_function_run
 from kms.mail import MailError
 from kms.modules.invoices import (
     FUNCTIONS,
+    articles,
     config,
     payments,
     service,
@@ -33,16 +36,18 @@ from kms.modules.invoices import (
 )
 from kms.modules.invoices.models import (
     PAYMENT_METHODS,
+    Article,
     InvoiceAllowance,
     InvoiceLine,
     Payment,
 )
 from kms.modules.settings import ui as settings_ui
 from kms.permissions import Permission
-from kms.ui.forms import CHOOSE, labels_of, saving
+from kms.ui.forms import CHOOSE, has_extension, labels_of, saving
 from kms.ui.lazy import LazyModule
 from kms.ui.page import PageContext
 from kms.ui.paging import pager, requested_page
+from kms.ui.tables import download_buttons, show_plan
 from kms.ui.text import plain
 
 # PDF, e-invoice and mail code loads when a dialog or the detail first needs it.
@@ -600,19 +605,42 @@ def _contact_options() -> dict[int, str]:
         return service.customer_choices(session)
 
 
+def _editor_row(
+    description: str,
+    quantity: Decimal,
+    unit_code: str,
+    unit_price: Decimal,
+    tax_label: str,
+    discount_kind: str = "",
+    discount_value: Decimal | None = None,
+    discount_reason: str = "",
+) -> dict[str, str]:
+    """One row of the positions editor, as it shows a stored or a picked position."""
+    return {
+        "Beschreibung": description,
+        "Menge": format_number(quantity, 4),
+        "Einheit": service.UNIT_CODES.get(unit_code, "Stück"),
+        "Einzelpreis": format_unit_price(unit_price),
+        "Steuer": tax_label,
+        "Rabatt": DISCOUNTS[discount_kind],
+        "Rabattwert": format_number(discount_value) if discount_value else "",
+        "Rabattgrund": discount_reason,
+    }
+
+
 def _line_frame(invoice, default_tax: str) -> pd.DataFrame:  # type: ignore[no-untyped-def]
     lines = invoice.lines if invoice is not None else []
     rows = [
-        {
-            "Beschreibung": ln.description,
-            "Menge": format_number(ln.quantity, 4),
-            "Einheit": service.UNIT_CODES.get(ln.unit_code, "Stück"),
-            "Einzelpreis": format_unit_price(ln.unit_price),
-            "Steuer": service.TAX_OPTIONS[service.tax_key(ln)].label,
-            "Rabatt": DISCOUNTS[ln.discount_kind],
-            "Rabattwert": format_number(ln.discount_value) if ln.discount_value else "",
-            "Rabattgrund": ln.discount_reason,
-        }
+        _editor_row(
+            ln.description,
+            ln.quantity,
+            ln.unit_code,
+            ln.unit_price,
+            service.TAX_OPTIONS[service.tax_key(ln)].label,
+            ln.discount_kind,
+            ln.discount_value,
+            ln.discount_reason,
+        )
         for ln in lines
     ]
     if not rows:
@@ -629,6 +657,41 @@ def _line_frame(invoice, default_tax: str) -> pd.DataFrame:  # type: ignore[no-u
             }
         ]
     return pd.DataFrame(rows)
+
+
+def _editor_records(lines: pd.DataFrame) -> list[dict[str, Any]]:
+    """The positions editor's rows; cells of added rows come back as NaN, which is no value."""
+    return cast(
+        list[dict[str, Any]], lines.astype(object).where(lines.notna(), None).to_dict("records")
+    )
+
+
+def _typed(row: dict[str, Any]) -> bool:
+    """Whether anybody typed into a row (a new draft's prefilled row is not)."""
+    return any(str(row.get(k) or "").strip() for k in ("Beschreibung", "Einzelpreis", "Rabattwert"))
+
+
+def _picked_row(article_id: int, allowed: tuple[str, ...]) -> tuple[dict[str, str], str]:
+    """The editor row of a position filled from an item, and a note when its tax had to
+    change (the Besteuerung on the invoice date does not allow the item's)."""
+    with session_scope(write=False) as session:
+        position = articles.line_from_article(articles.get_article(session, article_id))
+    key, note = position["tax"], ""
+    if key not in allowed:
+        note = (
+            f"„{service.TAX_OPTIONS[key].label}“ der Leistung ist mit Ihrer Besteuerung nicht "
+            f"möglich; die Position hat „{service.TAX_OPTIONS[allowed[0]].label}“ erhalten. "
+            "Bitte prüfen."
+        )
+        key = allowed[0]
+    row = _editor_row(
+        position["description"],
+        position["quantity"],
+        position["unit_code"],
+        position["unit_price"],
+        service.TAX_OPTIONS[key].label,
+    )
+    return row, note
 
 
 def _allowance_frame(invoice) -> pd.DataFrame:  # type: ignore[no-untyped-def]
@@ -694,6 +757,15 @@ def draft_editor(ctx: PageContext) -> None:
     key = f"draft_{invoice.id if invoice else 'new'}"
     st.caption(f"Entwurf {invoice.id} bearbeiten" if invoice else "Neuer Entwurf")
     tax_labels = [service.TAX_OPTIONS[k].label for k in allowed]
+    # After "Artikel einfügen" the editor starts again from the rows as they were plus the
+    # picked one (a new editor key): the typed, unsaved positions are kept.
+    picked, generation = st.session_state.get(f"{key}_rows"), st.session_state.get(f"{key}_gen", 0)
+    frame = pd.DataFrame(picked) if picked else _line_frame(invoice, tax_labels[0])
+    with session_scope(write=False) as session:
+        choices = articles.article_choices(session)
+    note = st.session_state.pop(f"{key}_note", None)
+    if note:
+        st.warning(plain(note))
     with st.form(key):
         contact_id = st.selectbox(
             LABELS["contact_id"],
@@ -734,10 +806,10 @@ def draft_editor(ctx: PageContext) -> None:
         # as "None", and a required column's empty cell says "Please fill out this cell.";
         # an incomplete row is reported by the service in German instead.
         lines = st.data_editor(
-            _line_frame(invoice, tax_labels[0]),
+            frame,
             num_rows="dynamic",
             width="stretch",
-            key=f"{key}_lines",
+            key=f"{key}_lines_{generation}" if generation else f"{key}_lines",
             # No column is `required`: Streamlit's browser side silently leaves out a new row
             # with an empty required cell, so a half-filled row would vanish on saving. The
             # service checks every row instead and names the incomplete one.
@@ -759,6 +831,20 @@ def draft_editor(ctx: PageContext) -> None:
                 "Rabattgrund": st.column_config.TextColumn(default=""),
             },
         )
+        insert, chosen = False, None
+        if choices:
+            c1, c2 = st.columns([4, 1], vertical_alignment="bottom")
+            chosen = c1.selectbox(
+                "Artikel einfügen",
+                list(choices),
+                index=None,
+                format_func=labels_of(choices),
+                placeholder="Leistung oder Artikel wählen …",
+                key=f"{key}_article_{generation}",
+                help="Fügt eine Position mit Text, Einheit, Preis und Steuer aus „Leistungen & "
+                "Artikel“ an; sie bleibt hier änderbar. Ungespeicherte Eingaben bleiben erhalten.",
+            )
+            insert = c2.form_submit_button("Einfügen", icon=":material/playlist_add:")
         st.markdown(f"**{LABELS['allowances']}** (auf die ganze Rechnung, je Steuersatz)")
         extras = st.data_editor(
             _allowance_frame(invoice),
@@ -827,6 +913,19 @@ def draft_editor(ctx: PageContext) -> None:
         )
         st.caption(BUYER_REFERENCE_EXPLANATION)
         submitted = st.form_submit_button("Entwurf speichern", type="primary")
+    if insert:
+        if chosen is None:
+            st.warning("Bitte zuerst eine Leistung oder einen Artikel wählen.")
+        else:
+            row, note = _picked_row(chosen, allowed)
+            st.session_state[f"{key}_rows"] = [
+                *(r for r in _editor_records(lines) if _typed(r)),
+                row,
+            ]
+            st.session_state[f"{key}_gen"] = generation + 1
+            if note:
+                st.session_state[f"{key}_note"] = note
+            st.rerun()
     if submitted:
         rows = [
             {
@@ -843,8 +942,7 @@ def draft_editor(ctx: PageContext) -> None:
                 "discount_value": r.get("Rabattwert"),
                 "discount_reason": r.get("Rabattgrund"),
             }
-            # Cells of added rows come back as NaN (a float), which is no typed value.
-            for r in lines.astype(object).where(lines.notna(), None).to_dict("records")
+            for r in _editor_records(lines)
         ]
         values: dict[str, Any] = {
             "contact_id": contact_id,
@@ -889,6 +987,7 @@ def draft_editor(ctx: PageContext) -> None:
             )
             saved_id, total = saved.id, saved.gross_total
         if result["ok"]:
+            _forget_picked(key)
             st.session_state[SELECTED] = saved_id
             st.success(
                 f"Entwurf {saved_id} gespeichert: {format_money(total)} brutto."
@@ -905,6 +1004,12 @@ def draft_editor(ctx: PageContext) -> None:
             st.session_state["inv_confirm_delete"] = invoice.id
         if st.session_state.get("inv_confirm_delete") == invoice.id:
             delete_dialog(ctx, invoice.id)
+
+
+def _forget_picked(key: str) -> None:
+    """Drop the editor rows kept after inserting items (the draft now holds them)."""
+    for suffix in ("rows", "gen", "note"):
+        st.session_state.pop(f"{key}_{suffix}", None)
 
 
 @st.dialog("Entwurf löschen?")
@@ -994,6 +1099,7 @@ def render_invoices_page(ctx: PageContext) -> None:
         with next(tabs):
             if st.button("Neuer Entwurf", key="draft_new", icon=":material/add:"):
                 st.session_state.pop(SELECTED, None)
+                _forget_picked("draft_new")
                 st.rerun()
             draft_editor(ctx)
     if may_configure:
@@ -1033,3 +1139,249 @@ def panel(contact_id: int) -> None:
         f"Summe {format_money(found.sum_gross)} · "
         f"offen {format_money(found.sum_open)}"
     )
+
+
+# --- Leistungen & Artikel -----------------------------------------------------------------
+
+ARTICLE = "art_selected"
+ARTICLE_PAGE_SIZE = 25
+ARTICLE_LABELS = articles.FIELD_LABELS
+
+
+def _article_tax_options() -> dict[str, str]:
+    """Tax options of the form: those the Besteuerung allows today (all without one)."""
+    with session_scope(write=False) as session:
+        allowed = service.allowed_tax_options(session, service.today())
+    return {k: service.TAX_OPTIONS[k].label for k in allowed or service.TAX_OPTIONS}
+
+
+def _articles_list(ctx: PageContext) -> None:
+    c1, c2 = st.columns([3, 1])
+    search = c1.text_input("Suche", key="art_search", placeholder="Nummer, Bezeichnung, Text …")
+    archived = c2.selectbox(
+        "Anzeigen",
+        list(articles.ARCHIVE_FILTERS),
+        format_func=labels_of(articles.ARCHIVE_FILTERS),
+        key="art_archived",
+        placeholder=CHOOSE,
+    )
+    archived = archived or "active"
+    page_no = requested_page("art_page", (search, archived))
+    with session_scope(write=False) as session:
+        found = articles.list_articles(
+            session, search=search, archived=archived, page=page_no, page_size=ARTICLE_PAGE_SIZE
+        )
+        rows = [
+            {
+                "Nummer": a.number or "",
+                "Bezeichnung": a.name,
+                "Einheit": service.UNIT_CODES.get(a.unit_code, a.unit_code),
+                "Einzelpreis netto": format_unit_price(a.unit_price),
+                "Steuer": service.TAX_OPTIONS[service.tax_key(a)].label,
+                "Status": "archiviert" if a.archived else "aktiv",
+            }
+            for a in found.items
+        ]
+        options = {a.id: (f"{a.number} · " if a.number else "") + a.name for a in found.items}
+    if not rows:
+        st.info("Keine Leistungen oder Artikel gefunden.")
+    else:
+        st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch")
+    pager(found, key="art_page", one="Eintrag", many="Einträge")
+    current = st.session_state.get(ARTICLE)
+    st.session_state["art_pick"] = current if current in options else None
+    st.selectbox(
+        "Eintrag bearbeiten oder archivieren",
+        list(options),
+        format_func=labels_of(options),
+        key="art_pick",
+        placeholder="Eintrag wählen …",
+        on_change=lambda: st.session_state.__setitem__(ARTICLE, st.session_state.get("art_pick")),
+    )
+
+
+def _article_form(ctx: PageContext) -> None:
+    article_id = st.session_state.get(ARTICLE)
+    with session_scope(write=False) as session:
+        article = session.get(Article, article_id) if article_id else None
+        pricing = articles.pricing_usable(session)
+        if article is not None:
+            session.expunge(article)
+    taxes = _article_tax_options()
+    tax_keys = list(taxes)
+    if article is not None:
+        st.caption(f"„{article.name}“ bearbeiten" + (" (archiviert)" if article.archived else ""))
+        if st.button("Neuer Eintrag", key="art_new", icon=":material/add:"):
+            st.session_state.pop(ARTICLE, None)
+            st.rerun()
+    else:
+        st.caption("Neue Leistung oder neuer Artikel")
+    current_tax = service.tax_key(article) if article is not None else tax_keys[0]
+    with st.form(f"art_form_{article.id if article else 'new'}"):
+        c1, c2 = st.columns([1, 3])
+        number = c1.text_input(
+            ARTICLE_LABELS["number"], value=article.number or "" if article else ""
+        )
+        name = c2.text_input(ARTICLE_LABELS["name"], value=article.name if article else "")
+        description = st.text_area(
+            ARTICLE_LABELS["description"],
+            value=article.description if article else "",
+            help="Erscheint in der Position unter der Bezeichnung.",
+        )
+        c1, c2, c3 = st.columns(3)
+        unit = c1.selectbox(
+            ARTICLE_LABELS["unit_code"],
+            UNIT_LABELS,
+            index=UNIT_LABELS.index(service.UNIT_CODES[article.unit_code])
+            if article and article.unit_code in service.UNIT_CODES
+            else UNIT_LABELS.index("Stunde"),
+            placeholder=CHOOSE,
+        )
+        price = c2.text_input(
+            ARTICLE_LABELS["unit_price"] + " (€)",
+            value=format_unit_price(article.unit_price) if article else "",
+            help="netto, bis 4 Nachkommastellen, z. B. 0,3995",
+        )
+        tax = c3.selectbox(
+            ARTICLE_LABELS["tax"],
+            tax_keys,
+            index=tax_keys.index(current_tax) if current_tax in tax_keys else 0,
+            format_func=labels_of(taxes),
+            placeholder=CHOOSE,
+        )
+        offering = ""
+        if pricing:
+            offering = st.text_input(
+                "Angebot der Preiskalkulation (Nr., optional)",
+                value=str(article.offering_id or "") if article else "",
+            )
+        submitted = st.form_submit_button("Speichern", type="primary", disabled=ctx.read_only)
+    if submitted:
+        values: dict[str, Any] = {
+            "number": number,
+            "name": name,
+            "description": description,
+            "unit_code": UNIT_BY_LABEL.get(unit or "", ""),
+            "unit_price": price,
+            "tax": tax,
+        }
+        if pricing:
+            values["offering_id"] = offering
+        elif article is not None:
+            values["offering_id"] = article.offering_id  # kept while the add-on is locked
+        with saving(ARTICLE_LABELS) as result, session_scope() as session:
+            if article is None:
+                saved = articles.create_article(session, actor=ctx.user.username, **values)
+            else:
+                saved = articles.update_article(
+                    session,
+                    article.id,
+                    version=article.version,
+                    actor=ctx.user.username,
+                    **values,
+                )
+            saved_id, saved_name = saved.id, saved.name
+        if result["ok"]:
+            st.session_state[ARTICLE] = saved_id
+            st.session_state["art_flash"] = f"„{saved_name}“ gespeichert."
+            st.rerun()
+    if article is not None:
+        if article.archived:
+            if st.button("Wieder anbieten", key="art_unarchive", icon=":material/unarchive:"):
+                with saving() as result, session_scope() as session:
+                    articles.unarchive_article(session, article.id, actor=ctx.user.username)
+                if result["ok"]:
+                    st.session_state["art_flash"] = f"„{article.name}“ wird wieder angeboten."
+                    st.rerun()
+        else:
+            if st.button("Archivieren", key="art_archive", icon=":material/archive:"):
+                st.session_state["art_confirm_archive"] = article.id
+            if st.session_state.get("art_confirm_archive") == article.id:
+                archive_article_dialog(ctx, article.id, article.name)
+
+
+@st.dialog("Leistung archivieren?")
+def archive_article_dialog(ctx: PageContext, article_id: int, name: str) -> None:
+    st.text(
+        f"„{name}“ wird nicht mehr zur Auswahl angeboten. Rechnungen und Entwürfe, die den "
+        "Eintrag schon enthalten, behalten ihre Positionen unverändert."
+    )
+    c1, c2 = st.columns(2)
+    if c1.button("Archivieren", type="primary", key="art_archive_go"):
+        with saving() as result, session_scope() as session:
+            articles.archive_article(session, article_id, actor=ctx.user.username)
+        st.session_state.pop("art_confirm_archive", None)
+        if result["ok"]:
+            st.session_state["art_flash"] = f"„{name}“ archiviert."
+            st.rerun()
+    if c2.button("Abbrechen", key="art_archive_cancel"):
+        st.session_state.pop("art_confirm_archive", None)
+        st.rerun()
+
+
+def _articles_import(ctx: PageContext) -> None:
+    st.caption(
+        "CSV (Semikolon oder Komma, UTF-8 oder Windows-1252) oder Excel (XLSX). Pflichtspalten: "
+        "Bezeichnung, Einheit, Einzelpreis netto; dazu Nummer, Beschreibung, Steuer, "
+        "Archiviert. Importiert wird nur, wenn keine Zeile fehlerhaft ist."
+    )
+    upload = st.file_uploader("Datei (.csv, .txt oder .xlsx)", key="art_import_file")
+    if upload is None or not has_extension(
+        upload.name, ("csv", "txt", "xlsx"), "CSV- oder XLSX-Dateien"
+    ):
+        return
+    data = upload.getvalue()
+    with session_scope(write=False) as session:
+        plan = articles.plan_import(session, data)
+    show_plan(plan, plan.preview())
+    if st.button(
+        f"{len(plan.rows)} Zeilen importieren",
+        type="primary",
+        disabled=not plan.ok or ctx.read_only or not plan.rows,
+        key="art_import_go",
+    ):
+        with saving() as result, session_scope() as session:
+            done = articles.import_articles(session, data, actor=ctx.user.username)
+            if not done.ok:
+                raise KmsError(
+                    "Die Daten haben sich inzwischen geändert: "
+                    + " ".join(done.problem_lines()[:5])
+                )
+        if result["ok"]:
+            st.success(f"{done.created} Einträge importiert.")
+
+
+def _articles_export() -> None:
+    archived = st.checkbox("Archivierte einschließen", value=True, key="art_export_archived")
+    filters = {"archived": "all" if archived else "active"}
+
+    def make(fmt: str) -> bytes:
+        with session_scope(write=False) as session:
+            if fmt == "xlsx":
+                return articles.export_xlsx(session, **filters)
+            return articles.export_csv(session, **filters)
+
+    download_buttons(make, "leistungen-artikel", key="art_export")
+
+
+def render_articles_page(ctx: PageContext) -> None:
+    """Leistungen & Artikel: the list, the form (new or selected), import and export."""
+    flash = st.session_state.pop("art_flash", None)
+    if flash:
+        st.success(plain(flash), icon=":material/check_circle:")
+    may_write, may_export = ctx.may(Permission.INVOICES_WRITE), ctx.may(Permission.EXPORT)
+    names = ["Liste"]
+    names += ["Eintrag bearbeiten"] if may_write else []
+    names += ["Import"] if may_write else []
+    names += ["Export"] if may_export else []
+    tabs = iter(st.tabs(names))
+    with next(tabs):
+        _articles_list(ctx)
+    if may_write:
+        with next(tabs):
+            _article_form(ctx)
+        with next(tabs):
+            _articles_import(ctx)
+    if may_export:
+        with next(tabs):
+            _articles_export()
