@@ -1,7 +1,7 @@
 """articles: Leistungen und Artikel (the price list of the invoices module)
 
 Revision ID: 1313
-Revises: 1310
+Revises: 1312
 Create Date: 2026-12-03 09:20:00
 """
 
@@ -13,7 +13,7 @@ from alembic import op
 import kms.types
 
 revision: str = "1313"
-down_revision: str | Sequence[str] | None = "1310"
+down_revision: str | Sequence[str] | None = "1312"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
