@@ -121,6 +121,7 @@ DRAFT_FIELDS = (
     "closing_text",
     "buyer_reference",
     "einvoice_format",
+    "sepa_mandate_id",
 )
 LINE_FIELDS = (
     "description",
@@ -463,6 +464,8 @@ def _clean_draft(session: Session, values: dict[str, Any], allowed: tuple[str, .
         if reference and xrechnung and reference[0].isdigit():
             reference = validate_leitweg_id(reference, field="buyer_reference")
         out["buyer_reference"] = reference[:60]
+    with errors.field("sepa_mandate_id"):
+        out["sepa_mandate_id"] = _clean_mandate(session, values.get("sepa_mandate_id"), contact)
     raw_lines = list(values.get("lines") or [])
     cleaned_lines = []
     for index, raw in enumerate(_non_empty(raw_lines), start=1):
@@ -479,6 +482,20 @@ def _clean_draft(session: Session, values: dict[str, Any], allowed: tuple[str, .
     out["allowances"] = cleaned_allowances
     errors.raise_if_any()
     return out
+
+
+def _clean_mandate(session: Session, raw: Any, contact: Contact | None) -> int | None:
+    """The SEPA mandate to collect the invoice under: the customer's, and still valid."""
+    if raw in (None, "", 0):
+        return None
+    if contact is None:
+        return None  # the missing customer is reported already
+    from kms.modules.invoices.sepa import mandate_problem
+
+    problem = mandate_problem(session, int(raw), contact.id, today())
+    if problem:
+        raise ValidationError("sepa_mandate_id", problem)
+    return int(raw)
 
 
 def _non_empty_allowances(rows: Any) -> list[dict[str, Any]]:
