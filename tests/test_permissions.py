@@ -405,7 +405,7 @@ ROWS: list[tuple[str, str, Factory]] = [
                 )
             )
         )(_mandate(s, w)),
-    ),  # fmt: skip
+    ),
     (
         "kms.modules.invoices.sepa:revoke_mandate",
         "IM",
