@@ -44,9 +44,10 @@ from kms.modules.intake import imap as intake_imap
 from kms.modules.intake import service as intake
 from kms.modules.intake.models import ReceivedInvoice
 from kms.modules.invoices import config as invoice_config
-from kms.modules.invoices import dunning, issuing, mailing, payments, sepa
+from kms.modules.invoices import dunning, issuing, mailing, payments
 from kms.modules.invoices import service as invoices
 from kms.modules.invoices.models import Invoice
+from kms.modules.invoices.sepa import service as sepa
 from kms.modules.ledger import assets as ledger_assets
 from kms.modules.ledger import datev as ledger_datev
 from kms.modules.ledger import kanzlei as ledger_kanzlei
@@ -388,9 +389,13 @@ ROWS: list[tuple[str, str, Factory]] = [
         lambda s, w: lambda s: invoice_config.save_settings(s, reminder_days=10),
     ),
     # Lastschriften
-    ("kms.modules.invoices.sepa:create_mandate", "IM", lambda s, w: lambda s: _mandate(s, w)),
     (
-        "kms.modules.invoices.sepa:update_mandate",
+        "kms.modules.invoices.sepa.service:create_mandate",
+        "IM",
+        lambda s, w: lambda s: _mandate(s, w),
+    ),
+    (
+        "kms.modules.invoices.sepa.service:update_mandate",
         "IM",
         lambda s, w: (
             lambda m: (
@@ -407,7 +412,7 @@ ROWS: list[tuple[str, str, Factory]] = [
         )(_mandate(s, w)),
     ),
     (
-        "kms.modules.invoices.sepa:revoke_mandate",
+        "kms.modules.invoices.sepa.service:revoke_mandate",
         "IM",
         lambda s, w: (
             lambda m: (
@@ -418,12 +423,12 @@ ROWS: list[tuple[str, str, Factory]] = [
         )(_mandate(s, w)),
     ),
     (
-        "kms.modules.invoices.sepa:create_run",
+        "kms.modules.invoices.sepa.service:create_run",
         "IM",
         lambda s, w: (lambda _i: lambda s: _run(s))(_debit_invoice(s, w)),
     ),
     (
-        "kms.modules.invoices.sepa:confirm_run",
+        "kms.modules.invoices.sepa.service:confirm_run",
         "IM",
         lambda s, w: (
             lambda r: (
@@ -432,7 +437,7 @@ ROWS: list[tuple[str, str, Factory]] = [
         )(_run(s, _debit_invoice(s, w))),
     ),
     (
-        "kms.modules.invoices.sepa:discard_run",
+        "kms.modules.invoices.sepa.service:discard_run",
         "IM",
         lambda s, w: (lambda r: lambda s: sepa.discard_run(s, r.id, version=r.version))(
             _run(s, _debit_invoice(s, w))

@@ -52,7 +52,7 @@ from kms.modules.invoices.models import (
     InvoiceLine,
 )
 from kms.modules.invoices.numbering import take_number
-from kms.modules.invoices.sepa import direct_debit_snapshot, mandate_problem
+from kms.modules.invoices.sepa.service import direct_debit_snapshot, mandate_problem
 from kms.modules.invoices.service import (
     ENTITY,
     OPTIONS_BY_REGIME,

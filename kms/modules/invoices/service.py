@@ -490,7 +490,7 @@ def _clean_mandate(session: Session, raw: Any, contact: Contact | None) -> int |
         return None
     if contact is None:
         return None  # the missing customer is reported already
-    from kms.modules.invoices.sepa import mandate_problem
+    from kms.modules.invoices.sepa.service import mandate_problem
 
     problem = mandate_problem(session, int(raw), contact.id, today())
     if problem:

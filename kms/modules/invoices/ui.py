@@ -37,6 +37,7 @@ from kms.modules.invoices.models import (
     InvoiceLine,
     Payment,
 )
+from kms.modules.invoices.sepa.ui import mandate_choice
 from kms.modules.settings import ui as settings_ui
 from kms.permissions import Permission
 from kms.ui.forms import CHOOSE, labels_of, saving
@@ -826,6 +827,7 @@ def draft_editor(ctx: PageContext) -> None:
             help=BUYER_REFERENCE_EXPLANATION,
         )
         st.caption(BUYER_REFERENCE_EXPLANATION)
+        mandate_id = mandate_choice(invoice)
         submitted = st.form_submit_button("Entwurf speichern", type="primary")
     if submitted:
         rows = [
@@ -859,6 +861,7 @@ def draft_editor(ctx: PageContext) -> None:
             "closing_text": closing,
             "buyer_reference": reference,
             "einvoice_format": einvoice_format,
+            "sepa_mandate_id": mandate_id,
             "lines": rows,
             "allowances": [
                 {

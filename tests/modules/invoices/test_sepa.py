@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 from kms.einvoice.validate import validate
 from kms.errors import KmsError, ValidationError, ValidationErrors
 from kms.modules.contacts.models import Contact
-from kms.modules.invoices import issuing, sepa, service
+from kms.modules.invoices import issuing, service
 from kms.modules.invoices.models import (
     RUN_CONFIRMED,
     RUN_DISCARDED,
@@ -26,6 +26,7 @@ from kms.modules.invoices.models import (
     Payment,
     SepaMandate,
 )
+from kms.modules.invoices.sepa import service as sepa
 from kms.modules.settings.models import CompanyProfile
 from kms.validation import validate_creditor_id
 from tests.modules.invoices.conftest import ISSUE_DAY, line
