@@ -57,6 +57,7 @@ from kms.modules.invoices.models import (
     InvoiceAllowance,
     InvoiceLine,
     Payment,
+    SepaMandate,
 )
 from kms.modules.settings.taxation import regime_on
 from kms.paging import Page, clamp
@@ -643,13 +644,15 @@ def customer_name(session: Session, invoice: Invoice) -> str:
 
 
 def count_invoices_for_contact(session: Session, contact_id: int) -> int:
-    """Invoices and drafts of a contact (contacts with invoices are archived, not deleted)."""
-    return (
-        session.scalar(
-            select(func.count()).select_from(Invoice).where(Invoice.contact_id == contact_id)
-        )
-        or 0
+    """Invoices, drafts and SEPA mandates of a contact (such contacts are archived, not
+    deleted)."""
+    invoices = session.scalar(
+        select(func.count()).select_from(Invoice).where(Invoice.contact_id == contact_id)
     )
+    mandates = session.scalar(
+        select(func.count()).select_from(SepaMandate).where(SepaMandate.contact_id == contact_id)
+    )
+    return (invoices or 0) + (mandates or 0)
 
 
 # --- derived status -----------------------------------------------------------------

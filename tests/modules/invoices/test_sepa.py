@@ -462,3 +462,15 @@ def test_cents_refuse_fractions() -> None:
     assert sepa.cents(Decimal("1234.56")) == 123456
     with pytest.raises(ValueError):
         sepa.cents(Decimal("0.005"))
+
+
+def test_a_customer_with_a_mandate_is_referenced_and_in_the_auskunft(
+    session: Session, consumer: Contact
+) -> None:
+    from kms.modules.invoices.contact_hooks import export_for_contact
+
+    assert service.count_invoices_for_contact(session, consumer.id) == 0
+    new_mandate(session, consumer)
+    assert service.count_invoices_for_contact(session, consumer.id) == 1  # archived, not deleted
+    [record] = export_for_contact(session, consumer.id)
+    assert record["SEPA-Mandat"] == f"KMS-{consumer.id}-1" and record["IBAN"] == DEBTOR_IBAN
