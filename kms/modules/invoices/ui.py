@@ -37,7 +37,7 @@ from kms.modules.invoices.models import (
     InvoiceLine,
     Payment,
 )
-from kms.modules.invoices.sepa.ui import mandate_choice
+from kms.modules.invoices.sepa.ui import mandate_caption, mandate_choice
 from kms.modules.settings import ui as settings_ui
 from kms.permissions import Permission
 from kms.ui.forms import CHOOSE, labels_of, saving
@@ -518,6 +518,8 @@ def invoice_detail(invoice_id: int) -> None:
         f"{LABELS['einvoice_format']}: "
         f"{EINVOICE_FORMAT_LABELS.get(invoice.einvoice_format, invoice.einvoice_format)}"
     )
+    if invoice.sepa_mandate_id:
+        st.caption(plain(mandate_caption(invoice.sepa_mandate_id)))
     if invoice.lines:
         discounted = any(ln.discount_kind for ln in invoice.lines)
         st.dataframe(

@@ -109,3 +109,32 @@ def test_function_creates_the_file_and_booking_pays_the_invoice(customer_id: int
         assert s.get(SepaRun, run.id).status == RUN_CONFIRMED
         assert s.get(SepaMandate, mandate.id).sequence == "RCUR"
         assert service.open_amount(s, s.get(Invoice, invoice.id)) == 0
+
+
+def test_invoice_detail_names_the_mandate(customer_id: int) -> None:
+    with session_scope() as session:
+        mandate = sepa.create_mandate(
+            session,
+            contact_id=customer_id,
+            reference="KD-1001-01",
+            signed_on=service.today(),
+            iban=DEBTOR_IBAN,
+        )
+        draft = service.save_draft(
+            session,
+            contact_id=customer_id,
+            service_date=service.today(),
+            lines=[line("Webdesign", "2", "100")],
+            sepa_mandate_id=mandate.id,
+        )
+    at = open_page("rechnungen")
+    at.session_state["inv_selected"] = draft.id
+    at.run()
+    assert not at.exception
+    assert (
+        "Zahlung per SEPA-Lastschrift: Mandat KD-1001-01 (SEPA-Basislastschrift (CORE), "
+        "Erstlastschrift)" in values(at.caption)
+    )
+    # The draft editor offers the mandate and keeps it on saving.
+    [choice] = [s for s in at.selectbox if s.label == "SEPA-Lastschrift (Mandat)"]
+    assert choice.value == mandate.id

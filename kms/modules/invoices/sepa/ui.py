@@ -76,6 +76,16 @@ def mandate_choice(invoice: Invoice | None) -> int | None:
     return chosen
 
 
+def mandate_caption(mandate_id: int) -> str:
+    """The invoice detail's line about its direct debit."""
+    with session_scope(write=False) as session:
+        mandate = sepa.get_mandate(session, mandate_id)
+        return (
+            f"Zahlung per SEPA-Lastschrift: Mandat {mandate.reference} "
+            f"({SCHEMES[mandate.scheme]}, {SEQUENCES[mandate.sequence]})"
+        )
+
+
 # --- Mandate ------------------------------------------------------------------------
 
 
