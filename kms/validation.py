@@ -19,6 +19,7 @@ from schwifty import exceptions as schwifty_errors
 from stdnum import exceptions as stdnum_errors
 from stdnum.de import leitweg as stdnum_leitweg
 from stdnum.de import stnr as stdnum_stnr
+from stdnum.eu import at_02 as stdnum_creditor_id
 from stdnum.eu import vat as stdnum_vat
 
 from kms.errors import FieldErrors, KmsError, ValidationError, ValidationErrors
@@ -221,6 +222,28 @@ def validate_tax_number(value: str, *, region: str | None = None, field: str = "
     if region is not None and not stdnum_stnr.is_valid(number, region):
         raise ValidationError(
             field, f"Die Steuernummer „{value.strip()}“ passt nicht zum Bundesland {region}."
+        )
+    return number
+
+
+def validate_creditor_id(value: str, *, field: str = "creditor_id") -> str:
+    """Check a SEPA creditor identifier (Gläubiger-ID, AT-02) and return it compact and
+    upper-case, e.g. "DE98ZZZ09999999999"."""
+    # stdnum.eu.at_02 checks the ISO 7064 MOD 97-10 check digits (over the national part and
+    # the country, skipping the creditor business code); the Bundesbank's German layout is
+    # stricter: 18 characters, the national part 11 digits.
+    number = _stdnum_check(
+        stdnum_creditor_id.validate,
+        value,
+        field=field,
+        label="Gläubiger-Identifikationsnummer",
+        component="falscher Aufbau",
+    ).upper()
+    if number.startswith("DE") and not (len(number) == 18 and number[7:].isdigit()):
+        raise ValidationError(
+            field,
+            f"Die Gläubiger-Identifikationsnummer „{value.strip()}“ ist ungültig (eine deutsche "
+            "hat 18 Zeichen, z. B. DE98ZZZ09999999999).",
         )
     return number
 

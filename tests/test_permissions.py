@@ -48,6 +48,7 @@ from kms.modules.invoices import articles, dunning, issuing, mailing, payments
 from kms.modules.invoices import config as invoice_config
 from kms.modules.invoices import service as invoices
 from kms.modules.invoices.models import Invoice
+from kms.modules.invoices.sepa import service as sepa
 from kms.modules.ledger import assets as ledger_assets
 from kms.modules.ledger import datev as ledger_datev
 from kms.modules.ledger import kanzlei as ledger_kanzlei
@@ -123,6 +124,41 @@ def _draft(s: Session, w: World) -> Invoice:
         service_date=date(2026, 2, 27),
         payment_term_days=14,
         as_of=date(2026, 3, 2),
+    )
+
+
+def _mandate(s: Session, w: World) -> Any:
+    return sepa.create_mandate(
+        s,
+        contact_id=w.person_id,
+        reference=f"MANDAT-{next(_names)}",
+        signed_on=date(2026, 1, 15),
+        iban="DE89370400440532013000",
+    )
+
+
+def _debit_invoice(s: Session, w: World) -> Invoice:
+    """An issued invoice collected by direct debit (and the Gläubiger-ID it needs)."""
+    settings.get_profile(s).creditor_id = "DE98ZZZ09999999999"
+    draft = invoices.save_draft(
+        s,
+        contact_id=w.person_id,
+        lines=[_line()],
+        service_date=date(2026, 2, 27),
+        payment_term_days=14,
+        sepa_mandate_id=_mandate(s, w).id,
+        as_of=date(2026, 3, 2),
+    )
+    return issuing.issue(s, issuing.prepare_issue(s, draft.id, issue_date=date(2026, 3, 2)))
+
+
+def _run(s: Session, _invoice: Invoice | None = None) -> Any:
+    return sepa.create_run(
+        s,
+        start=date(2026, 3, 1),
+        end=date(2026, 3, 16),
+        collection_date=date(2026, 3, 16),
+        day=date(2026, 3, 12),
     )
 
 
@@ -407,6 +443,61 @@ ROWS: list[tuple[str, str, Factory]] = [
         "kms.modules.invoices.articles:export_rows",
         "IMS",  # the tax adviser reads invoices and may export
         lambda s, w: lambda s: list(articles.export_rows(s)),
+    ),
+    # Lastschriften
+    (
+        "kms.modules.invoices.sepa.service:create_mandate",
+        "IM",
+        lambda s, w: lambda s: _mandate(s, w),
+    ),
+    (
+        "kms.modules.invoices.sepa.service:update_mandate",
+        "IM",
+        lambda s, w: (
+            lambda m: (
+                lambda s: sepa.update_mandate(
+                    s,
+                    m.id,
+                    version=m.version,
+                    reference=m.reference,
+                    signed_on=m.signed_on,
+                    iban=m.iban,
+                    debtor_name="Max Mustermann",
+                )
+            )
+        )(_mandate(s, w)),
+    ),
+    (
+        "kms.modules.invoices.sepa.service:revoke_mandate",
+        "IM",
+        lambda s, w: (
+            lambda m: (
+                lambda s: sepa.revoke_mandate(
+                    s, m.id, version=m.version, revoked_on=date(2026, 3, 1)
+                )
+            )
+        )(_mandate(s, w)),
+    ),
+    (
+        "kms.modules.invoices.sepa.service:create_run",
+        "IM",
+        lambda s, w: (lambda _i: lambda s: _run(s))(_debit_invoice(s, w)),
+    ),
+    (
+        "kms.modules.invoices.sepa.service:confirm_run",
+        "IM",
+        lambda s, w: (
+            lambda r: (
+                lambda s: sepa.confirm_run(s, r.id, version=r.version, booked_on=date(2026, 3, 16))
+            )
+        )(_run(s, _debit_invoice(s, w))),
+    ),
+    (
+        "kms.modules.invoices.sepa.service:discard_run",
+        "IM",
+        lambda s, w: (lambda r: lambda s: sepa.discard_run(s, r.id, version=r.version))(
+            _run(s, _debit_invoice(s, w))
+        ),
     ),
     # Schreiben
     ("kms.modules.letters.service:create_letter", "IM", lambda s, w: lambda s: _letter(s, w)),

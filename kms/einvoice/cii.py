@@ -263,6 +263,9 @@ def _delivery(transaction: etree._Element, doc: InvoiceDocument) -> None:
 def _settlement(transaction: etree._Element, doc: InvoiceDocument, totals: Totals) -> None:
     """ApplicableHeaderTradeSettlement: payment, VAT breakdown, period, terms, totals."""
     settlement = _ram(transaction, "ApplicableHeaderTradeSettlement")
+    debit = next((m for m in doc.payment_means if m.direct_debit), None)
+    if debit is not None and debit.creditor_id:
+        _ram(settlement, "CreditorReferenceID", debit.creditor_id)  # BT-90
     _ram(settlement, "PaymentReference", doc.payment_reference or doc.number)
     _ram(settlement, "InvoiceCurrencyCode", doc.currency)
     for means in doc.payment_means:
@@ -274,16 +277,20 @@ def _settlement(transaction: etree._Element, doc: InvoiceDocument, totals: Total
     for extra in totals.allowances:
         _document_allowance(settlement, extra)
     if doc.payment_terms:
-        _payment_terms(settlement, doc.payment_terms, totals)
+        mandate = debit.mandate_reference if debit is not None else None
+        _payment_terms(settlement, doc.payment_terms, totals, mandate)
     _summation(settlement, totals, doc.currency)
     for ref in doc.preceding_invoices:
         _preceding(settlement, ref)
 
 
 def _payment_means(settlement: etree._Element, means: PaymentMeans) -> None:
-    """SpecifiedTradeSettlementPaymentMeans (BG-16) with credit transfer account (BG-17)."""
+    """SpecifiedTradeSettlementPaymentMeans (BG-16) with credit transfer account (BG-17)
+    or, for a direct debit, the debited account (BT-91)."""
     el = _ram(settlement, "SpecifiedTradeSettlementPaymentMeans")
     _fields(el, ("TypeCode", means.code.value), ("Information", means.information))
+    if means.debtor_iban:
+        _ram(_ram(el, "PayerPartyDebtorFinancialAccount"), "IBANID", means.debtor_iban)
     if means.iban:
         _fields(
             _ram(el, "PayeePartyCreditorFinancialAccount"),
@@ -346,16 +353,20 @@ def payment_terms_text(terms: PaymentTerms, totals: Totals) -> str:
     return text + "\n" if terms.skonto else text
 
 
-def _payment_terms(settlement: etree._Element, terms: PaymentTerms, totals: Totals) -> None:
-    """SpecifiedTradePaymentTerms: description BT-20 and due date BT-9."""
+def _payment_terms(
+    settlement: etree._Element, terms: PaymentTerms, totals: Totals, mandate: str | None = None
+) -> None:
+    """SpecifiedTradePaymentTerms: description BT-20, due date BT-9, mandate BT-89."""
     description = payment_terms_text(terms, totals)
-    if not description and terms.due_date is None:
+    if not description and terms.due_date is None and not mandate:
         return
     el = _ram(settlement, "SpecifiedTradePaymentTerms")
     if description:
         _ram(el, "Description", description)
     if terms.due_date:
         _date(el, "DueDateDateTime", terms.due_date)
+    if mandate:
+        _ram(el, "DirectDebitMandateID", mandate)
 
 
 def _summation(settlement: etree._Element, totals: Totals, currency: str) -> None:

@@ -69,6 +69,7 @@ class PaymentMeansCode(StrEnum):
     CASH = "10"
     CREDIT_TRANSFER = "30"
     SEPA_CREDIT_TRANSFER = "58"
+    SEPA_DIRECT_DEBIT = "59"
     NOT_DEFINED = "1"
 
 
@@ -192,13 +193,21 @@ class PaymentTerms:
 
 @dataclass(frozen=True)
 class PaymentMeans:
-    """How the buyer pays (BG-16); for SEPA credit transfer the seller's account (BG-17)."""
+    """How the buyer pays (BG-16); for SEPA credit transfer the seller's account (BG-17),
+    for SEPA direct debit (code 59) the direct debit group BG-19 instead."""
 
     code: PaymentMeansCode = PaymentMeansCode.SEPA_CREDIT_TRANSFER
     iban: str | None = None
     bic: str | None = None
     account_name: str | None = None
     information: str | None = None  # BT-82, free text
+    mandate_reference: str | None = None  # BT-89, Mandatsreferenz
+    creditor_id: str | None = None  # BT-90, Gläubiger-Identifikationsnummer
+    debtor_iban: str | None = None  # BT-91, the buyer's account to be debited
+
+    @property
+    def direct_debit(self) -> bool:
+        return self.code is PaymentMeansCode.SEPA_DIRECT_DEBIT
 
 
 @dataclass(frozen=True)

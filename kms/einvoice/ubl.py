@@ -70,7 +70,14 @@ def build_ubl(doc: InvoiceDocument) -> bytes:
             b.cbc(reference, "IssueDate", _iso(ref.issue_date))
     # [BR-O-02] an invoice with "not subject to VAT" lines must not carry VAT ids.
     vat_ids = TaxCategory.NOT_SUBJECT not in doc.categories()
-    b.party(b.cac(root, "AccountingSupplierParty"), doc.seller, vat_ids=vat_ids, seller=True)
+    debit = next((m for m in doc.payment_means if m.direct_debit), None)
+    b.party(
+        b.cac(root, "AccountingSupplierParty"),
+        doc.seller,
+        vat_ids=vat_ids,
+        seller=True,
+        creditor_id=debit.creditor_id if debit is not None else None,
+    )
     b.party(b.cac(root, "AccountingCustomerParty"), doc.buyer, vat_ids=vat_ids, seller=False)
     b.delivery(root, doc)
     due_in_means = terms.due_date if credit and terms is not None else None
@@ -119,7 +126,15 @@ class _Builder:
 
     # --- parties ----------------------------------------------------------------------
 
-    def party(self, holder: etree._Element, party: Party, *, vat_ids: bool, seller: bool) -> None:
+    def party(
+        self,
+        holder: etree._Element,
+        party: Party,
+        *,
+        vat_ids: bool,
+        seller: bool,
+        creditor_id: str | None = None,
+    ) -> None:
         """cac:Party in XSD order: endpoint, id, address, tax schemes, legal entity, contact."""
         el = self.cac(holder, "Party")
         if party.electronic_address:
@@ -127,6 +142,8 @@ class _Builder:
             self.cbc(el, "EndpointID", party.electronic_address, schemeID="EM")
         if party.identifier:
             self.cbc(self.cac(el, "PartyIdentification"), "ID", party.identifier)  # BT-29/46
+        if creditor_id:  # BT-90, the seller's Gläubiger-ID for a direct debit
+            self.cbc(self.cac(el, "PartyIdentification"), "ID", creditor_id, schemeID="SEPA")
         self.address(self.cac(el, "PostalAddress"), party)
         if vat_ids and party.vat_id:
             self.tax_scheme(el, party.vat_id, "VAT")  # BT-31 / BT-48
@@ -190,6 +207,11 @@ class _Builder:
             self.fields(account, ("Name", means.account_name))
             if means.bic:
                 self.cbc(self.cac(account, "FinancialInstitutionBranch"), "ID", means.bic)
+        if means.mandate_reference:
+            mandate = self.cac(el, "PaymentMandate")  # BG-19
+            self.cbc(mandate, "ID", means.mandate_reference)  # BT-89
+            if means.debtor_iban:
+                self.cbc(self.cac(mandate, "PayerFinancialAccount"), "ID", means.debtor_iban)
 
     def tax_category(
         self,

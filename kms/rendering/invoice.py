@@ -12,11 +12,11 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
 
 from kms.einvoice.calc import AllowanceAmounts, LineAmounts, Totals, compute, skonto_amount
-from kms.einvoice.model import DocumentType, InvoiceDocument, TaxCategory, unit_label
+from kms.einvoice.model import DocumentType, InvoiceDocument, PaymentMeans, TaxCategory, unit_label
 from kms.formatting import format_date, format_money, format_number, format_unit_price
 from kms.rendering.din5008 import (
     BODY_BOTTOM,
@@ -496,11 +496,30 @@ def _exemption_note(category: TaxCategory) -> str:
     }.get(category, "")
 
 
+def masked_iban(iban: str) -> str:
+    """An IBAN as a pre-notification prints it: country, check digits and the last four."""
+    compact = iban.replace(" ", "")
+    return f"{compact[:4]} **** {compact[-4:]}" if len(compact) > 8 else compact
+
+
+def prenotification(amount: Decimal, day: date | None, means: PaymentMeans) -> str:
+    """The SEPA pre-notification (Vorabankündigung) printed on a direct debit invoice."""
+    when = f" am {format_date(day)}" if day else ""
+    return (
+        f"Der Betrag von {format_money(amount)} wird{when} per SEPA-Lastschrift mit der "
+        f"Mandatsreferenz {means.mandate_reference} und unserer Gläubiger-ID "
+        f"{means.creditor_id} von Ihrem Konto {masked_iban(means.debtor_iban or '')} "
+        "abgebucht. Bitte sorgen Sie für ausreichende Deckung."
+    )
+
+
 def _payment_lines(doc: InvoiceDocument, totals: Totals) -> list[str]:
     terms = doc.payment_terms
     if terms is None or totals.due <= 0:
         return []
     means = doc.payment_means[0] if doc.payment_means else None
+    if means is not None and means.direct_debit:
+        return [prenotification(totals.due, terms.due_date, means)]
     account = " auf das unten genannte Konto" if means is not None and means.iban else ""
     due = f" bis zum {format_date(terms.due_date)}" if terms.due_date else ""
     lines = [

@@ -60,6 +60,17 @@ FUNCTIONS = (
     ),
 )
 
+SEPA_FUNCTIONS = (
+    FunctionSpec(
+        key="invoices_sepa_run",
+        label="Lastschriftdatei erzeugen",
+        page="lastschriften",
+        description="Sammelt die fälligen, offenen Rechnungen mit SEPA-Mandat in einer "
+        "pain.008-Datei (Erst- und Folgelastschriften getrennt) zum Einreichen bei der Bank.",
+        permission=Permission.INVOICES_WRITE,
+    ),
+)
+
 
 SPEC = ModuleSpec(
     key="invoices",
@@ -97,6 +108,15 @@ SPEC = ModuleSpec(
             ":material/inventory_2:",
             "artikel",
             "Rechnungen & Schreiben",
+            permission=Permission.INVOICES_READ,
+        ),
+        PageSpec(
+            "pages/lastschriften.py",
+            "Lastschriften",
+            ":material/account_balance:",
+            "lastschriften",
+            "Rechnungen & Schreiben",
+            functions=SEPA_FUNCTIONS,
             permission=Permission.INVOICES_READ,
         ),
     ),

@@ -19,6 +19,7 @@ from kms.modules.invoices.models import (
     Payment,
     Reminder,
     Sending,
+    SepaMandate,
 )
 from kms.modules.invoices.service import STATUS_LABELS, status_of
 
@@ -28,7 +29,27 @@ def export_for_contact(session: Session, contact_id: int) -> list[dict[str, Any]
     invoices = session.scalars(
         select(Invoice).where(Invoice.contact_id == contact_id).order_by(Invoice.id)
     ).all()
-    return [_invoice_record(session, invoice) for invoice in invoices]
+    mandates = session.scalars(
+        select(SepaMandate).where(SepaMandate.contact_id == contact_id).order_by(SepaMandate.id)
+    ).all()
+    return [
+        *(_invoice_record(session, invoice) for invoice in invoices),
+        *(_mandate_record(mandate) for mandate in mandates),
+    ]
+
+
+def _mandate_record(mandate: SepaMandate) -> dict[str, Any]:
+    """A SEPA mandate with the account it debits."""
+    return {
+        "SEPA-Mandat": mandate.reference,
+        "Unterschrieben am": format_date(mandate.signed_on),
+        "Art": mandate.scheme,
+        "Kontoinhaber": mandate.debtor_name,
+        "IBAN": mandate.iban,
+        "BIC": mandate.bic,
+        "Widerrufen am": format_date(mandate.revoked_on) if mandate.revoked_on else "",
+        "Zuletzt eingezogen": format_date(mandate.last_used_on) if mandate.last_used_on else "",
+    }
 
 
 def _invoice_record(session: Session, invoice: Invoice) -> dict[str, Any]:

@@ -12,7 +12,7 @@ Issuing runs in two steps so that the numbering transaction stays short:
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 from typing import Any
 
@@ -31,6 +31,7 @@ from kms.einvoice.model import (
     InvoiceDocument,
     Party,
     PaymentMeans,
+    PaymentMeansCode,
     PaymentTerms,
     Period,
     Skonto,
@@ -51,6 +52,7 @@ from kms.modules.invoices.models import (
     InvoiceLine,
 )
 from kms.modules.invoices.numbering import take_number
+from kms.modules.invoices.sepa.service import direct_debit_snapshot, mandate_problem
 from kms.modules.invoices.service import (
     ENTITY,
     OPTIONS_BY_REGIME,
@@ -227,6 +229,10 @@ def make_snapshot(session: Session, invoice: Invoice) -> dict[str, Any]:
         "buyer_kind": contact.kind,
         "legal_form": profile.legal_form,
         "representative": profile.representative,
+        # Frozen here, so the pre-notification and BT-89/90/91 never change afterwards.
+        "direct_debit": direct_debit_snapshot(session, invoice.sepa_mandate_id)
+        if invoice.sepa_mandate_id
+        else None,
     }
 
 
@@ -239,6 +245,19 @@ def company_from_snapshot(snapshot: dict[str, Any], logo: bytes | None = None) -
 
 
 # --- the EN 16931 document ----------------------------------------------------------
+
+
+def _transfer_means(company: dict[str, Any]) -> tuple[PaymentMeans, ...]:
+    """SEPA credit transfer to the seller's account (BG-17), if there is one."""
+    if not company.get("iban"):
+        return ()
+    return (
+        PaymentMeans(
+            iban=company["iban"],
+            bic=company.get("bic") or None,
+            account_name=(company.get("name") or "")[:70] or None,
+        ),
+    )
 
 
 def build_document(
@@ -265,14 +284,19 @@ def build_document(
     )
     company = snapshot.get("company") or {}
     means: tuple[PaymentMeans, ...] = ()
-    if company.get("iban"):
+    debit = snapshot.get("direct_debit")
+    if debit:
+        terms_text = f"Der Betrag wird am {format_date(due)} per SEPA-Lastschrift eingezogen."
         means = (
             PaymentMeans(
-                iban=company["iban"],
-                bic=company.get("bic") or None,
-                account_name=(company.get("name") or "")[:70] or None,
+                code=PaymentMeansCode.SEPA_DIRECT_DEBIT,
+                mandate_reference=debit["mandate_reference"],
+                creditor_id=debit["creditor_id"],
+                debtor_iban=debit["debtor_iban"],
             ),
         )
+    else:
+        means = _transfer_means(company)
     return InvoiceDocument(
         number=number,
         issue_date=issue_date,
@@ -368,6 +392,8 @@ def check_completeness(
                 "Käuferreferenz) oder im Entwurf eintragen.",
             )
         )
+    if invoice.sepa_mandate_id:
+        problems += _debit_problems(session, invoice, profile, issue_date)
     if not profile.iban:
         problems.append(
             _p(
@@ -376,6 +402,33 @@ def check_completeness(
             )
         )
     problems += _tax_problems(session, invoice, snapshot, issue_date)
+    return problems
+
+
+def _debit_problems(
+    session: Session, invoice: Invoice, profile: CompanyProfile, day: date
+) -> list[IssueProblem]:
+    """A direct debit needs the Gläubiger-ID (BR-DE-30), a valid mandate, and no Skonto."""
+    problems = []
+    if not profile.creditor_id:
+        problems.append(
+            _p(
+                "BR-DE-30",
+                "Für die Lastschrift fehlt Ihre Gläubiger-Identifikationsnummer "
+                "(Einstellungen → Firmendaten → Gläubiger-ID).",
+            )
+        )
+    problem = mandate_problem(session, invoice.sepa_mandate_id or 0, invoice.contact_id, day)
+    if problem:
+        problems.append(_p("MANDAT", problem))
+    if invoice.skonto_percent:
+        problems.append(
+            _p(
+                "SKONTO",
+                "Bei Zahlung per Lastschrift ziehen Sie selbst ein: Skonto passt dazu nicht. "
+                "Bitte Skonto entfernen oder kein Mandat wählen.",
+            )
+        )
     return problems
 
 
@@ -503,6 +556,8 @@ def _lock(session: Session, invoice_id: int) -> Invoice:
 def _girocode(doc: InvoiceDocument, company: Company) -> GiroCode | None:
     """EPC069-12 code for the amount due, only where a SEPA transfer is due."""
     due = compute(doc).due
+    if any(means.direct_debit for means in doc.payment_means):
+        return None  # nothing to transfer: the amount is collected
     if doc.type_code.value != "380" or due <= 0 or not company.iban:
         return None
     return GiroCode(
@@ -690,6 +745,8 @@ def cancel(
     session.flush()
     base = original_document(original)
     snapshot = original.snapshot or {}
+    if snapshot.get("direct_debit"):  # a refund is transferred, never debited
+        base = replace(base, payment_means=_transfer_means(snapshot.get("company") or {}))
     return _finalize(
         session,
         storno,
@@ -759,6 +816,7 @@ def correct(
         closing_text=original.closing_text,
         skonto_percent=original.skonto_percent,
         skonto_days=original.skonto_days,
+        sepa_mandate_id=original.sepa_mandate_id,
         **{k: getattr(original, k) for k in _COPIED},
     )
     draft.lines = [_copy_line(line) for line in original.lines]

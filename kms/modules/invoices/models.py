@@ -108,6 +108,10 @@ class Invoice(BusinessData, Base):
     buyer_reference: Mapped[str] = mapped_column(String(60), default="")
     # An EInvoiceFormat value; a new draft takes the customer's format.
     einvoice_format: Mapped[str] = mapped_column(String(20), default=DEFAULT_EINVOICE_FORMAT)
+    # Paid by SEPA direct debit under this mandate (None: by transfer); frozen at issuing.
+    sepa_mandate_id: Mapped[int | None] = mapped_column(
+        ForeignKey("sepa_mandates.id", ondelete="RESTRICT"), default=None, index=True
+    )
     # Computed from the lines on every save (never typed); kept for SQL lists and sums.
     net_total: Mapped[Decimal] = mapped_column(Money(), default=Decimal("0.00"))
     tax_total: Mapped[Decimal] = mapped_column(Money(), default=Decimal("0.00"))
@@ -439,3 +443,97 @@ for _model in (Invoice, InvoiceLine, InvoiceAllowance, InvoiceFile):
             invoice = target
         if isinstance(target, InvoiceFile) or (invoice is not None and invoice.is_issued):
             raise ImmutableInvoiceError()
+
+
+# --- SEPA direct debit (Lastschrift) ----------------------------------------------------
+
+SCHEMES = {"CORE": "SEPA-Basislastschrift (CORE)", "B2B": "SEPA-Firmenlastschrift (B2B)"}
+SEQUENCE_FIRST, SEQUENCE_RECURRING = "FRST", "RCUR"
+SEQUENCES = {SEQUENCE_FIRST: "Erstlastschrift", SEQUENCE_RECURRING: "Folgelastschrift"}
+RUN_CREATED, RUN_CONFIRMED, RUN_DISCARDED = "erstellt", "gebucht", "verworfen"
+RUN_STATES = {
+    RUN_CREATED: "Datei erstellt",
+    RUN_CONFIRMED: "von der Bank gebucht",
+    RUN_DISCARDED: "verworfen",
+}
+
+
+class SepaMandate(BusinessData, Base):
+    """A SEPA direct debit mandate a customer signed (Lastschriftmandat).
+
+    The sequence type is derived, not stored: FRST until a debit under the mandate was
+    booked by the bank (`last_used_on` set when a run is confirmed), RCUR afterwards."""
+
+    __tablename__ = "sepa_mandates"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    contact_id: Mapped[int] = mapped_column(
+        ForeignKey("contacts.id", ondelete="RESTRICT"), index=True
+    )
+    reference: Mapped[str] = mapped_column(String(35), unique=True)  # Mandatsreferenz
+    signed_on: Mapped[date] = mapped_column()
+    scheme: Mapped[str] = mapped_column(String(4), default="CORE")
+    debtor_name: Mapped[str] = mapped_column(String(70))
+    iban: Mapped[str] = mapped_column(String(34))
+    bic: Mapped[str] = mapped_column(String(11), default="")
+    revoked_on: Mapped[date | None] = mapped_column(default=None)
+    last_used_on: Mapped[date | None] = mapped_column(default=None)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+    version: Mapped[int] = mapped_column(default=1)
+
+    __mapper_args__ = {"version_id_col": version}
+
+    @property
+    def active(self) -> bool:
+        return self.revoked_on is None
+
+    @property
+    def sequence(self) -> str:
+        return SEQUENCE_FIRST if self.last_used_on is None else SEQUENCE_RECURRING
+
+
+class SepaRun(BusinessData, Base):
+    """One ▶ Lastschriftdatei erzeugen: the pain.008 file as handed to the bank, and
+    whether the bank booked it (only then the invoices count as paid, the mandates RCUR)."""
+
+    __tablename__ = "sepa_runs"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    message_id: Mapped[str] = mapped_column(String(35), unique=True)
+    collection_date: Mapped[date] = mapped_column()
+    status: Mapped[str] = mapped_column(String(10), default=RUN_CREATED)
+    count: Mapped[int] = mapped_column(default=0)
+    total: Mapped[Decimal] = mapped_column(Money(), default=Decimal("0.00"))
+    filename: Mapped[str] = mapped_column(String(100))
+    xml: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+    created_by: Mapped[str] = mapped_column(String(64), default="")
+    settled_at: Mapped[datetime | None] = mapped_column(default=None)
+    version: Mapped[int] = mapped_column(default=1)
+
+    __mapper_args__ = {"version_id_col": version}
+
+    items: Mapped[list[SepaRunItem]] = relationship(
+        back_populates="run", order_by="SepaRunItem.id", lazy="selectin"
+    )
+
+
+class SepaRunItem(BusinessData, Base):
+    """One debit of a run: which invoice, under which mandate, how much, FRST or RCUR."""
+
+    __tablename__ = "sepa_run_items"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    run_id: Mapped[int] = mapped_column(ForeignKey("sepa_runs.id", ondelete="RESTRICT"), index=True)
+    invoice_id: Mapped[int] = mapped_column(
+        ForeignKey("invoices.id", ondelete="RESTRICT"), index=True
+    )
+    mandate_id: Mapped[int] = mapped_column(
+        ForeignKey("sepa_mandates.id", ondelete="RESTRICT"), index=True
+    )
+    amount: Mapped[Decimal] = mapped_column(Money())
+    sequence: Mapped[str] = mapped_column(String(4))
+    end_to_end_id: Mapped[str] = mapped_column(String(35))
+
+    run: Mapped[SepaRun] = relationship(back_populates="items")

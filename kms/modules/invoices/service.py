@@ -58,6 +58,7 @@ from kms.modules.invoices.models import (
     InvoiceAllowance,
     InvoiceLine,
     Payment,
+    SepaMandate,
 )
 from kms.modules.settings.taxation import regime_on
 from kms.paging import Page, clamp
@@ -122,6 +123,7 @@ DRAFT_FIELDS = (
     "closing_text",
     "buyer_reference",
     "einvoice_format",
+    "sepa_mandate_id",
 )
 LINE_FIELDS = (
     "description",
@@ -464,6 +466,8 @@ def _clean_draft(session: Session, values: dict[str, Any], allowed: tuple[str, .
         if reference and xrechnung and reference[0].isdigit():
             reference = validate_leitweg_id(reference, field="buyer_reference")
         out["buyer_reference"] = reference[:60]
+    with errors.field("sepa_mandate_id"):
+        out["sepa_mandate_id"] = _clean_mandate(session, values.get("sepa_mandate_id"), contact)
     raw_lines = list(values.get("lines") or [])
     cleaned_lines = []
     for index, raw in enumerate(_non_empty(raw_lines), start=1):
@@ -480,6 +484,20 @@ def _clean_draft(session: Session, values: dict[str, Any], allowed: tuple[str, .
     out["allowances"] = cleaned_allowances
     errors.raise_if_any()
     return out
+
+
+def _clean_mandate(session: Session, raw: Any, contact: Contact | None) -> int | None:
+    """The SEPA mandate to collect the invoice under: the customer's, and still valid."""
+    if raw in (None, "", 0):
+        return None
+    if contact is None:
+        return None  # the missing customer is reported already
+    from kms.modules.invoices.sepa.service import mandate_problem
+
+    problem = mandate_problem(session, int(raw), contact.id, today())
+    if problem:
+        raise ValidationError("sepa_mandate_id", problem)
+    return int(raw)
 
 
 def _non_empty_allowances(rows: Any) -> list[dict[str, Any]]:
@@ -627,13 +645,15 @@ def customer_name(session: Session, invoice: Invoice) -> str:
 
 
 def count_invoices_for_contact(session: Session, contact_id: int) -> int:
-    """Invoices and drafts of a contact (contacts with invoices are archived, not deleted)."""
-    return (
-        session.scalar(
-            select(func.count()).select_from(Invoice).where(Invoice.contact_id == contact_id)
-        )
-        or 0
+    """Invoices, drafts and SEPA mandates of a contact (such contacts are archived, not
+    deleted)."""
+    invoices = session.scalar(
+        select(func.count()).select_from(Invoice).where(Invoice.contact_id == contact_id)
     )
+    mandates = session.scalar(
+        select(func.count()).select_from(SepaMandate).where(SepaMandate.contact_id == contact_id)
+    )
+    return (invoices or 0) + (mandates or 0)
 
 
 # --- derived status -----------------------------------------------------------------

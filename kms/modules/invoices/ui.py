@@ -41,6 +41,7 @@ from kms.modules.invoices.models import (
     InvoiceLine,
     Payment,
 )
+from kms.modules.invoices.sepa.ui import mandate_caption, mandate_choice
 from kms.modules.settings import ui as settings_ui
 from kms.permissions import Permission
 from kms.ui.forms import CHOOSE, has_extension, labels_of, saving
@@ -522,6 +523,8 @@ def invoice_detail(invoice_id: int) -> None:
         f"{LABELS['einvoice_format']}: "
         f"{EINVOICE_FORMAT_LABELS.get(invoice.einvoice_format, invoice.einvoice_format)}"
     )
+    if invoice.sepa_mandate_id:
+        st.caption(plain(mandate_caption(invoice.sepa_mandate_id)))
     if invoice.lines:
         discounted = any(ln.discount_kind for ln in invoice.lines)
         st.dataframe(
@@ -912,6 +915,7 @@ def draft_editor(ctx: PageContext) -> None:
             help=BUYER_REFERENCE_EXPLANATION,
         )
         st.caption(BUYER_REFERENCE_EXPLANATION)
+        mandate_id = mandate_choice(invoice)
         submitted = st.form_submit_button("Entwurf speichern", type="primary")
     if insert:
         if chosen is None:
@@ -957,6 +961,7 @@ def draft_editor(ctx: PageContext) -> None:
             "closing_text": closing,
             "buyer_reference": reference,
             "einvoice_format": einvoice_format,
+            "sepa_mandate_id": mandate_id,
             "lines": rows,
             "allowances": [
                 {

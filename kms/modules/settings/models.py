@@ -35,6 +35,8 @@ class CompanyProfile(BusinessData, Base):
     bank_name: Mapped[str] = mapped_column(String(100), default="")
     iban: Mapped[str] = mapped_column(String(34), default="")
     bic: Mapped[str] = mapped_column(String(11), default="")
+    # Gläubiger-Identifikationsnummer (SEPA creditor id) for direct debits; "" = none.
+    creditor_id: Mapped[str] = mapped_column(String(35), default="")
     payment_term_days: Mapped[int] = mapped_column(default=14)
     business_start: Mapped[date | None] = mapped_column(default=None)
     logo_file: Mapped[str] = mapped_column(String(200), default="")

@@ -27,6 +27,7 @@ from kms.validation import (
     get_legal_form,
     optional,
     validate_bic,
+    validate_creditor_id,
     validate_email,
     validate_iban,
     validate_phone,
@@ -136,6 +137,8 @@ def _clean_profile(values: dict[str, Any]) -> dict[str, Any]:
         out["iban"] = optional(validate_iban, v.get("iban")) or ""
     with errors.field("bic"):
         out["bic"] = optional(validate_bic, v.get("bic"), iban=out.get("iban") or None) or ""
+    with errors.field("creditor_id"):
+        out["creditor_id"] = optional(validate_creditor_id, v.get("creditor_id")) or ""
     with errors.field("payment_term_days"):
         try:
             raw = v.get("payment_term_days")

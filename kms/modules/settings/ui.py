@@ -37,6 +37,7 @@ LABELS = {
     "bank_name": "Bank",
     "iban": "IBAN",
     "bic": "BIC",
+    "creditor_id": "Gläubiger-ID",
     "payment_term_days": "Zahlungsziel (Tage)",
     "business_start": "Geschäftsbeginn",
     "host": "Mailserver",
@@ -90,9 +91,16 @@ def company_form(profile) -> dict | None:  # type: ignore[no-untyped-def]
         v["bank_name"] = c1.text_input(LABELS["bank_name"], profile.bank_name)
         v["iban"] = c2.text_input(LABELS["iban"], profile.iban)
         v["bic"] = c3.text_input(LABELS["bic"], profile.bic)
-        c1, c2 = st.columns(2)
+        c1, c2, c3 = st.columns(3)
         v["payment_term_days"] = c1.number_input(
             LABELS["payment_term_days"], 0, 365, int(profile.payment_term_days or 14)
+        )
+        v["creditor_id"] = c3.text_input(
+            LABELS["creditor_id"],
+            profile.creditor_id or "",
+            placeholder="DE98ZZZ09999999999",
+            help="Gläubiger-Identifikationsnummer der Deutschen Bundesbank; nur für "
+            "SEPA-Lastschriften nötig.",
         )
         v["business_start"] = c2.date_input(
             LABELS["business_start"],
