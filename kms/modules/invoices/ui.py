@@ -1215,7 +1215,9 @@ def _article_form(ctx: PageContext) -> None:
     taxes = _article_tax_options()
     tax_keys = list(taxes)
     if article is not None:
-        st.caption(f"„{article.name}“ bearbeiten" + (" (archiviert)" if article.archived else ""))
+        st.caption(
+            plain(f"„{article.name}“ bearbeiten" + (" (archiviert)" if article.archived else ""))
+        )
         if st.button("Neuer Eintrag", key="art_new", icon=":material/add:"):
             st.session_state.pop(ARTICLE, None)
             st.rerun()
