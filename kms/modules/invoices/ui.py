@@ -44,6 +44,7 @@ from kms.modules.invoices.models import (
 from kms.modules.invoices.sepa.ui import mandate_caption, mandate_choice
 from kms.modules.settings import ui as settings_ui
 from kms.permissions import Permission
+from kms.ui import forms
 from kms.ui.forms import CHOOSE, has_extension, labels_of, saving
 from kms.ui.lazy import LazyModule
 from kms.ui.page import PageContext
@@ -1081,9 +1082,7 @@ def settings_form() -> None:
 
 def render_invoices_page(ctx: PageContext) -> None:
     """The Rechnungen page: flash, ▶ dialogs, then the tabs list, draft editor, settings."""
-    flash = st.session_state.pop("inv_flash", None)
-    if flash:
-        st.success(plain(flash), icon=":material/check_circle:")
+    forms.show_flash("inv_flash")
     for name, dialog in DIALOGS.items():
         if ctx.function_requested(FN[name]):
             dialog(ctx)
@@ -1373,9 +1372,7 @@ def _articles_export() -> None:
 
 def render_articles_page(ctx: PageContext) -> None:
     """Leistungen & Artikel: the list, the form (new or selected), import and export."""
-    flash = st.session_state.pop("art_flash", None)
-    if flash:
-        st.success(plain(flash), icon=":material/check_circle:")
+    forms.show_flash("art_flash")
     may_write, may_export = ctx.may(Permission.INVOICES_WRITE), ctx.may(Permission.EXPORT)
     names = ["Liste"]
     names += ["Eintrag bearbeiten"] if may_write else []
