@@ -313,12 +313,13 @@ class TemplateRow:
     next_dates: list[date]
 
 
-def totals(template: RecurringTemplate) -> tuple[Decimal, Decimal, Decimal]:
-    """(net, VAT, gross) of one run, computed as an invoice's (a draft never saved)."""
-    invoice = Invoice()
+def invoice_lines(template: RecurringTemplate) -> list[InvoiceLine]:
+    """The template's positions as (unsaved) invoice lines, for totals and the editor."""
+    out = []
     for number, raw in enumerate(template.lines, start=1):
         option = service.TAX_OPTIONS[raw["tax"]]
-        invoice.lines.append(
+        value = raw.get("discount_value")
+        out.append(
             InvoiceLine(
                 position=number,
                 description=raw["description"],
@@ -328,12 +329,17 @@ def totals(template: RecurringTemplate) -> tuple[Decimal, Decimal, Decimal]:
                 tax_category=option.category.value,
                 tax_rate=option.rate,
                 discount_kind=raw.get("discount_kind") or "",
-                discount_value=Decimal(raw["discount_value"])
-                if raw.get("discount_value")
-                else None,
+                discount_value=Decimal(value) if value else None,
                 discount_reason=raw.get("discount_reason") or "",
             )
         )
+    return out
+
+
+def totals(template: RecurringTemplate) -> tuple[Decimal, Decimal, Decimal]:
+    """(net, VAT, gross) of one run, computed as an invoice's (a draft never saved)."""
+    invoice = Invoice()
+    invoice.lines.extend(invoice_lines(template))
     return service.compute_totals(invoice)
 
 
