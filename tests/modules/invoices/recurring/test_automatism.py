@@ -228,3 +228,13 @@ def test_preview_of_the_next_dates(session, make_template, clock, db_url) -> Non
         date(2027, 3, 31),
         date(2027, 4, 30),
     ]
+
+
+def test_demo_has_a_monthly_subscription_with_a_mandate(session, seller) -> None:
+    from kms.modules.invoices import demo
+
+    demo.load(session)
+    session.commit()
+    (template,) = session.scalars(select(RecurringTemplate)).all()
+    assert template.interval == "monthly" and template.sepa_mandate_id is not None
+    assert template.active and recurring.totals(template)[2] == Decimal("105.91")
