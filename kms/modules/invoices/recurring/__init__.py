@@ -1,1 +1,1 @@
-"""Wiederkehrende Rechnungen: templates that the ⊕ automatism turns into invoices, once per period."""
+"""Wiederkehrende Rechnungen: templates the ⊕ automatism turns into invoices once per period."""

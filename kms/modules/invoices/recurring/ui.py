@@ -138,9 +138,7 @@ def _editor(ctx: PageContext, template: RecurringTemplate | None) -> None:
             format_func=labels_of(INTERVALS),
             placeholder=CHOOSE,
         )
-        day = c2.number_input(
-            "Tag im Monat", 1, 31, value=template.day_of_month if template else 1
-        )
+        day = c2.number_input("Tag im Monat", 1, 31, value=template.day_of_month if template else 1)
         mode = c3.selectbox(
             "Ausführung",
             modes,

@@ -13,7 +13,7 @@ from kms.modules.contacts.models import Contact
 from kms.modules.invoices.recurring import service as recurring
 from kms.modules.invoices.recurring.models import RecurringTemplate
 from kms.types import BERLIN
-from tests.modules.invoices.conftest import consumer, customer, line, seller  # noqa: F401
+from tests.modules.invoices.conftest import line
 
 
 class Clock:

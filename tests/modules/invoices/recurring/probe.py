@@ -7,7 +7,8 @@ from __future__ import annotations
 
 import sys
 import time
-from datetime import UTC, date, datetime, time as clock_time
+from datetime import UTC, date, datetime
+from datetime import time as clock_time
 
 from kms.db import ensure_migrated
 from kms.modules.invoices.recurring.service import create_due

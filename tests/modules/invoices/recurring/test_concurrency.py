@@ -86,7 +86,5 @@ def test_two_processes_create_each_period_once(session, make_template, db_url) -
     counts = [out.split() for out, _err in outputs]
     assert sum(int(c[0]) for c in counts) == 6 and all(c[1] == "0" for c in counts), outputs
     assert _numbers(session) == [f"RE-2027-{n:04d}" for n in range(1, 7)]
-    periods = session.execute(
-        select(RecurringRun.template_id, RecurringRun.period_start)
-    ).all()
+    periods = session.execute(select(RecurringRun.template_id, RecurringRun.period_start)).all()
     assert len(periods) == len(set(periods)) == 6

@@ -68,7 +68,8 @@ def test_list_form_pause_and_archive(template_id: int) -> None:
     recurring.create_due(datetime.combine(today(), datetime.min.time(), tzinfo=UTC))
     at = open_page("wiederkehrende_rechnungen").run()
     log_tables = [d.value for d in at.dataframe if "Meldung" in d.value.columns]
-    assert log_tables and "erstellt (Leistungszeitraum 31.01.2026" in log_tables[0]["Meldung"].iloc[-1]
+    assert log_tables
+    assert "erstellt (Leistungszeitraum 31.01.2026" in log_tables[0]["Meldung"].iloc[-1]
     at.selectbox(key="rec_pick").set_value(template_id).run()
     button(at, "Vorlage löschen").click().run()
     assert any("archiviert" in str(m.value) for m in at.markdown)
