@@ -537,3 +537,12 @@ class SepaRunItem(BusinessData, Base):
     end_to_end_id: Mapped[str] = mapped_column(String(35))
 
     run: Mapped[SepaRun] = relationship(back_populates="items")
+
+
+# --- Wiederkehrende Rechnungen (templates, runs, log) ---------------------------------
+
+from kms.modules.invoices.recurring.models import (  # noqa: E402,F401 - one metadata
+    RecurringLog,
+    RecurringRun,
+    RecurringTemplate,
+)

@@ -670,6 +670,43 @@ def _editor_records(lines: pd.DataFrame) -> list[dict[str, Any]]:
     )
 
 
+def positions_from_editor(lines: pd.DataFrame, allowed: tuple[str, ...]) -> list[dict[str, Any]]:
+    """The positions editor's rows as the service takes them (drafts, recurring templates)."""
+    return [
+        {
+            "description": r.get("Beschreibung"),
+            "quantity": r.get("Menge"),
+            "unit_code": UNIT_BY_LABEL.get(r.get("Einheit") or "", ""),
+            "unit_price": r.get("Einzelpreis"),
+            "tax": next(
+                (k for k in allowed if service.TAX_OPTIONS[k].label == r.get("Steuer")), ""
+            ),
+            "discount_kind": next((k for k, v in DISCOUNTS.items() if v == r.get("Rabatt")), ""),
+            "discount_value": r.get("Rabattwert"),
+            "discount_reason": r.get("Rabattgrund"),
+        }
+        for r in _editor_records(lines)
+    ]
+
+
+def line_columns(tax_labels: list[str]) -> dict[str, Any]:
+    """The positions editor's column configuration (defaults for added rows)."""
+    return {
+        "Beschreibung": st.column_config.TextColumn(width="large", default=""),
+        "Menge": st.column_config.TextColumn(help="z. B. 2,5", default=""),
+        "Einheit": st.column_config.SelectboxColumn(options=UNIT_LABELS, default="Stunde"),
+        "Einzelpreis": st.column_config.TextColumn(
+            help="netto, bis 4 Nachkommastellen", default=""
+        ),
+        "Steuer": st.column_config.SelectboxColumn(options=tax_labels, default=tax_labels[0]),
+        "Rabatt": st.column_config.SelectboxColumn(
+            options=list(DISCOUNTS.values()), default=DISCOUNTS[""]
+        ),
+        "Rabattwert": st.column_config.TextColumn(default=""),
+        "Rabattgrund": st.column_config.TextColumn(default=""),
+    }
+
+
 def _typed(row: dict[str, Any]) -> bool:
     """Whether anybody typed into a row (a new draft's prefilled row is not)."""
     return any(str(row.get(k) or "").strip() for k in ("Beschreibung", "Einzelpreis", "Rabattwert"))
@@ -817,23 +854,8 @@ def draft_editor(ctx: PageContext) -> None:
             # No column is `required`: Streamlit's browser side silently leaves out a new row
             # with an empty required cell, so a half-filled row would vanish on saving. The
             # service checks every row instead and names the incomplete one.
-            column_config={
-                "Beschreibung": st.column_config.TextColumn(width="large", default=""),
-                "Menge": st.column_config.TextColumn(help="z. B. 2,5", default=""),
-                # Defaults for added rows: an empty cell of a new row is drawn as "None".
-                "Einheit": st.column_config.SelectboxColumn(options=UNIT_LABELS, default="Stunde"),
-                "Einzelpreis": st.column_config.TextColumn(
-                    help="netto, bis 4 Nachkommastellen", default=""
-                ),
-                "Steuer": st.column_config.SelectboxColumn(
-                    options=tax_labels, default=tax_labels[0]
-                ),
-                "Rabatt": st.column_config.SelectboxColumn(
-                    options=list(DISCOUNTS.values()), default=DISCOUNTS[""]
-                ),
-                "Rabattwert": st.column_config.TextColumn(default=""),
-                "Rabattgrund": st.column_config.TextColumn(default=""),
-            },
+            # Defaults for added rows: an empty cell of a new row is drawn as "None".
+            column_config=line_columns(tax_labels),
         )
         insert, chosen = False, None
         if choices:
@@ -932,23 +954,7 @@ def draft_editor(ctx: PageContext) -> None:
                 st.session_state[f"{key}_note"] = note
             st.rerun()
     if submitted:
-        rows = [
-            {
-                "description": r.get("Beschreibung"),
-                "quantity": r.get("Menge"),
-                "unit_code": UNIT_BY_LABEL.get(r.get("Einheit") or "", ""),
-                "unit_price": r.get("Einzelpreis"),
-                "tax": next(
-                    (k for k in allowed if service.TAX_OPTIONS[k].label == r.get("Steuer")), ""
-                ),
-                "discount_kind": next(
-                    (k for k, v in DISCOUNTS.items() if v == r.get("Rabatt")), ""
-                ),
-                "discount_value": r.get("Rabattwert"),
-                "discount_reason": r.get("Rabattgrund"),
-            }
-            for r in _editor_records(lines)
-        ]
+        rows = positions_from_editor(lines, allowed)
         values: dict[str, Any] = {
             "contact_id": contact_id,
             "service_date": service_date if mode == mode_options[0] else None,
