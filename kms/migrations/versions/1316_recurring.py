@@ -41,6 +41,7 @@ def upgrade() -> None:
         sa.Column("closing_text", sa.Text(), nullable=False),
         sa.Column("sepa_mandate_id", sa.Integer(), nullable=True),
         sa.Column("lines", sa.JSON(), nullable=False),
+        sa.Column("resumed_on", sa.Date(), nullable=True),
         _stamp("archived_at", nullable=True),
         _stamp("created_at"),
         _stamp("updated_at"),

@@ -55,6 +55,9 @@ class RecurringTemplate(BusinessData, Base):
     # [{"description", "quantity", "unit_code", "unit_price", "tax", "discount_kind",
     #   "discount_value", "discount_reason"}] as checked by service._clean_line, decimals as text.
     lines: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
+    # The day of the last resume: periods starting before it without an invoice fell into a
+    # pause and are never invoiced (a paused subscription is not billed afterwards).
+    resumed_on: Mapped[date | None] = mapped_column(default=None)
     # Set instead of deleting once the template has runs (their invoices point back to it).
     archived_at: Mapped[datetime | None] = mapped_column(default=None, index=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -255,7 +255,8 @@ def save_template(
 def set_active(
     session: Session, template_id: int, active: bool, *, version: int | None = None, actor: str = ""
 ) -> RecurringTemplate:
-    """Pause or resume; a resumed template catches up the periods missed while paused."""
+    """Pause or resume. Periods that fell into the pause are not invoiced afterwards: a
+    resumed template starts with the first period from the day of resuming on."""
     require_permission(Permission.INVOICES_WRITE, session)
     template = get_template(session, template_id)
     _check_version(template, version)
@@ -263,6 +264,8 @@ def set_active(
         raise KmsError("Die Vorlage hat keine Positionen: bitte zuerst Positionen angeben.")
     if template.archived_at is not None:
         raise KmsError("Eine archivierte Vorlage kann nicht fortgesetzt werden.")
+    if active and not template.active:
+        template.resumed_on = today()
     template.active = active
     session.flush()
     audit.record(
@@ -353,6 +356,12 @@ def rule_of(template: RecurringTemplate) -> schedule.Rule:
     )
 
 
+def _open(template: RecurringTemplate, period: schedule.Period, done: set[date]) -> bool:
+    """Not yet invoiced and not fallen into a pause."""
+    resumed = template.resumed_on
+    return period.start not in done and (resumed is None or period.start >= resumed)
+
+
 def _done_periods(session: Session, template_id: int) -> set[date]:
     stmt = select(RecurringRun.period_start).where(RecurringRun.template_id == template_id)
     return set(session.scalars(stmt))
@@ -365,7 +374,7 @@ def next_dates(
     done = _done_periods(session, template.id) if template.id else set()
     out: list[date] = []
     for period in schedule.periods(rule_of(template)):
-        if period.start not in done:
+        if _open(template, period, done):
             out.append(period.start)
             if len(out) == count:
                 break
@@ -582,7 +591,7 @@ def create_due(now: datetime | None = None, *, url: str | None = None) -> Outcom
             )
         )
         work = [
-            (t.id, [p for p in schedule.due(rule_of(t), day) if p.start not in done])
+            (t.id, [p for p in schedule.due(rule_of(t), day) if _open(t, p, done)])
             for t in templates
             for done in [_done_periods(session, t.id)]
         ]

@@ -30,8 +30,8 @@ DATES_EXPLAINED = (
     "Rechnungsdatum ist der Tag, an dem die Rechnung erstellt wird (nie rückdatiert); der "
     "Leistungszeitraum ist der geplante Zeitraum, vom Ausführungstag bis zum Tag vor dem "
     "nächsten. War KMS aus oder im Wartungsfenster, werden verpasste Zeiträume beim nächsten "
-    "Lauf nachgeholt – jeder genau einmal. Tag 29–31 fällt in kürzeren Monaten auf den "
-    "Monatsletzten."
+    "Lauf nachgeholt – jeder genau einmal. Zeiträume, in denen die Vorlage pausiert war, "
+    "werden nicht nachberechnet. Tag 29–31 fällt in kürzeren Monaten auf den Monatsletzten."
 )
 
 
@@ -97,7 +97,11 @@ def _actions(ctx: PageContext, row: recurring.TemplateRow) -> None:
                 session, row.id, not row.active, version=row.version, actor=ctx.user.username
             )
         if result["ok"]:
-            st.session_state[FLASH] = "Vorlage pausiert." if row.active else "Vorlage fortgesetzt."
+            st.session_state[FLASH] = (
+                "Vorlage pausiert."
+                if row.active
+                else "Vorlage fortgesetzt: Zeiträume während der Pause werden nicht berechnet."
+            )
             st.rerun()
     if c2.button("Vorlage löschen", key="rec_delete", icon=":material/delete:"):
         st.session_state[CONFIRM] = row.id

@@ -148,16 +148,37 @@ def test_draft_mode_and_sepa_mandate(session, make_template, clock, db_url, cust
     assert (draft.period_start, draft.period_end) == (date(2027, 1, 1), date(2027, 1, 31))
 
 
-def test_paused_template_waits_and_catches_up_when_resumed(
+def test_a_pause_is_not_billed_afterwards(session, make_template, clock, db_url) -> None:
+    template = make_template()
+    assert _run(db_url, clock, date(2027, 1, 1)).created == ["Rechnung RE-2027-0001"]
+    clock.set(date(2027, 1, 20))
+    recurring.set_active(session, template.id, False)
+    session.commit()
+    assert _run(db_url, clock, date(2027, 3, 2)).created == []  # 1 Feb and 1 Mar: paused
+    clock.set(date(2027, 3, 10))
+    recurring.set_active(session, template.id, True)
+    session.commit()
+    assert recurring.next_dates(session, template)[0] == date(2027, 4, 1)
+    session.commit()  # end the read: SQLite lets the automatism write
+    assert _run(db_url, clock, date(2027, 3, 10)).created == []
+    assert _run(db_url, clock, date(2027, 4, 1)).created == ["Rechnung RE-2027-0002"]
+    (_, april) = _invoices(session)
+    assert (april.period_start, april.period_end) == (date(2027, 4, 1), date(2027, 4, 30))
+
+
+def test_downtime_while_active_is_still_caught_up_after_a_pause(
     session, make_template, clock, db_url
 ) -> None:
     template = make_template()
+    clock.set(date(2026, 12, 20))
     recurring.set_active(session, template.id, False)
     session.commit()
-    assert _run(db_url, clock, date(2027, 2, 3)).created == []
+    clock.set(date(2026, 12, 22))
     recurring.set_active(session, template.id, True)
     session.commit()
-    assert len(_run(db_url, clock, date(2027, 2, 3)).created) == 2
+    # Resumed before the first period: nothing fell into the pause; the server was off
+    # from then until 2 Feb, so January and February are both created.
+    assert len(_run(db_url, clock, date(2027, 2, 2)).created) == 2
 
 
 def test_email_mode_sends_each_invoice_once(
