@@ -18,9 +18,8 @@ from kms.modules.invoices.sepa.ui import mandate_choice
 from kms.modules.invoices.ui import _line_frame, line_columns, positions_from_editor
 from kms.permissions import Permission
 from kms.types import today
-from kms.ui.forms import CHOOSE, labels_of, saving
+from kms.ui.forms import CHOOSE, labels_of, saving, show_flash
 from kms.ui.page import PageContext
-from kms.ui.text import plain
 
 SELECTED = "rec_selected"
 CONFIRM = "rec_confirm_delete"
@@ -246,9 +245,7 @@ def _log() -> None:
 
 def render_recurring_page(ctx: PageContext) -> None:
     st.title("Wiederkehrende Rechnungen")
-    flash = st.session_state.pop(FLASH, None)
-    if flash:
-        st.success(plain(flash))
+    show_flash(FLASH)
     rows = _templates()
     _template_list(rows)
     can_write = ctx.may(Permission.INVOICES_WRITE) and not ctx.read_only
