@@ -244,7 +244,6 @@ def _log() -> None:
 
 
 def render_recurring_page(ctx: PageContext) -> None:
-    st.title("Wiederkehrende Rechnungen")
     show_flash(FLASH)
     rows = _templates()
     _template_list(rows)
