@@ -10,6 +10,7 @@ import re
 import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 from typing import TypeVar
 from urllib.parse import urlsplit, urlunsplit
@@ -421,6 +422,32 @@ def validate_register_number(
                 f"nicht im {register}.",
             )
     return " ".join(part for part in (register, match["number"], match["suffix"]) if part)
+
+
+# --- Dates ------------------------------------------------------------------------------------
+
+
+def parse_date(value: str | date | None, *, field: str = "date") -> date | None:
+    """A typed date: TT.MM.JJJJ (as German users write it) or JJJJ-MM-TT; empty is None.
+
+    For optional dates a page asks in a text box: Streamlit's empty date box shows the English
+    placeholder "YYYY/MM/DD" and cannot be cleared again."""
+    if value is None or isinstance(value, date):
+        return value
+    text = value.strip()
+    if not text:
+        return None
+    try:
+        day = (
+            datetime.strptime(text, "%d.%m.%Y").date() if "." in text else date.fromisoformat(text)
+        )
+    except ValueError:
+        day = None
+    if day is None or not 1900 <= day.year <= 2199:  # "31.12.27" would be the year 27
+        raise ValidationError(
+            field, f"„{text}“ ist kein Datum: bitte als TT.MM.JJJJ angeben, z. B. 31.12.2027."
+        )
+    return day
 
 
 # --- Numbers ----------------------------------------------------------------------------------

@@ -6,6 +6,7 @@ tax number and Leitweg-ID below are made-up numbers with computed check digits.
 
 from __future__ import annotations
 
+from datetime import date
 from decimal import Decimal
 
 import pytest
@@ -18,6 +19,7 @@ from kms.validation import (
     format_iban,
     get_legal_form,
     optional,
+    parse_date,
     parse_decimal,
     parse_money,
     register_required,
@@ -660,3 +662,26 @@ def test_website_accepts(value, expected):
 def test_website_rejects(value, contains):
     """Other schemes, credentials, bad ports and hosts without a domain are refused."""
     _rejects(validate_website, value, field="website", contains=contains)
+
+
+@pytest.mark.parametrize(
+    ("typed", "expected"),
+    [
+        ("31.12.2027", date(2027, 12, 31)),
+        (" 01.03.2028 ", date(2028, 3, 1)),
+        ("2027-12-31", date(2027, 12, 31)),
+        ("", None),
+        (None, None),
+        (date(2027, 1, 2), date(2027, 1, 2)),
+    ],
+)
+def test_parse_date_reads_german_and_iso_dates(typed, expected):
+    assert parse_date(typed) == expected
+
+
+@pytest.mark.parametrize("typed", ["29.02.2027", "12/31/2027", "31.12.27", "morgen"])
+def test_parse_date_refuses_non_dates_in_german(typed):
+    with pytest.raises(ValidationError) as err:
+        parse_date(typed, field="end_date")
+    assert err.value.field == "end_date"
+    assert f"„{typed}“ ist kein Datum" in err.value.message

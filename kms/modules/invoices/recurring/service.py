@@ -58,6 +58,7 @@ from kms.modules.invoices.recurring.models import (
 from kms.permissions import Permission, require_permission
 from kms.rendering.glyphs import validate_printable
 from kms.types import BERLIN, today, utcnow
+from kms.validation import parse_date
 
 log = logging.getLogger(__name__)
 
@@ -140,12 +141,13 @@ def _clean(session: Session, values: dict[str, Any]) -> dict[str, Any]:
             raise ValidationError("day_of_month", "Bitte einen Tag von 1 bis 31 angeben.")
         out["day_of_month"] = day
     start = values.get("start_date")
-    end = values.get("end_date") or None
+    end = None
     with errors.field("start_date"):
         if not isinstance(start, date):
             raise ValidationError("start_date", "Bitte das Datum der ersten Rechnung angeben.")
         out["start_date"] = start
     with errors.field("end_date"):
+        end = parse_date(values.get("end_date"), field="end_date")
         if end is not None and isinstance(start, date) and end < start:
             raise ValidationError("end_date", "Das Ende liegt vor dem Beginn.")
         out["end_date"] = end

@@ -155,10 +155,10 @@ def _editor(ctx: PageContext, template: RecurringTemplate | None) -> None:
             value=template.start_date if template else today(),
             format="DD.MM.YYYY",
         )
-        end = c2.date_input(
+        end = c2.text_input(
             "Ende (optional)",
-            value=template.end_date if template else None,
-            format="DD.MM.YYYY",
+            value=format_date(template.end_date) if template and template.end_date else "",
+            placeholder="TT.MM.JJJJ",
         )
         count = c3.text_input(
             "Anzahl Rechnungen (optional)",
@@ -192,7 +192,7 @@ def _editor(ctx: PageContext, template: RecurringTemplate | None) -> None:
             "day_of_month": day,
             "mode": mode,
             "start_date": start if isinstance(start, date) else None,
-            "end_date": end if isinstance(end, date) else None,
+            "end_date": end,
             "max_count": count,
             "payment_term_days": term,
             "intro_text": intro,

@@ -210,6 +210,8 @@ def test_the_automatism_is_registered_and_runs(session, make_template, clock, db
         ({"day_of_month": 32}, "day_of_month", "Tag von 1 bis 31"),
         ({"day_of_month": "x"}, "day_of_month", "Tag von 1 bis 31"),
         ({"end_date": date(2026, 12, 31)}, "end_date", "Ende liegt vor dem Beginn"),
+        ({"end_date": "31.12.2026"}, "end_date", "Ende liegt vor dem Beginn"),
+        ({"end_date": "31.02.2027"}, "end_date", "kein Datum: bitte als TT.MM.JJJJ"),
         ({"max_count": 0}, "max_count", "zwischen 1 und 1000"),
         ({"name": " "}, "name", "Bezeichnung"),
         ({"contact_id": None}, "contact_id", "Kunden wählen"),
