@@ -26,6 +26,7 @@ import os
 import re
 import uuid
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 from typing import Any, BinaryIO
 
@@ -117,6 +118,21 @@ def open_media(media: PodcastMedia) -> BinaryIO:
         raise MediaError(
             "Die Datei fehlt im Podcast-Speicher. Bitte laden Sie sie erneut hoch."
         ) from exc
+
+
+@lru_cache(maxsize=4096)
+def id3_header_size(path: Path) -> int:
+    """The bytes of the ID3v2 tag in front of an MP3's audio (0 without one, or for any
+    other file). Stored files never change (content-addressed), so the answer is cached."""
+    try:
+        head = _head(path, 10)
+    except OSError:
+        return 0
+    if len(head) < 10 or head[:3] != b"ID3" or any(b & 0x80 for b in head[6:10]):
+        return 0
+    size = (head[6] << 21) | (head[7] << 14) | (head[8] << 7) | head[9]
+    footer = 10 if head[5] & 0x10 else 0
+    return 10 + size + footer
 
 
 def find_public(session: Session, slug: str, name: str) -> tuple[PodcastMedia, Path] | None:

@@ -169,3 +169,14 @@ def test_a_tagging_failure_leaves_the_episode_unpublished(
     assert session.scalars(select(PodcastMedia).where(PodcastMedia.kind == "audio")).all() == [
         before
     ]
+
+
+def test_the_id3_header_size_is_read_from_the_tagged_file(
+    session: Session, licensed: licensing.Licence
+) -> None:
+    _, eid = _published(session)
+    untagged = media.path_for(_audio(session, eid).storage_name)
+    assert media.id3_header_size(untagged) == 0
+    service.publish_episode(session, eid, now=NOW)
+    path = media.path_for(_audio(session, eid).storage_name)
+    assert media.id3_header_size(path) == ID3(path).size > 1400  # the cover is in it
