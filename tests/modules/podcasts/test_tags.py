@@ -4,6 +4,7 @@ again changes nothing, and a failure leaves the episode unpublished and no temp 
 
 from __future__ import annotations
 
+import hashlib
 import io
 from datetime import UTC, datetime, timedelta
 
@@ -18,6 +19,7 @@ from sqlalchemy.orm import Session
 from kms import licensing
 from kms.modules.podcasts import feed, media, service
 from kms.modules.podcasts.models import PodcastMedia
+from kms.modules.podcasts.testaudio import silent_mp3
 
 from .helpers import channel, episode, image
 from .mp4build import m4a
@@ -180,3 +182,24 @@ def test_the_id3_header_size_is_read_from_the_tagged_file(
     service.publish_episode(session, eid, now=NOW)
     path = media.path_for(_audio(session, eid).storage_name)
     assert media.id3_header_size(path) == ID3(path).size > 1400  # the cover is in it
+
+
+def test_new_audio_for_a_published_episode_is_tagged_at_once(
+    session: Session, licensed: licensing.Licence
+) -> None:
+    _, eid = _published(session)
+    service.publish_episode(session, eid, now=NOW)
+    old = _audio(session, eid)
+    upload = silent_mp3(8)
+    new = service.attach_episode_media(session, eid, "audio", io.BytesIO(upload), "neu.mp3")
+    session.commit()
+    assert new.id == _audio(session, eid).id != old.id
+    path = media.path_for(new.storage_name)
+    assert str(ID3(path)["TIT2"]) == "Folge 7: Faire Preise"
+    assert path.stat().st_size > len(upload) and new.duration_seconds == 8
+    # The untagged upload was never listed and nothing uses it.
+    untagged = media.storage_name(hashlib.sha256(upload).hexdigest(), "mp3")
+    assert not media.path_for(untagged).exists()
+    rows = select(PodcastMedia).where(PodcastMedia.storage_name == untagged)
+    assert session.scalars(rows).all() == []
+    assert _enclosure_length(session)[1] == path.stat().st_size
