@@ -296,8 +296,9 @@ def _write_tags(path: Path, ext: str, tags: AudioTags) -> None:
         id3.setall("TALB", [TALB(encoding=3, text=[tags.show])])
         id3.setall("TPE1", [TPE1(encoding=3, text=[tags.author])] if tags.author else [])
         id3.setall("TRCK", [TRCK(encoding=3, text=[str(tags.number)])] if tags.number else [])
-        cover = APIC(encoding=3, mime=tags.cover_mime, type=3, desc="", data=tags.cover)
-        id3.setall("APIC", [cover] if tags.cover else [])
+        id3.setall("APIC", [])
+        if tags.cover:
+            id3.add(APIC(encoding=3, mime=tags.cover_mime, type=3, desc="", data=tags.cover))
         id3.save(path, v2_version=4, padding=_no_padding)
         return
     from mutagen.mp4 import MP4, MP4Cover

@@ -7,6 +7,7 @@ from __future__ import annotations
 import hashlib
 import io
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 from lxml import etree
@@ -203,3 +204,17 @@ def test_new_audio_for_a_published_episode_is_tagged_at_once(
     rows = select(PodcastMedia).where(PodcastMedia.storage_name == untagged)
     assert session.scalars(rows).all() == []
     assert _enclosure_length(session)[1] == path.stat().st_size
+
+
+def test_tags_without_any_cover(tmp_path: Path) -> None:
+    """A channel may have no cover yet (publishing the channel needs one, an episode not)."""
+    path = tmp_path / "f.mp3"
+    path.write_bytes(silent_mp3(2))
+    media._write_tags(path, "mp3", media.AudioTags(title="T", show="S", author=""))
+    tags = ID3(path)
+    assert str(tags["TIT2"]) == "T" and not tags.getall("APIC") and "TPE1" not in tags
+    m4a_path = tmp_path / "f.m4a"
+    m4a_path.write_bytes(m4a(5))
+    media._write_tags(m4a_path, "m4a", media.AudioTags(title="T", show="S", author=""))
+    found = MP4(m4a_path).tags
+    assert found is not None and found["\xa9nam"] == ["T"] and "covr" not in found
