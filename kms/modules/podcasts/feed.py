@@ -179,12 +179,15 @@ def build_feed(session: Session, slug: str, now: datetime) -> FeedResult:
         )
     }
 
+    # Read once: the setting is a query each time (its row is not kept in the session).
+    base = urls.public_base_url(session)
+
     def url(media_id: int | None) -> str | None:
         found = media.get(media_id) if media_id else None
-        return urls.media_url(session, slug, found.storage_name) if found else None
+        return urls.media_url(session, slug, found.storage_name, base=base) if found else None
 
     last_modified = _last_modified(session, channel, episodes)
-    feed_url = urls.feed_url(session, slug)
+    feed_url = urls.feed_url(session, slug, base=base)
     fg = FeedGenerator()
     fg.load_extension("podcast")
     fg.register_extension("kmspodcast", PodcastExtension, PodcastEntryExtension)

@@ -6,6 +6,11 @@ renamed atomically to its content-addressed name. The same content is stored onc
 cover is new content and so gets a new name and URL (podcast apps cache artwork by URL).
 A rollback removes a file the transaction added; a file without a record is harmless.
 
+Publishing writes the episode's tags into its audio (ID3v2.4 TIT2/TALB/TPE1/TRCK/APIC for
+MP3, ©nam/©alb/©ART/trkn/covr for M4A; `tagged`). The tagged copy is new content, so it gets
+its own name, record, size and URL (the feed's enclosure length is the served file's); the
+padding is fixed, so equal tags give equal bytes and publishing again adds nothing.
+
 The store lies under the data dir, so backups include it like every stored file (the
 archive skips only temp names such as *.part). `files()` lists it for whoever needs every
 stored podcast file.
@@ -21,10 +26,11 @@ import os
 import re
 import uuid
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 from typing import Any, BinaryIO
 
-from sqlalchemy import event, select
+from sqlalchemy import event, or_, select
 from sqlalchemy.orm import Session
 
 from kms.config import PRIVATE_DIR, get_config, private_opener
@@ -55,6 +61,7 @@ MIME = {
 COVER_MIN, COVER_MAX = 1400, 3000
 STORAGE_NAME = re.compile(r"^[0-9a-f]{64}\.(mp3|m4a|vtt|srt|json|jpg|jpeg|png)$")
 _NEW = "kms_podcasts_new_files"  # paths this transaction created, removed on rollback
+_GONE = "kms_podcasts_gone_files"  # paths this transaction dropped, removed after commit
 
 
 class MediaError(KmsError):
@@ -111,6 +118,21 @@ def open_media(media: PodcastMedia) -> BinaryIO:
         raise MediaError(
             "Die Datei fehlt im Podcast-Speicher. Bitte laden Sie sie erneut hoch."
         ) from exc
+
+
+@lru_cache(maxsize=4096)
+def id3_header_size(path: Path) -> int:
+    """The bytes of the ID3v2 tag in front of an MP3's audio (0 without one, or for any
+    other file). Stored files never change (content-addressed), so the answer is cached."""
+    try:
+        head = _head(path, 10)
+    except OSError:
+        return 0
+    if len(head) < 10 or head[:3] != b"ID3" or any(b & 0x80 for b in head[6:10]):
+        return 0
+    size = (head[6] << 21) | (head[7] << 14) | (head[8] << 7) | head[9]
+    footer = 10 if head[5] & 0x10 else 0
+    return 10 + size + footer
 
 
 def find_public(session: Session, slug: str, name: str) -> tuple[PodcastMedia, Path] | None:
@@ -182,12 +204,28 @@ def store(
     if kind not in MAX_SIZE:
         raise MediaError("Unbekannte Art von Podcast-Datei.")
     tmp, sha, size = _write_temp(source, MAX_SIZE[kind])
+    return _keep(session, channel, kind, tmp, sha, size, original_name)
+
+
+def _keep(
+    session: Session,
+    channel: PodcastChannel,
+    kind: str,
+    tmp: Path,
+    sha: str,
+    size: int,
+    original_name: str,
+) -> PodcastMedia:
+    """Check the temp file, move it to its content-addressed name (or drop it when that
+    content is stored already) and return the channel's record of it, new or existing."""
     try:
         checked = check_file(kind, tmp)
         name = storage_name(sha, checked.ext)
         final = path_for(name)
         if final.is_file():
             tmp.unlink()
+            if final in session.info.get(_GONE, []):  # dropped earlier, wanted again
+                session.info[_GONE] = [p for p in session.info[_GONE] if p != final]
         else:
             os.replace(tmp, final)
             _fsync_dir(final.parent)
@@ -218,14 +256,165 @@ def store(
     return media
 
 
+# --- tags written on publish ------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class AudioTags:
+    """What publishing writes into the audio file: ID3v2.4 (MP3) or iTunes atoms (M4A)."""
+
+    title: str
+    show: str
+    author: str
+    number: int | None = None
+    cover: bytes | None = None
+    cover_mime: str = "image/jpeg"
+
+
+TAG_FAILED = (
+    "Die Titelangaben (Titel, Sendung, Cover) konnten nicht in die Audiodatei geschrieben "
+    "werden; die Folge wurde nicht veröffentlicht. Bitte laden Sie die Audiodatei erneut hoch."
+)
+
+
+def _no_padding(info: Any) -> int:
+    """Fixed padding: equal tags on equal audio give equal bytes (and so the same name)."""
+    del info
+    return 0
+
+
+def _write_tags(path: Path, ext: str, tags: AudioTags) -> None:
+    """Set our tags in the file at `path`, keeping every other tag it has (chapters, …)."""
+    if ext == "mp3":
+        from mutagen.id3 import APIC, ID3, TALB, TIT2, TPE1, TRCK, ID3NoHeaderError
+
+        try:
+            id3 = ID3(path)
+        except ID3NoHeaderError:
+            id3 = ID3()
+        id3.setall("TIT2", [TIT2(encoding=3, text=[tags.title])])
+        id3.setall("TALB", [TALB(encoding=3, text=[tags.show])])
+        id3.setall("TPE1", [TPE1(encoding=3, text=[tags.author])] if tags.author else [])
+        id3.setall("TRCK", [TRCK(encoding=3, text=[str(tags.number)])] if tags.number else [])
+        id3.setall("APIC", [])
+        if tags.cover:
+            id3.add(APIC(encoding=3, mime=tags.cover_mime, type=3, desc="", data=tags.cover))
+        id3.save(path, v2_version=4, padding=_no_padding)
+        return
+    from mutagen.mp4 import MP4, MP4Cover
+
+    mp4 = MP4(path)
+    if mp4.tags is None:
+        mp4.add_tags()
+    ilst: Any = mp4.tags
+    values: dict[str, Any] = {
+        "\xa9nam": [tags.title],
+        "\xa9alb": [tags.show],
+        "\xa9ART": [tags.author] if tags.author else None,
+        "trkn": [(tags.number, 0)] if tags.number else None,
+        "covr": [
+            MP4Cover(
+                tags.cover,
+                MP4Cover.FORMAT_PNG if tags.cover_mime == "image/png" else MP4Cover.FORMAT_JPEG,
+            )
+        ]
+        if tags.cover
+        else None,
+    }
+    for key, value in values.items():
+        if value is not None:
+            ilst[key] = value
+        elif key in ilst:
+            del ilst[key]
+    mp4.save(padding=_no_padding)
+
+
+def _hash_file(path: Path) -> tuple[str, int]:
+    digest = hashlib.sha256()
+    size = 0
+    with open(path, "rb") as fh:
+        while chunk := fh.read(CHUNK):
+            digest.update(chunk)
+            size += len(chunk)
+    return digest.hexdigest(), size
+
+
+def tagged(
+    session: Session, channel: PodcastChannel, audio: PodcastMedia, tags: AudioTags
+) -> PodcastMedia:
+    """The channel's audio record of `audio` with `tags` written in. The tagged copy is new
+    content, so it gets its own content-addressed file and record (and a new URL); equal tags
+    give equal bytes, so tagging again changes nothing and returns the same record. The
+    duration stays as it was. MediaError (German) when the tags cannot be written; then no
+    file is left behind."""
+    if audio.kind != "audio" or audio.ext not in ("mp3", "m4a"):
+        raise MediaError(TAG_FAILED)
+    tmp = _tmp_path()
+    try:
+        with open_media(audio) as source, open(tmp, "xb", opener=private_opener) as out:
+            while chunk := source.read(CHUNK):
+                out.write(chunk)
+        _write_tags(tmp, audio.ext, tags)
+        with open(tmp, "rb+") as fh:
+            os.fsync(fh.fileno())
+        sha, size = _hash_file(tmp)
+        if check_audio(tmp).duration_seconds != audio.duration_seconds:
+            raise MediaError(TAG_FAILED)
+    except MediaError:
+        tmp.unlink(missing_ok=True)
+        raise
+    except Exception as exc:
+        tmp.unlink(missing_ok=True)
+        log.warning("could not tag podcast audio %s", audio.storage_name, exc_info=True)
+        raise MediaError(TAG_FAILED) from exc
+    if sha == audio.sha256:
+        tmp.unlink()
+        return audio
+    return _keep(session, channel, "audio", tmp, sha, size, audio.original_name)
+
+
+def discard_unused(session: Session, media: PodcastMedia) -> bool:
+    """Delete a record no channel or episode refers to; its file goes after the commit
+    unless another channel's record names the same content. True when deleted."""
+    from kms.modules.podcasts.models import PodcastEpisode
+
+    columns = (
+        PodcastEpisode.audio_media_id,
+        PodcastEpisode.image_media_id,
+        PodcastEpisode.transcript_media_id,
+        PodcastEpisode.chapters_media_id,
+    )
+    used = session.scalar(
+        select(PodcastEpisode.id).where(or_(*(c == media.id for c in columns))).limit(1)
+    ) or session.scalar(
+        select(PodcastChannel.id).where(PodcastChannel.cover_media_id == media.id).limit(1)
+    )
+    if used:
+        return False
+    session.delete(media)
+    session.flush()
+    shared = session.scalar(
+        select(PodcastMedia.id).where(PodcastMedia.storage_name == media.storage_name).limit(1)
+    )
+    if shared is None:
+        session.info.setdefault(_GONE, []).append(path_for(media.storage_name))
+    return True
+
+
 @event.listens_for(Session, "after_commit")
 def _after_commit(session: Session) -> None:
     if not session.in_nested_transaction():
         session.info.pop(_NEW, None)
+        for path in session.info.pop(_GONE, []):
+            try:
+                path.unlink(missing_ok=True)
+            except OSError:
+                log.warning("could not remove unused podcast file %s", path, exc_info=True)
 
 
 @event.listens_for(Session, "after_rollback")
 def _after_rollback(session: Session) -> None:
+    session.info.pop(_GONE, None)
     for path in session.info.pop(_NEW, []):
         try:
             path.unlink(missing_ok=True)

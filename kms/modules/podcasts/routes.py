@@ -35,7 +35,7 @@ from starlette.types import Message, Receive, Scope, Send
 
 from kms.db import session_scope
 from kms.modules.podcasts import stats
-from kms.modules.podcasts.media import find_public
+from kms.modules.podcasts.media import find_public, id3_header_size
 from kms.modules.podcasts.models import PodcastChannel, PodcastEpisode
 from kms.modules.podcasts.service import is_visible
 from kms.modules.podcasts.urls import FEED_ROUTE, MEDIA_ROUTE, PREFIX
@@ -72,6 +72,8 @@ class PublicFile:
     modified: datetime
     # The episode whose audio this is (counted in the statistics); None for anything else.
     counts_for: int | None
+    # The bytes a listener must be served before the download counts (stats.minimum_bytes).
+    minimum: int | None = None
 
 
 # --- conditional requests ----------------------------------------------------------------
@@ -279,16 +281,29 @@ def public_file(slug: str, name: str, now: datetime) -> PublicFile:
             kind=media.kind,
             modified=media.created_at,
             counts_for=counts_for,
+            minimum=(
+                stats.minimum_bytes(media.size, media.duration_seconds, id3_header_size(path))
+                if counts_for is not None
+                else None
+            ),
         )
 
 
 class CountedFileResponse(FileResponse):
     """FileResponse that buffers the request for the statistics once the status is known."""
 
-    def __init__(self, *args: object, episode_id: int | None, client: str, **kwargs: object):
+    def __init__(
+        self,
+        *args: object,
+        episode_id: int | None,
+        client: str,
+        minimum: int | None = None,
+        **kwargs: object,
+    ):
         super().__init__(*args, **kwargs)  # type: ignore[arg-type]
         self.episode_id = episode_id
         self.client = client
+        self.minimum = minimum
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if self.episode_id is None:
@@ -299,6 +314,7 @@ class CountedFileResponse(FileResponse):
         async def observed(message: Message) -> None:
             if message["type"] == "http.response.start":
                 request_headers = dict(scope["headers"])
+                length = dict(message.get("headers", [])).get(b"content-length", b"")
                 stats.record(
                     episode_id,
                     self.client,
@@ -310,6 +326,8 @@ class CountedFileResponse(FileResponse):
                         if b"range" in request_headers
                         else None
                     ),
+                    served=int(length) if length.isdigit() else None,
+                    minimum=self.minimum,
                 )
             await send(message)
 
@@ -340,6 +358,7 @@ def media(request: Request) -> Response:
         headers=headers,
         stat_result=os.stat(found.path),
         episode_id=found.counts_for,
+        minimum=found.minimum,
         client=request.client.host if request.client else "",
     )
 

@@ -439,6 +439,9 @@ def attach_episode_media(
     if kind == "audio":
         episode.duration_seconds = medium.duration_seconds
     session.flush()
+    if kind == "audio" and episode.state == "published":  # the feed lists it: tagged at once
+        _tag_audio(session, _channel(session, episode.channel_id), episode)
+        return _audio(session, episode)
     return medium
 
 
@@ -456,10 +459,47 @@ def publish_episode(
         raise ValidationError("number", "Dieser Kanal ist eine Serie: bitte eine Episodennummer.")
     if pub_at is not None and pub_at.tzinfo is None:
         raise ValueError("naive datetime; use an aware one")
+    _tag_audio(session, channel, episode)
     episode.state = "published"
     episode.pub_at = (pub_at or now or utcnow()).astimezone(UTC)
     session.flush()
     return episode
+
+
+def _tag_audio(session: Session, channel: PodcastChannel, episode: PodcastEpisode) -> None:
+    """Write title, show, author, number and cover into the episode's audio (issue #16).
+    Tagged audio is new content: the episode points at the tagged file (its guid stays; the
+    enclosure URL and length follow the file). The file it replaces goes unless another
+    episode uses it (the media route serves only files of visible episodes anyway)."""
+    audio = _audio(session, episode)
+    image_id = episode.image_media_id or channel.cover_media_id
+    image = session.get(PodcastMedia, image_id) if image_id else None
+    cover = None
+    if image is not None:
+        with store.open_media(image) as fh:
+            cover = fh.read()
+    tags = store.AudioTags(
+        title=episode.title,
+        show=channel.title,
+        author=channel.author,
+        number=episode.number,
+        cover=cover,
+        cover_mime=image.mime if image is not None else "image/jpeg",
+    )
+    medium = store.tagged(session, channel, audio, tags)
+    if medium.id == audio.id:
+        return
+    episode.audio_media_id = medium.id
+    episode.duration_seconds = medium.duration_seconds
+    session.flush()
+    store.discard_unused(session, audio)
+
+
+def _audio(session: Session, episode: PodcastEpisode) -> PodcastMedia:
+    audio = session.get(PodcastMedia, episode.audio_media_id) if episode.audio_media_id else None
+    if audio is None:
+        raise ValidationError("audio", "Die Episode braucht eine Audiodatei (MP3 oder M4A).")
+    return audio
 
 
 def unpublish_episode(session: Session, episode_id: int) -> PodcastEpisode:

@@ -1,9 +1,17 @@
-"""Download statistics (IAB Podcast Measurement v2.3), privacy by design.
+"""Download statistics (IAB Podcast Measurement v2.x), privacy by design.
 
 What counts: a GET of an episode's audio answered 200 or 206; never a HEAD, a 304, an error,
 or the `bytes=0-1` probe players send first. One listener (IP network + user agent) counts
 once per episode within a rolling 24 hours. Bots on the OPAWG list never count; the app comes
 from the same list (data/, MIT, see data/README.md).
+
+Minimum content (IAB v2.x): a listener counts only once the bytes served to them for that
+episode add up to one minute of audio (the file's bytes per minute, size over duration, plus
+its ID3 header, which holds the cover) or to the whole file when it is shorter. Range requests
+of one listener add up within the same 24 hours, keyed by the same digest as the
+de-duplication. The running sums live in the recorder's memory only (digests, no addresses);
+a restart forgets sums that have not reached the minimum yet, and so does each server process
+for itself.
 
 Privacy: the media route only appends the request's facts to an in-memory buffer (the
 response is never slowed by the database). The background flush turns them, within seconds,
@@ -111,14 +119,30 @@ def classify(user_agent: str) -> tuple[str, str]:
     return "", UNKNOWN_APP
 
 
+def minimum_bytes(size: int, duration_seconds: int | None, header: int = 0) -> int | None:
+    """The bytes a listener must be served before a download counts (IAB v2.x): one minute
+    of audio at the file's rate plus the header (ID3 tags and cover) in front of the audio,
+    or the whole file when it is shorter than a minute. None when the duration is unknown
+    (then any countable request counts)."""
+    if not duration_seconds or duration_seconds <= 0 or size <= 0:
+        return None
+    header = min(max(header, 0), size)
+    per_minute = -(-(size - header) * 60 // duration_seconds)  # ceiling
+    return min(size, header + per_minute)
+
+
 @dataclass(frozen=True)
 class Hit:
-    """One countable media request as the route saw it (kept in memory only)."""
+    """One countable media request as the route saw it (kept in memory only). `served` is
+    the bytes answered (None: the whole file); `minimum` what must add up before it counts
+    (None: no minimum, see `minimum_bytes`)."""
 
     episode_id: int
     at: datetime
     client: str
     user_agent: str
+    served: int | None = None
+    minimum: int | None = None
 
 
 @dataclass(frozen=True)
@@ -129,6 +153,19 @@ class Hashed:
     at: datetime
     digests: tuple[str, ...]
     app: str
+    served: int | None = None
+    minimum: int | None = None
+
+    def enough(self, before: int) -> tuple[bool, int]:
+        """Whether `before` bytes plus this hit's reach the minimum; and the new sum."""
+        if self.minimum is None or self.served is None:
+            return True, before
+        total = before + self.served
+        return total >= self.minimum, total
+
+
+# Bytes served so far to a listener who has not reached the minimum: digest → (first, sum).
+Partial = dict[str, tuple[datetime, int]]
 
 
 def salt_for(session: Session, day: date, *, create: bool) -> bytes | None:
@@ -160,14 +197,33 @@ def hash_hits(session: Session, hits: Iterable[Hit]) -> list[Hashed]:
                 salts[d] = salt_for(session, d, create=create)
         keys = [salts[d] for d in (day, day - timedelta(days=1))]
         digests = tuple(digest(k, hit.client, hit.user_agent, hit.episode_id) for k in keys if k)
-        result.append(Hashed(hit.episode_id, hit.at, digests, name))
+        result.append(Hashed(hit.episode_id, hit.at, digests, name, hit.served, hit.minimum))
     return result
 
 
-def count(session: Session, hashed: list[Hashed]) -> int:
-    """Count the downloads that no digest of the last 24 hours names; returns how many."""
+def _add_up(partial: Partial, hit: Hashed) -> bool:
+    """Add the hit's bytes to its listener's running sum; True (and the sum dropped) once
+    it reaches the minimum."""
+    first, before = hit.at, 0
+    for key in hit.digests:
+        found = partial.get(key)
+        if found is not None and found[0] > hit.at - WINDOW:
+            first, before = found
+            break
+    enough, total = hit.enough(before)
+    for key in hit.digests:
+        partial.pop(key, None)
+    if not enough:
+        partial[hit.digests[0]] = (first, total)
+    return enough
+
+
+def count(session: Session, hashed: list[Hashed], partial: Partial | None = None) -> int:
+    """Count the downloads that no digest of the last 24 hours names and whose bytes reach
+    the minimum (summed in `partial` across calls); returns how many."""
     if not hashed:
         return 0
+    partial = {} if partial is None else partial
     hashed = sorted(hashed, key=lambda h: h.at)
     wanted = {d for h in hashed for d in h.digests}
     since = hashed[0].at - WINDOW
@@ -181,6 +237,8 @@ def count(session: Session, hashed: list[Hashed]) -> int:
     totals: dict[tuple[int, date, str], int] = defaultdict(int)
     for hit in hashed:
         if any(d in seen and seen[d] > hit.at - WINDOW for d in hit.digests):
+            continue
+        if not _add_up(partial, hit):
             continue
         seen[hit.digests[0]] = hit.at
         session.add(DownloadKey(digest=hit.digests[0], at=hit.at))
@@ -214,6 +272,7 @@ class Recorder:
         self._flushing = threading.Lock()
         self._pending: list[Hit] = []
         self._held: list[Hashed] = []  # hashed, waiting for the end of a maintenance window
+        self._partial: Partial = {}  # listeners below the minimum (only the flush touches it)
         self._thread: threading.Thread | None = None
         self._stop = threading.Event()
 
@@ -249,12 +308,13 @@ class Recorder:
                 raise
             with self._lock:
                 batch, self._held = self._held + hashed, []
+            partial = dict(self._partial)  # changed only once the counts are committed
             try:
                 with session_scope() as session:
                     if is_read_only(session, now):
                         counted = -1
                     else:
-                        counted = count(session, batch)
+                        counted = count(session, batch, partial)
                         forget(session, now)
             except ReadOnlyError:
                 counted = -1
@@ -264,7 +324,12 @@ class Recorder:
             if counted < 0:
                 self._hold(batch)
                 return 0
+            self._partial = _recent(partial, now)
             return counted
+
+    def partial_listeners(self) -> int:
+        """Listeners whose bytes have not reached the minimum yet (kept for 24 hours)."""
+        return len(self._partial)
 
     def _hold(self, batch: list[Hashed]) -> None:
         with self._lock:
@@ -295,6 +360,15 @@ class Recorder:
             log.exception("podcast statistics: last flush failed, %d lost", self.buffered())
 
 
+def _recent(partial: Partial, now: datetime) -> Partial:
+    """The running sums still inside their window, at most MAX_BUFFERED (the newest)."""
+    kept = sorted(
+        ((key, value) for key, value in partial.items() if value[0] > now - WINDOW),
+        key=lambda item: item[1][0],
+    )
+    return dict(kept[-MAX_BUFFERED:])
+
+
 RECORDER = Recorder(float(os.environ.get("KMS_PODCAST_STATS_INTERVAL", "5")))
 
 
@@ -312,11 +386,15 @@ def record(
     status: int,
     range_header: str | None,
     at: datetime | None = None,
+    served: int | None = None,
+    minimum: int | None = None,
 ) -> bool:
-    """Buffer an answered media request if it can count; True when buffered."""
+    """Buffer an answered media request if it can count; True when buffered. `served`: the
+    bytes of the answer; `minimum`: what must add up before it counts (`minimum_bytes`)."""
     if not countable(method, status, range_header):
         return False
-    RECORDER.record(Hit(episode_id, at or utcnow(), client, user_agent or ""))
+    hit = Hit(episode_id, at or utcnow(), client, user_agent or "", served, minimum)
+    RECORDER.record(hit)
     return True
 
 

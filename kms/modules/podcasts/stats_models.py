@@ -1,4 +1,4 @@
-"""Download statistics of the Podcasts add-on (IAB Podcast Measurement v2.3, privacy by design).
+"""Download statistics of the Podcasts add-on (IAB Podcast Measurement v2.x, privacy by design).
 
 No raw IP address is ever stored: a download is recognised again within 24 hours only through
 an HMAC of (IP network, user agent, episode) keyed with a random salt that rotates daily and

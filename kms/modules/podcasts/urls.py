@@ -79,14 +79,15 @@ def base_url_problem(base: str) -> str | None:
     return None
 
 
-def feed_url(session: Session, slug: str) -> str:
-    """The absolute feed URL (the base URL may be "" before it is configured)."""
-    return public_base_url(session) + feed_path(slug)
+def feed_url(session: Session, slug: str, *, base: str | None = None) -> str:
+    """The absolute feed URL (the base URL may be "" before it is configured). Pass `base`
+    (public_base_url) when building many URLs: each lookup is a query."""
+    return (public_base_url(session) if base is None else base) + feed_path(slug)
 
 
-def media_url(session: Session, slug: str, storage_name: str) -> str:
-    """The absolute URL of a stored medium of the channel."""
-    return public_base_url(session) + media_path(slug, storage_name)
+def media_url(session: Session, slug: str, storage_name: str, *, base: str | None = None) -> str:
+    """The absolute URL of a stored medium of the channel (`base` as for feed_url)."""
+    return (public_base_url(session) if base is None else base) + media_path(slug, storage_name)
 
 
 def podcast_guid(url: str) -> str:

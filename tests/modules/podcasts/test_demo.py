@@ -24,7 +24,8 @@ def test_demo_loads_two_channels_once(sqlite_session: Session) -> None:
         session.scalars(select(PodcastMedia.duration_seconds).where(PodcastMedia.kind == "audio"))
     )
     assert durations == {3, 4, 5, 6}
-    assert len(media.files(session)) == 2 + 4  # two covers, four distinct MP3 contents
+    # two covers and five tagged MP3s (each has its own title); the untagged uploads are gone
+    assert len(media.files(session)) == 2 + 5
 
 
 def test_no_demo_without_licence(sqlite_session: Session) -> None:

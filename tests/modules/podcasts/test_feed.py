@@ -12,13 +12,14 @@ import feedparser
 import podcastparser
 import pytest
 from lxml import etree
+from sqlalchemy import event
 from sqlalchemy.orm import Session
 
 from kms import licensing
 from kms.modules.podcasts import feed, service, shownotes, urls
 from kms.modules.podcasts.models import PodcastMedia
 
-from .helpers import BASE, channel, episode
+from .helpers import BASE, channel, episode, image
 
 NOW = datetime(2026, 12, 3, 9, 0, tzinfo=UTC)
 NS = {"itunes": feed.ITUNES_NS, "podcast": feed.PODCAST_NS, "atom": "http://www.w3.org/2005/Atom"}
@@ -191,3 +192,42 @@ def test_hostile_show_notes_are_rendered_harmless(
     assert "<script" not in content and "<img" not in content and "<b>" not in content
     assert 'href="javascript' not in content and 'href="data' not in content
     assert "onmouseover=" not in content.replace("&quot;onmouseover=&quot;", "")
+
+
+def test_the_feed_takes_the_same_few_statements_for_10_or_50_episodes(
+    session: Session, licensed: licensing.Licence
+) -> None:
+    """No query per episode or per URL (1,000 episodes once took seconds through the base
+    URL setting read for every enclosure)."""
+    cid = channel(session)
+    service.publish_channel(session, cid, now=NOW - timedelta(days=60))
+
+    def add(count: int, start: int) -> None:
+        for n in range(start, start + count):
+            eid = episode(session, cid, f"Folge {n}", seconds=2, number=n)
+            service.attach_episode_media(session, eid, "image", image(1400, "JPEG"), "bild.jpg")
+            service.publish_episode(session, eid, pub_at=NOW - timedelta(hours=n), now=NOW)
+
+    def statements() -> tuple[int, int]:
+        session.commit()
+        session.expire_all()
+        seen: list[str] = []
+
+        def before(*args: object) -> None:
+            seen.append(str(args[2]))
+
+        engine = session.get_bind()
+        event.listen(engine, "before_cursor_execute", before)
+        try:
+            xml = feed.build_feed(session, "beispielfunk", NOW).xml
+        finally:
+            event.remove(engine, "before_cursor_execute", before)
+        return len(seen), len(etree.fromstring(xml).findall("channel/item"))
+
+    add(10, 1)
+    few, items = statements()
+    assert items == 10
+    add(40, 11)
+    many, items = statements()
+    assert items == 50
+    assert many == few <= 8

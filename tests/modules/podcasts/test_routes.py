@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import select, update
 
 from kms.db import session_scope
-from kms.modules.podcasts.models import PodcastEpisode
+from kms.modules.podcasts.models import PodcastEpisode, PodcastMedia
 from kms.modules.podcasts.stats_models import DownloadDay
 from kms.types import utcnow
 from tests.modules.podcasts.hosting_support import (
@@ -289,3 +289,27 @@ def test_listeners_behind_a_trusted_proxy_count_by_their_forwarded_address(
             forwarded = {"User-Agent": "Podcasts/1650.20 CFNetwork", "X-Forwarded-For": client}
             assert request(url, path, headers=forwarded)[0] == 200
     assert downloads()[(show.episodes["live"], "Apple Podcasts")] == 1
+
+
+def test_ranges_count_once_they_add_up_to_one_minute(
+    kms_env: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """IAB v2.x: 300,004 bytes of 300 seconds are 60,001 bytes a minute."""
+    show = publish()
+    with session_scope() as session:
+        session.execute(
+            update(PodcastMedia)
+            .where(PodcastMedia.storage_name == show.names["live"])
+            .values(duration_seconds=300)
+        )
+    env = licensed_server_env(monkeypatch)
+    path = media_path(SLUG, show.names["live"])
+    agent = {"User-Agent": OVERCAST}
+    apple = {"User-Agent": "Podcasts/1650.20 CFNetwork/1408.0.4 Darwin/22.5.0"}
+    with server(kms_env, **env, KMS_PODCAST_STATS_INTERVAL="3600") as url:
+        for first, last in ((0, 19_999), (20_000, 39_999), (40_000, 60_000)):
+            assert request(url, path, headers=agent | {"Range": f"bytes={first}-{last}"})[0] == 206
+        assert request(url, path, headers=apple | {"Range": "bytes=0-59998"})[0] == 206
+    with session_scope(write=False) as session:
+        rows = {(r.episode_id, r.app): r.downloads for r in session.scalars(select(DownloadDay))}
+    assert rows == {(show.episodes["live"], "Overcast"): 1}

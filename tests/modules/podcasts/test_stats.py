@@ -1,4 +1,5 @@
-"""Download statistics: what counts (IAB v2.3), de-duplication, bots, privacy, maintenance."""
+"""Download statistics: what counts (IAB v2.x, one minute at least), de-duplication, bots,
+privacy, maintenance."""
 
 from __future__ import annotations
 
@@ -194,3 +195,77 @@ def test_first_7_and_30_days_compare_episodes_of_different_ages(
     days = stats.downloads_per_day(session, channel.id)
     assert list(days.columns) == ["Tag", "Folge", "App", "Downloads"]
     assert len(days) == 7 and int(days["Downloads"].sum()) == 26
+
+
+# --- IAB v2.x minimum content: one minute of audio, ranges of one listener add up ----------
+
+# A 10-minute file of 600,000 bytes behind a 4,000-byte ID3 tag: 59,600 bytes per minute.
+SIZE, DURATION, HEADER = 604_000, 600, 4_000
+MINUTE = stats.minimum_bytes(SIZE, DURATION, HEADER)
+
+
+def ranged(
+    recorder: stats.Recorder, at: datetime, served: int, *, minimum: int | None = MINUTE
+) -> int:
+    """One answered range of `served` bytes, flushed at once (each in its own batch)."""
+    recorder.record(stats.Hit(3, at, LISTENER, OVERCAST, served=served, minimum=minimum))
+    return recorder.flush(at)
+
+
+def test_one_minute_is_the_file_rate_plus_the_header_or_the_whole_short_file() -> None:
+    assert MINUTE == 4_000 + 60_000
+    assert stats.minimum_bytes(480_000, 30) == 480_000  # 30 seconds: the whole file
+    assert stats.minimum_bytes(1_000, 0) is None  # unknown duration: no minimum
+    assert stats.minimum_bytes(1_000_001, 61) == 983_608  # rounded up, never below a minute
+
+
+def test_small_ranges_of_one_listener_add_up_to_one_download(recorder: stats.Recorder) -> None:
+    assert ranged(recorder, START, 30_000) == 0
+    assert ranged(recorder, START + timedelta(minutes=1), 20_000) == 0
+    assert recorder.partial_listeners() == 1
+    assert totals() == {}
+    assert ranged(recorder, START + timedelta(minutes=2), 15_000) == 1  # 65,000 ≥ 64,000
+    assert recorder.partial_listeners() == 0
+    # Counted once: more ranges and a full download within 24 hours change nothing.
+    assert ranged(recorder, START + timedelta(minutes=3), 100_000) == 0
+    assert ranged(recorder, START + timedelta(hours=5), SIZE, minimum=MINUTE) == 0
+    assert totals() == {(3, "Overcast"): 1}
+
+
+def test_ranges_of_one_batch_add_up_and_other_listeners_do_not_help(
+    recorder: stats.Recorder,
+) -> None:
+    for n, client in enumerate((LISTENER, LISTENER, "198.51.100.99")):
+        recorder.record(
+            stats.Hit(3, START + timedelta(seconds=n), client, OVERCAST, 30_000, MINUTE)
+        )
+    assert recorder.flush(START + timedelta(minutes=1)) == 0  # 60,000 and 30,000 < 64,000
+    recorder.record(stats.Hit(3, START + timedelta(minutes=2), LISTENER, OVERCAST, 4_000, MINUTE))
+    assert recorder.flush(START + timedelta(minutes=2)) == 1
+    assert totals() == {(3, "Overcast"): 1}
+
+
+def test_less_than_a_minute_never_counts_and_the_sum_expires(recorder: stats.Recorder) -> None:
+    assert ranged(recorder, START, 63_999) == 0
+    # 24 hours later the old bytes no longer count towards the new window.
+    assert ranged(recorder, START + timedelta(hours=24, minutes=1), 10_000) == 0
+    assert totals() == {}
+    recorder.flush(START + timedelta(hours=48, minutes=2))
+    assert recorder.partial_listeners() == 0
+
+
+def test_a_full_get_of_a_30_second_file_counts(recorder: stats.Recorder) -> None:
+    whole = stats.minimum_bytes(480_000, 30)
+    assert ranged(recorder, START, 480_000, minimum=whole) == 1
+    assert ranged(recorder, START + timedelta(minutes=1), 480_000, minimum=whole) == 0
+    assert totals() == {(3, "Overcast"): 1}
+
+
+def test_the_route_passes_the_bytes_it_answers(monkeypatch: pytest.MonkeyPatch) -> None:
+    seen: list[stats.Hit] = []
+    monkeypatch.setattr(stats.RECORDER, "record", seen.append)
+    assert stats.record(
+        3, LISTENER, OVERCAST, method="GET", status=206, range_header="bytes=0-999",
+        served=1_000, minimum=MINUTE, at=START,
+    )  # fmt: skip
+    assert seen == [stats.Hit(3, START, LISTENER, OVERCAST, 1_000, MINUTE)]

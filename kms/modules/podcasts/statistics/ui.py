@@ -13,10 +13,12 @@ from kms.ui.forms import CHOOSE, saving
 from kms.ui.page import PageContext
 
 PRIVACY = (
-    "Gezählt nach IAB Podcast Measurement 2.3: nur vollständige Abrufe (GET mit 200/206), "
-    "ohne HEAD, ohne Prüfabrufe (bytes=0-1), ohne Bots; ein Hörer je Folge höchstens einmal "
-    "in 24 Stunden. IP-Adressen werden nie gespeichert: nur ein täglich wechselnder, danach "
-    "gelöschter Schlüssel erkennt Wiederholungen."
+    "Gezählt nach IAB Podcast Measurement 2.x: Abrufe mit GET (200/206), ohne HEAD, ohne "
+    "Prüfabrufe (bytes=0-1), ohne Bots; ein Hörer zählt erst, wenn er mindestens eine Minute "
+    "der Folge geladen hat (bei kürzeren Folgen die ganze Datei; Teilabrufe innerhalb von "
+    "24 Stunden werden zusammengezählt), und je Folge höchstens einmal in 24 Stunden. "
+    "IP-Adressen werden nie gespeichert: nur ein täglich wechselnder, danach gelöschter "
+    "Schlüssel erkennt Wiederholungen."
 )
 
 
