@@ -74,11 +74,13 @@ format: install-dev
 SCALE ?= small
 BENCH_DIR ?= /tmp/kms-bench
 BENCH_ARGS ?=
+## (then bench-podcasts, so `make bench` covers the podcast hosting too)
 bench: install-dev
 	$(PY) -m bench.run --scale $(SCALE) --workdir $(BENCH_DIR) $(BENCH_ARGS)
+	$(MAKE) --no-print-directory bench-podcasts
 
 ## bench-podcasts: podcast feed (1,000 episodes) and 200 MB Range throughput: KMS vs a bare
-## Starlette FileResponse vs nginx on loopback (bench/podcasts.py; not in `make bench`/tests)
+## Starlette FileResponse vs nginx on loopback (bench/podcasts.py; part of `make bench`)
 bench-podcasts: install-dev
 	$(PY) -m bench.podcasts --workdir $(BENCH_DIR)-podcasts
 
