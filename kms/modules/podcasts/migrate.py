@@ -50,7 +50,10 @@ ITUNES = "{http://www.itunes.com/dtds/podcast-1.0.dtd}"
 PODCAST = "{https://podcastindex.org/namespace/1.0}"
 CONTENT = "{http://purl.org/rss/1.0/modules/content/}"
 FEED_LIMIT = 20 << 20
+# Seconds a connection may stay silent (connect, each read) …
 TIMEOUT = 30.0
+# … and seconds one download may take in all (an hour-long episode is ~60 MB).
+TOTAL = {"feed": 120.0, "cover": 120.0, "image": 120.0, "audio": 1800.0}
 GUID_LIMIT = 64  # PodcastEpisode.guid
 USER_AGENT = "KMS-Podcast-Umzug/1.0"
 
@@ -93,12 +96,12 @@ _OPENER = urllib.request.build_opener(_HttpOnlyRedirects)
 
 
 class _Deadline:
-    """A response read in chunks that gives up once `timeout` seconds have passed in all
+    """A response read in chunks that gives up once `total` seconds have passed in all
     (urlopen's timeout holds per socket operation only, so a slow drip would never end)."""
 
-    def __init__(self, response: Any, timeout: float, what: str) -> None:
+    def __init__(self, response: Any, total: float, what: str) -> None:
         self.response, self.what = response, what
-        self.until = time.monotonic() + timeout
+        self.until = time.monotonic() + total
 
     def read(self, size: int = -1) -> bytes:
         if time.monotonic() > self.until:
@@ -148,7 +151,7 @@ def _open(url: str, what: str, limit: int, timeout: float) -> Any:
 def _fetch(url: str, what: str, limit: int, timeout: float) -> bytes:
     """A small download (the feed) into memory, capped at `limit` bytes."""
     with _open(url, what, limit, timeout) as response:
-        reader = _Deadline(response, timeout, what)
+        reader = _Deadline(response, TOTAL["feed"], what)
         data = reader.read(limit + 1)
         if len(data) > limit:
             raise ImportFailed(f"Die Datei {what} ist zu groß.")
@@ -160,7 +163,7 @@ def _store(session: Session, channel: PodcastChannel, kind: str, url: str, timeo
     what = "der Audiodatei" if kind == "audio" else "des Bildes"
     with _open(url, what, store.MAX_SIZE[kind], timeout) as response:
         name = urlsplit(url).path.rsplit("/", 1)[-1]
-        source: BinaryIO = _Deadline(response, timeout, what)  # type: ignore[assignment]
+        source: BinaryIO = _Deadline(response, TOTAL[kind], what)  # type: ignore[assignment]
         return store.store(session, channel, kind, source, name)
 
 
@@ -359,7 +362,8 @@ def _create_channel(session: Session, values: dict[str, Any], notes: list[str]) 
             if key == "category":
                 values["subcategory"] = ""
     except ValidationError as exc:
-        raise ImportFailed(exc.message) from exc
+        hint = " Bitte ein anderes Kürzel angeben." if exc.field == "slug" else ""
+        raise ImportFailed(exc.message + hint) from exc
     return service.save_channel(session, **values)
 
 

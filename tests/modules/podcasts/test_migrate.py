@@ -272,6 +272,21 @@ def test_what_cannot_be_imported_is_refused_in_german(
     assert _count(session, PodcastChannel) == 0
 
 
+def test_a_download_that_takes_too_long_in_all_is_given_up(
+    session: Session, licensed: licensing.Licence, server: Server, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    url = serve_show(server)
+    monkeypatch.setitem(migrate.TOTAL, "audio", -1.0)
+    result = migrate.import_feed(session, url)
+    assert result.imported == []
+    assert dict(result.skipped) == {
+        "Zweite Folge": "Zeitüberschreitung beim Herunterladen der Audiodatei.",
+        "Erste Folge": "Zeitüberschreitung beim Herunterladen der Audiodatei.",
+    }
+    assert service.get_channel(session, result.channel_id).cover_media_id is not None
+    assert [p.suffix for p in media.files(session)] == [".jpg"]  # no partial audio kept
+
+
 @pytest.mark.parametrize("url", ["file:///etc/passwd", "ftp://example.org/feed.xml", "feed"])
 def test_only_http_addresses_are_fetched(
     session: Session, licensed: licensing.Licence, url: str
@@ -312,7 +327,9 @@ def test_the_same_show_is_not_imported_twice_and_a_taken_slug_is_named(
         migrate.import_feed(session, server.url("/kopie.xml"), slug="kopie")
     other = feed_xml(server, items="", guid=False).replace(b"Alter Funk", b"Neuer Funk")
     server.files["/anders.xml"] = (200, "application/rss+xml", other)
-    with pytest.raises(migrate.ImportFailed, match="„alter-funk-soehne“ ist schon vergeben"):
+    with pytest.raises(
+        migrate.ImportFailed, match=r"„alter-funk-soehne“ ist schon vergeben\. Bitte ein anderes"
+    ):
         migrate.import_feed(session, server.url("/anders.xml"), slug=first.slug)
     assert _count(session, PodcastChannel) == 1 and _count(session, PodcastEpisode) == 2
 
@@ -339,3 +356,35 @@ def test_show_notes_html_becomes_the_markdown_subset() -> None:
     html = '<ol><li><i>a</i></li><li><a href="javascript:x">b</a></li></ol><p>c<br>d</p>'
     assert migrate.notes_from_html(html) == "1. *a*\n2. b\n\nc\nd"
     assert migrate.slug_from("Über Straßen – Folge 1!") == "ueber-strassen-folge-1"
+
+
+@pytest.mark.usefixtures("licensed_app")
+def test_the_page_imports_after_confirmation_and_lists_what_it_skipped(server: Server) -> None:
+    from kms.db import session_scope
+    from tests import ui_helpers as ui
+
+    url = serve_show(server)
+    server.files["/audio/1.mp3"] = (200, "audio/mpeg", b"kaputt" * 100)
+    at = ui.open_page("podcast-kanaele")
+    at.session_state["fn_open_podcasts.import_feed"] = True
+    at.run()
+    assert not at.exception
+    go = at.button(key="podcasts_import_go")
+    assert go.disabled  # nothing happens before the address and the confirmation
+    at.text_input(key="podcasts_import_url").input(server.url("/fehlt.xml"))
+    at.checkbox(key="podcasts_import_sure").check().run()
+    at.button(key="podcasts_import_go").click().run()
+    assert any("Fehler 404" in ui.unescape(e) for e in ui.values(at.error)), ui.values(at.error)
+    at.text_input(key="podcasts_import_url").input(url)
+    at.button(key="podcasts_import_go").click().run()
+    assert not at.exception, at.exception
+    success = [ui.unescape(s) for s in ui.values(at.success)]
+    assert any("alter-funk-soehne" in s and "1 Episode(n) übernommen" in s for s in success)
+    texts = ui.values(at.text)
+    assert f"• Erste Folge: {media.AUDIO_REFUSED}" in texts
+    with session_scope(write=False) as s:
+        (channel,) = service.list_channels(s)
+        guids = [e.guid for e in service.list_episodes(s, channel.id)]
+    assert (channel.podcast_guid, guids) == (SHOW_GUID, ["alt-host-episode-0002"])
+    at.button(key="podcasts_import_close").click().run()
+    assert "podcasts_import_go" not in [b.key for b in at.button]  # closed
