@@ -30,6 +30,7 @@ from kms.permissions import Permission
 from kms.types import BERLIN, today, utcnow
 from kms.ui.forms import CHOOSE, flash, in_session, labels_of, show_flash
 from kms.ui.page import PageContext
+from kms.ui.text import plain
 
 T = TypeVar("T")
 FLASH = "podcasts_flash"
