@@ -10,7 +10,8 @@ with a pubDate was public there, so it is imported as published (a pubDate in th
 stays scheduled); one without a pubDate becomes a draft.
 
 Cover and audio are streamed from their URLs straight into the media store, which checks
-them as it does uploads. What keeps one episode out (no enclosure, download or media check
+them as it does uploads; an episode's duration is read from its file (as for uploads), not
+taken from itunes:duration. What keeps one episode out (no enclosure, download or media check
 failed, a guid that is too long or already taken) lands in the result's skip list with a
 German reason; the other episodes are imported. What makes the whole import pointless (no
 RSS, the feed unreachable, the show imported before, the Kürzel taken) raises before
@@ -22,6 +23,8 @@ from __future__ import annotations
 
 import html
 import re
+import socket
+import ssl
 import time
 import urllib.error
 import urllib.request
@@ -109,7 +112,7 @@ class _Deadline:
         try:
             data: bytes = self.response.read(size)
         except (TimeoutError, OSError, HTTPException) as exc:
-            raise ImportFailed(f"Der Download {self.what} brach ab ({exc}).") from exc
+            raise ImportFailed(f"Der Download {self.what} brach ab.") from exc
         return data
 
 
@@ -119,6 +122,19 @@ def _check_url(url: str, what: str) -> str:
     if parts.scheme.lower() not in ("http", "https") or not parts.hostname:
         raise ImportFailed(f"Die Adresse {what} muss mit http:// oder https:// beginnen.")
     return url
+
+
+def _why(reason: object) -> str:
+    """Why a connection failed, in German (the library's own text is English)."""
+    if isinstance(reason, socket.gaierror):
+        return " (den Servernamen gibt es nicht)"
+    if isinstance(reason, ConnectionRefusedError):
+        return " (der Server nimmt keine Verbindung an)"
+    if isinstance(reason, ssl.SSLCertVerificationError):
+        return " (das TLS-Zertifikat des Servers ist ungültig)"
+    if isinstance(reason, ssl.SSLError):
+        return " (die verschlüsselte Verbindung kam nicht zustande)"
+    return ""
 
 
 def _open(url: str, what: str, limit: int, timeout: float) -> Any:
@@ -140,7 +156,7 @@ def _open(url: str, what: str, limit: int, timeout: float) -> Any:
         reason = getattr(exc, "reason", exc)
         if isinstance(reason, TimeoutError):
             raise ImportFailed(f"Zeitüberschreitung beim Abruf {what}.") from exc
-        raise ImportFailed(f"Die Adresse {what} ist nicht erreichbar ({reason}).") from exc
+        raise ImportFailed(f"Die Adresse {what} ist nicht erreichbar{_why(reason)}.") from exc
     length = response.headers.get("Content-Length")
     if length and length.isdigit() and int(length) > limit:
         response.close()

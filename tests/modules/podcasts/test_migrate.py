@@ -287,6 +287,14 @@ def test_a_download_that_takes_too_long_in_all_is_given_up(
     assert [p.suffix for p in media.files(session)] == [".jpg"]  # no partial audio kept
 
 
+def test_a_closed_port_is_named_in_german(session: Session, licensed: licensing.Licence) -> None:
+    with pytest.raises(migrate.ImportFailed) as caught:
+        migrate.import_feed(session, "http://127.0.0.1:9/feed.xml")  # discard: nobody listens
+    assert caught.value.message == (
+        "Die Adresse des Feeds ist nicht erreichbar (der Server nimmt keine Verbindung an)."
+    )
+
+
 @pytest.mark.parametrize("url", ["file:///etc/passwd", "ftp://example.org/feed.xml", "feed"])
 def test_only_http_addresses_are_fetched(
     session: Session, licensed: licensing.Licence, url: str
