@@ -56,6 +56,7 @@ from kms.modules.ledger import kanzlei as ledger_kanzlei
 from kms.modules.ledger import service as ledger
 from kms.modules.ledger import sync as ledger_sync
 from kms.modules.letters import service as letters
+from kms.modules.podcasts import migrate as podcast_migrate
 from kms.modules.podcasts import service as podcasts
 from kms.modules.podcasts import stats as podcast_stats
 from kms.modules.podcasts.check import check_channel as podcast_check
@@ -1159,6 +1160,19 @@ ROWS: list[tuple[str, str, Factory]] = [
         lambda s, w: (lambda eid: lambda s: podcasts.unpublish_episode(s, eid))(
             podcasts.publish_episode(s, _episode(s, True)).id
         ),
+    ),
+    (
+        "kms.modules.podcasts.migrate:import_feed",
+        "IM",
+        lambda s, w: (
+            lambda n: (
+                lambda s: podcast_migrate.import_feed(
+                    s,
+                    f"https://alt.example.net/{n}/feed.xml",
+                    xml=f"<rss><channel><title>Umzug {n}</title></channel></rss>".encode(),
+                )
+            )
+        )(next(_names)),
     ),
     (
         "kms.modules.podcasts.service:list_platforms",

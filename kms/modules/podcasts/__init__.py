@@ -20,6 +20,16 @@ CHECK_FEED = FunctionSpec(
     "im Speicher, ungültige Angaben).",
     Permission.PODCASTS_READ,
 )
+IMPORT_FEED = FunctionSpec(
+    "podcasts.import_feed",
+    "Podcast umziehen",
+    CHANNELS_PAGE,
+    "Übernimmt einen Podcast von einem anderen Anbieter über seine Feed-Adresse: Kanal-Angaben, "
+    "Cover und alle Episoden mit Audiodatei. Die GUIDs der Episoden und die podcast:guid bleiben "
+    "gleich, damit Abonnenten nichts doppelt bekommen. Episoden, die sich nicht übernehmen "
+    "lassen, werden mit Grund aufgelistet.",
+    Permission.PODCASTS_WRITE,
+)
 
 
 def _page(url_path: str, title: str, icon: str, **kw: object) -> PageSpec:
@@ -42,7 +52,12 @@ SPEC = ModuleSpec(
     routes="kms.modules.podcasts.routes.routes",
     on_stop="kms.modules.podcasts.stats.shutdown",
     pages=(
-        _page(CHANNELS_PAGE, "Podcast-Kanäle", ":material/podcasts:", functions=(CHECK_FEED,)),
+        _page(
+            CHANNELS_PAGE,
+            "Podcast-Kanäle",
+            ":material/podcasts:",
+            functions=(CHECK_FEED, IMPORT_FEED),
+        ),
         _page("podcast-episoden", "Podcast-Episoden", ":material/mic:"),
         _page("anbieterplattformen", "Anbieterplattformen", ":material/hub:"),
         _page("podcast-statistik", "Podcast-Statistik", ":material/monitoring:"),

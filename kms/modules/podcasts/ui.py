@@ -1,4 +1,5 @@
-"""Podcasts pages: Podcast-Kanäle, Podcast-Episoden, Anbieterplattformen, ▶ Feed prüfen.
+"""Podcasts pages: Podcast-Kanäle, Podcast-Episoden, Anbieterplattformen, ▶ Feed prüfen,
+▶ Podcast umziehen.
 
 User text (titles, notes, URLs) only goes into widgets' values, dataframes or st.text/st.code,
 never through Markdown.
@@ -15,7 +16,7 @@ import streamlit as st
 from sqlalchemy.orm import Session
 
 from kms.formatting import format_date, format_datetime
-from kms.modules.podcasts import service, urls
+from kms.modules.podcasts import migrate, service, urls
 from kms.modules.podcasts.check import check_channel
 from kms.modules.podcasts.models import (
     EPISODE_STATES,
@@ -29,10 +30,13 @@ from kms.permissions import Permission
 from kms.types import BERLIN, today, utcnow
 from kms.ui.forms import CHOOSE, flash, in_session, labels_of, show_flash
 from kms.ui.page import PageContext
+from kms.ui.text import plain
 
 T = TypeVar("T")
 FLASH = "podcasts_flash"
 CHECK_FEED = "podcasts.check_feed"  # kms.modules.podcasts.CHECK_FEED.key
+IMPORT_FEED = "podcasts.import_feed"  # kms.modules.podcasts.IMPORT_FEED.key
+IMPORT_RESULT = "podcasts_import_result"
 NEW = 0
 LABELS = {
     "slug": "Kürzel",
@@ -105,6 +109,8 @@ def render_channels(ctx: PageContext) -> None:
     _show_flash()
     if ctx.function_requested(CHECK_FEED):
         _check_feed(ctx)
+    if ctx.function_requested(IMPORT_FEED) and _may_write(ctx):
+        _import_feed(ctx)
     rows = _read(
         lambda s: [
             {
@@ -295,6 +301,56 @@ def _check_feed(ctx: PageContext) -> None:
     if st.button("Schließen", key="podcasts_check_close"):
         ctx.close_function(CHECK_FEED)
         st.rerun()
+
+
+def _import_feed(ctx: PageContext) -> None:
+    """▶ Podcast umziehen: feed address, confirmation, progress, then what was imported."""
+    st.subheader("Podcast umziehen")
+    result: migrate.ImportResult | None = st.session_state.get(IMPORT_RESULT)
+    if result is not None:
+        _import_summary(result)
+    st.caption(
+        "Die Feed-Adresse (RSS) beim bisherigen Anbieter. KMS lädt Cover und Audiodateien "
+        "herunter und legt einen neuen Kanal an; die GUIDs der Episoden und die podcast:guid "
+        "bleiben gleich. Danach den Kanal veröffentlichen und beim bisherigen Anbieter auf die "
+        "neue Feed-Adresse umleiten."
+    )
+    url = st.text_input("Feed-Adresse", key="podcasts_import_url")
+    slug = st.text_input("Kürzel (leer lassen: aus dem Titel)", key="podcasts_import_slug")
+    sure = st.checkbox(
+        "Ich möchte diesen Podcast übernehmen; Cover und Audiodateien werden heruntergeladen.",
+        key="podcasts_import_sure",
+    )
+    ready = sure and bool(url.strip())
+    if st.button("Übernehmen", type="primary", disabled=not ready, key="podcasts_import_go"):
+        bar = st.progress(0.0, text="Feed wird geladen …")
+
+        def progress(done: int, total: int, label: str) -> None:
+            bar.progress(min(done / max(total, 1), 1.0), text=f"{done} von {total}: {plain(label)}")
+
+        imported = _write(lambda s: migrate.import_feed(s, url, slug=slug, progress=progress))
+        if imported is not None:
+            st.session_state[IMPORT_RESULT] = imported
+            st.rerun()
+    if st.button("Schließen", key="podcasts_import_close"):
+        st.session_state.pop(IMPORT_RESULT, None)
+        ctx.close_function(IMPORT_FEED)
+        st.rerun()
+
+
+def _import_summary(result: migrate.ImportResult) -> None:
+    st.success(
+        f"Kanal „{plain(result.title)}“ ({plain(result.slug)}) angelegt: "
+        f"{len(result.imported)} Episode(n) übernommen.",
+        icon=":material/check_circle:",
+    )
+    if result.skipped:
+        st.warning(f"{len(result.skipped)} Episode(n) nicht übernommen:", icon=":material/warning:")
+        for title, reason in result.skipped:
+            st.text(f"• {title}: {reason}")
+    for note in result.notes:
+        st.text(f"• {note}")
+    st.text("Der Kanal ist noch nicht veröffentlicht (unten unter „Veröffentlichung“).")
 
 
 # --- Episoden ---------------------------------------------------------------------------
