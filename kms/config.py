@@ -53,6 +53,10 @@ ENVIRONMENT = (
         "Sekunden zwischen zwei Schreibvorgängen der Download-Zählung (5)",
     ),
     EnvVar(
+        "KMS_IMPORT_PRIVATE_HOSTS",
+        "Hosts im lokalen Netz, von denen ▶ Podcast umziehen laden darf (mit Komma; sonst keine)",
+    ),
+    EnvVar(
         "KMS_TRUSTED_PROXIES", "Reverse-Proxys (Adressen/CIDR, mit Komma), deren X-Forwarded-* gilt"
     ),
     EnvVar(
@@ -81,6 +85,9 @@ class Config:
     # The instance's public address (https://kms.example.org) for feeds and media; None: the
     # value saved in the application (kms.modules.podcasts.urls) applies.
     public_base_url: str | None = None
+    # Hosts in a private network that server-side downloads (▶ Podcast umziehen) may reach;
+    # every other loopback, private, link-local or reserved address is refused.
+    import_private_hosts: tuple[str, ...] = ()
 
     @property
     def secrets_dir(self) -> Path:
@@ -113,6 +120,11 @@ def get_config() -> Config:
         session_idle_minutes=_positive_int("KMS_SESSION_IDLE_MINUTES", 30),
         session_max_hours=_positive_int("KMS_SESSION_MAX_HOURS", 12),
         public_base_url=os.environ.get("KMS_PUBLIC_BASE_URL", "").strip() or None,
+        import_private_hosts=tuple(
+            h.strip().lower()
+            for h in os.environ.get("KMS_IMPORT_PRIVATE_HOSTS", "").split(",")
+            if h.strip()
+        ),
     )
 
 

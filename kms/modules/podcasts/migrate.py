@@ -22,6 +22,7 @@ the rows and the media files this import stored (kms.modules.podcasts.media).
 from __future__ import annotations
 
 import html
+import ipaddress
 import re
 import socket
 import ssl
@@ -42,6 +43,7 @@ from lxml import etree
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from kms.config import get_config
 from kms.errors import KmsError, ValidationError, ValidationErrors
 from kms.licensing import require
 from kms.modules.podcasts import media as store
@@ -92,6 +94,7 @@ class _HttpOnlyRedirects(urllib.request.HTTPRedirectHandler):
             raise ImportFailed(
                 f"Die Adresse leitet auf „{newurl}“ weiter; erlaubt sind nur http und https."
             )
+        _check_url(newurl, "der Weiterleitung")
         return super().redirect_request(req, fp, code, msg, headers, newurl)
 
 
@@ -121,7 +124,30 @@ def _check_url(url: str, what: str) -> str:
     parts = urlsplit(url)
     if parts.scheme.lower() not in ("http", "https") or not parts.hostname:
         raise ImportFailed(f"Die Adresse {what} muss mit http:// oder https:// beginnen.")
+    _refuse_private(parts.hostname, parts.port, what)
     return url
+
+
+def _refuse_private(host: str, port: int | None, what: str) -> None:
+    """The server fetches what a user names: never from its own machine or private network
+    (a cloud's metadata service, an intranet admin page) unless the operator allows the host
+    in KMS_IMPORT_PRIVATE_HOSTS. Checked for every address the name resolves to, and again
+    for every redirect."""
+    if host.lower() in get_config().import_private_hosts:
+        return
+    try:
+        infos = socket.getaddrinfo(host, port or 80, proto=socket.IPPROTO_TCP)
+    except (socket.gaierror, UnicodeError) as exc:
+        raise ImportFailed(
+            f"Die Adresse {what} ist nicht erreichbar (den Servernamen gibt es nicht)."
+        ) from exc
+    for info in infos:
+        address = ipaddress.ip_address(str(info[4][0]).split("%", 1)[0])
+        if not address.is_global:
+            raise ImportFailed(
+                f"Die Adresse {what} zeigt ins lokale Netz ({address}). Von dort lädt KMS "
+                "nichts, außer der Betreiber gibt den Host in KMS_IMPORT_PRIVATE_HOSTS frei."
+            )
 
 
 def _why(reason: object) -> str:

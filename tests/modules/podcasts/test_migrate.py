@@ -18,6 +18,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from kms import licensing
+from kms.config import reset_config
 from kms.modules.podcasts import feed, media, migrate, service, urls
 from kms.modules.podcasts.models import PodcastChannel, PodcastEpisode, PodcastMedia
 from kms.modules.podcasts.testaudio import silent_mp3
@@ -53,6 +54,8 @@ class Server:
                     return
                 status, mime, body = owner.files.get(self.path, (404, "text/plain", b"weg"))
                 self.send_response(status)
+                if status in (301, 302):  # the body names where to
+                    self.send_header("Location", body.decode())
                 self.send_header("Content-Type", mime)
                 self.send_header("Content-Length", str(len(body)))
                 self.end_headers()
@@ -67,6 +70,16 @@ class Server:
 
     def url(self, path: str) -> str:
         return self.base + path
+
+
+@pytest.fixture(autouse=True)
+def test_server_allowed(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """The test server runs on 127.0.0.1, which the import refuses unless the operator
+    allows that host (KMS_IMPORT_PRIVATE_HOSTS)."""
+    monkeypatch.setenv("KMS_IMPORT_PRIVATE_HOSTS", "127.0.0.1")
+    reset_config()
+    yield
+    reset_config()
 
 
 @pytest.fixture
@@ -301,6 +314,45 @@ def test_only_http_addresses_are_fetched(
 ) -> None:
     with pytest.raises(migrate.ImportFailed, match="http:// oder https://"):
         migrate.import_feed(session, url)
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://127.0.0.1:{port}/feed.xml",
+        "http://localhost:{port}/feed.xml",
+        "http://169.254.169.254/latest/meta-data/",
+        "http://10.1.2.3/feed.xml",
+        "http://[::1]:{port}/feed.xml",
+    ],
+)
+def test_addresses_in_the_local_network_are_not_fetched(
+    session: Session,
+    licensed: licensing.Licence,
+    server: Server,
+    monkeypatch: pytest.MonkeyPatch,
+    url: str,
+) -> None:
+    """A user with the Podcasts right cannot make the server read its own machine, the
+    cloud's metadata service or the intranet."""
+    monkeypatch.delenv("KMS_IMPORT_PRIVATE_HOSTS")
+    reset_config()
+    serve_show(server)
+    port = server.httpd.server_address[1]
+    with pytest.raises(migrate.ImportFailed, match="zeigt ins lokale Netz"):
+        migrate.import_feed(session, url.format(port=port))
+    assert server.requests == []
+    assert _count(session, PodcastChannel) == 0
+
+
+def test_a_redirect_into_the_local_network_is_not_followed(
+    session: Session, licensed: licensing.Licence, server: Server
+) -> None:
+    server.files["/umzug"] = (302, "text/plain", b"http://169.254.169.254/latest/meta-data/")
+    with pytest.raises(migrate.ImportFailed) as caught:
+        migrate.import_feed(session, server.url("/umzug"))
+    assert "zeigt ins lokale Netz (169.254.169.254)" in caught.value.message
+    assert _count(session, PodcastChannel) == 0
 
 
 def test_an_external_entity_is_not_resolved(
