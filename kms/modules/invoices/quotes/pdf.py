@@ -26,7 +26,11 @@ from kms.rendering.din5008 import RenderError
 from kms.rendering.invoice import InvoiceLayout, OfferText, render_invoice
 
 
-def _render(session: Session, quote: Quote, offer: OfferText, day: date) -> bytes:
+def _render(
+    session: Session, quote: Quote, offer: OfferText, day: date, *, texts: bool = True
+) -> bytes:
+    """The letter; `texts` False leaves out the quote's own intro and closing (they speak
+    of an offer, not of an order)."""
     snapshot = quote.snapshot
     if snapshot is None or quote.number is None or quote.quote_date is None:
         raise KmsError("Ein Angebotsentwurf hat noch kein PDF: bitte erst abschließen.")
@@ -40,8 +44,8 @@ def _render(session: Session, quote: Quote, offer: OfferText, day: date) -> byte
     layout = InvoiceLayout(
         company=company_from_snapshot(snapshot, logo_bytes(get_profile(session))),
         recipient=tuple(snapshot["recipient"]),
-        intro=quote.intro_text,
-        closing=quote.closing_text,
+        intro=quote.intro_text if texts else "",
+        closing=quote.closing_text if texts else "",
         customer_number=snapshot.get("customer_number", ""),
         offer=offer,
     )
@@ -88,5 +92,5 @@ def confirmation_pdf(session: Session, quote_id: int) -> tuple[str, bytes]:
         f"Angebots {quote.number} vom {quoted}.",
     )
     return f"Auftragsbestaetigung-{quote.number}.pdf", _render(
-        session, quote, offer, quote.accepted_on
+        session, quote, offer, quote.accepted_on, texts=False
     )

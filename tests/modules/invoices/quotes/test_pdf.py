@@ -47,7 +47,7 @@ def test_a_kleinunternehmer_quote_carries_the_section_19_note(session, make_quot
 
 
 def test_the_order_confirmation_names_the_quote(session, make_quote, send) -> None:
-    quote = send(make_quote(LINES))
+    quote = send(make_quote(LINES, intro_text="Gern bieten wir an:"))
     with pytest.raises(KmsError, match="nur für ein angenommenes Angebot"):
         pdf.confirmation_pdf(session, quote.id)
     quotes.accept_quote(session, quote.id, day=date(2026, 3, 9))
@@ -58,6 +58,7 @@ def test_the_order_confirmation_names_the_quote(session, make_quote, send) -> No
     assert "Auftragsbestätigung" in text
     assert "zu unserem Angebot AN-2026-0001 vom 02.03.2026" in text
     assert "Auftrag vom 09.03.2026" in text
+    assert "Gern bieten wir an:" not in text  # the offer's own wording stays on the offer
     assert "Gesamtbetrag 383,42 €" in text
 
 
