@@ -142,6 +142,15 @@ def save_settings(session: Session, **values: Any) -> InvoiceSettings:
         merged["quote_format"] = check_number_format(
             str(merged["quote_format"]), yearly=bool(merged["quote_yearly"]), field="quote_format"
         )
+        if _prefix(merged["quote_format"]) in {
+            _prefix(str(merged["invoice_format"])),
+            _prefix(str(merged["cancellation_format"])),
+        }:
+            raise ValidationError(
+                "quote_format",
+                "Angebote brauchen einen eigenen Nummernkreis, der sich von Rechnungsnummern "
+                "unterscheidet (anderer fester Text, z. B. AN-).",
+            )
     with errors.field("quote_valid_days"):
         if not 1 <= int(merged["quote_valid_days"]) <= 365:
             raise ValidationError(

@@ -84,6 +84,8 @@ LABELS = {
     "cancellation_format": "Stornonummern",
     "base_rate": "Basiszinssatz",
     "reminder_days": "Zahlungsfrist in Mahnungen",
+    "quote_format": "Angebotsnummern",
+    "quote_valid_days": "Angebote gültig",
     "mail_subject": "Betreff",
     "mail_body": "Text",
 }
@@ -1081,6 +1083,11 @@ def settings_form() -> None:
         reminder_days = c1.number_input(
             LABELS["reminder_days"] + " (Tage)", 1, 60, current.reminder_days
         )
+        quote_format = c1.text_input(LABELS["quote_format"], current.quote_format)
+        quote_yearly = c2.checkbox("jährlich neu beginnen  ", current.quote_yearly)
+        quote_days = c1.number_input(
+            LABELS["quote_valid_days"] + " (Tage)", 1, 365, current.quote_valid_days
+        )
         subject = st.text_input(f"E-Mail: {LABELS['mail_subject']}", current.mail_subject)
         body = st.text_area(
             f"E-Mail: {LABELS['mail_body']}",
@@ -1100,6 +1107,9 @@ def settings_form() -> None:
                 base_rate=base_rate,
                 base_rate_since=base_since,
                 reminder_days=reminder_days,
+                quote_format=quote_format,
+                quote_yearly=quote_yearly,
+                quote_valid_days=quote_days,
                 mail_subject=subject,
                 mail_body=body,
             )

@@ -24,6 +24,7 @@ from kms.ui.paging import pager, requested_page
 from kms.ui.text import plain
 
 pdf = LazyModule("kms.modules.invoices.quotes.pdf")
+mailing = LazyModule("kms.modules.invoices.quotes.mailing")
 
 PAGE_SIZE = 25
 SELECTED = "quote_selected"
@@ -157,6 +158,37 @@ def confirm_dialog(ctx: PageContext, name: str, quote_id: int, label: str, posit
             st.rerun()
 
 
+@st.dialog("▶ Angebot per E-Mail senden", width="large")
+def mail_dialog(ctx: PageContext, quote_id: int) -> None:
+    with session_scope(write=False) as session:
+        draft = mailing.quote_mail_draft(session, quote_id)
+    with st.form("quote_mail"):
+        to = st.text_input("Empfänger", value=draft.to)
+        subject = st.text_input("Betreff", value=draft.subject)
+        body = st.text_area("Text", value=draft.body, height=200)
+        copy = st.checkbox("Kopie an mich", value=True)
+        sent = st.form_submit_button("Senden", type="primary")
+    if st.button("Abbrechen", key="quote_mail_cancel"):
+        st.session_state.pop(CONFIRM, None)
+        st.rerun()
+    if sent:
+        with saving({"to": "Empfänger", "subject": "Betreff"}) as result:
+            with session_scope() as session:
+                mailing.send_quote_mail(
+                    session,
+                    quote_id,
+                    to=to,
+                    subject=subject,
+                    body=body,
+                    copy_to_self=copy,
+                    actor=ctx.user.username,
+                )
+        if result["ok"]:
+            st.session_state.pop(CONFIRM, None)
+            st.session_state[FLASH] = f"Das Angebot wurde an {to} gesendet."
+            st.rerun()
+
+
 def _position_label(line: Any) -> str:
     return (
         f"{line.position}. {line.description.splitlines()[0][:60]} "
@@ -243,13 +275,19 @@ def _actions(ctx: PageContext, quote_id: int, label: str, status: str, lines: li
             key=f"quote_positions_{quote_id}",
             placeholder="Positionen wählen …",
         )
+    if status != DRAFT:
+        names = [*names, "mail"]
     cols = st.columns(max(1, len(names)))
     for col, name in zip(cols, names, strict=False):
-        if col.button(f"▶ {ACTIONS[name][0]}", key=f"quote_btn_{name}"):
+        title = "Per E-Mail senden" if name == "mail" else ACTIONS[name][0]
+        if col.button(f"▶ {title}", key=f"quote_btn_{name}"):
             st.session_state[CONFIRM] = (name, quote_id)
     pending = st.session_state.get(CONFIRM)
     if pending and pending[1] == quote_id:
-        confirm_dialog(ctx, pending[0], quote_id, label, positions)
+        if pending[0] == "mail":
+            mail_dialog(ctx, quote_id)
+        else:
+            confirm_dialog(ctx, pending[0], quote_id, label, positions)
 
 
 # --- draft editor ---------------------------------------------------------------------

@@ -189,3 +189,14 @@ def test_the_list_pages_and_searches_in_sql(session, make_quote, send) -> None:
     found = quotes.list_quotes(session, search="sonder", day=ISSUE_DAY)
     assert [r.number for r in found.items] == ["AN-2026-0001"]
     assert quotes.list_quotes(session, search="an-2026-0001", day=ISSUE_DAY).total == 1
+
+
+def test_the_quote_range_is_configurable_and_kept_apart(session, make_quote, send) -> None:
+    from kms.modules.invoices import config
+
+    with pytest.raises(ValidationErrors, match="Angebote brauchen einen eigenen Nummernkreis"):
+        config.save_settings(session, quote_format="RE-{JJJJ}-{NNNN}")
+    config.save_settings(session, quote_format="ANG-{JJJJ}/{NNN}", quote_valid_days=14)
+    quote = make_quote()
+    assert quote.valid_until == ISSUE_DAY + timedelta(days=14)
+    assert send(quote).number == "ANG-2026/001"
