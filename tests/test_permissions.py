@@ -51,6 +51,7 @@ from kms.modules.invoices.models import Invoice
 from kms.modules.invoices.quotes import mailing as quote_mailing
 from kms.modules.invoices.quotes import pdf as quote_pdf
 from kms.modules.invoices.quotes import service as quotes
+from kms.modules.invoices.recurring import service as recurring
 from kms.modules.invoices.sepa import service as sepa
 from kms.modules.ledger import assets as ledger_assets
 from kms.modules.ledger import datev as ledger_datev
@@ -127,6 +128,20 @@ def _draft(s: Session, w: World) -> Invoice:
         service_date=date(2026, 2, 27),
         payment_term_days=14,
         as_of=date(2026, 3, 2),
+    )
+
+
+def _recurring(s: Session, w: World) -> Any:
+    return recurring.save_template(
+        s,
+        name="Wartung",
+        contact_id=w.person_id,
+        interval="monthly",
+        day_of_month=1,
+        start_date=date(2099, 1, 1),
+        mode="issue",
+        payment_term_days=14,
+        lines=[_line()],
     )
 
 
@@ -1181,6 +1196,32 @@ ROWS: list[tuple[str, str, Factory]] = [
         "kms.modules.podcasts.stats:launch_comparison",
         "IM",
         lambda s, w: (lambda cid: lambda s: podcast_stats.launch_comparison(s, cid))(_podcast(s)),
+    ),
+    # Wiederkehrende Rechnungen
+    (
+        "kms.modules.invoices.recurring.service:save_template",
+        "IM",
+        lambda s, w: lambda s: _recurring(s, w),
+    ),
+    (
+        "kms.modules.invoices.recurring.service:set_active",
+        "IM",
+        lambda s, w: (lambda t: lambda s: recurring.set_active(s, t, False))(_recurring(s, w).id),
+    ),
+    (
+        "kms.modules.invoices.recurring.service:delete_template",
+        "IM",
+        lambda s, w: (lambda t: lambda s: recurring.delete_template(s, t))(_recurring(s, w).id),
+    ),
+    (
+        "kms.modules.invoices.recurring.service:list_templates",
+        "IMS",
+        lambda s, w: lambda s: recurring.list_templates(s),
+    ),
+    (
+        "kms.modules.invoices.recurring.service:run_log",
+        "IMS",
+        lambda s, w: lambda s: recurring.run_log(s),
     ),
     # Angebote an Kunden
     (

@@ -7,7 +7,9 @@ from contextlib import contextmanager
 from typing import Any, TypeVar, cast
 
 import streamlit as st
+from sqlalchemy.orm import Session
 
+from kms.db import session_scope
 from kms.errors import KmsError, ValidationErrors
 from kms.ui.text import plain
 
@@ -69,3 +71,25 @@ def attempt(action: Callable[[], T], labels: Mapping[str, str] | None = None) ->
     with saving(labels) as result:
         value = action()
     return value if result["ok"] else None
+
+
+def in_session(
+    action: Callable[[Session], T], labels: Mapping[str, str] | None = None, *, write: bool = True
+) -> T | None:
+    """Run `action` in a session of its own (committed on success when `write`); German
+    errors are shown instead of raised. Returns None on error."""
+    with saving(labels) as result, session_scope(write=write) as session:
+        value = action(session)
+    return value if result["ok"] else None
+
+
+def flash(key: str, message: str) -> None:
+    """Keep a success message for the next run (after st.rerun) under `key`."""
+    st.session_state[key] = message
+
+
+def show_flash(key: str) -> None:
+    """Show and forget the success message kept under `key`, as plain text."""
+    message = st.session_state.pop(key, None)
+    if message:
+        st.success(plain(message), icon=":material/check_circle:")

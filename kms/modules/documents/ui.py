@@ -21,6 +21,7 @@ from kms.modules.documents.filetypes import ALLOWED_TEXT
 from kms.modules.documents.models import Document
 from kms.rendering.preview import MAX_PREVIEW_PAGES
 from kms.types import today
+from kms.ui import forms
 from kms.ui.forms import CHOOSE, saving
 from kms.ui.paging import pager, requested_page
 from kms.ui.text import plain
@@ -71,9 +72,7 @@ def _image_png(path: str, sha256: str) -> bytes:
 
 def show_flash() -> None:
     """A message left by the previous run (e.g. after a dialog closed)."""
-    message = st.session_state.pop(FLASH, None)
-    if message:
-        st.success(plain(message), icon=":material/check_circle:")
+    forms.show_flash(FLASH)
 
 
 def upload_form(key: str, *, contact_id: int | None = None, username: str = "") -> None:

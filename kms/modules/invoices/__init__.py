@@ -15,6 +15,12 @@ def _overdue_watch(session, now):  # type: ignore[no-untyped-def]
     return overdue_watch(session, now)
 
 
+def _recurring(session, now):  # type: ignore[no-untyped-def]
+    from kms.modules.invoices.recurring.service import automatism
+
+    return automatism(session, now)
+
+
 def _fn(key: str, label: str, description: str) -> FunctionSpec:
     return FunctionSpec(
         key=f"invoices_{key}",
@@ -119,6 +125,14 @@ SPEC = ModuleSpec(
             functions=SEPA_FUNCTIONS,
             permission=Permission.INVOICES_READ,
         ),
+        PageSpec(
+            "pages/wiederkehrende_rechnungen.py",
+            "Wiederkehrende Rechnungen",
+            ":material/event_repeat:",
+            "wiederkehrende_rechnungen",
+            "Rechnungen & Schreiben",
+            permission=Permission.INVOICES_READ,
+        ),
         # Quotes to customers (Verkauf, #17); the Preiskalkulation's offerings keep their
         # own page "Angebote", so this one is named after its addressees.
         PageSpec(
@@ -139,6 +153,17 @@ SPEC = ModuleSpec(
             "überfälligen Rechnungen im Hinweisbanner an.",
             interval=timedelta(hours=6),
             run=_overdue_watch,
+        ),
+        AutomatismSpec(
+            key="invoices_recurring",
+            label="Wiederkehrende Rechnungen erstellen",
+            description="Erstellt stündlich aus jeder aktiven Vorlage die fälligen Rechnungen, "
+            "jeden Zeitraum genau einmal – auch nachträglich nach einer Pause des Servers oder "
+            "einem Wartungsfenster (Rechnungsdatum: der Tag der Erstellung; "
+            "Leistungszeitraum: der geplante Zeitraum). Je nach Vorlage werden sie "
+            "ausgestellt und per E-Mail versendet, nur ausgestellt oder als Entwurf angelegt.",
+            interval=timedelta(hours=1),
+            run=_recurring,
         ),
     ),
     overview="kms.modules.invoices.overview.overview",

@@ -331,8 +331,43 @@ def load(session: Session) -> str:
             session, reminded.id, letter_date=reminded_due + timedelta(days=2), actor="demo"
         )
     session.flush()
+    _subscription(session, firm, today)
     _quote(session, firm, today)
-    return f"{count} Rechnungen, 1 Angebot"
+    return f"{count} Rechnungen, 1 Abo, 1 Angebot"
+
+
+def _subscription(session: Session, firm: Contact, today: date) -> None:
+    """Wiederkehrende Rechnungen: a monthly maintenance subscription collected by SEPA
+    direct debit under the customer's mandate (created here; the demo has no other)."""
+    from kms.modules.invoices.recurring import service as recurring
+    from kms.modules.invoices.sepa import service as sepa
+
+    mandate = next(iter(sepa.mandates(session, contact_id=firm.id)), None)
+    if mandate is None:
+        mandate = sepa.create_mandate(
+            session,
+            contact_id=firm.id,
+            reference="DEMO-ABO-1",
+            signed_on=today - timedelta(days=30),
+            iban="DE89370400440532013000",
+            actor="demo",
+        )
+    first = date(today.year + today.month // 12, today.month % 12 + 1, 1)
+    recurring.save_template(
+        session,
+        name="Wartungsvertrag Website (Demo)",
+        contact_id=firm.id,
+        interval="monthly",
+        day_of_month=1,
+        start_date=first,
+        mode="issue",
+        payment_term_days=14,
+        intro_text="Vereinbarungsgemäß berechnen wir Ihnen für den Leistungszeitraum:",
+        closing_text=f"{MARK} fiktive Beispielrechnung aus einem Abo.",
+        sepa_mandate_id=mandate.id,
+        lines=[_line("Wartung und Updates der Website, monatlich", "1", "89", "S19", "MON")],
+        actor="demo",
+    )
 
 
 def _quote(session: Session, customer: Contact, today: date) -> None:

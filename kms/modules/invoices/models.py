@@ -544,6 +544,13 @@ class SepaRunItem(BusinessData, Base):
     run: Mapped[SepaRun] = relationship(back_populates="items")
 
 
+# --- Wiederkehrende Rechnungen (templates, runs, log) ---------------------------------
+
 # Customer quotes (Angebote an Kunden) live in their own slice; imported here so that the
 # module's `models` entry registers their tables too.
 import kms.modules.invoices.quotes.models  # noqa: E402, F401
+from kms.modules.invoices.recurring.models import (  # noqa: E402,F401 - one metadata
+    RecurringLog,
+    RecurringRun,
+    RecurringTemplate,
+)

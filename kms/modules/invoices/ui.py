@@ -45,6 +45,7 @@ from kms.modules.invoices.quotes import service as quotes
 from kms.modules.invoices.sepa.ui import mandate_caption, mandate_choice
 from kms.modules.settings import ui as settings_ui
 from kms.permissions import Permission
+from kms.ui import forms
 from kms.ui.forms import CHOOSE, has_extension, labels_of, saving
 from kms.ui.lazy import LazyModule
 from kms.ui.page import PageContext
@@ -676,6 +677,43 @@ def _editor_records(lines: pd.DataFrame) -> list[dict[str, Any]]:
     )
 
 
+def positions_from_editor(lines: pd.DataFrame, allowed: tuple[str, ...]) -> list[dict[str, Any]]:
+    """The positions editor's rows as the service takes them (drafts, recurring templates)."""
+    return [
+        {
+            "description": r.get("Beschreibung"),
+            "quantity": r.get("Menge"),
+            "unit_code": UNIT_BY_LABEL.get(r.get("Einheit") or "", ""),
+            "unit_price": r.get("Einzelpreis"),
+            "tax": next(
+                (k for k in allowed if service.TAX_OPTIONS[k].label == r.get("Steuer")), ""
+            ),
+            "discount_kind": next((k for k, v in DISCOUNTS.items() if v == r.get("Rabatt")), ""),
+            "discount_value": r.get("Rabattwert"),
+            "discount_reason": r.get("Rabattgrund"),
+        }
+        for r in _editor_records(lines)
+    ]
+
+
+def line_columns(tax_labels: list[str]) -> dict[str, Any]:
+    """The positions editor's column configuration (defaults for added rows)."""
+    return {
+        "Beschreibung": st.column_config.TextColumn(width="large", default=""),
+        "Menge": st.column_config.TextColumn(help="z. B. 2,5", default=""),
+        "Einheit": st.column_config.SelectboxColumn(options=UNIT_LABELS, default="Stunde"),
+        "Einzelpreis": st.column_config.TextColumn(
+            help="netto, bis 4 Nachkommastellen", default=""
+        ),
+        "Steuer": st.column_config.SelectboxColumn(options=tax_labels, default=tax_labels[0]),
+        "Rabatt": st.column_config.SelectboxColumn(
+            options=list(DISCOUNTS.values()), default=DISCOUNTS[""]
+        ),
+        "Rabattwert": st.column_config.TextColumn(default=""),
+        "Rabattgrund": st.column_config.TextColumn(default=""),
+    }
+
+
 def _typed(row: dict[str, Any]) -> bool:
     """Whether anybody typed into a row (a new draft's prefilled row is not)."""
     return any(str(row.get(k) or "").strip() for k in ("Beschreibung", "Einzelpreis", "Rabattwert"))
@@ -752,21 +790,8 @@ def positions_editor(
         # No column is `required`: Streamlit's browser side silently leaves out a new row
         # with an empty required cell, so a half-filled row would vanish on saving. The
         # service checks every row instead and names the incomplete one.
-        column_config={
-            "Beschreibung": st.column_config.TextColumn(width="large", default=""),
-            "Menge": st.column_config.TextColumn(help="z. B. 2,5", default=""),
-            # Defaults for added rows: an empty cell of a new row is drawn as "None".
-            "Einheit": st.column_config.SelectboxColumn(options=UNIT_LABELS, default="Stunde"),
-            "Einzelpreis": st.column_config.TextColumn(
-                help="netto, bis 4 Nachkommastellen", default=""
-            ),
-            "Steuer": st.column_config.SelectboxColumn(options=tax_labels, default=tax_labels[0]),
-            "Rabatt": st.column_config.SelectboxColumn(
-                options=list(DISCOUNTS.values()), default=DISCOUNTS[""]
-            ),
-            "Rabattwert": st.column_config.TextColumn(default=""),
-            "Rabattgrund": st.column_config.TextColumn(default=""),
-        },
+        # Defaults for added rows: an empty cell of a new row is drawn as "None".
+        column_config=line_columns(tax_labels),
     )
     insert, chosen = False, None
     if choices:
@@ -798,25 +823,6 @@ def insert_picked(
     if note:
         st.session_state[f"{key}_note"] = note
     st.rerun()
-
-
-def position_rows(lines: pd.DataFrame, allowed: tuple[str, ...]) -> list[dict[str, Any]]:
-    """The editor's rows as `save_draft`/`save_quote` take positions."""
-    return [
-        {
-            "description": r.get("Beschreibung"),
-            "quantity": r.get("Menge"),
-            "unit_code": UNIT_BY_LABEL.get(r.get("Einheit") or "", ""),
-            "unit_price": r.get("Einzelpreis"),
-            "tax": next(
-                (k for k in allowed if service.TAX_OPTIONS[k].label == r.get("Steuer")), ""
-            ),
-            "discount_kind": next((k for k, v in DISCOUNTS.items() if v == r.get("Rabatt")), ""),
-            "discount_value": r.get("Rabattwert"),
-            "discount_reason": r.get("Rabattgrund"),
-        }
-        for r in _editor_records(lines)
-    ]
 
 
 TAX_DIALOG = "inv_tax_dialog"
@@ -977,7 +983,7 @@ def draft_editor(ctx: PageContext) -> None:
     if insert:
         insert_picked(key, lines, chosen, allowed, generation)
     if submitted:
-        rows = position_rows(lines, allowed)
+        rows = positions_from_editor(lines, allowed)
         values: dict[str, Any] = {
             "contact_id": contact_id,
             "service_date": service_date if mode == mode_options[0] else None,
@@ -1119,9 +1125,7 @@ def settings_form() -> None:
 
 def render_invoices_page(ctx: PageContext) -> None:
     """The Rechnungen page: flash, ▶ dialogs, then the tabs list, draft editor, settings."""
-    flash = st.session_state.pop("inv_flash", None)
-    if flash:
-        st.success(plain(flash), icon=":material/check_circle:")
+    forms.show_flash("inv_flash")
     for name, dialog in DIALOGS.items():
         if ctx.function_requested(FN[name]):
             dialog(ctx)
@@ -1253,7 +1257,9 @@ def _article_form(ctx: PageContext) -> None:
     taxes = _article_tax_options()
     tax_keys = list(taxes)
     if article is not None:
-        st.caption(f"„{article.name}“ bearbeiten" + (" (archiviert)" if article.archived else ""))
+        st.caption(
+            plain(f"„{article.name}“ bearbeiten" + (" (archiviert)" if article.archived else ""))
+        )
         if st.button("Neuer Eintrag", key="art_new", icon=":material/add:"):
             st.session_state.pop(ARTICLE, None)
             st.rerun()
@@ -1409,9 +1415,7 @@ def _articles_export() -> None:
 
 def render_articles_page(ctx: PageContext) -> None:
     """Leistungen & Artikel: the list, the form (new or selected), import and export."""
-    flash = st.session_state.pop("art_flash", None)
-    if flash:
-        st.success(plain(flash), icon=":material/check_circle:")
+    forms.show_flash("art_flash")
     may_write, may_export = ctx.may(Permission.INVOICES_WRITE), ctx.may(Permission.EXPORT)
     names = ["Liste"]
     names += ["Eintrag bearbeiten"] if may_write else []

@@ -32,6 +32,7 @@ from kms.modules.ledger.models import (
     Booking,
 )
 from kms.permissions import Permission
+from kms.ui import forms
 from kms.ui.forms import CHOOSE, attempt, has_extension, labels_of, saving
 from kms.ui.page import PageContext
 from kms.ui.text import plain
@@ -68,9 +69,7 @@ def flash(message: str) -> None:
 
 
 def show_flash() -> None:
-    message = st.session_state.pop(FLASH, None)
-    if message:
-        st.success(plain(message), icon=":material/check_circle:")
+    forms.show_flash(FLASH)
 
 
 def run_write(action: Callable[[Session], T]) -> T | None:

@@ -21,6 +21,7 @@ from kms.modules.letters.models import DRAFT, SENT, SENT_VIA_LABELS
 from kms.modules.letters.models import STATUS_LABELS as LETTER_STATUS
 from kms.modules.letters.placeholders import PLACEHOLDERS, describe_empty
 from kms.rendering.preview import page_count, page_png
+from kms.ui import forms
 from kms.ui.forms import CHOOSE, attempt, labels_of, saving
 from kms.ui.page import PageContext
 from kms.ui.paging import pager, requested_page
@@ -57,9 +58,7 @@ def flash(message: str) -> None:
 
 
 def show_flash() -> None:
-    message = st.session_state.pop(FLASH, None)
-    if message:
-        st.success(plain(message), icon=":material/check_circle:")
+    forms.show_flash(FLASH)
 
 
 def run_action(action: Callable[[], T]) -> T | None:

@@ -14,7 +14,6 @@ from typing import Any, TypeVar
 import streamlit as st
 from sqlalchemy.orm import Session
 
-from kms.db import session_scope
 from kms.formatting import format_date, format_datetime
 from kms.modules.podcasts import service, urls
 from kms.modules.podcasts.check import check_channel
@@ -28,9 +27,8 @@ from kms.modules.podcasts.models import (
 )
 from kms.permissions import Permission
 from kms.types import BERLIN, today, utcnow
-from kms.ui.forms import CHOOSE, labels_of, saving
+from kms.ui.forms import CHOOSE, flash, in_session, labels_of, show_flash
 from kms.ui.page import PageContext
-from kms.ui.text import plain
 
 T = TypeVar("T")
 FLASH = "podcasts_flash"
@@ -62,26 +60,20 @@ LABELS = {
 
 
 def _flash(message: str) -> None:
-    st.session_state[FLASH] = message
+    flash(FLASH, message)
 
 
 def _show_flash() -> None:
-    message = st.session_state.pop(FLASH, None)
-    if message:
-        st.success(plain(message), icon=":material/check_circle:")
+    show_flash(FLASH)
 
 
 def _write(action: Callable[[Session], T]) -> T | None:
     """A write in a session of its own: committed on success, German errors shown."""
-    with saving(LABELS) as result, session_scope() as session:
-        value = action(session)
-    return value if result["ok"] else None
+    return in_session(action, LABELS)
 
 
 def _read(action: Callable[[Session], T]) -> T | None:
-    with saving() as result, session_scope(write=False) as session:
-        value = action(session)
-    return value if result["ok"] else None
+    return in_session(action, write=False)
 
 
 def _may_write(ctx: PageContext) -> bool:

@@ -19,7 +19,7 @@ from kms.formatting import format_money, format_number
 from kms.modules.pricing import calc, service
 from kms.permissions import Permission
 from kms.types import today
-from kms.ui.forms import CHOOSE, labels_of, saving
+from kms.ui.forms import CHOOSE, flash, in_session, labels_of, saving, show_flash
 from kms.ui.page import PageContext
 from kms.ui.text import plain
 
@@ -35,20 +35,16 @@ LABELS = {
 
 
 def _flash(message: str) -> None:
-    st.session_state[FLASH] = message
+    flash(FLASH, message)
 
 
 def _show_flash() -> None:
-    message = st.session_state.pop(FLASH, None)
-    if message:
-        st.success(plain(message), icon=":material/check_circle:")
+    show_flash(FLASH)
 
 
 def _write(action: Callable[[Session], T]) -> T | None:
     """A write in a session of its own: committed on success, German errors shown."""
-    with saving(LABELS) as result, session_scope() as session:
-        value = action(session)
-    return value if result["ok"] else None
+    return in_session(action, LABELS)
 
 
 def _done(action: Callable[[Session], object]) -> bool:

@@ -14,6 +14,7 @@ from kms.modules.settings import service, taxation
 from kms.onboarding import onboarding_done
 from kms.types import today
 from kms.ui import auth as ui_auth
+from kms.ui import forms
 from kms.ui.forms import CHOOSE, labels_of, saving
 from kms.ui.page import PageContext
 from kms.validation import parse_money
@@ -186,9 +187,7 @@ def regime_form(key: str) -> bool:
 
 def section_taxation() -> None:
     st.subheader("Besteuerung")
-    flash = st.session_state.pop(TAX_FLASH, None)
-    if flash:
-        st.success(flash)
+    forms.show_flash(TAX_FLASH)
     st.caption(
         "Die Besteuerung gilt ab einem Datum. Rechnungen richten sich nach der Besteuerung an "
         "ihrem Rechnungsdatum."

@@ -13,6 +13,7 @@ from kms.db import session_scope
 from kms.modules.invoices import articles, service
 from kms.modules.invoices.models import Article, Invoice
 from kms.modules.settings import demo as settings_demo
+from kms.ui.text import plain
 from tests import ui_helpers as ui
 from tests.modules.invoices.conftest import line, organisation
 from tests.ui_helpers import edit_table, values
@@ -143,3 +144,16 @@ def test_an_item_is_inserted_into_the_draft_and_stays_editable(draft_id) -> None
         ]
         assert s.get(Invoice, draft_id).gross_total == Decimal("1702.30")
     assert f"draft_{draft_id}_rows" not in at.session_state  # the draft holds them now
+
+
+def test_the_item_name_is_shown_literally_not_as_markdown(seller) -> None:
+    name = "**Fett** [Link](https://example.org)"
+    at = ui.open_page("artikel").run()
+    _text(at, "Bezeichnung").input(name)
+    _text(at, "Einzelpreis").input("10")
+    next(s for s in at.selectbox if s.label == "Einheit").set_value("Stunde")
+    _button(at, "Speichern").click().run()
+    assert not at.exception
+    [caption] = [str(c.value) for c in at.caption if "bearbeiten" in str(c.value)]
+    # Streamlit renders captions as Markdown: every special character is escaped.
+    assert caption == plain(f"„{name}“ bearbeiten")

@@ -355,7 +355,7 @@ def quote_editor(ctx: PageContext) -> None:
                 valid_until=valid_until,
                 intro_text=intro,
                 closing_text=closing,
-                lines=invoice_ui.position_rows(lines, allowed),
+                lines=invoice_ui.positions_from_editor(lines, allowed),
             )
             saved_id, total = saved.id, saved.gross_total
         if result["ok"]:

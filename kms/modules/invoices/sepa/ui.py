@@ -23,9 +23,9 @@ from kms.modules.invoices.models import (
 from kms.modules.invoices.sepa import service as sepa
 from kms.permissions import Permission
 from kms.types import today
+from kms.ui import forms
 from kms.ui.forms import CHOOSE, labels_of, saving
 from kms.ui.page import PageContext
-from kms.ui.text import plain
 
 FN_RUN = "invoices_sepa_run"
 FLASH = "sepa_flash"
@@ -344,9 +344,7 @@ def runs_section(ctx: PageContext) -> None:
 
 def render_sepa_page(ctx: PageContext) -> None:
     """Lastschriften: flash, the ▶ dialog, then Mandate and Lastschriftdateien."""
-    flash = st.session_state.pop(FLASH, None)
-    if flash:
-        st.success(plain(flash), icon=":material/check_circle:")
+    forms.show_flash(FLASH)
     if ctx.function_requested(FN_RUN):
         run_dialog(ctx)
     tabs = st.tabs(["Mandate", "Lastschriftdateien"])

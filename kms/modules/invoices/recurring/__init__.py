@@ -1,0 +1,1 @@
+"""Wiederkehrende Rechnungen: templates the ⊕ automatism turns into invoices once per period."""
