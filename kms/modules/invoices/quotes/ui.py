@@ -17,7 +17,7 @@ from kms.modules.invoices import ui as invoice_ui
 from kms.modules.invoices.quotes import service
 from kms.modules.invoices.quotes.models import ACCEPTED, DRAFT, SENT, STATUS_LABELS
 from kms.permissions import Permission
-from kms.ui.forms import CHOOSE, labels_of, saving
+from kms.ui.forms import CHOOSE, flash, labels_of, saving, show_flash
 from kms.ui.lazy import LazyModule
 from kms.ui.page import PageContext
 from kms.ui.paging import pager, requested_page
@@ -154,7 +154,7 @@ def confirm_dialog(ctx: PageContext, name: str, quote_id: int, label: str, posit
             message = _act(ctx, name, quote_id, positions)
         if result["ok"]:
             st.session_state.pop(CONFIRM, None)
-            st.session_state[FLASH] = message
+            flash(FLASH, message)
             st.rerun()
 
 
@@ -185,7 +185,7 @@ def mail_dialog(ctx: PageContext, quote_id: int) -> None:
                 )
         if result["ok"]:
             st.session_state.pop(CONFIRM, None)
-            st.session_state[FLASH] = f"Das Angebot wurde an {to} gesendet."
+            flash(FLASH, f"Das Angebot wurde an {to} gesendet.")
             st.rerun()
 
 
@@ -370,9 +370,7 @@ def quote_editor(ctx: PageContext) -> None:
 
 def render_quotes_page(ctx: PageContext) -> None:
     """The Angebote an Kunden page: flash, then the tabs list (with detail) and editor."""
-    flash = st.session_state.pop(FLASH, None)
-    if flash:
-        st.success(plain(flash), icon=":material/check_circle:")
+    show_flash(FLASH)
     names = ["Angebote"]
     may_write = ctx.may(Permission.INVOICES_WRITE)
     names += ["Angebot bearbeiten"] if may_write else []
