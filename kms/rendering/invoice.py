@@ -35,7 +35,7 @@ from kms.rendering.girocode import GiroCode, girocode_png
 from kms.rendering.models import Company
 from kms.types import utcnow
 
-__all__ = ["CONSUMER_DEFAULT_NOTE", "InvoiceLayout", "render_invoice"]
+__all__ = ["CONSUMER_DEFAULT_NOTE", "InvoiceLayout", "OfferText", "render_invoice"]
 
 TABLE_PT, TABLE_LH = 8.5, 4.0
 # (title, width mm, alignment); widths add up to the 165 mm text width.
@@ -76,6 +76,19 @@ CATEGORY_LABELS = {
 
 
 @dataclass(frozen=True)
+class OfferText:
+    """A quote or order confirmation set in the invoice layout: it requests no payment.
+
+    `heading` replaces "Rechnung <Nr.>", `info` the number and date rows of the
+    information block, `subtitle` is printed below the heading, `note` after the totals."""
+
+    heading: str
+    info: tuple[tuple[str, str], ...]
+    subtitle: str = ""
+    note: str = ""
+
+
+@dataclass(frozen=True)
 class InvoiceLayout:
     """What the PDF prints besides the invoice data: sender, window address, texts."""
 
@@ -87,6 +100,7 @@ class InvoiceLayout:
     buyer_vat_id: str = ""
     consumer: bool = False
     girocode: GiroCode | None = None
+    offer: OfferText | None = None
 
 
 def render_invoice(
@@ -103,7 +117,9 @@ def _is_cancellation(doc: InvoiceDocument) -> bool:
     return doc.type_code is DocumentType.CREDIT_NOTE
 
 
-def _title(doc: InvoiceDocument) -> str:
+def _title(doc: InvoiceDocument, layout: InvoiceLayout) -> str:
+    if layout.offer is not None:
+        return layout.offer.heading
     return f"{'Stornorechnung' if _is_cancellation(doc) else 'Rechnung'} {doc.number}"
 
 
@@ -122,26 +138,28 @@ def _build(
 ) -> Din5008Pdf:
     pdf = Din5008Pdf(
         layout.company,
-        running_title=_title(doc),
+        running_title=_title(doc, layout),
         date_text=format_date(doc.issue_date),
         page_total=page_total,
     )
-    pdf.set_document_info(_title(doc), created)
+    pdf.set_document_info(_title(doc, layout), created)
     pdf.add_page()
     pdf.draw_address(layout.recipient)
     bottom = pdf.draw_info_block(_info(doc, layout))
     pdf.set_y(max(97.0, bottom + 2 * BODY_LH))
-    pdf.write_line(_title(doc), style="B", size=13)
+    pdf.write_line(_title(doc, layout), style="B", size=13)
     if _is_cancellation(doc) and doc.preceding_invoices:
         ref = doc.preceding_invoices[0]
         when = f" vom {format_date(ref.issue_date)}" if ref.issue_date else ""
         pdf.write_line(f"zur Rechnung {ref.number}{when}", style="B")
+    if layout.offer is not None and layout.offer.subtitle:
+        pdf.write_line(layout.offer.subtitle, style="B")
     pdf.blank_line()
     if layout.intro.strip():
         pdf.write_markdown(layout.intro)
         pdf.blank_line()
     _table(pdf, doc, totals)
-    _totals(pdf, doc, totals)
+    _totals(pdf, doc, totals, offer=layout.offer is not None)
     _notes(pdf, doc, layout, totals, qr)
     if layout.closing.strip():
         pdf.blank_line()
@@ -153,7 +171,9 @@ def _info(doc: InvoiceDocument, layout: InvoiceLayout) -> list[tuple[str, str]]:
     """Information block: number, dates, customer, references, contact."""
     kind = "Storno-Nr." if _is_cancellation(doc) else "Rechnungs-Nr."
     pairs = [(kind, doc.number), ("Rechnungsdatum", format_date(doc.issue_date))]
-    if doc.period is not None:
+    if layout.offer is not None:
+        pairs = list(layout.offer.info)
+    elif doc.period is not None:
         span = f"{format_date(doc.period.start)} – {format_date(doc.period.end)}"
         pairs.append(("Leistungszeitraum", span))
     elif doc.delivery_date is not None:
@@ -370,7 +390,7 @@ def _draw_sum_row(pdf: Din5008Pdf, row: _SumRow) -> None:
     pdf.set_y(y + height)
 
 
-def _sum_rows(doc: InvoiceDocument, totals: Totals) -> list[_SumRow]:
+def _sum_rows(doc: InvoiceDocument, totals: Totals, *, offer: bool = False) -> list[_SumRow]:
     """Net total, one row per VAT group (§ 14 Abs. 4 Nr. 8 UStG), gross total; document
     allowances and charges (BG-20/BG-21) get a row each between positions and net total."""
     rows = []
@@ -388,7 +408,7 @@ def _sum_rows(doc: InvoiceDocument, totals: Totals) -> list[_SumRow]:
             reason = group.exemption.text if group.exemption else "ohne USt"
             label = f"{reason}: 0 % auf {_signed(doc, group.basis)}"
         rows.append(_SumRow(label, _signed(doc, group.tax)))
-    label = "Gesamtbetrag" if _is_cancellation(doc) else "Rechnungsbetrag"
+    label = "Gesamtbetrag" if offer or _is_cancellation(doc) else "Rechnungsbetrag"
     rows.append(_SumRow(label, _signed(doc, totals.grand_total), "B", rule_above=True))
     if totals.prepaid:
         rows.append(_SumRow("abzüglich bereits gezahlt", format_money(-totals.prepaid)))
@@ -396,9 +416,9 @@ def _sum_rows(doc: InvoiceDocument, totals: Totals) -> list[_SumRow]:
     return rows
 
 
-def _totals(pdf: Din5008Pdf, doc: InvoiceDocument, totals: Totals) -> None:
+def _totals(pdf: Din5008Pdf, doc: InvoiceDocument, totals: Totals, *, offer: bool) -> None:
     """The totals block, kept together on one page; every row as high as its label needs."""
-    rows = [replace(r, label=clean_line(r.label)) for r in _sum_rows(doc, totals)]
+    rows = [replace(r, label=clean_line(r.label)) for r in _sum_rows(doc, totals, offer=offer)]
     pdf.ensure_space(1.5 + sum(_sum_row_height(pdf, row) for row in rows))
     pdf.ln(1.5)
     for row in rows:
@@ -459,6 +479,8 @@ def _text_height(pdf: Din5008Pdf, width: float, text: str) -> float:
 def _note_texts(doc: InvoiceDocument, layout: InvoiceLayout, totals: Totals) -> list[str]:
     notes = [_exemption_note(c) for c in _categories(doc)]
     notes = [n for n in notes if n]
+    if layout.offer is not None:
+        return [*notes, layout.offer.note] if layout.offer.note else notes
     if _is_cancellation(doc):
         ref = doc.preceding_invoices[0] if doc.preceding_invoices else None
         if ref is not None:

@@ -133,6 +133,16 @@ SPEC = ModuleSpec(
             "Rechnungen & Schreiben",
             permission=Permission.INVOICES_READ,
         ),
+        # Quotes to customers (Verkauf, #17); the Preiskalkulation's offerings keep their
+        # own page "Angebote", so this one is named after its addressees.
+        PageSpec(
+            "pages/kundenangebote.py",
+            "Angebote an Kunden",
+            ":material/request_quote:",
+            "kundenangebote",
+            "Rechnungen & Schreiben",
+            permission=Permission.INVOICES_READ,
+        ),
     ),
     automatisms=(
         AutomatismSpec(

@@ -21,7 +21,12 @@ from kms.permissions import Permission, require_permission
 SETTINGS_KEY = "invoices.settings"
 RANGE_INVOICE = "rechnung"
 RANGE_CANCELLATION = "storno"
-RANGES = {RANGE_INVOICE: "Rechnungen", RANGE_CANCELLATION: "Stornorechnungen"}
+RANGE_QUOTE = "angebot"
+RANGES = {
+    RANGE_INVOICE: "Rechnungen",
+    RANGE_CANCELLATION: "Stornorechnungen",
+    RANGE_QUOTE: "Angebote",
+}
 
 # Basiszinssatz nach § 247 BGB, published by the Deutsche Bundesbank every 1 January and
 # 1 July. 1,27 % has applied since 1 July 2025; edit it in the settings when it changes.
@@ -52,11 +57,17 @@ class InvoiceSettings:
     reminder_days: int = 10  # new payment deadline in a reminder/dunning letter
     mail_subject: str = DEFAULT_MAIL_SUBJECT
     mail_body: str = DEFAULT_MAIL_BODY
+    # Angebote an Kunden: their own number range and the default Gültig bis (days).
+    quote_format: str = "AN-{JJJJ}-{NNNN}"
+    quote_yearly: bool = True
+    quote_valid_days: int = 30
 
     def number_format(self, range_key: str) -> tuple[str, bool]:
         """(format, yearly reset) of a number range."""
         if range_key == RANGE_CANCELLATION:
             return self.cancellation_format, self.cancellation_yearly
+        if range_key == RANGE_QUOTE:
+            return self.quote_format, self.quote_yearly
         return self.invoice_format, self.invoice_yearly
 
 
@@ -127,6 +138,24 @@ def save_settings(session: Session, **values: Any) -> InvoiceSettings:
             yearly=bool(merged["cancellation_yearly"]),
             field="cancellation_format",
         )
+    with errors.field("quote_format"):
+        merged["quote_format"] = check_number_format(
+            str(merged["quote_format"]), yearly=bool(merged["quote_yearly"]), field="quote_format"
+        )
+        if _prefix(merged["quote_format"]) in {
+            _prefix(str(merged["invoice_format"])),
+            _prefix(str(merged["cancellation_format"])),
+        }:
+            raise ValidationError(
+                "quote_format",
+                "Angebote brauchen einen eigenen Nummernkreis, der sich von Rechnungsnummern "
+                "unterscheidet (anderer fester Text, z. B. AN-).",
+            )
+    with errors.field("quote_valid_days"):
+        if not 1 <= int(merged["quote_valid_days"]) <= 365:
+            raise ValidationError(
+                "quote_valid_days", "Die Gültigkeit eines Angebots muss 1 bis 365 Tage sein."
+            )
     if not errors.errors.get("invoice_format") and not errors.errors.get("cancellation_format"):
         if _prefix(merged["invoice_format"]) == _prefix(merged["cancellation_format"]):
             errors.add(

@@ -17,6 +17,7 @@ from kms.modules.contacts.models import Contact
 from kms.modules.contacts.service import create_contact
 from kms.modules.invoices import dunning, issuing, payments, service
 from kms.modules.invoices.models import Article, Invoice
+from kms.modules.invoices.quotes import service as quotes
 
 MARK = "Demo:"
 # Fictitious Leitweg-IDs whose check digits (ISO 7064 MOD 97-10) validate.
@@ -331,7 +332,8 @@ def load(session: Session) -> str:
         )
     session.flush()
     _subscription(session, firm, today)
-    return f"{count} Rechnungen, 1 Abo"
+    _quote(session, firm, today)
+    return f"{count} Rechnungen, 1 Abo, 1 Angebot"
 
 
 def _subscription(session: Session, firm: Contact, today: date) -> None:
@@ -366,3 +368,23 @@ def _subscription(session: Session, firm: Contact, today: date) -> None:
         lines=[_line("Wartung und Updates der Website, monatlich", "1", "89", "S19", "MON")],
         actor="demo",
     )
+
+
+def _quote(session: Session, customer: Contact, today: date) -> None:
+    """An Angebot an Kunden, sent five days ago and accepted since (its Auftragsbestätigung
+    can be printed and it can be taken over into an invoice)."""
+    sent_on = today - timedelta(days=5)
+    quote = quotes.save_quote(
+        session,
+        contact_id=customer.id,
+        as_of=sent_on,
+        intro_text="gern bieten wir Ihnen den Relaunch Ihres Onlineshops an:",
+        closing_text=f"Wir freuen uns auf Ihren Auftrag.\n\n{MARK}",
+        lines=[
+            _line("Konzept und Gestaltung Onlineshop", "24", "85", "S19"),
+            _line("Umsetzung und Einrichtung", "40", "85", "S19"),
+            _line("Fachbuch E-Commerce-Recht", "1", "39.90", "S7", "C62"),
+        ],
+    )
+    quotes.finalize_quote(session, quote.id, actor="demo", day=sent_on)
+    quotes.accept_quote(session, quote.id, actor="demo", day=today - timedelta(days=2))

@@ -52,6 +52,7 @@ from kms.modules.invoices.models import (
     InvoiceLine,
 )
 from kms.modules.invoices.numbering import take_number
+from kms.modules.invoices.quotes.models import Quote
 from kms.modules.invoices.sepa.service import direct_debit_snapshot, mandate_problem
 from kms.modules.invoices.service import (
     ENTITY,
@@ -200,8 +201,8 @@ def _company_dict(profile: CompanyProfile) -> dict[str, Any]:
     }
 
 
-def make_snapshot(session: Session, invoice: Invoice) -> dict[str, Any]:
-    """Seller and buyer data as printed, frozen into the invoice at issuing."""
+def make_snapshot(session: Session, invoice: Invoice | Quote) -> dict[str, Any]:
+    """Seller and buyer data as printed, frozen into the invoice (or quote) at issuing."""
     profile = get_profile(session)
     contact = session.get(Contact, invoice.contact_id)
     if contact is None:

@@ -8,7 +8,10 @@ marked as sent.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import select
@@ -17,7 +20,7 @@ from sqlalchemy.orm import Session
 from kms import audit
 from kms.errors import KmsError, ValidationError
 from kms.formatting import format_date, format_money
-from kms.mail import Attachment, SmtpSettings, build_message, send_message
+from kms.mail import Attachment, SendResult, SmtpSettings, build_message, send_message
 from kms.modules.invoices.config import get_settings
 from kms.modules.invoices.dunning import LEVELS
 from kms.modules.invoices.models import KINDS, Invoice, Reminder, Sending
@@ -56,7 +59,6 @@ def mail_draft(session: Session, invoice_id: int, reminder_id: int | None = None
     """Recipient, subject and text from the template in the settings."""
     invoice = get_invoice(session, invoice_id)
     _check_sendable(invoice)
-    settings = get_settings(session)
     snapshot = invoice.snapshot or {}
     document = KINDS[invoice.kind]
     amount = invoice.gross_total
@@ -65,14 +67,30 @@ def mail_draft(session: Session, invoice_id: int, reminder_id: int | None = None
         if reminder is None or reminder.invoice_id != invoice.id:
             raise KmsError("Dieses Mahnschreiben gehört nicht zu der Rechnung.")
         document, amount = LEVELS[reminder.level], reminder.total
-    buyer = snapshot.get("buyer", {}).get("name", "")
+    accusative = "unsere " + document if document != "Rechnung" else "unsere Rechnung"
+    return draft_from_template(
+        session, snapshot, document, accusative, invoice.number, invoice.issue_date, amount
+    )
+
+
+def draft_from_template(
+    session: Session,
+    snapshot: dict[str, Any],
+    document: str,
+    accusative: str,
+    number: str | None,
+    day: date | None,
+    amount: Decimal,
+) -> MailDraft:
+    """The mail template of the settings filled for a document (invoice, letter, quote)."""
+    settings = get_settings(session)
     values = _Safe(
         dokument=document,
-        dokument_akk="unsere " + document if document != "Rechnung" else "unsere Rechnung",
-        nummer=invoice.number,
-        datum=format_date(invoice.issue_date) if invoice.issue_date else "",
+        dokument_akk=accusative,
+        nummer=number,
+        datum=format_date(day) if day else "",
         betrag=format_money(amount),
-        anrede=buyer,
+        anrede=snapshot.get("buyer", {}).get("name", ""),
         absender=(snapshot.get("company") or {}).get("name", ""),
     )
     return MailDraft(
@@ -109,24 +127,16 @@ def send_invoice_mail(
     require_permission(Permission.INVOICES_WRITE, session)
     invoice = get_invoice(session, invoice_id)
     _check_sendable(invoice)
-    recipients = [a.strip() for a in to.replace(";", ",").split(",") if a.strip()]
-    if not recipients:
-        raise ValidationError("to", "Bitte eine E-Mail-Adresse des Empfängers angeben.")
-    for address in recipients:
-        validate_email(address, field="to")
-    if not subject.strip() or not body.strip():
-        raise ValidationError("subject", "Bitte Betreff und Text angeben.")
-    settings = settings or smtp_settings(session)
-    attachments = _attachments(session, invoice, reminder_id, with_xrechnung)
-    message = build_message(
+    recipients, result, attachments = deliver(
+        session,
+        to=to,
+        subject=subject,
+        body=body,
+        attachments=lambda: _attachments(session, invoice, reminder_id, with_xrechnung),
+        copy_to_self=copy_to_self,
         settings=settings,
-        to=recipients,
-        subject=subject.strip(),
-        body_text=body,
-        attachments=attachments,
-        bcc=[settings.sender_address] if copy_to_self else [],
+        ssl_context=ssl_context,
     )
-    result = send_message(settings, message, ssl_context=ssl_context)
     sending = Sending(
         invoice_id=invoice.id,
         reminder_id=reminder_id,
@@ -151,6 +161,39 @@ def send_invoice_mail(
         copy_to_self=copy_to_self,
     )
     return sending
+
+
+def deliver(
+    session: Session,
+    *,
+    to: str,
+    subject: str,
+    body: str,
+    attachments: Callable[[], list[Attachment]],
+    copy_to_self: bool,
+    settings: SmtpSettings | None,
+    ssl_context: Any,
+) -> tuple[list[str], SendResult, list[Attachment]]:
+    """Check recipients and text (German messages), then send through the owner's SMTP
+    settings; the caller records the sending only after this returned."""
+    recipients = [a.strip() for a in to.replace(";", ",").split(",") if a.strip()]
+    if not recipients:
+        raise ValidationError("to", "Bitte eine E-Mail-Adresse des Empfängers angeben.")
+    for address in recipients:
+        validate_email(address, field="to")
+    if not subject.strip() or not body.strip():
+        raise ValidationError("subject", "Bitte Betreff und Text angeben.")
+    settings = settings or smtp_settings(session)
+    files = attachments()
+    message = build_message(
+        settings=settings,
+        to=recipients,
+        subject=subject.strip(),
+        body_text=body,
+        attachments=files,
+        bcc=[settings.sender_address] if copy_to_self else [],
+    )
+    return recipients, send_message(settings, message, ssl_context=ssl_context), files
 
 
 def sendings_of(session: Session, invoice_id: int) -> list[Sending]:

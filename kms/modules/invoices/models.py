@@ -175,16 +175,10 @@ Index(
 )
 
 
-class InvoiceLine(BusinessData, Base):
-    """One position; the net amount is computed (quantity × price − discount, in cents)."""
+class PositionColumns:
+    """The columns of one position, shared by invoice and quote lines (one totals code)."""
 
-    __tablename__ = "invoice_lines"
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    invoice_id: Mapped[int] = mapped_column(
-        ForeignKey("invoices.id", ondelete="CASCADE"), index=True
-    )
-    position: Mapped[int] = mapped_column(default=1)
+    position: Mapped[int] = mapped_column(default=1, sort_order=-1)
     description: Mapped[str] = mapped_column(Text, default="")
     quantity: Mapped[Decimal] = mapped_column(Quantity(), default=Decimal("1"))
     unit_code: Mapped[str] = mapped_column(String(3), default="C62")
@@ -195,6 +189,17 @@ class InvoiceLine(BusinessData, Base):
     discount_value: Mapped[Decimal | None] = mapped_column(Money(), default=None)
     discount_reason: Mapped[str] = mapped_column(String(200), default="")
     net: Mapped[Decimal] = mapped_column(Money(), default=Decimal("0.00"))
+
+
+class InvoiceLine(PositionColumns, BusinessData, Base):
+    """One position; the net amount is computed (quantity × price − discount, in cents)."""
+
+    __tablename__ = "invoice_lines"
+
+    id: Mapped[int] = mapped_column(primary_key=True, sort_order=-3)
+    invoice_id: Mapped[int] = mapped_column(
+        ForeignKey("invoices.id", ondelete="CASCADE"), index=True, sort_order=-2
+    )
 
     invoice: Mapped[Invoice] = relationship(back_populates="lines")
 
@@ -541,6 +546,9 @@ class SepaRunItem(BusinessData, Base):
 
 # --- Wiederkehrende Rechnungen (templates, runs, log) ---------------------------------
 
+# Customer quotes (Angebote an Kunden) live in their own slice; imported here so that the
+# module's `models` entry registers their tables too.
+import kms.modules.invoices.quotes.models  # noqa: E402, F401
 from kms.modules.invoices.recurring.models import (  # noqa: E402,F401 - one metadata
     RecurringLog,
     RecurringRun,

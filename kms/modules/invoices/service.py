@@ -58,8 +58,10 @@ from kms.modules.invoices.models import (
     InvoiceAllowance,
     InvoiceLine,
     Payment,
+    PositionColumns,
     SepaMandate,
 )
+from kms.modules.invoices.quotes.models import Quote
 from kms.modules.settings.taxation import regime_on
 from kms.paging import Page, clamp
 from kms.permissions import Permission, require_permission
@@ -143,7 +145,7 @@ def allowed_tax_options(session: Session, day: date) -> tuple[str, ...]:
     return OPTIONS_BY_REGIME.get(regime.kind, ()) if regime is not None else ()
 
 
-def tax_key(line: InvoiceLine | InvoiceAllowance | Article) -> str:
+def tax_key(line: PositionColumns | InvoiceAllowance | Article) -> str:
     """The drop-down key of a stored line, e.g. "S19"."""
     if line.tax_category == TaxCategory.STANDARD.value:
         return f"S{int(line.tax_rate)}" if line.tax_rate == int(line.tax_rate) else "S19"
@@ -163,7 +165,7 @@ ALLOWANCE_KINDS = {"amount": "€", "percent": "%"}
 # --- lines and totals ---------------------------------------------------------------
 
 
-def to_einvoice_line(line: InvoiceLine, number: int) -> Line:
+def to_einvoice_line(line: PositionColumns, number: int) -> Line:
     """The EN 16931 line of a stored position."""
     allowance = None
     if line.discount_kind == "percent" and line.discount_value:
@@ -344,13 +346,14 @@ def _clean_allowance(raw: dict[str, Any], index: int, allowed: tuple[str, ...]) 
     return out
 
 
-def compute_totals(invoice: Invoice) -> tuple[Decimal, Decimal, Decimal]:
-    """(net, VAT, gross) of an invoice; sets each line's net and each allowance's amount.
+def compute_totals(invoice: Invoice | Quote) -> tuple[Decimal, Decimal, Decimal]:
+    """(net, VAT, gross) of an invoice or quote; sets each line's net and allowance's amount.
 
     "net" is the taxable total (BT-109): line nets minus allowances plus charges.
     """
     amounts = []
-    for number, line in enumerate(invoice.lines, start=1):
+    positions: list[PositionColumns] = list(invoice.lines)
+    for number, line in enumerate(positions, start=1):
         try:
             result = line_amounts(to_einvoice_line(line, number))
         except ValueError as exc:
@@ -645,15 +648,18 @@ def customer_name(session: Session, invoice: Invoice) -> str:
 
 
 def count_invoices_for_contact(session: Session, contact_id: int) -> int:
-    """Invoices, drafts and SEPA mandates of a contact (such contacts are archived, not
-    deleted)."""
+    """Invoices, drafts, SEPA mandates and quotes of a contact (such contacts are archived,
+    not deleted)."""
     invoices = session.scalar(
         select(func.count()).select_from(Invoice).where(Invoice.contact_id == contact_id)
     )
     mandates = session.scalar(
         select(func.count()).select_from(SepaMandate).where(SepaMandate.contact_id == contact_id)
     )
-    return (invoices or 0) + (mandates or 0)
+    quotes = session.scalar(
+        select(func.count()).select_from(Quote).where(Quote.contact_id == contact_id)
+    )
+    return (invoices or 0) + (mandates or 0) + (quotes or 0)
 
 
 # --- derived status -----------------------------------------------------------------

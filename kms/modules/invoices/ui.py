@@ -41,6 +41,7 @@ from kms.modules.invoices.models import (
     InvoiceLine,
     Payment,
 )
+from kms.modules.invoices.quotes import service as quotes
 from kms.modules.invoices.sepa.ui import mandate_caption, mandate_choice
 from kms.modules.settings import ui as settings_ui
 from kms.permissions import Permission
@@ -84,6 +85,8 @@ LABELS = {
     "cancellation_format": "Stornonummern",
     "base_rate": "Basiszinssatz",
     "reminder_days": "Zahlungsfrist in Mahnungen",
+    "quote_format": "Angebotsnummern",
+    "quote_valid_days": "Angebote gültig",
     "mail_subject": "Betreff",
     "mail_body": "Text",
 }
@@ -500,7 +503,11 @@ def invoice_detail(invoice_id: int) -> None:
         mails = mailing.sendings_of(session, invoice_id)
         events = history(session, "invoice", invoice_id)
         customer = service.customer_name(session, invoice)
+        origin = quotes.quote_of(session, invoice_id)
+        origin_label = origin.label if origin is not None else ""
     st.subheader(f"{plain(invoice.label)} · {service.STATUS_LABELS[status]}", anchor=False)
+    if origin_label:
+        st.caption(f"aus {plain(origin_label)} (Seite „Angebote an Kunden“)")
     # A long customer name would be cut off in a metric tile; it gets its own line.
     st.markdown(f"Kunde: **{plain(customer)}**")
     c1, c2, c3 = st.columns(3)
@@ -750,6 +757,74 @@ def _allowance_frame(invoice) -> pd.DataFrame:  # type: ignore[no-untyped-def]
     return pd.DataFrame(rows, columns=columns).astype("object")
 
 
+# --- the positions editor (invoice drafts and quotes) --------------------------------
+
+
+def positions_state(key: str, document, default_tax: str):  # type: ignore[no-untyped-def]
+    """(editor frame, generation, article choices) of a positions editor, and the note
+    of the last "Artikel einfügen". After inserting, the editor starts again from the rows
+    as they were plus the picked one (a new editor key): typed, unsaved positions are kept."""
+    picked, generation = st.session_state.get(f"{key}_rows"), st.session_state.get(f"{key}_gen", 0)
+    frame = pd.DataFrame(picked) if picked else _line_frame(document, default_tax)
+    with session_scope(write=False) as session:
+        choices = articles.article_choices(session)
+    note = st.session_state.pop(f"{key}_note", None)
+    if note:
+        st.warning(plain(note))
+    return frame, generation, choices
+
+
+def positions_editor(
+    key: str, frame: pd.DataFrame, generation: int, tax_labels: list[str], choices: dict[int, str]
+) -> tuple[pd.DataFrame, bool, int | None]:
+    """The positions table and "Artikel einfügen" (inside the caller's form): the edited
+    rows, whether ▶ Einfügen was pressed, and the chosen item."""
+    # Every cell has a value and a default for new rows: the editor draws a missing value
+    # as "None", and a required column's empty cell says "Please fill out this cell.";
+    # an incomplete row is reported by the service in German instead.
+    lines = st.data_editor(
+        frame,
+        num_rows="dynamic",
+        width="stretch",
+        key=f"{key}_lines_{generation}" if generation else f"{key}_lines",
+        # No column is `required`: Streamlit's browser side silently leaves out a new row
+        # with an empty required cell, so a half-filled row would vanish on saving. The
+        # service checks every row instead and names the incomplete one.
+        # Defaults for added rows: an empty cell of a new row is drawn as "None".
+        column_config=line_columns(tax_labels),
+    )
+    insert, chosen = False, None
+    if choices:
+        c1, c2 = st.columns([4, 1], vertical_alignment="bottom")
+        chosen = c1.selectbox(
+            "Artikel einfügen",
+            list(choices),
+            index=None,
+            format_func=labels_of(choices),
+            placeholder="Leistung oder Artikel wählen …",
+            key=f"{key}_article_{generation}",
+            help="Fügt eine Position mit Text, Einheit, Preis und Steuer aus „Leistungen & "
+            "Artikel“ an; sie bleibt hier änderbar. Ungespeicherte Eingaben bleiben erhalten.",
+        )
+        insert = c2.form_submit_button("Einfügen", icon=":material/playlist_add:")
+    return lines, insert, chosen
+
+
+def insert_picked(
+    key: str, lines: pd.DataFrame, chosen: int | None, allowed: tuple[str, ...], generation: int
+) -> None:
+    """After ▶ Einfügen: keep the typed rows, append the picked item's position, rerun."""
+    if chosen is None:
+        st.warning("Bitte zuerst eine Leistung oder einen Artikel wählen.")
+        return
+    row, note = _picked_row(chosen, allowed)
+    st.session_state[f"{key}_rows"] = [*(r for r in _editor_records(lines) if _typed(r)), row]
+    st.session_state[f"{key}_gen"] = generation + 1
+    if note:
+        st.session_state[f"{key}_note"] = note
+    st.rerun()
+
+
 TAX_DIALOG = "inv_tax_dialog"
 
 
@@ -798,15 +873,7 @@ def draft_editor(ctx: PageContext) -> None:
     key = f"draft_{invoice.id if invoice else 'new'}"
     st.caption(f"Entwurf {invoice.id} bearbeiten" if invoice else "Neuer Entwurf")
     tax_labels = [service.TAX_OPTIONS[k].label for k in allowed]
-    # After "Artikel einfügen" the editor starts again from the rows as they were plus the
-    # picked one (a new editor key): the typed, unsaved positions are kept.
-    picked, generation = st.session_state.get(f"{key}_rows"), st.session_state.get(f"{key}_gen", 0)
-    frame = pd.DataFrame(picked) if picked else _line_frame(invoice, tax_labels[0])
-    with session_scope(write=False) as session:
-        choices = articles.article_choices(session)
-    note = st.session_state.pop(f"{key}_note", None)
-    if note:
-        st.warning(plain(note))
+    frame, generation, choices = positions_state(key, invoice, tax_labels[0])
     with st.form(key):
         contact_id = st.selectbox(
             LABELS["contact_id"],
@@ -843,34 +910,7 @@ def draft_editor(ctx: PageContext) -> None:
             value=(invoice.period_end if invoice else None) or today,
             format="DD.MM.YYYY",
         )
-        # Every cell has a value and a default for new rows: the editor draws a missing value
-        # as "None", and a required column's empty cell says "Please fill out this cell.";
-        # an incomplete row is reported by the service in German instead.
-        lines = st.data_editor(
-            frame,
-            num_rows="dynamic",
-            width="stretch",
-            key=f"{key}_lines_{generation}" if generation else f"{key}_lines",
-            # No column is `required`: Streamlit's browser side silently leaves out a new row
-            # with an empty required cell, so a half-filled row would vanish on saving. The
-            # service checks every row instead and names the incomplete one.
-            # Defaults for added rows: an empty cell of a new row is drawn as "None".
-            column_config=line_columns(tax_labels),
-        )
-        insert, chosen = False, None
-        if choices:
-            c1, c2 = st.columns([4, 1], vertical_alignment="bottom")
-            chosen = c1.selectbox(
-                "Artikel einfügen",
-                list(choices),
-                index=None,
-                format_func=labels_of(choices),
-                placeholder="Leistung oder Artikel wählen …",
-                key=f"{key}_article_{generation}",
-                help="Fügt eine Position mit Text, Einheit, Preis und Steuer aus „Leistungen & "
-                "Artikel“ an; sie bleibt hier änderbar. Ungespeicherte Eingaben bleiben erhalten.",
-            )
-            insert = c2.form_submit_button("Einfügen", icon=":material/playlist_add:")
+        lines, insert, chosen = positions_editor(key, frame, generation, tax_labels, choices)
         st.markdown(f"**{LABELS['allowances']}** (auf die ganze Rechnung, je Steuersatz)")
         extras = st.data_editor(
             _allowance_frame(invoice),
@@ -941,18 +981,7 @@ def draft_editor(ctx: PageContext) -> None:
         mandate_id = mandate_choice(invoice)
         submitted = st.form_submit_button("Entwurf speichern", type="primary")
     if insert:
-        if chosen is None:
-            st.warning("Bitte zuerst eine Leistung oder einen Artikel wählen.")
-        else:
-            row, note = _picked_row(chosen, allowed)
-            st.session_state[f"{key}_rows"] = [
-                *(r for r in _editor_records(lines) if _typed(r)),
-                row,
-            ]
-            st.session_state[f"{key}_gen"] = generation + 1
-            if note:
-                st.session_state[f"{key}_note"] = note
-            st.rerun()
+        insert_picked(key, lines, chosen, allowed, generation)
     if submitted:
         rows = positions_from_editor(lines, allowed)
         values: dict[str, Any] = {
@@ -1060,6 +1089,11 @@ def settings_form() -> None:
         reminder_days = c1.number_input(
             LABELS["reminder_days"] + " (Tage)", 1, 60, current.reminder_days
         )
+        quote_format = c1.text_input(LABELS["quote_format"], current.quote_format)
+        quote_yearly = c2.checkbox("jährlich neu beginnen  ", current.quote_yearly)
+        quote_days = c1.number_input(
+            LABELS["quote_valid_days"] + " (Tage)", 1, 365, current.quote_valid_days
+        )
         subject = st.text_input(f"E-Mail: {LABELS['mail_subject']}", current.mail_subject)
         body = st.text_area(
             f"E-Mail: {LABELS['mail_body']}",
@@ -1079,6 +1113,9 @@ def settings_form() -> None:
                 base_rate=base_rate,
                 base_rate_since=base_since,
                 reminder_days=reminder_days,
+                quote_format=quote_format,
+                quote_yearly=quote_yearly,
+                quote_valid_days=quote_days,
                 mail_subject=subject,
                 mail_body=body,
             )

@@ -1,0 +1,100 @@
+"""▶ In Rechnung übernehmen: an invoice draft with all or some positions, linked both ways;
+refused in German for drafts, rejected and expired quotes."""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+
+import pytest
+
+from kms.errors import KmsError
+from kms.modules.invoices import service as invoices
+from kms.modules.invoices.quotes import service as quotes
+from tests.modules.invoices.conftest import ISSUE_DAY, line
+
+LINES = [
+    line("Konzept", "2", "400.00", "S19"),
+    line("Druck", "100", "1.5000", "S7", unit="C62"),
+    line("Versand", "1", "20.00", "S19"),
+]
+
+
+def test_a_subset_becomes_an_invoice_draft_linked_both_ways(
+    session, make_quote, send, issue
+) -> None:
+    quote = send(make_quote(LINES))
+    quotes.accept_quote(session, quote.id, day=date(2026, 3, 3))
+    draft = quotes.to_invoice(session, quote.id, positions=[1, 2], as_of=date(2026, 3, 4))
+    session.commit()
+    assert not draft.is_issued and draft.contact_id == quote.contact_id
+    assert [(ln.description, ln.quantity, ln.unit_price, ln.tax_rate) for ln in draft.lines] == [
+        ("Konzept", Decimal("2"), Decimal("400.00"), Decimal("19.00")),
+        ("Druck", Decimal("100"), Decimal("1.5000"), Decimal("7.00")),
+    ]
+    # 800,00 + 152,00 VAT; 150,00 + 10,50 VAT
+    assert (draft.net_total, draft.tax_total, draft.gross_total) == (
+        Decimal("950.00"),
+        Decimal("162.50"),
+        Decimal("1112.50"),
+    )
+    assert "Angebot AN-2026-0001 vom 02.03.2026" in draft.intro_text
+    rest = quotes.to_invoice(session, quote.id, positions=[3], as_of=date(2026, 3, 4))
+    session.commit()
+    assert [inv.id for inv in quotes.invoices_of(session, quote.id)] == [draft.id, rest.id]
+    assert quotes.quote_of(session, draft.id).number == "AN-2026-0001"
+    # The draft is an ordinary invoice draft: it is completed and issued as usual, and the
+    # issued invoice still names its quote.
+    invoices.save_draft(
+        session,
+        invoice_id=draft.id,
+        contact_id=draft.contact_id,
+        service_date=date(2026, 3, 4),
+        intro_text=draft.intro_text,
+        lines=[quotes.line_values(ln) for ln in quote.lines[:2]],
+        as_of=date(2026, 3, 4),
+    )
+    session.commit()
+    issued = issue(draft, date(2026, 3, 5))
+    assert issued.number == "RE-2026-0001"
+    assert quotes.quote_of(session, issued.id).id == quote.id
+    # Deleting a draft made from the quote drops its link, not the quote.
+    invoices.delete_draft(session, rest.id)
+    session.commit()
+    assert [inv.id for inv in quotes.invoices_of(session, quote.id)] == [draft.id]
+
+
+def test_a_sent_quote_within_its_validity_is_taken_over_whole(session, make_quote, send) -> None:
+    quote = send(make_quote(LINES))
+    draft = quotes.to_invoice(session, quote.id, as_of=ISSUE_DAY)
+    assert draft.gross_total == quote.gross_total == Decimal("1136.30")
+
+
+@pytest.mark.parametrize(
+    ("state", "message"),
+    [
+        ("entwurf", "Nur ein versendetes oder angenommenes Angebot .* ist Entwurf"),
+        ("abgelehnt", "Nur ein versendetes oder angenommenes Angebot .* ist abgelehnt"),
+        ("abgelaufen", "ist abgelaufen. Hat der Kunde es noch angenommen"),
+    ],
+)
+def test_other_quotes_are_refused_in_german(session, make_quote, send, state, message) -> None:
+    quote = make_quote(LINES, valid_until=date(2026, 3, 20))
+    if state != "entwurf":
+        quote = send(quote)
+    if state == "abgelehnt":
+        quotes.reject_quote(session, quote.id, day=date(2026, 3, 5))
+        session.commit()
+    day = date(2026, 3, 21) if state == "abgelaufen" else ISSUE_DAY
+    with pytest.raises(KmsError, match=message):
+        quotes.to_invoice(session, quote.id, as_of=day)
+    session.rollback()
+    assert quotes.invoices_of(session, quote.id) == []
+
+
+def test_positions_must_exist_and_not_be_empty(session, make_quote, send) -> None:
+    quote = send(make_quote(LINES))
+    with pytest.raises(KmsError, match="Das Angebot hat keine Position 7"):
+        quotes.to_invoice(session, quote.id, positions=[1, 7], as_of=ISSUE_DAY)
+    with pytest.raises(KmsError, match="Bitte mindestens eine Position wählen"):
+        quotes.to_invoice(session, quote.id, positions=[], as_of=ISSUE_DAY)
