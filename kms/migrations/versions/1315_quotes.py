@@ -2,7 +2,7 @@
 invoices made from them (quote_invoices)
 
 Revision ID: 1315
-Revises: 1316
+Revises: 1314
 Create Date: 2026-12-03 13:20:00
 """
 
@@ -14,7 +14,7 @@ from alembic import op
 import kms.types
 
 revision: str = "1315"
-down_revision: str | Sequence[str] | None = "1316"
+down_revision: str | Sequence[str] | None = "1314"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -2,7 +2,7 @@
 period: each period is invoiced exactly once) and the run log recurring_log
 
 Revision ID: 1316
-Revises: 1314
+Revises: 1315
 Create Date: 2026-12-03 13:30:00
 """
 
@@ -14,7 +14,7 @@ from alembic import op
 import kms.types
 
 revision: str = "1316"
-down_revision: str | Sequence[str] | None = "1314"
+down_revision: str | Sequence[str] | None = "1315"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

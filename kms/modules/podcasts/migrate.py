@@ -94,7 +94,7 @@ class _HttpOnlyRedirects(urllib.request.HTTPRedirectHandler):
             raise ImportFailed(
                 f"Die Adresse leitet auf „{newurl}“ weiter; erlaubt sind nur http und https."
             )
-        _check_url(newurl, "der Weiterleitung")
+        _reachable_url(newurl, "der Weiterleitung")
         return super().redirect_request(req, fp, code, msg, headers, newurl)
 
 
@@ -124,7 +124,14 @@ def _check_url(url: str, what: str) -> str:
     parts = urlsplit(url)
     if parts.scheme.lower() not in ("http", "https") or not parts.hostname:
         raise ImportFailed(f"Die Adresse {what} muss mit http:// oder https:// beginnen.")
-    _refuse_private(parts.hostname, parts.port, what)
+    return url
+
+
+def _reachable_url(url: str, what: str) -> str:
+    """An http(s) address outside the server's own network: the only kind it fetches."""
+    url = _check_url(url, what)
+    parts = urlsplit(url)
+    _refuse_private(parts.hostname or "", parts.port, what)
     return url
 
 
@@ -165,7 +172,7 @@ def _why(reason: object) -> str:
 
 def _open(url: str, what: str, limit: int, timeout: float) -> Any:
     """The response of a GET on `url` (German ImportFailed for every way it can fail)."""
-    url = _check_url(url, what)
+    url = _reachable_url(url, what)
     request = urllib.request.Request(url, headers={"User-Agent": USER_AGENT})  # noqa: S310 - http(s) only
     try:
         response = _OPENER.open(request, timeout=timeout)
