@@ -21,6 +21,7 @@ from urllib.parse import urlsplit
 
 import pytest
 from lxml import etree
+from mutagen.id3 import ID3
 from PIL import Image
 
 from kms.modules.podcasts.media import AUDIO_REFUSED
@@ -206,14 +207,20 @@ def test_channel_episode_and_the_hosted_feed(browser: Any, tmp_path: Path) -> No
         enclosure = items[0].find("enclosure")
         assert enclosure is not None
         assert enclosure.get("type") == "audio/mpeg"
-        assert enclosure.get("length") == str(len(audio))
         where = urlsplit(enclosure.get("url", ""))
         assert f"{where.scheme}://{where.netloc}" == BASE
         assert where.path.startswith(f"/pub/podcasts/{SLUG}/media/")
 
-        # The enclosure, fetched by path from the local server: the uploaded bytes.
+        # The enclosure, fetched by path from the local server: the uploaded frames behind
+        # the ID3 tags publishing wrote (title, show, author, number, cover), and exactly as
+        # many bytes as the feed announces.
         sound = page.request.get(f"{url}{where.path}")
         assert sound.status == 200
         assert sound.headers["content-type"] == "audio/mpeg"
-        assert sound.body() == audio
+        served = sound.body()
+        assert enclosure.get("length") == str(len(served))
+        assert served.startswith(b"ID3") and served.endswith(audio)
+        tags = ID3(io.BytesIO(served))
+        assert (str(tags["TIT2"]), str(tags["TALB"]), str(tags["TRCK"])) == (EPISODE, CHANNEL, "1")
+        assert tags.getall("APIC")[0].data == cover.read_bytes()
         page.context.close()
