@@ -80,6 +80,18 @@ def _read(action: Callable[[Session], T]) -> T | None:
     return in_session(action, write=False)
 
 
+def _show_next(key: str, value: int) -> None:
+    """After a create, the select `key` shows the new entry on the next run: its own form
+    replaces the filled "Neu" form, so a second click on Speichern cannot create it twice.
+    A widget's value may only be set before the widget is drawn, hence the detour."""
+    st.session_state[key + "_next"] = value
+
+
+def _take_next(key: str) -> None:
+    if key + "_next" in st.session_state:
+        st.session_state[key] = st.session_state.pop(key + "_next")
+
+
 def _may_write(ctx: PageContext) -> bool:
     return ctx.may(Permission.PODCASTS_WRITE) and not ctx.read_only
 
@@ -96,6 +108,7 @@ def _pick_channel(key: str, *, new: bool = False) -> int | None:
     if not choices:
         st.info("Noch kein Kanal angelegt (Podcast-Kanäle).")
         return None
+    _take_next(key)
     picked: int | None = st.selectbox(
         "Kanal", choices, format_func=labels_of(labels), placeholder=CHOOSE, key=key
     )
@@ -251,6 +264,8 @@ def _channel_form(channel: PodcastChannel | None) -> None:
         )
     )
     if saved is not None:
+        if c is None:
+            _show_next("podcasts_channel", saved)
         _flash("Kanal gespeichert.")
         st.rerun()
 
@@ -388,6 +403,7 @@ def render_episodes(ctx: PageContext) -> None:
     if not _may_write(ctx):
         return
     labels = {NEW: "Neue Episode", **{e.id: e.title for e in episodes}}
+    _take_next("podcasts_episode")
     picked = st.selectbox(
         "Episode", list(labels), format_func=labels_of(labels), placeholder=CHOOSE,
         key="podcasts_episode",
@@ -406,7 +422,8 @@ def _episode_form(channel_id: int, episode: Any) -> None:
     with st.form(f"podcasts_ep_{e.id if e else 'neu'}"):
         title = st.text_input("Titel", value=e.title if e else "")
         notes = st.text_area(
-            "Shownotes (Absätze, **fett**, *kursiv*, [Link](https://…), Listen mit „- “)",
+            # The label shows the syntax itself (escaped), not bold text and a dead link.
+            plain("Shownotes (Absätze, **fett**, *kursiv*, [Link](https://…), Listen mit „- “)"),
             value=e.notes if e else "",
         )
         col1, col2, col3, col4 = st.columns(4)
@@ -432,6 +449,8 @@ def _episode_form(channel_id: int, episode: Any) -> None:
         ).id
     )  # fmt: skip
     if saved is not None:
+        if e is None:
+            _show_next("podcasts_episode", saved)
         _flash("Episode gespeichert.")
         st.rerun()
 

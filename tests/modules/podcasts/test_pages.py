@@ -51,3 +51,55 @@ def test_a_channel_is_created_on_the_page() -> None:
     assert not at.exception, at.exception
     with session_scope(write=False) as s:
         assert [c.slug for c in service.list_channels(s)] == ["neuer-kanal"]
+
+
+@pytest.mark.usefixtures("licensed_app")
+def test_a_new_channel_opens_for_editing_after_saving() -> None:
+    """The select shows the saved channel (its cover and publication forms follow); the
+    filled "Neuer Kanal" form is gone, so a second Speichern changes, not duplicates."""
+    at = ui.open_page("podcast-kanaele").run()
+    inputs = {t.label: t for t in at.text_input}
+    inputs["Kürzel (Teil der Feed-Adresse)"].input("neuer-kanal")
+    inputs["Titel"].input("Neuer Kanal")
+    at.button[[b.label for b in at.button].index("Speichern")].click().run()
+    with session_scope(write=False) as s:
+        (channel,) = service.list_channels(s)
+    assert at.selectbox(key="podcasts_channel").value == channel.id
+    assert "Kanal bearbeiten" in ui.values(at.subheader)
+    assert "Cover" in ui.values(at.subheader)
+    at.button[[b.label for b in at.button].index("Speichern")].click().run()
+    assert not at.exception and not at.error, ui.values(at.error)
+    with session_scope(write=False) as s:
+        assert [c.slug for c in service.list_channels(s)] == ["neuer-kanal"]
+
+
+@pytest.mark.usefixtures("licensed_app")
+def test_a_new_episode_opens_for_editing_after_saving() -> None:
+    """After "Episode gespeichert." the select shows the new episode with its file and
+    publication forms; a second Speichern does not create it twice."""
+    with session_scope() as s:
+        channel_id = service.save_channel(s, slug="kanal", title="Kanal").id
+    at = ui.open_page("podcast-episoden").run()
+    at.selectbox(key="podcasts_ep_channel").set_value(channel_id).run()
+    assert at.selectbox(key="podcasts_episode").value == 0  # Neue Episode
+    at.text_input[0].input("Folge 1")
+    at.button[[b.label for b in at.button].index("Speichern")].click().run()
+    assert not at.exception, at.exception
+    with session_scope(write=False) as s:
+        (episode,) = service.list_episodes(s, channel_id)
+    assert at.selectbox(key="podcasts_episode").value == episode.id
+    assert {"Dateien", "Veröffentlichen"} <= set(ui.values(at.subheader))
+    at.button[[b.label for b in at.button].index("Speichern")].click().run()
+    with session_scope(write=False) as s:
+        assert [e.title for e in service.list_episodes(s, channel_id)] == ["Folge 1"]
+
+
+@pytest.mark.usefixtures("licensed_app")
+def test_the_shownotes_label_shows_the_syntax_not_its_formatting() -> None:
+    with session_scope() as s:
+        channel_id = service.save_channel(s, slug="kanal", title="Kanal").id
+    at = ui.open_page("podcast-episoden").run()
+    at.selectbox(key="podcasts_ep_channel").set_value(channel_id).run()
+    (label,) = [t.label for t in at.text_area if t.label.startswith("Shownotes")]
+    # Escaped for Streamlit's Markdown labels: the user reads **fett**, not bold "fett".
+    assert r"\*\*fett\*\*" in label and r"\[Link\]" in label, label
