@@ -188,10 +188,10 @@ def test_channel_episode_and_the_hosted_feed(browser: Any, tmp_path: Path) -> No
 
         upload(page, "Datei hochladen", mp3)
         click_and_see(page, "Datei übernehmen", "Datei gespeichert.")
-        assert table_row(page, EPISODE) == f"{EPISODE} | 1 | Entwurf |  | 5"
+        assert table_row(page, EPISODE) == f"{EPISODE} | 1 | Entwurf |  | 0:05"
         click_and_see(page, "Jetzt veröffentlichen", "Episode veröffentlicht.")
         row = table_row(page, EPISODE)
-        assert row.startswith(f"{EPISODE} | 1 | Veröffentlicht | ") and row.endswith(" | 5"), row
+        assert row.startswith(f"{EPISODE} | 1 | Veröffentlicht | ") and row.endswith(" | 0:05"), row
         shoot(page, "podcast-episoden")
 
         # The feed as the app server hosts it, opened in the browser.

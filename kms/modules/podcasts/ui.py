@@ -377,6 +377,15 @@ def _state_label(state: str, pub_at: datetime | None) -> str:
     return EPISODE_STATES.get(state, state)
 
 
+def _duration(seconds: int | None) -> str:
+    """1:02:03 or 4:05 (as podcast apps show it); empty without audio, never "None"."""
+    if seconds is None:
+        return ""
+    hours, rest = divmod(seconds, 3600)
+    minutes, secs = divmod(rest, 60)
+    return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
+
+
 def render_episodes(ctx: PageContext) -> None:
     _show_flash()
     channel_id = _pick_channel("podcasts_ep_channel")
@@ -388,10 +397,10 @@ def render_episodes(ctx: PageContext) -> None:
             [
                 {
                     "Titel": e.title,
-                    "Nr.": e.number,
+                    "Nr.": "" if e.number is None else str(e.number),
                     "Status": _state_label(e.state, e.pub_at),
                     "Veröffentlichung": format_datetime(e.pub_at) if e.pub_at else "",
-                    "Dauer (Sek.)": e.duration_seconds,
+                    "Dauer": _duration(e.duration_seconds),
                 }
                 for e in episodes
             ],

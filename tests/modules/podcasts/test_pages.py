@@ -88,6 +88,9 @@ def test_a_new_episode_opens_for_editing_after_saving() -> None:
     with session_scope(write=False) as s:
         (episode,) = service.list_episodes(s, channel_id)
     assert at.selectbox(key="podcasts_episode").value == episode.id
+    # No audio and no number yet: empty cells (a None would be drawn as "None").
+    [table] = [d.value for d in at.dataframe]
+    assert table[["Titel", "Nr.", "Dauer"]].values.tolist() == [["Folge 1", "", ""]]
     assert {"Dateien", "Veröffentlichen"} <= set(ui.values(at.subheader))
     at.button[[b.label for b in at.button].index("Speichern")].click().run()
     with session_scope(write=False) as s:
@@ -103,3 +106,12 @@ def test_the_shownotes_label_shows_the_syntax_not_its_formatting() -> None:
     (label,) = [t.label for t in at.text_area if t.label.startswith("Shownotes")]
     # Escaped for Streamlit's Markdown labels: the user reads **fett**, not bold "fett".
     assert r"\*\*fett\*\*" in label and r"\[Link\]" in label, label
+
+
+@pytest.mark.parametrize(
+    ("seconds", "shown"), [(None, ""), (5, "0:05"), (600, "10:00"), (3723, "1:02:03")]
+)
+def test_durations_read_as_podcast_apps_show_them(seconds: int | None, shown: str) -> None:
+    from kms.modules.podcasts.ui import _duration
+
+    assert _duration(seconds) == shown
