@@ -118,6 +118,15 @@ ACTIONS = {
     ),
     "delete": ("Entwurf löschen", "{label} wird endgültig gelöscht."),
 }
+# The confirming button says what happens ("Ja, übernehmen"); lower-casing the action's
+# title would misspell its nouns ("in rechnung übernehmen").
+CONFIRM_LABELS = {
+    "finalize": "Ja, abschließen",
+    "accept": "Ja, angenommen",
+    "reject": "Ja, abgelehnt",
+    "invoice": "Ja, übernehmen",
+    "delete": "Ja, löschen",
+}
 
 
 def _act(ctx: PageContext, name: str, quote_id: int, positions: list[int] | None) -> str:
@@ -143,13 +152,13 @@ def _act(ctx: PageContext, name: str, quote_id: int, positions: list[int] | None
 
 @st.dialog("Bitte bestätigen")
 def confirm_dialog(ctx: PageContext, name: str, quote_id: int, label: str, positions: Any) -> None:
-    title, text = ACTIONS[name]
+    text = ACTIONS[name][1]
     st.warning(text.format(label=plain(label)))
     c1, c2 = st.columns(2)
     if c2.button("Abbrechen", key=f"quote_{name}_cancel"):
         st.session_state.pop(CONFIRM, None)
         st.rerun()
-    if c1.button(f"Ja, {title.lower()}", type="primary", key=f"quote_{name}_go"):
+    if c1.button(CONFIRM_LABELS[name], type="primary", key=f"quote_{name}_go"):
         with saving(LABELS) as result:
             message = _act(ctx, name, quote_id, positions)
         if result["ok"]:
