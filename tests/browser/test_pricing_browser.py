@@ -52,7 +52,7 @@ def demo_server(data_dir: Path) -> Iterator[str]:
 
 
 def go(page: Any, title: str) -> None:
-    page.locator('[data-testid="stSidebar"]').get_by_role("link", name=title).click()
+    page.locator('[data-testid="stSidebar"]').get_by_role("link", name=title, exact=True).click()
     settle(page)
     page.locator("h1").filter(has_text=title).wait_for()
 
