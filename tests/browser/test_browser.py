@@ -111,7 +111,7 @@ def test_scenario_a_login_gate_bookmarks_and_every_page(browser, tmp_path):
         expect(page.get_by_text(BANNER)).to_be_visible()
         sidebar = page.locator('[data-testid="stSidebar"]')
         for spec in pages():
-            sidebar.get_by_role("link", name=spec.title).click()
+            sidebar.get_by_role("link", name=spec.title, exact=True).click()
             settle(page)
             expect(page.locator("h1")).to_have_text(spec.title)
             expect(page.get_by_text(BANNER)).to_be_visible()

@@ -244,7 +244,7 @@ def test_no_request_leaves_the_apps_origin(demo, browser):
     log_in(page)
     sidebar = page.locator('[data-testid="stSidebar"]')
     for spec in pages():
-        sidebar.get_by_role("link", name=spec.title).click()
+        sidebar.get_by_role("link", name=spec.title, exact=True).click()
         settle(page)
         icon = page.locator("link[rel='shortcut icon']").get_attribute("href") or ""
         assert icon.startswith("data:image/svg+xml"), (spec.url_path, icon[:80])

@@ -86,7 +86,7 @@ def test_a_hostile_organisation_name_makes_no_link_image_or_request(browser, tmp
         assert _foreign(page, origin) == [], "\n".join(_foreign(page, origin))
         sidebar = page.locator('[data-testid="stSidebar"]')
         for spec in pages():
-            sidebar.get_by_role("link", name=spec.title).click()
+            sidebar.get_by_role("link", name=spec.title, exact=True).click()
             settle(page)
             body = page.locator("body").inner_text().replace("\u2060", "")
             assert "[Rechnung bezahlen](https:evil.example)" in body, spec.url_path

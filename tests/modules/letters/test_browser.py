@@ -84,7 +84,9 @@ def test_letter_from_template_lands_in_dokumente(server: str) -> None:
         page.get_by_role("tab", name="Briefe", exact=True).click()
         page.screenshot(path=str(SCREENSHOTS / "schreiben-versendet.png"), full_page=True)
 
-        page.locator('[data-testid="stSidebar"]').get_by_role("link", name="Dokumente").click()
+        page.locator('[data-testid="stSidebar"]').get_by_role(
+            "link", name="Dokumente", exact=True
+        ).click()
         idle(page)
         page.get_by_label("Suche (Titel, Dateiname, Schlagwort)").fill("Neuigkeiten")
         page.keyboard.press("Enter")
