@@ -448,7 +448,11 @@ def attach_episode_media(
 def publish_episode(
     session: Session, episode_id: int, pub_at: datetime | None = None, now: datetime | None = None
 ) -> PodcastEpisode:
-    """Publish now, or schedule (pub_at in the future: the feed shows it from then on)."""
+    """Publish now, or schedule (pub_at in the future: the feed shows it from then on).
+
+    Publishing an episode that is already out again (e.g. after a new title, to write the
+    tags anew) keeps its date unless a new one is given: apps sort by it, and an old episode
+    must not come back as the newest."""
     require_permission(Permission.PODCASTS_WRITE, session)
     require(session, MODULE, TITLE)
     episode = _episode(session, episode_id)
@@ -460,8 +464,15 @@ def publish_episode(
     if pub_at is not None and pub_at.tzinfo is None:
         raise ValueError("naive datetime; use an aware one")
     _tag_audio(session, channel, episode)
+    moment = (now or utcnow()).astimezone(UTC)
+    already_out = (
+        episode.state == "published"
+        and episode.pub_at is not None
+        and episode.pub_at <= moment
+    )
+    if pub_at is not None or not already_out:
+        episode.pub_at = (pub_at or moment).astimezone(UTC)
     episode.state = "published"
-    episode.pub_at = (pub_at or now or utcnow()).astimezone(UTC)
     session.flush()
     return episode
 

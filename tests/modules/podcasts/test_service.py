@@ -157,3 +157,25 @@ def test_platforms_are_recorded(session: Session, licensed: licensing.Licence) -
 def test_without_a_licence_the_services_refuse(session: Session) -> None:
     with pytest.raises(KmsError, match="nicht lizenziert"):
         service.list_channels(session)
+
+
+def test_publishing_again_keeps_the_date_of_an_episode_already_out(
+    session: Session, licensed: licensing.Licence
+) -> None:
+    """A second "Jetzt veröffentlichen" (e.g. to write new tags after a new title) must not
+    move an old episode to the top of every app; a schedule or an explicit date still moves."""
+    eid = episode(session, channel(session))
+    first = service.publish_episode(session, eid, now=NOW).pub_at
+    service.save_episode(session, episode_id=eid, title="Folge, neuer Titel")
+    later = NOW + timedelta(days=30)
+    assert service.publish_episode(session, eid, now=later).pub_at == first == NOW
+    new_date = later - timedelta(hours=1)
+    assert service.publish_episode(session, eid, pub_at=new_date, now=later).pub_at == new_date
+    scheduled = service.publish_episode(
+        session,
+        episode(session, channel(session, "zwei")),
+        pub_at=later + timedelta(days=1),
+        now=later,
+    )
+    # A scheduled episode published "now" comes out now, not at its planned time.
+    assert service.publish_episode(session, scheduled.id, now=later).pub_at == later
