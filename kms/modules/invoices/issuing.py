@@ -43,6 +43,7 @@ from kms.einvoice.validate import validate
 from kms.errors import ConflictError, KmsError
 from kms.formatting import format_date
 from kms.modules.contacts.models import Contact
+from kms.modules.invoices.advance_refs import billing_type_code, deducted_references
 from kms.modules.invoices.config import RANGE_CANCELLATION, RANGE_INVOICE
 from kms.modules.invoices.models import (
     KIND_CANCELLATION,
@@ -311,6 +312,8 @@ def build_document(
         payment_terms=PaymentTerms(due_date=due, text=terms_text, skonto=skonto),
         payment_reference=number,
         allowances=tuple(to_einvoice_allowance(row) for row in invoice.allowances),
+        type_code=billing_type_code(invoice),
+        preceding_invoices=deducted_references(invoice),
     )
 
 
