@@ -50,9 +50,13 @@ def _order_reference(raw: Any) -> str:
     return text
 
 
+def _not_cancelled() -> Any:
+    storno = aliased(Invoice)
+    return ~exists().where(storno.cancels_id == Invoice.id)
+
+
 def _advances(session: Session, contact_id: int, order_reference: str) -> list[Invoice]:
     """Every advance (draft or issued, not cancelled) of this customer and order."""
-    storno = aliased(Invoice)
     return list(
         session.scalars(
             select(Invoice)
@@ -61,7 +65,7 @@ def _advances(session: Session, contact_id: int, order_reference: str) -> list[I
                 Invoice.billing == BILLING_ADVANCE,
                 Invoice.contact_id == contact_id,
                 Invoice.order_reference == order_reference,
-                ~exists().where(storno.cancels_id == Invoice.id),
+                _not_cancelled(),
             )
             .order_by(Invoice.id)
         )
@@ -166,8 +170,11 @@ def deductions(session: Session, contact_id: int, order_reference: str) -> list[
             f"Zum Auftrag „{reference}“ gibt es keine abgeschlossene Abschlagsrechnung. Ohne "
             "Abschläge ist die Schlussrechnung eine normale Rechnung: bitte ▶ Neue Rechnung."
         )
+    # A cancelled Schlussrechnung frees its advances for the corrected one.
     taken = session.scalars(
-        select(InvoiceLine).where(InvoiceLine.deducts_invoice_id.in_([a.id for a in advances]))
+        select(InvoiceLine)
+        .join(Invoice, Invoice.id == InvoiceLine.invoice_id)
+        .where(InvoiceLine.deducts_invoice_id.in_([a.id for a in advances]), _not_cancelled())
     ).all()
     if taken:
         line = taken[0]

@@ -7,7 +7,7 @@ cycle: the type code (BT-3) and the advances a final invoice deducts (BG-3, BT-2
 from __future__ import annotations
 
 from kms.einvoice.model import DocumentType, InvoiceReference
-from kms.modules.invoices.models import BILLING_ADVANCE, Invoice
+from kms.modules.invoices.models import BILLING_ADVANCE, BILLING_FINAL, Invoice
 
 
 def billing_type_code(invoice: Invoice) -> DocumentType:
@@ -28,3 +28,16 @@ def deducted_references(invoice: Invoice) -> tuple[InvoiceReference, ...]:
         if ref not in refs:
             refs.append(ref)
     return tuple(refs)
+
+
+def final_problem(invoice: Invoice) -> str:
+    """Why a Schlussrechnung draft cannot be issued: its deduction lines lost their link to
+    the advances (e.g. the lines were saved anew in the editor), so BG-3 would be missing."""
+    if invoice.billing != BILLING_FINAL:
+        return ""
+    if any(line.deducts_invoice_id is not None for line in invoice.lines):
+        return ""
+    return (
+        "Diese Schlussrechnung zieht keine Abschlagsrechnung mehr ab (die Abzugszeilen wurden "
+        "verändert). Bitte den Entwurf löschen und die Schlussrechnung neu erstellen."
+    )

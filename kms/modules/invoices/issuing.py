@@ -43,7 +43,11 @@ from kms.einvoice.validate import validate
 from kms.errors import ConflictError, KmsError
 from kms.formatting import format_date
 from kms.modules.contacts.models import Contact
-from kms.modules.invoices.advance_refs import billing_type_code, deducted_references
+from kms.modules.invoices.advance_refs import (
+    billing_type_code,
+    deducted_references,
+    final_problem,
+)
 from kms.modules.invoices.config import RANGE_CANCELLATION, RANGE_INVOICE
 from kms.modules.invoices.models import (
     KIND_CANCELLATION,
@@ -406,6 +410,8 @@ def check_completeness(
             )
         )
     problems += _tax_problems(session, invoice, snapshot, issue_date)
+    if final_problem(invoice):
+        problems.append(_p("SCHLUSSRECHNUNG", final_problem(invoice)))
     return problems
 
 

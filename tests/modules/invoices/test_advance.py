@@ -15,6 +15,7 @@ from kms.einvoice.ubl import UBL_NS
 from kms.einvoice.validate import validate
 from kms.errors import KmsError, ValidationError
 from kms.modules.contacts.service import update_contact
+from kms.modules.invoices import issuing, service
 from kms.modules.invoices.advance import create_advance_draft, create_final_draft
 from kms.modules.invoices.models import BILLING_ADVANCE, BILLING_FINAL
 from kms.modules.invoices.storage import original_bytes
@@ -242,3 +243,36 @@ def test_final_invoice_with_facturx_only(session, advance, final, issue) -> None
     invoice = issue(final())
     _valid(session, invoice, xrechnung=False)
     assert invoice.gross_total == Decimal("10470.00")  # 14.040 − 3.570
+
+
+def test_final_draft_saved_anew_without_deductions_is_not_issued(
+    session, customer, advance, final, issue
+) -> None:
+    """Saving the final draft's lines again in the editor drops the link to the advances:
+    issuing is then refused in German instead of issuing an invoice without BG-3."""
+    issue(advance(order_value="10000", percent="30"))
+    draft = final()
+    service.save_draft(
+        session,
+        invoice_id=draft.id,
+        contact_id=customer.id,
+        lines=SERVICE,
+        as_of=ISSUE_DAY,
+        **HEADER,
+    )
+    session.commit()
+    with pytest.raises(issuing.IssueRefused) as err:
+        issuing.prepare_issue(session, draft.id, issue_date=ISSUE_DAY)
+    assert any(
+        p.rule == "SCHLUSSRECHNUNG" and "neu erstellen" in p.message for p in err.value.problems
+    )
+
+
+def test_cancelled_final_invoice_frees_its_advances(session, advance, final, issue) -> None:
+    """After ▶ Stornieren of the Schlussrechnung a new one deducts the same advance again."""
+    issue(advance(order_value="10000", percent="30"))
+    first = issue(final())
+    issuing.cancel(session, first.id, actor="test", issue_date=ISSUE_DAY)
+    session.commit()
+    again = final()
+    assert again.gross_total == first.gross_total == Decimal("10470.00")
