@@ -276,3 +276,24 @@ def test_cancelled_final_invoice_frees_its_advances(session, advance, final, iss
     session.commit()
     again = final()
     assert again.gross_total == first.gross_total == Decimal("10470.00")
+
+
+def test_demo_data_has_an_advance_final_pair(session, seller) -> None:
+    """The demo issues two advances and the Schlussrechnung that deducts both."""
+    from sqlalchemy import select
+
+    from kms.modules.invoices import demo
+    from kms.modules.invoices.models import Invoice
+
+    demo.load(session)
+    session.commit()
+    pair = session.scalars(
+        select(Invoice).where(Invoice.order_reference == demo.DEMO_ORDER).order_by(Invoice.id)
+    ).all()
+    assert [(i.billing, i.is_issued) for i in pair] == [
+        (BILLING_ADVANCE, True),
+        (BILLING_ADVANCE, True),
+        (BILLING_FINAL, True),
+    ]
+    assert pair[2].gross_total == Decimal("9400.00")
+    assert {ln.deducts_invoice_id for ln in pair[2].lines} == {None, pair[0].id, pair[1].id}
