@@ -345,7 +345,10 @@ def _advance_pair(session: Session, customer: Contact, first: date, today: date)
     that deducts both (dates ascend with the numbers; the last is issued today)."""
     from kms.modules.invoices import advance
 
-    header = {"payment_term_days": 14, "closing_text": f"{MARK} fiktive Beispielrechnung."}
+    header: dict[str, Any] = {
+        "payment_term_days": 14,
+        "closing_text": f"{MARK} fiktive Beispielrechnung.",
+    }
     advances = [
         advance.create_advance_draft(
             session,
