@@ -44,6 +44,7 @@ from kms.modules.documents import service as documents
 from kms.modules.intake import imap as intake_imap
 from kms.modules.intake import service as intake
 from kms.modules.intake.models import ReceivedInvoice
+from kms.modules.invoices import advance as advances
 from kms.modules.invoices import articles, dunning, issuing, mailing, payments
 from kms.modules.invoices import config as invoice_config
 from kms.modules.invoices import service as invoices
@@ -119,6 +120,17 @@ def _line() -> dict[str, Any]:
         "unit_price": "100.00",
         "tax": "S19",
     }
+
+
+_ADVANCE = {"order_reference": "Auftrag 1", "order_value": "1000", "percent": "30"}
+_DATES = {"service_date": date(2026, 2, 27), "payment_term_days": 14, "as_of": date(2026, 3, 2)}
+
+
+def _issued_advance(s: Session, w: World) -> None:
+    """An issued Abschlagsrechnung, so that a Schlussrechnung can deduct it."""
+    values = {**_ADVANCE, "order_reference": "Auftrag 2"}
+    draft = advances.create_advance_draft(s, contact_id=w.person_id, **values, **_DATES)
+    issuing.issue(s, issuing.prepare_issue(s, draft.id, issue_date=date(2026, 3, 2)))
 
 
 def _draft(s: Session, w: World) -> Invoice:
@@ -347,6 +359,27 @@ ROWS: list[tuple[str, str, Factory]] = [
     ),
     # Rechnungen
     ("kms.modules.invoices.service:save_draft", "IM", lambda s, w: lambda s: _draft(s, w)),
+    (
+        "kms.modules.invoices.advance:create_advance_draft",
+        "IM",
+        lambda s, w: (
+            lambda s: advances.create_advance_draft(s, contact_id=w.person_id, **_ADVANCE, **_DATES)
+        ),
+    ),
+    (
+        "kms.modules.invoices.advance:create_final_draft",
+        "IM",
+        lambda s, w: (
+            _issued_advance(s, w),
+            lambda s: advances.create_final_draft(
+                s,
+                contact_id=w.person_id,
+                order_reference="Auftrag 2",
+                lines=[_line()],
+                **_DATES,
+            ),
+        )[1],
+    ),
     (
         "kms.modules.invoices.service:delete_draft",
         "IM",

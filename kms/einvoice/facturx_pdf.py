@@ -75,7 +75,12 @@ def _require_en16931(xml_bytes: bytes) -> etree._Element:
     return root
 
 
-_DOC_NAMES = {"380": "Rechnung", "381": "Rechnungskorrektur", "384": "Korrigierte Rechnung"}
+_DOC_NAMES = {
+    "380": "Rechnung",
+    "381": "Rechnungskorrektur",
+    "384": "Korrigierte Rechnung",
+    "386": "Abschlagsrechnung",
+}
 
 
 def german_metadata(root: etree._Element) -> dict[str, str]:

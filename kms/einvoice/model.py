@@ -42,6 +42,9 @@ class DocumentType(StrEnum):
     # "Gutschrift" in the UI: under § 14 Abs. 2 UStG that word means self-billing (389).
     CREDIT_NOTE = "381"
     CORRECTED_INVOICE = "384"
+    # Abschlagsrechnung (§ 14 Abs. 5 UStG): in the EN 16931 code list; XRechnung's BR-DE-17
+    # does not list it, but that rule is only a warning, so the XRechnung stays valid.
+    PREPAYMENT_INVOICE = "386"
 
 
 class EInvoiceFormat(StrEnum):

@@ -120,7 +120,15 @@ def _is_cancellation(doc: InvoiceDocument) -> bool:
 def _title(doc: InvoiceDocument, layout: InvoiceLayout) -> str:
     if layout.offer is not None:
         return layout.offer.heading
-    return f"{'Stornorechnung' if _is_cancellation(doc) else 'Rechnung'} {doc.number}"
+    if _is_cancellation(doc):
+        kind = "Stornorechnung"
+    elif doc.type_code is DocumentType.PREPAYMENT_INVOICE:
+        kind = "Abschlagsrechnung"
+    elif doc.type_code is DocumentType.INVOICE and doc.preceding_invoices:
+        kind = "Schlussrechnung"  # an invoice referring to earlier ones deducts its advances
+    else:
+        kind = "Rechnung"
+    return f"{kind} {doc.number}"
 
 
 def _signed(doc: InvoiceDocument, value: Decimal) -> str:

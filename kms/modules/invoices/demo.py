@@ -331,9 +331,59 @@ def load(session: Session) -> str:
             session, reminded.id, letter_date=reminded_due + timedelta(days=2), actor="demo"
         )
     session.flush()
+    count += _advance_pair(session, firm, partly.issue_date or today, today)
     _subscription(session, firm, today)
     _quote(session, firm, today)
     return f"{count} Rechnungen, 1 Abo, 1 Angebot"
+
+
+DEMO_ORDER = "Auftrag DEMO-17 Umbau Büroetage (Beispiel)"
+
+
+def _advance_pair(session: Session, customer: Contact, first: date, today: date) -> int:
+    """Abschlags- und Schlussrechnung: two advances at 19 % and 7 %, then the final invoice
+    that deducts both (dates ascend with the numbers; the last is issued today)."""
+    from kms.modules.invoices import advance
+
+    header: dict[str, Any] = {
+        "payment_term_days": 14,
+        "closing_text": f"{MARK} fiktive Beispielrechnung.",
+    }
+    advances = [
+        advance.create_advance_draft(
+            session,
+            contact_id=customer.id,
+            order_reference=DEMO_ORDER,
+            as_of=first,
+            service_date=first,
+            actor="demo",
+            **values,
+            **header,
+        )
+        for values in (
+            {"order_value": "10000", "percent": "30", "tax": "S19"},
+            {"order_value": "2000", "amount": "1000", "tax": "S7"},
+        )
+    ]
+    for draft in advances:
+        issuing.issue(
+            session, issuing.prepare_issue(session, draft.id, issue_date=first), actor="demo"
+        )
+    final = advance.create_final_draft(
+        session,
+        contact_id=customer.id,
+        order_reference=DEMO_ORDER,
+        lines=[
+            _line("Umbau Büroetage laut Auftrag", "1", "10000", "S19", "LS"),
+            _line("Fachliteratur Brandschutz", "1", "2000", "S7", "C62"),
+        ],
+        as_of=today,
+        service_date=today,
+        actor="demo",
+        **header,
+    )
+    issuing.issue(session, issuing.prepare_issue(session, final.id, issue_date=today), actor="demo")
+    return 3
 
 
 def _subscription(session: Session, firm: Contact, today: date) -> None:

@@ -43,6 +43,11 @@ from kms.einvoice.validate import validate
 from kms.errors import ConflictError, KmsError
 from kms.formatting import format_date
 from kms.modules.contacts.models import Contact
+from kms.modules.invoices.advance_refs import (
+    billing_type_code,
+    deducted_references,
+    final_problem,
+)
 from kms.modules.invoices.config import RANGE_CANCELLATION, RANGE_INVOICE
 from kms.modules.invoices.models import (
     KIND_CANCELLATION,
@@ -311,6 +316,8 @@ def build_document(
         payment_terms=PaymentTerms(due_date=due, text=terms_text, skonto=skonto),
         payment_reference=number,
         allowances=tuple(to_einvoice_allowance(row) for row in invoice.allowances),
+        type_code=billing_type_code(invoice),
+        preceding_invoices=deducted_references(invoice),
     )
 
 
@@ -403,6 +410,8 @@ def check_completeness(
             )
         )
     problems += _tax_problems(session, invoice, snapshot, issue_date)
+    if final_problem(invoice):
+        problems.append(_p("SCHLUSSRECHNUNG", final_problem(invoice)))
     return problems
 
 

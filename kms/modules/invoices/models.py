@@ -33,6 +33,15 @@ from kms.types import Money, Quantity, utcnow
 KIND_INVOICE = "rechnung"
 KIND_CANCELLATION = "storno"
 KINDS = {KIND_INVOICE: "Rechnung", KIND_CANCELLATION: "Stornorechnung"}
+# What an invoice of kind "rechnung" bills (§ 14 Abs. 5 UStG): the whole service, an
+# advance on an order (Abschlagsrechnung, BT-3 386), or the final invoice of an order that
+# deducts its advances (Schlussrechnung, BT-3 380 with the advances in BG-3).
+BILLING_NORMAL, BILLING_ADVANCE, BILLING_FINAL = "", "abschlag", "schluss"
+BILLING_TITLES = {
+    BILLING_NORMAL: "Rechnung",
+    BILLING_ADVANCE: "Abschlagsrechnung",
+    BILLING_FINAL: "Schlussrechnung",
+}
 
 DISCOUNT_KINDS = {"": "kein Rabatt", "percent": "Prozent", "amount": "Betrag"}
 # The e-invoice a customer receives (chosen per contact, frozen into each invoice): the
@@ -91,6 +100,10 @@ class Invoice(BusinessData, Base):
     cancels_id: Mapped[int | None] = mapped_column(
         ForeignKey("invoices.id", ondelete="RESTRICT"), unique=True, default=None
     )
+    # BILLING_NORMAL / BILLING_ADVANCE / BILLING_FINAL; the order (Auftrag) links the advances
+    # of one customer with their final invoice (kms.modules.invoices.advance).
+    billing: Mapped[str] = mapped_column(String(10), default=BILLING_NORMAL)
+    order_reference: Mapped[str] = mapped_column(String(100), default="")
     # Korrigieren: the new draft remembers the invoice it replaces.
     corrects_id: Mapped[int | None] = mapped_column(
         ForeignKey("invoices.id", ondelete="SET NULL"), default=None, index=True
@@ -133,6 +146,7 @@ class Invoice(BusinessData, Base):
 
     lines: Mapped[list[InvoiceLine]] = relationship(
         back_populates="invoice",
+        foreign_keys="InvoiceLine.invoice_id",
         order_by="InvoiceLine.position",
         cascade="all, delete-orphan",
         lazy="selectin",
@@ -161,7 +175,10 @@ class Invoice(BusinessData, Base):
     def label(self) -> str:
         """ "Rechnung RE-2026-0001", "Stornorechnung ST-2026-0001" or "Entwurf 12"."""
         if self.number:
-            return f"{KINDS[self.kind]} {self.number}"
+            kind = KINDS[self.kind]
+            if self.kind == KIND_INVOICE:
+                kind = BILLING_TITLES.get(self.billing, kind)
+            return f"{kind} {self.number}"
         return f"Entwurf {self.id}"
 
 
@@ -200,8 +217,13 @@ class InvoiceLine(PositionColumns, BusinessData, Base):
     invoice_id: Mapped[int] = mapped_column(
         ForeignKey("invoices.id", ondelete="CASCADE"), index=True, sort_order=-2
     )
+    # A Schlussrechnung's deduction line names the Abschlagsrechnung it deducts (BG-3).
+    deducts_invoice_id: Mapped[int | None] = mapped_column(
+        ForeignKey("invoices.id", ondelete="RESTRICT"), default=None, index=True
+    )
 
-    invoice: Mapped[Invoice] = relationship(back_populates="lines")
+    invoice: Mapped[Invoice] = relationship(back_populates="lines", foreign_keys=[invoice_id])
+    deducts: Mapped[Invoice | None] = relationship(foreign_keys=[deducts_invoice_id])
 
 
 class InvoiceAllowance(BusinessData, Base):

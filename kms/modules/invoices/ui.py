@@ -1148,6 +1148,7 @@ def render_invoices_page(ctx: PageContext) -> None:
                 st.session_state.pop(SELECTED, None)
                 _forget_picked("draft_new")
                 st.rerun()
+            _advance_form()
             draft_editor(ctx)
     if may_configure:
         with next(tabs):
@@ -1432,3 +1433,121 @@ def render_articles_page(ctx: PageContext) -> None:
     if may_export:
         with next(tabs):
             _articles_export()
+
+
+# --- Abschlags- und Schlussrechnungen (kms.modules.invoices.advance) ---------------
+
+ADVANCE_KINDS = {"abschlag": "Abschlagsrechnung", "schluss": "Schlussrechnung"}
+ADVANCE_SHARES = {"percent": "Prozent des Auftragswerts", "amount": "Betrag (netto)"}
+ADVANCE_LABELS = {
+    "order_reference": "Auftrag",
+    "order_value": "Auftragswert (netto)",
+    "percent": "Prozent",
+    "amount": "Betrag",
+    "contact_id": "Kunde",
+}
+
+
+def _advance_form() -> None:
+    """▸ Abschlags- oder Schlussrechnung anlegen: collects the inputs, calls the service;
+    the new draft is then selected, checked and issued like every other draft."""
+    from kms.modules.invoices import advance
+
+    with session_scope(write=False) as session:
+        allowed = service.allowed_tax_options(session, service.today())
+    contacts = _contact_options()
+    if not contacts or not allowed:
+        return
+    with st.expander("Abschlags- oder Schlussrechnung anlegen"):
+        kind = st.radio(
+            "Art",
+            list(ADVANCE_KINDS),
+            format_func=labels_of(ADVANCE_KINDS),
+            horizontal=True,
+            key="adv_kind",
+        )
+        contact_id = st.selectbox(
+            "Kunde",
+            list(contacts),
+            index=None,
+            format_func=labels_of(contacts),
+            placeholder=CHOOSE,
+            key="adv_contact",
+        )
+        order = st.text_input(
+            "Auftrag",
+            key="adv_order",
+            help="Verbindet die Abschlagsrechnungen mit der Schlussrechnung, z. B. "
+            "„Auftrag 2026-17 Dachsanierung“.",
+        )
+        day = service.today()
+        if kind == "abschlag":
+            value = st.text_input("Auftragswert (netto, zu diesem Steuersatz)", key="adv_value")
+            share = st.radio(
+                "Abschlag als",
+                list(ADVANCE_SHARES),
+                format_func=labels_of(ADVANCE_SHARES),
+                key="adv_share",
+            )
+            number = st.text_input("Prozent" if share == "percent" else "Betrag", key="adv_num")
+            tax = st.selectbox(
+                "Steuersatz",
+                list(allowed),
+                format_func=lambda k: service.TAX_OPTIONS[k].label,
+                placeholder=CHOOSE,
+                key="adv_tax",
+            )
+            if st.button("Abschlagsrechnung anlegen", key="adv_create"):
+                created = forms.in_session(
+                    lambda s: (
+                        advance.create_advance_draft(
+                            s,
+                            contact_id=contact_id or 0,
+                            order_reference=order,
+                            order_value=value,
+                            percent=number if share == "percent" else None,
+                            amount=number if share == "amount" else None,
+                            tax=tax or "",
+                            service_date=day,
+                        ).id
+                    ),
+                    ADVANCE_LABELS,
+                )
+                _advance_created(created)
+            return
+        st.caption("Gesamtleistung des Auftrags (die Abschläge werden automatisch abgezogen):")
+        tax_labels = [service.TAX_OPTIONS[k].label for k in allowed]
+        columns = line_columns(tax_labels)
+        lines = st.data_editor(
+            pd.DataFrame(columns=list(columns), dtype=object),
+            num_rows="dynamic",
+            column_config=columns,
+            key="adv_lines",
+            hide_index=True,
+        )
+        if st.button("Schlussrechnung anlegen", key="adv_final"):
+            created = forms.in_session(
+                lambda s: (
+                    advance.create_final_draft(
+                        s,
+                        contact_id=contact_id or 0,
+                        order_reference=order,
+                        lines=positions_from_editor(lines, allowed),
+                        service_date=day,
+                    ).id
+                ),
+                ADVANCE_LABELS,
+            )
+            _advance_created(created)
+
+
+def _advance_created(draft_id: int | None) -> None:
+    if draft_id is None:
+        return  # the German error is shown already
+    st.session_state[SELECTED] = draft_id
+    forms.flash(
+        "inv_flash",
+        f"Entwurf {draft_id} angelegt: bitte prüfen und ▶ Rechnung abschließen (bei einer "
+        "Schlussrechnung die Positionen nicht neu speichern, sonst gehen die Abzüge verloren).",
+    )
+    st.rerun()

@@ -1,0 +1,299 @@
+"""Abschlags- und Schlussrechnungen (§ 14 Abs. 5 UStG): golden totals at two VAT rates,
+valid Factur-X and XRechnung of advance and final invoice, and the refusals."""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+
+import pypdfium2
+import pytest
+from lxml import etree
+
+from kms.einvoice.cii import NS
+from kms.einvoice.ubl import UBL_NS
+from kms.einvoice.validate import validate
+from kms.errors import KmsError, ValidationError
+from kms.modules.contacts.service import update_contact
+from kms.modules.invoices import issuing, service
+from kms.modules.invoices.advance import create_advance_draft, create_final_draft
+from kms.modules.invoices.models import BILLING_ADVANCE, BILLING_FINAL
+from kms.modules.invoices.storage import original_bytes
+from tests.modules.invoices.conftest import ISSUE_DAY, LEITWEG_ID, line
+
+ORDER = "Auftrag 2026-17 Dachsanierung"
+SERVICE = [
+    line("Dachsanierung", "1", "10000.00", "S19", "C62"),
+    line("Fachbücher", "1", "2000.00", "S7", "C62"),
+]
+HEADER = {"service_date": date(2026, 2, 27), "payment_term_days": 14}
+
+
+@pytest.fixture
+def advance(session, customer):
+    def make(**values):
+        values = {"order_reference": ORDER, **HEADER, **values}
+        draft = create_advance_draft(
+            session, contact_id=customer.id, as_of=ISSUE_DAY, actor="test", **values
+        )
+        session.commit()
+        return draft
+
+    return make
+
+
+@pytest.fixture
+def final(session, customer):
+    def make():
+        draft = create_final_draft(
+            session,
+            contact_id=customer.id,
+            order_reference=ORDER,
+            lines=SERVICE,
+            as_of=ISSUE_DAY,
+            actor="test",
+            **HEADER,
+        )
+        session.commit()
+        return draft
+
+    return make
+
+
+def _xrechnung(session, customer, fmt: str) -> None:
+    update_contact(
+        session,
+        customer.id,
+        version=customer.version,
+        einvoice_format=fmt,
+        buyer_reference=LEITWEG_ID,
+    )
+    session.commit()
+
+
+def _first_page(session, invoice) -> str:
+    pdf = pypdfium2.PdfDocument(original_bytes(session, invoice.id, "pdf").content)
+    try:
+        return " ".join(str(pdf[0].get_textpage().get_text_range()).split())
+    finally:
+        pdf.close()
+
+
+def _valid(session, invoice, *, xrechnung: bool) -> bytes:
+    facturx = original_bytes(session, invoice.id, "facturx_xml").content
+    assert validate(facturx, xrechnung=False) == []
+    if xrechnung:
+        xml = original_bytes(session, invoice.id, "xrechnung_xml").content
+        assert validate(xml, xrechnung=True) == []
+        # Only the warning that XRechnung does not list 386 (BR-DE-17) may remain.
+        rules = {p.rule for p in validate(xml, xrechnung=True, include_warnings=True)}
+        assert rules <= {"BR-DE-17"}
+    return facturx
+
+
+def test_advance_draft_from_percent_and_amount(advance) -> None:
+    """30 % of 10.000 € at 19 %; 1.000 € at 7 %; numbered "Abschlag n auf …"."""
+    first = advance(order_value="10000", percent="30", tax="S19")
+    assert first.billing == BILLING_ADVANCE and first.order_reference == ORDER
+    assert [ln.description for ln in first.lines] == [f"Abschlag 1 auf {ORDER}"]
+    assert (first.net_total, first.tax_total, first.gross_total) == (
+        Decimal("3000.00"),
+        Decimal("570.00"),
+        Decimal("3570.00"),
+    )
+    second = advance(order_value="2000", amount="1000,00", tax="S7")
+    assert [ln.description for ln in second.lines] == [f"Abschlag 2 auf {ORDER}"]
+    assert (second.net_total, second.tax_total, second.gross_total) == (
+        Decimal("1000.00"),
+        Decimal("70.00"),
+        Decimal("1070.00"),
+    )
+
+
+@pytest.mark.parametrize(
+    ("values", "field", "text"),
+    [
+        ({"percent": "101"}, "percent", "höchstens 100 %"),
+        ({"percent": "0"}, "percent", "über 0 %"),
+        ({"percent": "-5"}, "percent", "über 0 %"),
+        ({"amount": "0"}, "amount", "größer als 0 €"),
+        ({}, "percent", "entweder einen Prozentsatz oder einen Betrag"),
+        ({"percent": "10", "amount": "5"}, "percent", "entweder"),
+        ({"percent": "10", "order_reference": " "}, "order_reference", "Auftrag angeben"),
+    ],
+)
+def test_bad_advance_input_is_refused_in_german(session, advance, values, field, text) -> None:
+    with pytest.raises(ValidationError) as err:
+        advance(order_value="10000", **values)
+    assert err.value.field == field
+    assert text in str(err.value)
+    session.rollback()
+
+
+def test_advances_may_not_exceed_the_order_value(session, advance) -> None:
+    """Per VAT rate, drafts included: 60 % + 50 % of the order is refused, nothing saved."""
+    advance(order_value="10000", percent="60")
+    with pytest.raises(ValidationError) as err:
+        advance(order_value="10000", percent="50")
+    assert "übersteigen den Auftragswert von 10.000,00\xa0€" in str(err.value)
+    session.rollback()
+    # Another rate has its own order value.
+    assert advance(order_value="2000", percent="50", tax="S7").net_total == Decimal("1000.00")
+
+
+def test_final_invoice_without_issued_advances_is_refused(session, final) -> None:
+    with pytest.raises(KmsError) as err:
+        final()
+    assert "keine abgeschlossene Abschlagsrechnung" in str(err.value)
+    session.rollback()
+
+
+def test_final_invoice_refuses_an_unissued_advance(session, advance, final, issue) -> None:
+    issue(advance(order_value="10000", percent="30"))
+    pending = advance(order_value="10000", percent="10")
+    with pytest.raises(KmsError) as err:
+        final()
+    assert "nicht abgeschlossene Abschlagsrechnungen" in str(err.value)
+    assert pending.label in str(err.value)
+    session.rollback()
+
+
+@pytest.mark.parametrize("fmt", ["xrechnung_cii", "xrechnung_ubl"])
+def test_golden_final_invoice_at_two_rates_is_valid(
+    session, customer, advance, final, issue, fmt
+) -> None:
+    """Order 10.000 € at 19 % and 2.000 € at 7 %; advances 30 % at 19 % and 1.000 € at
+    7 %; the final invoice deducts both per rate and leaves exactly 9.400,00 € due."""
+    _xrechnung(session, customer, fmt)
+    a1 = issue(advance(order_value="10000", percent="30", tax="S19"))
+    a2 = issue(advance(order_value="2000", amount="1000", tax="S7"), ISSUE_DAY)
+    assert a1.number == "RE-2026-0001" and a1.label == "Abschlagsrechnung RE-2026-0001"
+    facturx = _valid(session, a1, xrechnung=True)
+    assert (
+        etree.fromstring(facturx).xpath(
+            "string(//rsm:ExchangedDocument/ram:TypeCode)", namespaces=NS
+        )
+        == "386"
+    )
+    assert "Abschlagsrechnung RE-2026-0001" in _first_page(session, a1)
+
+    draft = final()
+    assert draft.billing == BILLING_FINAL
+    deduction_lines = draft.lines[2:]
+    assert [(ln.description, ln.net, ln.deducts_invoice_id) for ln in deduction_lines] == [
+        (
+            "abzüglich Abschlagsrechnung RE-2026-0001 vom 02.03.2026 (19 % USt)",
+            Decimal("-3000.00"),
+            a1.id,
+        ),
+        (
+            "abzüglich Abschlagsrechnung RE-2026-0002 vom 02.03.2026 (7 % USt)",
+            Decimal("-1000.00"),
+            a2.id,
+        ),
+    ]
+    # 19 %: 10.000 − 3.000 = 7.000 → 1.330; 7 %: 2.000 − 1.000 = 1.000 → 70.
+    assert (draft.net_total, draft.tax_total, draft.gross_total) == (
+        Decimal("8000.00"),
+        Decimal("1400.00"),
+        Decimal("9400.00"),
+    )
+    # The whole service (14.040 €) less both advances (3.570 € + 1.070 €) is what is due.
+    assert Decimal("14040.00") - a1.gross_total - a2.gross_total == draft.gross_total
+
+    invoice = issue(draft)
+    assert invoice.label == "Schlussrechnung RE-2026-0003"
+    root = etree.fromstring(_valid(session, invoice, xrechnung=True))
+    assert root.xpath("string(//rsm:ExchangedDocument/ram:TypeCode)", namespaces=NS) == "380"
+    refs = root.xpath("//ram:InvoiceReferencedDocument/ram:IssuerAssignedID/text()", namespaces=NS)
+    assert refs == ["RE-2026-0001", "RE-2026-0002"]
+    taxes = {
+        el.xpath("string(ram:RateApplicablePercent)", namespaces=NS): (
+            el.xpath("string(ram:BasisAmount)", namespaces=NS),
+            el.xpath("string(ram:CalculatedAmount)", namespaces=NS),
+        )
+        for el in root.xpath(
+            "//ram:ApplicableHeaderTradeSettlement/ram:ApplicableTradeTax", namespaces=NS
+        )
+    }
+    assert taxes == {"19": ("7000.00", "1330.00"), "7": ("1000.00", "70.00")}
+    assert root.xpath("string(//ram:DuePayableAmount)", namespaces=NS) == "9400.00"
+    if fmt == "xrechnung_ubl":
+        ubl = etree.fromstring(original_bytes(session, invoice.id, "xrechnung_xml").content)
+        ids = ubl.xpath(
+            "//cac:BillingReference/cac:InvoiceDocumentReference/cbc:ID/text()", namespaces=UBL_NS
+        )
+        assert ids == ["RE-2026-0001", "RE-2026-0002"]
+    page = _first_page(session, invoice)
+    assert "Schlussrechnung RE-2026-0003" in page
+    assert page.count("abzüglich Abschlagsrechnung") == 2
+    assert "RE-2026-0001 vom 02.03.2026 (19 % USt)" in page
+    assert "Rechnungsbetrag 9.400,00" in page
+
+    # Every advance is deducted once: a second final invoice is refused.
+    with pytest.raises(KmsError) as err:
+        final()
+    assert "wird bereits in Schlussrechnung RE-2026-0003 abgezogen" in str(err.value)
+    session.rollback()
+
+
+def test_final_invoice_with_facturx_only(session, advance, final, issue) -> None:
+    """The default customer (Factur-X only) gets a valid final invoice too."""
+    issue(advance(order_value="10000", percent="30"))
+    invoice = issue(final())
+    _valid(session, invoice, xrechnung=False)
+    assert invoice.gross_total == Decimal("10470.00")  # 14.040 − 3.570
+
+
+def test_final_draft_saved_anew_without_deductions_is_not_issued(
+    session, customer, advance, final, issue
+) -> None:
+    """Saving the final draft's lines again in the editor drops the link to the advances:
+    issuing is then refused in German instead of issuing an invoice without BG-3."""
+    issue(advance(order_value="10000", percent="30"))
+    draft = final()
+    service.save_draft(
+        session,
+        invoice_id=draft.id,
+        contact_id=customer.id,
+        lines=SERVICE,
+        as_of=ISSUE_DAY,
+        **HEADER,
+    )
+    session.commit()
+    with pytest.raises(issuing.IssueRefused) as err:
+        issuing.prepare_issue(session, draft.id, issue_date=ISSUE_DAY)
+    assert any(
+        p.rule == "SCHLUSSRECHNUNG" and "neu erstellen" in p.message for p in err.value.problems
+    )
+
+
+def test_cancelled_final_invoice_frees_its_advances(session, advance, final, issue) -> None:
+    """After ▶ Stornieren of the Schlussrechnung a new one deducts the same advance again."""
+    issue(advance(order_value="10000", percent="30"))
+    first = issue(final())
+    issuing.cancel(session, first.id, actor="test", issue_date=ISSUE_DAY)
+    session.commit()
+    again = final()
+    assert again.gross_total == first.gross_total == Decimal("10470.00")
+
+
+def test_demo_data_has_an_advance_final_pair(session, seller) -> None:
+    """The demo issues two advances and the Schlussrechnung that deducts both."""
+    from sqlalchemy import select
+
+    from kms.modules.invoices import demo
+    from kms.modules.invoices.models import Invoice
+
+    demo.load(session)
+    session.commit()
+    pair = session.scalars(
+        select(Invoice).where(Invoice.order_reference == demo.DEMO_ORDER).order_by(Invoice.id)
+    ).all()
+    assert [(i.billing, i.is_issued) for i in pair] == [
+        (BILLING_ADVANCE, True),
+        (BILLING_ADVANCE, True),
+        (BILLING_FINAL, True),
+    ]
+    assert pair[2].gross_total == Decimal("9400.00")
+    assert {ln.deducts_invoice_id for ln in pair[2].lines} == {None, pair[0].id, pair[1].id}
