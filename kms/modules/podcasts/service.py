@@ -466,9 +466,7 @@ def publish_episode(
     _tag_audio(session, channel, episode)
     moment = (now or utcnow()).astimezone(UTC)
     already_out = (
-        episode.state == "published"
-        and episode.pub_at is not None
-        and episode.pub_at <= moment
+        episode.state == "published" and episode.pub_at is not None and episode.pub_at <= moment
     )
     if pub_at is not None or not already_out:
         episode.pub_at = (pub_at or moment).astimezone(UTC)
