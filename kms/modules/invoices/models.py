@@ -405,12 +405,13 @@ class Article(BusinessData, Base):
 # --- immutability guard ---------------------------------------------------------------
 
 
-def _was_issued(invoice: Invoice, conn: Any = None) -> bool:
-    """True if the database row (not just this object) already is an issued invoice."""
-    state = inspect(invoice)
+def stored_stamp_set(obj: Any, stamp: str, conn: Any = None) -> bool:
+    """True if the database row (not just this object) already has its `stamp` column set:
+    an issued invoice (issued_at), a sent quote (sent_at). The guards of both use it."""
+    state = inspect(obj)
     if state.transient or state.pending:
         return False
-    history = state.attrs.issued_at.history
+    history = state.attrs[stamp].history
     if history.deleted:
         return history.deleted[0] is not None
     if history.unchanged:
@@ -421,10 +422,14 @@ def _was_issued(invoice: Invoice, conn: Any = None) -> bool:
         if session is None:
             return False
         conn = session.connection()
-    stored = conn.execute(
-        select(Invoice.__table__.c.issued_at).where(Invoice.__table__.c.id == invoice.id)
-    ).scalar()
+    table = type(obj).__table__
+    stored = conn.execute(select(table.c[stamp]).where(table.c.id == obj.id)).scalar()
     return stored is not None
+
+
+def _was_issued(invoice: Invoice, conn: Any = None) -> bool:
+    """True if the database row (not just this object) already is an issued invoice."""
+    return stored_stamp_set(invoice, "issued_at", conn)
 
 
 @event.listens_for(Session, "before_flush")

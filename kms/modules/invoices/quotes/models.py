@@ -13,12 +13,12 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import JSON, ForeignKey, String, Text, event, inspect, select
+from sqlalchemy import JSON, ForeignKey, String, Text, event, inspect
 from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 
 from kms.errors import KmsError
 from kms.models import Base, BusinessData
-from kms.modules.invoices.models import PositionColumns
+from kms.modules.invoices.models import PositionColumns, stored_stamp_set
 from kms.types import Money, utcnow
 
 DRAFT, SENT, ACCEPTED, REJECTED, EXPIRED = (
@@ -145,21 +145,7 @@ class QuoteInvoice(BusinessData, Base):
 
 def _was_sent(quote: Quote, conn: Any = None) -> bool:
     """True if the database row (not just this object) already is a sent quote."""
-    state = inspect(quote)
-    if state.transient or state.pending:
-        return False
-    history = state.attrs.sent_at.history
-    if history.deleted:
-        return history.deleted[0] is not None
-    if history.unchanged:
-        return history.unchanged[0] is not None
-    if conn is None:
-        session = state.session
-        if session is None:
-            return False
-        conn = session.connection()
-    table = Quote.__table__
-    return conn.execute(select(table.c.sent_at).where(table.c.id == quote.id)).scalar() is not None
+    return stored_stamp_set(quote, "sent_at", conn)
 
 
 def _content_changed(quote: Quote) -> bool:
