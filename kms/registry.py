@@ -552,6 +552,13 @@ def manifest_problems(specs: tuple[ModuleSpec, ...], *, imports: bool = True) ->
                     resolve(dotted)
             except (ImportError, AttributeError) as exc:
                 problems.append(f"module {spec.key!r}: {what} {dotted!r} does not resolve ({exc})")
+        # Before the first st.navigation run of a server, Streamlit resolves a deep link by
+        # the file names in pages/: a script named otherwise answers "Page not found".
+        problems += [
+            f"module {spec.key!r}: page {page.url_path!r} must live in pages/{page.url_path}.py"
+            for page in spec.pages
+            if Path(page.script) != Path("pages") / f"{page.url_path}.py"
+        ]
         if (spec.document_types or spec.file_stores) and spec.key != "documents":
             if "documents" not in spec.requires:
                 problems.append(

@@ -204,6 +204,19 @@ def test_manifest_problems_name_unresolvable_paths_missing_and_circular_requirem
     assert manifest_problems((a, b)) == ["module 'a': circular requirement on b"]
 
 
+def test_a_page_script_is_named_like_its_url() -> None:
+    """A deep link opened right after the server started is resolved by the file names in
+    pages/ (no st.navigation has run yet): /podcast-kanaele served by podcast_kanaele.py
+    showed Streamlit's "Page not found" to the first visitor."""
+    from kms.registry import ModuleSpec, PageSpec, manifest_problems
+
+    page = PageSpec("pages/podcast_kanaele.py", "Podcast-Kanäle", "🎙", "podcast-kanaele", "X")
+    assert manifest_problems((ModuleSpec(key="a", title="A", pages=(page,)),)) == [
+        "module 'a': page 'podcast-kanaele' must live in pages/podcast-kanaele.py"
+    ]
+    assert registry.check() == []  # every registered page, its script existing
+
+
 def test_document_types_and_file_stores_come_from_the_module_specs() -> None:
     """Dokumente knows the types and stores the modules declare; check() refuses a duplicate,
     an unresolvable path and a module that files documents without requiring Dokumente."""

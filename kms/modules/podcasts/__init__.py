@@ -33,7 +33,9 @@ IMPORT_FEED = FunctionSpec(
 
 
 def _page(url_path: str, title: str, icon: str, **kw: object) -> PageSpec:
-    script = f"pages/{url_path.replace('-', '_')}.py"
+    # The script is named like its URL, so a deep link opened before the first st.navigation
+    # run finds it (see pages/einnahmen-ausgaben.py).
+    script = f"pages/{url_path}.py"
     return PageSpec(
         script, title, icon, url_path, SECTION, permission=Permission.PODCASTS_READ,
         **kw,  # type: ignore[arg-type]
