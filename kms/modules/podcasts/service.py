@@ -45,11 +45,23 @@ EPISODE_MEDIA = ("audio", "image", "transcript", "chapters")
 
 
 @cache
+def _category_file() -> dict[str, Any]:
+    path = Path(__file__).with_name("apple_categories.json")
+    data: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
+    return data
+
+
 def apple_categories() -> dict[str, list[str]]:
     """Apple's category → subcategories (shipped as apple_categories.json)."""
-    path = Path(__file__).with_name("apple_categories.json")
-    data: dict[str, list[str]] = json.loads(path.read_text(encoding="utf-8"))["categories"]
+    data: dict[str, list[str]] = _category_file()["categories"]
     return data
+
+
+def category_label(name: str) -> str:
+    """The German name of an Apple category or subcategory for the UI (the feed keeps
+    Apple's English value)."""
+    german: dict[str, str] = _category_file()["german"]
+    return german.get(name, name)
 
 
 def _check_version(row: Any, version: int | None) -> None:

@@ -204,16 +204,19 @@ def _channel_form(channel: PodcastChannel | None) -> None:
         owner_email = col3.text_input("E-Mail des Inhabers", value=c.owner_email if c else "")
         col1, col2, col3 = st.columns(3)
         language = col1.text_input("Sprache", value=c.language if c else "de")
-        cats = list(categories)
+        label = service.category_label
+        cats = sorted(categories, key=label)
         category = col2.selectbox(
             "Kategorie", cats, index=cats.index(c.category) if c and c.category in cats else None,
-            placeholder=CHOOSE,
+            placeholder=CHOOSE, format_func=label,
         )  # fmt: skip
-        subs = sorted({s for values in categories.values() for s in values})
+        # A form cannot narrow the list to the chosen category, so each names its own.
+        parent = {s: name for name, values in categories.items() for s in values}
+        subs = sorted(parent, key=lambda s: (label(parent[s]), label(s)))
         subcategory = col3.selectbox(
             "Unterkategorie (passend zur Kategorie)", subs,
             index=subs.index(c.subcategory) if c and c.subcategory in subs else None,
-            placeholder=CHOOSE,
+            placeholder=CHOOSE, format_func=lambda s: f"{label(parent[s])} › {label(s)}",
         )  # fmt: skip
         col1, col2, col3 = st.columns(3)
         types = list(SHOW_TYPES)

@@ -54,6 +54,28 @@ def test_a_channel_is_created_on_the_page() -> None:
 
 
 @pytest.mark.usefixtures("licensed_app")
+def test_categories_read_german_and_the_feed_keeps_apples_values() -> None:
+    """The selects show German names, each subcategory with its category; what is saved (and
+    written into the feed's itunes:category) is Apple's English value."""
+    at = ui.open_page("podcast-kanaele").run()
+    inputs = {t.label: t for t in at.text_input}
+    inputs["Kürzel (Teil der Feed-Adresse)"].input("wirtschaft")
+    inputs["Titel"].input("Wirtschaft im Gespräch")
+    category = next(b for b in at.selectbox if b.label == "Kategorie")
+    sub = next(b for b in at.selectbox if b.label.startswith("Unterkategorie"))
+    assert "Wirtschaft" in category.options and "Business" not in category.options
+    assert "Wirtschaft › Unternehmertum" in sub.options
+    assert category.options[:3] == ["Bildung", "Comedy", "Fiktion"]  # in German order
+    category.select("Business")
+    sub.select("Entrepreneurship")
+    at.button[[b.label for b in at.button].index("Speichern")].click().run()
+    assert not at.exception and not at.error, ui.values(at.error)
+    with session_scope(write=False) as s:
+        (channel,) = service.list_channels(s)
+    assert (channel.category, channel.subcategory) == ("Business", "Entrepreneurship")
+
+
+@pytest.mark.usefixtures("licensed_app")
 def test_a_new_channel_opens_for_editing_after_saving() -> None:
     """The select shows the saved channel (its cover and publication forms follow); the
     filled "Neuer Kanal" form is gone, so a second Speichern changes, not duplicates."""
