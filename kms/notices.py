@@ -200,6 +200,11 @@ def set_system_warning(
     set_value(session, SYSTEM_WARNINGS_KEY, warnings)
 
 
+def has_system_warning(session: Session, key: str) -> bool:
+    """Whether the banner shows the warning `key` right now."""
+    return key in (_get(session, SYSTEM_WARNINGS_KEY) or {})
+
+
 def _get(session: Session, key: str) -> Any:
     with session.no_autoflush:
         return get_value(session, key)

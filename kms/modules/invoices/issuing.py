@@ -57,6 +57,7 @@ from kms.modules.invoices.models import (
     InvoiceLine,
 )
 from kms.modules.invoices.numbering import take_number
+from kms.modules.invoices.payments import OVERDUE_WARNING_KEY, refresh_overdue_banner
 from kms.modules.invoices.quotes.models import Quote
 from kms.modules.invoices.sepa.service import direct_debit_snapshot, mandate_problem
 from kms.modules.invoices.service import (
@@ -75,6 +76,7 @@ from kms.modules.invoices.storage import NewFile, store_file
 from kms.modules.settings.models import CompanyProfile
 from kms.modules.settings.service import get_profile, logo_bytes
 from kms.modules.settings.taxation import assert_kleinunternehmer_invoice_allowed, regime_on
+from kms.notices import has_system_warning
 from kms.permissions import Permission, require_permission
 from kms.rendering.din5008 import RenderError, build_address_lines
 from kms.rendering.girocode import MAX_NAME, GiroCode
@@ -757,7 +759,7 @@ def cancel(
     snapshot = original.snapshot or {}
     if snapshot.get("direct_debit"):  # a refund is transferred, never debited
         base = replace(base, payment_means=_transfer_means(snapshot.get("company") or {}))
-    return _finalize(
+    storno = _finalize(
         session,
         storno,
         snapshot,
@@ -766,6 +768,9 @@ def cancel(
         RANGE_CANCELLATION,
         lambda number: cancellation_of(base, number=number, issue_date=day),
     )
+    if has_system_warning(session, OVERDUE_WARNING_KEY):  # a cancelled invoice is not overdue
+        refresh_overdue_banner(session, today())
+    return storno
 
 
 _COPIED = (

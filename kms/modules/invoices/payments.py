@@ -29,7 +29,7 @@ from kms.modules.invoices.service import (
     status_source,
     today,
 )
-from kms.notices import set_system_warning
+from kms.notices import has_system_warning, set_system_warning
 from kms.permissions import Permission, require_permission
 from kms.types import BERLIN, cents
 from kms.validation import parse_money
@@ -169,6 +169,8 @@ def record_payment(
         skonto_split=split or [],
         overpayment=excess,
     )
+    if has_system_warning(session, OVERDUE_WARNING_KEY):  # a payment only ever shortens it
+        refresh_overdue_banner(session, today())
     return payment
 
 
@@ -238,6 +240,7 @@ def return_payment(
         overpayment=reversal.overpayment,
         reason=reason,
     )
+    refresh_overdue_banner(session, today())  # the invoice may be overdue again
     return reversal
 
 
@@ -304,10 +307,29 @@ def overdue_invoices(session: Session, day: date) -> list[OverdueInvoice]:
     return [OverdueInvoice(r[0], r[1], r[2]) for r in rows]
 
 
+def refresh_overdue_banner(session: Session, day: date) -> list[OverdueInvoice]:
+    """Show the overdue invoices of `day` in the banner (or clear it); returns them.
+
+    The ⊕ watch runs every six hours; a payment, a Rücklastschrift or a Storno refreshes
+    the banner at once, so it never names an invoice the user has just settled.
+    """
+    overdue = overdue_invoices(session, day)
+    text = None
+    if overdue:
+        numbers = ", ".join(inv.number or "" for inv in overdue[:5])
+        more = f" und {len(overdue) - 5} weitere" if len(overdue) > 5 else ""
+        text = (
+            f"{len(overdue)} Rechnung{'en sind' if len(overdue) > 1 else ' ist'} überfällig: "
+            f"{numbers}{more} (Rechnungen → Filter „überfällig“)."
+        )
+    set_system_warning(session, OVERDUE_WARNING_KEY, text)
+    return overdue
+
+
 def overdue_watch(session: Session, now: datetime) -> str:
     """⊕ Notify once per newly overdue invoice (audit + banner); the banner lists all."""
     day = now.astimezone(BERLIN).date()
-    overdue = overdue_invoices(session, day)
+    overdue = refresh_overdue_banner(session, day)
     notified = set(session.scalars(select(OverdueNotice.invoice_id)))
     new = [inv for inv in overdue if inv.id not in notified]
     for invoice in new:
@@ -323,16 +345,6 @@ def overdue_watch(session: Session, now: datetime) -> str:
             due_date=invoice.due_date,
             number=invoice.number,
         )
-    if overdue:
-        numbers = ", ".join(inv.number or "" for inv in overdue[:5])
-        more = f" und {len(overdue) - 5} weitere" if len(overdue) > 5 else ""
-        text = (
-            f"{len(overdue)} Rechnung{'en sind' if len(overdue) > 1 else ' ist'} überfällig: "
-            f"{numbers}{more} (Rechnungen → Filter „überfällig“)."
-        )
-        set_system_warning(session, OVERDUE_WARNING_KEY, text)
-    else:
-        set_system_warning(session, OVERDUE_WARNING_KEY, None)
     if new:
         return f"{len(new)} neu überfällig: " + ", ".join(inv.number or "" for inv in new)
     return f"Keine neu überfälligen Rechnungen ({len(overdue)} überfällig)."

@@ -11,10 +11,11 @@ from sqlalchemy import select
 from kms.audit import history
 from kms.errors import ValidationError
 from kms.models import KeyValue
-from kms.modules.invoices import payments, service
+from kms.modules.invoices import issuing, payments, service
 from kms.modules.invoices.models import OverdueNotice
 from kms.modules.settings.taxation import turnover
 from kms.notices import SYSTEM_WARNINGS_KEY
+from kms.types import today
 from tests.modules.invoices.conftest import ISSUE_DAY, line
 
 
@@ -101,7 +102,20 @@ def test_overdue_automatism_notifies_once_per_invoice(session, invoice) -> None:
     warnings = session.get(KeyValue, SYSTEM_WARNINGS_KEY).value
     assert invoice.number in warnings["invoices_overdue"]["text"]
     payments.record_payment(session, invoice.id, paid_on=ISSUE_DAY, amount="238")
+    # At once, not only with the watch's next run six hours later.
+    assert "invoices_overdue" not in session.get(KeyValue, SYSTEM_WARNINGS_KEY).value
     payments.overdue_watch(session, later + timedelta(days=2))
+    assert "invoices_overdue" not in session.get(KeyValue, SYSTEM_WARNINGS_KEY).value
+
+
+def test_the_banner_follows_a_return_and_a_storno_at_once(session, invoice) -> None:
+    """A Rücklastschrift makes the invoice overdue again in the banner; its Storno clears it."""
+    assert invoice.due_date < today()  # issued in March, due 14 days later
+    payment = payments.record_payment(session, invoice.id, paid_on=ISSUE_DAY, amount="238")
+    payments.return_payment(session, payment.id, returned_on=ISSUE_DAY + timedelta(days=3))
+    text = session.get(KeyValue, SYSTEM_WARNINGS_KEY).value["invoices_overdue"]["text"]
+    assert text.startswith(f"1 Rechnung ist überfällig: {invoice.number}")
+    issuing.cancel(session, invoice.id)
     assert "invoices_overdue" not in session.get(KeyValue, SYSTEM_WARNINGS_KEY).value
 
 
