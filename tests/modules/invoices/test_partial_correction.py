@@ -10,15 +10,20 @@ import pypdfium2
 import pytest
 from lxml import etree
 
+from kms.db import session_scope
 from kms.einvoice.cii import NS
 from kms.einvoice.validate import validate
 from kms.errors import KmsError
 from kms.formatting import format_money
 from kms.modules.contacts.service import update_contact
 from kms.modules.invoices import advance, issuing, overview, payments, reports, service
+from kms.modules.invoices.models import Invoice
 from kms.modules.invoices.storage import original_bytes
 from kms.reporting import Period
+from kms.ui.text import plain
 from tests.modules.invoices.conftest import ISSUE_DAY, LEITWEG_ID, line
+from tests.modules.invoices.test_page import app, draft_id  # noqa: F401 (fixture)
+from tests.ui_helpers import values
 
 # 3 h Webdesign and 1 Hosting at 19 %, 2 books at 7 %:
 # net 300 + 50 + 49.80 = 399.80; VAT 350 × 19 % = 66.50, 49.80 × 7 % = 3.486 → 3.49.
@@ -72,8 +77,11 @@ def test_draft_copies_the_chosen_positions_negated_and_links_the_original(
     )
     empty = issuing.create_correction(session, original.id)
     assert empty.lines == [] and empty.contact_id == original.contact_id
-    # A draft does not change what the customer owes.
+    # A draft does not change what the customer owes (in every path that derives it).
     assert service.open_amount(session, original) == ORIGINAL_GROSS
+    for filters in ({}, {"contact_id": original.contact_id}):
+        listed = service.list_invoices(session, day=ISSUE_DAY, **filters)
+        assert listed.sum_open == listed.sum_gross == ORIGINAL_GROSS
 
 
 def test_issued_correction_has_golden_totals_type_384_and_bg3(session, original, issue) -> None:
@@ -235,3 +243,35 @@ def test_a_normal_invoice_below_zero_is_still_refused(session, make_draft) -> No
     assert service.amount_problem(draft).startswith("Der Rechnungsbetrag ist")
     with pytest.raises(issuing.IssueRefused, match="über 0"):
         issuing.prepare_issue(session, draft.id, issue_date=ISSUE_DAY)
+
+
+def test_page_button_explains_confirms_and_links_both_ways(draft_id) -> None:
+    """▶ Teilkorrektur erstellen explains the difference to Storno/Korrigieren, creates the
+    draft only after "Ja, ausführen" and shows it; both details name each other."""
+    issued = issuing.issue_invoice(draft_id, actor="test")  # 2 h Webdesign: 238.00
+    at = app()
+    at.selectbox(key="inv_pick").set_value(issued.id).run()
+    next(b for b in at.button if b.label == "▶ Teilkorrektur erstellen").click().run()
+    assert not at.exception
+    assert any("▶ Stornieren hebt dagegen" in m for m in values(at.markdown))
+    at.multiselect(key="amend_positions").set_value([1]).run()
+    with session_scope(write=False) as s:  # nothing before the confirmation
+        assert issuing.corrections_of(s, issued.id, issued=False) == []
+    next(b for b in at.button if b.key == "amend_go").click().run()
+    assert not at.exception
+    new_id = at.session_state["inv_selected"]
+    assert at.subheader[0].value.startswith(plain(f"Entwurf {new_id}"))
+    assert f"Korrektur zu Rechnung {issued.number} vom " in " ".join(values(at.caption))
+    with session_scope() as s:
+        draft = s.get(Invoice, new_id)
+        assert (draft.corrects_id, [ln.quantity for ln in draft.lines]) == (issued.id, [-2])
+        service.save_draft(
+            s, invoice_id=new_id, version=draft.version, contact_id=draft.contact_id,
+            service_date=service.today(), lines=[line("Webdesign", "-1", "100")],
+        )  # fmt: skip
+    correction = issuing.issue_invoice(new_id, actor="test")
+    at.selectbox(key="inv_pick").set_value(issued.id).run()
+    assert not at.exception
+    links = " ".join(values(at.caption))
+    assert f"korrigiert durch Rechnungskorrektur {correction.number}" in links
+    assert at.metric[1].value == format_money(Decimal("119.00"))  # Offen: 238.00 - 119.00
