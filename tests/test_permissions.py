@@ -450,6 +450,11 @@ ROWS: list[tuple[str, str, Factory]] = [
         lambda s, w: lambda s: issuing.correct(s, w.issued_id, issue_date=date(2026, 3, 3)),
     ),
     (
+        "kms.modules.invoices.issuing:create_correction",
+        "IM",
+        lambda s, w: lambda s: issuing.create_correction(s, w.issued_id, positions=(1,)),
+    ),
+    (
         "kms.modules.invoices.config:save_settings",
         "I",  # number formats, base rate, mail texts: the owner's configuration
         lambda s, w: lambda s: invoice_config.save_settings(s, reminder_days=10),

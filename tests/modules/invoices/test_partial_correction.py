@@ -245,7 +245,7 @@ def test_a_normal_invoice_below_zero_is_still_refused(session, make_draft) -> No
         issuing.prepare_issue(session, draft.id, issue_date=ISSUE_DAY)
 
 
-def test_page_button_explains_confirms_and_links_both_ways(draft_id) -> None:
+def test_page_button_explains_confirms_and_links_both_ways(draft_id) -> None:  # noqa: F811
     """▶ Teilkorrektur erstellen explains the difference to Storno/Korrigieren, creates the
     draft only after "Ja, ausführen" and shows it; both details name each other."""
     issued = issuing.issue_invoice(draft_id, actor="test")  # 2 h Webdesign: 238.00
