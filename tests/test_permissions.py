@@ -439,6 +439,12 @@ ROWS: list[tuple[str, str, Factory]] = [
             )
         ),
     ),
+    # Before ▶ Stornieren below: a cancelled invoice takes no correction.
+    (
+        "kms.modules.invoices.issuing:create_correction",
+        "IM",
+        lambda s, w: lambda s: issuing.create_correction(s, w.issued_id, positions=(1,)),
+    ),
     (
         "kms.modules.invoices.issuing:cancel",
         "IM",
@@ -448,11 +454,6 @@ ROWS: list[tuple[str, str, Factory]] = [
         "kms.modules.invoices.issuing:correct",
         "IM",
         lambda s, w: lambda s: issuing.correct(s, w.issued_id, issue_date=date(2026, 3, 3)),
-    ),
-    (
-        "kms.modules.invoices.issuing:create_correction",
-        "IM",
-        lambda s, w: lambda s: issuing.create_correction(s, w.issued_id, positions=(1,)),
     ),
     (
         "kms.modules.invoices.config:save_settings",
