@@ -439,6 +439,12 @@ ROWS: list[tuple[str, str, Factory]] = [
             )
         ),
     ),
+    # Before ▶ Stornieren below: a cancelled invoice takes no correction.
+    (
+        "kms.modules.invoices.issuing:create_correction",
+        "IM",
+        lambda s, w: lambda s: issuing.create_correction(s, w.issued_id, positions=(1,)),
+    ),
     (
         "kms.modules.invoices.issuing:cancel",
         "IM",

@@ -124,6 +124,8 @@ def _title(doc: InvoiceDocument, layout: InvoiceLayout) -> str:
         kind = "Stornorechnung"
     elif doc.type_code is DocumentType.PREPAYMENT_INVOICE:
         kind = "Abschlagsrechnung"
+    elif doc.type_code is DocumentType.CORRECTED_INVOICE:
+        kind = "Rechnungskorrektur"
     elif doc.type_code is DocumentType.INVOICE and doc.preceding_invoices:
         kind = "Schlussrechnung"  # an invoice referring to earlier ones deducts its advances
     else:
@@ -156,10 +158,9 @@ def _build(
     bottom = pdf.draw_info_block(_info(doc, layout))
     pdf.set_y(max(97.0, bottom + 2 * BODY_LH))
     pdf.write_line(_title(doc, layout), style="B", size=13)
-    if _is_cancellation(doc) and doc.preceding_invoices:
-        ref = doc.preceding_invoices[0]
-        when = f" vom {format_date(ref.issue_date)}" if ref.issue_date else ""
-        pdf.write_line(f"zur Rechnung {ref.number}{when}", style="B")
+    subline = _reference_line(doc)
+    if subline:
+        pdf.write_line(subline, style="B")
     if layout.offer is not None and layout.offer.subtitle:
         pdf.write_line(layout.offer.subtitle, style="B")
     pdf.blank_line()
@@ -173,6 +174,16 @@ def _build(
         pdf.blank_line()
         pdf.write_markdown(layout.closing, keep_together=True)
     return pdf
+
+
+def _reference_line(doc: InvoiceDocument) -> str:
+    """Under the title: the invoice a Storno cancels or a Rechnungskorrektur corrects."""
+    corrects = doc.type_code is DocumentType.CORRECTED_INVOICE
+    if not doc.preceding_invoices or not (corrects or _is_cancellation(doc)):
+        return ""
+    ref = doc.preceding_invoices[0]
+    when = f" vom {format_date(ref.issue_date)}" if ref.issue_date else ""
+    return f"{'Korrektur zu' if corrects else 'zur'} Rechnung {ref.number}{when}"
 
 
 def _info(doc: InvoiceDocument, layout: InvoiceLayout) -> list[tuple[str, str]]:
@@ -499,6 +510,12 @@ def _note_texts(doc: InvoiceDocument, layout: InvoiceLayout, totals: Totals) -> 
             )
     else:
         notes += _payment_lines(doc, totals)
+        if doc.type_code is DocumentType.CORRECTED_INVOICE and totals.due < 0:
+            notes.append(
+                f"Diese Rechnungskorrektur mindert den Rechnungsbetrag um "
+                f"{format_money(-totals.due)}. Bereits zu viel gezahlte Beträge erstatten wir "
+                "Ihnen."
+            )
         if layout.consumer:
             notes.append(CONSUMER_DEFAULT_NOTE)
     return notes

@@ -49,6 +49,12 @@ FUNCTIONS = (
         "Storniert die Rechnung und legt einen neuen Entwurf mit ihren Daten an.",
     ),
     _fn(
+        "amend",
+        "Teilkorrektur erstellen",
+        "Legt eine Rechnungskorrektur (Typ 384) mit eigener Nummer an, die nur die Differenz "
+        "enthält; die Rechnung bleibt bestehen, ihr offener Betrag ändert sich.",
+    ),
+    _fn(
         "payment",
         "Zahlung erfassen",
         "Erfasst einen Zahlungseingang, auf Wunsch mit Skonto, und aktualisiert den Status.",

@@ -1,20 +1,36 @@
-"""What an Abschlags- or Schlussrechnung adds to its EN 16931 document (no session needed).
+"""What an Abschlags-, Schlussrechnung or Rechnungskorrektur adds to its EN 16931 document.
 
 Kept apart from `advance` (the guarded services) so that `issuing` can import it without a
-cycle: the type code (BT-3) and the advances a final invoice deducts (BG-3, BT-25/26).
+cycle: the type code (BT-3) and the preceding invoices (BG-3, BT-25/26): the advances a final
+invoice deducts, or the invoice a Rechnungskorrektur corrects.
 """
 
 from __future__ import annotations
 
 from kms.einvoice.model import DocumentType, InvoiceReference
-from kms.modules.invoices.models import BILLING_ADVANCE, BILLING_FINAL, Invoice
+from kms.modules.invoices.models import (
+    BILLING_ADVANCE,
+    BILLING_CORRECTION,
+    BILLING_FINAL,
+    Invoice,
+)
 
 
 def billing_type_code(invoice: Invoice) -> DocumentType:
-    """386 for an Abschlagsrechnung, 380 for a normal invoice and a Schlussrechnung."""
+    """386 for an Abschlagsrechnung, 384 for a Rechnungskorrektur, 380 otherwise."""
     if invoice.billing == BILLING_ADVANCE:
         return DocumentType.PREPAYMENT_INVOICE
+    if invoice.billing == BILLING_CORRECTION:
+        return DocumentType.CORRECTED_INVOICE
     return DocumentType.INVOICE
+
+
+def preceding_references(invoice: Invoice) -> tuple[InvoiceReference, ...]:
+    """BG-3 of the document: the corrected invoice (BR-DE-26), else the deducted advances."""
+    original = invoice.corrects if invoice.is_correction else None
+    if original is not None and original.number is not None:
+        return (InvoiceReference(original.number, original.issue_date),)
+    return deducted_references(invoice)
 
 
 def deducted_references(invoice: Invoice) -> tuple[InvoiceReference, ...]:

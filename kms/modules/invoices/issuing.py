@@ -1,4 +1,5 @@
-"""▶ Rechnung abschließen, ▶ Stornieren, ▶ Korrigieren: numbers, originals, immutability.
+"""▶ Rechnung abschließen, ▶ Stornieren, ▶ Korrigieren, ▶ Teilkorrektur erstellen: numbers,
+originals, immutability.
 
 Issuing runs in two steps so that the numbering transaction stays short:
 1. `prepare_issue` (any session, may be read-only): freeze the seller and buyer snapshot,
@@ -45,11 +46,13 @@ from kms.formatting import format_date
 from kms.modules.contacts.models import Contact
 from kms.modules.invoices.advance_refs import (
     billing_type_code,
-    deducted_references,
     final_problem,
+    preceding_references,
 )
 from kms.modules.invoices.config import RANGE_CANCELLATION, RANGE_INVOICE
 from kms.modules.invoices.models import (
+    BILLING_ADVANCE,
+    BILLING_CORRECTION,
     KIND_CANCELLATION,
     KIND_INVOICE,
     Invoice,
@@ -64,13 +67,13 @@ from kms.modules.invoices.service import (
     ENTITY,
     OPTIONS_BY_REGIME,
     TAX_OPTIONS,
+    amount_problem,
     compute_totals,
     get_invoice,
     tax_key,
     to_einvoice_allowance,
     to_einvoice_line,
     today,
-    total_problem,
 )
 from kms.modules.invoices.storage import NewFile, store_file
 from kms.modules.settings.models import CompanyProfile
@@ -319,7 +322,7 @@ def build_document(
         payment_reference=number,
         allowances=tuple(to_einvoice_allowance(row) for row in invoice.allowances),
         type_code=billing_type_code(invoice),
-        preceding_invoices=deducted_references(invoice),
+        preceding_invoices=preceding_references(invoice),
     )
 
 
@@ -382,8 +385,8 @@ def check_completeness(
         problems.append(_p("DIN5008", snapshot["address_problem"]))
     if not invoice.lines:
         problems.append(_p("§14-4-5", "Die Rechnung hat keine Positionen."))
-    elif invoice.gross_total <= 0:
-        problems.append(_p("BETRAG", total_problem(invoice.gross_total)))
+    elif amount_problem(invoice):
+        problems.append(_p("BETRAG", amount_problem(invoice)))
     has_period = invoice.period_start is not None and invoice.period_end is not None
     if not (invoice.service_date or invoice.service_date_is_issue_date or has_period):
         problems.append(
@@ -414,7 +417,32 @@ def check_completeness(
     problems += _tax_problems(session, invoice, snapshot, issue_date)
     if final_problem(invoice):
         problems.append(_p("SCHLUSSRECHNUNG", final_problem(invoice)))
+    if invoice.is_correction:
+        problems += [_p("KORREKTUR", m) for m in _correction_problems(session, invoice)]
     return problems
+
+
+def _correction_problems(session: Session, correction: Invoice) -> list[str]:
+    """A Rechnungskorrektur needs its invoice to still stand, and the same customer."""
+    original = correction.corrects
+    if original is None:
+        return ["Die korrigierte Rechnung fehlt. Bitte den Entwurf löschen."]
+    problems = []
+    if _cancelled(session, original):
+        problems.append(
+            f"{original.label} wurde inzwischen storniert; eine Korrektur dazu ist nicht mehr "
+            "möglich. Bitte den Entwurf löschen."
+        )
+    if correction.contact_id != original.contact_id:
+        problems.append(
+            f"Eine Rechnungskorrektur geht an denselben Kunden wie {original.label}. "
+            "Bitte den Kunden zurücksetzen."
+        )
+    return problems
+
+
+def _cancelled(session: Session, invoice: Invoice) -> bool:
+    return session.scalar(select(Invoice.id).where(Invoice.cancels_id == invoice.id)) is not None
 
 
 def _debit_problems(
@@ -638,8 +666,8 @@ def issue(session: Session, prepared: Prepared, *, actor: str = "") -> Invoice:
         raise ConflictError(
             "Der Entwurf wurde nach der Prüfung geändert. Bitte noch einmal abschließen."
         )
-    if invoice.gross_total <= 0:  # also when a caller built `prepared` by hand
-        raise IssueRefused([_p("BETRAG", total_problem(invoice.gross_total))])
+    if amount_problem(invoice):  # also when a caller built `prepared` by hand
+        raise IssueRefused([_p("BETRAG", amount_problem(invoice))])
     return _finalize(
         session,
         invoice,
@@ -738,8 +766,21 @@ def cancel(
         raise KmsError("Ein Entwurf wird nicht storniert, sondern gelöscht.")
     if original.is_cancellation:
         raise KmsError("Eine Stornorechnung kann nicht storniert werden.")
-    if session.scalar(select(Invoice.id).where(Invoice.cancels_id == original.id)) is not None:
+    if original.is_correction:
+        raise KmsError(
+            "Eine Rechnungskorrektur wird nicht storniert: bitte eine weitere Teilkorrektur "
+            "zur ursprünglichen Rechnung erstellen."
+        )
+    if _cancelled(session, original):
         raise KmsError(f"{original.label} ist bereits storniert.")
+    corrections = corrections_of(session, original.id)
+    if corrections:
+        names = ", ".join(c.number or "" for c in corrections)
+        raise KmsError(
+            f"{original.label} wurde bereits durch Rechnungskorrektur {names} geändert. Eine "
+            "Stornierung hebt nur die ursprüngliche Rechnung auf, nicht die Korrektur: bitte "
+            "den verbleibenden Betrag mit einer weiteren Teilkorrektur ausgleichen."
+        )
     day = issue_date or today()
     if original.issue_date and day < original.issue_date:
         raise KmsError("Die Stornorechnung kann nicht vor der Rechnung datiert sein.")
@@ -836,6 +877,14 @@ def correct(
     )
     draft.lines = [_copy_line(line) for line in original.lines]
     draft.allowances = [_copy_allowance(row) for row in original.allowances]
+    _add_draft_of(session, draft, original, actor, corrects=original.number)
+    return storno, draft
+
+
+def _add_draft_of(
+    session: Session, draft: Invoice, original: Invoice, actor: str, **details: Any
+) -> None:
+    """Store a draft made from an issued invoice: totals, search key, audit entry."""
     draft.net_total, draft.tax_total, draft.gross_total = compute_totals(draft)
     draft.search_key = original.search_key.removeprefix(f"{(original.number or '').lower()} ")
     session.add(draft)
@@ -846,10 +895,71 @@ def correct(
         entity_id=draft.id,
         action="created",
         actor=actor,
-        corrects=original.number,
         gross=draft.gross_total,
+        **details,
     )
-    return storno, draft
+
+
+def corrections_of(session: Session, invoice_id: int, *, issued: bool = True) -> list[Invoice]:
+    """The issued Rechnungskorrekturen of an invoice (or its correction drafts), oldest first."""
+    done = Invoice.issued_at.is_not(None)
+    return list(
+        session.scalars(
+            select(Invoice)
+            .where(
+                Invoice.corrects_id == invoice_id,
+                Invoice.billing == BILLING_CORRECTION,
+                done if issued else ~done,
+            )
+            .order_by(Invoice.issue_date, Invoice.id)
+        )
+    )
+
+
+def create_correction(
+    session: Session, invoice_id: int, *, positions: tuple[int, ...] = (), actor: str = ""
+) -> Invoice:
+    """▶ Teilkorrektur erstellen: a Rechnungskorrektur draft (BT-3 384, BG-3 = the invoice)
+    that keeps the invoice standing and holds only the difference.
+
+    The chosen `positions` of the invoice are copied with negated quantity (a full reduction
+    of that position, to be edited, e.g. -1 instead of -3); without positions the draft
+    starts empty. Issued like any invoice, from the normal number range."""
+    require_permission(Permission.INVOICES_WRITE, session)
+    original = _lock(session, invoice_id)
+    if not original.is_issued:
+        raise KmsError("Ein Entwurf wird nicht korrigiert, sondern bearbeitet.")
+    if original.is_cancellation:
+        raise KmsError("Eine Stornorechnung kann nicht korrigiert werden.")
+    if original.is_correction:
+        raise KmsError(
+            "Eine Rechnungskorrektur wird nicht erneut korrigiert: bitte eine weitere "
+            "Teilkorrektur zur ursprünglichen Rechnung erstellen."
+        )
+    if original.billing == BILLING_ADVANCE:
+        raise KmsError(
+            "Eine Abschlagsrechnung wird über die Schlussrechnung ausgeglichen, nicht über "
+            "eine Rechnungskorrektur."
+        )
+    if _cancelled(session, original):
+        raise KmsError(f"{original.label} ist storniert und kann nicht mehr korrigiert werden.")
+    by_position = {line.position: line for line in original.lines}
+    unknown = [p for p in positions if p not in by_position]
+    if unknown:
+        raise KmsError(f"{original.label} hat keine Position {unknown[0]}.")
+    draft = Invoice(
+        kind=KIND_INVOICE,
+        billing=BILLING_CORRECTION,
+        contact_id=original.contact_id,
+        corrects_id=original.id,
+        **{k: getattr(original, k) for k in _COPIED},
+    )
+    lines = [_copy_line(by_position[p]) for p in sorted(set(positions))]
+    for index, line in enumerate(lines, start=1):
+        line.position, line.quantity = index, -line.quantity
+    draft.lines = lines
+    _add_draft_of(session, draft, original, actor, amends=original.number)
+    return draft
 
 
 def describe_refusal(exc: IssueRefused) -> list[str]:

@@ -24,7 +24,7 @@ from kms.mail import Attachment, SendResult, SmtpSettings, build_message, send_m
 from kms.modules.invoices.config import get_settings
 from kms.modules.invoices.dunning import LEVELS
 from kms.modules.invoices.models import KINDS, Invoice, Reminder, Sending
-from kms.modules.invoices.service import ENTITY, get_invoice, total_problem
+from kms.modules.invoices.service import ENTITY, amount_problem, get_invoice
 from kms.modules.invoices.storage import original_bytes
 from kms.modules.settings.service import smtp_settings
 from kms.permissions import Permission, require_permission
@@ -50,9 +50,9 @@ class _Safe(dict[str, Any]):
 def _check_sendable(invoice: Invoice) -> None:
     if not invoice.is_issued:
         raise KmsError("Ein Entwurf kann nicht versendet werden; bitte zuerst abschließen.")
-    if not invoice.is_cancellation and invoice.gross_total <= 0:
-        # Issued before issuing refused such totals: a credit is a Storno, not an invoice.
-        raise KmsError(total_problem(invoice.gross_total))
+    if not invoice.is_cancellation and amount_problem(invoice):
+        # Issued before issuing refused such totals: a credit is a Storno (or a correction).
+        raise KmsError(amount_problem(invoice))
 
 
 def mail_draft(session: Session, invoice_id: int, reminder_id: int | None = None) -> MailDraft:

@@ -35,12 +35,16 @@ KIND_CANCELLATION = "storno"
 KINDS = {KIND_INVOICE: "Rechnung", KIND_CANCELLATION: "Stornorechnung"}
 # What an invoice of kind "rechnung" bills (§ 14 Abs. 5 UStG): the whole service, an
 # advance on an order (Abschlagsrechnung, BT-3 386), or the final invoice of an order that
-# deducts its advances (Schlussrechnung, BT-3 380 with the advances in BG-3).
+# deducts its advances (Schlussrechnung, BT-3 380 with the advances in BG-3), or a
+# Rechnungskorrektur: only the difference to an issued invoice that still stands (BT-3 384,
+# the invoice in BG-3 via corrects_id); the original's amount owed includes it.
 BILLING_NORMAL, BILLING_ADVANCE, BILLING_FINAL = "", "abschlag", "schluss"
+BILLING_CORRECTION = "korrektur"
 BILLING_TITLES = {
     BILLING_NORMAL: "Rechnung",
     BILLING_ADVANCE: "Abschlagsrechnung",
     BILLING_FINAL: "Schlussrechnung",
+    BILLING_CORRECTION: "Rechnungskorrektur",
 }
 
 DISCOUNT_KINDS = {"": "kein Rabatt", "percent": "Prozent", "amount": "Betrag"}
@@ -57,7 +61,8 @@ PAYMENT_METHODS = {
 }
 IMMUTABLE_MESSAGE = (
     "Eine ausgestellte Rechnung kann nicht mehr geändert oder gelöscht werden. "
-    "Korrekturen sind nur über eine Stornorechnung (▶ Stornieren oder Korrigieren) möglich."
+    "Korrekturen sind nur über eine Stornorechnung (▶ Stornieren oder Korrigieren) oder "
+    "eine Rechnungskorrektur (▶ Teilkorrektur erstellen) möglich."
 )
 
 
@@ -104,7 +109,8 @@ class Invoice(BusinessData, Base):
     # of one customer with their final invoice (kms.modules.invoices.advance).
     billing: Mapped[str] = mapped_column(String(10), default=BILLING_NORMAL)
     order_reference: Mapped[str] = mapped_column(String(100), default="")
-    # Korrigieren: the new draft remembers the invoice it replaces.
+    # Korrigieren: the new draft remembers the invoice it replaces; a Rechnungskorrektur
+    # (billing BILLING_CORRECTION) the invoice whose amount it changes.
     corrects_id: Mapped[int | None] = mapped_column(
         ForeignKey("invoices.id", ondelete="SET NULL"), default=None, index=True
     )
@@ -151,6 +157,7 @@ class Invoice(BusinessData, Base):
         cascade="all, delete-orphan",
         lazy="selectin",
     )
+    corrects: Mapped[Invoice | None] = relationship(foreign_keys=[corrects_id], remote_side=[id])
     allowances: Mapped[list[InvoiceAllowance]] = relationship(
         back_populates="invoice",
         order_by="InvoiceAllowance.position",
@@ -170,6 +177,11 @@ class Invoice(BusinessData, Base):
     @property
     def is_cancellation(self) -> bool:
         return self.kind == KIND_CANCELLATION
+
+    @property
+    def is_correction(self) -> bool:
+        """A Rechnungskorrektur (BT-3 384) of `corrects`, not the ▶ Korrigieren replacement."""
+        return self.billing == BILLING_CORRECTION
 
     @property
     def label(self) -> str:

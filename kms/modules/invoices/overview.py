@@ -22,7 +22,8 @@ from kms.registry import Figure
 from kms.types import from_cents, raw_cents
 
 OPEN = ("offen", "teilweise", "ueberfaellig")
-STANDING = (*OPEN, "bezahlt")
+# Revenue: invoices that stand and their Rechnungskorrekturen (a reduction counts negative).
+STANDING = (*OPEN, "bezahlt", "korrektur")
 
 
 def _invoices(count: int) -> str:
@@ -32,12 +33,11 @@ def _invoices(count: int) -> str:
 def _by_status(session: Session, day: date) -> dict[str, tuple[int, int, int, int]]:
     """Per derived status: count, open cents, net cents and count issued in `day`'s year."""
     facts = status_source(day)
-    gross = raw_cents(Invoice.gross_total)
     in_year = Invoice.issue_date.between(date(day.year, 1, 1), date(day.year, 12, 31))
     per_invoice = (
         select(
             facts.status.label("status"),
-            (gross - facts.paid).label("open_cents"),
+            facts.open.label("open_cents"),
             case((in_year, raw_cents(Invoice.net_total)), else_=0).label("year_net_cents"),
             case((in_year, 1), else_=0).label("in_year"),
         )

@@ -93,6 +93,11 @@ def record_payment(
     invoice = get_invoice(session, invoice_id)
     if not invoice.is_issued or invoice.is_cancellation:
         raise KmsError("Zahlungen gibt es nur zu abgeschlossenen Rechnungen.")
+    if invoice.is_correction and invoice.corrects is not None:
+        raise KmsError(
+            f"{invoice.label} ändert den Betrag von {invoice.corrects.label}: bitte die "
+            "Zahlung dort erfassen."
+        )
     if isinstance(amount, str):
         amount = parse_money(amount, field="amount")
     if amount <= 0:

@@ -234,7 +234,7 @@ def open_items(
             Invoice.issue_date,
             Invoice.due_date,
             gross,
-            gross - facts.paid,
+            facts.open,
         )
         .select_from(facts.source.join(Contact, Contact.id == Invoice.contact_id))
         .where(facts.status.in_(("offen", "teilweise", "ueberfaellig")))

@@ -50,6 +50,7 @@ from kms.modules.contacts.models import Contact
 from kms.modules.contacts.service import clean_einvoice_format
 from kms.modules.contacts.service import search_key as fold
 from kms.modules.invoices.models import (
+    BILLING_CORRECTION,
     KIND_CANCELLATION,
     KIND_INVOICE,
     Article,
@@ -111,6 +112,7 @@ STATUS_LABELS = {
     "ueberfaellig": "überfällig",
     "storniert": "storniert",
     "storno": "Stornorechnung",
+    "korrektur": "Rechnungskorrektur",
 }
 DRAFT_FIELDS = (
     "contact_id",
@@ -389,13 +391,21 @@ def compute_totals(invoice: Invoice | Quote) -> tuple[Decimal, Decimal, Decimal]
     return net, tax, net + tax
 
 
+def amount_problem(invoice: Invoice) -> str:
+    """Why the draft's total cannot be issued ("" if it can). A Rechnungskorrektur may be
+    negative (a reduction of the corrected invoice) or zero (only its details change)."""
+    if invoice.is_correction or invoice.gross_total > 0:
+        return ""
+    return total_problem(invoice.gross_total)
+
+
 def total_problem(gross: Decimal) -> str:
     """Why an invoice total of zero or below cannot be issued (German, for every path)."""
     return (
         f"Der Rechnungsbetrag ist {format_money(gross)}: eine Rechnung muss einen Betrag über "
         "0 € haben. Einzelne Positionen dürfen negativ sein (z. B. ein Abzug), die Summe nicht. "
-        "Eine Gutschrift an den Kunden entsteht durch ▶ Stornieren oder ▶ Korrigieren der "
-        "ursprünglichen Rechnung."
+        "Eine Gutschrift an den Kunden entsteht durch ▶ Stornieren, ▶ Korrigieren oder "
+        "▶ Teilkorrektur erstellen bei der ursprünglichen Rechnung."
     )
 
 
@@ -676,27 +686,53 @@ def paid_expr(invoice_id: Any) -> ColumnElement[Any]:
     )
 
 
+def corrections_expr(invoice_id: Any) -> ColumnElement[Any]:
+    """Gross of the issued Rechnungskorrekturen of an invoice in integer cents (0 without)."""
+    correction = aliased(Invoice)
+    return func.coalesce(
+        select(func.sum(raw_cents(correction.gross_total)))
+        .where(
+            correction.corrects_id == invoice_id,
+            correction.billing == BILLING_CORRECTION,
+            correction.issued_at.is_not(None),
+        )
+        .correlate_except(correction)
+        .scalar_subquery(),
+        0,
+    )
+
+
 def _status_case(
-    day: date, paid: ColumnElement[Any], cancelled: ColumnElement[bool]
+    day: date, paid: ColumnElement[Any], cancelled: ColumnElement[bool], owed: ColumnElement[Any]
 ) -> ColumnElement[str]:
-    """The derived status from the row, its settled cents and whether a Storno cancels it."""
-    gross = raw_cents(Invoice.gross_total)
+    """The derived status from the row, its settled cents, whether a Storno cancels it and
+    the cents owed (gross plus its issued Rechnungskorrekturen)."""
     return case(
         (Invoice.issued_at.is_(None), literal("entwurf")),
         (Invoice.kind == KIND_CANCELLATION, literal("storno")),
+        # A correction is settled through the invoice it corrects, never paid by itself.
+        (Invoice.billing == BILLING_CORRECTION, literal("korrektur")),
         (cancelled, literal("storniert")),
-        (paid >= gross, literal("bezahlt")),
+        (paid >= owed, literal("bezahlt")),
         (Invoice.due_date < day, literal("ueberfaellig")),
         (paid > 0, literal("teilweise")),
         else_=literal("offen"),
     )
 
 
+def owed_expr() -> ColumnElement[Any]:
+    """Cents an `Invoice` row asks for: its gross plus its issued Rechnungskorrekturen
+    (correlated subquery: for single rows; lists and sums use `status_source`)."""
+    return raw_cents(Invoice.gross_total) + corrections_expr(Invoice.id)
+
+
 def status_expr(day: date) -> ColumnElement[str]:
     """The status of one row as SQL (correlated subqueries: for a single invoice only;
     lists and sums use `status_source`)."""
     storno = aliased(Invoice)
-    return _status_case(day, paid_expr(Invoice.id), exists().where(storno.cancels_id == Invoice.id))
+    return _status_case(
+        day, paid_expr(Invoice.id), exists().where(storno.cancels_id == Invoice.id), owed_expr()
+    )
 
 
 @dataclass(frozen=True)
@@ -707,9 +743,15 @@ class StatusSource:
     a list or the Übersicht reads payments once instead of once per invoice and column.
     """
 
-    source: Any  # FromClause: invoices ⟕ paid totals ⟕ Storno
+    source: Any  # FromClause: invoices ⟕ paid totals ⟕ Storno ⟕ correction totals
     status: ColumnElement[str]
     paid: ColumnElement[Any]  # settled integer cents (0 without payments)
+    owed: ColumnElement[Any]  # gross plus issued Rechnungskorrekturen, integer cents
+
+    @property
+    def open(self) -> ColumnElement[Any]:
+        """Cents still to be paid while the status is open (meaningless otherwise)."""
+        return self.owed - self.paid
 
 
 def status_source(day: date) -> StatusSource:
@@ -726,12 +768,26 @@ def status_source(day: date) -> StatusSource:
         .group_by(Payment.invoice_id)
         .subquery("paid_totals")
     )
+    correction = aliased(Invoice, name="correction")
+    corrected = (
+        select(
+            correction.corrects_id.label("invoice_id"),
+            func.sum(raw_cents(correction.gross_total)).label("cents"),
+        )
+        .where(correction.billing == BILLING_CORRECTION, correction.issued_at.is_not(None))
+        .group_by(correction.corrects_id)
+        .subquery("correction_totals")
+    )
     storno = aliased(Invoice, name="storno")
-    source = outerjoin(Invoice, paid, paid.c.invoice_id == Invoice.id).outerjoin(
-        storno, storno.cancels_id == Invoice.id
+    source = (
+        outerjoin(Invoice, paid, paid.c.invoice_id == Invoice.id)
+        .outerjoin(storno, storno.cancels_id == Invoice.id)
+        .outerjoin(corrected, corrected.c.invoice_id == Invoice.id)
     )
     paid_cents = func.coalesce(paid.c.cents, 0)
-    return StatusSource(source, _status_case(day, paid_cents, storno.id.is_not(None)), paid_cents)
+    owed = raw_cents(Invoice.gross_total) + func.coalesce(corrected.c.cents, 0)
+    status = _status_case(day, paid_cents, storno.id.is_not(None), owed)
+    return StatusSource(source, status, paid_cents, owed)
 
 
 def status_of(session: Session, invoice: Invoice, day: date | None = None) -> str:
@@ -748,13 +804,20 @@ def settled_amount(session: Session, invoice_id: int) -> Decimal:
     return (Decimal(int(cents or 0)) / 100).quantize(Decimal("0.01"))
 
 
+def owed_amount(session: Session, invoice: Invoice) -> Decimal:
+    """The gross an invoice asks for: its own plus that of its issued Rechnungskorrekturen."""
+    cents = session.scalar(select(corrections_expr(invoice.id)))
+    return invoice.gross_total + from_cents(cents)
+
+
 def open_amount(session: Session, invoice: Invoice) -> Decimal:
-    """What is still to be paid (0 for drafts, cancellations and cancelled invoices)."""
-    if not invoice.is_issued or invoice.is_cancellation:
+    """What is still to be paid (0 for drafts, cancellations, cancelled invoices and
+    Rechnungskorrekturen, which count towards the invoice they correct)."""
+    if not invoice.is_issued or invoice.is_cancellation or invoice.is_correction:
         return ZERO
     if session.scalar(select(Invoice.id).where(Invoice.cancels_id == invoice.id)) is not None:
         return ZERO
-    return max(ZERO, invoice.gross_total - settled_amount(session, invoice.id))
+    return max(ZERO, owed_amount(session, invoice) - settled_amount(session, invoice.id))
 
 
 # --- list ---------------------------------------------------------------------------
@@ -808,7 +871,7 @@ def list_invoices(
     facts = status_source(day)
     gross_cents = raw_cents(Invoice.gross_total)
     open_col = case(
-        (facts.status.in_(["offen", "teilweise", "ueberfaellig"]), gross_cents - facts.paid),
+        (facts.status.in_(["offen", "teilweise", "ueberfaellig"]), facts.open),
         else_=0,
     )
     customer = case(
@@ -840,7 +903,7 @@ def list_invoices(
     row_open = case(
         (
             row_status.in_(["offen", "teilweise", "ueberfaellig"]),
-            gross_cents - paid_expr(Invoice.id),
+            owed_expr() - paid_expr(Invoice.id),
         ),
         else_=0,
     )
@@ -852,8 +915,9 @@ def list_invoices(
         if selective
         else (facts.status, open_col, facts.source)
     )
-    # The sum counts issued invoices that stand (not drafts, cancellations or cancelled ones).
-    counted = sum_status.in_(["offen", "teilweise", "ueberfaellig", "bezahlt"])
+    # The sum counts issued invoices that stand (not drafts, cancellations or cancelled ones)
+    # and their Rechnungskorrekturen (a reduction counts negative).
+    counted = sum_status.in_(["offen", "teilweise", "ueberfaellig", "bezahlt", "korrektur"])
     stats_query = (
         select(
             func.count(),

@@ -37,6 +37,7 @@ from kms.modules.invoices import (
 from kms.modules.invoices.models import (
     PAYMENT_METHODS,
     Article,
+    Invoice,
     InvoiceAllowance,
     InvoiceLine,
     Payment,
@@ -209,6 +210,50 @@ def correct_dialog(ctx: PageContext) -> None:
     )
 
 
+AMEND_EXPLANATION = (
+    "Eine **Rechnungskorrektur** ändert nur einen Teil der Rechnung: sie bekommt eine eigene "
+    "Rechnungsnummer und enthält nur die Differenz (z. B. eine Position mit Menge -1). Die "
+    "Rechnung bleibt bestehen; ihr offener Betrag ist danach Rechnungsbetrag plus Korrektur. "
+    "▶ Stornieren hebt dagegen die ganze Rechnung auf, ▶ Korrigieren storniert sie und legt "
+    "sie neu an."
+)
+
+
+@st.dialog("▶ Teilkorrektur erstellen", width="large")
+def amend_dialog(ctx: PageContext) -> None:
+    invoice_id = _selected()
+    chosen: list[int] = []
+    if invoice_id is not None:
+        with session_scope(write=False) as session:
+            lines = {
+                ln.position: f"{ln.position}: {ln.description} ({format_number(ln.quantity, 4)})"
+                for ln in service.get_invoice(session, invoice_id).lines
+            }
+        st.markdown(AMEND_EXPLANATION)
+        chosen = st.multiselect(
+            "Positionen übernehmen (mit negativer Menge, im Entwurf anpassbar)",
+            options=list(lines),
+            format_func=lambda position: plain(lines[position]),
+            placeholder="keine: leerer Entwurf",
+            key="amend_positions",
+        )
+
+    def act(session, invoice_id):  # type: ignore[no-untyped-def]
+        draft = issuing.create_correction(
+            session, invoice_id, positions=tuple(chosen), actor=ctx.user.username
+        )
+        st.session_state[SELECTED] = draft.id
+        return f"Entwurf {draft.id} der Rechnungskorrektur ist angelegt."
+
+    _confirm_dialog(
+        ctx,
+        "amend",
+        act,
+        "Für {label} wird der Entwurf einer Rechnungskorrektur angelegt. Sie bearbeiten ihn "
+        "unter „Entwurf bearbeiten“ und schließen ihn wie eine Rechnung ab.",
+    )
+
+
 @st.dialog("▶ Zahlung erfassen")
 def payment_dialog(ctx: PageContext) -> None:
     invoice_id = _need_selection(ctx, "payment")
@@ -368,6 +413,7 @@ DIALOGS = {
     "issue": issue_dialog,
     "cancel": cancel_dialog,
     "correct": correct_dialog,
+    "amend": amend_dialog,
     "payment": payment_dialog,
     "dunning": dunning_dialog,
     "mail": mail_dialog,
@@ -491,6 +537,21 @@ def _payment_kind(payment: Payment, returned: set[int]) -> str:
     return f"{kind} (zurückgebucht)" if payment.id in returned else kind
 
 
+def _correction_links(session: Any, invoice: Invoice) -> list[str]:
+    """Both directions: the invoice a Rechnungskorrektur corrects, an invoice's corrections."""
+    original = invoice.corrects if invoice.is_correction else None
+    if original is not None:
+        when = f" vom {format_date(original.issue_date)}" if original.issue_date else ""
+        return [f"Korrektur zu {original.label}{when}"]
+    links = [
+        f"korrigiert durch {c.label} über {format_money(c.gross_total)}"
+        for c in issuing.corrections_of(session, invoice.id)
+    ]
+    drafts = issuing.corrections_of(session, invoice.id, issued=False)
+    links += [f"Korrektur in Arbeit: {d.label}" for d in drafts]
+    return links
+
+
 def invoice_detail(invoice_id: int) -> None:
     with session_scope(write=False) as session:
         invoice = service.get_invoice(session, invoice_id)
@@ -505,9 +566,12 @@ def invoice_detail(invoice_id: int) -> None:
         customer = service.customer_name(session, invoice)
         origin = quotes.quote_of(session, invoice_id)
         origin_label = origin.label if origin is not None else ""
+        correction_links = _correction_links(session, invoice)
     st.subheader(f"{plain(invoice.label)} · {service.STATUS_LABELS[status]}", anchor=False)
     if origin_label:
         st.caption(f"aus {plain(origin_label)} (Seite „Angebote an Kunden“)")
+    for link in correction_links:
+        st.caption(plain(link))
     # A long customer name would be cut off in a metric tile; it gets its own line.
     st.markdown(f"Kunde: **{plain(customer)}**")
     c1, c2, c3 = st.columns(3)
@@ -518,9 +582,9 @@ def invoice_detail(invoice_id: int) -> None:
         st.info(
             "Entwurf: bearbeiten unter „Entwurf bearbeiten“; abschließen mit ▶ in der Seitenleiste."
         )
-        if invoice.gross_total <= 0:
+        if service.amount_problem(invoice):
             # The draft is kept as typed; only issuing and sending refuse it.
-            st.warning(service.total_problem(invoice.gross_total))
+            st.warning(service.amount_problem(invoice))
     invoice_files = [f for f in files if f.reminder_id is None]
     if invoice_files:
         cols = st.columns(len(invoice_files))
@@ -1026,20 +1090,20 @@ def draft_editor(ctx: PageContext) -> None:
                 actor=ctx.user.username,
                 **values,
             )
-            saved_id, total = saved.id, saved.gross_total
+            saved_id, total, problem = saved.id, saved.gross_total, service.amount_problem(saved)
         if result["ok"]:
             _forget_picked(key)
             st.session_state[SELECTED] = saved_id
             st.success(
                 f"Entwurf {saved_id} gespeichert: {format_money(total)} brutto."
                 + (
-                    " Zum Ausstellen ▶ „Rechnung abschließen“ in der Seitenleiste."
-                    if total > 0
-                    else ""
+                    ""
+                    if problem
+                    else " Zum Ausstellen ▶ „Rechnung abschließen“ in der Seitenleiste."
                 )
             )
-            if total <= 0:
-                st.warning(service.total_problem(total))
+            if problem:
+                st.warning(problem)
     if invoice is not None:
         if st.button("Entwurf löschen", key="draft_delete", icon=":material/delete:"):
             st.session_state["inv_confirm_delete"] = invoice.id
