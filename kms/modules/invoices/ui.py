@@ -87,6 +87,7 @@ LABELS = {
     "reminder_days": "Zahlungsfrist in Mahnungen",
     "quote_format": "Angebotsnummern",
     "quote_valid_days": "Angebote gültig",
+    "sepa_notice_days": "Vorabankündigung SEPA-Lastschrift",
     "mail_subject": "Betreff",
     "mail_body": "Text",
 }
@@ -1094,6 +1095,13 @@ def settings_form() -> None:
         quote_days = c1.number_input(
             LABELS["quote_valid_days"] + " (Tage)", 1, 365, current.quote_valid_days
         )
+        notice_days = c2.number_input(
+            LABELS["sepa_notice_days"] + " (Tage vor dem Einzug)",
+            1,
+            14,
+            current.sepa_notice_days,
+            help="Nach dem SEPA-Regelwerk 14 Tage; kürzer nur, wenn mit den Kunden vereinbart.",
+        )
         subject = st.text_input(f"E-Mail: {LABELS['mail_subject']}", current.mail_subject)
         body = st.text_area(
             f"E-Mail: {LABELS['mail_body']}",
@@ -1116,6 +1124,7 @@ def settings_form() -> None:
                 quote_format=quote_format,
                 quote_yearly=quote_yearly,
                 quote_valid_days=quote_days,
+                sepa_notice_days=notice_days,
                 mail_subject=subject,
                 mail_body=body,
             )

@@ -455,7 +455,11 @@ def test_discarded_run_frees_its_invoices(
     again = sepa.create_run(session, **kwargs)  # type: ignore[arg-type]
     assert again.count == 3 and again.message_id != run.message_id
     root = _parse(again.xml)
-    assert "FRST" in _text(root, "//p:SeqTp/text()")  # nothing was booked: still FRST
+    # Only a booked (confirmed) file makes a mandate RCUR; the discarded one does not count.
+    assert _sequences(root) == {
+        "FRST": ["KMS-MAX-1"],
+        "RCUR": [f"KMS-{two_customers[0].contact_id}-1"] * 2,
+    }
 
 
 def test_cents_refuse_fractions() -> None:
@@ -474,3 +478,124 @@ def test_a_customer_with_a_mandate_is_referenced_and_in_the_auskunft(
     assert service.count_invoices_for_contact(session, consumer.id) == 1  # archived, not deleted
     [record] = export_for_contact(session, consumer.id)
     assert record["SEPA-Mandat"] == f"KMS-{consumer.id}-1" and record["IBAN"] == DEBTOR_IBAN
+
+
+# --- sequence types and pre-notification ------------------------------------------------
+
+
+def _sequences(root: etree._Element) -> dict[str, list[str]]:
+    """SeqTp of each PmtInf block -> the mandate references in it."""
+    out: dict[str, list[str]] = {}
+    for info in root.xpath("//p:PmtInf", namespaces={"p": PAIN}):
+        (seq,) = _text(info, "p:PmtTpInf/p:SeqTp/text()")
+        assert seq not in out, "one PmtInf block per sequence type"
+        out[seq] = sorted(_text(info, ".//p:MndtId/text()"))
+    return out
+
+
+@pytest.fixture
+def fresh_mandate(session: Session, customer: Contact, creditor: None) -> SepaMandate:
+    """A mandate nothing was collected under yet."""
+    return new_mandate(session, customer)
+
+
+@pytest.fixture
+def bill(
+    fresh_mandate: SepaMandate, make_draft: Callable[..., Invoice], issue: Callable[..., Invoice]
+) -> Callable[..., Invoice]:
+    """Issue an invoice (on ISSUE_DAY) to be collected under `fresh_mandate`."""
+
+    def make(payment_term_days: int = 14) -> Invoice:
+        draft = make_draft(sepa_mandate_id=fresh_mandate.id, payment_term_days=payment_term_days)
+        return issue(draft)
+
+    return make
+
+
+def test_only_the_first_debit_of_a_new_mandate_is_frst(
+    session: Session, fresh_mandate: SepaMandate, bill: Callable[..., Invoice]
+) -> None:
+    """Two invoices under a fresh mandate in one file: FRST + RCUR in separate PmtInf
+    blocks; after the bank booked them, the next file holds only RCUR."""
+    mandate = fresh_mandate
+    first = bill(14)
+    second = bill(15)
+    debits = sepa.due_debits(session, date(2026, 3, 1), date(2026, 3, 17))
+    assert [(d.invoice_id, d.sequence) for d in debits] == [
+        (first.id, "FRST"),
+        (second.id, "RCUR"),
+    ]
+    run = sepa.create_run(
+        session,
+        start=date(2026, 3, 1),
+        end=date(2026, 3, 17),
+        collection_date=date(2026, 3, 17),
+        day=date(2026, 3, 12),
+    )
+    session.commit()
+    assert _sequences(_parse(run.xml)) == {"FRST": [mandate.reference], "RCUR": [mandate.reference]}
+    assert {i.invoice_id: i.sequence for i in run.items} == {first.id: "FRST", second.id: "RCUR"}
+    sepa.confirm_run(session, run.id, version=run.version, booked_on=date(2026, 3, 17))
+    third = bill(30)
+    session.commit()
+    later = sepa.create_run(
+        session,
+        start=date(2026, 3, 1),
+        end=date(2026, 4, 1),
+        collection_date=date(2026, 4, 1),
+        day=date(2026, 3, 20),
+    )
+    assert [i.invoice_id for i in later.items] == [third.id]
+    assert _sequences(_parse(later.xml)) == {"RCUR": [mandate.reference]}
+
+
+def test_debits_with_too_short_prenotification_are_flagged_not_filed(
+    session: Session, bill: Callable[..., Invoice]
+) -> None:
+    """The invoice is the pre-notification: issued 2 March, it may be collected from
+    16 March (14 days), or earlier when the settings hold a shorter agreed period."""
+    from kms.modules.invoices import config
+
+    short = bill(10)  # 12.03.
+    ok = bill(14)  # 16.03.
+    period = (date(2026, 3, 1), date(2026, 3, 16))
+    by_invoice = {d.invoice_id: d for d in sepa.due_debits(session, *period)}
+    assert by_invoice[ok.id].problem == ""
+    assert by_invoice[short.id].problem == (
+        "Vorabankündigung zu kurz: Rechnung vom 02.03.2026, Einzug am 12.03.2026. "
+        "Angekündigt werden muss 14 Tage vorher; einziehbar frühestens am 16.03.2026."
+    )
+    # The collection date of the file counts: on 13.03. both are still too early …
+    on_13 = sepa.due_debits(session, *period, collection_date=date(2026, 3, 13))
+    assert all("Vorabankündigung zu kurz" in d.problem for d in on_13)
+    # … and on 16.03. both may be collected.
+    on_16 = sepa.due_debits(session, *period, collection_date=date(2026, 3, 16))
+    assert [d.problem for d in on_16] == ["", ""]
+    # A file for 13.03. holds nothing; a debit is never silently filed too early.
+    with pytest.raises(KmsError, match="keine Lastschriften fällig"):
+        sepa.create_run(
+            session,
+            start=period[0],
+            end=date(2026, 3, 13),
+            collection_date=date(2026, 3, 13),
+            day=date(2026, 3, 12),
+        )
+    # An agreed shorter period (settings) lets the file for 13.03. take the short one.
+    config.save_settings(session, sepa_notice_days=10)
+    run = sepa.create_run(
+        session,
+        start=period[0],
+        end=date(2026, 3, 13),
+        collection_date=date(2026, 3, 13),
+        day=date(2026, 3, 12),
+    )
+    assert [i.invoice_id for i in run.items] == [short.id]
+
+
+@pytest.mark.parametrize("days", [0, 15])
+def test_notice_period_setting_is_1_to_14_days(session: Session, days: int) -> None:
+    from kms.modules.invoices import config
+
+    with pytest.raises(ValidationErrors) as err:
+        config.save_settings(session, sepa_notice_days=days)
+    assert "Vorabankündigung" in str(err.value)

@@ -29,6 +29,8 @@ from kms.modules.invoices.models import (
     RUN_CREATED,
     RUN_DISCARDED,
     SCHEMES,
+    SEQUENCE_FIRST,
+    SEQUENCE_RECURRING,
     Invoice,
     SepaMandate,
     SepaRun,
@@ -322,14 +324,40 @@ def _busy_invoice_ids(session: Session) -> set[int]:
     return set(rows)
 
 
+def notice_problem(issue_date: date | None, collection_date: date, notice_days: int) -> str:
+    """Why the invoice (the Vorabankündigung) came too late for `collection_date`, or ""."""
+    if issue_date is None:
+        return "Die Rechnung ist noch nicht abgeschlossen; die Vorabankündigung fehlt."
+    earliest = issue_date + timedelta(days=notice_days)
+    if collection_date >= earliest:
+        return ""
+    return (
+        f"Vorabankündigung zu kurz: Rechnung vom {format_date(issue_date)}, Einzug am "
+        f"{format_date(collection_date)}. Angekündigt werden muss {notice_days} Tage vorher; "
+        f"einziehbar frühestens am {format_date(earliest)}."
+    )
+
+
 def due_debits(
-    session: Session, start: date, end: date, *, day: date | None = None
+    session: Session,
+    start: date,
+    end: date,
+    *,
+    day: date | None = None,
+    collection_date: date | None = None,
 ) -> list[DueDebit]:
     """Issued, unpaid invoices with a mandate, due from `start` to `end`, not yet in a
-    file; each with a problem text when its mandate forbids collecting it."""
+    file; each with a problem text when its mandate forbids collecting it or its invoice
+    (the pre-notification) was issued less than the notice period before the collection
+    date (`collection_date`, else the announced due date).
+
+    Sequence type: a mandate without a booked (confirmed) debit is FRST for its first
+    collectable debit and RCUR for any further one in the same list."""
+    from kms.modules.invoices.config import get_settings
     from kms.modules.invoices.service import open_amount
 
     day = day or today()
+    notice_days = get_settings(session).sepa_notice_days
     busy = _busy_invoice_ids(session)
     query = (
         select(Invoice)
@@ -343,23 +371,33 @@ def due_debits(
         .order_by(Invoice.due_date, Invoice.number)
     )
     out = []
+    first_taken: set[int] = set()  # mandates whose FRST is already in this list
     for invoice in session.scalars(query):
         amount = open_amount(session, invoice)
         if invoice.id in busy or amount <= 0 or invoice.sepa_mandate_id is None:
             continue
         mandate = get_mandate(session, invoice.sepa_mandate_id)
         contact = session.get(Contact, invoice.contact_id)
+        due = invoice.due_date or start
+        problem = mandate_problem(session, mandate.id, invoice.contact_id, day) or notice_problem(
+            invoice.issue_date, collection_date or due, notice_days
+        )
+        sequence = mandate.sequence
+        if sequence == SEQUENCE_FIRST and not problem:
+            if mandate.id in first_taken:
+                sequence = SEQUENCE_RECURRING
+            first_taken.add(mandate.id)
         out.append(
             DueDebit(
                 invoice_id=invoice.id,
                 number=invoice.number or "",
                 customer=contact.display_name if contact else "",
-                due_date=invoice.due_date or start,
+                due_date=due,
                 amount=amount,
                 mandate_id=mandate.id,
                 reference=mandate.reference,
-                sequence=mandate.sequence,
-                problem=mandate_problem(session, mandate.id, invoice.contact_id, day) or "",
+                sequence=sequence,
+                problem=problem,
             )
         )
     return out
@@ -472,7 +510,8 @@ def create_run(
             "Einzugsdatum fällig werden, dürfen nicht früher eingezogen werden. Bitte das Ende "
             "des Zeitraums höchstens auf das Einzugsdatum legen.",
         )
-    debits = [d for d in due_debits(session, start, end, day=day) if not d.problem]
+    found = due_debits(session, start, end, day=day, collection_date=collection_date)
+    debits = [d for d in found if not d.problem]
     if not debits:
         raise KmsError("Im gewählten Zeitraum sind keine Lastschriften fällig.")
     pairs = [(d, get_mandate(session, d.mandate_id)) for d in debits]

@@ -225,7 +225,9 @@ def run_dialog(ctx: PageContext) -> None:
     st.caption(
         "Sammelt abgeschlossene, offene Rechnungen mit Mandat, die im Zeitraum fällig sind, "
         "in einer pain.008-Datei für Ihr Online-Banking. Einzugsdatum frühestens einen "
-        f"Bankarbeitstag nach der Einreichung: {format_date(earliest)}."
+        f"Bankarbeitstag nach der Einreichung: {format_date(earliest)}. Rechnungen, deren "
+        "Vorabankündigung (das Rechnungsdatum) zu kurz vor dem Einzugsdatum liegt, bleiben "
+        "mit Hinweis draußen."
     )
     c1, c2, c3 = st.columns(3)
     start = c1.date_input(LABELS["start"], day - timedelta(days=30), format="DD.MM.YYYY")
@@ -234,7 +236,7 @@ def run_dialog(ctx: PageContext) -> None:
         LABELS["collection_date"], earliest, min_value=earliest, format="DD.MM.YYYY"
     )
     with session_scope(write=False) as session:
-        debits = sepa.due_debits(session, start, end, day=day)
+        debits = sepa.due_debits(session, start, end, day=day, collection_date=collection)
     if debits:
         st.dataframe(_debit_rows(debits), hide_index=True, width="stretch")
         usable = [d for d in debits if not d.problem]
