@@ -191,6 +191,36 @@ def test_stale_version_is_a_conflict(session: Session, customer: Contact) -> Non
         sepa.update_mandate(session, mandate.id, version=mandate.version + 1, iban=DEBTOR_IBAN)
 
 
+@pytest.mark.parametrize(
+    ("change", "field"),
+    [({"reference": "KMS-NEU-1"}, "reference"), ({"iban": "DE02120300000000202051"}, "iban")],
+)
+def test_a_used_mandate_keeps_reference_and_iban(
+    session: Session, customer: Contact, change: dict[str, str], field: str
+) -> None:
+    """After a booked debit a new Mandatsreferenz or IBAN means a new mandate; the
+    account holder's name may still be corrected."""
+    mandate = new_mandate(session, customer)
+    current = {
+        "reference": mandate.reference,
+        "signed_on": mandate.signed_on,
+        "scheme": mandate.scheme,
+        "iban": mandate.iban,
+    }
+    sepa.update_mandate(session, mandate.id, version=mandate.version, **{**current, **change})
+    session.rollback()  # unused: allowed (the change is not kept for the next step)
+    mandate.last_used_on = date(2026, 2, 16)
+    session.commit()
+    with pytest.raises(ValidationError) as err:
+        sepa.update_mandate(session, mandate.id, version=mandate.version, **{**current, **change})
+    assert err.value.field == field and "neues Mandat" in str(err.value)
+    session.rollback()
+    fixed = sepa.update_mandate(
+        session, mandate.id, version=mandate.version, **current, debtor_name="Musterfirma KG"
+    )
+    assert fixed.debtor_name == "Musterfirma KG" and fixed.iban == DEBTOR_IBAN
+
+
 def test_mandate_expires_after_36_unused_months(session: Session, customer: Contact) -> None:
     mandate = new_mandate(session, customer, signed_on=date(2023, 3, 2))
     assert not sepa.expired(mandate, date(2026, 3, 1))

@@ -156,19 +156,21 @@ def create_mandate(session: Session, *, actor: str = "", **values: Any) -> SepaM
 def update_mandate(
     session: Session, mandate_id: int, *, version: int, actor: str = "", **values: Any
 ) -> SepaMandate:
-    """Change a mandate; reference, date and scheme only while nothing was collected."""
+    """Change a mandate; reference, IBAN, date, scheme and customer only while nothing was
+    collected under it (afterwards a changed mandate is a new mandate)."""
     require_permission(Permission.INVOICES_WRITE, session)
     mandate = get_mandate(session, mandate_id)
     if mandate.version != version:
         raise ConflictError(CONFLICT)
     data = _clean(session, {"contact_id": mandate.contact_id, **values}, mandate)
     if mandate.last_used_on is not None:
-        for name in ("reference", "signed_on", "scheme", "contact_id"):
+        for name in ("reference", "iban", "signed_on", "scheme", "contact_id"):
             if data[name] != getattr(mandate, name):
                 raise ValidationError(
                     name,
-                    "Unter diesem Mandat wurde schon eingezogen: Referenz, Datum, Art und Kunde "
-                    "bleiben. Für eine Änderung bitte ein neues Mandat anlegen.",
+                    "Unter diesem Mandat wurde schon eingezogen: Mandatsreferenz, IBAN, Datum, "
+                    "Art und Kunde bleiben. Für eine Änderung bitte ein neues Mandat einholen "
+                    "und anlegen (und dieses widerrufen).",
                 )
     for key, value in data.items():
         setattr(mandate, key, value)
