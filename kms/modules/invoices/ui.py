@@ -1029,7 +1029,7 @@ def draft_editor(ctx: PageContext) -> None:
             )
             saved_id, total = saved.id, saved.gross_total
         if result["ok"]:
-            _forget_picked(key)
+            forget_picked(key)
             st.session_state[SELECTED] = saved_id
             st.success(
                 f"Entwurf {saved_id} gespeichert: {format_money(total)} brutto."
@@ -1048,7 +1048,7 @@ def draft_editor(ctx: PageContext) -> None:
             delete_dialog(ctx, invoice.id)
 
 
-def _forget_picked(key: str) -> None:
+def forget_picked(key: str) -> None:
     """Drop the editor rows kept after inserting items (the draft now holds them)."""
     for suffix in ("rows", "gen", "note"):
         st.session_state.pop(f"{key}_{suffix}", None)
@@ -1155,7 +1155,7 @@ def render_invoices_page(ctx: PageContext) -> None:
         with next(tabs):
             if st.button("Neuer Entwurf", key="draft_new", icon=":material/add:"):
                 st.session_state.pop(SELECTED, None)
-                _forget_picked("draft_new")
+                forget_picked("draft_new")
                 st.rerun()
             _advance_form()
             draft_editor(ctx)
