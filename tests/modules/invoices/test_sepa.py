@@ -191,6 +191,17 @@ def test_stale_version_is_a_conflict(session: Session, customer: Contact) -> Non
         sepa.update_mandate(session, mandate.id, version=mandate.version + 1, iban=DEBTOR_IBAN)
 
 
+def kept(mandate: SepaMandate) -> dict[str, object]:
+    """The values a used mandate keeps (update_mandate refuses to change them)."""
+    return {
+        "reference": mandate.reference,
+        "signed_on": mandate.signed_on,
+        "scheme": mandate.scheme,
+        "iban": mandate.iban,
+        "one_off": mandate.one_off,
+    }
+
+
 @pytest.mark.parametrize(
     ("change", "field"),
     [({"reference": "KMS-NEU-1"}, "reference"), ({"iban": "DE02120300000000202051"}, "iban")],
@@ -201,12 +212,7 @@ def test_a_used_mandate_keeps_reference_and_iban(
     """After a booked debit a new Mandatsreferenz or IBAN means a new mandate; the
     account holder's name may still be corrected."""
     mandate = new_mandate(session, customer)
-    current = {
-        "reference": mandate.reference,
-        "signed_on": mandate.signed_on,
-        "scheme": mandate.scheme,
-        "iban": mandate.iban,
-    }
+    current = kept(mandate)
     sepa.update_mandate(session, mandate.id, version=mandate.version, **{**current, **change})
     session.rollback()  # unused: allowed (the change is not kept for the next step)
     mandate.last_used_on = date(2026, 2, 16)
@@ -535,9 +541,9 @@ def bill(
 ) -> Callable[..., Invoice]:
     """Issue an invoice (on ISSUE_DAY) to be collected under `fresh_mandate`."""
 
-    def make(payment_term_days: int = 14) -> Invoice:
-        draft = make_draft(sepa_mandate_id=fresh_mandate.id, payment_term_days=payment_term_days)
-        return issue(draft)
+    def make(payment_term_days: int = 14, mandate: SepaMandate | None = None) -> Invoice:
+        chosen = mandate or fresh_mandate
+        return issue(make_draft(sepa_mandate_id=chosen.id, payment_term_days=payment_term_days))
 
     return make
 
@@ -629,3 +635,45 @@ def test_notice_period_setting_is_1_to_14_days(session: Session, days: int) -> N
     with pytest.raises(ValidationErrors) as err:
         config.save_settings(session, sepa_notice_days=days)
     assert "Vorabankündigung" in str(err.value)
+
+
+def test_a_one_off_mandate_collects_once_as_ooff(
+    session: Session, customer: Contact, fresh_mandate: SepaMandate, bill: Callable[..., Invoice]
+) -> None:
+    """Einmalmandat: its debit is OOFF in its own PmtInf; a second invoice under it is
+    flagged, also once the first is booked, and the mandate is then used up."""
+    single = new_mandate(session, customer, reference="KMS-EIN-1", one_off=True)
+    assert single.sequence == "OOFF" and fresh_mandate.sequence == "FRST"
+    first = bill(14, single)
+    second = bill(15, single)
+    other = bill(14)
+    period = (date(2026, 3, 1), date(2026, 3, 17))
+    debits = {d.invoice_id: d for d in sepa.due_debits(session, *period)}
+    assert (debits[first.id].sequence, debits[first.id].problem) == ("OOFF", "")
+    assert debits[second.id].problem == (
+        "Das Einmalmandat KMS-EIN-1 erlaubt nur eine Lastschrift; für diese Rechnung ist ein "
+        "neues Mandat nötig."
+    )
+    run = sepa.create_run(
+        session,
+        start=period[0],
+        end=period[1],
+        collection_date=date(2026, 3, 17),
+        day=date(2026, 3, 12),
+    )
+    session.commit()
+    assert {i.invoice_id for i in run.items} == {first.id, other.id}
+    assert _sequences(_parse(run.xml)) == {"OOFF": ["KMS-EIN-1"], "FRST": [fresh_mandate.reference]}
+    # While the file is open the one-off mandate is taken …
+    [left] = sepa.due_debits(session, *period)
+    assert left.invoice_id == second.id and "nur eine Lastschrift" in left.problem
+    sepa.confirm_run(session, run.id, version=run.version, booked_on=date(2026, 3, 17))
+    session.commit()
+    # … and once booked it is used up.
+    assert single.used_up and single.sequence == "OOFF"
+    [left] = sepa.due_debits(session, *period)
+    assert "wurde schon eingezogen" in left.problem
+    with pytest.raises(ValidationError, match="neues Mandat"):
+        sepa.update_mandate(
+            session, single.id, version=single.version, **{**kept(single), "one_off": False}
+        )

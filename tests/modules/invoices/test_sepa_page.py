@@ -61,6 +61,17 @@ def test_mandate_form_refuses_bad_input_in_german_then_saves(customer_id: int) -
     assert table[["Mandatsreferenz", "IBAN", "Nächste Lastschrift", "Status"]].values.tolist() == [
         ["KD-1001-01", "DE89 3704 0044 0532 0130 00", "Erstlastschrift", "aktiv"]
     ]
+    # A one-off mandate (Einmalmandat): its single debit is an OOFF.
+    at.selectbox(key="sepa_mandate_contact").set_value(customer_id)
+    at.text_input(key="sepa_mandate_reference").input("KD-1001-02")
+    at.text_input(key="sepa_mandate_iban").input(DEBTOR_IBAN)
+    at.checkbox(key="sepa_mandate_one_off").check()
+    button(at, "Mandat speichern").click().run()
+    assert not at.exception
+    assert "Mandat KD-1001-02 gespeichert." in values(at.success)
+    with session_scope(write=False) as s:
+        single = s.scalar(select(SepaMandate).where(SepaMandate.reference == "KD-1001-02"))
+        assert single is not None and single.one_off and single.sequence == "OOFF"
 
 
 def test_function_creates_the_file_and_booking_pays_the_invoice(customer_id: int) -> None:

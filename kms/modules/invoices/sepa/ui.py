@@ -37,6 +37,7 @@ LABELS = {
     "iban": "IBAN",
     "bic": "BIC",
     "debtor_name": "Kontoinhaber",
+    "one_off": "Einmalmandat",
     "revoked_on": "Widerrufen am",
     "start": "Fällig ab",
     "end": "Fällig bis",
@@ -49,6 +50,8 @@ NO_MANDATE = "keines (Überweisung)"
 def _status(mandate: SepaMandate, day: date) -> str:
     if mandate.revoked_on is not None:
         return f"widerrufen am {format_date(mandate.revoked_on)}"
+    if mandate.used_up:
+        return "eingezogen (Einmalmandat)"
     return "verfallen (36 Monate ungenutzt)" if sepa.expired(mandate, day) else "aktiv"
 
 
@@ -60,7 +63,7 @@ def mandate_choice(invoice: Invoice | None) -> int | None:
         options: dict[int, str] = {
             m.id: f"{m.reference} – {names.get(m.contact_id, '')}"
             for m in sepa.mandates(session)
-            if m.active and not sepa.expired(m, day)
+            if m.active and not m.used_up and not sepa.expired(m, day)
         }
     current = invoice.sepa_mandate_id if invoice is not None else None
     keys: list[int | None] = [None, *options]
@@ -170,6 +173,13 @@ def mandate_form(ctx: PageContext, mandate: SepaMandate | None = None) -> None:
             placeholder="leer: Name des Kunden",
             key=f"{key}_debtor",
         )
+        one_off = st.checkbox(
+            "Einmalmandat (nur eine Lastschrift, OOFF)",
+            mandate.one_off if mandate else False,
+            key=f"{key}_one_off",
+            help="Der Kunde hat nur einer einzelnen Lastschrift zugestimmt; sonst gilt das "
+            "Mandat für wiederkehrende Lastschriften.",
+        )
         submitted = st.form_submit_button(
             "Mandat speichern" if mandate is None else "Änderungen speichern",
             type="primary",
@@ -184,6 +194,7 @@ def mandate_form(ctx: PageContext, mandate: SepaMandate | None = None) -> None:
             "iban": iban,
             "bic": bic,
             "debtor_name": debtor,
+            "one_off": one_off,
         }
         with saving(LABELS) as result, session_scope() as session:
             if mandate is None:
