@@ -191,3 +191,18 @@ def test_edit_form_changes_a_mandate_but_not_the_iban_of_a_used_one(customer_id:
     assert "Unter diesem Mandat wurde schon eingezogen" in errors and "neues Mandat" in errors
     with session_scope(write=False) as s:
         assert s.get(SepaMandate, mandate_id).iban == "DE02120300000000202051"  # type: ignore[union-attr]
+
+
+def test_notice_period_is_set_in_the_invoice_settings(customer_id: int) -> None:
+    """The Vorabankündigung period lives with the invoice settings (1–14 days)."""
+    from kms.modules.invoices import config
+
+    at = open_page("rechnungen").run()
+    field = next(n for n in at.number_input if n.label.startswith("Vorabankündigung"))
+    assert field.value == 14
+    field.set_value(5)
+    next(b for b in at.button if b.label == "Speichern").click().run()
+    assert not at.exception
+    assert "Gespeichert." in values(at.success)
+    with session_scope(write=False) as s:
+        assert config.get_settings(s).sepa_notice_days == 5
