@@ -104,6 +104,7 @@ GERMAN_MESSAGES: dict[str, str] = {
     "BR-DE-26": "Eine korrigierte Rechnung (384) soll die ursprüngliche Rechnung (BG-3) nennen.",
     "BR-DE-27": "Die Telefonnummer (BT-42) soll mindestens drei Ziffern enthalten.",
     "BR-DE-28": "Die E-Mail-Adresse des Ansprechpartners (BT-43) ist ungültig.",
+    "BR-DE-29": "Bei Lastschrift (Code 59) fehlt die Mandatsreferenz (BT-89).",
     "PEPPOL-EN16931-R010": "Für XRechnung fehlt die elektronische Adresse des Käufers (BT-49).",
     "PEPPOL-EN16931-R020": "Für XRechnung fehlt die elektronische Adresse des Verkäufers (BT-34).",
 }

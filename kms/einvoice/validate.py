@@ -369,6 +369,14 @@ _XRECHNUNG_ASSERTS: tuple[_Assert, ...] = (
         " or ../ram:CreditorReferenceID"
         " or ../ram:SpecifiedTradePaymentTerms/ram:DirectDebitMandateID)",
     ),
+    # [BR-DE-29] a direct debit (59) needs the mandate reference BT-89. XRechnung 2.0's rule,
+    # continued as PEPPOL-EN16931-R061; the shipped KoSIT 3.0 rules lack it, and their
+    # BR-DE-30/31 accept BG-19 with only BT-90 and BT-91.
+    _Assert(
+        "BR-DE-29",
+        f"{_MEANS}[normalize-space(ram:TypeCode) = '59']",
+        _NONBLANK.format("../ram:SpecifiedTradePaymentTerms/ram:DirectDebitMandateID"),
+    ),
     # [BR-DE-26] a corrected invoice should name the invoice it corrects
     _Assert(
         "BR-DE-26",
@@ -413,6 +421,12 @@ _UBL_CORE_ASSERTS: tuple[_Assert, ...] = (
 # XRechnung 3.0 makes BT-34 and BT-49 mandatory; KoSIT merges these Peppol rules into its
 # release build, which the published sources we run do not contain.
 _UBL_XRECHNUNG_ASSERTS: tuple[_Assert, ...] = (
+    # [BR-DE-29] as in CII: a direct debit (59) needs the mandate reference BT-89
+    _Assert(
+        "BR-DE-29",
+        f"{_UBL_ROOT}/cac:PaymentMeans[normalize-space(cbc:PaymentMeansCode) = '59']",
+        _NONBLANK.format("cac:PaymentMandate/cbc:ID"),
+    ),
     _Assert(
         "PEPPOL-EN16931-R020",
         f"{_UBL_ROOT}/cac:AccountingSupplierParty/cac:Party",

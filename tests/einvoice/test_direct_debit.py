@@ -80,14 +80,27 @@ def test_ubl_direct_debit_carries_bt_89_90_91_and_validates() -> None:
 
 @pytest.mark.parametrize(
     ("missing", "rule"),
-    [("creditor_id", "BR-DE-30"), ("debtor_iban", "BR-DE-31")],
+    [("creditor_id", "BR-DE-30"), ("debtor_iban", "BR-DE-31"), ("mandate_reference", "BR-DE-29")],
 )
 def test_missing_direct_debit_parts_are_reported(missing: str, rule: str) -> None:
-    """KoSIT's XRechnung rules BR-DE-30 (creditor id) and BR-DE-31 (debited account)
-    fire in both syntaxes when one part of BG-19 is left out."""
+    """BR-DE-30 (creditor id BT-90) and BR-DE-31 (debited account BT-91) from KoSIT's
+    XRechnung rules, BR-DE-29 (mandate reference BT-89) from our own layer, fire in both
+    syntaxes when one part of BG-19 is left out."""
     doc = debit_invoice(replace(DEBIT, **{missing: None}))
     assert rule in rules(build_xml(doc, xrechnung=True))
     assert rule in rules(build_ubl(doc))
+
+
+def test_cii_direct_debit_without_mandate_reference_fails_only_on_br_de_29() -> None:
+    """KoSIT's BR-DE-30/31 accept BG-19 with BT-90 and BT-91 alone; the mandate reference
+    the debtor's bank checks the debit against is still required, with a German message."""
+    doc = debit_invoice(replace(DEBIT, mandate_reference=None))
+    problems = validate(build_xml(doc, xrechnung=True), xrechnung=True)
+    assert [(p.rule, p.message) for p in problems] == [
+        ("BR-DE-29", "Bei Lastschrift (Code 59) fehlt die Mandatsreferenz (BT-89).")
+    ]
+    # Factur-X (EN 16931 without the German CIUS) does not apply BR-DE rules.
+    assert validate(build_xml(doc), xrechnung=False) == []
 
 
 def test_ubl_direct_debit_without_mandate_is_br_de_25() -> None:

@@ -61,6 +61,9 @@ class InvoiceSettings:
     quote_format: str = "AN-{JJJJ}-{NNNN}"
     quote_yearly: bool = True
     quote_valid_days: int = 30
+    # SEPA Vorabankündigung (pre-notification): 14 calendar days before the collection date
+    # unless a shorter period was agreed with the customers (SEPA rulebook, at least 1 day).
+    sepa_notice_days: int = 14
 
     def number_format(self, range_key: str) -> tuple[str, bool]:
         """(format, yearly reset) of a number range."""
@@ -171,6 +174,13 @@ def save_settings(session: Session, **values: Any) -> InvoiceSettings:
         if not rate.is_finite() or not Decimal("-10") <= rate <= Decimal("20"):
             raise ValidationError("base_rate", "Bitte einen Basiszinssatz in Prozent angeben.")
         merged["base_rate"] = rate.quantize(Decimal("0.01"))
+    with errors.field("sepa_notice_days"):
+        if not 1 <= int(merged["sepa_notice_days"]) <= 14:
+            raise ValidationError(
+                "sepa_notice_days",
+                "Die Vorabankündigung muss 1 bis 14 Tage vor dem Einzug erfolgen; kürzer als "
+                "14 Tage nur, wenn mit den Kunden so vereinbart.",
+            )
     with errors.field("reminder_days"):
         if not 1 <= int(merged["reminder_days"]) <= 60:
             raise ValidationError("reminder_days", "Die Zahlungsfrist muss 1 bis 60 Tage sein.")

@@ -492,8 +492,12 @@ for _model in (Invoice, InvoiceLine, InvoiceAllowance, InvoiceFile):
 # --- SEPA direct debit (Lastschrift) ----------------------------------------------------
 
 SCHEMES = {"CORE": "SEPA-Basislastschrift (CORE)", "B2B": "SEPA-Firmenlastschrift (B2B)"}
-SEQUENCE_FIRST, SEQUENCE_RECURRING = "FRST", "RCUR"
-SEQUENCES = {SEQUENCE_FIRST: "Erstlastschrift", SEQUENCE_RECURRING: "Folgelastschrift"}
+SEQUENCE_FIRST, SEQUENCE_RECURRING, SEQUENCE_ONE_OFF = "FRST", "RCUR", "OOFF"
+SEQUENCES = {
+    SEQUENCE_FIRST: "Erstlastschrift",
+    SEQUENCE_RECURRING: "Folgelastschrift",
+    SEQUENCE_ONE_OFF: "Einmallastschrift",
+}
 RUN_CREATED, RUN_CONFIRMED, RUN_DISCARDED = "erstellt", "gebucht", "verworfen"
 RUN_STATES = {
     RUN_CREATED: "Datei erstellt",
@@ -506,7 +510,8 @@ class SepaMandate(BusinessData, Base):
     """A SEPA direct debit mandate a customer signed (Lastschriftmandat).
 
     The sequence type is derived, not stored: FRST until a debit under the mandate was
-    booked by the bank (`last_used_on` set when a run is confirmed), RCUR afterwards."""
+    booked by the bank (`last_used_on` set when a run is confirmed), RCUR afterwards; a
+    one-off mandate (`one_off`) allows a single debit, OOFF."""
 
     __tablename__ = "sepa_mandates"
 
@@ -520,6 +525,7 @@ class SepaMandate(BusinessData, Base):
     debtor_name: Mapped[str] = mapped_column(String(70))
     iban: Mapped[str] = mapped_column(String(34))
     bic: Mapped[str] = mapped_column(String(11), default="")
+    one_off: Mapped[bool] = mapped_column(default=False)
     revoked_on: Mapped[date | None] = mapped_column(default=None)
     last_used_on: Mapped[date | None] = mapped_column(default=None)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
@@ -533,7 +539,14 @@ class SepaMandate(BusinessData, Base):
         return self.revoked_on is None
 
     @property
+    def used_up(self) -> bool:
+        """A one-off mandate after its debit was booked: no further debit under it."""
+        return self.one_off and self.last_used_on is not None
+
+    @property
     def sequence(self) -> str:
+        if self.one_off:
+            return SEQUENCE_ONE_OFF
         return SEQUENCE_FIRST if self.last_used_on is None else SEQUENCE_RECURRING
 
 

@@ -88,6 +88,7 @@ LABELS = {
     "reminder_days": "Zahlungsfrist in Mahnungen",
     "quote_format": "Angebotsnummern",
     "quote_valid_days": "Angebote gültig",
+    "sepa_notice_days": "Vorabankündigung SEPA-Lastschrift",
     "mail_subject": "Betreff",
     "mail_body": "Text",
 }
@@ -1092,7 +1093,7 @@ def draft_editor(ctx: PageContext) -> None:
             )
             saved_id, total, problem = saved.id, saved.gross_total, service.amount_problem(saved)
         if result["ok"]:
-            _forget_picked(key)
+            forget_picked(key)
             st.session_state[SELECTED] = saved_id
             st.success(
                 f"Entwurf {saved_id} gespeichert: {format_money(total)} brutto."
@@ -1111,7 +1112,7 @@ def draft_editor(ctx: PageContext) -> None:
             delete_dialog(ctx, invoice.id)
 
 
-def _forget_picked(key: str) -> None:
+def forget_picked(key: str) -> None:
     """Drop the editor rows kept after inserting items (the draft now holds them)."""
     for suffix in ("rows", "gen", "note"):
         st.session_state.pop(f"{key}_{suffix}", None)
@@ -1158,6 +1159,13 @@ def settings_form() -> None:
         quote_days = c1.number_input(
             LABELS["quote_valid_days"] + " (Tage)", 1, 365, current.quote_valid_days
         )
+        notice_days = c2.number_input(
+            LABELS["sepa_notice_days"] + " (Tage vor dem Einzug)",
+            1,
+            14,
+            current.sepa_notice_days,
+            help="Nach dem SEPA-Regelwerk 14 Tage; kürzer nur, wenn mit den Kunden vereinbart.",
+        )
         subject = st.text_input(f"E-Mail: {LABELS['mail_subject']}", current.mail_subject)
         body = st.text_area(
             f"E-Mail: {LABELS['mail_body']}",
@@ -1180,6 +1188,7 @@ def settings_form() -> None:
                 quote_format=quote_format,
                 quote_yearly=quote_yearly,
                 quote_valid_days=quote_days,
+                sepa_notice_days=notice_days,
                 mail_subject=subject,
                 mail_body=body,
             )
@@ -1210,7 +1219,7 @@ def render_invoices_page(ctx: PageContext) -> None:
         with next(tabs):
             if st.button("Neuer Entwurf", key="draft_new", icon=":material/add:"):
                 st.session_state.pop(SELECTED, None)
-                _forget_picked("draft_new")
+                forget_picked("draft_new")
                 st.rerun()
             _advance_form()
             draft_editor(ctx)

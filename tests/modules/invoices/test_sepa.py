@@ -191,6 +191,42 @@ def test_stale_version_is_a_conflict(session: Session, customer: Contact) -> Non
         sepa.update_mandate(session, mandate.id, version=mandate.version + 1, iban=DEBTOR_IBAN)
 
 
+def kept(mandate: SepaMandate) -> dict[str, object]:
+    """The values a used mandate keeps (update_mandate refuses to change them)."""
+    return {
+        "reference": mandate.reference,
+        "signed_on": mandate.signed_on,
+        "scheme": mandate.scheme,
+        "iban": mandate.iban,
+        "one_off": mandate.one_off,
+    }
+
+
+@pytest.mark.parametrize(
+    ("change", "field"),
+    [({"reference": "KMS-NEU-1"}, "reference"), ({"iban": "DE02120300000000202051"}, "iban")],
+)
+def test_a_used_mandate_keeps_reference_and_iban(
+    session: Session, customer: Contact, change: dict[str, str], field: str
+) -> None:
+    """After a booked debit a new Mandatsreferenz or IBAN means a new mandate; the
+    account holder's name may still be corrected."""
+    mandate = new_mandate(session, customer)
+    current = kept(mandate)
+    sepa.update_mandate(session, mandate.id, version=mandate.version, **{**current, **change})
+    session.rollback()  # unused: allowed (the change is not kept for the next step)
+    mandate.last_used_on = date(2026, 2, 16)
+    session.commit()
+    with pytest.raises(ValidationError) as err:
+        sepa.update_mandate(session, mandate.id, version=mandate.version, **{**current, **change})
+    assert err.value.field == field and "neues Mandat" in str(err.value)
+    session.rollback()
+    fixed = sepa.update_mandate(
+        session, mandate.id, version=mandate.version, **current, debtor_name="Musterfirma KG"
+    )
+    assert fixed.debtor_name == "Musterfirma KG" and fixed.iban == DEBTOR_IBAN
+
+
 def test_mandate_expires_after_36_unused_months(session: Session, customer: Contact) -> None:
     mandate = new_mandate(session, customer, signed_on=date(2023, 3, 2))
     assert not sepa.expired(mandate, date(2026, 3, 1))
@@ -455,7 +491,11 @@ def test_discarded_run_frees_its_invoices(
     again = sepa.create_run(session, **kwargs)  # type: ignore[arg-type]
     assert again.count == 3 and again.message_id != run.message_id
     root = _parse(again.xml)
-    assert "FRST" in _text(root, "//p:SeqTp/text()")  # nothing was booked: still FRST
+    # Only a booked (confirmed) file makes a mandate RCUR; the discarded one does not count.
+    assert _sequences(root) == {
+        "FRST": ["KMS-MAX-1"],
+        "RCUR": [f"KMS-{two_customers[0].contact_id}-1"] * 2,
+    }
 
 
 def test_cents_refuse_fractions() -> None:
@@ -474,3 +514,166 @@ def test_a_customer_with_a_mandate_is_referenced_and_in_the_auskunft(
     assert service.count_invoices_for_contact(session, consumer.id) == 1  # archived, not deleted
     [record] = export_for_contact(session, consumer.id)
     assert record["SEPA-Mandat"] == f"KMS-{consumer.id}-1" and record["IBAN"] == DEBTOR_IBAN
+
+
+# --- sequence types and pre-notification ------------------------------------------------
+
+
+def _sequences(root: etree._Element) -> dict[str, list[str]]:
+    """SeqTp of each PmtInf block -> the mandate references in it."""
+    out: dict[str, list[str]] = {}
+    for info in root.xpath("//p:PmtInf", namespaces={"p": PAIN}):
+        (seq,) = _text(info, "p:PmtTpInf/p:SeqTp/text()")
+        assert seq not in out, "one PmtInf block per sequence type"
+        out[seq] = sorted(_text(info, ".//p:MndtId/text()"))
+    return out
+
+
+@pytest.fixture
+def fresh_mandate(session: Session, customer: Contact, creditor: None) -> SepaMandate:
+    """A mandate nothing was collected under yet."""
+    return new_mandate(session, customer)
+
+
+@pytest.fixture
+def bill(
+    fresh_mandate: SepaMandate, make_draft: Callable[..., Invoice], issue: Callable[..., Invoice]
+) -> Callable[..., Invoice]:
+    """Issue an invoice (on ISSUE_DAY) to be collected under `fresh_mandate`."""
+
+    def make(payment_term_days: int = 14, mandate: SepaMandate | None = None) -> Invoice:
+        chosen = mandate or fresh_mandate
+        return issue(make_draft(sepa_mandate_id=chosen.id, payment_term_days=payment_term_days))
+
+    return make
+
+
+def test_only_the_first_debit_of_a_new_mandate_is_frst(
+    session: Session, fresh_mandate: SepaMandate, bill: Callable[..., Invoice]
+) -> None:
+    """Two invoices under a fresh mandate in one file: FRST + RCUR in separate PmtInf
+    blocks; after the bank booked them, the next file holds only RCUR."""
+    mandate = fresh_mandate
+    first = bill(14)
+    second = bill(15)
+    debits = sepa.due_debits(session, date(2026, 3, 1), date(2026, 3, 17))
+    assert [(d.invoice_id, d.sequence) for d in debits] == [
+        (first.id, "FRST"),
+        (second.id, "RCUR"),
+    ]
+    run = sepa.create_run(
+        session,
+        start=date(2026, 3, 1),
+        end=date(2026, 3, 17),
+        collection_date=date(2026, 3, 17),
+        day=date(2026, 3, 12),
+    )
+    session.commit()
+    assert _sequences(_parse(run.xml)) == {"FRST": [mandate.reference], "RCUR": [mandate.reference]}
+    assert {i.invoice_id: i.sequence for i in run.items} == {first.id: "FRST", second.id: "RCUR"}
+    sepa.confirm_run(session, run.id, version=run.version, booked_on=date(2026, 3, 17))
+    third = bill(30)
+    session.commit()
+    later = sepa.create_run(
+        session,
+        start=date(2026, 3, 1),
+        end=date(2026, 4, 1),
+        collection_date=date(2026, 4, 1),
+        day=date(2026, 3, 20),
+    )
+    assert [i.invoice_id for i in later.items] == [third.id]
+    assert _sequences(_parse(later.xml)) == {"RCUR": [mandate.reference]}
+
+
+def test_debits_with_too_short_prenotification_are_flagged_not_filed(
+    session: Session, bill: Callable[..., Invoice]
+) -> None:
+    """The invoice is the pre-notification: issued 2 March, it may be collected from
+    16 March (14 days), or earlier when the settings hold a shorter agreed period."""
+    from kms.modules.invoices import config
+
+    short = bill(10)  # 12.03.
+    ok = bill(14)  # 16.03.
+    period = (date(2026, 3, 1), date(2026, 3, 16))
+    by_invoice = {d.invoice_id: d for d in sepa.due_debits(session, *period)}
+    assert by_invoice[ok.id].problem == ""
+    assert by_invoice[short.id].problem == (
+        "Vorabankündigung zu kurz: Rechnung vom 02.03.2026, Einzug am 12.03.2026. "
+        "Angekündigt werden muss 14 Tage vorher; einziehbar frühestens am 16.03.2026."
+    )
+    # The collection date of the file counts: on 13.03. both are still too early …
+    on_13 = sepa.due_debits(session, *period, collection_date=date(2026, 3, 13))
+    assert all("Vorabankündigung zu kurz" in d.problem for d in on_13)
+    # … and on 16.03. both may be collected.
+    on_16 = sepa.due_debits(session, *period, collection_date=date(2026, 3, 16))
+    assert [d.problem for d in on_16] == ["", ""]
+    # A file for 13.03. holds nothing; a debit is never silently filed too early.
+    with pytest.raises(KmsError, match="keine Lastschriften fällig"):
+        sepa.create_run(
+            session,
+            start=period[0],
+            end=date(2026, 3, 13),
+            collection_date=date(2026, 3, 13),
+            day=date(2026, 3, 12),
+        )
+    # An agreed shorter period (settings) lets the file for 13.03. take the short one.
+    config.save_settings(session, sepa_notice_days=10)
+    run = sepa.create_run(
+        session,
+        start=period[0],
+        end=date(2026, 3, 13),
+        collection_date=date(2026, 3, 13),
+        day=date(2026, 3, 12),
+    )
+    assert [i.invoice_id for i in run.items] == [short.id]
+
+
+@pytest.mark.parametrize("days", [0, 15])
+def test_notice_period_setting_is_1_to_14_days(session: Session, days: int) -> None:
+    from kms.modules.invoices import config
+
+    with pytest.raises(ValidationErrors) as err:
+        config.save_settings(session, sepa_notice_days=days)
+    assert "Vorabankündigung" in str(err.value)
+
+
+def test_a_one_off_mandate_collects_once_as_ooff(
+    session: Session, customer: Contact, fresh_mandate: SepaMandate, bill: Callable[..., Invoice]
+) -> None:
+    """Einmalmandat: its debit is OOFF in its own PmtInf; a second invoice under it is
+    flagged, also once the first is booked, and the mandate is then used up."""
+    single = new_mandate(session, customer, reference="KMS-EIN-1", one_off=True)
+    assert single.sequence == "OOFF" and fresh_mandate.sequence == "FRST"
+    first = bill(14, single)
+    second = bill(15, single)
+    other = bill(14)
+    period = (date(2026, 3, 1), date(2026, 3, 17))
+    debits = {d.invoice_id: d for d in sepa.due_debits(session, *period)}
+    assert (debits[first.id].sequence, debits[first.id].problem) == ("OOFF", "")
+    assert debits[second.id].problem == (
+        "Das Einmalmandat KMS-EIN-1 erlaubt nur eine Lastschrift; für diese Rechnung ist ein "
+        "neues Mandat nötig."
+    )
+    run = sepa.create_run(
+        session,
+        start=period[0],
+        end=period[1],
+        collection_date=date(2026, 3, 17),
+        day=date(2026, 3, 12),
+    )
+    session.commit()
+    assert {i.invoice_id for i in run.items} == {first.id, other.id}
+    assert _sequences(_parse(run.xml)) == {"OOFF": ["KMS-EIN-1"], "FRST": [fresh_mandate.reference]}
+    # While the file is open the one-off mandate is taken …
+    [left] = sepa.due_debits(session, *period)
+    assert left.invoice_id == second.id and "nur eine Lastschrift" in left.problem
+    sepa.confirm_run(session, run.id, version=run.version, booked_on=date(2026, 3, 17))
+    session.commit()
+    # … and once booked it is used up.
+    assert single.used_up and single.sequence == "OOFF"
+    [left] = sepa.due_debits(session, *period)
+    assert "wurde schon eingezogen" in left.problem
+    with pytest.raises(ValidationError, match="neues Mandat"):
+        sepa.update_mandate(
+            session, single.id, version=single.version, **{**kept(single), "one_off": False}
+        )

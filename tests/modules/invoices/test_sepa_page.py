@@ -61,6 +61,17 @@ def test_mandate_form_refuses_bad_input_in_german_then_saves(customer_id: int) -
     assert table[["Mandatsreferenz", "IBAN", "Nächste Lastschrift", "Status"]].values.tolist() == [
         ["KD-1001-01", "DE89 3704 0044 0532 0130 00", "Erstlastschrift", "aktiv"]
     ]
+    # A one-off mandate (Einmalmandat): its single debit is an OOFF.
+    at.selectbox(key="sepa_mandate_contact").set_value(customer_id)
+    at.text_input(key="sepa_mandate_reference").input("KD-1001-02")
+    at.text_input(key="sepa_mandate_iban").input(DEBTOR_IBAN)
+    at.checkbox(key="sepa_mandate_one_off").check()
+    button(at, "Mandat speichern").click().run()
+    assert not at.exception
+    assert "Mandat KD-1001-02 gespeichert." in values(at.success)
+    with session_scope(write=False) as s:
+        single = s.scalar(select(SepaMandate).where(SepaMandate.reference == "KD-1001-02"))
+        assert single is not None and single.one_off and single.sequence == "OOFF"
 
 
 def test_function_creates_the_file_and_booking_pays_the_invoice(customer_id: int) -> None:
@@ -138,3 +149,60 @@ def test_invoice_detail_names_the_mandate(customer_id: int) -> None:
     # The draft editor offers the mandate and keeps it on saving.
     [choice] = [s for s in at.selectbox if s.label == "SEPA-Lastschrift (Mandat)"]
     assert choice.value == mandate.id
+
+
+def test_edit_form_changes_a_mandate_but_not_the_iban_of_a_used_one(customer_id: int) -> None:
+    with session_scope() as session:
+        mandate_id = sepa.create_mandate(
+            session,
+            contact_id=customer_id,
+            reference="KD-1001-01",
+            signed_on=service.today(),
+            iban=DEBTOR_IBAN,
+        ).id
+    at = open_page("lastschriften").run()
+    next(s for s in at.selectbox if s.label == "Mandat").set_value(mandate_id).run()
+    assert not at.exception
+    # The same form as for a new mandate, filled with the mandate's values.
+    edit = {t.label: t for t in at.text_input if t.key and t.key.startswith("sepa_mandate_")}
+    assert edit["Mandatsreferenz"].value == "KD-1001-01"
+    assert edit["IBAN"].value == "DE89 3704 0044 0532 0130 00"
+    edit["Kontoinhaber"].input("Buchhaltung Musterfirma")
+    edit["IBAN"].input("DE02120300000000202051")
+    button(at, "Änderungen speichern").click().run()
+    assert not at.exception
+    assert "Mandat KD-1001-01 gespeichert." in values(at.success)
+    with session_scope() as s:
+        mandate = s.get(SepaMandate, mandate_id)
+        assert mandate is not None
+        assert (mandate.debtor_name, mandate.iban) == (
+            "Buchhaltung Musterfirma",
+            "DE02120300000000202051",
+        )
+        mandate.last_used_on = service.today()  # a booked debit under it
+    at = open_page("lastschriften").run()
+    next(s for s in at.selectbox if s.label == "Mandat").set_value(mandate_id).run()
+    assert any("neues Mandat nötig" in str(c.value) for c in at.caption)
+    edit = {t.label: t for t in at.text_input if t.key and t.key.startswith("sepa_mandate_")}
+    edit["IBAN"].input(DEBTOR_IBAN)
+    button(at, "Änderungen speichern").click().run()
+    assert not at.exception
+    errors = " ".join(str(e.value) for e in at.error)
+    assert "Unter diesem Mandat wurde schon eingezogen" in errors and "neues Mandat" in errors
+    with session_scope(write=False) as s:
+        assert s.get(SepaMandate, mandate_id).iban == "DE02120300000000202051"  # type: ignore[union-attr]
+
+
+def test_notice_period_is_set_in_the_invoice_settings(customer_id: int) -> None:
+    """The Vorabankündigung period lives with the invoice settings (1–14 days)."""
+    from kms.modules.invoices import config
+
+    at = open_page("rechnungen").run()
+    field = next(n for n in at.number_input if n.label.startswith("Vorabankündigung"))
+    assert field.value == 14
+    field.set_value(5)
+    next(b for b in at.button if b.label == "Speichern").click().run()
+    assert not at.exception
+    assert "Gespeichert." in values(at.success)
+    with session_scope(write=False) as s:
+        assert config.get_settings(s).sepa_notice_days == 5

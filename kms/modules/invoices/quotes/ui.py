@@ -368,8 +368,7 @@ def quote_editor(ctx: PageContext) -> None:
             )
             saved_id, total = saved.id, saved.gross_total
         if result["ok"]:
-            for suffix in ("rows", "gen", "note"):
-                st.session_state.pop(f"{key}_{suffix}", None)
+            invoice_ui.forget_picked(key)
             st.session_state[SELECTED] = saved_id
             st.success(
                 f"Angebotsentwurf {saved_id} gespeichert: {format_money(total)} brutto. "

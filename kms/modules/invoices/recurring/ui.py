@@ -15,7 +15,13 @@ from kms.modules.invoices import service
 from kms.modules.invoices.recurring import service as recurring
 from kms.modules.invoices.recurring.models import INTERVALS, MODES, RecurringTemplate
 from kms.modules.invoices.sepa.ui import mandate_choice
-from kms.modules.invoices.ui import _line_frame, line_columns, positions_from_editor
+from kms.modules.invoices.ui import (
+    forget_picked,
+    insert_picked,
+    positions_editor,
+    positions_from_editor,
+    positions_state,
+)
 from kms.permissions import Permission
 from kms.types import today
 from kms.ui.forms import CHOOSE, labels_of, saving, show_flash
@@ -122,6 +128,8 @@ def _editor(ctx: PageContext, template: RecurringTemplate | None) -> None:
     tax_labels = [service.TAX_OPTIONS[k].label for k in allowed]
     key = f"rec_form_{template.id if template else 'new'}"
     intervals, modes = list(INTERVALS), list(MODES)
+    document = SimpleNamespace(lines=lines)
+    frame, generation, choices = positions_state(key, document, tax_labels[0])
     with st.form(key):
         name = st.text_input("Bezeichnung", value=template.name if template else "")
         contact_id = st.selectbox(
@@ -165,13 +173,7 @@ def _editor(ctx: PageContext, template: RecurringTemplate | None) -> None:
             value=str(template.max_count) if template and template.max_count else "",
         )
         st.caption(DATES_EXPLAINED)
-        edited = st.data_editor(
-            _line_frame(SimpleNamespace(lines=lines), tax_labels[0]),
-            num_rows="dynamic",
-            width="stretch",
-            key=f"{key}_lines",
-            column_config=line_columns(tax_labels),
-        )
+        edited, insert, chosen = positions_editor(key, frame, generation, tax_labels, choices)
         term = st.number_input(
             "Zahlungsziel (Tage)", 0, 365, value=template.payment_term_days if template else 14
         )
@@ -184,6 +186,8 @@ def _editor(ctx: PageContext, template: RecurringTemplate | None) -> None:
         closing = st.text_area("Schlusstext", value=template.closing_text if template else "")
         mandate_id = mandate_choice(template)  # type: ignore[arg-type]
         submitted = st.form_submit_button("Vorlage speichern", type="primary")
+    if insert:
+        insert_picked(key, edited, chosen, allowed, generation)
     if submitted:
         values: dict[str, Any] = {
             "name": name,
@@ -212,6 +216,7 @@ def _editor(ctx: PageContext, template: RecurringTemplate | None) -> None:
             saved_id = saved.id
             dates = recurring.next_dates(session, saved)
         if result["ok"]:
+            forget_picked(key)
             st.session_state[SELECTED] = saved_id
             st.session_state[FLASH] = "Vorlage gespeichert. Nächste Termine: " + (
                 ", ".join(format_date(d) for d in dates) or "keine"

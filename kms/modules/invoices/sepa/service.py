@@ -29,6 +29,8 @@ from kms.modules.invoices.models import (
     RUN_CREATED,
     RUN_DISCARDED,
     SCHEMES,
+    SEQUENCE_FIRST,
+    SEQUENCE_RECURRING,
     Invoice,
     SepaMandate,
     SepaRun,
@@ -128,13 +130,15 @@ def _clean(session: Session, values: dict[str, Any], mandate: SepaMandate | None
                 "debtor_name", "Der Kontoinhaber darf höchstens 70 Zeichen lang sein."
             )
         out["debtor_name"] = name
+    out["one_off"] = bool(values.get("one_off", mandate.one_off if mandate else False))
     errors.raise_if_any()
     return out
 
 
 def create_mandate(session: Session, *, actor: str = "", **values: Any) -> SepaMandate:
     """Record a signed mandate (contact_id, reference, signed_on, scheme, iban, bic,
-    debtor_name); the first debit under it is an FRST."""
+    debtor_name, one_off); the first debit under it is an FRST, or the single OOFF of a
+    one-off mandate."""
     require_permission(Permission.INVOICES_WRITE, session)
     mandate = SepaMandate(**_clean(session, values, None))
     session.add(mandate)
@@ -154,19 +158,21 @@ def create_mandate(session: Session, *, actor: str = "", **values: Any) -> SepaM
 def update_mandate(
     session: Session, mandate_id: int, *, version: int, actor: str = "", **values: Any
 ) -> SepaMandate:
-    """Change a mandate; reference, date and scheme only while nothing was collected."""
+    """Change a mandate; reference, IBAN, date, scheme and customer only while nothing was
+    collected under it (afterwards a changed mandate is a new mandate)."""
     require_permission(Permission.INVOICES_WRITE, session)
     mandate = get_mandate(session, mandate_id)
     if mandate.version != version:
         raise ConflictError(CONFLICT)
     data = _clean(session, {"contact_id": mandate.contact_id, **values}, mandate)
     if mandate.last_used_on is not None:
-        for name in ("reference", "signed_on", "scheme", "contact_id"):
+        for name in ("reference", "iban", "signed_on", "scheme", "one_off", "contact_id"):
             if data[name] != getattr(mandate, name):
                 raise ValidationError(
                     name,
-                    "Unter diesem Mandat wurde schon eingezogen: Referenz, Datum, Art und Kunde "
-                    "bleiben. Für eine Änderung bitte ein neues Mandat anlegen.",
+                    "Unter diesem Mandat wurde schon eingezogen: Mandatsreferenz, IBAN, Datum, "
+                    "Art und Kunde bleiben. Für eine Änderung bitte ein neues Mandat einholen "
+                    "und anlegen (und dieses widerrufen).",
                 )
     for key, value in data.items():
         setattr(mandate, key, value)
@@ -234,6 +240,11 @@ def mandate_problem(session: Session, mandate_id: int, contact_id: int, day: dat
     if mandate.revoked_on is not None:
         revoked = format_date(mandate.revoked_on)
         return f"Das Mandat {mandate.reference} wurde am {revoked} widerrufen."
+    if mandate.used_up:
+        return (
+            f"Das Einmalmandat {mandate.reference} wurde schon eingezogen; für eine weitere "
+            "Lastschrift ist ein neues Mandat nötig."
+        )
     if expired(mandate, day):
         return (
             f"Das Mandat {mandate.reference} wurde 36 Monate nicht genutzt und ist verfallen; "
@@ -312,25 +323,52 @@ class DueDebit:
     problem: str = ""
 
 
-def _busy_invoice_ids(session: Session) -> set[int]:
-    """Invoices in a file that is not discarded (created or booked)."""
-    rows = session.scalars(
-        select(SepaRunItem.invoice_id)
+def _filed(session: Session) -> tuple[set[int], set[int]]:
+    """Invoices and mandates in a file that is not discarded (created or booked)."""
+    rows = session.execute(
+        select(SepaRunItem.invoice_id, SepaRunItem.mandate_id)
         .join(SepaRun, SepaRun.id == SepaRunItem.run_id)
         .where(SepaRun.status != RUN_DISCARDED)
+    ).all()
+    return {row.invoice_id for row in rows}, {row.mandate_id for row in rows}
+
+
+def notice_problem(issue_date: date | None, collection_date: date, notice_days: int) -> str:
+    """Why the invoice (the Vorabankündigung) came too late for `collection_date`, or ""."""
+    if issue_date is None:
+        return "Die Rechnung ist noch nicht abgeschlossen; die Vorabankündigung fehlt."
+    earliest = issue_date + timedelta(days=notice_days)
+    if collection_date >= earliest:
+        return ""
+    return (
+        f"Vorabankündigung zu kurz: Rechnung vom {format_date(issue_date)}, Einzug am "
+        f"{format_date(collection_date)}. Angekündigt werden muss {notice_days} Tage vorher; "
+        f"einziehbar frühestens am {format_date(earliest)}."
     )
-    return set(rows)
 
 
 def due_debits(
-    session: Session, start: date, end: date, *, day: date | None = None
+    session: Session,
+    start: date,
+    end: date,
+    *,
+    day: date | None = None,
+    collection_date: date | None = None,
 ) -> list[DueDebit]:
     """Issued, unpaid invoices with a mandate, due from `start` to `end`, not yet in a
-    file; each with a problem text when its mandate forbids collecting it."""
+    file; each with a problem text when its mandate forbids collecting it or its invoice
+    (the pre-notification) was issued less than the notice period before the collection
+    date (`collection_date`, else the announced due date).
+
+    Sequence type: a mandate without a booked (confirmed) debit is FRST for its first
+    collectable debit and RCUR for any further one in the same list; a one-off mandate is
+    OOFF for one debit only (none while another is in an open or booked file)."""
+    from kms.modules.invoices.config import get_settings
     from kms.modules.invoices.service import open_amount
 
     day = day or today()
-    busy = _busy_invoice_ids(session)
+    notice_days = get_settings(session).sepa_notice_days
+    busy, filed_mandates = _filed(session)
     query = (
         select(Invoice)
         .where(
@@ -343,23 +381,41 @@ def due_debits(
         .order_by(Invoice.due_date, Invoice.number)
     )
     out = []
+    mandates_ = {m.id: m for m in session.scalars(select(SepaMandate))}
+    # mandates whose first (or only) debit is already taken: in this list or, one-off, filed
+    first_taken = {i for i in filed_mandates if mandates_[i].one_off}
     for invoice in session.scalars(query):
         amount = open_amount(session, invoice)
         if invoice.id in busy or amount <= 0 or invoice.sepa_mandate_id is None:
             continue
-        mandate = get_mandate(session, invoice.sepa_mandate_id)
+        mandate = mandates_[invoice.sepa_mandate_id]
         contact = session.get(Contact, invoice.contact_id)
+        due = invoice.due_date or start
+        problem = mandate_problem(session, mandate.id, invoice.contact_id, day) or notice_problem(
+            invoice.issue_date, collection_date or due, notice_days
+        )
+        sequence = mandate.sequence
+        if not problem and mandate.id in first_taken:
+            if mandate.one_off:
+                problem = (
+                    f"Das Einmalmandat {mandate.reference} erlaubt nur eine Lastschrift; "
+                    "für diese Rechnung ist ein neues Mandat nötig."
+                )
+            elif sequence == SEQUENCE_FIRST:
+                sequence = SEQUENCE_RECURRING
+        if not problem:
+            first_taken.add(mandate.id)
         out.append(
             DueDebit(
                 invoice_id=invoice.id,
                 number=invoice.number or "",
                 customer=contact.display_name if contact else "",
-                due_date=invoice.due_date or start,
+                due_date=due,
                 amount=amount,
                 mandate_id=mandate.id,
                 reference=mandate.reference,
-                sequence=mandate.sequence,
-                problem=mandate_problem(session, mandate.id, invoice.contact_id, day) or "",
+                sequence=sequence,
+                problem=problem,
             )
         )
     return out
@@ -472,7 +528,8 @@ def create_run(
             "Einzugsdatum fällig werden, dürfen nicht früher eingezogen werden. Bitte das Ende "
             "des Zeitraums höchstens auf das Einzugsdatum legen.",
         )
-    debits = [d for d in due_debits(session, start, end, day=day) if not d.problem]
+    found = due_debits(session, start, end, day=day, collection_date=collection_date)
+    debits = [d for d in found if not d.problem]
     if not debits:
         raise KmsError("Im gewählten Zeitraum sind keine Lastschriften fällig.")
     pairs = [(d, get_mandate(session, d.mandate_id)) for d in debits]

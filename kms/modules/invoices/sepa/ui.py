@@ -37,6 +37,7 @@ LABELS = {
     "iban": "IBAN",
     "bic": "BIC",
     "debtor_name": "Kontoinhaber",
+    "one_off": "Einmalmandat",
     "revoked_on": "Widerrufen am",
     "start": "Fällig ab",
     "end": "Fällig bis",
@@ -49,6 +50,8 @@ NO_MANDATE = "keines (Überweisung)"
 def _status(mandate: SepaMandate, day: date) -> str:
     if mandate.revoked_on is not None:
         return f"widerrufen am {format_date(mandate.revoked_on)}"
+    if mandate.used_up:
+        return "eingezogen (Einmalmandat)"
     return "verfallen (36 Monate ungenutzt)" if sepa.expired(mandate, day) else "aktiv"
 
 
@@ -60,7 +63,7 @@ def mandate_choice(invoice: Invoice | None) -> int | None:
         options: dict[int, str] = {
             m.id: f"{m.reference} – {names.get(m.contact_id, '')}"
             for m in sepa.mandates(session)
-            if m.active and not sepa.expired(m, day)
+            if m.active and not m.used_up and not sepa.expired(m, day)
         }
     current = invoice.sepa_mandate_id if invoice is not None else None
     keys: list[int | None] = [None, *options]
@@ -113,55 +116,125 @@ def mandate_table() -> None:
         st.info("Noch keine Mandate. Legen Sie unten das erste unterschriebene Mandat an.")
 
 
-def mandate_form(ctx: PageContext) -> None:
+def mandate_form(ctx: PageContext, mandate: SepaMandate | None = None) -> None:
+    """The mandate form: a new mandate, or the given one to change."""
     with session_scope(write=False) as session:
         customers = service.customer_choices(session)
     if not customers:
         st.info("Bitte legen Sie zuerst einen Kunden an (Kunden → Personen).")
         return
-    with st.form("sepa_mandate", clear_on_submit=False):
-        st.subheader("Neues Mandat")
+    key = "sepa_mandate" if mandate is None else f"sepa_mandate_{mandate.id}"
+    with st.form(key, clear_on_submit=False):
+        if mandate is None:
+            st.subheader("Neues Mandat")
         c1, c2 = st.columns(2)
         contact_id = c1.selectbox(
             LABELS["contact_id"],
             list(customers),
             format_func=labels_of(customers),
-            index=None,
+            index=list(customers).index(mandate.contact_id)
+            if mandate is not None and mandate.contact_id in customers
+            else None,
             placeholder="Kunde wählen …",
+            key=f"{key}_contact",
         )
-        reference = c2.text_input(LABELS["reference"], max_chars=35, placeholder="z. B. KD-1001-01")
+        reference = c2.text_input(
+            LABELS["reference"],
+            mandate.reference if mandate else "",
+            max_chars=35,
+            placeholder="z. B. KD-1001-01",
+            key=f"{key}_reference",
+        )
         c1, c2 = st.columns(2)
-        signed_on = c1.date_input(LABELS["signed_on"], today(), format="DD.MM.YYYY")
+        signed_on = c1.date_input(
+            LABELS["signed_on"],
+            mandate.signed_on if mandate else today(),
+            format="DD.MM.YYYY",
+            key=f"{key}_signed",
+        )
         scheme = c2.selectbox(
             LABELS["scheme"],
             list(SCHEMES),
+            index=list(SCHEMES).index(mandate.scheme) if mandate else 0,
             format_func=labels_of(SCHEMES),
             placeholder=CHOOSE,
+            key=f"{key}_scheme",
         )
         c1, c2, c3 = st.columns([3, 2, 3])
-        iban = c1.text_input(LABELS["iban"])
-        bic = c2.text_input(LABELS["bic"], placeholder="optional")
-        debtor = c3.text_input(LABELS["debtor_name"], placeholder="leer: Name des Kunden")
+        iban = c1.text_input(
+            LABELS["iban"], format_iban(mandate.iban) if mandate else "", key=f"{key}_iban"
+        )
+        bic = c2.text_input(
+            LABELS["bic"], mandate.bic if mandate else "", placeholder="optional", key=f"{key}_bic"
+        )
+        debtor = c3.text_input(
+            LABELS["debtor_name"],
+            mandate.debtor_name if mandate else "",
+            placeholder="leer: Name des Kunden",
+            key=f"{key}_debtor",
+        )
+        one_off = st.checkbox(
+            "Einmalmandat (nur eine Lastschrift, OOFF)",
+            mandate.one_off if mandate else False,
+            key=f"{key}_one_off",
+            help="Der Kunde hat nur einer einzelnen Lastschrift zugestimmt; sonst gilt das "
+            "Mandat für wiederkehrende Lastschriften.",
+        )
         submitted = st.form_submit_button(
-            "Mandat speichern", type="primary", disabled=ctx.read_only
+            "Mandat speichern" if mandate is None else "Änderungen speichern",
+            type="primary",
+            disabled=ctx.read_only,
         )
     if submitted:
+        values = {
+            "contact_id": contact_id,
+            "reference": reference,
+            "signed_on": signed_on,
+            "scheme": scheme,
+            "iban": iban,
+            "bic": bic,
+            "debtor_name": debtor,
+            "one_off": one_off,
+        }
         with saving(LABELS) as result, session_scope() as session:
-            mandate = sepa.create_mandate(
-                session,
-                actor=ctx.user.username,
-                contact_id=contact_id,
-                reference=reference,
-                signed_on=signed_on,
-                scheme=scheme,
-                iban=iban,
-                bic=bic,
-                debtor_name=debtor,
-            )
-            saved = mandate.reference
+            if mandate is None:
+                saved = sepa.create_mandate(session, actor=ctx.user.username, **values)
+            else:
+                saved = sepa.update_mandate(
+                    session, mandate.id, version=mandate.version, actor=ctx.user.username, **values
+                )
+            text = f"Mandat {saved.reference} gespeichert."
         if result["ok"]:
-            st.session_state[FLASH] = f"Mandat {saved} gespeichert."
+            st.session_state[FLASH] = text
             st.rerun()
+
+
+def edit_form(ctx: PageContext) -> None:
+    """Mandat bearbeiten: pick a mandate, then the mandate form with its values."""
+    with session_scope(write=False) as session:
+        names = service.customer_choices(session)
+        found = {m.id: m for m in sepa.mandates(session)}
+        for m in found.values():
+            session.expunge(m)
+    if not found:
+        return
+    st.subheader("Mandat bearbeiten")
+    picked = st.selectbox(
+        "Mandat",
+        list(found),
+        format_func=lambda k: f"{found[k].reference} – {names.get(found[k].contact_id, '')}",
+        index=None,
+        placeholder="Mandat wählen …",
+        key="sepa_edit_pick",
+    )
+    if picked is None:
+        return
+    if found[picked].last_used_on is not None:
+        st.caption(
+            "Unter diesem Mandat wurde schon eingezogen: Mandatsreferenz, IBAN, Datum, Art "
+            "und Kunde lassen sich nicht mehr ändern – dafür ist ein neues Mandat nötig."
+        )
+    mandate_form(ctx, found[picked])
 
 
 def revoke_form(ctx: PageContext) -> None:
@@ -225,7 +298,9 @@ def run_dialog(ctx: PageContext) -> None:
     st.caption(
         "Sammelt abgeschlossene, offene Rechnungen mit Mandat, die im Zeitraum fällig sind, "
         "in einer pain.008-Datei für Ihr Online-Banking. Einzugsdatum frühestens einen "
-        f"Bankarbeitstag nach der Einreichung: {format_date(earliest)}."
+        f"Bankarbeitstag nach der Einreichung: {format_date(earliest)}. Rechnungen, deren "
+        "Vorabankündigung (das Rechnungsdatum) zu kurz vor dem Einzugsdatum liegt, bleiben "
+        "mit Hinweis draußen."
     )
     c1, c2, c3 = st.columns(3)
     start = c1.date_input(LABELS["start"], day - timedelta(days=30), format="DD.MM.YYYY")
@@ -234,7 +309,7 @@ def run_dialog(ctx: PageContext) -> None:
         LABELS["collection_date"], earliest, min_value=earliest, format="DD.MM.YYYY"
     )
     with session_scope(write=False) as session:
-        debits = sepa.due_debits(session, start, end, day=day)
+        debits = sepa.due_debits(session, start, end, day=day, collection_date=collection)
     if debits:
         st.dataframe(_debit_rows(debits), hide_index=True, width="stretch")
         usable = [d for d in debits if not d.problem]
@@ -352,6 +427,7 @@ def render_sepa_page(ctx: PageContext) -> None:
         mandate_table()
         if ctx.may(Permission.INVOICES_WRITE):
             mandate_form(ctx)
+            edit_form(ctx)
             revoke_form(ctx)
     with tabs[1]:
         runs_section(ctx)

@@ -76,3 +76,39 @@ def test_list_form_pause_and_archive(template_id: int) -> None:
     with session_scope(write=False) as s:
         template = s.scalar(select(RecurringTemplate))
         assert template is not None and template.archived_at is not None
+
+
+def test_article_picker_fills_a_template_position(template_id: int) -> None:
+    """„Artikel einfügen“ in the template editor (the invoice editor's picker): the item's
+    text, unit, price and tax become a position, saved with the template."""
+    from kms.modules.invoices import articles
+
+    with session_scope() as session:
+        item = articles.create_article(
+            session, name="Wartung", description="Monatlich", unit_code="MON", unit_price="49,5"
+        ).id
+    at = open_page("wiederkehrende_rechnungen").run()
+    at.selectbox(key="rec_pick").set_value(template_id).run()
+    key = f"rec_form_{template_id}"
+    picker = at.selectbox(key=f"{key}_article_0")
+    assert picker.options == ["Wartung (49,50 € je Monat)"]
+    picker.set_value(item)
+    button(at, "Einfügen").click().run()
+    assert not at.exception
+    with session_scope(write=False) as s:  # nothing saved yet
+        assert len(s.get(RecurringTemplate, template_id).lines) == 1  # type: ignore[union-attr]
+    button(at, "Vorlage speichern").click().run()
+    assert not at.exception
+    assert not values(at.error), values(at.error)
+    with session_scope(write=False) as s:
+        template = s.get(RecurringTemplate, template_id)
+        assert template is not None
+        stored = [
+            (ln["description"], ln["unit_code"], ln["unit_price"], ln["tax"])
+            for ln in template.lines
+        ]
+        assert stored == [
+            ("Hosting", "C62", "10.00", "S19"),
+            ("Wartung\nMonatlich", "MON", "49.50", "S19"),
+        ]
+    assert f"{key}_rows" not in at.session_state
