@@ -49,6 +49,5 @@ def test_the_export_lists_the_contacts_quotes(session, customer, make_draft) -> 
         },
     ]
     assert len([r for r in records if "Rechnung" in r]) == 1  # the invoices stay listed
-    assert [r for r in contact_hooks.export_for_contact(session, other.id) if "Angebot" in r][0][
-        "Angebot"
-    ].startswith("Angebotsentwurf")
+    others = contact_hooks.export_for_contact(session, other.id)
+    assert [r["Angebot"][:15] for r in others if "Angebot" in r] == ["Angebotsentwurf"]

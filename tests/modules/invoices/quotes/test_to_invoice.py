@@ -11,6 +11,7 @@ from sqlalchemy import select
 
 from kms.audit import AuditEvent
 from kms.errors import KmsError
+from kms.modules.invoices import issuing
 from kms.modules.invoices import service as invoices
 from kms.modules.invoices.quotes import service as quotes
 from kms.modules.invoices.quotes.models import ACCEPTED
@@ -142,3 +143,23 @@ def test_taking_over_a_sent_quote_accepts_it_once(session, make_quote, send) -> 
     ).all()
     assert actions == ["created", "sent", "angenommen", "invoiced", "invoiced"]
     assert quote.accepted_on == date(2026, 3, 4)  # the first take-over is the acceptance
+
+
+def test_a_cancelled_invoice_does_not_count_as_taken_over(session, make_quote, send, issue) -> None:
+    quote = send(make_quote(LINES))
+    draft = quotes.to_invoice(session, quote.id, as_of=ISSUE_DAY)
+    invoices.save_draft(
+        session,
+        invoice_id=draft.id,
+        contact_id=draft.contact_id,
+        service_date=ISSUE_DAY,
+        lines=[quotes.line_values(ln) for ln in quote.lines],
+        as_of=ISSUE_DAY,
+    )
+    issued = issue(draft)
+    assert quotes.already_invoiced(session, quote.id).startswith("Aus Angebot AN-2026-0001")
+    issuing.cancel(session, issued.id, issue_date=ISSUE_DAY)
+    session.commit()
+    assert quotes.already_invoiced(session, quote.id) == ""
+    again = quotes.to_invoice(session, quote.id, as_of=ISSUE_DAY)  # the corrected invoice
+    assert again.gross_total == quote.gross_total
