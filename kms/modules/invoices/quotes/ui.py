@@ -183,9 +183,12 @@ def _take_over(session: Any, quote_id: int, request: dict[str, Any], actor: str)
         draft = service.to_invoice(
             session, quote_id, positions=request.get("positions"), again=again, actor=actor
         )
+        return (
+            f"Rechnungsentwurf {draft.id} ist angelegt; Sie finden ihn auf der Seite „Rechnungen“."
+        )
     return (
-        f"{TAKE_OVER[kind]} (Entwurf {draft.id}) über {format_money(draft.gross_total)} ist "
-        "angelegt; Sie finden sie auf der Seite „Rechnungen“."
+        f"{TAKE_OVER[kind]} als Entwurf {draft.id} über {format_money(draft.gross_total)} "
+        "ist angelegt; Sie finden sie auf der Seite „Rechnungen“."
     )
 
 

@@ -96,7 +96,7 @@ def test_finalize_and_take_over_happen_only_after_confirming(customer_id: int) -
     button(at, "▶ In Rechnung übernehmen").click().run()
     next(b for b in at.button if b.key == "quote_invoice_go").click().run()
     assert not at.exception
-    assert any("Rechnung (Entwurf" in s for s in values(at.success)), values(at.success)
+    assert any("Rechnungsentwurf" in s for s in values(at.success)), values(at.success)
     with session_scope(write=False) as s:
         invoice = s.scalar(select(Invoice))
         assert [ln.description for ln in invoice.lines] == ["Druck"]
@@ -132,7 +132,7 @@ def test_an_advance_and_the_final_invoice_are_made_from_the_quote(customer_id: i
     next(b for b in at.button if b.key == "quote_invoice_go").click().run()
     assert not at.exception
     # 30 % of 10.000,00 net = 3.000,00 + 570,00 VAT
-    assert any("Abschlagsrechnung (Entwurf" in s and "3.570,00" in s for s in values(at.success))
+    assert any("Abschlagsrechnung als Entwurf" in s and "3.570,00" in s for s in values(at.success))
     with session_scope() as s:
         advance = s.scalar(select(Invoice))
         assert (advance.billing, advance.net_total) == (BILLING_ADVANCE, Decimal("3000.00"))
@@ -146,7 +146,7 @@ def test_an_advance_and_the_final_invoice_are_made_from_the_quote(customer_id: i
     next(b for b in at.button if b.key == "quote_invoice_go").click().run()
     assert not at.exception
     # 10.000,00 − 3.000,00 = 7.000,00 net + 1.330,00 VAT still due
-    assert any("Schlussrechnung (Entwurf" in s and "8.330,00" in s for s in values(at.success))
+    assert any("Schlussrechnung als Entwurf" in s and "8.330,00" in s for s in values(at.success))
     with session_scope(write=False) as s:
         final = s.scalars(select(Invoice).order_by(Invoice.id)).all()[-1]
         assert (final.billing, final.gross_total) == (BILLING_FINAL, Decimal("8330.00"))
