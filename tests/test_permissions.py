@@ -1326,6 +1326,27 @@ ROWS: list[tuple[str, str, Factory]] = [
         ),
     ),
     (
+        "kms.modules.invoices.quotes.service:to_advance_invoice",
+        "IM",
+        lambda s, w: (
+            lambda qid: (
+                lambda s: quotes.to_advance_invoice(s, qid, percent="30", as_of=date(2026, 3, 3))
+            )
+        )(_quote(s, w, sent=True).id),
+    ),
+    (
+        "kms.modules.invoices.quotes.service:to_final_invoice",
+        "IM",
+        lambda s, w: (
+            lambda qid: lambda s: quotes.to_final_invoice(s, qid, as_of=date(2026, 3, 3))
+        )(_quote_with_advance(s, w).id),
+    ),
+    (
+        "kms.modules.invoices.quotes.service:already_invoiced",
+        "IMS",
+        lambda s, w: (lambda qid: lambda s: quotes.already_invoiced(s, qid))(_quote(s, w).id),
+    ),
+    (
         "kms.modules.invoices.quotes.service:invoices_of",
         "IMS",
         lambda s, w: (lambda qid: lambda s: quotes.invoices_of(s, qid))(_quote(s, w).id),
@@ -1374,6 +1395,14 @@ def _quote(s: Session, w: World, *, sent: bool = False) -> Any:
     """A quote draft for the world's customer (as of 2 March 2026), sent if asked."""
     quote = quotes.save_quote(s, contact_id=w.person_id, lines=[_line()], as_of=date(2026, 3, 2))
     return quotes.finalize_quote(s, quote.id, day=date(2026, 3, 2)) if sent else quote
+
+
+def _quote_with_advance(s: Session, w: World) -> Any:
+    """A sent quote with an issued Abschlagsrechnung on it (for its Schlussrechnung)."""
+    quote = _quote(s, w, sent=True)
+    draft = quotes.to_advance_invoice(s, quote.id, percent="30", **_DATES)
+    issuing.issue(s, issuing.prepare_issue(s, draft.id, issue_date=date(2026, 3, 2)))
+    return quote
 
 
 def _podcast(s: Session) -> int:

@@ -1,7 +1,8 @@
 """What Rechnungen stores about a contact, for the Auskunft (Art. 15 DSGVO).
 
 The issued PDFs reach the Auskunft through Dokumente; this export adds the records behind them:
-invoices and drafts with their positions, payments, reminders and e-mails sent.
+invoices and drafts with their positions, payments, reminders and e-mails sent, the SEPA
+mandates, and the quotes (Angebote) made to the contact.
 """
 
 from __future__ import annotations
@@ -21,21 +22,40 @@ from kms.modules.invoices.models import (
     Sending,
     SepaMandate,
 )
+from kms.modules.invoices.quotes.models import STATUS_LABELS as QUOTE_STATUS_LABELS
+from kms.modules.invoices.quotes.models import Quote
 from kms.modules.invoices.service import STATUS_LABELS, status_of
+from kms.types import today
 
 
 def export_for_contact(session: Session, contact_id: int) -> list[dict[str, Any]]:
-    """Every invoice, Storno and draft of the contact with its payments, reminders and e-mails."""
+    """Every invoice, Storno and draft of the contact with its payments, reminders and e-mails,
+    then its SEPA mandates and its quotes (drafts too)."""
     invoices = session.scalars(
         select(Invoice).where(Invoice.contact_id == contact_id).order_by(Invoice.id)
     ).all()
     mandates = session.scalars(
         select(SepaMandate).where(SepaMandate.contact_id == contact_id).order_by(SepaMandate.id)
     ).all()
+    quotes = session.scalars(
+        select(Quote).where(Quote.contact_id == contact_id).order_by(Quote.id)
+    ).all()
     return [
         *(_invoice_record(session, invoice) for invoice in invoices),
         *(_mandate_record(mandate) for mandate in mandates),
+        *(_quote_record(quote) for quote in quotes),
     ]
+
+
+def _quote_record(quote: Quote) -> dict[str, Any]:
+    """A quote with its status as shown today (versendet past Gültig bis is abgelaufen)."""
+    return {
+        "Angebot": quote.label,
+        "Angebotsdatum": format_date(quote.quote_date) if quote.quote_date else "",
+        "Gültig bis": format_date(quote.valid_until),
+        "Status": QUOTE_STATUS_LABELS[quote.status_on(today())],
+        "Brutto": format_money(quote.gross_total),
+    }
 
 
 def _mandate_record(mandate: SepaMandate) -> dict[str, Any]:

@@ -17,8 +17,18 @@ from sqlalchemy.orm import Session
 
 from kms.errors import KmsError
 from kms.formatting import format_date
-from kms.modules.invoices.config import check_number_format, format_number, get_settings
+from kms.modules.invoices.config import (
+    RANGE_QUOTE,
+    check_number_format,
+    format_number,
+    get_settings,
+)
 from kms.modules.invoices.models import NumberCounter
+
+# How the date-order error names the document of a range: (its date, the last one numbered).
+# Invoices and Stornorechnungen are Rechnungen; quotes have an Angebotsdatum.
+_DATED = {RANGE_QUOTE: ("Das Angebotsdatum", "des zuletzt abgeschlossenen Angebots")}
+_INVOICE_DATED = ("Das Rechnungsdatum", "der zuletzt ausgestellten Rechnung")
 
 
 def _locked_counter(session: Session, range_key: str, period: int) -> NumberCounter:
@@ -44,7 +54,7 @@ def _locked_counter(session: Session, range_key: str, period: int) -> NumberCoun
 
 
 def last_issue_date(session: Session, range_key: str, year: int) -> date | None:
-    """Rechnungsdatum of the newest invoice in the range (for the date check)."""
+    """Date of the newest document (invoice or quote) in the range (for the date check)."""
     return session.scalar(
         select(NumberCounter.last_issue_date)
         .where(NumberCounter.range_key == range_key)
@@ -54,8 +64,8 @@ def last_issue_date(session: Session, range_key: str, year: int) -> date | None:
 
 
 def take_number(session: Session, range_key: str, issue_date: date) -> str:
-    """The next number of a range for an invoice dated `issue_date` (call inside the
-    issuing transaction; the caller commits or rolls back)."""
+    """The next number of a range for an invoice (or quote) dated `issue_date` (call inside
+    the issuing transaction; the caller commits or rolls back)."""
     fmt, yearly = get_settings(session).number_format(range_key)
     check_number_format(fmt, yearly=yearly)
     period = issue_date.year if yearly else 0
@@ -64,9 +74,10 @@ def take_number(session: Session, range_key: str, issue_date: date) -> str:
     # dated before the last one of its range (checked over all years of the range).
     latest = last_issue_date(session, range_key, issue_date.year)
     if latest is not None and issue_date < latest:
+        date_name, last_one = _DATED.get(range_key, _INVOICE_DATED)
         raise KmsError(
-            f"Das Rechnungsdatum {format_date(issue_date)} liegt vor dem Datum der zuletzt "
-            f"ausgestellten Rechnung dieses Nummernkreises ({format_date(latest)})."
+            f"{date_name} {format_date(issue_date)} liegt vor dem Datum {last_one} dieses "
+            f"Nummernkreises ({format_date(latest)})."
         )
     counter.last_number += 1
     counter.last_issue_date = issue_date

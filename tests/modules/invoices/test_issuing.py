@@ -196,7 +196,11 @@ def test_numbers_ascend_and_dates_never_go_back(session, make_draft, issue) -> N
     second = issue(make_draft(), ISSUE_DAY + timedelta(days=1))
     assert (first.number, second.number) == ("RE-2026-0001", "RE-2026-0002")
     late = make_draft()
-    with pytest.raises(KmsError, match="liegt vor dem Datum"):
+    with pytest.raises(
+        KmsError,
+        match=r"Das Rechnungsdatum 02\.03\.2026 liegt vor dem Datum der zuletzt ausgestellten "
+        r"Rechnung dieses Nummernkreises \(03\.03\.2026\)",
+    ):
         issue(late, ISSUE_DAY)
     session.refresh(late)
     assert late.number is None

@@ -32,9 +32,10 @@ from kms.errors import (
 from kms.formatting import format_date
 from kms.modules.contacts.models import Contact
 from kms.modules.contacts.service import search_key as fold
+from kms.modules.invoices import advance
 from kms.modules.invoices import service as invoices
 from kms.modules.invoices.config import RANGE_QUOTE, get_settings
-from kms.modules.invoices.models import Invoice
+from kms.modules.invoices.models import BILLING_ADVANCE, Invoice
 from kms.modules.invoices.numbering import take_number
 from kms.modules.invoices.quotes.models import (
     ACCEPTED,
@@ -290,7 +291,14 @@ def finalize_quote(
 # --- the customer's answer ------------------------------------------------------------
 
 
-def _answer(session: Session, quote_id: int, status: str, day: date | None, actor: str) -> Quote:
+def _answer(
+    session: Session,
+    quote_id: int,
+    status: str,
+    day: date | None,
+    actor: str,
+    **details: Any,
+) -> Quote:
     quote = get_quote(session, quote_id)
     if quote.status != SENT:
         current = STATUS_LABELS[quote.status_on(day or today())]
@@ -307,7 +315,9 @@ def _answer(session: Session, quote_id: int, status: str, day: date | None, acto
     else:
         quote.rejected_on = day
     session.flush()
-    audit.record(session, entity=ENTITY, entity_id=quote.id, action=status, actor=actor, on=day)
+    audit.record(
+        session, entity=ENTITY, entity_id=quote.id, action=status, actor=actor, on=day, **details
+    )
     return quote
 
 
@@ -330,19 +340,10 @@ def reject_quote(
 # --- ▶ In Rechnung übernehmen ---------------------------------------------------------
 
 
-def to_invoice(
-    session: Session,
-    quote_id: int,
-    *,
-    positions: Sequence[int] | None = None,
-    actor: str = "",
-    as_of: date | None = None,
-) -> Invoice:
-    """An invoice draft with the quote's positions (all, or the chosen position numbers),
-    linked to the quote. Only sent (and not expired) or accepted quotes."""
-    require_permission(Permission.INVOICES_WRITE, session)
+def _takeable(session: Session, quote_id: int, day: date) -> Quote:
+    """The quote, if it may be taken over into an invoice on `day` (sent and not expired,
+    or accepted); otherwise a German error."""
     quote = get_quote(session, quote_id)
-    day = as_of or today()
     status = quote.status_on(day)
     if status not in (SENT, ACCEPTED):
         hint = ""
@@ -352,6 +353,79 @@ def to_invoice(
             "Nur ein versendetes oder angenommenes Angebot kann in eine Rechnung übernommen "
             f"werden; {quote.label} ist {STATUS_LABELS[status]}.{hint}"
         )
+    return quote
+
+
+def already_invoiced(session: Session, quote_id: int, *, advances_ok: bool = False) -> str:
+    """The German warning before taking a quote over again (empty when it was not yet):
+    it names the invoices and drafts made from it that are not cancelled. For another
+    Abschlags- or the Schlussrechnung (`advances_ok`) the earlier advances are expected and
+    not counted."""
+    require_permission(Permission.INVOICES_READ, session)
+    earlier = [
+        invoice
+        for invoice in invoices_of(session, quote_id)
+        if invoices.status_of(session, invoice) != "storniert"
+        and not (advances_ok and invoice.billing == BILLING_ADVANCE)
+    ]
+    if not earlier:
+        return ""
+    quote = get_quote(session, quote_id)
+    return (
+        f"Aus {quote.label} wurde bereits eine Rechnung erstellt "
+        f"({', '.join(invoice.label for invoice in earlier)}). Eine weitere Übernahme "
+        "berechnet die Positionen womöglich doppelt: bitte ausdrücklich bestätigen."
+    )
+
+
+def _refuse_repeat(session: Session, quote: Quote, again: bool, *, advances_ok: bool) -> None:
+    if not again:
+        warning = already_invoiced(session, quote.id, advances_ok=advances_ok)
+        if warning:
+            raise KmsError(warning)
+
+
+def _intro(quote: Quote, what: str) -> str:
+    when = format_date(quote.quote_date) if quote.quote_date else ""
+    return f"gemäß unserem Angebot {quote.number} vom {when} berechnen wir Ihnen{what}:"
+
+
+def _link(
+    session: Session, quote: Quote, draft: Invoice, day: date, actor: str, **details: Any
+) -> Invoice:
+    """Link the new draft to its quote (both ways) and record it; a versendet quote the
+    customer evidently ordered is angenommen from now on."""
+    session.add(QuoteInvoice(quote_id=quote.id, invoice_id=draft.id))
+    session.flush()
+    if quote.status == SENT:
+        _answer(session, quote.id, ACCEPTED, day, actor, invoice_id=draft.id)
+    audit.record(
+        session,
+        entity=ENTITY,
+        entity_id=quote.id,
+        action="invoiced",
+        actor=actor,
+        invoice_id=draft.id,
+        **details,
+    )
+    return draft
+
+
+def to_invoice(
+    session: Session,
+    quote_id: int,
+    *,
+    positions: Sequence[int] | None = None,
+    again: bool = False,
+    actor: str = "",
+    as_of: date | None = None,
+) -> Invoice:
+    """An invoice draft with the quote's positions (all, or the chosen position numbers),
+    linked to the quote. Only sent (and not expired) or accepted quotes; a quote already
+    taken over needs `again` (the page asks first)."""
+    require_permission(Permission.INVOICES_WRITE, session)
+    day = as_of or today()
+    quote = _takeable(session, quote_id, day)
     chosen = list(quote.lines)
     if positions is not None:
         wanted = set(positions)
@@ -361,28 +435,101 @@ def to_invoice(
         chosen = [line for line in chosen if line.position in wanted]
         if not chosen:
             raise KmsError("Bitte mindestens eine Position wählen.")
-    lines = [line_values(line) for line in chosen]
-    when = format_date(quote.quote_date) if quote.quote_date else ""
+    _refuse_repeat(session, quote, again, advances_ok=False)
     draft = invoices.save_draft(
         session,
         actor=actor,
         as_of=day,
         contact_id=quote.contact_id,
-        intro_text=f"gemäß unserem Angebot {quote.number} vom {when} berechnen wir Ihnen:",
-        lines=lines,
+        intro_text=_intro(quote, ""),
+        lines=[line_values(line) for line in chosen],
     )
-    session.add(QuoteInvoice(quote_id=quote.id, invoice_id=draft.id))
-    session.flush()
-    audit.record(
+    return _link(session, quote, draft, day, actor, positions=[ln.position for ln in chosen])
+
+
+def advance_rates(quote: Quote) -> dict[str, Decimal]:
+    """The quote's net value per VAT rate (tax key), in the order of its positions: the
+    order value an Abschlagsrechnung at that rate is measured against."""
+    out: dict[str, Decimal] = {}
+    for line in quote.lines:
+        key = invoices.tax_key(line)
+        out[key] = out.get(key, Decimal("0.00")) + line.net
+    return out
+
+
+def to_advance_invoice(
+    session: Session,
+    quote_id: int,
+    *,
+    percent: Any = None,
+    amount: Any = None,
+    tax: str | None = None,
+    again: bool = False,
+    actor: str = "",
+    as_of: date | None = None,
+    **header: Any,
+) -> Invoice:
+    """An Abschlagsrechnung draft on the quote: `percent` of its net value or a net `amount`
+    (`advance.create_advance_draft`), with the quote number as the order, so the
+    Schlussrechnung of that order deducts it. A quote with several VAT rates needs `tax`."""
+    require_permission(Permission.INVOICES_WRITE, session)
+    day = as_of or today()
+    quote = _takeable(session, quote_id, day)
+    rates = advance_rates(quote)
+    if not tax and len(rates) == 1:
+        tax = next(iter(rates))
+    if not tax or tax not in rates:
+        labels = ", ".join(invoices.TAX_OPTIONS[key].label for key in rates)
+        raise ValidationError(
+            "tax",
+            f"Das Angebot hat Positionen zu mehreren Steuersätzen ({labels}): bitte den "
+            "Steuersatz des Abschlags wählen."
+            if not tax
+            else f"Das Angebot hat keine Position zu diesem Steuersatz (nur {labels}).",
+        )
+    _refuse_repeat(session, quote, again, advances_ok=True)
+    draft = advance.create_advance_draft(
         session,
-        entity=ENTITY,
-        entity_id=quote.id,
-        action="invoiced",
+        contact_id=quote.contact_id,
+        order_reference=quote.number or "",
+        order_value=rates[tax],
+        percent=percent,
+        amount=amount,
+        tax=tax,
         actor=actor,
-        invoice_id=draft.id,
-        positions=[line.position for line in chosen],
+        as_of=day,
+        intro_text=_intro(quote, " einen Abschlag"),
+        **header,
     )
-    return draft
+    return _link(session, quote, draft, day, actor, billing=draft.billing, net=draft.net_total)
+
+
+def to_final_invoice(
+    session: Session,
+    quote_id: int,
+    *,
+    again: bool = False,
+    actor: str = "",
+    as_of: date | None = None,
+    **header: Any,
+) -> Invoice:
+    """The Schlussrechnung draft of the quote: all its positions, less every issued
+    Abschlagsrechnung of the order (the quote number), by `advance.create_final_draft`."""
+    require_permission(Permission.INVOICES_WRITE, session)
+    day = as_of or today()
+    quote = _takeable(session, quote_id, day)
+    _refuse_repeat(session, quote, again, advances_ok=True)
+    draft = advance.create_final_draft(
+        session,
+        contact_id=quote.contact_id,
+        order_reference=quote.number or "",
+        lines=[line_values(line) for line in quote.lines],
+        actor=actor,
+        as_of=day,
+        intro_text=_intro(quote, ""),
+        **header,
+    )
+    return _link(session, quote, draft, day, actor, billing=draft.billing)
 
 
 def invoices_of(session: Session, quote_id: int) -> list[Invoice]:

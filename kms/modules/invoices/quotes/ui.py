@@ -129,7 +129,22 @@ CONFIRM_LABELS = {
 }
 
 
-def _act(ctx: PageContext, name: str, quote_id: int, positions: list[int] | None) -> str:
+# ▶ In Rechnung übernehmen as …: the positions as an ordinary invoice, an Abschlags- or
+# the Schlussrechnung of the quote (the quote number is the order).
+TAKE_OVER = {
+    "rechnung": "Rechnung",
+    "abschlag": "Abschlagsrechnung",
+    "schluss": "Schlussrechnung",
+}
+TAKE_OVER_TEXT = {
+    "rechnung": ACTIONS["invoice"][1],
+    "abschlag": "Zu {label} wird eine Abschlagsrechnung als Entwurf angelegt.",
+    "schluss": "Aus allen Positionen von {label} wird eine Schlussrechnung als Entwurf "
+    "angelegt; die abgeschlossenen Abschlagsrechnungen zum Angebot werden abgezogen.",
+}
+
+
+def _act(ctx: PageContext, name: str, quote_id: int, request: dict[str, Any]) -> str:
     actor = ctx.user.username
     with session_scope() as session:
         if name == "finalize":
@@ -140,27 +155,66 @@ def _act(ctx: PageContext, name: str, quote_id: int, positions: list[int] | None
         if name == "reject":
             return f"{service.reject_quote(session, quote_id, actor=actor).label} ist abgelehnt."
         if name == "invoice":
-            draft = service.to_invoice(session, quote_id, positions=positions, actor=actor)
-            return (
-                f"Rechnungsentwurf {draft.id} ist angelegt; Sie finden ihn auf der Seite "
-                "„Rechnungen“."
-            )
+            return _take_over(session, quote_id, request, actor)
         service.delete_quote(session, quote_id, actor=actor)
         st.session_state.pop(SELECTED, None)
         return f"Angebotsentwurf {quote_id} ist gelöscht."
 
 
+def _take_over(session: Any, quote_id: int, request: dict[str, Any], actor: str) -> str:
+    kind, again = request.get("kind", "rechnung"), bool(request.get("again"))
+    if kind == "abschlag":
+        share = request.get("share")
+        draft = service.to_advance_invoice(
+            session,
+            quote_id,
+            percent=request.get("number") if share == "percent" else None,
+            amount=request.get("number") if share == "amount" else None,
+            tax=request.get("tax"),
+            again=again,
+            actor=actor,
+            service_date=invoices.today(),
+        )
+    elif kind == "schluss":
+        draft = service.to_final_invoice(
+            session, quote_id, again=again, actor=actor, service_date=invoices.today()
+        )
+    else:
+        draft = service.to_invoice(
+            session, quote_id, positions=request.get("positions"), again=again, actor=actor
+        )
+        return (
+            f"Rechnungsentwurf {draft.id} ist angelegt; Sie finden ihn auf der Seite „Rechnungen“."
+        )
+    return (
+        f"{TAKE_OVER[kind]} als Entwurf {draft.id} über {format_money(draft.gross_total)} "
+        "ist angelegt; Sie finden sie auf der Seite „Rechnungen“."
+    )
+
+
 @st.dialog("Bitte bestätigen")
-def confirm_dialog(ctx: PageContext, name: str, quote_id: int, label: str, positions: Any) -> None:
+def confirm_dialog(
+    ctx: PageContext, name: str, quote_id: int, label: str, request: dict[str, Any]
+) -> None:
     text = ACTIONS[name][1]
+    warning = ""
+    if name == "invoice":
+        text = TAKE_OVER_TEXT[request.get("kind", "rechnung")]
+        with session_scope(write=False) as session:
+            warning = service.already_invoiced(
+                session, quote_id, advances_ok=request.get("kind") != "rechnung"
+            )
     st.warning(text.format(label=plain(label)))
+    if warning:
+        st.error(plain(warning))
     c1, c2 = st.columns(2)
     if c2.button("Abbrechen", key=f"quote_{name}_cancel"):
         st.session_state.pop(CONFIRM, None)
         st.rerun()
-    if c1.button(CONFIRM_LABELS[name], type="primary", key=f"quote_{name}_go"):
-        with saving(LABELS) as result:
-            message = _act(ctx, name, quote_id, positions)
+    go = "Ja, trotzdem übernehmen" if warning else CONFIRM_LABELS[name]
+    if c1.button(go, type="primary", key=f"quote_{name}_go"):
+        with saving({**LABELS, **invoice_ui.ADVANCE_LABELS, "tax": "Steuersatz"}) as result:
+            message = _act(ctx, name, quote_id, {**request, "again": bool(warning)})
         if result["ok"]:
             st.session_state.pop(CONFIRM, None)
             flash(FLASH, message)
@@ -213,6 +267,7 @@ def quote_detail(ctx: PageContext, quote_id: int) -> None:
         customer = contact.display_name if contact else ""
         made = [(inv.id, inv.label) for inv in service.invoices_of(session, quote_id)]
         lines = list(quote.lines)
+        rates = service.advance_rates(quote)
         label, number = quote.label, quote.number
     st.subheader(f"{plain(label)} · {STATUS_LABELS[status]}", anchor=False)
     st.markdown(f"Kunde: **{plain(customer)}**")
@@ -250,7 +305,7 @@ def quote_detail(ctx: PageContext, quote_id: int) -> None:
     if number:
         _downloads(quote_id, status)
     if ctx.may(Permission.INVOICES_WRITE):
-        _actions(ctx, quote_id, label, status, lines)
+        _actions(ctx, quote_id, label, status, lines, rates)
 
 
 def _downloads(quote_id: int, status: str) -> None:
@@ -269,21 +324,70 @@ def _downloads(quote_id: int, status: str) -> None:
         )
 
 
-def _actions(ctx: PageContext, quote_id: int, label: str, status: str, lines: list) -> None:
+def _take_over_inputs(quote_id: int, lines: list, rates: dict[str, Any]) -> dict[str, Any]:
+    """The inputs of ▶ In Rechnung übernehmen: as what, and its positions or share."""
+    kind = st.radio(
+        "Übernehmen als",
+        list(TAKE_OVER),
+        format_func=labels_of(TAKE_OVER),
+        horizontal=True,
+        key=f"quote_take_kind_{quote_id}",
+    )
+    if kind == "abschlag":
+        net = ", ".join(
+            f"{format_money(value)} ({invoices.TAX_OPTIONS[key].label})"
+            for key, value in rates.items()
+        )
+        st.caption(f"Angebotswert netto: {net}")
+        share = st.radio(
+            "Abschlag als",
+            list(invoice_ui.ADVANCE_SHARES),
+            format_func=labels_of(invoice_ui.ADVANCE_SHARES),
+            horizontal=True,
+            key=f"quote_take_share_{quote_id}",
+        )
+        number = st.text_input(
+            "Prozent" if share == "percent" else "Betrag (netto)",
+            key=f"quote_take_number_{quote_id}",
+        )
+        tax = None
+        if len(rates) > 1:
+            tax = st.selectbox(
+                "Steuersatz",
+                list(rates),
+                index=None,
+                format_func=lambda k: invoices.TAX_OPTIONS[k].label,
+                placeholder=CHOOSE,
+                key=f"quote_take_tax_{quote_id}",
+            )
+        return {"kind": kind, "share": share, "number": number, "tax": tax}
+    if kind == "schluss":
+        st.caption(
+            "Alle Positionen des Angebots; jede abgeschlossene Abschlagsrechnung zu diesem "
+            "Angebot wird abgezogen."
+        )
+        return {"kind": kind}
+    options = {ln.position: _position_label(ln) for ln in lines}
+    positions = st.multiselect(
+        "Positionen für die Rechnung",
+        list(options),
+        default=list(options),
+        format_func=labels_of(options),
+        key=f"quote_positions_{quote_id}",
+        placeholder="Positionen wählen …",
+    )
+    return {"kind": kind, "positions": positions}
+
+
+def _actions(
+    ctx: PageContext, quote_id: int, label: str, status: str, lines: list, rates: dict
+) -> None:
     names = {DRAFT: ["finalize", "delete"], SENT: ["accept", "reject", "invoice"]}.get(status, [])
     if status in (ACCEPTED, "abgelaufen"):
         names = ["invoice"] if status == ACCEPTED else ["accept", "reject", "invoice"]
-    positions = None
+    request: dict[str, Any] = {}
     if "invoice" in names and lines:
-        options = {ln.position: _position_label(ln) for ln in lines}
-        positions = st.multiselect(
-            "Positionen für die Rechnung",
-            list(options),
-            default=list(options),
-            format_func=labels_of(options),
-            key=f"quote_positions_{quote_id}",
-            placeholder="Positionen wählen …",
-        )
+        request = _take_over_inputs(quote_id, lines, rates)
     if status != DRAFT:
         names = [*names, "mail"]
     cols = st.columns(max(1, len(names)))
@@ -296,7 +400,7 @@ def _actions(ctx: PageContext, quote_id: int, label: str, status: str, lines: li
         if pending[0] == "mail":
             mail_dialog(ctx, quote_id)
         else:
-            confirm_dialog(ctx, pending[0], quote_id, label, positions)
+            confirm_dialog(ctx, pending[0], quote_id, label, request)
 
 
 # --- draft editor ---------------------------------------------------------------------

@@ -90,6 +90,21 @@ def test_numbers_are_gapless_per_year_in_their_own_range(session, make_quote, se
     assert counters == {("angebot", 2026): 2, ("angebot", 2027): 1}  # no invoice number taken
 
 
+def test_a_quote_dated_before_the_last_one_is_refused_naming_the_angebotsdatum(
+    session, make_quote, send
+) -> None:
+    send(make_quote(), day=date(2026, 3, 5))
+    late = make_quote()
+    with pytest.raises(KmsError) as raised:
+        quotes.finalize_quote(session, late.id, day=date(2026, 3, 4))
+    assert str(raised.value) == (
+        "Das Angebotsdatum 04.03.2026 liegt vor dem Datum des zuletzt abgeschlossenen "
+        "Angebots dieses Nummernkreises (05.03.2026)."
+    )
+    session.rollback()
+    assert session.get(Quote, late.id).number is None
+
+
 def test_expired_is_derived_from_valid_until_never_stored(session, make_quote, send) -> None:
     quote = send(make_quote(valid_until=date(2026, 3, 31)))
     assert quote.status_on(date(2026, 3, 31)) == SENT

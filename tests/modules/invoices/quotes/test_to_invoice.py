@@ -7,10 +7,14 @@ from datetime import date
 from decimal import Decimal
 
 import pytest
+from sqlalchemy import select
 
+from kms.audit import AuditEvent
 from kms.errors import KmsError
+from kms.modules.invoices import issuing
 from kms.modules.invoices import service as invoices
 from kms.modules.invoices.quotes import service as quotes
+from kms.modules.invoices.quotes.models import ACCEPTED
 from tests.modules.invoices.conftest import ISSUE_DAY, line
 
 LINES = [
@@ -39,7 +43,7 @@ def test_a_subset_becomes_an_invoice_draft_linked_both_ways(
         Decimal("1112.50"),
     )
     assert "Angebot AN-2026-0001 vom 02.03.2026" in draft.intro_text
-    rest = quotes.to_invoice(session, quote.id, positions=[3], as_of=date(2026, 3, 4))
+    rest = quotes.to_invoice(session, quote.id, positions=[3], again=True, as_of=date(2026, 3, 4))
     session.commit()
     assert [inv.id for inv in quotes.invoices_of(session, quote.id)] == [draft.id, rest.id]
     assert quotes.quote_of(session, draft.id).number == "AN-2026-0001"
@@ -98,3 +102,64 @@ def test_positions_must_exist_and_not_be_empty(session, make_quote, send) -> Non
         quotes.to_invoice(session, quote.id, positions=[1, 7], as_of=ISSUE_DAY)
     with pytest.raises(KmsError, match="Bitte mindestens eine Position wählen"):
         quotes.to_invoice(session, quote.id, positions=[], as_of=ISSUE_DAY)
+
+
+def test_a_second_take_over_names_the_invoices_and_needs_confirming(
+    session, make_quote, send
+) -> None:
+    quote = send(make_quote(LINES))
+    first = quotes.to_invoice(session, quote.id, positions=[1], as_of=ISSUE_DAY)
+    session.commit()
+    warning = (
+        f"Aus Angebot AN-2026-0001 wurde bereits eine Rechnung erstellt (Entwurf {first.id}). "
+        "Eine weitere Übernahme berechnet die Positionen womöglich doppelt: bitte "
+        "ausdrücklich bestätigen."
+    )
+    assert quotes.already_invoiced(session, quote.id) == warning
+    with pytest.raises(KmsError) as raised:
+        quotes.to_invoice(session, quote.id, positions=[2], as_of=ISSUE_DAY)
+    assert str(raised.value) == warning
+    session.rollback()
+    assert [inv.id for inv in quotes.invoices_of(session, quote.id)] == [first.id]
+    second = quotes.to_invoice(session, quote.id, positions=[2], again=True, as_of=ISSUE_DAY)
+    session.commit()
+    assert [inv.id for inv in quotes.invoices_of(session, quote.id)] == [first.id, second.id]
+    assert f"(Entwurf {first.id}, Entwurf {second.id})" in quotes.already_invoiced(
+        session, quote.id
+    )
+
+
+def test_taking_over_a_sent_quote_accepts_it_once(session, make_quote, send) -> None:
+    quote = send(make_quote(LINES))
+    quotes.to_invoice(session, quote.id, positions=[1], as_of=date(2026, 3, 4))
+    session.commit()
+    assert (quote.status, quote.accepted_on) == (ACCEPTED, date(2026, 3, 4))
+    quotes.to_invoice(session, quote.id, again=True, as_of=date(2026, 3, 6))
+    session.commit()
+    actions = session.scalars(
+        select(AuditEvent.action)
+        .where(AuditEvent.entity == "quote", AuditEvent.entity_id == str(quote.id))
+        .order_by(AuditEvent.id)
+    ).all()
+    assert actions == ["created", "sent", "angenommen", "invoiced", "invoiced"]
+    assert quote.accepted_on == date(2026, 3, 4)  # the first take-over is the acceptance
+
+
+def test_a_cancelled_invoice_does_not_count_as_taken_over(session, make_quote, send, issue) -> None:
+    quote = send(make_quote(LINES))
+    draft = quotes.to_invoice(session, quote.id, as_of=ISSUE_DAY)
+    invoices.save_draft(
+        session,
+        invoice_id=draft.id,
+        contact_id=draft.contact_id,
+        service_date=ISSUE_DAY,
+        lines=[quotes.line_values(ln) for ln in quote.lines],
+        as_of=ISSUE_DAY,
+    )
+    issued = issue(draft)
+    assert quotes.already_invoiced(session, quote.id).startswith("Aus Angebot AN-2026-0001")
+    issuing.cancel(session, issued.id, issue_date=ISSUE_DAY)
+    session.commit()
+    assert quotes.already_invoiced(session, quote.id) == ""
+    again = quotes.to_invoice(session, quote.id, as_of=ISSUE_DAY)  # the corrected invoice
+    assert again.gross_total == quote.gross_total
