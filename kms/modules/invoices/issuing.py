@@ -43,6 +43,7 @@ from kms.einvoice.validate import validate
 from kms.errors import ConflictError, KmsError
 from kms.formatting import format_date
 from kms.modules.contacts.models import Contact
+from kms.modules.invoices.advance import deducted_in, deduction_problem
 from kms.modules.invoices.advance_refs import (
     billing_type_code,
     deducted_references,
@@ -638,6 +639,9 @@ def issue(session: Session, prepared: Prepared, *, actor: str = "") -> Invoice:
         )
     if invoice.gross_total <= 0:  # also when a caller built `prepared` by hand
         raise IssueRefused([_p("BETRAG", total_problem(invoice.gross_total))])
+    problem = deduction_problem(session, invoice)
+    if problem:
+        raise IssueRefused([_p("SCHLUSSRECHNUNG", problem)])
     return _finalize(
         session,
         invoice,
@@ -738,6 +742,13 @@ def cancel(
         raise KmsError("Eine Stornorechnung kann nicht storniert werden.")
     if session.scalar(select(Invoice.id).where(Invoice.cancels_id == original.id)) is not None:
         raise KmsError(f"{original.label} ist bereits storniert.")
+    final = deducted_in(session, original)
+    if final is not None:
+        raise KmsError(
+            f"{original.label} wird in {final.label} abgezogen und kann deshalb nicht allein "
+            f"storniert werden. Bitte zuerst {final.label} stornieren und danach eine neue "
+            "Schlussrechnung erstellen."
+        )
     day = issue_date or today()
     if original.issue_date and day < original.issue_date:
         raise KmsError("Die Stornorechnung kann nicht vor der Rechnung datiert sein.")
