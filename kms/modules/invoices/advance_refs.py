@@ -1,13 +1,20 @@
 """What an Abschlags- or Schlussrechnung adds to its EN 16931 document (no session needed).
 
 Kept apart from `advance` (the guarded services) so that `issuing` can import it without a
-cycle: the type code (BT-3) and the advances a final invoice deducts (BG-3, BT-25/26).
+cycle: the type code (BT-3), the advances a final invoice deducts (BG-3, BT-25/26) and what
+its PDF prints.
 """
 
 from __future__ import annotations
 
 from kms.einvoice.model import DocumentType, InvoiceReference
-from kms.modules.invoices.models import BILLING_ADVANCE, BILLING_FINAL, Invoice
+from kms.modules.invoices.models import (
+    BILLING_ADVANCE,
+    BILLING_FINAL,
+    BILLING_TITLES,
+    KIND_INVOICE,
+    Invoice,
+)
 
 
 def billing_type_code(invoice: Invoice) -> DocumentType:
@@ -15,6 +22,20 @@ def billing_type_code(invoice: Invoice) -> DocumentType:
     if invoice.billing == BILLING_ADVANCE:
         return DocumentType.PREPAYMENT_INVOICE
     return DocumentType.INVOICE
+
+
+def billing_title(invoice: Invoice) -> str:
+    """ "Abschlagsrechnung" / "Schlussrechnung" / "Rechnung" for the PDF; "" for a Storno."""
+    return BILLING_TITLES.get(invoice.billing, "") if invoice.kind == KIND_INVOICE else ""
+
+
+def deduction_lines(invoice: Invoice) -> tuple[tuple[str, str], ...]:
+    """(EN 16931 line id, advance number) of each deduction line, for the PDF's totals."""
+    return tuple(
+        (str(number), line.deducts.number)
+        for number, line in enumerate(invoice.lines, start=1)
+        if line.deducts is not None and line.deducts.number
+    )
 
 
 def deducted_references(invoice: Invoice) -> tuple[InvoiceReference, ...]:

@@ -45,8 +45,10 @@ from kms.formatting import format_date
 from kms.modules.contacts.models import Contact
 from kms.modules.invoices.advance import deducted_in, deduction_problem
 from kms.modules.invoices.advance_refs import (
+    billing_title,
     billing_type_code,
     deducted_references,
+    deduction_lines,
     final_problem,
 )
 from kms.modules.invoices.config import RANGE_CANCELLATION, RANGE_INVOICE
@@ -602,12 +604,14 @@ def _render_files(
         else "",
         consumer=bool(snapshot.get("consumer")),
         girocode=_girocode(doc, company),
+        kind=billing_title(invoice),
+        deductions=deduction_lines(invoice),
     )
     try:
         visual = render_invoice(doc, layout, created_at=created)
     except RenderError as exc:
         raise KmsError(f"Die Rechnung konnte nicht gesetzt werden: {exc.args[0]}") from exc
-    pdf = embed(visual, xml)
+    pdf = embed(visual, xml, kind=billing_title(invoice) or None)
     stem = doc.number.replace("/", "-")
     files = [
         NewFile("pdf", f"{stem}.pdf", "application/pdf", pdf),

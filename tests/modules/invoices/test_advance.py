@@ -3,10 +3,12 @@ valid Factur-X and XRechnung of advance and final invoice, and the refusals."""
 
 from __future__ import annotations
 
+import io
 import threading
 from datetime import date
 from decimal import Decimal
 
+import pikepdf
 import pypdfium2
 import pytest
 from lxml import etree
@@ -229,9 +231,27 @@ def test_golden_final_invoice_at_two_rates_is_valid(
         assert ids == ["RE-2026-0001", "RE-2026-0002"]
     page = _first_page(session, invoice)
     assert "Schlussrechnung RE-2026-0003" in page
-    assert page.count("abzüglich Abschlagsrechnung") == 2
+    assert page.count("abzüglich Abschlagsrechnung") == 4  # two positions, two totals rows
     assert "RE-2026-0001 vom 02.03.2026 (19 % USt)" in page
-    assert "Rechnungsbetrag 9.400,00" in page
+    # § 14 Abs. 5 S. 2 UStG: the whole service, the advances per rate with their VAT, and
+    # what is left to pay; every amount adds up with the e-invoice (9.400,00 € due).
+    assert "Rechnungsbetrag" not in page
+    assert "Gesamtleistung netto 12.000,00 €" in page
+    assert "Gesamtleistung brutto 14.040,00 €" in page
+    assert (
+        "abzüglich Abschlagsrechnung RE-2026-0001: 3.000,00 € netto + 570,00 € USt 19 % "
+        "-3.570,00 €" in page
+    )
+    assert (
+        "abzüglich Abschlagsrechnung RE-2026-0002: 1.000,00 € netto + 70,00 € USt 7 % "
+        "-1.070,00 €" in page
+    )
+    assert "Noch zu zahlen 9.400,00 €" in page
+    assert "darin USt 19 % auf 7.000,00 € 1.330,00 €" in page
+    pdf = original_bytes(session, invoice.id, "pdf").content
+    info = pikepdf.open(io.BytesIO(pdf)).open_metadata()
+    assert info["dc:title"] == "Schlussrechnung RE-2026-0003"
+    assert "Schlussrechnung RE-2026-0003 vom" in info["dc:description"]
 
     # Every advance is deducted once: a second final invoice is refused.
     with pytest.raises(KmsError) as err:
