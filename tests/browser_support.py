@@ -12,7 +12,7 @@ import subprocess
 import sys
 import time
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -30,6 +30,7 @@ CHROMIUM_ARGS = [
     "--no-first-run",
     "--disable-sync",
 ]
+OWNER_PASSWORD = "Muster-Passwort-2026"
 IDLE = '[data-testid="stApp"][data-test-script-state="notRunning"]'
 SCREENSHOTS = ROOT / "docs" / "screenshots"
 START_TIMEOUT = 60
@@ -106,6 +107,25 @@ def chromium() -> Iterator[Any]:
             yield browser
         finally:
             browser.close()
+
+
+@contextmanager
+def owner_server(data_dir: Path, seed: Callable[[Any], object]) -> Iterator[str]:
+    """A KMS server on the test's data dir (the `kms_env` fixture) with the owner login
+    "erika" / OWNER_PASSWORD and whatever `seed(session)` adds."""
+    from kms import auth
+    from kms.db import dispose_engines, ensure_migrated, session_scope
+
+    need_chromium()
+    ensure_migrated()
+    with session_scope() as session:
+        auth.create_user(
+            session, username="erika", password=OWNER_PASSWORD, display_name="Erika", is_owner=True
+        )
+        seed(session)
+    dispose_engines()
+    with kms_server({**os.environ, "KMS_SCHEDULER": "0"}, data_dir.parent / "server.log") as url:
+        yield url
 
 
 def settle(page: Any, timeout: int = 60_000) -> None:

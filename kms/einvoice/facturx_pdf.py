@@ -36,16 +36,18 @@ def embed(
     title: str | None = None,
     author: str | None = None,
     lang: str = "de-DE",
+    kind: str | None = None,
 ) -> bytes:
     """PDF/A-3B with `xml_bytes` embedded as factur-x.xml at level EN 16931.
 
     `afrelationship` is "data" (the PDF shows the invoice data) or "alternative" (the
-    PDF is an equivalent rendering); both are allowed for profile EN 16931.
+    PDF is an equivalent rendering); both are allowed for profile EN 16931. `kind` names
+    the document where the type code cannot (a Schlussrechnung is a 380).
     """
     if afrelationship not in ("data", "alternative"):
         raise ValueError("afrelationship must be 'data' or 'alternative'")
     root = _require_en16931(xml_bytes)
-    metadata = german_metadata(root)
+    metadata = german_metadata(root, kind)
     metadata.update({k: v for k, v in (("title", title), ("author", author)) if v})
     return facturx.generate_from_binary(
         pdf_bytes,
@@ -83,13 +85,14 @@ _DOC_NAMES = {
 }
 
 
-def german_metadata(root: etree._Element) -> dict[str, str]:
-    """PDF title, author, subject and keywords in German, taken from the invoice XML."""
+def german_metadata(root: etree._Element, kind: str | None = None) -> dict[str, str]:
+    """PDF title, author, subject and keywords in German, taken from the invoice XML
+    (`kind`, e.g. "Schlussrechnung", instead of the name of the type code)."""
 
     def text(path: str) -> str:
         return str(root.xpath(f"string({path})", namespaces=NS))
 
-    kind = _DOC_NAMES.get(text("rsm:ExchangedDocument/ram:TypeCode"), "Rechnung")
+    kind = kind or _DOC_NAMES.get(text("rsm:ExchangedDocument/ram:TypeCode"), "Rechnung")
     number = text("rsm:ExchangedDocument/ram:ID")
     raw_date = text("rsm:ExchangedDocument/ram:IssueDateTime/udt:DateTimeString")
     seller = text("//ram:ApplicableHeaderTradeAgreement/ram:SellerTradeParty/ram:Name")

@@ -15,7 +15,16 @@ from dataclasses import dataclass, replace
 from datetime import date, datetime
 from decimal import Decimal
 
-from kms.einvoice.calc import AllowanceAmounts, LineAmounts, Totals, compute, skonto_amount
+from kms.einvoice.calc import (
+    ZERO,
+    AllowanceAmounts,
+    LineAmounts,
+    TaxGroup,
+    Totals,
+    compute,
+    skonto_amount,
+    tax_groups,
+)
 from kms.einvoice.model import DocumentType, InvoiceDocument, PaymentMeans, TaxCategory, unit_label
 from kms.formatting import format_date, format_money, format_number, format_unit_price
 from kms.rendering.din5008 import (
@@ -101,6 +110,10 @@ class InvoiceLayout:
     consumer: bool = False
     girocode: GiroCode | None = None
     offer: OfferText | None = None
+    # The document's kind ("Abschlagsrechnung", "Schlussrechnung"); "" derives it from BT-3.
+    kind: str = ""
+    # A Schlussrechnung's deduction lines: (line id BT-126, number of the advance deducted).
+    deductions: tuple[tuple[str, str], ...] = ()
 
 
 def render_invoice(
@@ -122,6 +135,8 @@ def _title(doc: InvoiceDocument, layout: InvoiceLayout) -> str:
         return layout.offer.heading
     if _is_cancellation(doc):
         kind = "Stornorechnung"
+    elif layout.kind:
+        kind = layout.kind
     elif doc.type_code is DocumentType.PREPAYMENT_INVOICE:
         kind = "Abschlagsrechnung"
     elif doc.type_code is DocumentType.CORRECTED_INVOICE:
@@ -168,7 +183,7 @@ def _build(
         pdf.write_markdown(layout.intro)
         pdf.blank_line()
     _table(pdf, doc, totals)
-    _totals(pdf, doc, totals, offer=layout.offer is not None)
+    _totals(pdf, doc, totals, layout)
     _notes(pdf, doc, layout, totals, qr)
     if layout.closing.strip():
         pdf.blank_line()
@@ -409,9 +424,11 @@ def _draw_sum_row(pdf: Din5008Pdf, row: _SumRow) -> None:
     pdf.set_y(y + height)
 
 
-def _sum_rows(doc: InvoiceDocument, totals: Totals, *, offer: bool = False) -> list[_SumRow]:
+def _sum_rows(doc: InvoiceDocument, totals: Totals, layout: InvoiceLayout) -> list[_SumRow]:
     """Net total, one row per VAT group (§ 14 Abs. 4 Nr. 8 UStG), gross total; document
-    allowances and charges (BG-20/BG-21) get a row each between positions and net total."""
+    allowances and charges (BG-20/BG-21) get a row each between positions and net total.
+    A Schlussrechnung shows the whole service, the advances per rate and what is left."""
+    offer = layout.offer is not None
     rows = []
     if totals.allowances:
         rows.append(_SumRow("Summe Positionen netto", _signed(doc, totals.line_total)))
@@ -419,25 +436,78 @@ def _sum_rows(doc: InvoiceDocument, totals: Totals, *, offer: bool = False) -> l
             _SumRow(_allowance_label(extra), _signed(doc, extra.signed), wide=True)
             for extra in totals.allowances
         ]
+    if layout.deductions and not offer:
+        return rows + _final_rows(doc, totals, dict(layout.deductions))
     rows.append(_SumRow("Summe netto", _signed(doc, totals.tax_basis)))
-    for group in totals.groups:
-        if group.category is TaxCategory.STANDARD:
-            label = f"zzgl. USt {format_number(group.rate)} % auf {_signed(doc, group.basis)}"
-        else:
-            reason = group.exemption.text if group.exemption else "ohne USt"
-            label = f"{reason}: 0 % auf {_signed(doc, group.basis)}"
-        rows.append(_SumRow(label, _signed(doc, group.tax)))
+    rows += [_group_row(doc, group) for group in totals.groups]
     label = "Gesamtbetrag" if offer or _is_cancellation(doc) else "Rechnungsbetrag"
     rows.append(_SumRow(label, _signed(doc, totals.grand_total), "B", rule_above=True))
-    if totals.prepaid:
-        rows.append(_SumRow("abzüglich bereits gezahlt", format_money(-totals.prepaid)))
-        rows.append(_SumRow("Zahlbetrag", format_money(totals.due), "B"))
-    return rows
+    return rows + _prepaid_rows(totals)
 
 
-def _totals(pdf: Din5008Pdf, doc: InvoiceDocument, totals: Totals, *, offer: bool) -> None:
+def _group_row(doc: InvoiceDocument, group: TaxGroup, prefix: str = "zzgl. USt") -> _SumRow:
+    if group.category is TaxCategory.STANDARD:
+        label = f"{prefix} {format_number(group.rate)} % auf {_signed(doc, group.basis)}"
+    else:
+        reason = group.exemption.text if group.exemption else "ohne USt"
+        label = f"{reason}: 0 % auf {_signed(doc, group.basis)}"
+    return _SumRow(label, _signed(doc, group.tax))
+
+
+def _prepaid_rows(totals: Totals) -> list[_SumRow]:
+    if not totals.prepaid:
+        return []
+    return [
+        _SumRow("abzüglich bereits gezahlt", format_money(-totals.prepaid)),
+        _SumRow("Zahlbetrag", format_money(totals.due), "B"),
+    ]
+
+
+def _final_rows(doc: InvoiceDocument, totals: Totals, advances: dict[str, str]) -> list[_SumRow]:
+    """Schlussrechnung (§ 14 Abs. 5 S. 2 UStG): the whole service with its VAT, then per VAT
+    rate the advances' net and VAT deducted, "Noch zu zahlen", and the VAT this invoice
+    still charges. Deducted = whole service − this invoice per group, so every row adds up
+    to the cent with the amounts of the e-invoice."""
+    service = [a for a in totals.lines if a.line.id not in advances]
+    full = tax_groups(service, allowances=totals.allowances)
+    left = {(g.category, g.rate): g for g in totals.groups}
+    rows = [_SumRow("Gesamtleistung netto", format_money(sum((g.basis for g in full), ZERO)))]
+    rows += [_group_row(doc, group) for group in full]
+    gross = sum((g.gross for g in full), ZERO)
+    rows.append(_SumRow("Gesamtleistung brutto", format_money(gross), "B", rule_above=True))
+    for group in full:
+        rest = left.get((group.category, group.rate))
+        net = group.basis - (rest.basis if rest else ZERO)
+        tax = group.tax - (rest.tax if rest else ZERO)
+        numbers = sorted(
+            {
+                advances[a.line.id]
+                for a in totals.lines
+                if a.line.id in advances
+                and (a.line.tax_category, a.line.tax_rate) == (group.category, group.rate)
+            }
+        )
+        if not numbers:
+            continue
+        word = "Abschlagsrechnung" if len(numbers) == 1 else "Abschlagsrechnungen"
+        rate = (
+            f"USt {format_number(group.rate)} %"
+            if group.category is TaxCategory.STANDARD
+            else "ohne USt"
+        )
+        label = (
+            f"abzüglich {word} {', '.join(numbers)}: {format_money(net)} netto "
+            f"+ {format_money(tax)} {rate}"
+        )
+        rows.append(_SumRow(label, format_money(-(net + tax)), wide=True))
+    rows.append(_SumRow("Noch zu zahlen", format_money(totals.grand_total), "B", rule_above=True))
+    rows += [_group_row(doc, group, "darin USt") for group in totals.groups]
+    return rows + _prepaid_rows(totals)
+
+
+def _totals(pdf: Din5008Pdf, doc: InvoiceDocument, totals: Totals, layout: InvoiceLayout) -> None:
     """The totals block, kept together on one page; every row as high as its label needs."""
-    rows = [replace(r, label=clean_line(r.label)) for r in _sum_rows(doc, totals, offer=offer)]
+    rows = [replace(r, label=clean_line(r.label)) for r in _sum_rows(doc, totals, layout)]
     pdf.ensure_space(1.5 + sum(_sum_row_height(pdf, row) for row in rows))
     pdf.ln(1.5)
     for row in rows:

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import re
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from decimal import Decimal
+from pathlib import Path
 
 import pytest
 from lxml import etree
@@ -216,3 +218,20 @@ def test_plain_payment_terms_with_hash_sign_are_not_skonto() -> None:
         payment_terms=PaymentTerms(due_date=TERMS.due_date, text="Bitte Kd.-Nr. #42 angeben")
     )
     assert validate(build_xml(doc, xrechnung=True), xrechnung=True) == []
+
+
+def test_own_type_code_check_matches_the_shipped_kosit_rules() -> None:
+    """[BR-DE-17] Our own check lists exactly the type codes of the shipped KoSIT rules
+    (CII and UBL). 386 (Abschlagsrechnung) is not among them in XRechnung 3.0.x, so a
+    386 XRechnung keeps that warning (it stays valid: the rule is a warning only)."""
+    from kms.einvoice import validate as module
+
+    kosit = Path(module.__file__).parent / "kosit"
+    found = []
+    for path in ("cii/XRechnung-CII-validation.sch", "ubl/XRechnung-UBL-validation.sch"):
+        text = (kosit / path).read_text(encoding="utf-8")
+        before = text[: text.index('id="BR-DE-17"')]
+        codes = re.findall(r"\(('\d{3}'(?:,\s*'\d{3}')*)\)", before)[-1]
+        found.append(tuple(re.findall(r"\d{3}", codes)))
+    assert found == [module._XR_TYPE_CODES, module._XR_TYPE_CODES]
+    assert "386" not in module._XR_TYPE_CODES

@@ -30,11 +30,13 @@ from kms.modules.invoices.models import (
     Invoice,
     InvoiceLine,
 )
-from kms.modules.invoices.service import TAX_OPTIONS, save_draft, tax_key
+from kms.modules.invoices.service import TAX_OPTIONS, compute_totals, save_draft, tax_key
 from kms.permissions import Permission, require_permission
 from kms.validation import parse_money
 
 CENT = Decimal("0.01")
+# How every deduction line of a Schlussrechnung begins (`Deduction.description`).
+DEDUCTION_PREFIX = "abzüglich Abschlagsrechnung "
 
 
 def _order_reference(raw: Any) -> str:
@@ -150,12 +152,38 @@ class Deduction:
     def description(self) -> str:
         when = f" vom {format_date(self.advance.issue_date)}" if self.advance.issue_date else ""
         label = TAX_OPTIONS[self.tax].label if self.tax in TAX_OPTIONS else self.tax
-        return f"abzüglich Abschlagsrechnung {self.advance.number}{when} ({label})"
+        return f"{DEDUCTION_PREFIX}{self.advance.number}{when} ({label})"
 
 
-def deductions(session: Session, contact_id: int, order_reference: str) -> list[Deduction]:
+def _deducting_line(
+    session: Session, advance_ids: list[int], *, exclude: int | None, issued_only: bool = False
+) -> InvoiceLine | None:
+    """A line of another (not cancelled) Schlussrechnung that deducts one of these advances."""
+    query = (
+        select(InvoiceLine)
+        .join(Invoice, Invoice.id == InvoiceLine.invoice_id)
+        .where(
+            InvoiceLine.deducts_invoice_id.in_(advance_ids),
+            InvoiceLine.invoice_id != (exclude or 0),
+            _not_cancelled(),
+        )
+    )
+    if issued_only:
+        query = query.where(Invoice.issued_at.is_not(None))
+    return session.scalars(query.limit(1)).first()
+
+
+def _taken(line: InvoiceLine) -> str:
+    advance = line.deducts.label if line.deducts else "Eine Abschlagsrechnung"
+    return f"{advance} wird bereits in {line.invoice.label} abgezogen."
+
+
+def deductions(
+    session: Session, contact_id: int, order_reference: str, *, exclude: int | None = None
+) -> list[Deduction]:
     """The issued advances of the order, per advance and VAT rate; refuses open drafts and
-    advances another Schlussrechnung (draft or issued) deducts already."""
+    advances another Schlussrechnung (draft or issued, other than `exclude`) deducts
+    already."""
     reference = _order_reference(order_reference)
     advances = _advances(session, contact_id, reference)
     drafts = [a for a in advances if not a.is_issued]
@@ -171,17 +199,9 @@ def deductions(session: Session, contact_id: int, order_reference: str) -> list[
             "Abschläge ist die Schlussrechnung eine normale Rechnung: bitte ▶ Neue Rechnung."
         )
     # A cancelled Schlussrechnung frees its advances for the corrected one.
-    taken = session.scalars(
-        select(InvoiceLine)
-        .join(Invoice, Invoice.id == InvoiceLine.invoice_id)
-        .where(InvoiceLine.deducts_invoice_id.in_([a.id for a in advances]), _not_cancelled())
-    ).all()
-    if taken:
-        line = taken[0]
-        raise KmsError(
-            f"{line.deducts.label if line.deducts else 'Eine Abschlagsrechnung'} wird bereits in "
-            f"{line.invoice.label} abgezogen."
-        )
+    taken = _deducting_line(session, [a.id for a in advances], exclude=exclude)
+    if taken is not None:
+        raise KmsError(_taken(taken))
     out = []
     for advance in advances:
         per_rate: dict[str, Decimal] = defaultdict(lambda: Decimal("0.00"))
@@ -189,6 +209,91 @@ def deductions(session: Session, contact_id: int, order_reference: str) -> list[
             per_rate[tax_key(line)] += line.net
         out += [Deduction(advance, key, net) for key, net in per_rate.items()]
     return out
+
+
+def attach_deductions(session: Session, invoice: Invoice) -> None:
+    """(Re)build the deduction lines of a Schlussrechnung draft after its service lines.
+
+    Called on every save of the draft (`service.save_draft`), so the lines the editor sends
+    back (including the old "abzüglich …" rows, which no longer know their advance) keep
+    their link, and an advance issued or cancelled since is deducted anew or no more.
+    The caller recomputes the totals."""
+    found = deductions(
+        session, invoice.contact_id, invoice.order_reference or "", exclude=invoice.id
+    )
+    kept = [
+        ln
+        for ln in invoice.lines
+        if ln.deducts_invoice_id is None
+        and ln.deducts is None
+        and not ln.description.startswith(DEDUCTION_PREFIX)
+    ]
+    rows = []
+    for position, d in enumerate(found, start=len(kept) + 1):
+        option = TAX_OPTIONS[d.tax]
+        rows.append(
+            InvoiceLine(
+                position=position,
+                description=d.description,
+                quantity=Decimal("-1"),
+                unit_code="C62",
+                unit_price=d.net,
+                tax_category=option.category.value,
+                tax_rate=option.rate,
+                discount_kind="",
+                discount_value=None,
+                discount_reason="",
+                deducts=d.advance,
+            )
+        )
+    invoice.lines = [*kept, *rows]
+
+
+def deducted_in(session: Session, advance: Invoice) -> Invoice | None:
+    """The issued, not cancelled Schlussrechnung that deducts this advance, if any."""
+    return session.scalar(
+        select(Invoice)
+        .join(InvoiceLine, InvoiceLine.invoice_id == Invoice.id)
+        .where(
+            InvoiceLine.deducts_invoice_id == advance.id,
+            Invoice.issued_at.is_not(None),
+            _not_cancelled(),
+        )
+        .limit(1)
+    )
+
+
+def deduction_problem(session: Session, invoice: Invoice) -> str:
+    """Why a Schlussrechnung cannot be issued now (call with the advances locked): one of its
+    advances was cancelled meanwhile, or another issued Schlussrechnung deducts it."""
+    if invoice.billing != BILLING_FINAL:
+        return ""
+    ids = sorted({ln.deducts_invoice_id for ln in invoice.lines if ln.deducts_invoice_id})
+    if not ids:
+        return ""
+    # Row locks in a fixed order: two Schlussrechnungen of one order are issued one after
+    # the other, and the second sees the first (like `issuing._lock` for one invoice).
+    advances = session.scalars(
+        select(Invoice)
+        .where(Invoice.id.in_(ids))
+        .order_by(Invoice.id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    ).all()
+    storno = aliased(Invoice)
+    for advance in advances:
+        if session.scalar(select(storno.id).where(storno.cancels_id == advance.id)):
+            return (
+                f"{advance.label} wurde storniert. Bitte den Entwurf speichern: die "
+                "Abzugszeilen werden dann neu berechnet."
+            )
+    other = _deducting_line(session, ids, exclude=invoice.id, issued_only=True)
+    if other is not None:
+        return (
+            f"{_taken(other)} Eine Abschlagsrechnung wird nur einmal abgezogen: bitte diesen "
+            "Entwurf löschen."
+        )
+    return ""
 
 
 def create_final_draft(
@@ -205,23 +310,12 @@ def create_final_draft(
     negative line per issued advance and VAT rate; its total is the amount still due."""
     require_permission(Permission.INVOICES_WRITE, session)
     reference = _order_reference(order_reference)
-    found = deductions(session, int(contact_id), reference)
-    rows = [
-        {
-            "description": d.description,
-            "quantity": "-1",
-            "unit_code": "C62",
-            "unit_price": str(d.net),
-            "tax": d.tax,
-        }
-        for d in found
-    ]
+    deductions(session, int(contact_id), reference)  # refused before anything is saved
     draft = save_draft(
-        session, contact_id=contact_id, lines=[*lines, *rows], actor=actor, as_of=as_of, **header
+        session, contact_id=contact_id, lines=lines, actor=actor, as_of=as_of, **header
     )
     draft.billing, draft.order_reference = BILLING_FINAL, reference
-    # The deduction lines come last, in the order of `found`.
-    for line, deduction in zip(draft.lines[len(draft.lines) - len(found) :], found, strict=True):
-        line.deducts = deduction.advance
+    attach_deductions(session, draft)
+    draft.net_total, draft.tax_total, draft.gross_total = compute_totals(draft)
     session.flush()
     return draft

@@ -1,8 +1,8 @@
 """What an Abschlags-, Schlussrechnung or Rechnungskorrektur adds to its EN 16931 document.
 
 Kept apart from `advance` (the guarded services) so that `issuing` can import it without a
-cycle: the type code (BT-3) and the preceding invoices (BG-3, BT-25/26): the advances a final
-invoice deducts, or the invoice a Rechnungskorrektur corrects.
+cycle: the type code (BT-3), the preceding invoices (BG-3, BT-25/26): the advances a
+final invoice deducts or the invoice a Rechnungskorrektur corrects, and what its PDF prints.
 """
 
 from __future__ import annotations
@@ -12,6 +12,8 @@ from kms.modules.invoices.models import (
     BILLING_ADVANCE,
     BILLING_CORRECTION,
     BILLING_FINAL,
+    BILLING_TITLES,
+    KIND_INVOICE,
     Invoice,
 )
 
@@ -31,6 +33,20 @@ def preceding_references(invoice: Invoice) -> tuple[InvoiceReference, ...]:
     if original is not None and original.number is not None:
         return (InvoiceReference(original.number, original.issue_date),)
     return deducted_references(invoice)
+
+
+def billing_title(invoice: Invoice) -> str:
+    """ "Abschlagsrechnung" / "Schlussrechnung" / "Rechnung" for the PDF; "" for a Storno."""
+    return BILLING_TITLES.get(invoice.billing, "") if invoice.kind == KIND_INVOICE else ""
+
+
+def deduction_lines(invoice: Invoice) -> tuple[tuple[str, str], ...]:
+    """(EN 16931 line id, advance number) of each deduction line, for the PDF's totals."""
+    return tuple(
+        (str(number), line.deducts.number)
+        for number, line in enumerate(invoice.lines, start=1)
+        if line.deducts is not None and line.deducts.number
+    )
 
 
 def deducted_references(invoice: Invoice) -> tuple[InvoiceReference, ...]:

@@ -44,8 +44,11 @@ from kms.einvoice.validate import validate
 from kms.errors import ConflictError, KmsError
 from kms.formatting import format_date
 from kms.modules.contacts.models import Contact
+from kms.modules.invoices.advance import deducted_in, deduction_problem
 from kms.modules.invoices.advance_refs import (
+    billing_title,
     billing_type_code,
+    deduction_lines,
     final_problem,
     preceding_references,
 )
@@ -631,12 +634,14 @@ def _render_files(
         else "",
         consumer=bool(snapshot.get("consumer")),
         girocode=_girocode(doc, company),
+        kind=billing_title(invoice),
+        deductions=deduction_lines(invoice),
     )
     try:
         visual = render_invoice(doc, layout, created_at=created)
     except RenderError as exc:
         raise KmsError(f"Die Rechnung konnte nicht gesetzt werden: {exc.args[0]}") from exc
-    pdf = embed(visual, xml)
+    pdf = embed(visual, xml, kind=billing_title(invoice) or None)
     stem = doc.number.replace("/", "-")
     files = [
         NewFile("pdf", f"{stem}.pdf", "application/pdf", pdf),
@@ -668,6 +673,9 @@ def issue(session: Session, prepared: Prepared, *, actor: str = "") -> Invoice:
         )
     if amount_problem(invoice):  # also when a caller built `prepared` by hand
         raise IssueRefused([_p("BETRAG", amount_problem(invoice))])
+    problem = deduction_problem(session, invoice)
+    if problem:
+        raise IssueRefused([_p("SCHLUSSRECHNUNG", problem)])
     return _finalize(
         session,
         invoice,
@@ -780,6 +788,13 @@ def cancel(
             f"{original.label} wurde bereits durch Rechnungskorrektur {names} geändert. Eine "
             "Stornierung hebt nur die ursprüngliche Rechnung auf, nicht die Korrektur: bitte "
             "den verbleibenden Betrag mit einer weiteren Teilkorrektur ausgleichen."
+        )
+    final = deducted_in(session, original)
+    if final is not None:
+        raise KmsError(
+            f"{original.label} wird in {final.label} abgezogen und kann deshalb nicht allein "
+            f"storniert werden. Bitte zuerst {final.label} stornieren und danach eine neue "
+            "Schlussrechnung erstellen."
         )
     day = issue_date or today()
     if original.issue_date and day < original.issue_date:

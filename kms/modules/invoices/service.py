@@ -51,6 +51,7 @@ from kms.modules.contacts.service import clean_einvoice_format
 from kms.modules.contacts.service import search_key as fold
 from kms.modules.invoices.models import (
     BILLING_CORRECTION,
+    BILLING_FINAL,
     KIND_CANCELLATION,
     KIND_INVOICE,
     Article,
@@ -580,6 +581,11 @@ def save_draft(
         setattr(invoice, key, value)
     invoice.lines = [InvoiceLine(**line) for line in lines]
     invoice.allowances = [InvoiceAllowance(**row) for row in allowances]
+    if invoice.billing == BILLING_FINAL:
+        # A Schlussrechnung keeps its deductions, recomputed from the order's advances.
+        from kms.modules.invoices.advance import attach_deductions  # builds on this module
+
+        attach_deductions(session, invoice)
     invoice.net_total, invoice.tax_total, invoice.gross_total = compute_totals(invoice)
     contact = session.get(Contact, invoice.contact_id)
     invoice.search_key = fold(

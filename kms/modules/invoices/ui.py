@@ -1621,6 +1621,6 @@ def _advance_created(draft_id: int | None) -> None:
     forms.flash(
         "inv_flash",
         f"Entwurf {draft_id} angelegt: bitte prüfen und ▶ Rechnung abschließen (bei einer "
-        "Schlussrechnung die Positionen nicht neu speichern, sonst gehen die Abzüge verloren).",
+        "Schlussrechnung berechnet jedes Speichern die Abzüge der Abschlagsrechnungen neu).",
     )
     st.rerun()

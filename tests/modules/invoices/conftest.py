@@ -109,8 +109,9 @@ def issue(session: Session, db_url: str) -> Callable[..., Invoice]:
     """Issue a draft through both steps (prepare, then the short numbering transaction)."""
 
     def run(draft: Invoice, day: date = ISSUE_DAY) -> Invoice:
+        draft_id = draft.id  # read before the commit: an expired draft would reload (and lock)
         session.commit()  # end the test's own (SQLite: write-locking) transaction first
-        invoice = issuing.issue_invoice(draft.id, actor="test", issue_date=day, url=db_url)
+        invoice = issuing.issue_invoice(draft_id, actor="test", issue_date=day, url=db_url)
         session.expire_all()
         return session.get(Invoice, invoice.id)
 

@@ -3,12 +3,16 @@ valid Factur-X and XRechnung of advance and final invoice, and the refusals."""
 
 from __future__ import annotations
 
+import io
+import threading
 from datetime import date
 from decimal import Decimal
 
+import pikepdf
 import pypdfium2
 import pytest
 from lxml import etree
+from sqlalchemy import select
 
 from kms.einvoice.cii import NS
 from kms.einvoice.ubl import UBL_NS
@@ -17,8 +21,9 @@ from kms.errors import KmsError, ValidationError
 from kms.modules.contacts.service import update_contact
 from kms.modules.invoices import issuing, service
 from kms.modules.invoices.advance import create_advance_draft, create_final_draft
-from kms.modules.invoices.models import BILLING_ADVANCE, BILLING_FINAL
+from kms.modules.invoices.models import BILLING_ADVANCE, BILLING_FINAL, Invoice
 from kms.modules.invoices.storage import original_bytes
+from kms.permissions import carry
 from tests.modules.invoices.conftest import ISSUE_DAY, LEITWEG_ID, line
 
 ORDER = "Auftrag 2026-17 Dachsanierung"
@@ -226,9 +231,27 @@ def test_golden_final_invoice_at_two_rates_is_valid(
         assert ids == ["RE-2026-0001", "RE-2026-0002"]
     page = _first_page(session, invoice)
     assert "Schlussrechnung RE-2026-0003" in page
-    assert page.count("abzüglich Abschlagsrechnung") == 2
+    assert page.count("abzüglich Abschlagsrechnung") == 4  # two positions, two totals rows
     assert "RE-2026-0001 vom 02.03.2026 (19 % USt)" in page
-    assert "Rechnungsbetrag 9.400,00" in page
+    # § 14 Abs. 5 S. 2 UStG: the whole service, the advances per rate with their VAT, and
+    # what is left to pay; every amount adds up with the e-invoice (9.400,00 € due).
+    assert "Rechnungsbetrag" not in page
+    assert "Gesamtleistung netto 12.000,00 €" in page
+    assert "Gesamtleistung brutto 14.040,00 €" in page
+    assert (
+        "abzüglich Abschlagsrechnung RE-2026-0001: 3.000,00 € netto + 570,00 € USt 19 % "
+        "-3.570,00 €" in page
+    )
+    assert (
+        "abzüglich Abschlagsrechnung RE-2026-0002: 1.000,00 € netto + 70,00 € USt 7 % "
+        "-1.070,00 €" in page
+    )
+    assert "Noch zu zahlen 9.400,00 €" in page
+    assert "darin USt 19 % auf 7.000,00 € 1.330,00 €" in page
+    pdf = original_bytes(session, invoice.id, "pdf").content
+    info = pikepdf.open(io.BytesIO(pdf)).open_metadata()
+    assert info["dc:title"] == "Schlussrechnung RE-2026-0003"
+    assert "Schlussrechnung RE-2026-0003 vom" in info["dc:description"]
 
     # Every advance is deducted once: a second final invoice is refused.
     with pytest.raises(KmsError) as err:
@@ -245,27 +268,162 @@ def test_final_invoice_with_facturx_only(session, advance, final, issue) -> None
     assert invoice.gross_total == Decimal("10470.00")  # 14.040 − 3.570
 
 
-def test_final_draft_saved_anew_without_deductions_is_not_issued(
-    session, customer, advance, final, issue
+def _editor_rows(draft) -> list[dict]:
+    """The draft's lines as the invoice editor sends them back (no link to an advance)."""
+    return [
+        line(ln.description, str(ln.quantity), str(ln.unit_price), service.tax_key(ln), "C62")
+        for ln in draft.lines
+    ]
+
+
+def _deducted(draft) -> list[tuple[int | None, Decimal]]:
+    return [(ln.deducts_invoice_id, ln.net) for ln in draft.lines if ln.quantity < 0]
+
+
+@pytest.mark.parametrize("rows", ["as_shown", "service_only"])
+def test_final_draft_saved_in_the_editor_keeps_its_deductions(
+    session, customer, advance, final, issue, rows
 ) -> None:
-    """Saving the final draft's lines again in the editor drops the link to the advances:
-    issuing is then refused in German instead of issuing an invoice without BG-3."""
-    issue(advance(order_value="10000", percent="30"))
+    """▶ Speichern in the ordinary editor (with the "abzüglich …" rows as shown, or with
+    only the service lines) keeps the Schlussrechnung, its links to the advances (BG-3)
+    and the amount due; the invoice is then issued as usual."""
+    first = issue(advance(order_value="10000", percent="30"))
     draft = final()
+    sent = _editor_rows(draft) if rows == "as_shown" else SERVICE
     service.save_draft(
         session,
         invoice_id=draft.id,
+        version=draft.version,
         contact_id=customer.id,
-        lines=SERVICE,
+        lines=sent,
         as_of=ISSUE_DAY,
         **HEADER,
     )
     session.commit()
+    session.refresh(draft)
+    assert draft.billing == BILLING_FINAL and draft.order_reference == ORDER
+    assert _deducted(draft) == [(first.id, Decimal("-3000.00"))]
+    assert len(draft.lines) == 3 and draft.gross_total == Decimal("10470.00")
+    invoice = issue(draft)
+    assert invoice.label == "Schlussrechnung RE-2026-0002"
+    assert "RE-2026-0001" in _first_page(session, invoice)
+
+
+def test_final_draft_follows_a_cancelled_advance(session, customer, advance, final, issue) -> None:
+    """An advance cancelled after the final draft was made: issuing is refused until the
+    draft is saved again, which then deducts only the remaining advance."""
+    first = issue(advance(order_value="10000", percent="30"))
+    second = issue(advance(order_value="10000", percent="10"))
+    draft = final()
+    assert [a for a, _ in _deducted(draft)] == [first.id, second.id]
+    issuing.cancel(session, second.id, actor="test", issue_date=ISSUE_DAY)
+    session.commit()
     with pytest.raises(issuing.IssueRefused) as err:
-        issuing.prepare_issue(session, draft.id, issue_date=ISSUE_DAY)
+        issue(draft)
     assert any(
-        p.rule == "SCHLUSSRECHNUNG" and "neu erstellen" in p.message for p in err.value.problems
+        p.rule == "SCHLUSSRECHNUNG" and second.label in p.message and "storniert" in p.message
+        for p in err.value.problems
     )
+    session.rollback()
+    service.save_draft(
+        session,
+        invoice_id=draft.id,
+        contact_id=customer.id,
+        lines=_editor_rows(draft),
+        as_of=ISSUE_DAY,
+        **HEADER,
+    )
+    session.commit()
+    session.refresh(draft)
+    assert _deducted(draft) == [(first.id, Decimal("-3000.00"))]
+    assert issue(draft).gross_total == Decimal("10470.00")
+
+
+def test_deducted_advance_cannot_be_cancelled_alone(session, advance, final, issue) -> None:
+    """Storno of an advance the issued Schlussrechnung deducts is refused in German (the
+    final invoice would deduct a cancelled advance); after the final invoice's Storno it
+    is allowed."""
+    first = issue(advance(order_value="10000", percent="30"))
+    invoice = issue(final())
+    with pytest.raises(KmsError) as err:
+        issuing.cancel(session, first.id, actor="test", issue_date=ISSUE_DAY)
+    assert str(err.value) == (
+        "Abschlagsrechnung RE-2026-0001 wird in Schlussrechnung RE-2026-0002 abgezogen und "
+        "kann deshalb nicht allein storniert werden. Bitte zuerst Schlussrechnung "
+        "RE-2026-0002 stornieren und danach eine neue Schlussrechnung erstellen."
+    )
+    session.rollback()
+    issuing.cancel(session, invoice.id, actor="test", issue_date=ISSUE_DAY)
+    session.commit()
+    assert issuing.cancel(session, first.id, actor="test", issue_date=ISSUE_DAY).number
+
+
+def _twin(session, customer, draft):
+    """A second final draft deducting the same advance, as two users starting the
+    Schlussrechnung at the same moment would leave behind (both passed `deductions`)."""
+    twin = service.save_draft(
+        session, contact_id=customer.id, lines=SERVICE, as_of=ISSUE_DAY, **HEADER
+    )
+    twin.billing, twin.order_reference = BILLING_FINAL, ORDER
+    twin.lines = [
+        *twin.lines,
+        *(issuing._copy_line(ln) for ln in draft.lines if ln.deducts_invoice_id),
+    ]
+    for copy, ln in zip(twin.lines[2:], draft.lines[2:], strict=True):
+        copy.deducts_invoice_id = ln.deducts_invoice_id
+    twin.net_total, twin.tax_total, twin.gross_total = service.compute_totals(twin)
+    session.commit()
+    return twin
+
+
+def test_second_final_invoice_may_not_deduct_an_advance_again(
+    session, customer, advance, final, issue
+) -> None:
+    first = issue(advance(order_value="10000", percent="30"))
+    draft = final()
+    twin = _twin(session, customer, draft)
+    assert _deducted(twin) == [(first.id, Decimal("-3000.00"))]
+    issue(draft)
+    with pytest.raises(issuing.IssueRefused) as err:
+        issue(twin)
+    assert [p.message for p in err.value.problems] == [
+        "Abschlagsrechnung RE-2026-0001 wird bereits in Schlussrechnung RE-2026-0002 "
+        "abgezogen. Eine Abschlagsrechnung wird nur einmal abgezogen: bitte diesen Entwurf "
+        "löschen."
+    ]
+
+
+def test_two_final_invoices_issued_at_once_deduct_once(
+    session, customer, advance, final, issue, db_url
+) -> None:
+    """Two sessions issue both final drafts at the same moment: the advance rows are
+    locked, so exactly one is issued and the other is refused."""
+    issue(advance(order_value="10000", percent="30"))
+    draft = final()
+    ids = [draft.id, _twin(session, customer, draft).id]
+    barrier = threading.Barrier(2)
+    outcomes: list[str] = []
+
+    def work(draft_id: int) -> None:
+        barrier.wait()
+        try:
+            issuing.issue_invoice(draft_id, issue_date=ISSUE_DAY, url=db_url)
+            outcomes.append("issued")
+        except issuing.IssueRefused as exc:
+            outcomes.append(" ".join(p.message for p in exc.problems))
+
+    threads = [threading.Thread(target=carry(work), args=(i,)) for i in ids]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=120)
+    assert sorted(outcomes)[0].startswith("Abschlagsrechnung RE-2026-0001 wird bereits in")
+    assert sorted(outcomes)[1] == "issued"
+    session.expire_all()
+    issued = session.scalars(
+        select(Invoice).where(Invoice.billing == BILLING_FINAL, Invoice.issued_at.is_not(None))
+    ).all()
+    assert len(issued) == 1
 
 
 def test_cancelled_final_invoice_frees_its_advances(session, advance, final, issue) -> None:
@@ -280,10 +438,7 @@ def test_cancelled_final_invoice_frees_its_advances(session, advance, final, iss
 
 def test_demo_data_has_an_advance_final_pair(session, seller) -> None:
     """The demo issues two advances and the Schlussrechnung that deducts both."""
-    from sqlalchemy import select
-
     from kms.modules.invoices import demo
-    from kms.modules.invoices.models import Invoice
 
     demo.load(session)
     session.commit()
