@@ -44,7 +44,7 @@ from kms.einvoice.validate import validate
 from kms.errors import ConflictError, KmsError
 from kms.formatting import format_date
 from kms.modules.contacts.models import Contact
-from kms.modules.invoices.advance import deducted_in, deduction_problem
+from kms.modules.invoices.advance import attach_deductions, deducted_in, deduction_problem
 from kms.modules.invoices.advance_refs import (
     billing_title,
     billing_type_code,
@@ -56,6 +56,7 @@ from kms.modules.invoices.config import RANGE_CANCELLATION, RANGE_INVOICE
 from kms.modules.invoices.models import (
     BILLING_ADVANCE,
     BILLING_CORRECTION,
+    BILLING_FINAL,
     KIND_CANCELLATION,
     KIND_INVOICE,
     Invoice,
@@ -892,6 +893,11 @@ def correct(
     )
     draft.lines = [_copy_line(line) for line in original.lines]
     draft.allowances = [_copy_allowance(row) for row in original.allowances]
+    # An Abschlags- or Schlussrechnung stays one: the Storno freed the advances a final
+    # invoice deducted, so its draft deducts them again (linked, as on every save).
+    draft.billing, draft.order_reference = original.billing, original.order_reference
+    if original.billing == BILLING_FINAL:
+        attach_deductions(session, draft)
     _add_draft_of(session, draft, original, actor, corrects=original.number)
     return storno, draft
 

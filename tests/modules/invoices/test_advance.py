@@ -436,6 +436,24 @@ def test_cancelled_final_invoice_frees_its_advances(session, advance, final, iss
     assert again.gross_total == first.gross_total == Decimal("10470.00")
 
 
+def test_korrigieren_keeps_advance_and_final_invoice_what_they_are(
+    session, advance, final, issue
+) -> None:
+    """▶ Korrigieren (Storno + new draft) of a Schlussrechnung gives a Schlussrechnung draft
+    that deducts the advance again, linked; of an advance, an advance draft of the order."""
+    first = issue(advance(order_value="10000", percent="30"))
+    closing = issue(final())
+    _, draft = issuing.correct(session, closing.id, actor="test", issue_date=ISSUE_DAY)
+    session.commit()
+    assert (draft.billing, draft.order_reference) == (BILLING_FINAL, ORDER)
+    assert _deducted(draft) == [(first.id, Decimal("-3000.00"))]
+    assert draft.gross_total == closing.gross_total == Decimal("10470.00")
+    assert issue(draft).label.startswith("Schlussrechnung ")
+    second = issue(advance(order_value="10000", percent="10"))
+    _, again = issuing.correct(session, second.id, actor="test", issue_date=ISSUE_DAY)
+    assert (again.billing, again.order_reference) == (BILLING_ADVANCE, ORDER)
+
+
 def test_demo_data_has_an_advance_final_pair(session, seller) -> None:
     """The demo issues two advances and the Schlussrechnung that deducts both."""
     from kms.modules.invoices import demo
