@@ -124,8 +124,12 @@ def test_channel_episode_and_the_hosted_feed(browser: Any, tmp_path: Path) -> No
         form.get_by_label("Autor", exact=True).fill("Erika Mustermann")
         form.get_by_label("Inhaber (Name)", exact=True).fill("Erika Mustermann")
         form.get_by_label("E-Mail des Inhabers", exact=True).fill("erika@example.org")
-        pick(page, select_box(form, "Kategorie"), "Leisure")
-        pick(page, select_box(form, "Unterkategorie (passend zur Kategorie)"), "Crafts")
+        pick(page, select_box(form, "Kategorie"), "Freizeit")
+        pick(
+            page,
+            select_box(form, "Unterkategorie (passend zur Kategorie)"),
+            "Freizeit › Basteln & Handwerk",
+        )
         shoot(page, "podcast-kanal-formular")
         form.get_by_role("button", name="Speichern").click()
         settle(page)
@@ -201,6 +205,10 @@ def test_channel_episode_and_the_hosted_feed(browser: Any, tmp_path: Path) -> No
         channel = etree.fromstring(answer.body()).find("channel")
         assert channel is not None
         assert channel.findtext("title") == CHANNEL
+        # Picked in German; the feed carries Apple's values.
+        category = channel.find(f"{ITUNES}category")
+        assert category is not None and category.get("text") == "Leisure"
+        assert [c.get("text") for c in category] == ["Crafts"]
         items = channel.findall("item")
         assert [item.findtext("title") for item in items] == [EPISODE]
         assert items[0].findtext(f"{ITUNES}duration") == "5"
