@@ -60,6 +60,12 @@ FUNCTIONS = (
         "Erfasst einen Zahlungseingang, auf Wunsch mit Skonto, und aktualisiert den Status.",
     ),
     _fn(
+        "payment_return",
+        "Rückbuchung erfassen",
+        "Nimmt eine erfasste Zahlung zurück (Rücklastschrift, Rückbuchung des "
+        "Zahlungsdienstes): eine Gegenbuchung, die Rechnung ist wieder offen.",
+    ),
+    _fn(
         "dunning",
         "Zahlungserinnerung/Mahnung",
         "Erstellt eine kostenlose Zahlungserinnerung oder eine Mahnung (Stufe 1–3) mit "

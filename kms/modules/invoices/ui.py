@@ -303,6 +303,60 @@ def payment_dialog(ctx: PageContext) -> None:
         _close(ctx, "payment")
 
 
+@st.dialog("▶ Rückbuchung erfassen")
+def return_dialog(ctx: PageContext) -> None:
+    """A Rücklastschrift or chargeback by hand (the bank import books those it recognises)."""
+    invoice_id = _need_selection(ctx, "payment_return")
+    if invoice_id is None:
+        return
+    with session_scope(write=False) as session:
+        label = service.get_invoice(session, invoice_id).label
+        returned = payments.returned_payment_ids(session, invoice_id)
+        choices = {
+            p.id: f"{format_date(p.paid_on)}: {format_money(p.amount)} "
+            f"({PAYMENT_METHODS[p.method]})"
+            for p in payments.payments_of(session, invoice_id)
+            if p.returns_payment_id is None and p.id not in returned
+        }
+    if not choices:
+        st.info(f"Zu {plain(label)} gibt es keine Zahlung, die zurückgebucht werden kann.")
+    else:
+        st.caption(
+            "Eine zurückgegebene Lastschrift oder eine Rückbuchung des Zahlungsdienstes: die "
+            "Zahlung bleibt erhalten, eine Gegenbuchung nimmt sie zurück, und die Rechnung ist "
+            "wieder offen. Die Rückbuchung ist endgültig."
+        )
+        with st.form("payment_return_form"):
+            payment_id = st.selectbox(
+                "Zahlung",
+                list(choices),
+                format_func=choices.__getitem__,
+                index=None,
+                placeholder=CHOOSE,
+            )
+            returned_on = st.date_input(
+                "Datum der Rückbuchung", value=service.today(), format="DD.MM.YYYY"
+            )
+            reason = st.text_input("Grund (z. B. Konto erloschen, Widerspruch)")
+            submitted = st.form_submit_button("Rückbuchung speichern", type="primary")
+        if submitted and payment_id is None:
+            st.error("Bitte die zurückgebuchte Zahlung wählen.")
+        elif submitted and payment_id is not None:
+            with saving({"returned_on": "Datum der Rückbuchung"}) as result:
+                with session_scope() as session:
+                    payments.return_payment(
+                        session,
+                        payment_id,
+                        returned_on=returned_on,
+                        reason=reason,
+                        actor=ctx.user.username,
+                    )
+            if result["ok"]:
+                _done(ctx, "payment_return", f"Rückbuchung zu {label} gespeichert.")
+    if st.button("Schließen", key="payment_return_close"):
+        _close(ctx, "payment_return")
+
+
 @st.dialog("▶ Zahlungserinnerung/Mahnung", width="large")
 def dunning_dialog(ctx: PageContext) -> None:
     invoice_id = _need_selection(ctx, "dunning")
@@ -416,6 +470,7 @@ DIALOGS = {
     "correct": correct_dialog,
     "amend": amend_dialog,
     "payment": payment_dialog,
+    "payment_return": return_dialog,
     "dunning": dunning_dialog,
     "mail": mail_dialog,
 }

@@ -11,6 +11,7 @@ from streamlit.testing.v1 import AppTest
 from kms import auth
 from kms.config import ROOT
 from kms.db import session_scope
+from kms.formatting import format_date
 from kms.modules.invoices import service
 from kms.modules.invoices.models import Invoice
 from kms.modules.settings import demo as settings_demo
@@ -305,6 +306,45 @@ def test_detail_lists_a_returned_payment_as_ruecklastschrift_with_its_reason(dra
         ["-238,00\xa0€", "Rücklastschrift", "Rücklastschrift: AC04 <b>Konto</b> erloschen"],
     ]
     assert [m.value for m in at.metric if m.label == "Offen"] == ["238,00\xa0€"]
+
+
+def test_return_dialog_books_a_ruecklastschrift_by_hand(draft_id) -> None:
+    """▶ Rückbuchung erfassen: without a chosen payment nothing is written; with one, the
+    payment is taken back and the invoice is open again. A returned payment is not offered
+    a second time."""
+    from kms.modules.invoices import issuing, payments
+
+    issued = issuing.issue_invoice(draft_id, actor="test")
+    with session_scope() as session:
+        paid = payments.record_payment(
+            session, issued.id, paid_on=service.today(), amount="238", method="lastschrift"
+        )
+    at = app()
+    at.selectbox(key="inv_pick").set_value(issued.id).run()
+    next(b for b in at.button if b.label == "▶ Rückbuchung erfassen").click().run()
+    assert not at.exception
+    box = next(b for b in at.selectbox if b.label == "Zahlung")
+    assert box.value is None and box.options == [
+        f"{format_date(service.today())}: 238,00\xa0€ (Lastschrift)"
+    ]
+    at.button(key="FormSubmitter:payment_return_form-Rückbuchung speichern").click().run()
+    assert "Bitte die zurückgebuchte Zahlung wählen." in values(at.error)
+    with session_scope(write=False) as session:
+        assert payments.returned_payment_ids(session, issued.id) == set()
+    box = next(b for b in at.selectbox if b.label == "Zahlung")
+    box.set_value(paid.id)
+    next(t for t in at.text_input if t.label.startswith("Grund")).input("AC04 Konto erloschen")
+    at.button(key="FormSubmitter:payment_return_form-Rückbuchung speichern").click().run()
+    assert not at.exception and not at.error, values(at.error)
+    with session_scope(write=False) as session:
+        assert payments.returned_payment_ids(session, issued.id) == {paid.id}
+        assert service.open_amount(session, service.get_invoice(session, issued.id)) == 238
+        notes = [p.note for p in payments.payments_of(session, issued.id)]
+    assert notes[-1] == "Rücklastschrift: AC04 Konto erloschen"
+    assert f"Rückbuchung zu {issued.label} gespeichert." in values(at.success)
+    next(b for b in at.button if b.label == "▶ Rückbuchung erfassen").click().run()
+    assert "keine Zahlung, die zurückgebucht werden kann" in " ".join(values(at.info))
+    assert not [b for b in at.selectbox if b.label == "Zahlung"]
 
 
 def test_dunning_dialog_refuses_an_invoice_that_is_not_yet_due(draft_id) -> None:
