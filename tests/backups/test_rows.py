@@ -55,3 +55,151 @@ def test_parts_are_read_in_batches_row_for_row(tmp_path) -> None:  # type: ignor
     got = list(rows.read_rows(part))
     assert [r[0] for r in got[:-1]] == list(range(30_000))  # 2 MB: more than one batch
     assert got[-1] == {"id": 1}
+
+
+def _probe_table(meta: Any) -> Any:
+    """Every storage type SQLite's json_array() writes for the backup, plus tricky values."""
+    import sqlalchemy as sa
+
+    from kms.types import Money, UTCDateTime
+
+    return sa.Table(
+        "probe_sql_json",
+        meta,
+        sa.Column("id", sa.Integer, primary_key=True),
+        sa.Column("flag", sa.Boolean),
+        sa.Column("big", sa.BigInteger),
+        sa.Column("money", Money()),
+        sa.Column("text", sa.String),
+        sa.Column("farbe", sa.Enum("rot", "grün", name="farbe")),
+        sa.Column("data", sa.JSON),
+        sa.Column("day", sa.Date),
+        sa.Column("clock", sa.Time),
+        sa.Column("naive", sa.DateTime),
+        sa.Column("at", UTCDateTime()),
+    )
+
+
+def _probe_rows() -> list[dict[str, Any]]:
+    from datetime import UTC, date, datetime, time
+    from decimal import Decimal
+
+    tricky = 'Zeile\nzwei "zitiert" \\ € ü 🧾\u2028\u0000\t'
+    return [
+        {
+            "id": 1,
+            "flag": True,
+            "big": 2**62,
+            "money": Decimal("-1234567.89"),
+            "text": tricky,
+            "farbe": "grün",
+            "data": {"b": [1, None, {"c": "ä", "f": 1.5}], "a": {}, "s": tricky},
+            "day": date(2026, 2, 28),
+            "clock": time(23, 59, 59, 1),
+            "naive": datetime(2026, 3, 29, 2, 30),
+            "at": datetime(2026, 10, 25, 0, 59, 59, 999999, tzinfo=UTC),
+        },
+        {
+            "id": 2,
+            "flag": False,
+            "big": -1,
+            "money": Decimal("0.00"),
+            "text": "",
+            "farbe": "rot",
+            "data": [],
+            "day": date(1, 1, 1),
+            "clock": time(0, 0),
+            "naive": datetime(2026, 1, 1, 0, 0, 0, 5),
+            "at": datetime(2026, 1, 1, tzinfo=UTC),
+        },
+        {"id": 3, **dict.fromkeys(("flag", "big", "money", "text", "farbe", "day")), "data": None}
+        | {"clock": None, "naive": None, "at": None},
+    ]
+
+
+def test_sqlite_writes_each_row_in_sql_with_the_values_python_writes(
+    sqlite_session: Any, tmp_path: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """On SQLite, json_array() builds the backup lines (no Python per value). They parse to
+    the same values as the Python encoder's lines, and restore to exactly the rows stored."""
+    import sqlalchemy as sa
+
+    from kms.db import get_engine
+
+    meta = sa.MetaData()
+    probe = _probe_table(meta)
+    engine = get_engine()
+    meta.create_all(engine)
+    with engine.begin() as conn:
+        conn.execute(probe.insert(), _probe_rows())
+
+    used_sql = []
+    original = rows._sqlite_lines
+
+    def spy(conn: Any, table: Any) -> Any:
+        lines = original(conn, table)
+        used_sql.append(lines is not None)
+        return lines
+
+    monkeypatch.setattr(rows, "_sqlite_lines", spy)
+    with engine.connect() as conn:
+        in_sql = rows.dump_table(conn, probe, tmp_path / "sql")
+    monkeypatch.setattr(rows, "_sqlite_lines", lambda conn, table: None)
+    with engine.connect() as conn:
+        in_python = rows.dump_table(conn, probe, tmp_path / "python")
+    assert used_sql == [True]
+    assert in_sql == in_python and in_sql.rows == 3
+
+    from datetime import datetime, time
+
+    # The one spelling difference: SQLite keeps ".000000", isoformat() leaves it out.
+    times = {"naive": datetime.fromisoformat, "at": datetime.fromisoformat}
+    times["clock"] = time.fromisoformat
+
+    def values(part: str) -> list[list[Any]]:
+        return [
+            [
+                times[n](v) if n in times and v else (type(v), v)
+                for n, v in zip(in_sql.columns, r, strict=True)
+            ]
+            for r in rows.read_rows(tmp_path / part)
+        ]
+
+    assert values("sql") == values("python")
+
+    target = sa.MetaData()  # a restore loads into the reflected schema, as here
+    target.reflect(engine, only=[probe.name])
+    with engine.begin() as conn:
+        conn.execute(probe.delete())
+        rows.load_tables(
+            conn, target, {probe.name: tmp_path / "sql"}, columns={probe.name: in_sql.columns}
+        )
+    with engine.connect() as conn:
+        back = [r._asdict() for r in conn.execute(sa.select(probe).order_by(probe.c.id))]
+    assert back == _probe_rows()
+
+
+def test_tables_with_binary_or_decimal_columns_still_go_through_python(sqlite_session: Any) -> None:
+    """json_array() has no Base64 and prints REAL with 15 digits: such tables keep the encoder."""
+    import sqlalchemy as sa
+
+    from kms.db import get_engine
+
+    meta = sa.MetaData()
+    blob = sa.Table(
+        "p_blob",
+        meta,
+        sa.Column("id", sa.Integer, primary_key=True),
+        sa.Column("b", sa.LargeBinary),
+    )
+    num = sa.Table(
+        "p_num",
+        meta,
+        sa.Column("id", sa.Integer, primary_key=True),
+        sa.Column("n", sa.Numeric(20, 6)),
+    )
+    real = sa.Table(
+        "p_real", meta, sa.Column("id", sa.Integer, primary_key=True), sa.Column("f", sa.Float)
+    )
+    with get_engine().connect() as conn:
+        assert [rows._sqlite_lines(conn, t) for t in (blob, num, real)] == [None, None, None]
