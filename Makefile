@@ -56,9 +56,10 @@ demo: install
 	$(PY) -m kms demo
 	KMS_DEMO=1 $(PY) -m kms serve --port $(PORT)
 
-## test: set up and run the whole suite
+## test: set up and run the whole suite, on every core (browser tests one at a time on one worker)
+TEST_WORKERS ?= auto
 test: install-dev
-	$(PY) -m pytest
+	$(PY) -m pytest -n $(TEST_WORKERS) --dist loadgroup
 
 lint: install-dev
 	$(PY) -m ruff check .

@@ -169,3 +169,14 @@ def sqlite_session() -> Iterator[Session]:
     finally:
         s.rollback()
         s.close()
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Under pytest-xdist, every test that drives Chromium runs on one worker, one at a time.
+
+    A browser test starts a KMS server and a browser of its own; two at once on a two-core
+    machine would only slow each other down. The other worker meanwhile runs the rest.
+    """
+    for item in items:
+        if item.get_closest_marker("browser") or "browser" in item.path.name:
+            item.add_marker(pytest.mark.xdist_group("browser"))
