@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import os
+import threading
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -53,6 +54,7 @@ async def lifespan(_app: Any) -> AsyncIterator[dict[str, Any]]:
     problems = check(imports=False)  # importing every module's code here delayed the start
     if problems:
         raise RuntimeError("Module registry is inconsistent: " + "; ".join(problems))
+    threading.Thread(target=warm_first_page, name="kms-warm-imports", daemon=True).start()
     scheduler = None
     if get_config().scheduler_enabled:
         scheduler = Scheduler(float(os.environ.get("KMS_SCHEDULER_INTERVAL", "20")))
@@ -64,6 +66,19 @@ async def lifespan(_app: Any) -> AsyncIterator[dict[str, Any]]:
         if scheduler is not None:
             scheduler.stop()
         stop()
+
+
+def warm_first_page() -> None:
+    """Import what the first page run needs and the server's start did not, while the
+    browser is still loading Streamlit's scripts: st.set_page_config hands the favicon to
+    Streamlit's image code, which imports numpy and PIL (about a quarter second; the login
+    page would otherwise wait for it). Only third-party packages that import nothing of
+    KMS, so this thread and a page's script thread never wait for each other's imports."""
+    try:
+        import numpy  # noqa: F401
+        from PIL import Image, ImageFile  # noqa: F401
+    except ImportError:  # pragma: no cover - both are Streamlit dependencies
+        log.warning("warm-up imports failed", exc_info=True)
 
 
 def on_script_error(exc: Exception) -> bool:
