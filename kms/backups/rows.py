@@ -371,7 +371,7 @@ class _Inserter:
 
     SQLAlchemy's own bind processors are applied per column (the same stored values as an
     insert through SQLAlchemy), but SQLAlchemy does not build and process a dict per row:
-    on SQLite the statement is compiled once and the rows go to the driver's executemany;
+    on SQLite one INSERT per table takes the rows through the driver's executemany;
     on PostgreSQL with psycopg they go in with COPY FROM STDIN. Any other driver gets
     conn.execute() with dicts.
     """
@@ -380,15 +380,17 @@ class _Inserter:
         self.conn, self.names = conn, names
         self.insert = table.insert()
         dialect = conn.dialect
-        compiled = self.insert.compile(dialect=dialect, column_keys=names)
-        positions = compiled.positiontup
+        quote = dialect.identifier_preparer.quote
+        cols = ", ".join(quote(n) for n in names)
         self.sql: str | None = None
         self.copy: str | None = None
-        if dialect.name == "sqlite" and positions is not None and list(positions) == names:
-            self.sql = compiled.string
+        if dialect.name == "sqlite" and dialect.paramstyle == "qmark":
+            # Written out rather than compiled: a compiled INSERT lists the columns in the
+            # table's order, which after migrations that added columns is not the
+            # manifest's, and such tables used to fall back to a dict per row.
+            marks = ", ".join("?" * len(names))
+            self.sql = f"INSERT INTO {quote(table.name)} ({cols}) VALUES ({marks})"  # noqa: S608 - quoted identifiers
         elif dialect.name == "postgresql" and dialect.driver == "psycopg":
-            quote = dialect.identifier_preparer.quote
-            cols = ", ".join(quote(n) for n in names)
             self.copy = f"COPY {quote(table.name)} ({cols}) FROM STDIN"
         self.processors: list[tuple[int, Codec]] = []
         for i, name in enumerate(names):

@@ -203,3 +203,28 @@ def test_tables_with_binary_or_decimal_columns_still_go_through_python(sqlite_se
     )
     with get_engine().connect() as conn:
         assert [rows._sqlite_lines(conn, t) for t in (blob, num, real)] == [None, None, None]
+
+
+def test_rows_go_to_the_right_columns_when_the_table_lists_them_in_another_order(
+    sqlite_session: Any,
+) -> None:
+    """After migrations added columns, a table's column order differs from the manifest's.
+    Such a table still takes its rows through one INSERT and executemany (no dict per row),
+    and every value lands in the column of its name."""
+    import sqlalchemy as sa
+
+    from kms.db import get_engine
+
+    engine = get_engine()
+    with engine.begin() as conn:
+        conn.exec_driver_sql("CREATE TABLE p_order (id INTEGER PRIMARY KEY, b TEXT, a TEXT)")
+    target = sa.MetaData()
+    target.reflect(engine, only=["p_order"])
+    table = target.tables["p_order"]
+    with engine.begin() as conn:
+        insert = rows._Inserter(conn, table, ["id", "a", "b"])
+        assert insert.sql is not None
+        insert([[1, "für a", "für b"], [2, None, "nur b"]])
+    with engine.connect() as conn:
+        got = conn.exec_driver_sql("SELECT id, a, b FROM p_order ORDER BY id").all()
+    assert [tuple(r) for r in got] == [(1, "für a", "für b"), (2, None, "nur b")]
