@@ -19,7 +19,9 @@ import os
 import re
 import tarfile
 import zlib
+from collections import deque
 from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import IO, Any, BinaryIO
@@ -277,34 +279,19 @@ def read_archive(
     lists every individual finding (all mismatching hashes, missing and extra files).
     """
     size = path.stat().st_size
-    seen: dict[str, dict[str, Any]] = {}
-    manifest_raw: bytes | None = None
     with open(path, "rb") as raw:
         stream, encrypted = open_plain(raw, passphrase)
         try:
-            with tarfile.open(fileobj=stream, mode="r|", bufsize=READ_CHUNK) as tar:
-                for member in tar:
-                    name = safe_member_name(member.name)
-                    if not member.isfile():
-                        raise BackupError(
-                            f"Das Backup enthält „{member.name}“, das keine gewöhnliche Datei ist "
-                            "(Verknüpfung oder Gerät); solche Einträge werden nie "
-                            "wiederhergestellt."
-                        )
-                    if manifest_raw is not None:
-                        raise BackupError(
-                            DAMAGED + f" („{name}“ steht hinter dem Inhaltsverzeichnis)"
-                        )
-                    if name in seen:
-                        raise BackupError(DAMAGED + f" („{name}“ kommt doppelt vor)")
-                    source = tar.extractfile(member)
-                    assert source is not None  # noqa: S101 - isfile() checked above
-                    if name == MANIFEST:
-                        if member.size > 64 << 20:
-                            raise BackupError(DAMAGED + " (Inhaltsverzeichnis zu groß)")
-                        manifest_raw = source.read()
-                        continue
-                    seen[name] = _consume(source, name, member.size, extract_to, progress)
+            with (
+                ThreadPoolExecutor(1, thread_name_prefix="kms-backup-inflate") as pool,
+                tarfile.open(fileobj=stream, mode="r|", bufsize=READ_CHUNK) as tar,
+            ):
+                rows = RowCounter(pool)
+                try:
+                    seen, manifest_raw = _members(tar, rows, extract_to, progress)
+                    rows.finish()
+                finally:
+                    rows.cancel()  # on an error: chunks not yet started are dropped
         except (tarfile.TarError, EOFError, zlib.error) as exc:
             raise BackupError(TRUNCATED if _looks_truncated(exc) else DAMAGED) from exc
     if manifest_raw is None:
@@ -320,19 +307,104 @@ def read_archive(
     return ReadResult(manifest=manifest, encrypted=encrypted, size=size)
 
 
+def _members(
+    tar: tarfile.TarFile, rows: RowCounter, extract_to: Path | None, progress: Progress | None
+) -> tuple[dict[str, dict[str, Any]], bytes | None]:
+    """Every member's size and hash (rows counted by `rows`), and the manifest's bytes."""
+    seen: dict[str, dict[str, Any]] = {}
+    manifest_raw: bytes | None = None
+    for member in tar:
+        name = safe_member_name(member.name)
+        if not member.isfile():
+            raise BackupError(
+                f"Das Backup enthält „{member.name}“, das keine gewöhnliche Datei ist "
+                "(Verknüpfung oder Gerät); solche Einträge werden nie "
+                "wiederhergestellt."
+            )
+        if manifest_raw is not None:
+            raise BackupError(DAMAGED + f" („{name}“ steht hinter dem Inhaltsverzeichnis)")
+        if name in seen:
+            raise BackupError(DAMAGED + f" („{name}“ kommt doppelt vor)")
+        source = tar.extractfile(member)
+        assert source is not None  # noqa: S101 - isfile() checked above
+        if name == MANIFEST:
+            if member.size > 64 << 20:
+                raise BackupError(DAMAGED + " (Inhaltsverzeichnis zu groß)")
+            manifest_raw = source.read()
+            continue
+        seen[name] = _consume(source, name, member.size, extract_to, progress, rows)
+    return seen, manifest_raw
+
+
 def _looks_truncated(exc: BaseException) -> bool:
     text = str(exc).lower()
     return isinstance(exc, EOFError) or "unexpected end" in text or "truncated" in text
 
 
+# Chunks waiting for the inflate thread: bounds the memory to a few MB.
+INFLATE_AHEAD = 8
+
+
+def _count_lines(inflate: Any, chunk: bytes) -> int:
+    return inflate.decompress(chunk).count(b"\n")
+
+
+class RowCounter:
+    """Counts the rows of the table parts on a second thread while the reader goes on.
+
+    Every chunk of every part goes to one worker thread in reading order, so each part's
+    stream is decompressed in order; the reader only waits when more than INFLATE_AHEAD
+    chunks are queued, and for the rest in finish(). zlib and hashlib release the GIL,
+    so on two cores counting the rows costs little extra time.
+    """
+
+    def __init__(self, pool: ThreadPoolExecutor) -> None:
+        self.pool = pool
+        self.pending: deque[tuple[dict[str, Any], Future[int]]] = deque()
+        self.parts: list[tuple[dict[str, Any], Any]] = []
+
+    def start(self, info: dict[str, Any]) -> Any:
+        info["rows"] = 0
+        inflate = zlib.decompressobj(wbits=31)
+        self.parts.append((info, inflate))
+        return inflate
+
+    def add(self, info: dict[str, Any], inflate: Any, chunk: bytes) -> None:
+        self.pending.append((info, self.pool.submit(_count_lines, inflate, chunk)))
+        while len(self.pending) > INFLATE_AHEAD:
+            self._take()
+
+    def _take(self) -> None:
+        info, future = self.pending.popleft()
+        info["rows"] += future.result()  # a zlib.error of the thread is raised here
+
+    def finish(self) -> None:
+        """Wait for every count; mark a part whose stream did not end as broken."""
+        while self.pending:
+            self._take()
+        for info, inflate in self.parts:
+            if not inflate.eof:
+                info["broken"] = True
+
+    def cancel(self) -> None:
+        for _info, future in self.pending:
+            future.cancel()
+
+
 def _consume(
-    source: IO[bytes], name: str, size: int, extract_to: Path | None, progress: Progress | None
+    source: IO[bytes],
+    name: str,
+    size: int,
+    extract_to: Path | None,
+    progress: Progress | None,
+    rows: RowCounter,
 ) -> dict[str, Any]:
-    """Hash a member (and write it out, and count a table's rows) in one pass."""
+    """Hash a member (and write it out) in one pass; a table part's rows are counted by
+    `rows` (complete after rows.finish())."""
     sha = hashlib.sha256()
     out = None
-    lines = 0
-    inflate = zlib.decompressobj(wbits=31) if name.startswith(DB_PREFIX) else None
+    info: dict[str, Any] = {"size": size}
+    inflate = rows.start(info) if name.startswith(DB_PREFIX) else None
     if extract_to is not None:
         target = extract_to / name
         target.parent.mkdir(parents=True, exist_ok=True)
@@ -346,7 +418,7 @@ def _consume(
             read += len(chunk)
             sha.update(chunk)
             if inflate is not None:
-                lines += inflate.decompress(chunk).count(b"\n")
+                rows.add(info, inflate, chunk)
             if out is not None:
                 out.write(chunk)
             if progress:
@@ -356,11 +428,7 @@ def _consume(
     finally:
         if out is not None:
             out.close()
-    info: dict[str, Any] = {"size": size, "sha256": sha.hexdigest()}
-    if inflate is not None:
-        if not inflate.eof:
-            info["broken"] = True
-        info["rows"] = lines
+    info["sha256"] = sha.hexdigest()
     return info
 
 
