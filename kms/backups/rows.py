@@ -16,6 +16,7 @@ from __future__ import annotations
 import base64
 import gzip
 import json
+import sqlite3
 import uuid
 import zlib
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -225,7 +226,11 @@ def _sqlite_lines(conn: Connection, table: Table) -> Iterator[list[str]] | None:
     order = ", ".join(quote(c.name) for c in (table.primary_key.columns or table.columns))
     sql = f"SELECT json_array({', '.join(exprs)}) FROM {quote(table.name)} ORDER BY {order}"  # noqa: S608 - quoted model identifiers
     cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
-    cursor.execute(sql)
+    try:
+        cursor.execute(sql)
+    except BaseException:
+        cursor.close()
+        raise
 
     def batches() -> Iterator[list[str]]:
         try:
@@ -237,6 +242,32 @@ def _sqlite_lines(conn: Connection, table: Table) -> Iterator[list[str]] | None:
     return batches()
 
 
+def _dump_in_sql(conn: Connection, table: Table, target: Path) -> TableDump | None:
+    """dump_table() with the lines from _sqlite_lines; None where that cannot be done."""
+    try:
+        lines_in_sql = _sqlite_lines(conn, table)
+        if lines_in_sql is None:
+            return None
+        count = 0
+        with open(target, "wb") as out:
+            deflate = _deflate()
+            for lines in lines_in_sql:
+                count += len(lines)
+                lines.append("")
+                out.write(deflate.compress("\n".join(lines).encode()))
+            out.write(deflate.flush())
+    except sqlite3.DatabaseError:
+        # SQLite's json() refuses what Python's JSON accepts (NaN, Infinity in a JSON
+        # column): this table goes through Python instead, its file written anew.
+        return None
+    return TableDump(table.name, [c.name for c in table.columns], count)
+
+
+def _deflate() -> Any:
+    # wbits=31: a gzip stream whose header has no time, so the same rows give the same bytes.
+    return zlib.compressobj(COMPRESS_LEVEL, zlib.DEFLATED, 31)
+
+
 def dump_table(
     conn: Connection,
     table: Table,
@@ -246,18 +277,10 @@ def dump_table(
 ) -> TableDump:
     """Write every row of `table` (in primary-key order) as gzip'd JSON Lines of arrays."""
     columns = [c.name for c in table.columns]
-    # wbits=31: a gzip stream whose header has no time, so the same rows give the same bytes.
-    deflate = zlib.compressobj(COMPRESS_LEVEL, zlib.DEFLATED, 31)
-    lines_in_sql = _sqlite_lines(conn, table) if skip is None else None
-    if lines_in_sql is not None:
-        count = 0
-        with open(target, "wb") as out:
-            for lines in lines_in_sql:
-                count += len(lines)
-                lines.append("")
-                out.write(deflate.compress("\n".join(lines).encode()))
-            out.write(deflate.flush())
-        return TableDump(table.name, columns, count)
+    if skip is None:
+        done = _dump_in_sql(conn, table, target)
+        if done is not None:
+            return done
     convert = _converting(table, encoder)
     stmt = sa.select(*[sa.type_coerce(c, storage_type(c.type)).label(c.name) for c in table.c])
     stmt = stmt.order_by(*(table.primary_key.columns or table.columns))
@@ -270,6 +293,7 @@ def dump_table(
     else:
         batches, processors = raw
     count = 0
+    deflate = _deflate()
     with open(target, "wb") as out:
         for chunk in batches:
             lines = []

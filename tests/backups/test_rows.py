@@ -228,3 +228,39 @@ def test_rows_go_to_the_right_columns_when_the_table_lists_them_in_another_order
     with engine.connect() as conn:
         got = conn.exec_driver_sql("SELECT id, a, b FROM p_order ORDER BY id").all()
     assert [tuple(r) for r in got] == [(1, "für a", "für b"), (2, None, "nur b")]
+
+
+@pytest.mark.parametrize("at", [1, 7_001])  # in the first row, and after a batch was written
+def test_json_sqlite_refuses_falls_back_to_python_and_restores(
+    sqlite_session: Any, tmp_path: Any, at: int
+) -> None:
+    """Python's JSON writes Infinity for a float that SQLite's json() calls malformed: that
+    table's part is written anew through Python, and every row restores."""
+    import sqlalchemy as sa
+
+    from kms.db import get_engine
+
+    meta = sa.MetaData()
+    probe = sa.Table(
+        "p_json", meta, sa.Column("id", sa.Integer, primary_key=True), sa.Column("data", sa.JSON)
+    )
+    engine = get_engine()
+    meta.create_all(engine)
+    values = [{"id": i, "data": {"n": i}} for i in range(1, 7_500)]
+    values[at - 1]["data"] = {"n": float("inf"), "s": "unendlich"}
+    with engine.begin() as conn:
+        conn.execute(probe.insert(), values)
+    with engine.connect() as conn:
+        assert rows._dump_in_sql(conn, probe, tmp_path / "try") is None
+        dump = rows.dump_table(conn, probe, tmp_path / "part")
+    assert dump.rows == len(values)
+    target = sa.MetaData()
+    target.reflect(engine, only=[probe.name])
+    with engine.begin() as conn:
+        conn.execute(probe.delete())
+        rows.load_tables(
+            conn, target, {probe.name: tmp_path / "part"}, columns={probe.name: dump.columns}
+        )
+    with engine.connect() as conn:
+        back = [r._asdict() for r in conn.execute(sa.select(probe).order_by(probe.c.id))]
+    assert back == values
