@@ -392,3 +392,18 @@ def test_a_rolled_back_clock_never_revives_an_expired_licence(
     assert licensing.state(session, "podcasts", now=_at("2027-01-02T09:00:00")).status == (
         licensing.EXPIRED
     )
+
+
+def test_the_newest_audit_time_is_read_from_an_index_not_a_scan(session: Session) -> None:
+    """Every page asks each add-on's state, which reads the newest audit time (clock
+    rollback); on a log of 459,001 events a scan took 68 ms per call. The database must
+    answer it from the index on audit_events.at."""
+    from sqlalchemy import text
+
+    query = "SELECT max(at) FROM audit_events"
+    if session.get_bind().dialect.name == "sqlite":
+        plan = " ".join(str(r[-1]) for r in session.execute(text("EXPLAIN QUERY PLAN " + query)))
+    else:  # PostgreSQL prefers a scan of an empty table: ask whether it can use the index
+        session.execute(text("SET LOCAL enable_seqscan = off"))
+        plan = " ".join(r[0] for r in session.execute(text("EXPLAIN " + query)))
+    assert "ix_audit_events_at" in plan, plan
