@@ -11,12 +11,13 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import Decimal, InvalidOperation
+from types import MappingProxyType
 from typing import Any
 
 from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import Session
 
-from kms import audit, periods
+from kms import audit, periods, querycache
 from kms.errors import ConflictError, KmsError, NotFoundError, ValidationError
 from kms.formatting import format_date, format_money
 from kms.modules.contacts.models import Contact
@@ -202,6 +203,40 @@ def balance(session: Session, account_id: int, until: date | None = None) -> Dec
     transfers_in = session.scalar(in_q) or ZERO
     # A Geldtransit's total is negative for its source account; the target receives -total.
     return account.opening_balance + own - transfers_in
+
+
+def balances(session: Session) -> Mapping[int, Decimal]:
+    """Every account's balance (as balance() without `until`) in two GROUP BY statements,
+    reused while bookings and accounts are unchanged (kms.querycache): the Konten page
+    shows them on every rerun, and one sum per account read all 200,000 bookings of the
+    large benchmark instance (78 ms)."""
+
+    def compute() -> Mapping[int, Decimal]:
+        own = dict(
+            session.execute(
+                select(Booking.account_id, func.sum(Booking.total)).group_by(Booking.account_id)
+            ).all()
+        )
+        transfers_in = dict(
+            session.execute(
+                select(Booking.transfer_account_id, func.sum(Booking.total))
+                .where(Booking.transfer_account_id.is_not(None))
+                .group_by(Booking.transfer_account_id)
+            ).all()
+        )
+        return MappingProxyType(
+            {
+                account_id: opening
+                + (own.get(account_id) or ZERO)
+                - (transfers_in.get(account_id) or ZERO)
+                for account_id, opening in session.execute(
+                    select(Account.id, Account.opening_balance)
+                ).tuples()
+            }
+        )
+
+    tables = (Booking.__table__, Account.__table__)
+    return querycache.cached(session, "ledger.balances", tables, compute)
 
 
 def _check_cash(session: Session, account_ids: Iterable[int]) -> None:

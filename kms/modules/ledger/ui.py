@@ -804,12 +804,13 @@ def render_accounts(ctx: PageContext) -> None:
     show_flash()
     with session_scope(write=False) as session:
         accounts = service.list_accounts(session, active_only=False)
+        balances = service.balances(session)
         table = [
             {
                 "Konto": a.name,
                 "Art": a.kind_label,
                 "IBAN": a.iban,
-                "Bestand": format_money(service.balance(session, a.id)),
+                "Bestand": format_money(balances[a.id]),
                 "Standard": "ja" if a.is_default else "",
                 "Aktiv": "ja" if a.active else "nein",
             }

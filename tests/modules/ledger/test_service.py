@@ -302,3 +302,51 @@ def test_the_model_guard_refuses_every_path_around_the_services(
             session.flush()
         session.rollback()
     assert session.get(Booking, b.id).note == ""
+
+
+def test_balances_of_all_accounts_match_each_and_follow_every_change(
+    session: Session, cash: Account, bank: Account
+) -> None:
+    """The Konten page's balances (two GROUP BYs, reused while nothing changed) equal
+    balance() per account, also after a new booking and a changed opening balance."""
+    from kms import querycache
+    from kms.db import session_scope
+
+    service.create_booking(
+        session,
+        booking_date=date(2026, 3, 9),
+        account_id=bank.id,
+        kind="geldtransit",
+        transfer_account_id=cash.id,
+        lines=[service.LineInput("100.00")],
+    )
+    expense(session, cash, date(2026, 3, 10), ("60.00", "porto", "NSTB"))
+    session.commit()
+
+    def both() -> tuple[dict[int, Decimal], dict[int, Decimal]]:
+        with session_scope(write=False) as s:
+            each = {a.id: service.balance(s, a.id) for a in s.scalars(select(Account))}
+            return dict(service.balances(s)), each
+
+    hits = querycache.stats()["hits"]
+    first, each = both()
+    assert first == each == {bank.id: D("-100.00"), cash.id: D("90.00")}
+    assert both()[0] == first and querycache.stats()["hits"] == hits + 1  # reused
+
+    expense(session, bank, date(2026, 3, 11), ("19.99", "porto", "NSTB"))
+    session.commit()
+    after_booking, each = both()
+    assert after_booking == each and after_booking[bank.id] == D("-119.99")
+
+    service.save_account(
+        session,
+        account_id=cash.id,
+        version=cash.version,
+        name=cash.name,
+        kind="kasse",
+        opening_balance="75.00",
+        opening_date=cash.opening_date,
+    )
+    session.commit()
+    after_edit, each = both()
+    assert after_edit == each and after_edit[cash.id] == D("115.00")
