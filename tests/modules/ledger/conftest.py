@@ -74,3 +74,15 @@ def income(
         lines=[service.LineInput(a, cat(session, c), t) for a, c, t in lines],
         **kw,
     )
+
+
+def transit(session: Session, source: Account, target: Account, day: date, amount: str) -> Any:
+    """A Geldtransit of `amount` from one own account to another."""
+    return service.create_booking(
+        session,
+        booking_date=day,
+        account_id=source.id,
+        kind="geldtransit",
+        transfer_account_id=target.id,
+        lines=[service.LineInput(amount)],
+    )

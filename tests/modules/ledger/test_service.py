@@ -18,7 +18,7 @@ from kms.modules.ledger import service
 from kms.modules.ledger.models import Account, Booking, BookingLine, Category
 from kms.modules.settings import taxation
 
-from .conftest import cat, expense
+from .conftest import cat, expense, transit
 
 D = Decimal
 
@@ -123,34 +123,27 @@ def test_kasse_never_negative(session: Session, cash: Account, bank: Account) ->
     ):
         expense(session, cash, date(2026, 3, 10), ("60.00", "porto", "NSTB"))
     assert _count(session) == 0
-    transit = service.create_booking(
-        session,
-        booking_date=date(2026, 3, 9),
-        account_id=bank.id,
-        kind="geldtransit",
-        transfer_account_id=cash.id,
-        lines=[service.LineInput("100.00")],
-    )
+    moved = transit(session, bank, cash, date(2026, 3, 9), "100.00")
     expense(session, cash, date(2026, 3, 10), ("60.00", "porto", "NSTB"))
     assert service.balance(session, cash.id) == D("90.00")
     assert service.balance(session, bank.id) == D("-100.00")
     # Taking the transit away would leave the Kasse at -10,00 on 10.03.
     with pytest.raises(KmsError, match="im Minus"):
-        service.delete_booking(session, transit.id, version=transit.version)
-    assert session.get(Booking, transit.id) is not None
+        service.delete_booking(session, moved.id, version=moved.version)
+    assert session.get(Booking, moved.id) is not None
     # Moving the transit after the expense is refused as well.
     with pytest.raises(KmsError, match="im Minus"):
         service.update_booking(
             session,
-            transit.id,
-            version=transit.version,
+            moved.id,
+            version=moved.version,
             booking_date=date(2026, 3, 11),
             account_id=bank.id,
             kind="geldtransit",
             transfer_account_id=cash.id,
             lines=[service.LineInput("100.00")],
         )
-    assert session.get(Booking, transit.id).booking_date == date(2026, 3, 9)
+    assert session.get(Booking, moved.id).booking_date == date(2026, 3, 9)
 
 
 def test_private_withdrawal_has_no_category(session: Session, bank: Account) -> None:
@@ -312,14 +305,7 @@ def test_balances_of_all_accounts_match_each_and_follow_every_change(
     from kms import querycache
     from kms.db import session_scope
 
-    service.create_booking(
-        session,
-        booking_date=date(2026, 3, 9),
-        account_id=bank.id,
-        kind="geldtransit",
-        transfer_account_id=cash.id,
-        lines=[service.LineInput("100.00")],
-    )
+    transit(session, bank, cash, date(2026, 3, 9), "100.00")
     expense(session, cash, date(2026, 3, 10), ("60.00", "porto", "NSTB"))
     session.commit()
 
