@@ -825,3 +825,38 @@ def test_contact_pickers_label_like_the_contact_without_loading_contacts(
         assert contact is not None
         assert label.split(",")[0] == contact.display_name
     assert service.contact_choices(session, search="zand") == {doc: "Dr. Anna Zander"}
+
+
+def test_contact_picker_is_reused_until_a_contact_changes(
+    session: Session, contacts: list[int]
+) -> None:
+    """Dokumente draws two pickers per rerun: the list is reused while contacts are
+    unchanged, and a rename, a new contact or an archived one shows at once. A caller may
+    change its copy without changing the next caller's."""
+    from kms import querycache
+    from kms.db import session_scope
+    from kms.modules.contacts.models import Contact
+    from kms.modules.contacts.service import archive_contact, create_person, update_person
+
+    def choices() -> dict[int, str]:
+        with session_scope(write=False) as s:
+            return service.contact_choices(s, limit=500)
+
+    first = choices()
+    hits = querycache.stats()["hits"]
+    first[0] = "verändert"
+    again = choices()
+    assert querycache.stats()["hits"] == hits + 1
+    assert again == {k: v for k, v in first.items() if k}
+
+    erika = session.get(Contact, contacts[0])
+    assert erika is not None
+    update_person(session, erika.id, version=erika.version, first_name="Erika Maria")
+    new = create_person(session, first_name="Anna", last_name="Zander").id
+    session.commit()
+    after = choices()
+    assert after[contacts[0]] == "Erika Maria Mustermann" and after[new] == "Anna Zander"
+
+    archive_contact(session, new)
+    session.commit()
+    assert new not in choices()
