@@ -180,17 +180,19 @@ def _raw_batches(
         process = impl.result_processor(dialect, None)
         if process is not None:
             processors.append((i, process))
+    return _driver_batches(conn, stmt.compile(dialect=dialect).string), processors
+
+
+def _driver_batches(conn: Connection, sql: str) -> Iterator[Sequence[Any]]:
+    """The rows of `sql` in batches, through the driver's cursor on the connection's own
+    transaction (the snapshot); the cursor is closed when the batches end or are dropped."""
     cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
-    cursor.execute(stmt.compile(dialect=dialect).string)
-
-    def batches() -> Iterator[Sequence[Any]]:
-        try:
-            while rows := cursor.fetchmany(BATCH):
-                yield rows
-        finally:
-            cursor.close()
-
-    return batches(), processors
+    try:
+        cursor.execute(sql)
+        while rows := cursor.fetchmany(BATCH):
+            yield rows
+    finally:
+        cursor.close()
 
 
 def _sqlite_json(column: sa.Column[Any], name: str) -> str | None:
@@ -225,21 +227,7 @@ def _sqlite_lines(conn: Connection, table: Table) -> Iterator[list[str]] | None:
         return None
     order = ", ".join(quote(c.name) for c in (table.primary_key.columns or table.columns))
     sql = f"SELECT json_array({', '.join(exprs)}) FROM {quote(table.name)} ORDER BY {order}"  # noqa: S608 - quoted model identifiers
-    cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
-    try:
-        cursor.execute(sql)
-    except BaseException:
-        cursor.close()
-        raise
-
-    def batches() -> Iterator[list[str]]:
-        try:
-            while rows := cursor.fetchmany(BATCH):
-                yield [line for (line,) in rows]
-        finally:
-            cursor.close()
-
-    return batches()
+    return ([line for (line,) in rows] for rows in _driver_batches(conn, sql))
 
 
 def _dump_in_sql(conn: Connection, table: Table, target: Path) -> TableDump | None:

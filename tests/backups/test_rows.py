@@ -167,16 +167,21 @@ def test_sqlite_writes_each_row_in_sql_with_the_values_python_writes(
 
     assert values("sql") == values("python")
 
-    target = sa.MetaData()  # a restore loads into the reflected schema, as here
-    target.reflect(engine, only=[probe.name])
+    assert _reload(engine, probe, tmp_path / "sql", in_sql.columns) == _probe_rows()
+
+
+def _reload(engine: Any, table: Any, part: Any, columns: list[str]) -> list[dict[str, Any]]:
+    """Empty the table, load the part into its reflected schema (as a restore does) and
+    read the rows back in id order."""
+    import sqlalchemy as sa
+
+    target = sa.MetaData()
+    target.reflect(engine, only=[table.name])
     with engine.begin() as conn:
-        conn.execute(probe.delete())
-        rows.load_tables(
-            conn, target, {probe.name: tmp_path / "sql"}, columns={probe.name: in_sql.columns}
-        )
+        conn.execute(table.delete())
+        rows.load_tables(conn, target, {table.name: part}, columns={table.name: columns})
     with engine.connect() as conn:
-        back = [r._asdict() for r in conn.execute(sa.select(probe).order_by(probe.c.id))]
-    assert back == _probe_rows()
+        return [r._asdict() for r in conn.execute(sa.select(table).order_by(table.c.id))]
 
 
 def test_tables_with_binary_or_decimal_columns_still_go_through_python(sqlite_session: Any) -> None:
@@ -254,13 +259,4 @@ def test_json_sqlite_refuses_falls_back_to_python_and_restores(
         assert rows._dump_in_sql(conn, probe, tmp_path / "try") is None
         dump = rows.dump_table(conn, probe, tmp_path / "part")
     assert dump.rows == len(values)
-    target = sa.MetaData()
-    target.reflect(engine, only=[probe.name])
-    with engine.begin() as conn:
-        conn.execute(probe.delete())
-        rows.load_tables(
-            conn, target, {probe.name: tmp_path / "part"}, columns={probe.name: dump.columns}
-        )
-    with engine.connect() as conn:
-        back = [r._asdict() for r in conn.execute(sa.select(probe).order_by(probe.c.id))]
-    assert back == values
+    assert _reload(engine, probe, tmp_path / "part", dump.columns) == values

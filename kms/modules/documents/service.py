@@ -688,15 +688,17 @@ def contact_choices(session: Session, *, search: str = "", limit: int = 200) -> 
     Dokumente shows two pickers on every rerun, and each sorted all contacts (20,000 on
     the large benchmark instance) to find the first `limit`."""
 
+    terms = search_key(search).split()
+
     def compute() -> tuple[tuple[int, str], ...]:
         stmt = select(*_NAME_COLUMNS).where(Contact.archived_at.is_(None))
-        for term in search_key(search).split():
+        for term in terms:
             stmt = stmt.where(Contact.search_key.contains(term, autoescape=True))
         order = (Contact.last_name, Contact.name, Contact.first_name, Contact.id)
         rows = session.execute(stmt.order_by(*order).limit(limit))
         return tuple((row.id, _choice_label(row)) for row in rows)
 
-    if search_key(search).split():
+    if terms:
         return dict(compute())
     key = ("documents.contact_choices", limit)
     return dict(querycache.cached(session, key, (Contact.__table__,), compute))
