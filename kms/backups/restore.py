@@ -38,7 +38,7 @@ from kms.backups.archive import data_files as live_data_files
 from kms.backups.create import create_locked, sqlite_path
 from kms.backups.documents import activity_filter, sync_backup_documents
 from kms.backups.errors import BackupError, disk_errors
-from kms.backups.rows import load_tables
+from kms.backups.rows import indexes_deferred, load_tables
 from kms.backups.store import (
     RESTORE_PREFIX,
     BackupInfo,
@@ -273,7 +273,7 @@ def _temp_database(work: Path) -> tuple[str, str | None]:
     return url.render_as_string(hide_password=False), schema
 
 
-_LOAD_PRAGMAS = ("synchronous", "cache_size")
+_LOAD_PRAGMAS = ("synchronous", "cache_size", "journal_mode")
 
 
 def _build_database(plan: RestorePlan, tracker: Tracker) -> None:
@@ -293,12 +293,15 @@ def _build_database(plan: RestorePlan, tracker: Tracker) -> None:
         raw = conn.connection.dbapi_connection if engine.dialect.name == "sqlite" else None
         if raw is not None:
             # The temp file is thrown away if the load fails, so the load needs no fsync; a
-            # large page cache keeps the indexes in memory while the rows go in. Both are
-            # set back before anything else writes to it (read-only flag, journal id).
+            # large page cache keeps the indexes in memory while the rows go in; a rollback
+            # journal instead of WAL writes each page once, not to the WAL and then again
+            # (a new file's journal holds only its few schema pages). All are set back
+            # before anything else writes to it (read-only flag, journal id).
             settings = [raw.execute(f"PRAGMA {p}").fetchone()[0] for p in _LOAD_PRAGMAS]
             raw.execute("PRAGMA synchronous = OFF")
             raw.execute("PRAGMA cache_size = -262144")
-        with conn.begin():
+            raw.execute("PRAGMA journal_mode = DELETE")
+        with conn.begin(), indexes_deferred(conn):
             counts = load_tables(
                 conn,
                 metadata,
@@ -309,7 +312,7 @@ def _build_database(plan: RestorePlan, tracker: Tracker) -> None:
             )
         if raw is not None:
             for pragma, value in zip(_LOAD_PRAGMAS, settings, strict=True):
-                raw.execute(f"PRAGMA {pragma} = {int(value)}")
+                raw.execute(f"PRAGMA {pragma} = {value}")  # values SQLite itself returned
     wrong = [
         f"{t['name']}: {counts.get(t['name'], 0)} statt {t['rows']}"
         for t in plan.manifest.tables

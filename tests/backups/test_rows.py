@@ -233,6 +233,11 @@ def test_rows_go_to_the_right_columns_when_the_table_lists_them_in_another_order
     with engine.connect() as conn:
         got = conn.exec_driver_sql("SELECT id, a, b FROM p_order ORDER BY id").all()
     assert [tuple(r) for r in got] == [(1, "für a", "für b"), (2, None, "nur b")]
+    # The driver's own error arrives as SQLAlchemy's, as an insert through it would raise.
+    with pytest.raises(sa.exc.IntegrityError, match="UNIQUE"), engine.begin() as conn:
+        rows._Inserter(conn, table, ["id", "a", "b"])([[3, "neu", None], [1, "doppelt", None]])
+    with engine.connect() as conn:
+        assert conn.exec_driver_sql("SELECT count(*) FROM p_order").scalar() == 2
 
 
 @pytest.mark.parametrize("at", [1, 7_001])  # in the first row, and after a batch was written
@@ -260,3 +265,89 @@ def test_json_sqlite_refuses_falls_back_to_python_and_restores(
         dump = rows.dump_table(conn, probe, tmp_path / "part")
     assert dump.rows == len(values)
     assert _reload(engine, probe, tmp_path / "part", dump.columns) == values
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        "2026-03-29T01:59:59.123456+00:00",
+        "2026-03-29T03:00:00+02:00",
+        "2026-10-25T02:30:00.5-01:30",
+        "2026-01-01T00:00:00",
+        "2026-01-01 00:00:00.000000",
+        "0001-01-01T00:00:00",
+    ],
+)
+def test_times_are_stored_as_sqlalchemy_would_store_them(sqlite_session: Any, value: str) -> None:
+    """On SQLite a backup's time goes straight to the stored text (no datetime in between):
+    the same text an insert through SQLAlchemy stores, for naive and UTC columns alike."""
+    import sqlalchemy as sa
+
+    from kms.db import get_engine
+    from kms.types import UTCDateTime
+
+    meta = sa.MetaData()
+    sa.Table(
+        "p_time",
+        meta,
+        sa.Column("id", sa.Integer, primary_key=True),
+        sa.Column("naive", sa.DateTime),
+        sa.Column("at", UTCDateTime()),
+    )
+    engine = get_engine()
+    meta.create_all(engine)
+    target = sa.MetaData()
+    target.reflect(engine, only=["p_time"])
+    decode = rows.decoder(sa.DateTime(), "sqlite")
+    with engine.begin() as conn:
+        insert = rows._Inserter(conn, target.tables["p_time"], ["id", "naive", "at"])
+        assert sorted(insert.direct) == [1, 2] and not insert.processors
+        insert([[1, insert.direct[1](value), insert.direct[2](value)]])
+        reflected = target.tables["p_time"]  # a restore inserts into the reflected schema
+        conn.execute(reflected.insert(), [{"id": 2, "naive": decode(value), "at": decode(value)}])
+        stored = conn.exec_driver_sql("SELECT naive, at FROM p_time ORDER BY id").all()
+    assert stored[0] == stored[1]
+    with pytest.raises(ValueError):
+        insert.direct[1]("2026-13-01T00:00:00")
+
+
+def test_indexes_are_built_after_the_rows_and_still_refuse_duplicates(sqlite_session: Any) -> None:
+    """indexes_deferred drops a table's own indexes for the load and builds them again from
+    their SQL; a unique index then refuses duplicate rows, and the rollback keeps it."""
+    from kms.backups.errors import BackupError
+    from kms.db import get_engine
+
+    engine = get_engine()
+    index_sql = [
+        "CREATE UNIQUE INDEX ix_p_idx_code ON p_idx (code)",
+        "CREATE INDEX ix_p_idx_lower ON p_idx (lower(name)) WHERE name IS NOT NULL",
+    ]
+    with engine.begin() as conn:
+        conn.exec_driver_sql("CREATE TABLE p_idx (id INTEGER PRIMARY KEY, code TEXT, name TEXT)")
+        for sql in index_sql:
+            conn.exec_driver_sql(sql)
+
+    def indexes(conn: Any) -> list[str]:
+        found = conn.exec_driver_sql(
+            "SELECT sql FROM sqlite_master WHERE type = 'index' AND tbl_name = 'p_idx' "
+            "AND sql IS NOT NULL ORDER BY name"
+        )
+        return [sql for (sql,) in found]
+
+    with engine.begin() as conn, rows.indexes_deferred(conn):
+        assert indexes(conn) == []
+        conn.exec_driver_sql("INSERT INTO p_idx VALUES (1, 'A', 'Erika'), (2, 'B', NULL)")
+    with engine.connect() as conn:
+        assert indexes(conn) == index_sql
+        plan = conn.exec_driver_sql("EXPLAIN QUERY PLAN SELECT id FROM p_idx WHERE code = 'A'")
+        assert "ix_p_idx_code" in " ".join(str(r[-1]) for r in plan)
+    with (
+        pytest.raises(BackupError, match="eindeutigen Index ix_p_idx_code"),
+        engine.begin() as conn,
+    ):
+        conn.exec_driver_sql("DELETE FROM p_idx")
+        with rows.indexes_deferred(conn):
+            conn.exec_driver_sql("INSERT INTO p_idx VALUES (3, 'C', 'x'), (4, 'C', 'y')")
+    with engine.connect() as conn:
+        assert indexes(conn) == index_sql
+        assert conn.exec_driver_sql("SELECT count(*) FROM p_idx").scalar() == 2
