@@ -8,6 +8,7 @@ data, and flags itself in the banner; one pass of every `make bench` measurement
 from __future__ import annotations
 
 import re
+import sqlite3
 from collections import defaultdict
 from pathlib import Path
 
@@ -173,12 +174,21 @@ def test_one_pass_of_every_measurement(tmp_path: Path, monkeypatch: pytest.Monke
         "backup.restore",
         "backup.safety",
         "db.upgrade",
+        "db.migration",
         "import.pages",
     }
     assert set(rows) == expected
     assert all(row["median"] > 0 and row["n"] == 1 for row in rows.values())
     assert all(row["ratio"] is not None for row in rows.values())
     assert results["machine"]["cores"] and results["databases"]["sqlite"]["version"]
+    # The newest migration was undone and applied again: the instance is back at the head.
+    head, _doc = bench._newest_migration()
+    assert rows["db.migration"]["label"].startswith(f"python -m kms db upgrade applying {head} (")
+    db = sqlite3.connect(tmp_path / "sqlite-small" / "bench" / "kms.sqlite3")
+    try:
+        assert db.execute("SELECT version_num FROM alembic_version").fetchall() == [(head,)]
+    finally:
+        db.close()
 
 
 def test_regression_check_flags_changes_over_twenty_percent() -> None:
