@@ -477,7 +477,8 @@ class _Inserter:
 def indexes_deferred(conn: Connection) -> Iterator[None]:
     """SQLite: the tables' own indexes are dropped while rows are loaded into empty tables,
     then built again from their exact SQL, each in one sorted pass instead of one b-tree
-    insert per row (a third less time for the large instance's biggest tables). A unique
+    insert per row (2-4 s less CPU for the large instance's restore, docs/performance.md,
+    sixth round). A unique
     index refuses duplicate rows when it is built, as it would on insert. The constraints'
     indexes (primary keys, UNIQUE in CREATE TABLE) stay. Elsewhere nothing changes."""
     if conn.dialect.name != "sqlite":
