@@ -38,7 +38,7 @@ from kms.backups.archive import data_files as live_data_files
 from kms.backups.create import create_locked, sqlite_path
 from kms.backups.documents import activity_filter, sync_backup_documents
 from kms.backups.errors import BackupError, disk_errors
-from kms.backups.rows import indexes_deferred, load_tables
+from kms.backups.parallel import load_database
 from kms.backups.store import (
     RESTORE_PREFIX,
     BackupInfo,
@@ -301,15 +301,15 @@ def _build_database(plan: RestorePlan, tracker: Tracker) -> None:
             raw.execute("PRAGMA synchronous = OFF")
             raw.execute("PRAGMA cache_size = -262144")
             raw.execute("PRAGMA journal_mode = DELETE")
-        with conn.begin(), indexes_deferred(conn):
-            counts = load_tables(
-                conn,
-                metadata,
-                plan.table_parts,
-                columns={t["name"]: list(t["columns"]) for t in plan.manifest.tables},
-                objects=plan.manifest.format_version < 2,
-                progress=tracker.advance,
-            )
+        counts = load_database(
+            conn,
+            metadata,
+            plan.table_parts,
+            columns={t["name"]: list(t["columns"]) for t in plan.manifest.tables},
+            objects=plan.manifest.format_version < 2,
+            progress=tracker.advance,
+            work=plan.work,
+        )
         if raw is not None:
             for pragma, value in zip(_LOAD_PRAGMAS, settings, strict=True):
                 raw.execute(f"PRAGMA {pragma} = {value}")  # values SQLite itself returned

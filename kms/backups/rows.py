@@ -509,13 +509,18 @@ def load_tables(
     columns: dict[str, list[str]],
     objects: bool = False,
     progress: Callable[[int], None] | None = None,
+    pick: Callable[[], str | None] | None = None,
+    merge: Callable[[], dict[str, int]] | None = None,
 ) -> dict[str, int]:
     """Insert every table's rows into the (empty) reflected `metadata`, in FK order.
 
     `columns`: each table's column names as the manifest lists them. Each line of a part
     is a JSON array in that order (format 2), or with `objects` a JSON object (format 1).
     Self-referencing and cyclic foreign keys are inserted as NULL first and set once all
-    rows exist, so foreign keys stay enforced throughout on both databases.
+    rows exist, so foreign keys stay enforced throughout on both databases. With `pick`,
+    the tables come from it (None: no more) instead, parents first; the others are loaded
+    elsewhere (kms.backups.parallel), and `merge` adds their rows once these are in,
+    before those keys are set, and returns their counts.
     """
     unknown = sorted(set(parts) - set(metadata.tables))
     if unknown:
@@ -528,9 +533,12 @@ def load_tables(
     dialect = conn.dialect.name
     counts: dict[str, int] = {}
     fixups: list[tuple[Table, list[str], list[dict[str, Any]]]] = []
-    for table, _fks in ordered:
-        if table is None or table.name not in parts:
-            continue
+    tables: Iterable[Table]
+    if pick is None:
+        tables = [t for t, _fks in ordered if t is not None and t.name in parts]
+    else:
+        tables = (metadata.tables[name] for name in iter(pick, None))
+    for table in tables:
         names = list(columns.get(table.name) or [c.name for c in table.columns])
         insert = _Inserter(conn, table, names)
         read = _object_rows if objects else _array_rows
@@ -562,6 +570,8 @@ def load_tables(
         if later:
             fixups.append((table, pk, later))
         counts[table.name] = count
+    if merge is not None:
+        counts.update(merge())
     for table, pk, updates in fixups:
         cols = sorted({k for u in updates for k in u if not k.startswith("pk_")})
         for col in cols:
