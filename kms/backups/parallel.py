@@ -33,7 +33,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from kms.backups.errors import DAMAGED, BackupError
-from kms.backups.rows import indexes_deferred, load_tables
+from kms.backups.rows import DeferredIndexes, build_indexes, indexes_deferred, load_tables
 
 # Below this many bytes of compressed table parts, starting a process costs more than it saves.
 SPLIT_MIN_BYTES = 16 << 20
@@ -72,7 +72,9 @@ def load_database(
                     progress(n)
                 side.report(progress)
 
-            with conn.begin(), indexes_deferred(conn):
+            with conn.begin(), indexes_deferred(conn) as indexes:
+                assert indexes is not None  # noqa: S101 - SQLite
+                side.start(indexes)
                 counts = load_tables(
                     conn,
                     metadata,
@@ -81,7 +83,8 @@ def load_database(
                     objects=objects,
                     progress=advance,
                     pick=side.pick,
-                    merge=lambda: side.merge(progress),
+                    loaded=indexes.build,
+                    merge=lambda: side.merge(indexes, progress),
                 )
                 check_references(raw)
             return counts
@@ -111,9 +114,14 @@ class _Side:
     requests and collects its progress, which `report` passes on from this thread."""
 
     def __init__(
-        self, proc: subprocess.Popen[bytes], path: Path, sizes: dict[str, int], conn: Connection
+        self,
+        proc: subprocess.Popen[bytes],
+        path: Path,
+        sizes: dict[str, int],
+        conn: Connection,
+        spec: dict[str, Any],
     ) -> None:
-        self.proc, self.path, self.conn = proc, path, conn
+        self.proc, self.path, self.conn, self.spec = proc, path, conn, spec
         self.left = sorted(sizes, key=lambda n: (-sizes[n], n))
         self.theirs: list[str] = []
         self.lock = threading.Lock()
@@ -122,6 +130,19 @@ class _Side:
         self.error: dict[str, str] | None = None
         self.attached = False
         self.reader = threading.Thread(target=self._read, name="kms-restore-side", daemon=True)
+
+    def start(self, indexes: DeferredIndexes) -> None:
+        """Send it its work: the tables' parts, their indexes (it builds those of its tables
+        in its file, and they come over with the rows) and its first table, the largest."""
+        self.spec["indexes"] = {table: indexes.of(table) for table in self.left}
+        self.spec["first"] = self.assign()
+        assert self.proc.stdin is not None  # noqa: S101 - Popen(stdin=PIPE)
+        try:
+            self.proc.stdin.write(json.dumps(self.spec).encode() + b"\n")
+            self.proc.stdin.flush()
+        except BrokenPipeError:  # it ended at once; report() raises why
+            pass
+        self.reader.start()
 
     def pick(self) -> str | None:
         """The next table for this process (None: none left)."""
@@ -186,8 +207,9 @@ class _Side:
             raise RuntimeError(f"restore side load ended with exit code {code}: {tail}")
         return self.counts
 
-    def merge(self, progress: Progress) -> dict[str, int]:
-        """Copy the second file's tables into the restored database's empty ones."""
+    def merge(self, indexes: DeferredIndexes, progress: Progress) -> dict[str, int]:
+        """Copy the second file's tables into the restored database's empty ones, with the
+        indexes it built: created on the empty table first, they are copied, not built."""
         counts = self.wait(progress)
         raw: Any = self.conn.connection.dbapi_connection
         quote = self.conn.dialect.identifier_preparer.quote
@@ -195,6 +217,7 @@ class _Side:
         self.attached = True
         for table in self.theirs:
             name = quote(table)
+            indexes.build(table)
             # No column list and SELECT *: the form SQLite can copy record by record.
             copied = raw.execute(f"INSERT INTO main.{name} SELECT * FROM {SIDE}.{name}").rowcount  # noqa: S608 - quoted identifiers
             if copied != counts.get(table):
@@ -213,8 +236,9 @@ def _side_load(
     objects: bool,
     work: Path,
 ) -> Iterator[_Side]:
-    """Start the second process on an empty copy of the tables (the same CREATE TABLE, no
-    indexes); whatever happens, it is stopped and its file detached when the block ends."""
+    """Start the second process (its work follows in `_Side.start`) on an empty copy of the
+    tables (the same CREATE TABLE, no indexes yet); whatever happens, it is stopped and its
+    file detached when the block ends."""
     raw: Any = conn.connection.dbapi_connection
     path = work / "restore-side.sqlite3"
     with closing(sqlite3.connect(path)) as empty:
@@ -239,16 +263,7 @@ def _side_load(
         )
     side: _Side | None = None
     try:
-        side = _Side(proc, path, sizes, conn)
-        # It starts with the largest table; this process with the next one.
-        spec["first"] = side.assign()
-        assert proc.stdin is not None  # noqa: S101 - Popen(stdin=PIPE)
-        try:
-            proc.stdin.write(json.dumps(spec).encode() + b"\n")
-            proc.stdin.flush()
-        except BrokenPipeError:  # it ended at once; report() raises why
-            pass
-        side.reader.start()
+        side = _Side(proc, path, sizes, conn, spec)
         yield side
     finally:
         if proc.poll() is None:
@@ -290,6 +305,7 @@ def _load_side(spec: dict[str, Any], report: Callable[[dict[str, Any]], None]) -
                             progress=lambda n: report({"rows": n}),
                         )
                     )
+                    build_indexes(raw, spec["indexes"].get(name, []))
                     report({"next": True})
                     line = sys.stdin.buffer.readline()
                     name = json.loads(line)["table"] if line else None

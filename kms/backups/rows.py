@@ -473,25 +473,30 @@ class _Inserter:
                 copy.write_row(values)
 
 
-@contextmanager
-def indexes_deferred(conn: Connection) -> Iterator[None]:
-    """SQLite: the tables' own indexes are dropped while rows are loaded into empty tables,
-    then built again from their exact SQL, each in one sorted pass instead of one b-tree
-    insert per row (2-4 s less CPU for the large instance's restore, docs/performance.md,
-    sixth round). A unique
-    index refuses duplicate rows when it is built, as it would on insert. The constraints'
-    indexes (primary keys, UNIQUE in CREATE TABLE) stay. Elsewhere nothing changes."""
-    if conn.dialect.name != "sqlite":
-        yield
-        return
-    raw: Any = conn.connection.dbapi_connection
-    quote = conn.dialect.identifier_preparer.quote
-    indexes = raw.execute(
-        "SELECT name, sql FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL"
-    ).fetchall()
-    for name, _sql in indexes:
-        raw.execute(f"DROP INDEX {quote(name)}")
-    yield
+class DeferredIndexes:
+    """The SQLite indexes indexes_deferred dropped, by table, until they are built again."""
+
+    def __init__(self, raw: Any, indexes: list[tuple[str, str, str]]) -> None:
+        self.raw = raw
+        self.left: dict[str, list[tuple[str, str]]] = {}
+        for name, table, sql in indexes:
+            self.left.setdefault(table, []).append((name, sql))
+
+    def of(self, table: str) -> list[tuple[str, str]]:
+        """A table's indexes not built yet: (name, CREATE INDEX …)."""
+        return list(self.left.get(table, []))
+
+    def build(self, table: str) -> None:
+        """Build one table's indexes now (for instance right after its rows went in)."""
+        build_indexes(self.raw, self.left.pop(table, []))
+
+    def build_all(self) -> None:
+        for table in list(self.left):
+            self.build(table)
+
+
+def build_indexes(raw: Any, indexes: Iterable[tuple[str, str]]) -> None:
+    """CREATE INDEX from its exact SQL; a unique index that meets duplicates is damage."""
     for name, sql in indexes:
         try:
             raw.execute(sql)
@@ -499,6 +504,30 @@ def indexes_deferred(conn: Connection) -> Iterator[None]:
             raise BackupError(
                 DAMAGED + f" (doppelte Werte für den eindeutigen Index {name})"
             ) from exc
+
+
+@contextmanager
+def indexes_deferred(conn: Connection) -> Iterator[DeferredIndexes | None]:
+    """SQLite: the tables' own indexes are dropped while rows are loaded into empty tables,
+    then built again from their exact SQL, each in one sorted pass instead of one b-tree
+    insert per row (2-4 s less CPU for the large instance's restore, docs/performance.md,
+    sixth round); those the block did not build itself (DeferredIndexes.build) are built
+    when it ends. A unique index refuses duplicate rows when it is built, as it would on
+    insert. The constraints' indexes (primary keys, UNIQUE in CREATE TABLE) stay.
+    Elsewhere nothing changes (None)."""
+    if conn.dialect.name != "sqlite":
+        yield None
+        return
+    raw: Any = conn.connection.dbapi_connection
+    quote = conn.dialect.identifier_preparer.quote
+    indexes = raw.execute(
+        "SELECT name, tbl_name, sql FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL"
+    ).fetchall()
+    for name, _table, _sql in indexes:
+        raw.execute(f"DROP INDEX {quote(name)}")
+    deferred = DeferredIndexes(raw, indexes)
+    yield deferred
+    deferred.build_all()
 
 
 def load_tables(
@@ -510,6 +539,7 @@ def load_tables(
     objects: bool = False,
     progress: Callable[[int], None] | None = None,
     pick: Callable[[], str | None] | None = None,
+    loaded: Callable[[str], None] | None = None,
     merge: Callable[[], dict[str, int]] | None = None,
 ) -> dict[str, int]:
     """Insert every table's rows into the (empty) reflected `metadata`, in FK order.
@@ -520,7 +550,8 @@ def load_tables(
     rows exist, so foreign keys stay enforced throughout on both databases. With `pick`,
     the tables come from it (None: no more) instead, parents first; the others are loaded
     elsewhere (kms.backups.parallel), and `merge` adds their rows once these are in,
-    before those keys are set, and returns their counts.
+    before those keys are set, and returns their counts. `loaded(name)` is called once
+    a table's rows are in.
     """
     unknown = sorted(set(parts) - set(metadata.tables))
     if unknown:
@@ -570,6 +601,8 @@ def load_tables(
         if later:
             fixups.append((table, pk, later))
         counts[table.name] = count
+        if loaded is not None:
+            loaded(table.name)
     if merge is not None:
         counts.update(merge())
     for table, pk, updates in fixups:

@@ -37,8 +37,8 @@ def merged(monkeypatch: pytest.MonkeyPatch) -> list[dict[str, int]]:
     seen: list[dict[str, int]] = []
     original = parallel._Side.merge
 
-    def merge(self: parallel._Side, progress: Any) -> dict[str, int]:
-        counts = original(self, progress)
+    def merge(self: parallel._Side, indexes: Any, progress: Any) -> dict[str, int]:
+        counts = original(self, indexes, progress)
         seen.append(dict(counts))
         return counts
 
