@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
+from functools import lru_cache
 from typing import Any
 
 from sqlalchemy import (
@@ -732,6 +733,10 @@ def owed_expr() -> ColumnElement[Any]:
     return raw_cents(Invoice.gross_total) + corrections_expr(Invoice.id)
 
 
+# Both build the same immutable SQL constructs for the same day: building them (aliases,
+# subqueries, ORM adaptation) was most of the Rechnungen search's time, so they are built
+# once per day.
+@lru_cache(maxsize=4)
 def status_expr(day: date) -> ColumnElement[str]:
     """The status of one row as SQL (correlated subqueries: for a single invoice only;
     lists and sums use `status_source`)."""
@@ -760,6 +765,7 @@ class StatusSource:
         return self.owed - self.paid
 
 
+@lru_cache(maxsize=4)
 def status_source(day: date) -> StatusSource:
     """`Invoice` with its derived status and settled cents as joinable columns."""
     paid = (
@@ -859,6 +865,18 @@ class InvoiceList:
     sum_open: Decimal
 
 
+@lru_cache(maxsize=4)
+def _row_open(day: date) -> ColumnElement[Any]:
+    """Cents still open of one row while its status is open, else 0 (per-row subqueries)."""
+    return case(
+        (
+            status_expr(day).in_(["offen", "teilweise", "ueberfaellig"]),
+            owed_expr() - paid_expr(Invoice.id),
+        ),
+        else_=0,
+    )
+
+
 def list_invoices(
     session: Session,
     *,
@@ -906,13 +924,7 @@ def list_invoices(
             conditions.append(Invoice.id.in_(_matching_ids(term)))
     # For one page the per-row subqueries are cheaper than the aggregate over all payments.
     row_status = status_expr(day)
-    row_open = case(
-        (
-            row_status.in_(["offen", "teilweise", "ueberfaellig"]),
-            owed_expr() - paid_expr(Invoice.id),
-        ),
-        else_=0,
-    )
+    row_open = _row_open(day)
     # Sums: a search or a customer selects few rows, where per-row subqueries beat reading
     # all payments; over (nearly) everything the aggregate join wins.
     selective = bool(terms or contact_id) and not status
