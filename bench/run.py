@@ -293,25 +293,27 @@ def query_rows(bench: Instance, settings: Settings) -> list[Row]:
         def bare(statement: str, **params: Any) -> Callable[[], Any]:
             return lambda: sql(text(statement), params).all()
 
+        def search_persons() -> Any:
+            return list_persons(session, search="müller")
+
+        def search_invoices() -> Any:
+            return service.list_invoices(session, search=number or "", day=day)
+
         cases = [
             (
                 "search.contacts",
                 'search Personen "müller"',
-                lambda: list_persons(session, search="müller"),
-                bare(
-                    "SELECT id FROM contacts WHERE kind = 'person' "
-                    "AND search_key LIKE :q ORDER BY sort_key LIMIT 25",
-                    q="%mueller%",
-                ),
-                "bare SQL query",
+                search_persons,
+                replayed(session, search_persons),
+                "its SQL statements, bare",
                 "≤ 300 ms; ≤ 5 × the query",
             ),
             (
                 "search.invoices",
                 "search Rechnungen by number",
-                lambda: service.list_invoices(session, search=number or "", day=day),
-                bare("SELECT id FROM invoices WHERE number = :n", n=number),
-                "bare SQL query",
+                search_invoices,
+                replayed(session, search_invoices),
+                "its SQL statements, bare",
                 "≤ 300 ms; ≤ 5 × the query",
             ),
             (
@@ -353,6 +355,37 @@ def query_rows(bench: Instance, settings: Settings) -> list[Row]:
                 Row(key, label, timed(fn, settings), timed(floor, settings), floor_label, budget)
             )
     return rows
+
+
+def replayed(session: Any, fn: Callable[[], Any]) -> Callable[[], None]:
+    """The floor of a search: the very SQL statements `fn` sends (caught on one call),
+    sent again through the driver with the same parameters, every row fetched; without
+    SQLAlchemy's statement building, the ORM and the Python around them."""
+    from sqlalchemy import event
+
+    conn = session.connection()
+    caught: list[tuple[str, Any]] = []
+
+    def catch(_conn: Any, _cursor: Any, statement: str, parameters: Any, *_rest: Any) -> None:
+        caught.append((statement, parameters))
+
+    event.listen(conn, "before_cursor_execute", catch)
+    try:
+        fn()
+    finally:
+        event.remove(conn, "before_cursor_execute", catch)
+    raw = conn.connection.dbapi_connection
+
+    def replay() -> None:
+        cursor = raw.cursor()
+        try:
+            for statement, parameters in caught:
+                cursor.execute(statement, parameters)
+                cursor.fetchall()
+        finally:
+            cursor.close()
+
+    return replay
 
 
 def issue_rows(bench: Instance, settings: Settings) -> list[Row]:
