@@ -56,40 +56,58 @@ def load_database(
     """Every table's rows into the empty restored database, in one transaction; on SQLite
     with a large backup and two cores, a second process takes some of the tables."""
     sizes = {name: path.stat().st_size for name, path in parts.items()}
-    if conn.dialect.name != "sqlite" or _cores() < 2 or sum(sizes.values()) < SPLIT_MIN_BYTES:
-        with conn.begin(), indexes_deferred(conn):
-            return load_tables(
-                conn, metadata, parts, columns=columns, objects=objects, progress=progress
-            )
+    split = conn.dialect.name == "sqlite" and _cores() >= 2
+    if split and sum(sizes.values()) >= SPLIT_MIN_BYTES:
+        raw: Any = conn.connection.dbapi_connection
+        checked = raw.execute("PRAGMA foreign_keys").fetchone()[0]
+        # Only outside a transaction does this take effect; inside one, stay on one process.
+        raw.execute("PRAGMA foreign_keys = OFF")
+        if raw.execute("PRAGMA foreign_keys").fetchone()[0] == 0:
+            try:
+                return _load_split(conn, metadata, parts, sizes, columns, objects, progress, work)
+            finally:
+                raw.execute(f"PRAGMA foreign_keys = {int(checked)}")
+    with conn.begin(), indexes_deferred(conn):
+        return load_tables(
+            conn, metadata, parts, columns=columns, objects=objects, progress=progress
+        )
+
+
+def _load_split(
+    conn: Connection,
+    metadata: sa.MetaData,
+    parts: dict[str, Path],
+    sizes: dict[str, int],
+    columns: dict[str, list[str]],
+    objects: bool,
+    progress: Progress,
+    work: Path,
+) -> dict[str, int]:
+    """The two-process load; foreign keys are off and are checked before the commit."""
     raw: Any = conn.connection.dbapi_connection
-    checked = raw.execute("PRAGMA foreign_keys").fetchone()[0]
-    raw.execute("PRAGMA foreign_keys = OFF")  # outside a transaction, so it takes effect
-    try:
-        with _side_load(conn, parts, sizes, columns, objects, work) as side:
+    with _side_load(conn, parts, sizes, columns, objects, work) as side:
 
-            def advance(n: int) -> None:
-                if progress:
-                    progress(n)
-                side.report(progress)
+        def advance(n: int) -> None:
+            if progress:
+                progress(n)
+            side.report(progress)
 
-            with conn.begin(), indexes_deferred(conn) as indexes:
-                assert indexes is not None  # noqa: S101 - SQLite
-                side.start(indexes)
-                counts = load_tables(
-                    conn,
-                    metadata,
-                    parts,
-                    columns=columns,
-                    objects=objects,
-                    progress=advance,
-                    pick=side.pick,
-                    loaded=indexes.build,
-                    merge=lambda: side.merge(indexes, progress),
-                )
-                check_references(raw)
-            return counts
-    finally:
-        raw.execute(f"PRAGMA foreign_keys = {int(checked)}")
+        with conn.begin(), indexes_deferred(conn) as indexes:
+            assert indexes is not None  # noqa: S101 - SQLite
+            side.start(indexes)
+            counts = load_tables(
+                conn,
+                metadata,
+                parts,
+                columns=columns,
+                objects=objects,
+                progress=advance,
+                pick=side.pick,
+                loaded=indexes.build,
+                merge=lambda: side.merge(indexes, progress),
+            )
+            check_references(raw)
+        return counts
 
 
 def _cores() -> int:

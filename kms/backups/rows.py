@@ -548,10 +548,10 @@ def load_tables(
     is a JSON array in that order (format 2), or with `objects` a JSON object (format 1).
     Self-referencing and cyclic foreign keys are inserted as NULL first and set once all
     rows exist, so foreign keys stay enforced throughout on both databases. With `pick`,
-    the tables come from it (None: no more) instead, parents first; the others are loaded
-    elsewhere (kms.backups.parallel), and `merge` adds their rows once these are in,
-    before those keys are set, and returns their counts. `loaded(name)` is called once
-    a table's rows are in.
+    the tables come from it in its order (None: no more), so foreign keys must be off and
+    checked afterwards; the others are loaded elsewhere (kms.backups.parallel), and
+    `merge` adds their rows once these are in, before those keys are set, and returns
+    their counts. `loaded(name)` is called once a table's rows are in.
     """
     unknown = sorted(set(parts) - set(metadata.tables))
     if unknown:

@@ -733,9 +733,9 @@ def owed_expr() -> ColumnElement[Any]:
     return raw_cents(Invoice.gross_total) + corrections_expr(Invoice.id)
 
 
-# Both build the same immutable SQL constructs for the same day: building them (aliases,
-# subqueries, ORM adaptation) was most of the Rechnungen search's time, so they are built
-# once per day.
+# status_expr, status_source and _row_open build the same immutable SQL constructs for the
+# same day: building them (aliases, subqueries, ORM adaptation) was most of the Rechnungen
+# search's time, so each is built once per day.
 @lru_cache(maxsize=4)
 def status_expr(day: date) -> ColumnElement[str]:
     """The status of one row as SQL (correlated subqueries: for a single invoice only;
