@@ -32,6 +32,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+import kms
 from kms.backups.errors import DAMAGED, BackupError
 from kms.backups.rows import DeferredIndexes, build_indexes, indexes_deferred, load_tables
 
@@ -272,12 +273,18 @@ def _side_load(
         "columns": columns,
         "objects": objects,
     }
+    # The package is found where this process found it, whatever the working directory.
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join(
+        p for p in (str(Path(kms.__file__).resolve().parents[1]), env.get("PYTHONPATH")) if p
+    )
     with open(path.with_suffix(".log"), "wb") as errors:
         proc = subprocess.Popen(  # noqa: S603 - our own module, arguments from this process
             COMMAND,
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             stderr=errors,
+            env=env,
         )
     side: _Side | None = None
     try:

@@ -81,8 +81,13 @@ def _no_restore_left() -> bool:
 
 
 def test_two_processes_restore_every_row_and_file(
-    sqlite_session: Any, merged: list[dict[str, int]]
+    sqlite_session: Any,
+    merged: list[dict[str, int]],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
+    # Started from another directory, the second process still finds the package.
+    monkeypatch.chdir(tmp_path)
     make_data()
     rows, files = db_snapshot(), file_snapshot()
     backup = create_backup()
