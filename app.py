@@ -7,7 +7,7 @@ from kms.config import ROOT
 from kms.db import ensure_migrated
 from kms.onboarding import onboarding_done
 from kms.permissions import Permission
-from kms.registry import SECTIONS, pages
+from kms.registry import ROOT_PATH, SECTIONS, pages
 from kms.ui.auth import current_user, resume_from_cookie
 from kms.ui.page import configure, login_required, user_permissions
 
@@ -27,19 +27,23 @@ if default == "ersteinrichtung" and Permission.SETTINGS not in user_permissions(
 sections: dict[str, list[st.Page]] = {name: [] for name in SECTIONS}
 for spec in pages():
     sections[spec.section].append(
-        st.Page(
-            ROOT / spec.script,
-            title=spec.title,
-            icon=spec.icon,
-            url_path=spec.url_path,
-            default=spec.url_path == default,
-        )
+        st.Page(ROOT / spec.script, title=spec.title, icon=spec.icon, url_path=spec.url_path)
     )
+# The root URL gets an entry of its own, last, that runs the chosen page's script. Streamlit
+# serves its default page at "/" only: had /start been the default, a reload or bookmark of
+# /start would ask for a page name no entry answers to, and Streamlit's English "Page not
+# found" dialog covered the login form whenever that message reached the browser before
+# the rerun below (on a busy server). Last, so that links and st.switch_page to a script
+# resolve to the page's own path, never to the empty href of the default.
+# (The navigation is hidden, so the section it sits in shows nowhere.)
+home = next(spec for spec in pages() if spec.url_path == default)
+sections = {name: items for name, items in sections.items() if items}
+sections[list(sections)[-1]].append(
+    st.Page(ROOT / home.script, title=home.title, icon=home.icon, url_path=ROOT_PATH, default=True)
+)
 # The sidebar links are drawn by each page (kms.ui.chrome.render_navigation), so that a
 # page opened by deep link before any st.navigation ran looks the same.
-navigation = st.navigation(
-    {name: items for name, items in sections.items() if items}, position="hidden"
-)
+navigation = st.navigation(sections, position="hidden")
 if current_user() is None and get_script_run_ctx().page_script_hash != requested_page:
     # Streamlit derives the ids of widgets outside a page from the page the browser asked
     # for. On a first visit the browser learns the page chosen here only afterwards, so the

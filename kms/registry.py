@@ -19,6 +19,11 @@ from kms.reporting import ReportSpec, spec_problems
 
 # Navigation sections in the order of the manual.
 SECTIONS = ("", "Kunden", "Rechnungen & Schreiben", "Finanzen", "Zusatzmodule", "Sonstiges")
+# The URL path of the navigation entry that serves "/" (app.py); the browser never shows it.
+# It differs from every page's path, and it is the path Streamlit itself gives app.py, so
+# the entry's id is the main script's: a run that starts before any st.navigation (the
+# server's first, every AppTest run) is already on the page it ends on.
+ROOT_PATH = "app"
 
 
 @dataclass(frozen=True)
@@ -383,6 +388,8 @@ def check(*, imports: bool = True) -> list[str]:
         if page.url_path in seen:
             problems.append(f"{page.script}: duplicate url_path {page.url_path!r}")
         seen.add(page.url_path)
+        if page.url_path == ROOT_PATH:
+            problems.append(f"{page.script}: url_path {ROOT_PATH!r} is the root entry's")
         if not (ROOT / page.script).is_file():
             problems.append(f"{page.script}: script missing")
     keys = [a.key for a in automatisms()] + [f.key for f in functions()]

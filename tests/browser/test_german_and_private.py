@@ -178,6 +178,8 @@ def new_page(browser: Any, traffic: Traffic, url: str) -> Any:
     traffic.attach_page(page)
     page.goto(url)
     settle(page)
+    # No Streamlit dialog ("Page not found" once covered /start and made the form inert).
+    assert page.get_by_role("dialog").all_inner_texts() == [], url
     return page
 
 

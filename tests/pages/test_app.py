@@ -4,15 +4,16 @@ from __future__ import annotations
 
 import re
 import time
+from pathlib import Path
 
 import pytest
 from sqlalchemy import func, select
 
 from kms import auth
-from kms.config import get_config
+from kms.config import ROOT, get_config
 from kms.db import ensure_migrated, session_scope
 from kms.models import User
-from kms.registry import SECTIONS, pages
+from kms.registry import SECTIONS, page_by_url, pages
 from tests import ui_helpers as ui
 
 DEEP_LINKS = [None, *[p.url_path for p in pages()]]
@@ -158,6 +159,34 @@ def test_default_page_is_the_setup_until_it_is_done(owner):
     """Logged in before the Ersteinrichtung is finished, app.py opens the tutorial."""
     at = ui.open_page(None).run()
     ui.assert_page_shown(at, "Tutorial Ersteinrichtung")
+
+
+@pytest.mark.parametrize(
+    ("logged_in", "onboarded", "root"),
+    [(False, False, "start"), (True, True, "start"), (True, False, "ersteinrichtung")],
+)
+def test_every_page_answers_to_its_own_path_and_the_root_url_to_the_chosen_page(
+    owner, logged_in, onboarded, root
+):
+    """A reload or bookmark of a page's URL asks Streamlit for the page by its path, and only
+    an entry with exactly that path answers; Streamlit serves its default entry at "/" with
+    the path "". Had a registry page been the default, /start would have been no page's path,
+    and Streamlit's English "Page not found" dialog made the login form inert whenever that
+    message reached the browser before app.py's own rerun (a busy server). So every page
+    keeps its path, and one extra entry serves "/" with the page app.py chose."""
+    from kms import onboarding
+
+    if onboarded:
+        with session_scope() as session:
+            onboarding.mark_done(session)
+    at = ui.open_page(None, user=ui.OWNER if logged_in else None).run()
+    registered = list(at._registered_pages.values())  # what st.navigation told the server
+    paths = [info["url_pathname"] for info in registered]
+    assert sorted(paths) == sorted(["", *[page.url_path for page in pages()]])
+    [home] = [info for info in registered if info["url_pathname"] == ""]
+    assert Path(home["script_path"]) == ROOT / page_by_url(root).script
+    # Links to a script resolve to its first entry: the page's own path, not the empty href.
+    assert paths[-1] == ""
 
 
 def test_every_page_opens_through_the_navigation(owner, demo):

@@ -47,3 +47,17 @@ def test_a_module_with_contact_foreign_keys_must_declare_references_and_export()
         (replace(letters, contact_references=None, contact_export=None),)
     )
     assert "contact_references and contact_export" in problems[0]
+
+
+def test_no_page_may_take_the_root_entrys_path(monkeypatch):
+    """app.py serves "/" through an extra navigation entry under ROOT_PATH; a page registered
+    under that path would collide with it, and check() says so."""
+    from dataclasses import replace
+
+    from kms import registry
+
+    start = registry.page_by_url("start")
+    assert start is not None
+    clash = replace(start, url_path=registry.ROOT_PATH)
+    monkeypatch.setattr(registry, "pages", lambda: [clash])
+    assert f"{start.script}: url_path 'app' is the root entry's" in registry.check(imports=False)
