@@ -51,6 +51,19 @@ def _sqlite_setup(engine: Engine) -> None:
         conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
 
 
+def _postgres_setup(engine: Engine) -> None:
+    """No JIT compilation: KMS sends short statements, and PostgreSQL compiles any whose
+    estimated cost passes `jit_above_cost`. The Rechnungen list's first page (status
+    subqueries over 100,000 invoices) spent 61 of its 62 ms compiling, and 1 ms running."""
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_conn: Any, _record: Any) -> None:
+        cur = dbapi_conn.cursor()
+        cur.execute("SET jit = off")
+        cur.close()
+        dbapi_conn.commit()  # a SET in a transaction that is rolled back would not last
+
+
 def get_engine(url: str | None = None) -> Engine:
     """Return the process-wide engine for a URL (one per URL, created on first use)."""
     url = url or get_config().database_url
@@ -63,6 +76,7 @@ def get_engine(url: str | None = None) -> Engine:
                 _sqlite_setup(engine)
             else:
                 engine = create_engine(url, pool_pre_ping=True)
+                _postgres_setup(engine)
             _engines[url] = engine
         return engine
 

@@ -75,6 +75,18 @@ def test_sqlite_runs_with_wal_and_foreign_keys() -> None:
         assert session.execute(text("PRAGMA foreign_keys")).scalar() == 1
 
 
+def test_postgres_connections_never_jit_compile(postgres_url: str) -> None:
+    """Every pooled PostgreSQL connection has JIT off, also after a rolled-back transaction
+    and on a connection opened later (the setting is committed when it connects)."""
+    engine = get_engine(postgres_url)
+    with engine.connect() as conn:
+        assert conn.execute(text("SHOW jit")).scalar() == "off"
+        conn.rollback()
+        assert conn.execute(text("SHOW jit")).scalar() == "off"
+    with engine.connect() as first, engine.connect() as second:
+        assert {c.execute(text("SHOW jit")).scalar() for c in (first, second)} == {"off"}
+
+
 def test_concurrent_sqlite_writers_queue_instead_of_failing() -> None:
     """Two threads doing read-then-write transactions both succeed (BEGIN IMMEDIATE)."""
     from kms.models import KeyValue
