@@ -207,11 +207,27 @@ def prepare(workdir: Path, database: str, scale: str) -> tuple[Instance, Instanc
         if not ready:
             report = generate(scale)
             print("  " + report.lines()[0], flush=True)
+            if database != "sqlite":
+                _vacuum_analyze()
     empty.data.mkdir(parents=True, exist_ok=True)
     with use(empty):
         ensure_migrated()
         _empty_instance()
     return bench, empty
+
+
+def _vacuum_analyze() -> None:
+    """After the bulk load on PostgreSQL, what autovacuum does on a live instance: planner
+    statistics, and the visibility map that lets `count(*)` read an index instead of the
+    table (the Rechnungen list's fingerprint: 100 ms before, 17 ms after, 100,000 invoices)."""
+    from kms.db import get_engine
+    from kms.models import Base
+    from kms.registry import import_models
+
+    import_models()
+    tables = ", ".join(table.name for table in Base.metadata.sorted_tables)
+    with get_engine().connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+        conn.exec_driver_sql(f"VACUUM ANALYZE {tables}")
 
 
 def _empty_instance() -> None:

@@ -220,3 +220,36 @@ def test_a_failure_midway_leaves_no_rows_and_no_files(monkeypatch: pytest.Monkey
     stored = get_config().files_dir / "documents"
     left = [p for p in stored.rglob("*") if p.is_file()] if stored.exists() else []
     assert left == []
+
+
+def test_a_new_postgres_bench_instance_gets_its_planner_statistics(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, postgres_url: str
+) -> None:
+    """On PostgreSQL the freshly loaded instance is vacuumed and analysed, as autovacuum
+    keeps a live instance: without statistics the planner guesses, and `count(*)` (the
+    query cache's fingerprint) reads whole tables instead of an index."""
+    from urllib.parse import unquote
+
+    from sqlalchemy import create_engine, text
+
+    from kms.db import dispose_engines
+    from tests.conftest import _drop_schema
+
+    monkeypatch.setattr("kms.benchdata.SCALES", {**SCALES, "small": TINY})
+    instance, empty = bench.prepare(tmp_path, "postgresql", "small")
+    schemas = [unquote(i.url).rsplit("search_path=", 1)[1] for i in (instance, empty)]
+    try:
+        engine = create_engine(instance.url)
+        with engine.connect() as conn:
+            analysed = conn.execute(
+                text(
+                    "SELECT count(*) FROM pg_stats "
+                    "WHERE schemaname = current_schema() AND tablename = 'invoices'"
+                )
+            ).scalar()
+        engine.dispose()
+        assert analysed and analysed > 0
+    finally:
+        dispose_engines()
+        for schema in schemas:
+            _drop_schema(schema)
