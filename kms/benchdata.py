@@ -968,7 +968,9 @@ class _Ledger:
 
         ensure_defaults(session)
         self.log = log
-        self.categories = {c.key: c.id for c in session.scalars(sa.select(Category))}
+        found = list(session.scalars(sa.select(Category)))
+        self.categories = {c.key: c.id for c in found}
+        self.fields = {c.key: c.euer_field for c in found}
         self.bookings: list[dict[str, Any]] = []
         self.lines: list[dict[str, Any]] = []
 
@@ -983,8 +985,9 @@ class _Ledger:
     ) -> None:
         from kms.modules.contacts.service import search_key
         from kms.modules.ledger import taxkeys
-        from kms.modules.ledger.models import DIRECTION
+        from kms.modules.ledger.models import DIRECTION, EINNAHME
         from kms.modules.ledger.service import ENTITY as ENTITY_BOOKING
+        from kms.modules.ledger.turnover import line_counts
 
         booking_id = len(self.bookings) + 1
         lines: list[dict[str, Any]] = []
@@ -1008,6 +1011,14 @@ class _Ledger:
             )
             self.lines.append(lines[-1])
         total = DIRECTION[kind] * sum((amount for _c, _k, amount, _t in parts), ZERO)
+        turnover = sum(
+            (
+                ln["amount"] - ln["paid_tax"]
+                for ln, (category, tax_key, _a, _t) in zip(lines, parts, strict=True)
+                if kind == EINNAHME and line_counts(tax_key, self.fields[category])
+            ),
+            ZERO,
+        )
         row = {
             "id": booking_id,
             "booking_date": day,
@@ -1021,6 +1032,7 @@ class _Ledger:
             "note": "",
             "tax_period": "",
             "total": total,
+            "turnover_19": turnover,
             "search_key": search_key(
                 fields.get("counterparty", ""),
                 fields.get("receipt_number", ""),

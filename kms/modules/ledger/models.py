@@ -104,7 +104,9 @@ class Booking(BusinessData, Base):
     __tablename__ = "ledger_bookings"
     __table_args__ = (
         Index("ix_ledger_bookings_account_date", "account_id", "booking_date"),
-        Index("ix_ledger_bookings_kind_date", "kind", "booking_date"),
+        # Covers the § 19 turnover sum per year (kms/modules/ledger/turnover.py): an
+        # index-only range scan instead of a join over every booking line.
+        Index("ix_ledger_bookings_kind_date", "kind", "booking_date", "turnover_19"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -141,6 +143,10 @@ class Booking(BusinessData, Base):
         ForeignKey("ledger_bookings.id", ondelete="RESTRICT"), default=None
     )
     total: Mapped[Decimal] = mapped_column(Money(), default=ZERO)
+    # The lines' share of received turnover in the sense of § 19 Abs. 2 UStG (net; zero for
+    # every kind but Einnahme), derived from the lines on every flush (`_keep_turnover` below)
+    # and after a category's EÜR field changes. The Kleinunternehmer watch sums it per year.
+    turnover_19: Mapped[Decimal] = mapped_column(Money(), default=ZERO)
     search_key: Mapped[str] = mapped_column(String(1000), default="", index=True)
     created_by: Mapped[str] = mapped_column(String(64), default="")
     created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
@@ -276,6 +282,35 @@ def _refuse_changes_in_locked_periods(session: Session, _ctx: Any, _instances: A
     for obj in session.new:
         if isinstance(obj, Booking) and obj.payment_id is None and obj.refund_invoice_id is None:
             check_open(session, obj.booking_date)
+
+
+@event.listens_for(Session, "before_flush")
+def _keep_turnover(session: Session, _ctx: Any, _instances: Any) -> None:
+    """Derive `Booking.turnover_19` from the lines of every booking this flush writes.
+
+    Every ORM path (the service, the payment sync, reversals, imports) ends in a flush, so
+    none of them can store lines without the matching sum. Only a changed value is set.
+    """
+    from kms.modules.ledger.turnover import booking_turnover
+
+    bookings: set[Booking] = set()
+    for obj in [*session.new, *session.dirty, *session.deleted]:
+        if isinstance(obj, Booking):
+            bookings.add(obj)
+        elif isinstance(obj, BookingLine):
+            booking = obj.booking
+            if booking is None and obj.booking_id is not None:
+                with session.no_autoflush:
+                    booking = session.get(Booking, obj.booking_id)
+            if booking is not None:
+                bookings.add(booking)
+    for booking in bookings:
+        if booking in session.deleted:
+            continue
+        with session.no_autoflush:
+            value = booking_turnover(session, booking)
+        if booking.turnover_19 != value:
+            booking.turnover_19 = value
 
 
 # --- DATEV hand-over (kms/modules/ledger/datev.py) ----------------------------------------

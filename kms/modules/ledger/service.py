@@ -42,6 +42,7 @@ from kms.modules.ledger.models import (
     Category,
     LedgerSettings,
 )
+from kms.modules.ledger.turnover import recompute_for_category
 from kms.modules.settings.taxation import regime_on
 from kms.permissions import Permission, require_permission
 from kms.types import today
@@ -318,9 +319,12 @@ def save_category(
         if category.side != side and _category_used(session, category.id):
             raise ValidationError("side", "Die Kategorie ist schon gebucht; die Seite bleibt.")
         action = "updated"
+    field_changed = category.id is not None and category.euer_field != euer_field
     category.name, category.side, category.euer_field = name, side, euer_field
     category.special, category.default_tax_key, category.active = special, default_tax_key, active
     session.flush()
+    if field_changed:  # a Hilfsgeschäft or not: the § 19 sums of its bookings follow
+        recompute_for_category(session, category.id)
     audit.record(
         session,
         entity=CATEGORY_ENTITY,
