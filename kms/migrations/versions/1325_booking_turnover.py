@@ -6,8 +6,8 @@ per year on the large benchmark instance). Each booking now stores its share, de
 its lines on every flush, and the index over (kind, booking_date) also covers it.
 
 The backfill uses the rule of kms/modules/ledger/turnover.py as of this revision, frozen
-here (tests/migrations checks that the code still agrees; a new counting tax key needs a
-migration that derives the sums again).
+here; tests/modules/ledger/test_turnover.py checks that the code still agrees (a new
+counting tax key needs a migration that derives the sums again).
 
 Revision ID: 1325
 Revises: 1324

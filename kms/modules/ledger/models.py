@@ -291,8 +291,6 @@ def _keep_turnover(session: Session, _ctx: Any, _instances: Any) -> None:
     Every ORM path (the service, the payment sync, reversals, imports) ends in a flush, so
     none of them can store lines without the matching sum. Only a changed value is set.
     """
-    from kms.modules.ledger.turnover import booking_turnover
-
     bookings: set[Booking] = set()
     for obj in [*session.new, *session.dirty, *session.deleted]:
         if isinstance(obj, Booking):
@@ -304,6 +302,10 @@ def _keep_turnover(session: Session, _ctx: Any, _instances: Any) -> None:
                     booking = session.get(Booking, obj.booking_id)
             if booking is not None:
                 bookings.add(booking)
+    if not bookings:
+        return
+    from kms.modules.ledger.turnover import booking_turnover
+
     for booking in bookings:
         if booking in session.deleted:
             continue
