@@ -6,8 +6,8 @@ schema at the backup's revision, the rows go in, and Alembic upgrades it to head
 live is touched, so a refused archive changes nothing. apply_restore() then takes a
 safety backup, switches KMS to read-only, swaps the stored files by renames and the
 database in one transaction (SQLite: the sqlite3 backup API into the live file;
-PostgreSQL: TRUNCATE + INSERT … SELECT + sequence reset), and undoes the file swap if the
-database step fails. A journal (kms.backups.journal) covers a process that is killed
+PostgreSQL: TRUNCATE + INSERT … SELECT + sequence reset + ANALYZE), and undoes the file
+swap if the database step fails. A journal (kms.backups.journal) covers a process that is killed
 meanwhile: the next start rolls the restore back or completes it.
 """
 
@@ -647,3 +647,7 @@ def _swap_postgres(plan: RestorePlan, live_url: str) -> None:
                         ),
                         {"t": quote(table.name), "c": col.name},
                     )
+        # Planner statistics for the new rows, in the same transaction: a bulk load leaves
+        # none until autovacuum's next round (tables under its threshold never get any), and
+        # the first reruns after a restore would be planned on the old data's counts.
+        conn.execute(sa.text("ANALYZE " + ", ".join(quote(t.name) for t in tables)))

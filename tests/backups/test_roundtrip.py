@@ -308,6 +308,48 @@ def test_backup_is_refused_while_the_lock_is_held(db_url: str) -> None:
 
 
 @pytest.mark.postgres
+def test_a_restore_into_postgres_leaves_the_planner_its_statistics(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """pg_stats describes the restored tables at once, without waiting for autovacuum: the
+    first reruns after a restore are planned on real row counts."""
+    schema = _fresh_postgres(monkeypatch)
+    try:
+        use_database(monkeypatch, get_config().database_url)
+        make_data()
+        backup = create_backup()
+        wipe()
+        restore(backup.path)
+        with get_engine().connect() as conn:
+            analysed = set(
+                conn.scalars(
+                    sa.text(
+                        "SELECT DISTINCT tablename FROM pg_stats"
+                        " WHERE schemaname = current_schema()"
+                    )
+                )
+            )
+            count = conn.scalar(sa.text("SELECT count(*) FROM contacts"))
+            estimate = conn.scalar(
+                sa.text("SELECT reltuples FROM pg_class WHERE oid = 'contacts'::regclass")
+            )
+        assert {
+            "users",
+            "contacts",
+            "tags",
+            "contact_tags",
+            "bug_reports",
+            "audit_events",
+        } - analysed == set()
+        assert count and estimate == count
+    finally:
+        from kms.db import dispose_engines
+
+        dispose_engines()
+        _drop_schema(schema)
+
+
+@pytest.mark.postgres
 def test_sqlite_backup_restores_into_postgres_and_back(monkeypatch: pytest.MonkeyPatch) -> None:
     """An owner moves from the embedded SQLite to PostgreSQL (and back) with one backup."""
     sqlite_url = get_config().database_url
