@@ -7,8 +7,8 @@ live is touched, so a refused archive changes nothing. apply_restore() then take
 safety backup, switches KMS to read-only, swaps the stored files by renames and the
 database in one transaction (SQLite: the sqlite3 backup API into the live file;
 PostgreSQL: TRUNCATE + INSERT … SELECT + sequence reset + ANALYZE), and undoes the file
-swap if the database step fails. A journal (kms.backups.journal) covers a process that is killed
-meanwhile: the next start rolls the restore back or completes it.
+swap if the database step fails. A journal (kms.backups.journal) covers a process that is
+killed meanwhile: the next start rolls the restore back or completes it.
 """
 
 from __future__ import annotations
