@@ -6,12 +6,13 @@ import fcntl
 import logging
 import re
 import threading
+import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, event, text
+from sqlalchemy import Engine, MetaData, create_engine, event, exc, text
 from sqlalchemy.orm import Session, sessionmaker
 
 from kms.config import ROOT, ensure_dirs, get_config
@@ -97,6 +98,20 @@ def dispose_engine(url: str) -> None:
         _migrated.discard(url)
     if engine is not None:
         engine.dispose()
+
+
+def reflect(engine: Engine) -> MetaData:
+    """The tables as the database has them (restore copies rows by them).
+
+    SQLAlchemy cannot reflect the expression index ix_invoices_list_order and says so with
+    an English warning that reached the console of every `kms backup restore`; the index
+    itself is not needed for copying rows, so that one warning is silenced here.
+    """
+    metadata = MetaData()
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", "Skipped unsupported reflection", exc.SAWarning)
+        metadata.reflect(engine)
+    return metadata
 
 
 def session_factory(url: str | None = None, *, write: bool = True) -> sessionmaker[Session]:

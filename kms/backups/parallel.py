@@ -306,11 +306,12 @@ def _side_load(
 def _load_side(spec: dict[str, Any], report: Callable[[dict[str, Any]], None]) -> dict[str, int]:
     """In the second process: ask for a table, load it into the file, ask again. Foreign
     keys are not checked here; they are once the rows are in the restored database."""
+    from kms.db import reflect
+
     engine = sa.create_engine(f"sqlite:///{spec['db']}", poolclass=sa.pool.NullPool)
     counts: dict[str, int] = {}
     try:
-        metadata = sa.MetaData()
-        metadata.reflect(engine)
+        metadata = reflect(engine)
         with engine.connect() as conn:
             raw: Any = conn.connection.dbapi_connection
             raw.execute("PRAGMA foreign_keys = OFF")

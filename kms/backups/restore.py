@@ -55,6 +55,7 @@ from kms.db import (
     dispose_engines,
     ensure_migrated,
     get_engine,
+    reflect,
     session_scope,
 )
 from kms.models import Base, KeyValue, set_value
@@ -286,8 +287,7 @@ def _build_database(plan: RestorePlan, tracker: Tracker) -> None:
     cfg.set_main_option("kms_files_dir", str(plan.data_dir / "files").replace("%", "%%"))
     command.upgrade(cfg, plan.manifest.schema_revision)
     engine = get_engine(plan.temp_url)
-    metadata = sa.MetaData()
-    metadata.reflect(engine)
+    metadata = reflect(engine)
     metadata.remove(metadata.tables["alembic_version"])
     with engine.connect() as conn:
         raw = conn.connection.dbapi_connection if engine.dialect.name == "sqlite" else None
@@ -617,8 +617,7 @@ def _swap_sqlite(source: Path, live: Path) -> None:
 def _swap_postgres(plan: RestorePlan, live_url: str) -> None:
     """One transaction: empty every table, copy from the restored schema, reset sequences."""
     engine = get_engine(live_url)
-    temp = sa.MetaData()
-    temp.reflect(get_engine(plan.temp_url))
+    temp = reflect(get_engine(plan.temp_url))
     dispose_engine(plan.temp_url)
     quote = engine.dialect.identifier_preparer.quote
     schema = quote(plan.temp_schema or "")
