@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -83,6 +84,26 @@ def _fresh_postgres(monkeypatch: pytest.MonkeyPatch) -> str:
     monkeypatch.setenv("KMS_DATABASE_URL", url)
     reset_config()
     return schema
+
+
+@contextmanager
+def database_at(revision: str, database: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+    """A database of its own ("sqlite": the test's file; "postgres": a new schema) migrated
+    up to `revision` only, for tests of the migrations after it."""
+    from alembic import command
+
+    from kms.config import get_config
+    from kms.db import alembic_config
+
+    schema = _fresh_postgres(monkeypatch) if database == "postgres" else None
+    url = get_config().database_url
+    command.upgrade(alembic_config(url), revision)
+    try:
+        yield url
+    finally:
+        dispose_engines()
+        if schema:
+            _drop_schema(schema)
 
 
 def _drop_schema(schema: str) -> None:

@@ -17,7 +17,8 @@ import sqlalchemy as sa
 from alembic import command
 
 from kms.config import get_config
-from kms.db import alembic_config, dispose_engines, get_engine, session_scope
+from kms.db import alembic_config, get_engine, session_scope
+from tests.conftest import database_at
 
 VERSIONS = Path(__file__).parents[1] / "kms" / "migrations" / "versions"
 MIGRATION = VERSIONS / "1301_generated_files_in_documents.py"
@@ -46,15 +47,8 @@ def load_migration() -> ModuleType:
 @pytest.fixture(params=["sqlite", "postgres"])
 def url_1211(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
     """A database of its own, migrated up to revision 1211 only."""
-    from tests.conftest import _drop_schema, _fresh_postgres
-
-    schema = _fresh_postgres(monkeypatch) if request.param == "postgres" else None
-    url = get_config().database_url
-    command.upgrade(alembic_config(url), "1211")
-    yield url
-    dispose_engines()
-    if schema:
-        _drop_schema(schema)
+    with database_at("1211", request.param, monkeypatch) as url:
+        yield url
 
 
 def _dummy(column: sa.Column[Any]) -> Any:

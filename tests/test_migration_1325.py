@@ -11,30 +11,21 @@ import pytest
 import sqlalchemy as sa
 from alembic import command
 
-from kms.config import get_config
-from kms.db import alembic_config, dispose_engines, get_engine, session_scope
+from kms.db import alembic_config, dispose_engines, get_engine, reflect, session_scope
+from tests.conftest import database_at
 from tests.test_migration_1301 import insert
 
 
 @pytest.fixture(params=["sqlite", "postgres"])
 def url_1324(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
     """A database of its own, migrated up to revision 1324 only."""
-    from tests.conftest import _drop_schema, _fresh_postgres
-
-    schema = _fresh_postgres(monkeypatch) if request.param == "postgres" else None
-    url = get_config().database_url
-    command.upgrade(alembic_config(url), "1324")
-    yield url
-    dispose_engines()
-    if schema:
-        _drop_schema(schema)
+    with database_at("1324", request.param, monkeypatch) as url:
+        yield url
 
 
 def test_existing_bookings_get_the_sum_of_their_counting_lines(url_1324: str) -> None:
     engine = get_engine(url_1324)
-    meta = sa.MetaData()
-    meta.reflect(engine)
-    t = meta.tables
+    t = reflect(engine).tables
     with engine.begin() as conn:
 
         def category(key: str, side: str, field: str) -> int:

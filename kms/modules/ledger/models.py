@@ -255,6 +255,14 @@ def _stored_date(booking: Booking) -> date | None:
     return booking.booking_date
 
 
+def _booking_of(session: Session, line: BookingLine) -> Booking | None:
+    """The booking of a line, also of one already taken out of its booking's lines."""
+    if line.booking is not None or line.booking_id is None:
+        return line.booking
+    with session.no_autoflush:
+        return session.get(Booking, line.booking_id)
+
+
 @event.listens_for(Session, "before_flush")
 def _refuse_changes_in_locked_periods(session: Session, _ctx: Any, _instances: Any) -> None:
     """Mapper-level guard behind the services: a booking (or line) of a locked month is never
@@ -274,7 +282,7 @@ def _refuse_changes_in_locked_periods(session: Session, _ctx: Any, _instances: A
                 check_open(session, obj.booking_date)
         elif isinstance(obj, BookingLine):
             if obj in session.deleted or session.is_modified(obj, include_collections=False):
-                booking = obj.booking or session.get(Booking, obj.booking_id)
+                booking = _booking_of(session, obj)
                 if booking is not None and booking not in session.deleted:
                     old = _stored_date(booking)
                     if old is not None:
@@ -296,10 +304,7 @@ def _keep_turnover(session: Session, _ctx: Any, _instances: Any) -> None:
         if isinstance(obj, Booking):
             bookings.add(obj)
         elif isinstance(obj, BookingLine):
-            booking = obj.booking
-            if booking is None and obj.booking_id is not None:
-                with session.no_autoflush:
-                    booking = session.get(Booking, obj.booking_id)
+            booking = _booking_of(session, obj)
             if booking is not None:
                 bookings.add(booking)
     if not bookings:

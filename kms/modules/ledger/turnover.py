@@ -73,8 +73,8 @@ def recompute_for_category(session: Session, category_id: int) -> None:
     A category's EÜR field can change after it was booked (to or from a Hilfsgeschäft),
     also in locked periods: the stored sum is derived data, not the booking, so it is
     written with one UPDATE that leaves the booking's version and the lock guard alone.
+    Call it after the flush that stored the category's new field.
     """
-    session.flush()
     session.execute(
         update(Booking)
         .where(

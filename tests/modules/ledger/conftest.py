@@ -12,6 +12,12 @@ from sqlalchemy.orm import Session
 from kms.modules.ledger import service
 from kms.modules.ledger.models import Account
 from kms.modules.settings import taxation
+from tests.modules.invoices.conftest import (  # noqa: F401 - fixtures for invoice payments
+    customer,
+    issue,
+    make_draft,
+    seller,
+)
 
 IBAN = "DE89370400440532013000"
 

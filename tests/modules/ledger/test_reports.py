@@ -16,14 +16,7 @@ from kms.modules.ledger.report_specs import REPORTS
 from kms.modules.ledger.sync import sync_payments
 from kms.modules.settings import taxation
 from kms.reporting import Period, frame_problems
-from tests.modules.invoices.conftest import (  # noqa: F401 - fixtures
-    ISSUE_DAY,
-    customer,
-    issue,
-    line,
-    make_draft,
-    seller,
-)
+from tests.modules.invoices.conftest import ISSUE_DAY, line
 
 from .conftest import expense, income
 
@@ -59,7 +52,7 @@ def test_frames_follow_the_contract(session: Session, bank: Account) -> None:
         assert frame_problems(spec, frame) == [], spec.key
 
 
-def test_soll_and_ist_in_the_same_quarter(session: Session, make_draft, issue) -> None:  # noqa: F811
+def test_soll_and_ist_in_the_same_quarter(session: Session, make_draft, issue) -> None:
     # Invoice 200,00 net + 38,00 VAT = 238,00, Leistungsdatum 27.02.2026.
     # 119,00 paid on 09.03.2026 (Q1), the other 119,00 on 02.04.2026 (Q2).
     inv = issue(make_draft([line("Beratung", "2", "100.00")]))
@@ -82,7 +75,7 @@ def test_soll_and_ist_in_the_same_quarter(session: Session, make_draft, issue) -
     assert (e["112"], e["140"], e["159"]) == (D("200.00"), D("38.00"), D("238.00"))
 
 
-def test_skonto_split_soll_and_ist(session: Session, make_draft, issue) -> None:  # noqa: F811
+def test_skonto_split_soll_and_ist(session: Session, make_draft, issue) -> None:
     # 100 net at 19 % (119,00) + 100 net at 7 % (107,00); 2 % Skonto paid in Q1:
     # 19 %: discount 2,38 = net 2,00 + VAT 0,38 → 98,00 / 18,62;
     # 7 %: discount 2,14 = net 2,00 + VAT 0,14 → 98,00 / 6,86.
@@ -234,8 +227,8 @@ def test_euer_note_for_those_who_must_keep_a_balance_sheet(session: Session, ban
 
 def test_switch_from_kleinunternehmer_to_regelbesteuerung_mid_year(
     session: Session,
-    make_draft,  # noqa: F811
-    issue,  # noqa: F811
+    make_draft,
+    issue,
 ) -> None:
     # Kleinunternehmer until 30.06.2026, Regelbesteuerung (Soll, quarterly) from 01.07.2026.
     taxation.set_regime(session, valid_from=date(2026, 1, 1), kind="klein")

@@ -15,14 +15,7 @@ from kms.modules.invoices import issuing, payments
 from kms.modules.ledger import service
 from kms.modules.ledger.models import Booking
 from kms.modules.ledger.sync import sync_payments
-from tests.modules.invoices.conftest import (  # noqa: F401 - fixtures
-    ISSUE_DAY,
-    customer,
-    issue,
-    line,
-    make_draft,
-    seller,
-)
+from tests.modules.invoices.conftest import ISSUE_DAY, line
 
 D = Decimal
 
@@ -32,7 +25,7 @@ def _bookings(session: Session) -> list[Booking]:
     return list(session.scalars(select(Booking).order_by(Booking.id)))
 
 
-def test_payment_booked_once_per_rate_with_skonto(session: Session, make_draft, issue) -> None:  # noqa: F811
+def test_payment_booked_once_per_rate_with_skonto(session: Session, make_draft, issue) -> None:
     # 100 net at 19 % (gross 119,00) + 100 net at 7 % (gross 107,00) = 226,00.
     # 2 % Skonto: 2,38 + 2,14 = 4,52 → paid 221,48.
     # Lines: 119,00 − 2,38 = 116,62 (VAT 116,62 × 19/119 = 18,62, net 98,00)
@@ -58,7 +51,7 @@ def test_payment_booked_once_per_rate_with_skonto(session: Session, make_draft, 
         service.delete_booking(session, b.id, version=b.version)
 
 
-def test_partial_payment_and_storno_refund(session: Session, make_draft, issue) -> None:  # noqa: F811
+def test_partial_payment_and_storno_refund(session: Session, make_draft, issue) -> None:
     # 238,00 gross (200 net + 38 VAT). A partial payment of 100,00: VAT 100 × 19/119 = 15,97.
     inv = issue(make_draft([line("Beratung", "2", "100.00")]))
     payments.record_payment(session, inv.id, paid_on=ISSUE_DAY, amount="100,00")
@@ -83,7 +76,7 @@ def test_partial_payment_and_storno_refund(session: Session, make_draft, issue) 
     assert sum(ln.tax for ln in refund.lines) == D("-38.00")
 
 
-def test_backfill_twice_books_each_payment_once(session: Session, make_draft, issue) -> None:  # noqa: F811
+def test_backfill_twice_books_each_payment_once(session: Session, make_draft, issue) -> None:
     invs = [issue(make_draft([line("X", "1", str(10 * (i + 1)))])) for i in range(3)]
     for inv in invs:
         payments.record_payment(session, inv.id, paid_on=ISSUE_DAY, amount=inv.gross_total)
@@ -96,7 +89,7 @@ def test_backfill_twice_books_each_payment_once(session: Session, make_draft, is
     assert session.scalar(select(func.count(func.distinct(Booking.payment_id)))) == 3
 
 
-def test_record_payment_refused_in_locked_month(session: Session, make_draft, issue) -> None:  # noqa: F811
+def test_record_payment_refused_in_locked_month(session: Session, make_draft, issue) -> None:
     inv = issue(make_draft([line("Beratung", "2", "100.00")]))
     periods.lock_month(session, ISSUE_DAY)
     session.commit()
@@ -107,8 +100,8 @@ def test_record_payment_refused_in_locked_month(session: Session, make_draft, is
 
 def test_turnover_counts_once_and_only_taxable_domestic(
     session: Session,
-    make_draft,  # noqa: F811
-    issue,  # noqa: F811
+    make_draft,
+    issue,
 ) -> None:
     from kms.modules.ledger.turnover import received_turnover
     from kms.modules.settings.taxation import turnover
@@ -141,8 +134,8 @@ def test_turnover_counts_once_and_only_taxable_domestic(
 
 def test_returned_payment_is_booked_as_the_exact_reverse_once(
     session: Session,
-    make_draft,  # noqa: F811
-    issue,  # noqa: F811
+    make_draft,
+    issue,
 ) -> None:
     from kms.modules.ledger.reports import _skonto_corrections
     from kms.modules.ledger.sync import book_payment
@@ -185,8 +178,8 @@ def test_returned_payment_is_booked_as_the_exact_reverse_once(
 
 def test_return_synced_together_with_its_payment_books_both_once(
     session: Session,
-    make_draft,  # noqa: F811
-    issue,  # noqa: F811
+    make_draft,
+    issue,
 ) -> None:
     # 238,00 gross; 100,00 partial payment returned, both unbooked before the sync.
     inv = issue(make_draft([line("Beratung", "2", "100.00")]))

@@ -20,14 +20,7 @@ from kms.modules.ledger.turnover import (
     received_turnover,
     turnover_of_lines,
 )
-from tests.modules.invoices.conftest import (  # noqa: F401 - fixtures
-    ISSUE_DAY,
-    customer,
-    issue,
-    line,
-    make_draft,
-    seller,
-)
+from tests.modules.invoices.conftest import ISSUE_DAY, line
 
 from .conftest import cat, expense, income
 
@@ -53,8 +46,8 @@ def derived(session: Session) -> dict[int, Decimal]:
 def test_the_stored_sum_follows_create_update_delete_reverse_and_sync(
     session: Session,
     bank: Account,
-    make_draft,  # noqa: F811
-    issue,  # noqa: F811
+    make_draft,
+    issue,
 ) -> None:
     day = date(2026, 3, 20)
     # 119,00 at 19 % (net 100) + 500,00 nicht steuerbar + 595,00 sale of an asset: 100 counts.
