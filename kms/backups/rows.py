@@ -3,8 +3,8 @@
 Archive format 2 writes each row as a JSON array in the order of the columns the manifest
 lists for its table (format 1 wrote one JSON object per row; load_tables reads both), gzip
 in batches through zlib-ng's fast level 2 (kms.backups.gz): a backup spends its time on
-the rows, not on compressing them. On
-SQLite, json_array() builds the lines of most tables in C.
+the rows, not on compressing them. The database builds the lines of most tables itself:
+SQLite's json_array() in C, PostgreSQL's json_build_array() streamed by COPY.
 Values are written in their storage form, so a backup does not depend on the Python
 types a model uses today: scaled integers (Money, Quantity) stay integers, NUMERIC is
 exact decimal text, times are ISO 8601 in UTC, binary data is Base64. Restoring reads the
@@ -229,19 +229,92 @@ def _sqlite_lines(conn: Connection, table: Table) -> Iterator[list[str]] | None:
     return ([line for (line,) in rows] for rows in _driver_batches(conn, sql))
 
 
+def _postgres_json(column: sa.Column[Any], name: str) -> str | None:
+    """PostgreSQL: SQL for the column's value inside json_build_array(), the same JSON value
+    the Python encoder gives (with the snapshot's TimeZone set to UTC, timestamptz prints as
+    ISO 8601 with "+00:00"). None: Python must convert this column."""
+    t = storage_type(column.type)
+    if isinstance(t, sa.Float):
+        return None  # NaN and Infinity: PostgreSQL writes strings, Python bare words
+    if isinstance(t, sa.Numeric):
+        return f"{name}::text"  # exact decimal text, as str(Decimal) writes it
+    if isinstance(t, sa.LargeBinary):  # Base64 without the line breaks encode() adds
+        return f"translate(encode({name}, 'base64'), E'\\n', '')"
+    if isinstance(t, sa.Boolean | sa.Integer | sa.String | sa.Enum | sa.JSON | sa.Uuid):
+        return name
+    if isinstance(t, sa.Date | sa.Time | sa.DateTime):
+        return name
+    return None
+
+
+# COPY's CSV format with a quote and a delimiter that JSON text never holds raw: each line
+# arrives exactly as json_build_array() wrote it. Only a row with a raw line break (the
+# original text of a json value keeps its whitespace) arrives quoted.
+_RAW_QUOTE = 1
+_COPY_RAW = "(FORMAT csv, DELIMITER E'\\x02', QUOTE E'\\x01')"
+
+
+def _postgres_blocks(conn: Connection, table: Table) -> Iterator[tuple[bytes, int]] | None:
+    """PostgreSQL with psycopg: each row as its JSON line, built by the server and streamed
+    by COPY TO STDOUT on the snapshot's own transaction (no Python object per value, and the
+    server's process builds the lines while this one compresses them). Blocks of lines with
+    their row counts. None where a column needs Python."""
+    if conn.dialect.name != "postgresql" or conn.dialect.driver != "psycopg":
+        return None
+    quote = conn.dialect.identifier_preparer.quote
+    values = [_postgres_json(c, quote(c.name)) for c in table.columns]
+    exprs = [v for v in values if v is not None]
+    if len(exprs) != len(values):
+        return None
+    order = ", ".join(quote(c.name) for c in (table.primary_key.columns or table.columns))
+    select = (
+        f"SELECT json_build_array({', '.join(exprs)}) FROM {quote(table.name)} ORDER BY {order}"  # noqa: S608 - quoted model identifiers
+    )
+    return _copy_blocks(conn, f"COPY ({select}) TO STDOUT WITH {_COPY_RAW}")
+
+
+def _copy_blocks(conn: Connection, sql: str) -> Iterator[tuple[bytes, int]]:
+    raw: Any = conn.connection.dbapi_connection
+    with raw.cursor() as cursor:
+        # Transaction-local: a failure rolls it back with the snapshot.
+        zone = cursor.execute("SELECT current_setting('TimeZone')").fetchone()[0]
+        cursor.execute("SELECT set_config('TimeZone', 'UTC', true)")
+        with cursor.copy(sql) as copy:
+            lines: list[Any] = []
+            for line in copy:
+                if line[0] == _RAW_QUOTE:  # quoted for its raw line break: re-encoded
+                    text = bytes(line[1:-2]).replace(b"\x01\x01", b"\x01").decode()
+                    line = (_ENCODE(json.loads(text)) + "\n").encode()
+                lines.append(line)
+                if len(lines) >= BATCH:
+                    yield b"".join(lines), len(lines)
+                    lines = []
+            if lines:
+                yield b"".join(lines), len(lines)
+        cursor.execute("SELECT set_config('TimeZone', %s, true)", (zone,))
+
+
+def _sql_blocks(conn: Connection, table: Table) -> Iterator[tuple[bytes, int]] | None:
+    """The table's JSON lines built by the database itself (SQLite or PostgreSQL), in
+    blocks with their row counts; None where that cannot be done."""
+    lines = _sqlite_lines(conn, table)
+    if lines is None:
+        return _postgres_blocks(conn, table)
+    return ((("\n".join(batch) + "\n").encode(), len(batch)) for batch in lines)
+
+
 def _dump_in_sql(conn: Connection, table: Table, target: Path) -> TableDump | None:
-    """dump_table() with the lines from _sqlite_lines; None where that cannot be done."""
+    """dump_table() with the lines from _sql_blocks; None where that cannot be done."""
     try:
-        lines_in_sql = _sqlite_lines(conn, table)
-        if lines_in_sql is None:
+        blocks = _sql_blocks(conn, table)
+        if blocks is None:
             return None
         count = 0
         with open(target, "wb") as out:
             deflate = gz.deflater()
-            for lines in lines_in_sql:
-                count += len(lines)
-                lines.append("")
-                out.write(deflate.compress("\n".join(lines).encode()))
+            for block, rows in blocks:
+                count += rows
+                out.write(deflate.compress(block))
             out.write(deflate.flush())
     except sqlite3.DatabaseError:
         # SQLite's json() refuses what Python's JSON accepts (NaN, Infinity in a JSON

@@ -57,12 +57,14 @@ def test_parts_are_read_in_batches_row_for_row(tmp_path) -> None:  # type: ignor
     assert got[-1] == {"id": 1}
 
 
-def _probe_table(meta: Any) -> Any:
-    """Every storage type SQLite's json_array() writes for the backup, plus tricky values."""
+def _probe_table(meta: Any, dialect: str) -> Any:
+    """Every storage type the database's JSON function writes for the backup, plus tricky
+    values (PostgreSQL also writes Base64 and exact decimals in SQL)."""
     import sqlalchemy as sa
 
     from kms.types import Money, UTCDateTime
 
+    sql_only = [sa.Column("blob", sa.LargeBinary), sa.Column("exact", sa.Numeric(20, 6))]
     return sa.Table(
         "probe_sql_json",
         meta,
@@ -77,15 +79,18 @@ def _probe_table(meta: Any) -> Any:
         sa.Column("clock", sa.Time),
         sa.Column("naive", sa.DateTime),
         sa.Column("at", UTCDateTime()),
+        *(sql_only if dialect == "postgresql" else []),
     )
 
 
-def _probe_rows() -> list[dict[str, Any]]:
+def _probe_rows(dialect: str) -> list[dict[str, Any]]:
     from datetime import UTC, date, datetime, time
     from decimal import Decimal
 
-    tricky = 'Zeile\nzwei "zitiert" \\ € ü 🧾\u2028\u0000\t'
-    return [
+    tricky = 'Zeile\nzwei "zitiert" \\ € ü 🧾\u2028\t'
+    if dialect != "postgresql":  # PostgreSQL's text holds no NUL character
+        tricky += "\u0000"
+    probe = [
         {
             "id": 1,
             "flag": True,
@@ -115,59 +120,107 @@ def _probe_rows() -> list[dict[str, Any]]:
         {"id": 3, **dict.fromkeys(("flag", "big", "money", "text", "farbe", "day")), "data": None}
         | {"clock": None, "naive": None, "at": None},
     ]
+    if dialect == "postgresql":
+        probe[0] |= {"blob": bytes(range(256)) * 3, "exact": Decimal("-12345678901234.500000")}
+        probe[1] |= {"blob": b"", "exact": Decimal("0.000001")}
+        probe[2] |= {"blob": None, "exact": None}
+    return probe
 
 
-def test_sqlite_writes_each_row_in_sql_with_the_values_python_writes(
-    sqlite_session: Any, tmp_path: Any, monkeypatch: pytest.MonkeyPatch
+def test_the_database_writes_each_row_with_the_values_python_writes(
+    session: Any, tmp_path: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """On SQLite, json_array() builds the backup lines (no Python per value). They parse to
-    the same values as the Python encoder's lines, and restore to exactly the rows stored."""
+    """SQLite's json_array() and PostgreSQL's json_build_array() (through COPY) build the
+    backup lines, no Python per value. They parse to the same values as the Python encoder's
+    lines, and restore to exactly the rows stored. On PostgreSQL a json value keeps the
+    text it was written with, line breaks included: such a row still makes one line."""
     import sqlalchemy as sa
 
     from kms.db import get_engine
 
-    meta = sa.MetaData()
-    probe = _probe_table(meta)
     engine = get_engine()
+    dialect = engine.dialect.name
+    meta = sa.MetaData()
+    probe = _probe_table(meta, dialect)
     meta.create_all(engine)
-    with engine.begin() as conn:
-        conn.execute(probe.insert(), _probe_rows())
+    try:
+        stored = _probe_rows(dialect)
+        with engine.begin() as conn:
+            conn.execute(probe.insert(), stored)
+            if dialect == "postgresql":  # not through SQLAlchemy, which writes one line
+                conn.execute(
+                    sa.text("UPDATE probe_sql_json SET data = CAST(:d AS json) WHERE id = 2"),
+                    {"d": '[\n  {"a":\r\n 1, "z": "x\\ny"}\n]'},
+                )
+                stored[1]["data"] = [{"a": 1, "z": "x\ny"}]
 
-    used_sql = []
-    original = rows._sqlite_lines
+        used_sql = []
+        original = rows._sql_blocks
 
-    def spy(conn: Any, table: Any) -> Any:
-        lines = original(conn, table)
-        used_sql.append(lines is not None)
-        return lines
+        def spy(conn: Any, table: Any) -> Any:
+            blocks = original(conn, table)
+            used_sql.append(blocks is not None)
+            return blocks
 
-    monkeypatch.setattr(rows, "_sqlite_lines", spy)
-    with engine.connect() as conn:
-        in_sql = rows.dump_table(conn, probe, tmp_path / "sql")
-    monkeypatch.setattr(rows, "_sqlite_lines", lambda conn, table: None)
-    with engine.connect() as conn:
-        in_python = rows.dump_table(conn, probe, tmp_path / "python")
-    assert used_sql == [True]
-    assert in_sql == in_python and in_sql.rows == 3
+        monkeypatch.setattr(rows, "_sql_blocks", spy)
+        with engine.connect() as conn:
+            in_sql = rows.dump_table(conn, probe, tmp_path / "sql")
+        monkeypatch.setattr(rows, "_sql_blocks", lambda conn, table: None)
+        with engine.connect() as conn:
+            in_python = rows.dump_table(conn, probe, tmp_path / "python")
+        assert used_sql == [True]
+        assert in_sql == in_python and in_sql.rows == 3
 
-    from datetime import datetime, time
+        from datetime import datetime, time
 
-    # The one spelling difference: SQLite keeps ".000000", isoformat() leaves it out.
-    times = {"naive": datetime.fromisoformat, "at": datetime.fromisoformat}
-    times["clock"] = time.fromisoformat
+        # The one spelling difference: SQLite keeps ".000000", isoformat() leaves it out.
+        times = {"naive": datetime.fromisoformat, "at": datetime.fromisoformat}
+        times["clock"] = time.fromisoformat
 
-    def values(part: str) -> list[list[Any]]:
-        return [
-            [
-                times[n](v) if n in times and v else (type(v), v)
-                for n, v in zip(in_sql.columns, r, strict=True)
+        def values(part: str) -> list[list[Any]]:
+            return [
+                [
+                    times[n](v) if n in times and v else (type(v), v)
+                    for n, v in zip(in_sql.columns, r, strict=True)
+                ]
+                for r in rows.read_rows(tmp_path / part)
             ]
-            for r in rows.read_rows(tmp_path / part)
-        ]
 
-    assert values("sql") == values("python")
+        assert values("sql") == values("python")
+        assert _reload(engine, probe, tmp_path / "sql", in_sql.columns) == stored
+    finally:
+        meta.drop_all(engine)
 
-    assert _reload(engine, probe, tmp_path / "sql", in_sql.columns) == _probe_rows()
+
+def test_postgres_writes_times_in_utc_whatever_the_session_zone(
+    postgres_url: str, tmp_path: Any
+) -> None:
+    """The snapshot's own TimeZone does not reach the backup: times are written in UTC, and
+    the zone is the session's again afterwards."""
+    import sqlalchemy as sa
+
+    from kms.types import UTCDateTime
+
+    engine = sa.create_engine(postgres_url)
+    meta = sa.MetaData()
+    probe = sa.Table(
+        "probe_zone",
+        meta,
+        sa.Column("id", sa.Integer, primary_key=True),
+        sa.Column("at", UTCDateTime()),
+    )
+    meta.create_all(engine)
+    try:
+        with engine.begin() as conn:
+            conn.execute(sa.text("INSERT INTO probe_zone VALUES (1, '2026-03-29 00:30:00+00')"))
+        with engine.connect() as conn, conn.begin():
+            conn.execute(sa.text("SET LOCAL TimeZone = 'Europe/Berlin'"))
+            rows.dump_table(conn, probe, tmp_path / "part")
+            assert conn.execute(sa.text("SHOW TimeZone")).scalar() == "Europe/Berlin"
+        assert list(rows.read_rows(tmp_path / "part")) == [[1, "2026-03-29T00:30:00+00:00"]]
+    finally:
+        meta.drop_all(engine)
+        engine.dispose()
 
 
 def _reload(engine: Any, table: Any, part: Any, columns: list[str]) -> list[dict[str, Any]]:
