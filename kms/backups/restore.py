@@ -6,7 +6,9 @@ schema at the backup's revision, the rows go in, and Alembic upgrades it to head
 live is touched, so a refused archive changes nothing. apply_restore() then takes a
 safety backup, switches KMS to read-only, swaps the stored files by renames and the
 database in one transaction (SQLite: the sqlite3 backup API into the live file;
-PostgreSQL: TRUNCATE + INSERT … SELECT + sequence reset + ANALYZE), and undoes the file
+PostgreSQL: the restored tables move into the live schema in place of the live ones, or,
+where something else depends on those, TRUNCATE + INSERT … SELECT; then sequence reset +
+ANALYZE), and undoes the file
 swap if the database step fails. A journal (kms.backups.journal) covers a process that is
 killed meanwhile: the next start rolls the restore back or completes it.
 """
@@ -615,27 +617,21 @@ def _swap_sqlite(source: Path, live: Path) -> None:
 
 
 def _swap_postgres(plan: RestorePlan, live_url: str) -> None:
-    """One transaction: empty every table, copy from the restored schema, reset sequences."""
+    """One transaction: the restored tables replace the live ones, sequences are reset and
+    the planner gets statistics for the new rows."""
     engine = get_engine(live_url)
     temp = reflect(get_engine(plan.temp_url))
     dispose_engine(plan.temp_url)
     quote = engine.dialect.identifier_preparer.quote
-    schema = quote(plan.temp_schema or "")
     tables = [t for t in Base.metadata.sorted_tables]
     with engine.begin() as conn:
         conn.execute(sa.text("SET LOCAL lock_timeout = '60s'"))
-        conn.execute(sa.text("TRUNCATE " + ", ".join(quote(t.name) for t in tables)))
+        schema = plan.temp_schema or ""
+        if _can_move(conn, schema, [t.name for t in tables]):
+            _move_tables(conn, schema, [t.name for t in tables])
+        else:
+            _copy_tables(conn, schema, tables, temp)
         for table in tables:
-            source = temp.tables.get(table.name)
-            if source is None:
-                continue
-            cols = ", ".join(quote(c.name) for c in table.columns if c.name in source.c)
-            conn.execute(
-                sa.text(
-                    f"INSERT INTO {quote(table.name)} ({cols}) "  # noqa: S608 - quoted identifiers
-                    f"SELECT {cols} FROM {schema}.{quote(table.name)}"
-                )
-            )
             for col in table.primary_key.columns:
                 if isinstance(col.type, sa.Integer):
                     conn.execute(
@@ -650,3 +646,102 @@ def _swap_postgres(plan: RestorePlan, live_url: str) -> None:
         # none until autovacuum's next round (tables under its threshold never get any), and
         # the first reruns after a restore would be planned on the old data's counts.
         conn.execute(sa.text("ANALYZE " + ", ".join(quote(t.name) for t in tables)))
+
+
+# Why the restored tables may not simply take the live ones' place, as SQL over the live
+# tables (:live, their oids) and the restored ones (:temp). Each query finds a reason or
+# nothing: another object that depends on a live table (a view, a trigger, a foreign key
+# from a table of someone else's), privileges or an owner that differ, or an index the
+# restored table lacks. Any of them keeps the slower copy, which leaves them all in place.
+_MOVE_OBSTACLES = (
+    # Normal dependencies other than the foreign keys among the KMS tables themselves.
+    """SELECT 1 FROM pg_depend d
+       LEFT JOIN pg_constraint k ON d.classid = 'pg_constraint'::regclass AND k.oid = d.objid
+       WHERE d.refclassid = 'pg_class'::regclass AND d.refobjid = ANY(:live)
+         AND d.deptype = 'n' AND (k.oid IS NULL OR k.conrelid <> ALL(:live))""",
+    "SELECT 1 FROM pg_trigger WHERE tgrelid = ANY(:live) AND NOT tgisinternal",
+    "SELECT 1 FROM pg_policy WHERE polrelid = ANY(:live)",
+    "SELECT 1 FROM pg_publication_rel WHERE prrelid = ANY(:live)",
+    "SELECT 1 FROM pg_inherits WHERE inhrelid = ANY(:live) OR inhparent = ANY(:live)",
+    "SELECT 1 FROM pg_attribute WHERE attrelid = ANY(:live) AND attacl IS NOT NULL",
+    # Privileges granted on a live table's sequence.
+    """SELECT 1 FROM pg_depend d JOIN pg_class s ON s.oid = d.objid AND s.relkind = 'S'
+       WHERE d.classid = 'pg_class'::regclass AND d.refobjid = ANY(:live)
+         AND s.relacl IS NOT NULL""",
+    # The right to move tables into the live schema (and to make the one for the old ones).
+    """SELECT 1 WHERE NOT has_schema_privilege(current_schema(), 'CREATE')
+       OR NOT has_database_privilege(current_database(), 'CREATE')""",
+    # Owner, privileges and options of each live table against its restored one.
+    """SELECT 1 FROM pg_class l JOIN pg_class t ON t.relname = l.relname
+       WHERE l.oid = ANY(:live) AND t.oid = ANY(:temp)
+         AND (l.relowner <> t.relowner OR l.relacl::text IS DISTINCT FROM t.relacl::text
+              OR l.reloptions::text IS DISTINCT FROM t.reloptions::text
+              OR l.relpersistence <> t.relpersistence
+              OR NOT pg_has_role(l.relowner, 'USAGE'))""",
+    # An index on a live table (one added by hand) that its restored table does not have.
+    """SELECT 1 FROM pg_index i JOIN pg_class x ON x.oid = i.indexrelid
+       JOIN pg_class l ON l.oid = i.indrelid
+       WHERE i.indrelid = ANY(:live) AND NOT EXISTS (
+         SELECT 1 FROM pg_index j JOIN pg_class y ON y.oid = j.indexrelid
+         JOIN pg_class t ON t.oid = j.indrelid
+         WHERE j.indrelid = ANY(:temp) AND t.relname = l.relname AND y.relname = x.relname)""",
+)
+
+
+def _oids(conn: sa.Connection, schema: str, names: list[str]) -> list[int]:
+    return list(
+        conn.scalars(
+            sa.text(
+                "SELECT c.oid FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
+                "WHERE n.nspname = :schema AND c.relname = ANY(:names) AND c.relkind = 'r'"
+            ),
+            {"schema": schema, "names": names},
+        )
+    )
+
+
+def _can_move(conn: sa.Connection, temp_schema: str, names: list[str]) -> bool:
+    """Whether the restored tables can take the live ones' place as they are (see
+    _MOVE_OBSTACLES): both schemas hold every table, and nothing else depends on them."""
+    live_schema = conn.execute(sa.text("SELECT current_schema()")).scalar_one()
+    live, temp = _oids(conn, live_schema, names), _oids(conn, temp_schema, names)
+    if len(live) != len(names) or len(temp) != len(names):
+        return False
+    params = {"live": live, "temp": temp}
+    return not any(conn.execute(sa.text(q), params).first() for q in _MOVE_OBSTACLES)
+
+
+def _move_tables(conn: sa.Connection, temp_schema: str, names: list[str]) -> None:
+    """The live tables move to a schema of their own and are dropped with it; the restored
+    ones (with their indexes, constraints and sequences) move into the live schema. Only
+    the catalog changes: no row is copied, and no index is built again."""
+    quote = conn.dialect.identifier_preparer.quote
+    live = quote(conn.execute(sa.text("SELECT current_schema()")).scalar_one())
+    old = quote(f"kms_replaced_{uuid.uuid4().hex[:12]}")
+    temp = quote(temp_schema)
+    conn.execute(sa.text(f"CREATE SCHEMA {old}"))
+    for name in names:
+        conn.execute(sa.text(f"ALTER TABLE {live}.{quote(name)} SET SCHEMA {old}"))
+    for name in names:
+        conn.execute(sa.text(f"ALTER TABLE {temp}.{quote(name)} SET SCHEMA {live}"))
+    conn.execute(sa.text(f"DROP SCHEMA {old} CASCADE"))
+
+
+def _copy_tables(
+    conn: sa.Connection, temp_schema: str, tables: list[sa.Table], temp: sa.MetaData
+) -> None:
+    """Every live table emptied and filled from its restored one (INSERT … SELECT)."""
+    quote = conn.dialect.identifier_preparer.quote
+    schema = quote(temp_schema)
+    conn.execute(sa.text("TRUNCATE " + ", ".join(quote(t.name) for t in tables)))
+    for table in tables:
+        source = temp.tables.get(table.name)
+        if source is None:
+            continue
+        cols = ", ".join(quote(c.name) for c in table.columns if c.name in source.c)
+        conn.execute(
+            sa.text(
+                f"INSERT INTO {quote(table.name)} ({cols}) "  # noqa: S608 - quoted identifiers
+                f"SELECT {cols} FROM {schema}.{quote(table.name)}"
+            )
+        )

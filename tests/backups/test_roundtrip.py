@@ -388,3 +388,103 @@ def test_sqlite_backup_restores_into_postgres_and_back(monkeypatch: pytest.Monke
 
         dispose_engines()
         _drop_schema(schema)
+
+
+def _contacts_oid() -> int:
+    with get_engine().connect() as conn:
+        return int(conn.scalar(sa.text("SELECT 'contacts'::regclass::oid")) or 0)
+
+
+@pytest.mark.postgres
+def test_a_restore_into_postgres_puts_the_restored_tables_in_place(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The restored tables take the live ones' place in the catalog (no row is copied a
+    second time): every row and index is there, the replaced tables are gone with their
+    schema, and new records get fresh ids."""
+    from kms.backups import restore as restoring
+
+    schema = _fresh_postgres(monkeypatch)
+    try:
+        use_database(monkeypatch, get_config().database_url)
+        make_data()
+        rows = db_snapshot()
+        backup = create_backup()
+        wipe()
+        before = _contacts_oid()
+        moved = []
+        original = restoring._move_tables
+        monkeypatch.setattr(restoring, "_move_tables", lambda *a: moved.append(1) or original(*a))
+        restore(backup.path)
+        assert moved == [1] and _contacts_oid() != before
+        assert db_snapshot() == rows
+        with get_engine().connect() as conn:
+            indexes = set(
+                conn.scalars(
+                    sa.text("SELECT indexname FROM pg_indexes WHERE schemaname = current_schema()")
+                )
+            )
+            left = conn.scalar(
+                sa.text(
+                    "SELECT count(*) FROM pg_namespace WHERE nspname LIKE 'kms_replaced_%'"
+                    " OR nspname LIKE 'kms_restore_%'"
+                )
+            )
+            highest = conn.scalar(sa.text("SELECT max(id) FROM contacts"))
+        assert "ix_invoices_list_order" in indexes and left == 0
+        with session_scope() as s:
+            new = contacts.create_person(s, first_name="Nach", last_name="Wiederherstellung")
+            s.flush()
+            assert highest and new.id == highest + 1
+    finally:
+        from kms.db import dispose_engines
+
+        dispose_engines()
+        _drop_schema(schema)
+
+
+@pytest.mark.parametrize(
+    ("setup", "check"),
+    [
+        (
+            "CREATE VIEW kontakte_bericht AS SELECT id, last_name FROM contacts",
+            "SELECT count(*) = (SELECT count(*) FROM contacts) FROM kontakte_bericht",
+        ),
+        (
+            "GRANT SELECT ON contacts TO PUBLIC",
+            "SELECT has_table_privilege('public', 'contacts', 'SELECT')",
+        ),
+        (
+            "CREATE INDEX von_hand ON contacts (last_name, id)",
+            "SELECT count(*) = 1 FROM pg_indexes WHERE indexname = 'von_hand'"
+            " AND schemaname = current_schema()",
+        ),
+    ],
+    ids=["view", "grant", "index"],
+)
+@pytest.mark.postgres
+def test_what_else_depends_on_the_live_tables_keeps_them(
+    monkeypatch: pytest.MonkeyPatch, setup: str, check: str
+) -> None:
+    """A view, a privilege or an index that an owner added to a live table would go with
+    it: then the rows are copied into the live tables instead, and the addition stays."""
+    schema = _fresh_postgres(monkeypatch)
+    try:
+        use_database(monkeypatch, get_config().database_url)
+        make_data()
+        rows = db_snapshot()
+        backup = create_backup()
+        wipe()
+        with get_engine().begin() as conn:
+            conn.execute(sa.text(setup))
+        before = _contacts_oid()
+        restore(backup.path)
+        assert _contacts_oid() == before
+        assert db_snapshot() == rows
+        with get_engine().connect() as conn:
+            assert conn.scalar(sa.text(check)) is True
+    finally:
+        from kms.db import dispose_engines
+
+        dispose_engines()
+        _drop_schema(schema)
