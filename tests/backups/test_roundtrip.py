@@ -390,6 +390,21 @@ def test_sqlite_backup_restores_into_postgres_and_back(monkeypatch: pytest.Monke
         _drop_schema(schema)
 
 
+def _definitions() -> list[str]:
+    """Every index and constraint of the live schema, as PostgreSQL prints it."""
+    with get_engine().connect() as conn:
+        return list(
+            conn.scalars(
+                sa.text(
+                    "SELECT indexdef FROM pg_indexes WHERE schemaname = current_schema()"
+                    " UNION ALL SELECT conname || ' ' || pg_get_constraintdef(oid)"
+                    " FROM pg_constraint WHERE connamespace = current_schema()::regnamespace"
+                    " ORDER BY 1"
+                )
+            )
+        )
+
+
 def _contacts_oid() -> int:
     with get_engine().connect() as conn:
         return int(conn.scalar(sa.text("SELECT 'contacts'::regclass::oid")) or 0)
@@ -400,8 +415,9 @@ def test_a_restore_into_postgres_puts_the_restored_tables_in_place(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """The restored tables take the live ones' place in the catalog (no row is copied a
-    second time): every row and index is there, the replaced tables are gone with their
-    schema, and new records get fresh ids."""
+    second time): every row, index and constraint is there (the restore's schema made its
+    indexes and foreign keys again after the rows), the replaced tables are gone with
+    their schema, and new records get fresh ids."""
     from kms.backups import restore as restoring
 
     schema = _fresh_postgres(monkeypatch)
@@ -411,24 +427,32 @@ def test_a_restore_into_postgres_puts_the_restored_tables_in_place(
         rows = db_snapshot()
         backup = create_backup()
         wipe()
-        before = _contacts_oid()
-        moved = []
+        before, keys = _contacts_oid(), _definitions()
+        moved: list[str] = []
         original = restoring._move_tables
-        monkeypatch.setattr(restoring, "_move_tables", lambda *a: moved.append(1) or original(*a))
+
+        def spy(conn: sa.Connection, temp_schema: str, names: list[str]) -> None:
+            moved.append(temp_schema)
+            original(conn, temp_schema, names)
+
+        monkeypatch.setattr(restoring, "_move_tables", spy)
         restore(backup.path)
-        assert moved == [1] and _contacts_oid() != before
+        assert len(moved) == 1 and _contacts_oid() != before
         assert db_snapshot() == rows
+        assert _definitions() == keys and any("FOREIGN KEY" in k for k in keys)
         with get_engine().connect() as conn:
             indexes = set(
                 conn.scalars(
                     sa.text("SELECT indexname FROM pg_indexes WHERE schemaname = current_schema()")
                 )
             )
+            # The restore's schema and the replaced tables are gone.
             left = conn.scalar(
                 sa.text(
-                    "SELECT count(*) FROM pg_namespace WHERE nspname LIKE 'kms_replaced_%'"
-                    " OR nspname LIKE 'kms_restore_%'"
-                )
+                    "SELECT (SELECT count(*) FROM pg_namespace WHERE nspname = :temp)"
+                    " + (SELECT count(*) FROM pg_class WHERE oid = :old)"
+                ),
+                {"temp": moved[0], "old": before},
             )
             highest = conn.scalar(sa.text("SELECT max(id) FROM contacts"))
         assert "ix_invoices_list_order" in indexes and left == 0

@@ -404,3 +404,61 @@ def test_indexes_are_built_after_the_rows_and_still_refuse_duplicates(sqlite_ses
     with engine.connect() as conn:
         assert indexes(conn) == index_sql
         assert conn.exec_driver_sql("SELECT count(*) FROM p_idx").scalar() == 2
+
+
+@pytest.mark.parametrize("fault", [None, "doppelt", "verwaist"])
+def test_postgres_makes_keys_and_indexes_again_after_the_rows(
+    postgres_url: str, fault: str | None
+) -> None:
+    """In the restore's schema, foreign keys and indexes are dropped while the rows go in
+    (a child before its parent is fine meanwhile) and made again from their definitions
+    afterwards. A duplicate in a unique index or a row that refers to nothing is damage."""
+    import sqlalchemy as sa
+
+    from kms.backups.errors import BackupError
+    from tests.conftest import _create_schema, _drop_schema
+
+    schema, url = _create_schema()
+    engine = sa.create_engine(url)
+    definitions = """
+        SELECT indexdef FROM pg_indexes WHERE schemaname = current_schema()
+        UNION ALL SELECT pg_get_constraintdef(oid) FROM pg_constraint
+        WHERE connamespace = current_schema()::regnamespace ORDER BY 1"""
+    try:
+        with engine.begin() as conn:
+            conn.exec_driver_sql("CREATE TABLE parent (id int PRIMARY KEY)")
+            conn.exec_driver_sql(
+                "CREATE TABLE child (id int PRIMARY KEY, code text,"
+                " parent_id int CONSTRAINT fk_parent REFERENCES parent (id))"
+            )
+            conn.exec_driver_sql("CREATE UNIQUE INDEX ux_child_code ON child (code)")
+            conn.exec_driver_sql("CREATE INDEX ix_child_parent ON child (parent_id)")
+            before = conn.exec_driver_sql(definitions).scalars().all()
+        children = [(1, "a", 1), (2, "b", 2)]
+        if fault == "doppelt":
+            children.append((3, "a", 1))
+        if fault == "verwaist":
+            children.append((3, "c", 7))
+        with engine.connect() as conn:
+            trying = conn.begin()
+            try:
+                with rows.indexes_deferred(conn):
+                    meanwhile = conn.exec_driver_sql(definitions).scalars().all()
+                    conn.exec_driver_sql(
+                        "INSERT INTO child VALUES " + ", ".join(map(str, children))  # noqa: S608
+                    )
+                    conn.exec_driver_sql("INSERT INTO parent VALUES (1), (2)")
+                trying.commit()
+            except BackupError as exc:
+                trying.rollback()
+                assert fault is not None
+                expected = "eindeutigen Index ux_child_code" if fault == "doppelt" else "child"
+                assert "beschädigt" in str(exc) and expected in str(exc)
+            else:
+                assert fault is None
+            after = conn.exec_driver_sql(definitions).scalars().all()
+        assert len(meanwhile) == 4 and all("PRIMARY KEY" in d or "_pkey" in d for d in meanwhile)
+        assert after == before and len(before) == 7
+    finally:
+        engine.dispose()
+        _drop_schema(schema)
