@@ -7,10 +7,10 @@ live is touched, so a refused archive changes nothing. apply_restore() then take
 safety backup, switches KMS to read-only, swaps the stored files by renames and the
 database in one transaction (SQLite: the sqlite3 backup API into the live file;
 PostgreSQL: the restored tables move into the live schema in place of the live ones, or,
-where something else depends on those, TRUNCATE + INSERT … SELECT; then sequence reset +
-ANALYZE), and undoes the file
-swap if the database step fails. A journal (kms.backups.journal) covers a process that is
-killed meanwhile: the next start rolls the restore back or completes it.
+where something else depends on those, TRUNCATE + INSERT … SELECT; then sequence reset and
+ANALYZE), and undoes the file swap if the database step fails. A journal
+(kms.backups.journal) covers a process that is killed meanwhile: the next start rolls the
+restore back or completes it.
 """
 
 from __future__ import annotations

@@ -274,6 +274,7 @@ def _postgres_blocks(conn: Connection, table: Table) -> Iterator[tuple[bytes, in
 
 
 def _copy_blocks(conn: Connection, sql: str) -> Iterator[tuple[bytes, int]]:
+    """The lines of a COPY … TO STDOUT in blocks of BATCH, with times printed in UTC."""
     raw: Any = conn.connection.dbapi_connection
     with raw.cursor() as cursor:
         # Transaction-local: a failure rolls it back with the snapshot.
