@@ -636,17 +636,19 @@ def _swap_postgres(plan: RestorePlan, live_url: str) -> None:
     """One transaction: the restored tables replace the live ones, sequences are reset and
     the planner gets statistics for the new rows."""
     engine = get_engine(live_url)
-    temp = reflect(get_engine(plan.temp_url))
-    dispose_engine(plan.temp_url)
+    dispose_engine(plan.temp_url)  # the load's and the VACUUM's connections are done
     quote = engine.dialect.identifier_preparer.quote
     tables = [t for t in Base.metadata.sorted_tables]
+    names = [t.name for t in tables]
     with engine.begin() as conn:
         conn.execute(sa.text("SET LOCAL lock_timeout = '60s'"))
         schema = plan.temp_schema or ""
-        moved = _can_move(conn, schema, [t.name for t in tables])
+        moved = _can_move(conn, schema, names)
         if moved:
-            _move_tables(conn, schema, [t.name for t in tables])
+            _move_tables(conn, schema, names)
         else:
+            temp = reflect(get_engine(plan.temp_url))  # the columns each copy can take
+            dispose_engine(plan.temp_url)
             _copy_tables(conn, schema, tables, temp)
         for table in tables:
             for col in table.primary_key.columns:

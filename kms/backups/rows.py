@@ -219,14 +219,27 @@ def _sqlite_lines(conn: Connection, table: Table) -> Iterator[list[str]] | None:
     Python."""
     if conn.dialect.name != "sqlite":
         return None
+    sql = _lines_select(conn, table, _sqlite_json, "json_array")
+    if sql is None:
+        return None
+    return ([line for (line,) in rows] for rows in _driver_batches(conn, sql))
+
+
+def _lines_select(
+    conn: Connection,
+    table: Table,
+    json_of: Callable[[sa.Column[Any], str], str | None],
+    function: str,
+) -> str | None:
+    """SELECT function(every column's JSON value in SQL) in primary-key order; None where
+    `json_of` has no SQL for a column."""
     quote = conn.dialect.identifier_preparer.quote
-    values = [_sqlite_json(c, quote(c.name)) for c in table.columns]
+    values = [json_of(c, quote(c.name)) for c in table.columns]
     exprs = [v for v in values if v is not None]
     if len(exprs) != len(values):
         return None
     order = ", ".join(quote(c.name) for c in (table.primary_key.columns or table.columns))
-    sql = f"SELECT json_array({', '.join(exprs)}) FROM {quote(table.name)} ORDER BY {order}"  # noqa: S608 - quoted model identifiers
-    return ([line for (line,) in rows] for rows in _driver_batches(conn, sql))
+    return f"SELECT {function}({', '.join(exprs)}) FROM {quote(table.name)} ORDER BY {order}"  # noqa: S608 - quoted model identifiers
 
 
 def _postgres_json(column: sa.Column[Any], name: str) -> str | None:
@@ -261,15 +274,9 @@ def _postgres_blocks(conn: Connection, table: Table) -> Iterator[tuple[bytes, in
     their row counts. None where a column needs Python."""
     if conn.dialect.name != "postgresql" or conn.dialect.driver != "psycopg":
         return None
-    quote = conn.dialect.identifier_preparer.quote
-    values = [_postgres_json(c, quote(c.name)) for c in table.columns]
-    exprs = [v for v in values if v is not None]
-    if len(exprs) != len(values):
+    select = _lines_select(conn, table, _postgres_json, "json_build_array")
+    if select is None:
         return None
-    order = ", ".join(quote(c.name) for c in (table.primary_key.columns or table.columns))
-    select = (
-        f"SELECT json_build_array({', '.join(exprs)}) FROM {quote(table.name)} ORDER BY {order}"  # noqa: S608 - quoted model identifiers
-    )
     return _copy_blocks(conn, f"COPY ({select}) TO STDOUT WITH {_COPY_RAW}")
 
 

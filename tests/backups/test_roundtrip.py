@@ -5,6 +5,7 @@ from __future__ import annotations
 import gzip
 import hashlib
 import json
+from collections.abc import Iterator
 from decimal import Decimal
 
 import pytest
@@ -307,46 +308,50 @@ def test_backup_is_refused_while_the_lock_is_held(db_url: str) -> None:
         create_backup()
 
 
-@pytest.mark.postgres
-def test_a_restore_into_postgres_leaves_the_planner_its_statistics(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    """pg_stats describes the restored tables at once, without waiting for autovacuum: the
-    first reruns after a restore are planned on real row counts."""
+@pytest.fixture
+def own_postgres(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """KMS on a PostgreSQL schema of this test's own (restores replace its tables), dropped
+    afterwards."""
     schema = _fresh_postgres(monkeypatch)
     try:
         use_database(monkeypatch, get_config().database_url)
-        make_data()
-        backup = create_backup()
-        wipe()
-        restore(backup.path)
-        with get_engine().connect() as conn:
-            analysed = set(
-                conn.scalars(
-                    sa.text(
-                        "SELECT DISTINCT tablename FROM pg_stats"
-                        " WHERE schemaname = current_schema()"
-                    )
-                )
-            )
-            count = conn.scalar(sa.text("SELECT count(*) FROM contacts"))
-            estimate = conn.scalar(
-                sa.text("SELECT reltuples FROM pg_class WHERE oid = 'contacts'::regclass")
-            )
-        assert {
-            "users",
-            "contacts",
-            "tags",
-            "contact_tags",
-            "bug_reports",
-            "audit_events",
-        } - analysed == set()
-        assert count and estimate == count
+        yield
     finally:
         from kms.db import dispose_engines
 
         dispose_engines()
         _drop_schema(schema)
+
+
+@pytest.mark.postgres
+def test_a_restore_into_postgres_leaves_the_planner_its_statistics(own_postgres: None) -> None:
+    """pg_stats describes the restored tables at once, without waiting for autovacuum: the
+    first reruns after a restore are planned on real row counts."""
+    make_data()
+    backup = create_backup()
+    wipe()
+    restore(backup.path)
+    with get_engine().connect() as conn:
+        analysed = set(
+            conn.scalars(
+                sa.text(
+                    "SELECT DISTINCT tablename FROM pg_stats WHERE schemaname = current_schema()"
+                )
+            )
+        )
+        count = conn.scalar(sa.text("SELECT count(*) FROM contacts"))
+        estimate = conn.scalar(
+            sa.text("SELECT reltuples FROM pg_class WHERE oid = 'contacts'::regclass")
+        )
+    assert {
+        "users",
+        "contacts",
+        "tags",
+        "contact_tags",
+        "bug_reports",
+        "audit_events",
+    } - analysed == set()
+    assert count and estimate == count
 
 
 @pytest.mark.postgres
@@ -412,7 +417,7 @@ def _contacts_oid() -> int:
 
 @pytest.mark.postgres
 def test_a_restore_into_postgres_puts_the_restored_tables_in_place(
-    monkeypatch: pytest.MonkeyPatch,
+    own_postgres: None, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """The restored tables take the live ones' place in the catalog (no row is copied a
     second time): every row, index and constraint is there (the restore's schema made its
@@ -420,58 +425,50 @@ def test_a_restore_into_postgres_puts_the_restored_tables_in_place(
     their schema, and new records get fresh ids."""
     from kms.backups import restore as restoring
 
-    schema = _fresh_postgres(monkeypatch)
-    try:
-        use_database(monkeypatch, get_config().database_url)
-        make_data()
-        rows = db_snapshot()
-        backup = create_backup()
-        wipe()
-        before, keys = _contacts_oid(), _definitions()
-        moved: list[str] = []
-        original = restoring._move_tables
+    make_data()
+    rows = db_snapshot()
+    backup = create_backup()
+    wipe()
+    before, keys = _contacts_oid(), _definitions()
+    moved: list[str] = []
+    original = restoring._move_tables
 
-        def spy(conn: sa.Connection, temp_schema: str, names: list[str]) -> None:
-            moved.append(temp_schema)
-            original(conn, temp_schema, names)
+    def spy(conn: sa.Connection, temp_schema: str, names: list[str]) -> None:
+        moved.append(temp_schema)
+        original(conn, temp_schema, names)
 
-        monkeypatch.setattr(restoring, "_move_tables", spy)
-        restore(backup.path)
-        assert len(moved) == 1 and _contacts_oid() != before
-        assert db_snapshot() == rows
-        assert _definitions() == keys and any("FOREIGN KEY" in k for k in keys)
-        with get_engine().connect() as conn:
-            indexes = set(
-                conn.scalars(
-                    sa.text("SELECT indexname FROM pg_indexes WHERE schemaname = current_schema()")
-                )
+    monkeypatch.setattr(restoring, "_move_tables", spy)
+    restore(backup.path)
+    assert len(moved) == 1 and _contacts_oid() != before
+    assert db_snapshot() == rows
+    assert _definitions() == keys and any("FOREIGN KEY" in k for k in keys)
+    with get_engine().connect() as conn:
+        indexes = set(
+            conn.scalars(
+                sa.text("SELECT indexname FROM pg_indexes WHERE schemaname = current_schema()")
             )
-            # The restore's schema and the replaced tables are gone.
-            left = conn.scalar(
-                sa.text(
-                    "SELECT (SELECT count(*) FROM pg_namespace WHERE nspname = :temp)"
-                    " + (SELECT count(*) FROM pg_class WHERE oid = :old)"
-                ),
-                {"temp": moved[0], "old": before},
+        )
+        # The restore's schema and the replaced tables are gone.
+        left = conn.scalar(
+            sa.text(
+                "SELECT (SELECT count(*) FROM pg_namespace WHERE nspname = :temp)"
+                " + (SELECT count(*) FROM pg_class WHERE oid = :old)"
+            ),
+            {"temp": moved[0], "old": before},
+        )
+        highest = conn.scalar(sa.text("SELECT max(id) FROM contacts"))
+        # Vacuumed before the move (visibility map, statistics), and it came along.
+        vacuumed = conn.scalar(
+            sa.text(
+                "SELECT vacuum_count FROM pg_stat_user_tables"
+                " WHERE relname = 'contacts' AND schemaname = current_schema()"
             )
-            highest = conn.scalar(sa.text("SELECT max(id) FROM contacts"))
-            # Vacuumed before the move (visibility map, statistics), and it came along.
-            vacuumed = conn.scalar(
-                sa.text(
-                    "SELECT vacuum_count FROM pg_stat_user_tables"
-                    " WHERE relname = 'contacts' AND schemaname = current_schema()"
-                )
-            )
-        assert "ix_invoices_list_order" in indexes and left == 0 and vacuumed == 1
-        with session_scope() as s:
-            new = contacts.create_person(s, first_name="Nach", last_name="Wiederherstellung")
-            s.flush()
-            assert highest and new.id == highest + 1
-    finally:
-        from kms.db import dispose_engines
-
-        dispose_engines()
-        _drop_schema(schema)
+        )
+    assert "ix_invoices_list_order" in indexes and left == 0 and vacuumed == 1
+    with session_scope() as s:
+        new = contacts.create_person(s, first_name="Nach", last_name="Wiederherstellung")
+        s.flush()
+        assert highest and new.id == highest + 1
 
 
 @pytest.mark.parametrize(
@@ -495,27 +492,19 @@ def test_a_restore_into_postgres_puts_the_restored_tables_in_place(
 )
 @pytest.mark.postgres
 def test_what_else_depends_on_the_live_tables_keeps_them(
-    monkeypatch: pytest.MonkeyPatch, setup: str, check: str
+    own_postgres: None, setup: str, check: str
 ) -> None:
     """A view, a privilege or an index that an owner added to a live table would go with
     it: then the rows are copied into the live tables instead, and the addition stays."""
-    schema = _fresh_postgres(monkeypatch)
-    try:
-        use_database(monkeypatch, get_config().database_url)
-        make_data()
-        rows = db_snapshot()
-        backup = create_backup()
-        wipe()
-        with get_engine().begin() as conn:
-            conn.execute(sa.text(setup))
-        before = _contacts_oid()
-        restore(backup.path)
-        assert _contacts_oid() == before
-        assert db_snapshot() == rows
-        with get_engine().connect() as conn:
-            assert conn.scalar(sa.text(check)) is True
-    finally:
-        from kms.db import dispose_engines
-
-        dispose_engines()
-        _drop_schema(schema)
+    make_data()
+    rows = db_snapshot()
+    backup = create_backup()
+    wipe()
+    with get_engine().begin() as conn:
+        conn.execute(sa.text(setup))
+    before = _contacts_oid()
+    restore(backup.path)
+    assert _contacts_oid() == before
+    assert db_snapshot() == rows
+    with get_engine().connect() as conn:
+        assert conn.scalar(sa.text(check)) is True
