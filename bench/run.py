@@ -72,9 +72,9 @@ class Stat:
 
     def as_dict(self) -> dict[str, Any]:
         return {
-            "median": round(self.median, 6),
-            "min": round(min(self.samples), 6),
-            "max": round(max(self.samples), 6),
+            "median": round(self.median, 7),
+            "min": round(min(self.samples), 7),
+            "max": round(max(self.samples), 7),
             "n": len(self.samples),
         }
 
@@ -129,6 +129,31 @@ def timed(
         elapsed = time.perf_counter() - started
         if n >= settings.warmups:
             samples.append(elapsed)
+    return Stat(samples)
+
+
+BATCH_SECONDS = 0.02
+
+
+def timed_batched(fn: Callable[[], Any], settings: Settings) -> Stat:
+    """Like `timed`, for calls that may take well under a millisecond: each sample is the
+    mean of as many calls in a row as fill BATCH_SECONDS (like timeit's autorange), sized
+    after the warm-ups. A single call of some microseconds is mostly the timer's and the
+    scheduler's noise, and nine calls do not warm it up (CPython specializes a function's
+    code only after it ran several times). Slow calls still run once per sample."""
+    started = time.perf_counter()
+    for _ in range(max(1, settings.warmups)):
+        fn()
+    each = (time.perf_counter() - started) / max(1, settings.warmups)
+    calls = max(1, min(10_000, int(BATCH_SECONDS / max(each, 1e-9))))
+    for _ in range(min(calls, 1_000)):
+        fn()  # the warm-up proper for fast calls
+    samples = []
+    for _ in range(settings.runs):
+        started = time.perf_counter()
+        for _ in range(calls):
+            fn()
+        samples.append((time.perf_counter() - started) / calls)
     return Stat(samples)
 
 
@@ -368,7 +393,14 @@ def query_rows(bench: Instance, settings: Settings) -> list[Row]:
         ]
         for key, label, fn, floor, floor_label, budget in cases:
             rows.append(
-                Row(key, label, timed(fn, settings), timed(floor, settings), floor_label, budget)
+                Row(
+                    key,
+                    label,
+                    timed_batched(fn, settings),
+                    timed_batched(floor, settings),
+                    floor_label,
+                    budget,
+                )
             )
     return rows
 
@@ -1083,7 +1115,8 @@ def machine() -> dict[str, Any]:
 
 
 def ms(seconds: float) -> str:
-    return f"{seconds * 1000:,.1f}".replace(",", " ")
+    """Milliseconds, with three decimals below one (a search of some microseconds)."""
+    return f"{seconds * 1000:,.{3 if seconds < 0.001 else 1}f}".replace(",", " ")
 
 
 def print_table(database: str, rows: list[Row]) -> None:

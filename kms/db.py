@@ -100,6 +100,83 @@ def dispose_engine(url: str) -> None:
         engine.dispose()
 
 
+_PLAIN = re.compile(r"[A-Za-z0-9_ -]*")
+
+
+def inline(value: str | int) -> Any:
+    """A constant written into the SQL text instead of a bound parameter.
+
+    For statements built once and executed often (the invoice status `CASE`, list pages):
+    SQLAlchemy processes every bound parameter again on each execution, and an `IN` over
+    a list of values is even rendered anew each time. Only integers and plain codes (letters,
+    digits, space, - and _) are accepted, so quoting stays trivial."""
+    from sqlalchemy import Integer, String, literal_column
+
+    if isinstance(value, bool) or not isinstance(value, str | int):
+        raise TypeError(f"inline() takes a str or an int, not {type(value).__name__}")
+    if isinstance(value, int):
+        return literal_column(str(value), Integer())
+    if not _PLAIN.fullmatch(value):
+        raise ValueError(f"inline() takes plain codes only, not {value!r}")
+    return literal_column(f"'{value}'", String())
+
+
+class _KeptStatements:
+    """SQLAlchemy's compiled cache for statements built once and kept (in an lru_cache):
+    found by the identity of the statement's memoized cache key.
+
+    The engine's own cache hashes that key, a tuple over the whole statement, on every
+    execution: about 8 µs for the 1,500 elements of the Rechnungen row query, as long as
+    SQLite takes to answer it. A kept statement returns the same key object each time, so
+    identity finds it. The key's layout is SQLAlchemy's: should it change, every lookup
+    misses and compiles anew (slower, still right; tests/test_db.py notices).
+    """
+
+    LIMIT = 64  # statements built per day and query shape; cleared when full
+
+    def __init__(self) -> None:
+        self._compiled: dict[tuple[Any, ...], tuple[Any, Any, Any]] = {}
+
+    @staticmethod
+    def _slot(key: Any) -> tuple[Any, ...] | None:
+        if not isinstance(key, tuple) or len(key) < 2:
+            return None
+        return (id(key[0]), id(key[1]), *key[2:])
+
+    def get(self, key: Any, default: Any = None) -> Any:
+        slot = self._slot(key)
+        found = self._compiled.get(slot) if slot is not None else None
+        if found is not None and found[0] is key[0] and found[1] is key[1]:
+            return found[2]
+        return default
+
+    def __setitem__(self, key: Any, compiled: Any) -> None:
+        slot = self._slot(key)
+        if slot is None:
+            return
+        if len(self._compiled) >= self.LIMIT:
+            self._compiled.clear()
+        # The dialect and the key stay referenced, so their ids cannot be reused.
+        self._compiled[slot] = (key[0], key[1], compiled)
+
+    def __len__(self) -> int:
+        return len(self._compiled)
+
+
+KEPT_STATEMENTS = _KeptStatements()
+
+
+def execute_kept(session: Session, statement: Any, params: dict[str, Any]) -> Any:
+    """Run a Core statement that was built once and is kept (see `_KeptStatements`), as
+    `session.execute` would (its autoflush included) but without the ORM session's own
+    per-call work; for hot paths such as the search by invoice number."""
+    if session.autoflush:
+        session.flush()  # a no-op without pending changes
+    return session.connection().execute(
+        statement, params, execution_options={"compiled_cache": KEPT_STATEMENTS}
+    )
+
+
 def reflect(engine: Engine) -> MetaData:
     """The tables as the database has them (restore copies rows by them).
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 import sqlite3
+import time
 from collections import defaultdict
 from pathlib import Path
 
@@ -189,6 +190,27 @@ def test_one_pass_of_every_measurement(tmp_path: Path, monkeypatch: pytest.Monke
         assert db.execute("SELECT version_num FROM alembic_version").fetchall() == [(head,)]
     finally:
         db.close()
+
+
+def test_fast_calls_are_timed_in_batches_and_slow_ones_once() -> None:
+    """A call of microseconds is timed as the mean of a batch filling about 20 ms; a call
+    longer than that batch runs once per sample. Either way a sample is one call's time."""
+    calls = {"fast": 0, "slow": 0}
+
+    def fast() -> None:
+        calls["fast"] += 1
+
+    def slow() -> None:
+        calls["slow"] += 1
+        time.sleep(bench.BATCH_SECONDS * 1.5)
+
+    settings = bench.Settings(runs=3, warmups=2, scale="small")
+    quick = bench.timed_batched(fast, settings)
+    assert calls["fast"] > 3 * 1000 and len(quick.samples) == 3
+    assert max(quick.samples) < 0.001
+    timed_slow = bench.timed_batched(slow, settings)
+    assert calls["slow"] == 2 + 1 + 3 and len(timed_slow.samples) == 3
+    assert min(timed_slow.samples) >= bench.BATCH_SECONDS * 1.5
 
 
 def test_regression_check_flags_changes_over_twenty_percent() -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import threading
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 import pytest
 from alembic.autogenerate import compare_metadata
@@ -192,3 +193,75 @@ def test_reflecting_the_schema_for_a_restore_prints_no_warning(db_url: str) -> N
         warnings.simplefilter("error")
         metadata = reflect(get_engine(db_url))
     assert {"invoices", "ledger_bookings", "alembic_version"} <= set(metadata.tables)
+
+
+def test_inline_constants_are_written_into_the_sql_and_compare_right(db_url: str) -> None:
+    """`inline` writes codes and integers into the statement (no bound parameter to process
+    per execution) and they compare like bound values; anything that would need quoting or
+    is no str/int is refused."""
+    from kms.db import inline
+
+    with get_engine(db_url).connect() as conn:
+        statement = select(inline("offen"), inline(-3), inline("a_b c-d"))
+        assert statement.compile(conn).params == {}
+        assert conn.execute(statement).one() == ("offen", -3, "a_b c-d")
+        assert conn.execute(select(inline("offen") == "offen", inline(2) > 1)).one() == (
+            True,
+            True,
+        )
+    for bad in ("it's", "a;b", "ü", "x\\"):
+        with pytest.raises(ValueError):
+            inline(bad)
+    for wrong in (True, 1.5, None):
+        with pytest.raises(TypeError):
+            inline(wrong)  # type: ignore[arg-type]
+
+
+def test_a_kept_statement_is_compiled_once_and_sees_pending_rows(db_url: str) -> None:
+    """`execute_kept` finds a statement built once by identity (one compile, however often
+    it runs), autoflushes like `Session.execute`, and a statement built anew with the same
+    SQL gets an entry of its own instead of another statement's compiled form."""
+    from sqlalchemy import bindparam
+
+    from kms.db import KEPT_STATEMENTS, execute_kept
+    from kms.models import User
+
+    users = User.__table__.c
+
+    def build() -> Any:
+        return select(users.display_name).where(users.username == bindparam("name"))
+
+    kept = build()
+    with session_scope(db_url) as session:
+        session.add(User(username="kept-1", display_name="Erika Mustermann", password_hash="x"))
+        before = len(KEPT_STATEMENTS)
+        first = execute_kept(session, kept, {"name": "kept-1"})
+        assert first.all() == [("Erika Mustermann",)]  # pending, flushed first
+        compiled = first.context.compiled
+        for _ in range(3):
+            again = execute_kept(session, kept, {"name": "kept-1"})
+            assert again.context.compiled is compiled
+            assert again.all() == [("Erika Mustermann",)]
+        assert execute_kept(session, kept, {"name": "nobody"}).all() == []
+        assert len(KEPT_STATEMENTS) == before + 1
+        rebuilt = execute_kept(session, build(), {"name": "kept-1"})
+        assert rebuilt.context.compiled is not compiled
+        assert rebuilt.all() == [("Erika Mustermann",)]
+        session.rollback()
+
+
+def test_kept_statements_forget_all_when_full() -> None:
+    """The cache of kept statements never grows past its limit, and a slot whose dialect or
+    key object is another one is a miss."""
+    from kms.db import _KeptStatements
+
+    cache = _KeptStatements()
+    dialect, other = object(), object()
+    keys = [(dialect, (n,), (), False, False) for n in range(cache.LIMIT)]
+    for n, key in enumerate(keys):
+        cache[key] = n
+    assert len(cache) == cache.LIMIT and cache.get(keys[-1]) == cache.LIMIT - 1
+    assert cache.get((other, keys[0][1], (), False, False)) is None
+    assert cache.get((dialect, (0,), (), False, False)) is None  # equal, not the same key
+    cache[(dialect, ("one more",), (), False, False)] = "x"
+    assert len(cache) == 1 and cache.get(keys[0]) is None

@@ -17,13 +17,14 @@ from sqlalchemy.orm import Session
 from kms import querycache
 from kms.formatting import count_noun, format_money
 from kms.modules.invoices.models import Invoice, Payment
-from kms.modules.invoices.service import status_source, today
+from kms.modules.invoices.service import (
+    OPEN_STATUSES,
+    STANDING_STATUSES,
+    status_source,
+    today,
+)
 from kms.registry import Figure
 from kms.types import from_cents, raw_cents
-
-OPEN = ("offen", "teilweise", "ueberfaellig")
-# Revenue: invoices that stand and their Rechnungskorrekturen (a reduction counts negative).
-STANDING = (*OPEN, "bezahlt", "korrektur")
 
 
 def _invoices(count: int) -> str:
@@ -69,13 +70,13 @@ def overview(session: Session, day: date | None = None) -> list[Figure]:
     def total(statuses: tuple[str, ...], index: int) -> int:
         return sum(by_status.get(s, (0, 0, 0, 0))[index] for s in statuses)
 
-    open_count, overdue_count = total(OPEN, 0), total(("ueberfaellig",), 0)
-    year_net: Decimal = from_cents(total(STANDING, 2))
+    open_count, overdue_count = total(OPEN_STATUSES, 0), total(("ueberfaellig",), 0)
+    year_net: Decimal = from_cents(total(STANDING_STATUSES, 2))
     drafts = total(("entwurf",), 0)
     return [
         Figure(
             "Offene Rechnungen",
-            format_money(from_cents(total(OPEN, 1))),
+            format_money(from_cents(total(OPEN_STATUSES, 1))),
             _invoices(open_count),
             page="rechnungen",
         ),
@@ -89,7 +90,7 @@ def overview(session: Session, day: date | None = None) -> list[Figure]:
         Figure(
             f"Umsatz {day.year} (netto)",
             format_money(year_net),
-            f"aus {_invoices(total(STANDING, 3))}",
+            f"aus {_invoices(total(STANDING_STATUSES, 3))}",
             page="rechnungen",
         ),
         Figure(

@@ -32,7 +32,7 @@ from kms.modules.invoices.report_specs import (
     REVENUE_BY_MONTH_COLUMNS,
     ZM_COLUMNS,
 )
-from kms.modules.invoices.service import status_source
+from kms.modules.invoices.service import OPEN_STATUSES, status_source
 from kms.reporting import MONTHS, TOTAL, Period, frame, require_period
 from kms.types import cents, from_cents, raw_cents, today
 
@@ -237,7 +237,7 @@ def open_items(
             facts.open,
         )
         .select_from(facts.source.join(Contact, Contact.id == Invoice.contact_id))
-        .where(facts.status.in_(("offen", "teilweise", "ueberfaellig")))
+        .where(facts.status.in_(OPEN_STATUSES))
         .order_by(Invoice.due_date, Invoice.number)
     ).all()
     items = []

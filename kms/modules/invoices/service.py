@@ -7,6 +7,7 @@ the EN 16931 calculation in `kms.einvoice.calc`.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
@@ -14,11 +15,12 @@ from functools import lru_cache
 from typing import Any
 
 from sqlalchemy import (
+    Select,
     and_,
+    bindparam,
     case,
     exists,
     func,
-    literal,
     outerjoin,
     select,
     union,
@@ -28,6 +30,7 @@ from sqlalchemy.orm.exc import StaleDataError
 from sqlalchemy.sql.elements import ColumnElement
 
 from kms import audit, querycache
+from kms.db import execute_kept, inline
 from kms.einvoice.calc import allowance_amounts, line_amounts, tax_groups
 from kms.einvoice.model import (
     ALLOWANCE_DISCOUNT,
@@ -116,6 +119,10 @@ STATUS_LABELS = {
     "storno": "Stornorechnung",
     "korrektur": "Rechnungskorrektur",
 }
+# Statuses with cents still to be paid, and those that count in turnover sums (invoices
+# that stand and their Rechnungskorrekturen; a reduction counts negative).
+OPEN_STATUSES = ("offen", "teilweise", "ueberfaellig")
+STANDING_STATUSES = (*OPEN_STATUSES, "bezahlt", "korrektur")
 DRAFT_FIELDS = (
     "contact_id",
     "service_date",
@@ -681,31 +688,39 @@ def count_invoices_for_contact(session: Session, contact_id: int) -> int:
 
 # --- derived status -----------------------------------------------------------------
 
+# The status builders below use the tables' plain columns, not the ORM attributes: the SQL
+# is the same, and SQLAlchemy's cache key, computed and hashed on every execution of a
+# statement, is a third smaller without the ORM annotations on every column.
+_INVOICES = Invoice.__table__
+_PAYMENTS = Payment.__table__
+
 
 def paid_expr(invoice_id: Any) -> ColumnElement[Any]:
     """Settled amount of an invoice in integer cents: payments (without overpayment) + Skonto."""
+    payment = _PAYMENTS.c
     return func.coalesce(
-        select(func.sum(Payment.amount - Payment.overpayment + Payment.skonto))
-        .where(Payment.invoice_id == invoice_id)
-        .correlate_except(Payment)
+        select(func.sum(payment.amount - payment.overpayment + payment.skonto))
+        .where(payment.invoice_id == invoice_id)
+        .correlate_except(_PAYMENTS)
         .scalar_subquery(),
-        0,
+        inline(0),
     )
 
 
 def corrections_expr(invoice_id: Any) -> ColumnElement[Any]:
     """Gross of the issued Rechnungskorrekturen of an invoice in integer cents (0 without)."""
-    correction = aliased(Invoice)
+    corrections = _INVOICES.alias()
+    correction = corrections.c
     return func.coalesce(
         select(func.sum(raw_cents(correction.gross_total)))
         .where(
             correction.corrects_id == invoice_id,
-            correction.billing == BILLING_CORRECTION,
+            correction.billing == inline(BILLING_CORRECTION),
             correction.issued_at.is_not(None),
         )
-        .correlate_except(correction)
+        .correlate_except(corrections)
         .scalar_subquery(),
-        0,
+        inline(0),
     )
 
 
@@ -713,24 +728,26 @@ def _status_case(
     day: date, paid: ColumnElement[Any], cancelled: ColumnElement[bool], owed: ColumnElement[Any]
 ) -> ColumnElement[str]:
     """The derived status from the row, its settled cents, whether a Storno cancels it and
-    the cents owed (gross plus its issued Rechnungskorrekturen)."""
+    the cents owed (gross plus its issued Rechnungskorrekturen). Constants are inlined
+    (`kms.db.inline`): only the day is a parameter."""
+    invoice = _INVOICES.c
     return case(
-        (Invoice.issued_at.is_(None), literal("entwurf")),
-        (Invoice.kind == KIND_CANCELLATION, literal("storno")),
+        (invoice.issued_at.is_(None), inline("entwurf")),
+        (invoice.kind == inline(KIND_CANCELLATION), inline("storno")),
         # A correction is settled through the invoice it corrects, never paid by itself.
-        (Invoice.billing == BILLING_CORRECTION, literal("korrektur")),
-        (cancelled, literal("storniert")),
-        (paid >= owed, literal("bezahlt")),
-        (Invoice.due_date < day, literal("ueberfaellig")),
-        (paid > 0, literal("teilweise")),
-        else_=literal("offen"),
+        (invoice.billing == inline(BILLING_CORRECTION), inline("korrektur")),
+        (cancelled, inline("storniert")),
+        (paid >= owed, inline("bezahlt")),
+        (invoice.due_date < day, inline("ueberfaellig")),
+        (paid > inline(0), inline("teilweise")),
+        else_=inline("offen"),
     )
 
 
 def owed_expr() -> ColumnElement[Any]:
     """Cents an `Invoice` row asks for: its gross plus its issued Rechnungskorrekturen
     (correlated subquery: for single rows; lists and sums use `status_source`)."""
-    return raw_cents(Invoice.gross_total) + corrections_expr(Invoice.id)
+    return raw_cents(_INVOICES.c.gross_total) + corrections_expr(_INVOICES.c.id)
 
 
 # status_expr, status_source and _row_open build the same immutable SQL constructs for the
@@ -740,9 +757,12 @@ def owed_expr() -> ColumnElement[Any]:
 def status_expr(day: date) -> ColumnElement[str]:
     """The status of one row as SQL (correlated subqueries: for a single invoice only;
     lists and sums use `status_source`)."""
-    storno = aliased(Invoice)
+    storno = _INVOICES.alias()
     return _status_case(
-        day, paid_expr(Invoice.id), exists().where(storno.cancels_id == Invoice.id), owed_expr()
+        day,
+        paid_expr(_INVOICES.c.id),
+        exists().where(storno.c.cancels_id == _INVOICES.c.id),
+        owed_expr(),
     )
 
 
@@ -786,7 +806,7 @@ def status_source(day: date) -> StatusSource:
             correction.corrects_id.label("invoice_id"),
             func.sum(raw_cents(correction.gross_total)).label("cents"),
         )
-        .where(correction.billing == BILLING_CORRECTION, correction.issued_at.is_not(None))
+        .where(correction.billing == inline(BILLING_CORRECTION), correction.issued_at.is_not(None))
         .group_by(correction.corrects_id)
         .subquery("correction_totals")
     )
@@ -796,8 +816,8 @@ def status_source(day: date) -> StatusSource:
         .outerjoin(storno, storno.cancels_id == Invoice.id)
         .outerjoin(corrected, corrected.c.invoice_id == Invoice.id)
     )
-    paid_cents = func.coalesce(paid.c.cents, 0)
-    owed = raw_cents(Invoice.gross_total) + func.coalesce(corrected.c.cents, 0)
+    paid_cents = func.coalesce(paid.c.cents, inline(0))
+    owed = raw_cents(Invoice.gross_total) + func.coalesce(corrected.c.cents, inline(0))
     status = _status_case(day, paid_cents, storno.id.is_not(None), owed)
     return StatusSource(source, status, paid_cents, owed)
 
@@ -870,10 +890,107 @@ def _row_open(day: date) -> ColumnElement[Any]:
     """Cents still open of one row while its status is open, else 0 (per-row subqueries)."""
     return case(
         (
-            status_expr(day).in_(["offen", "teilweise", "ueberfaellig"]),
+            status_expr(day).in_([inline(c) for c in OPEN_STATUSES]),
             owed_expr() - paid_expr(Invoice.id),
         ),
-        else_=0,
+        else_=inline(0),
+    )
+
+
+# The list's order: drafts on top, then newest first.
+_LIST_ORDER = (
+    _INVOICES.c.issued_at.is_not(None),
+    _INVOICES.c.issue_date.desc(),
+    _INVOICES.c.id.desc(),
+)
+
+
+@lru_cache(maxsize=4)
+def _list_rows(day: date) -> Select[Any]:
+    """The columns of a list row (status, open cents and "sent" as per-row subqueries, for
+    a page or a handful of rows) over invoices joined to their customer; built once per day
+    like `status_expr`, from plain columns like it."""
+    from kms.modules.invoices.models import Sending
+
+    invoice, contact, sending = _INVOICES.c, Contact.__table__.c, Sending.__table__.c
+    customer = case(
+        (contact.kind == inline("organisation"), contact.name),
+        else_=func.trim(contact.first_name + inline(" ") + contact.last_name),
+    )
+    sent = exists().where(sending.invoice_id == invoice.id, sending.reminder_id.is_(None))
+    return select(
+        invoice.id,
+        invoice.number,
+        invoice.kind,
+        invoice.issue_date,
+        invoice.due_date,
+        customer,
+        invoice.contact_id,
+        invoice.gross_total,
+        status_expr(day),
+        owed_expr(),
+        paid_expr(invoice.id),
+        sent,
+    )
+
+
+@lru_cache(maxsize=4)
+def _rows_by_number(day: date) -> Select[Any]:
+    """The list rows of the invoices numbered :typed or :upper. Built once per day, so each
+    search by number reuses SQLAlchemy's cache key and compiled SQL: one indexed statement
+    whose only parameters are the day and the two spellings."""
+    invoice = _INVOICES.c
+    return (
+        _list_rows(day)
+        .select_from(
+            _INVOICES.join(Contact.__table__, Contact.__table__.c.id == invoice.contact_id)
+        )
+        .where(invoice.number.in_([bindparam("typed"), bindparam("upper")]))
+        .order_by(*_LIST_ORDER)
+    )
+
+
+def _list_row(r: Any) -> InvoiceRow:
+    return InvoiceRow(
+        id=r[0],
+        number=r[1],
+        kind=r[2],
+        issue_date=r[3],
+        due_date=r[4],
+        customer=r[5] or "",
+        contact_id=r[6],
+        gross=r[7],
+        # Owed minus settled while open, as `_row_open` and `StatusSource.open` compute it.
+        open=from_cents(r[9] - r[10]) if r[8] in OPEN_STATUSES else ZERO,
+        status=r[8],
+        sent=bool(r[11]),
+    )
+
+
+_DIGIT = re.compile(r"\d")  # invoice numbers hold one; a plain word is no number
+
+
+def _one_number(search: str) -> str | None:
+    """The search's one word when it could be an invoice number (it holds a digit)."""
+    words = search.split()
+    return words[0] if len(words) == 1 and _DIGIT.search(words[0]) else None
+
+
+def _by_number(
+    session: Session, word: str, page: int, page_size: int, day: date
+) -> InvoiceList | None:
+    """The list for a search that is one complete invoice number (as typed or upper-cased),
+    in a single statement; None when `word` numbers no invoice. Count and sums come from
+    the rows themselves, computed as the list's SQL sums compute them."""
+    found = execute_kept(session, _rows_by_number(day), {"typed": word, "upper": word.upper()})
+    items = [_list_row(r) for r in found.all()]
+    if not items:
+        return None
+    page = clamp(page, len(items), page_size)
+    return InvoiceList(
+        Page(items[(page - 1) * page_size : page * page_size], len(items), page, page_size),
+        sum((i.gross for i in items if i.status in STANDING_STATUSES), ZERO),
+        sum((i.open for i in items), ZERO),
     )
 
 
@@ -889,20 +1006,24 @@ def list_invoices(
     day: date | None = None,
 ) -> InvoiceList:
     """Filter, search, sum and page in SQL; newest first, drafts on top."""
-    from kms.modules.invoices.models import Sending
-
     day = day or today()
+    page_size = max(1, page_size)
+    # Pasting an invoice number is the usual search: it names one invoice, found with one
+    # indexed statement. With other filters too, the general path below decides.
+    word = _one_number(search)
+    if word and not (status or year or contact_id):
+        by_number = _by_number(session, word, page, page_size, day)
+        if by_number is not None:
+            return by_number
+        exact: dict[str, str] = {}  # the one word numbers no invoice (asked just now)
+    else:
+        exact = _exact_numbers(session, search)
     facts = status_source(day)
     gross_cents = raw_cents(Invoice.gross_total)
     open_col = case(
-        (facts.status.in_(["offen", "teilweise", "ueberfaellig"]), facts.open),
-        else_=0,
+        (facts.status.in_([inline(c) for c in OPEN_STATUSES]), facts.open),
+        else_=inline(0),
     )
-    customer = case(
-        (Contact.kind == "organisation", Contact.name),
-        else_=func.trim(Contact.first_name + literal(" ") + Contact.last_name),
-    )
-    sent = exists().where(Sending.invoice_id == Invoice.id, Sending.reminder_id.is_(None))
     terms = fold(search).split()
     conditions: list[ColumnElement[bool]] = []
     if status:
@@ -914,7 +1035,6 @@ def list_invoices(
         )
     if contact_id:
         conditions.append(Invoice.contact_id == contact_id)
-    exact = _exact_numbers(session, search)
     for term in terms:
         if term in exact:
             # A complete invoice number names one invoice: the unique index finds it
@@ -935,12 +1055,12 @@ def list_invoices(
     )
     # The sum counts issued invoices that stand (not drafts, cancellations or cancelled ones)
     # and their Rechnungskorrekturen (a reduction counts negative).
-    counted = sum_status.in_(["offen", "teilweise", "ueberfaellig", "bezahlt", "korrektur"])
+    counted = sum_status.in_([inline(c) for c in STANDING_STATUSES])
     stats_query = (
         select(
             func.count(),
-            func.coalesce(func.sum(case((counted, gross_cents), else_=0)), 0),
-            func.coalesce(func.sum(sum_open), 0),
+            func.coalesce(func.sum(case((counted, gross_cents), else_=inline(0))), inline(0)),
+            func.coalesce(func.sum(sum_open), inline(0)),
         )
         .select_from(sum_source)
         .where(*conditions)
@@ -958,9 +1078,7 @@ def list_invoices(
             lambda: tuple(session.execute(stats_query).one()),
         )
     total = int(stats[0])
-    page_size = max(1, page_size)
     page = clamp(page, total, page_size)
-    order = (Invoice.issued_at.is_not(None), Invoice.issue_date.desc(), Invoice.id.desc())
     # Page the ids first; the per-row columns (status, open, sent) then cover one page only.
     # The ids need the payments and Storno join only to filter by status.
     id_source = facts.source if status else Invoice.__table__
@@ -968,59 +1086,31 @@ def list_invoices(
         select(Invoice.id)
         .select_from(id_source)
         .where(*conditions)
-        .order_by(*order)
+        .order_by(*_LIST_ORDER)
         .offset((page - 1) * page_size)
         .limit(page_size)
         .subquery("page_ids")
     )
     rows = session.execute(
-        select(
-            Invoice.id,
-            Invoice.number,
-            Invoice.kind,
-            Invoice.issue_date,
-            Invoice.due_date,
-            customer,
-            Invoice.contact_id,
-            Invoice.gross_total,
-            row_open,
-            row_status,
-            sent,
-        )
+        _list_rows(day)
         .select_from(
             Invoice.__table__.join(Contact, Contact.id == Invoice.contact_id).join(
                 page_ids, page_ids.c.id == Invoice.id
             )
         )
-        .order_by(*order)
-    ).all()
-    items = [
-        InvoiceRow(
-            id=r[0],
-            number=r[1],
-            kind=r[2],
-            issue_date=r[3],
-            due_date=r[4],
-            customer=r[5] or "",
-            contact_id=r[6],
-            gross=r[7],
-            open=from_cents(r[8]),
-            status=r[9],
-            sent=bool(r[10]),
-        )
-        for r in rows
-    ]
+        .order_by(*_LIST_ORDER)
+    )
     return InvoiceList(
-        Page(items, total, page, page_size), from_cents(stats[1]), from_cents(stats[2])
+        Page([_list_row(r) for r in rows], total, page, page_size),
+        from_cents(stats[1]),
+        from_cents(stats[2]),
     )
 
 
 def _exact_numbers(session: Session, search: str) -> dict[str, str]:
     """Folded search term -> invoice number, for the words of `search` that are complete
     invoice numbers (as typed or upper-cased; numbers are unique, one indexed lookup)."""
-    words = {
-        w for word in search.split() for w in (word, word.upper()) if any(c.isdigit() for c in w)
-    }
+    words = {w for word in search.split() for w in (word, word.upper()) if _DIGIT.search(w)}
     if not words:
         return {}
     found = session.scalars(select(Invoice.number).where(Invoice.number.in_(words))).all()

@@ -314,3 +314,38 @@ def test_a_complete_number_finds_exactly_that_invoice(instance: Session) -> None
     expected = sorted(r.id for r in refs if prefix.lower() in r.search)
     found = service.list_invoices(instance, search=prefix, day=TODAY, page_size=500)
     assert sorted(r.id for r in found.page.items) == expected and len(expected) > 1
+
+
+def test_a_search_by_number_is_one_statement_that_agrees_with_the_reference(
+    instance: Session,
+) -> None:
+    """Searching one complete number answers with a single indexed statement (no count, no
+    sums, no number check), with the status, open amount, customer and sums of the Python
+    reference, for an invoice of every status; a page beyond the hits shows the hit."""
+    refs = [r for r in reference(instance) if r.number]
+    one_of_each: dict[str, Ref] = {}
+    for ref in refs:
+        one_of_each.setdefault(ref.status(TODAY), ref)
+    assert {"offen", "teilweise", "ueberfaellig", "bezahlt", "storniert", "storno"} <= set(
+        one_of_each
+    )
+    seen = _statements(instance)
+    for ref in one_of_each.values():
+        seen.clear()
+        found = service.list_invoices(instance, search=f"  {ref.number.lower()} ", day=TODAY)
+        assert len(seen) == 1 and "invoices.number IN" in seen[0]
+        assert [(r.id, r.status, r.open, r.gross, r.customer) for r in found.page.items] == [
+            (ref.id, ref.status(TODAY), ref.open(TODAY), ref.gross, ref.customer)
+        ]
+        assert (found.page.total, found.page.page) == (1, 1)
+        assert found.sum_open == ref.open(TODAY)
+        assert found.sum_gross == (ref.gross if ref.status(TODAY) in STANDING else 0)
+        # Beyond the hits: the last page, as the general path clamps.
+        assert service.list_invoices(instance, search=ref.number, page=3).page.page == 1
+    # A word with digits that numbers no invoice costs the one extra statement and then
+    # searches substrings like any word.
+    seen.clear()
+    prefix = refs[0].number[:-1]
+    found = service.list_invoices(instance, search=prefix, day=TODAY, page_size=500)
+    assert found.page.total == sum(1 for r in refs if prefix.lower() in r.search)
+    assert len(seen) == 3
