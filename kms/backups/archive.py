@@ -23,7 +23,7 @@ from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import ExitStack
 from dataclasses import dataclass, field
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 from typing import IO, Any, BinaryIO
 
 from kms.backups import gz
@@ -220,10 +220,9 @@ class ArchiveWriter:
 
 def safe_member_name(name: str) -> str:
     """Refuse absolute paths, "..", and names outside the known prefixes."""
-    path = PurePosixPath(name)
     if (
         not name
-        or path.is_absolute()
+        or name.startswith("/")
         or "\\" in name
         or any(p in ("..", "", ".") for p in name.split("/"))
     ):
@@ -291,12 +290,19 @@ def read_archive(
                     threads.enter_context(ThreadPoolExecutor(1, thread_name_prefix="kms-inflate"))
                     for _ in range(INFLATE_THREADS)
                 ]
+                # A plain archive is a file: tarfile reads its headers and KMS each member's
+                # bytes straight from it. Only a decrypted one is read as a stream, whose
+                # small reads through tarfile cost 0.2 s more for 10,000 files.
                 tar = threads.enter_context(
                     tarfile.open(fileobj=stream, mode="r|", bufsize=TAR_BUFFER)
+                    if encrypted
+                    else tarfile.open(fileobj=raw, mode="r:")
                 )
                 rows = RowCounter(pools)
                 try:
-                    seen, manifest_raw = _members(tar, rows, extract_to, progress)
+                    seen, manifest_raw = _members(
+                        tar, None if encrypted else raw, rows, extract_to, progress
+                    )
                     rows.finish()
                 finally:
                     rows.cancel()  # on an error: chunks not yet started are dropped
@@ -315,15 +321,36 @@ def read_archive(
     return ReadResult(manifest=manifest, encrypted=encrypted, size=size)
 
 
+class _Span:
+    """The bytes of one member of a plain archive, read straight from its file (tarfile
+    seeks to the next header itself)."""
+
+    def __init__(self, raw: BinaryIO, member: tarfile.TarInfo) -> None:
+        raw.seek(member.offset_data)
+        self.raw, self.left = raw, member.size
+
+    def read(self, size: int = -1) -> bytes:
+        size = self.left if size < 0 else min(size, self.left)
+        chunk = self.raw.read(size) if size else b""
+        self.left -= len(chunk)
+        return chunk
+
+
 def _members(
-    tar: tarfile.TarFile, rows: RowCounter, extract_to: Path | None, progress: Progress | None
+    tar: tarfile.TarFile,
+    raw: BinaryIO | None,
+    rows: RowCounter,
+    extract_to: Path | None,
+    progress: Progress | None,
 ) -> tuple[dict[str, dict[str, Any]], bytes | None]:
-    """Every member's size and hash (rows counted by `rows`), and the manifest's bytes."""
+    """Every member's size and hash (rows counted by `rows`), and the manifest's bytes;
+    `raw` is the archive's file when it is plain (None: read through `tar`'s stream)."""
     seen: dict[str, dict[str, Any]] = {}
     manifest_raw: bytes | None = None
     for member in tar:
         name = safe_member_name(member.name)
-        if not member.isfile():
+        # A sparse member's bytes are not where its header says (KMS never writes one).
+        if not member.isfile() or member.issparse():
             raise BackupError(
                 f"Das Backup enthält „{member.name}“, das keine gewöhnliche Datei ist "
                 "(Verknüpfung oder Gerät); solche Einträge werden nie "
@@ -333,7 +360,7 @@ def _members(
             raise BackupError(DAMAGED + f" („{name}“ steht hinter dem Inhaltsverzeichnis)")
         if name in seen:
             raise BackupError(DAMAGED + f" („{name}“ kommt doppelt vor)")
-        source = tar.extractfile(member)
+        source: Any = _Span(raw, member) if raw is not None else tar.extractfile(member)
         assert source is not None  # noqa: S101 - isfile() checked above
         if name == MANIFEST:
             if member.size > 64 << 20:

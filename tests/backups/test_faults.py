@@ -240,6 +240,25 @@ def test_symlink_member_is_refused(backup: Path, tmp_path: Path) -> None:
         verify_backup(target)
 
 
+def test_sparse_member_is_refused(backup: Path, tmp_path: Path) -> None:
+    """A GNU sparse member's bytes are not where its header says: refused like a link,
+    whichever way (stream or file) the archive is read."""
+    import io
+    import tarfile
+
+    target = tmp_path / "sparse.tar"
+    with tarfile.open(backup) as src, tarfile.open(target, "w", format=tarfile.GNU_FORMAT) as dst:
+        sparse = tarfile.TarInfo("data/files/sparse.bin")
+        sparse.type, sparse.size = tarfile.GNUTYPE_SPARSE, 4
+        dst.addfile(sparse, io.BytesIO(b"data"))
+        for member in src.getmembers():
+            dst.addfile(member, io.BytesIO(src.extractfile(member).read()))  # type: ignore[union-attr]
+    with tarfile.open(target) as check:
+        assert check.getmember("data/files/sparse.bin").issparse()
+    with pytest.raises(BackupError, match="keine gewöhnliche Datei"):
+        verify_backup(target)
+
+
 def test_encrypted_archive_wrong_passphrase_and_tampering(db_url: str, tmp_path: Path) -> None:
     """Wrong or missing passphrase, flipped byte, truncation: each has its own message."""
     make_data()
