@@ -21,6 +21,7 @@ from kms.modules.letters import service
 from kms.modules.letters.models import DRAFT, SENT, Letter
 from kms.modules.settings.demo import COMPANY
 from kms.modules.settings.service import get_profile, save_profile
+from kms.types import today
 
 
 def unescape(text: str) -> str:
@@ -129,7 +130,7 @@ def test_letter_from_template_is_previewed_then_saved(setup: dict[str, int]) -> 
         assert session.scalar(select(Letter.id)) is None  # preview saves nothing
     at.button(key="lf_new_save_btn").click().run()
     ok(at)
-    when = date.today().strftime("%d.%m.%Y")
+    when = today().strftime("%d.%m.%Y")  # the German date the letter carries
     assert (
         f"Der Brief „Ihr Termin am {when}“ wurde als Entwurf gespeichert (unter „Briefe“)."
         in texts(at.success)

@@ -119,11 +119,11 @@ def test_overhead_form_saves_a_post_and_shows_the_totals() -> None:
 
 @pytest.mark.usefixtures("licensed_app")
 def test_post_calculation_page_links_a_position() -> None:
-    from datetime import date
+    from kms.types import today
 
     from .test_post_calculation import _issued
 
-    _issued(date.today())
+    _issued(today())
     _example()
     at = ui.open_page("nachkalkulation").run()
     assert not at.exception
@@ -195,13 +195,12 @@ def test_overheads_page_compares_plan_and_actual_per_category() -> None:
 
 @pytest.mark.usefixtures("licensed_app")
 def test_post_calculation_page_unlinks_a_position_after_confirmation() -> None:
-    from datetime import date
-
     from kms.modules.pricing.models import InvoiceLineLink
+    from kms.types import today
 
     from .test_post_calculation import _issued
 
-    _, line_id = _issued(date.today())
+    _, line_id = _issued(today())
     _example()
     with session_scope() as s:
         service.link_invoice_line(s, line_id, service.plan(s).offerings[0][0].id)
